@@ -1,0 +1,1 @@
+"""Topic definitions, weak labels, the TF-IDF model, training, evaluation and study type."""

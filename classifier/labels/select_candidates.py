@@ -1,0 +1,103 @@
+#!/usr/bin/env python
+"""Select candidate records for manual labelling (curated.jsonl).
+
+The regexes below only *choose which records a human reads*; they never assign a
+label. Every label in curated.jsonl was decided by reading title + abstract.
+
+Strata (all from records with an abstract):
+  oih_cand   every record mentioning hyperalgesia/allodynia/opioid-induced/remifentanil/
+             quantitative sensory testing/paradoxical pain, or "tolerance" with an opioid word
+  ketamine   every record mentioning ketamine / NMDA / dextromethorphan / memantine / amantadine / MK-801
+  genetics   every record mentioning polymorphism/genotype/OPRM1/COMT/CYP2D6/genetic/allele/...
+  tapering   every record mentioning taper/dose reduction/detoxification/rotation/switch/
+             withdrawal syndrome/weaning, plus a seeded sample of "discontinu*" records
+  non_opioid seeded sample of records mentioning a non-opioid therapy
+  random     seeded sample of the remaining corpus (background negatives)
+  generic    seeded sample of corpus_generic_negatives.jsonl (far negatives)
+
+Records already in curated.jsonl are skipped, so re-running with a new --seed (or
+larger --n-*) extends the set. Output: JSONL of {pmid, stratum, title, abstract}
+for reading, written under /tmp (never into the repository: records are not copied).
+
+Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--out /tmp/cands.jsonl]
+"""
+import argparse
+import json
+import random
+import re
+from pathlib import Path
+
+PAT = {
+    "oih_cand": r"hyperalges|allodyn|opioid-induced|opiate-induced|morphine-induced|remifentanil"
+                r"|quantitative sensory|paradoxical",
+    "tolerance": r"\btolerance\b",
+    "opioid": r"opioid|opiate|morphine|fentanyl|remifentanil|methadone|oxycodone|hydromorphone"
+              r"|buprenorphine|tramadol|codeine|sufentanil|alfentanil|heroin|narcotic",
+    "ketamine": r"ketamin|\bnmda\b|n-methyl-d-aspartate|dextromethorphan|memantine|amantadine"
+                r"|mk-801|dizocilpine",
+    "genetics": r"polymorph|genotyp|oprm1|\bcomt\b|cyp2d6|genetic|heritab|epigenet|allele"
+                r"|pharmacogen|knockout|\bsnp|gene expression",
+    "tapering": r"taper|dose reduc|reduc\w* (the )?dose|detoxif|rotation|switch\w*"
+                r"|withdrawal (syndrome|symptom|sign)|abstinen|opioid-free|wean",
+    "discontinu": r"discontinu",
+    "non_opioid": r"gabapentin|pregabalin|nsaid|ibuprofen|paracetamol|acetaminophen|ketorolac"
+                  r"|diclofenac|antidepress|amitriptyl|duloxetine|clonidine|dexmedetomidine"
+                  r"|physical therap|exercise|cognitive.behav|acupunct|nerve block|bupivacaine"
+                  r"|lidocaine|\btens\b|spinal cord stim|neuromodul|celecoxib|naproxen|rofecoxib",
+}
+
+
+def text(r):
+    return (r["title"] + " " + (r["abstract"] or "")).lower()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--curated", default="classifier/labels/curated.jsonl")
+    ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--n-discontinu", type=int, default=25)
+    ap.add_argument("--n-non-opioid", type=int, default=60)
+    ap.add_argument("--n-random", type=int, default=25)
+    ap.add_argument("--n-generic", type=int, default=30)
+    ap.add_argument("--out", default="/tmp/oihwatch_candidates.jsonl")
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    data = Path(a.data)
+    done = set()
+    if Path(a.curated).exists():
+        done = {json.loads(l)["pmid"] for l in open(a.curated) if l.strip()}
+    recs = [json.loads(l) for l in open(data / "corpus.jsonl")]
+    recs = sorted((r for r in recs if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
+    m = {k: re.compile(p) for k, p in PAT.items()}
+    out, seen = [], set()
+
+    def take(rs, stratum):
+        for r in rs:
+            if r["pmid"] not in seen:
+                seen.add(r["pmid"])
+                out.append({"pmid": r["pmid"], "stratum": stratum, "title": r["title"], "abstract": r["abstract"]})
+
+    take([r for r in recs if m["oih_cand"].search(text(r))
+          or (m["tolerance"].search(text(r)) and m["opioid"].search(text(r)))], "oih_cand")
+    take([r for r in recs if m["ketamine"].search(text(r))], "ketamine")
+    take([r for r in recs if m["genetics"].search(text(r))], "genetics")
+    take([r for r in recs if m["tapering"].search(text(r))], "tapering")
+    pool = [r for r in recs if r["pmid"] not in seen and m["discontinu"].search(text(r))]
+    take(rng.sample(pool, min(a.n_discontinu, len(pool))), "tapering_discontinu")
+    pool = [r for r in recs if r["pmid"] not in seen and m["non_opioid"].search(text(r))]
+    take(rng.sample(pool, min(a.n_non_opioid, len(pool))), "non_opioid")
+    pool = [r for r in recs if r["pmid"] not in seen]
+    take(rng.sample(pool, min(a.n_random, len(pool))), "random")
+    gen = [json.loads(l) for l in open(data / "corpus_generic_negatives.jsonl")]
+    gen = sorted((r for r in gen if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
+    take(rng.sample(gen, min(a.n_generic, len(gen))), "generic")
+    with open(a.out, "w") as f:
+        for o in out:
+            f.write(json.dumps(o) + "\n")
+    from collections import Counter
+    print(len(out), dict(Counter(o["stratum"] for o in out)), "->", a.out)
+
+
+if __name__ == "__main__":
+    main()

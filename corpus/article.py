@@ -1,0 +1,142 @@
+"""The article model: one PubMed record as every part of oihwatch sees it.
+
+Readers (PubMed XML, MEDLINE, RIS, CSV) produce ``Article`` objects; the store
+keeps them; the classifier and reports read them. Fields follow PubMed's own
+names where a researcher would cite or filter on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+# CommentsCorrections RefType values that tell a reader an article's standing changed.
+RETRACTED_LINKS = frozenset({"RetractionIn"})
+WARNING_LINKS = frozenset({"RetractionIn", "ErratumIn", "ExpressionOfConcernIn"})
+RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
+
+
+@dataclass(frozen=True)
+class Author:
+    """A personal author, or a collective (group) author when ``collective`` is set."""
+
+    last: str = ""
+    fore: str = ""
+    initials: str = ""
+    collective: str = ""
+
+    @property
+    def display(self) -> str:
+        """'Krystal JH' style, as PubMed prints author lists."""
+        if self.collective:
+            return self.collective
+        return f"{self.last} {self.initials}".strip() or self.fore
+
+
+@dataclass(frozen=True)
+class AbstractSection:
+    """One paragraph of an abstract; ``label`` and ``category`` are empty when unstructured."""
+
+    text: str
+    label: str = ""
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class MeshHeading:
+    """A MeSH descriptor with its major-topic flag and qualifiers ('name*' marks a major qualifier)."""
+
+    descriptor: str
+    ui: str = ""
+    major: bool = False
+    qualifiers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """A CommentsCorrections link, e.g. ``Link('RetractionIn', '12345')``."""
+
+    kind: str
+    pmid: str = ""
+    source: str = ""
+
+
+@dataclass
+class Article:
+    """One PubMed record. ``pmid`` is the identity; everything else may be revised."""
+
+    pmid: str
+    title: str = ""
+    abstract_sections: list[AbstractSection] = field(default_factory=list)
+    authors: list[Author] = field(default_factory=list)
+    journal: str = ""
+    journal_abbrev: str = ""
+    issn: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    pub_date: str = ""  # as printed, e.g. "2003 Spring" or "1998 Dec-1999 Jan"
+    pub_date_sort: str = ""  # ISO "YYYY-MM-DD", earliest day the printed date allows
+    created: str = ""  # ISO date NLM created the record (crdt)
+    entrez_date: str = ""  # ISO date of the 'entrez' history event (edat)
+    revised: str = ""  # ISO DateRevised, used to tell a newer version of a record
+    doi: str = ""
+    pmcid: str = ""
+    languages: list[str] = field(default_factory=list)
+    vernacular_title: str = ""
+    other_abstracts: list[AbstractSection] = field(default_factory=list)
+    mesh: list[MeshHeading] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    publication_types: list[str] = field(default_factory=list)
+    links: list[Link] = field(default_factory=list)
+    status: str = ""  # MedlineCitation/@Status: MEDLINE, In-Process, Publisher, ...
+    version: int = 1
+    is_book: bool = False
+    source: str = ""  # where it came from: a file name, or "eutils"
+    raw_xml: str = ""  # the record's own XML, so a parser fix can re-derive fields
+
+    @property
+    def abstract(self) -> str:
+        """The abstract as text, keeping the labels of a structured abstract."""
+        return "\n".join(
+            f"{s.label}: {s.text}" if s.label else s.text for s in self.abstract_sections
+        )
+
+    @property
+    def year(self) -> int | None:
+        return int(self.pub_date_sort[:4]) if self.pub_date_sort[:4].isdigit() else None
+
+    @property
+    def retracted(self) -> bool:
+        return RETRACTED_PUBLICATION_TYPE in self.publication_types or any(
+            link.kind in RETRACTED_LINKS for link in self.links
+        )
+
+    @property
+    def mesh_terms(self) -> list[str]:
+        return [m.descriptor for m in self.mesh]
+
+    def fingerprint(self) -> str:
+        """A hash of the content (not of where it came from), to tell a revised record."""
+        data = self.to_dict()
+        data.pop("source")
+        data.pop("raw_xml")
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Article:
+        """Inverse of ``to_dict``; unknown keys are ignored so old rows still load."""
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["abstract_sections"] = [AbstractSection(**s) for s in data.get("abstract_sections", [])]
+        kwargs["other_abstracts"] = [AbstractSection(**s) for s in data.get("other_abstracts", [])]
+        kwargs["authors"] = [Author(**a) for a in data.get("authors", [])]
+        kwargs["mesh"] = [
+            MeshHeading(**{**m, "qualifiers": tuple(m.get("qualifiers", ()))}) for m in data.get("mesh", [])
+        ]
+        kwargs["links"] = [Link(**link) for link in data.get("links", [])]
+        return cls(**kwargs)

@@ -1,0 +1,122 @@
+"""The corpus schema, as an ordered list of forward migrations.
+
+``PRAGMA user_version`` holds the number of migrations applied; opening a store
+applies the missing ones in one transaction. Never edit a released migration:
+append a new one.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: articles, full-text index, tags, labels, harvest bookkeeping, digests.
+    """
+    CREATE TABLE articles (
+        pmid TEXT PRIMARY KEY,
+        title TEXT NOT NULL DEFAULT '',
+        abstract TEXT NOT NULL DEFAULT '',
+        authors TEXT NOT NULL DEFAULT '[]',          -- JSON list of display names
+        journal TEXT NOT NULL DEFAULT '',
+        journal_abbrev TEXT NOT NULL DEFAULT '',
+        volume TEXT NOT NULL DEFAULT '',
+        issue TEXT NOT NULL DEFAULT '',
+        pages TEXT NOT NULL DEFAULT '',
+        pub_date TEXT NOT NULL DEFAULT '',
+        pub_date_sort TEXT NOT NULL DEFAULT '',
+        year INTEGER,
+        created TEXT NOT NULL DEFAULT '',
+        entrez_date TEXT NOT NULL DEFAULT '',
+        revised TEXT NOT NULL DEFAULT '',
+        doi TEXT NOT NULL DEFAULT '',
+        pmcid TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL DEFAULT '',
+        mesh TEXT NOT NULL DEFAULT '[]',             -- JSON list of descriptor names
+        keywords TEXT NOT NULL DEFAULT '[]',         -- JSON list
+        publication_types TEXT NOT NULL DEFAULT '[]',-- JSON list
+        status TEXT NOT NULL DEFAULT '',
+        retracted INTEGER NOT NULL DEFAULT 0,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        data TEXT NOT NULL,                          -- the whole Article as JSON, minus raw_xml
+        raw_xml TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '',
+        fingerprint TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_updated TEXT NOT NULL,
+        needs_classification INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX articles_first_seen ON articles(first_seen);
+    CREATE INDEX articles_year ON articles(year);
+    CREATE INDEX articles_needs_classification ON articles(needs_classification);
+    CREATE VIRTUAL TABLE articles_fts USING fts5(
+        title, abstract, mesh, keywords,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE tags (
+        pmid TEXT NOT NULL REFERENCES articles(pmid) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        score REAL NOT NULL,
+        assigned INTEGER NOT NULL,
+        source TEXT NOT NULL,                        -- model | rule | curator
+        model_version TEXT NOT NULL DEFAULT '',
+        updated TEXT NOT NULL,
+        PRIMARY KEY (pmid, topic)
+    );
+    CREATE INDEX tags_topic ON tags(topic, assigned);
+    CREATE TABLE classifications (
+        pmid TEXT PRIMARY KEY REFERENCES articles(pmid) ON DELETE CASCADE,
+        relevance REAL NOT NULL,
+        study_type TEXT NOT NULL,
+        key_finding TEXT NOT NULL DEFAULT '',
+        model_version TEXT NOT NULL DEFAULT '',
+        classified TEXT NOT NULL
+    );
+    CREATE TABLE labels (
+        pmid TEXT NOT NULL,
+        topic TEXT NOT NULL,                         -- a topic name, or 'oih' for relevance
+        value INTEGER NOT NULL,                      -- 1 = is about it, 0 = is not
+        labelled TEXT NOT NULL,
+        PRIMARY KEY (pmid, topic)
+    );
+    CREATE TABLE watermarks (
+        query TEXT PRIMARY KEY,
+        value TEXT NOT NULL,                         -- ISO date: every record created up to it is stored
+        updated TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        step TEXT NOT NULL,                          -- harvest | sweep | classify | digest | train
+        query TEXT NOT NULL DEFAULT '',
+        started TEXT NOT NULL,
+        finished TEXT,
+        window_start TEXT NOT NULL DEFAULT '',
+        window_end TEXT NOT NULL DEFAULT '',
+        found INTEGER NOT NULL DEFAULT 0,
+        new INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL DEFAULT 'running',      -- running | ok | failed
+        error TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX runs_step ON runs(step, started);
+    CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        period TEXT NOT NULL UNIQUE,                 -- e.g. '2026-W48': one digest per period
+        since TEXT NOT NULL,
+        until TEXT NOT NULL,
+        created TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE digest_items (
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        pmid TEXT NOT NULL,
+        fingerprint TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (digest_id, pmid)
+    );
+    CREATE TABLE deliveries (
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        recipient TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',      -- pending | sent | written
+        message_id TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent TEXT,
+        error TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (digest_id, recipient)
+    );
+    """,
+]

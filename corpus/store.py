@@ -1,0 +1,262 @@
+"""The store: one SQLite file (WAL mode) holding the corpus and its bookkeeping.
+
+The store is an object passed in, never a global: tests hand in ``":memory:"``
+and a fake clock. Each ``transaction()`` is all-or-nothing, so a failed ingest
+batch or harvest window leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from corpus.article import Article
+from corpus.errors import StorageError
+from corpus.schema import MIGRATIONS
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class UpsertCounts:
+    """What one upsert did; added together over batches and files."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __iadd__(self, other: UpsertCounts) -> UpsertCounts:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        return self
+
+
+class Store:
+    """The corpus database. Open with a path (or ``":memory:"``); schema is migrated on open."""
+
+    def __init__(self, path: str | Path = ":memory:", clock: Clock = utc_now):
+        self.path = str(path)
+        self.clock = clock
+        self._depth = 0
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA busy_timeout = 10000")
+            if self.path != ":memory:":
+                self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open the corpus database {self.path}: {exc}") from exc
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if current > len(MIGRATIONS):
+            raise StorageError(
+                f"{self.path} has schema version {current}, newer than this oihwatch knows "
+                f"({len(MIGRATIONS)}); upgrade oihwatch"
+            )
+        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            # executescript commits on its own, so the version bump travels inside the script.
+            self.db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def now(self) -> str:
+        """The clock's time as an ISO timestamp (UTC, seconds)."""
+        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing; nested calls join the outer transaction."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.db
+            finally:
+                self._depth -= 1
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        self._depth = 1
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.db.execute("ROLLBACK")
+                raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        finally:
+            self._depth = 0
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- articles ---------------------------------------------------------------
+
+    def upsert_articles(self, articles: Iterable[Article]) -> UpsertCounts:
+        """Insert new records, replace revised ones, leave identical ones untouched.
+
+        A record whose ``revised`` date is older than the stored one never replaces
+        it (an old file ingested after a harvest must not roll a record back).
+        A replaced record is marked for re-classification.
+        """
+        counts = UpsertCounts()
+        try:
+            with self.transaction():
+                for article in articles:
+                    self._upsert_one(article, counts)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        return counts
+
+    def _upsert_one(self, article: Article, counts: UpsertCounts) -> None:
+        fingerprint = article.fingerprint()
+        row = self.db.execute(
+            "SELECT rowid, fingerprint, revised, first_seen, deleted FROM articles WHERE pmid = ?",
+            (article.pmid,),
+        ).fetchone()
+        if row is not None and not row["deleted"]:
+            if row["fingerprint"] == fingerprint or (article.revised and article.revised < row["revised"]):
+                counts.unchanged += 1
+                return
+        now = self.now()
+        values = _article_row(article, fingerprint)
+        values["first_seen"] = row["first_seen"] if row is not None else now
+        values["last_updated"] = now
+        columns = ", ".join(values)
+        placeholders = ", ".join(f":{c}" for c in values)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "pmid")
+        self.db.execute(
+            f"INSERT INTO articles ({columns}, needs_classification, deleted) VALUES ({placeholders}, 1, 0) "
+            f"ON CONFLICT(pmid) DO UPDATE SET {updates}, needs_classification = 1, deleted = 0",
+            values,
+        )
+        rowid = self.db.execute("SELECT rowid FROM articles WHERE pmid = ?", (article.pmid,)).fetchone()[0]
+        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) VALUES (?, ?, ?, ?, ?)",
+            (rowid, article.title, article.abstract, " ; ".join(article.mesh_terms), " ; ".join(article.keywords)),
+        )
+        if row is None:
+            counts.new += 1
+        else:
+            counts.updated += 1
+
+    def mark_deleted(self, pmids: Iterable[str]) -> int:
+        """Mark records NLM deleted (``DeleteCitation``); they stay for the record but leave search."""
+        marked = 0
+        with self.transaction():
+            for pmid in pmids:
+                cursor = self.db.execute(
+                    "UPDATE articles SET deleted = 1, last_updated = ? WHERE pmid = ? AND deleted = 0",
+                    (self.now(), pmid),
+                )
+                if cursor.rowcount:
+                    rowid = self.db.execute("SELECT rowid FROM articles WHERE pmid = ?", (pmid,)).fetchone()[0]
+                    self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+                    marked += 1
+        return marked
+
+    def get_article(self, pmid: str) -> Article | None:
+        row = self.db.execute("SELECT data, raw_xml FROM articles WHERE pmid = ?", (pmid,)).fetchone()
+        return _row_article(row) if row is not None else None
+
+    def iter_articles(self, pmids: Iterable[str] | None = None, include_deleted: bool = False) -> Iterator[Article]:
+        """Every stored article (or those of ``pmids``), in PMID order."""
+        deleted = "" if include_deleted else "AND deleted = 0"
+        if pmids is None:
+            rows = self.db.execute(f"SELECT data, raw_xml FROM articles WHERE 1 {deleted} ORDER BY CAST(pmid AS INTEGER)")
+            yield from (_row_article(row) for row in rows)
+            return
+        for pmid in pmids:
+            row = self.db.execute(f"SELECT data, raw_xml FROM articles WHERE pmid = ? {deleted}", (pmid,)).fetchone()
+            if row is not None:
+                yield _row_article(row)
+
+    def known_pmids(self, pmids: Iterable[str]) -> set[str]:
+        """Those of ``pmids`` already stored."""
+        known: set[str] = set()
+        chunk: list[str] = []
+        for pmid in pmids:
+            chunk.append(pmid)
+            if len(chunk) == 500:
+                known |= self._known(chunk)
+                chunk = []
+        return known | self._known(chunk) if chunk else known
+
+    def _known(self, chunk: list[str]) -> set[str]:
+        marks = ",".join("?" * len(chunk))
+        return {r[0] for r in self.db.execute(f"SELECT pmid FROM articles WHERE pmid IN ({marks})", chunk)}
+
+    def count_articles(self, include_deleted: bool = False) -> int:
+        where = "" if include_deleted else "WHERE deleted = 0"
+        return self.db.execute(f"SELECT COUNT(*) FROM articles {where}").fetchone()[0]
+
+
+def _article_row(article: Article, fingerprint: str) -> dict:
+    data = article.to_dict()
+    data.pop("raw_xml")
+    return {
+        "pmid": article.pmid,
+        "title": article.title,
+        "abstract": article.abstract,
+        "authors": json.dumps([a.display for a in article.authors], ensure_ascii=False),
+        "journal": article.journal,
+        "journal_abbrev": article.journal_abbrev,
+        "volume": article.volume,
+        "issue": article.issue,
+        "pages": article.pages,
+        "pub_date": article.pub_date,
+        "pub_date_sort": article.pub_date_sort,
+        "year": article.year,
+        "created": article.created,
+        "entrez_date": article.entrez_date,
+        "revised": article.revised,
+        "doi": article.doi,
+        "pmcid": article.pmcid,
+        "language": ",".join(article.languages),
+        "mesh": json.dumps(article.mesh_terms, ensure_ascii=False),
+        "keywords": json.dumps(article.keywords, ensure_ascii=False),
+        "publication_types": json.dumps(article.publication_types, ensure_ascii=False),
+        "status": article.status,
+        "retracted": int(article.retracted),
+        "data": json.dumps(data, ensure_ascii=False),
+        "raw_xml": article.raw_xml,
+        "source": article.source,
+        "fingerprint": fingerprint,
+    }
+
+
+def _row_article(row: sqlite3.Row) -> Article:
+    article = Article.from_dict(json.loads(row["data"]))
+    article.raw_xml = row["raw_xml"]
+    return article

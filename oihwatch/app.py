@@ -1,0 +1,42 @@
+"""The application context every command shares: settings, store and lock, opened lazily.
+
+``oihwatch init`` and ``--help`` need no configuration, so nothing is read until a
+command asks for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+
+from corpus.store import Store
+from oihwatch.config import Settings, config_path, load_settings
+from oihwatch.lock import write_lock
+
+
+class App:
+    def __init__(self, config_flag: str | None = None, environ: Mapping[str, str] | None = None):
+        self.environ = os.environ if environ is None else environ
+        self.config_file: Path = config_path(config_flag, self.environ)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config_file, self.environ)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.database_path)
+
+    @contextlib.contextmanager
+    def writing(self, command: str) -> Iterator[Store]:
+        """The store, under the write lock shared by every command that writes."""
+        lock_file = self.settings.database_path.with_name(self.settings.database_path.name + ".lock")
+        with write_lock(lock_file, command):
+            yield self.store
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()

@@ -1,0 +1,54 @@
+"""The command line: a thin click layer over the library.
+
+Domain errors (``OihwatchError``) become one ``Error: …`` line and exit 1 here, in
+one place; click's usage errors exit 2. Results go to stdout, logs to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from corpus.errors import OihwatchError
+from oihwatch import __version__
+from oihwatch.app import App
+from oihwatch.commands import COMMANDS
+
+
+class OihwatchGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OihwatchError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.ClickException("interrupted; everything committed so far is kept") from None
+
+
+@click.group(cls=OihwatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-c", "--config", "config", metavar="CONFIG", help="config file (default: $OIHWATCH_CONFIG, else ./config.toml)")
+@click.option("-v", "--verbose", is_flag=True, help="log progress details to stderr")
+@click.version_option(__version__, prog_name="oihwatch")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
+    """Watch PubMed for opioid-induced hyperalgesia research, tag it, and e-mail a weekly digest.
+
+    \b
+    Example:
+        oihwatch init --email you@example.org && oihwatch run
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # httpx logs full URLs at INFO, and NCBI's api_key is a URL parameter.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app = App(config)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+for command in COMMANDS:
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="oihwatch")

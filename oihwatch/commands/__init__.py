@@ -1,0 +1,5 @@
+"""The CLI commands, one module per area; ``oihwatch.cli`` registers ``COMMANDS``."""
+
+from oihwatch.commands.setup import config_group, init
+
+COMMANDS = [init, config_group]

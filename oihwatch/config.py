@@ -1,0 +1,223 @@
+"""Configuration: one table of settings, loaded from TOML, environment and flags.
+
+The pydantic models below *are* the settings table: each field's name, default,
+description and ``secret`` flag feed validation, ``oihwatch config show`` and the
+README's reference. Precedence: defaults < config.toml < ``OIHWATCH_<SECTION>_<KEY>``
+environment variables < command-line flags. Loading is a pure function of the
+file text and an environment mapping, so tests hand in both.
+
+Secrets never live in the file: the NCBI API key comes from ``NCBI_API_KEY`` and
+the SMTP password from ``OIHWATCH_SMTP_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from corpus.errors import ConfigError
+
+SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
+RESERVED_ENV = {"OIHWATCH_CONFIG", "OIHWATCH_SHARED_DATA", "OIHWATCH_SMTP_PASSWORD"}
+DEFAULT_CONFIG_NAME = "config.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseSettings(Section):
+    path: Path = Field(Path("oihwatch.db"), description="SQLite corpus file (relative to the config file)")
+
+
+class NcbiSettings(Section):
+    email: str = Field("", description="your e-mail, sent to NCBI with every request (required by NCBI)")
+    tool: str = Field("oihwatch", description="tool name sent to NCBI with every request")
+    base_url: str = Field(
+        "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", description="E-utilities base URL (tests use a loopback fake)"
+    )
+    api_key: SecretStr | None = Field(None, description="NCBI API key (from $NCBI_API_KEY only; 10 req/s instead of 3)")
+    timeout: float = Field(60.0, gt=0, description="seconds to wait for one HTTP response")
+    retry_budget: float = Field(600.0, gt=0, description="seconds of retrying a failing request before giving up")
+
+
+class Query(Section):
+    name: str = Field(description="short name, used for watermarks and --query")
+    term: str = Field(description="PubMed search term")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_slug(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", value):
+            raise ValueError("use letters, digits, '-', '_' or '.'")
+        return value
+
+
+class HarvestSettings(Section):
+    start: date = Field(date(2000, 1, 1), description="first create date of the backfill on a first run")
+    lookback_days: int = Field(30, ge=0, description="days re-searched before the watermark (late-indexed records)")
+    batch_size: int = Field(200, ge=1, le=10000, description="records per efetch request")
+    sweep_days: int = Field(7, ge=1, description="days between modification-date sweeps for revised records")
+
+
+class Topic(Section):
+    label: str = Field(description="the heading clinicians see")
+    description: str = Field("", description="what the topic covers")
+    keywords: list[str] = Field(default_factory=list, description="keyword rules over title and abstract (regex)")
+    mesh: list[str] = Field(default_factory=list, description="MeSH descriptors that mark the topic")
+
+
+class ClassifierSettings(Section):
+    model_dir: Path = Field(Path("models"), description="where trained models are saved (relative to the config file)")
+    relevance_threshold: float = Field(0.5, ge=0, le=1, description="OIH relevance needed to appear in a digest")
+
+
+class DigestSettings(Section):
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field("mon", description="day the digest is due")
+    time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$", description="local time (HH:MM) from which it is due")
+    title: str = Field("OIH evidence digest", description="e-mail subject and page title")
+    outbox: Path = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
+    send_empty: bool = Field(True, description="send a one-line e-mail in a week with nothing new")
+    unsubscribe: str = Field("", description="mailto: address for List-Unsubscribe (defaults to the sender)")
+
+
+class SmtpSettings(Section):
+    host: str = Field("", description="SMTP server; empty = write .eml files to the outbox instead")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port")
+    security: Literal["starttls", "ssl", "none"] = Field("starttls", description="starttls | ssl | none")
+    username: str = Field("", description="SMTP user name")
+    sender: str = Field("", description="From: address")
+    password: SecretStr | None = Field(None, description="SMTP password (from $OIHWATCH_SMTP_PASSWORD only)")
+    timeout: float = Field(30.0, gt=0, description="seconds to wait for the SMTP server")
+
+
+class Recipient(Section):
+    email: str = Field(description="recipient address")
+    topics: list[str] = Field(default_factory=list, description="topics to receive; empty = all")
+
+
+class ScheduleSettings(Section):
+    harvest: str = Field("30 2 * * *", description="cron for harvest + classify (02:30, off-peak for NCBI)")
+    digest: str = Field("0 7 * * mon", description="cron for the weekly digest")
+    timezone: str = Field("America/New_York", description="time zone of the cron expressions")
+
+
+class Settings(Section):
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ncbi: NcbiSettings = Field(default_factory=NcbiSettings)
+    queries: list[Query] = Field(default_factory=list)
+    harvest: HarvestSettings = Field(default_factory=HarvestSettings)
+    topics: dict[str, Topic] = Field(default_factory=dict)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    recipients: list[Recipient] = Field(default_factory=list)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+
+    source: Path | None = Field(None, exclude=True, description="the config file these settings came from")
+
+    def resolve(self, path: Path) -> Path:
+        """A path setting, relative to the config file's folder."""
+        path = Path(path).expanduser()
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.database.path)
+
+
+SECTIONS: dict[str, type[Section]] = {
+    name: field.annotation  # type: ignore[misc]
+    for name, field in Settings.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+}
+
+
+def default_config_text() -> str:
+    """The commented default config.toml shipped with the package (written by ``oihwatch init``)."""
+    return resources.files("oihwatch").joinpath("default_config.toml").read_text(encoding="utf-8")
+
+
+def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
+    """-c, else $OIHWATCH_CONFIG, else ./config.toml."""
+    return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
+
+
+def load_settings(path: Path, environ: Mapping[str, str] | None = None, require_email: bool = True) -> Settings:
+    """Read, merge and validate the configuration; every problem is one ConfigError line."""
+    environ = os.environ if environ is None else environ
+    if not path.exists():
+        raise ConfigError(f"no configuration at {path}: run 'oihwatch init --email YOU@EXAMPLE.ORG' or pass -c FILE")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    return settings_from_mapping(data, path, environ, require_email)
+
+
+def settings_from_mapping(data: dict, path: Path, environ: Mapping[str, str], require_email: bool = True) -> Settings:
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    origin: dict[str, str] = {}  # "section.key" -> the environment variable it came from
+    for name, value in environ.items():
+        if not name.startswith("OIHWATCH_") or name in RESERVED_ENV:
+            continue
+        section, _, key = name[len("OIHWATCH_"):].lower().partition("_")
+        if section not in SECTIONS or key not in SECTIONS[section].model_fields:
+            raise ConfigError(f"unknown setting in environment variable {name} (expected OIHWATCH_<SECTION>_<KEY>)")
+        data.setdefault(section, {})[key] = value
+        origin[f"{section}.{key}"] = name
+    for env_name, (section, key) in SECRET_ENV.items():
+        if key in data.get(section, {}):
+            raise ConfigError(f"{section}.{key} in {path}: secrets are not read from files; set ${env_name} instead")
+        if environ.get(env_name):
+            data.setdefault(section, {})[key] = environ[env_name]
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].replace("Extra inputs are not permitted", "unknown setting")
+        where = f"${origin[key]}" if key in origin else str(path)
+        raise ConfigError(f"{key} in {where}: {message}") from None
+    if require_email and not settings.ncbi.email:
+        raise ConfigError(f"ncbi.email in {path}: required; NCBI asks every client for a contact address")
+    bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)
+    if bad_topics:
+        raise ConfigError(f"recipients.topics in {path}: unknown topic {sorted(bad_topics)[0]!r}")
+    settings.source = path.resolve()
+    return settings
+
+
+def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
+    """(key, value, description) rows for ``config show``; secrets masked."""
+    rows = []
+    for section, model in SECTIONS.items():
+        values = getattr(settings, section)
+        for key, field in model.model_fields.items():
+            value = getattr(values, key)
+            if isinstance(value, SecretStr):
+                shown = "********"
+            elif value is None:
+                shown = "(not set)"
+            else:
+                shown = str(value)
+            rows.append((f"{section}.{key}", shown, field.description or ""))
+    for query in settings.queries:
+        rows.append((f"queries.{query.name}", query.term, "PubMed search term"))
+    for name, topic in settings.topics.items():
+        rows.append((f"topics.{name}", topic.label, topic.description))
+    for recipient in settings.recipients:
+        rows.append(("recipients", recipient.email, ", ".join(recipient.topics) or "all topics"))
+    return rows

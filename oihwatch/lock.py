@@ -1,0 +1,64 @@
+"""The write lock: one oihwatch process at a time writes to a corpus.
+
+An ``flock`` on ``<database>.lock`` is released by the kernel when its holder dies,
+so a lock left by a crashed process is taken over without any guesswork; the file
+also records who holds it (pid, command, since when) for the message a second
+process prints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from corpus.errors import LockError
+
+
+@contextlib.contextmanager
+def write_lock(
+    path: Path,
+    command: str,
+    wait: float = 5.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[None]:
+    """Hold the lock at ``path`` for the ``with`` block; wait up to ``wait`` seconds for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockError(f"another oihwatch is writing to this corpus ({_holder(path)}); try again later") from None
+                sleep(0.2)
+        handle.seek(0)
+        handle.truncate()
+        since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        handle.write(json.dumps({"pid": os.getpid(), "command": command, "since": since}))
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        handle.close()
+
+
+def _holder(path: Path) -> str:
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return f"'{info['command']}', pid {info['pid']}, since {info['since']}"
+    except (OSError, ValueError, KeyError):
+        return f"lock file {path}"

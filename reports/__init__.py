@@ -1,0 +1,1 @@
+"""Digest assembly, Jinja templates, charts, e-mail delivery and the archive."""
