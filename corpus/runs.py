@@ -1,0 +1,77 @@
+"""Bookkeeping of unattended work: per-query watermarks and a record of every run.
+
+A run is recorded as 'running' when it starts and 'ok' or 'failed' when it ends, so a
+crash leaves a visible 'running' row and a failure is never reported as "0 new records".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corpus.store import Store
+
+
+@dataclass
+class Run:
+    id: int
+    step: str
+    query: str
+    started: str
+    finished: str | None
+    window_start: str
+    window_end: str
+    found: int
+    new: int
+    updated: int
+    status: str
+    error: str
+
+
+def start_run(store: Store, step: str, query: str = "", window_start: str = "", window_end: str = "") -> int:
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO runs (step, query, started, window_start, window_end) VALUES (?, ?, ?, ?, ?)",
+            (step, query, store.now(), window_start, window_end),
+        )
+    return cursor.lastrowid
+
+
+def finish_run(
+    store: Store, run_id: int, status: str, found: int = 0, new: int = 0, updated: int = 0, error: str = ""
+) -> None:
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE runs SET finished = ?, status = ?, found = ?, new = ?, updated = ?, error = ? WHERE id = ?",
+            (store.now(), status, found, new, updated, error, run_id),
+        )
+
+
+def last_runs(store: Store) -> dict[tuple[str, str], Run]:
+    """The latest run of each (step, query)."""
+    rows = store.db.execute(
+        "SELECT * FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY step, query) ORDER BY step, query"
+    )
+    return {(r["step"], r["query"]): Run(**dict(r)) for r in rows}
+
+
+def last_success(store: Store, step: str, query: str = "") -> Run | None:
+    row = store.db.execute(
+        "SELECT * FROM runs WHERE step = ? AND query = ? AND status = 'ok' ORDER BY id DESC LIMIT 1", (step, query)
+    ).fetchone()
+    return Run(**dict(row)) if row else None
+
+
+def get_watermark(store: Store, query: str) -> str | None:
+    """ISO date up to which every record of ``query`` created is stored, or None before the first harvest."""
+    row = store.db.execute("SELECT value FROM watermarks WHERE query = ?", (query,)).fetchone()
+    return row[0] if row else None
+
+
+def set_watermark(store: Store, query: str, value: str) -> None:
+    """Advance (never move back) the watermark; call it inside the transaction that committed the records."""
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO watermarks (query, value, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT(query) DO UPDATE SET value = MAX(value, excluded.value), updated = excluded.updated",
+            (query, value, store.now()),
+        )
