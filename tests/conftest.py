@@ -1,0 +1,27 @@
+"""Shared fixtures: the real PubMed data folder, and a clean environment for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The read-only folder of real PubMed records: $OIHWATCH_SHARED_DATA, else ../shared/data."""
+    path = Path(os.environ.get("OIHWATCH_SHARED_DATA") or REPO.parent / "shared" / "data")
+    if not path.is_dir():
+        pytest.skip(f"real PubMed data not found at {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's OIHWATCH_* settings or NCBI key."""
+    for name in list(os.environ):
+        if (name.startswith("OIHWATCH_") and name != "OIHWATCH_SHARED_DATA") or name == "NCBI_API_KEY":
+            monkeypatch.delenv(name)
