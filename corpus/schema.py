@@ -119,4 +119,15 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (digest_id, recipient)
     );
     """,
+    # 2: the standing marks (retracted, erratum, expression of concern) each digest record was
+    # sent or warned with, so a later digest warns about a new mark exactly once.
+    """
+    CREATE TABLE digest_marks (
+        pmid TEXT NOT NULL,
+        mark TEXT NOT NULL,                          -- 'retracted' | 'ErratumIn:<pmid>' | ...
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        warned INTEGER NOT NULL DEFAULT 0,           -- 1 = shown as a warning, 0 = known when sent
+        PRIMARY KEY (pmid, mark)
+    );
+    """,
 ]
