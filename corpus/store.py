@@ -127,12 +127,14 @@ class Store:
 
         A record whose ``revised`` date is older than the stored one never replaces
         it (an old file ingested after a harvest must not roll a record back).
-        A replaced record is marked for re-classification.
+        A replaced record is marked for re-classification. When a batch holds one
+        PMID twice (daily update files do), the later one wins.
         """
         counts = UpsertCounts()
+        latest = {article.pmid: article for article in articles}
         try:
             with self.transaction():
-                for article in articles:
+                for article in latest.values():
                     self._upsert_one(article, counts)
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"cannot write to {self.path}: {exc}") from exc

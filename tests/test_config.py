@@ -1,0 +1,112 @@
+"""Configuration: defaults < file < environment, one-line errors naming key and file, secrets masked."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus.errors import ConfigError
+from oihwatch.cli import cli
+from oihwatch.config import SECTIONS, default_config_text, load_settings
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_default_config_is_valid_once_an_email_is_set(tmp_path):
+    path = write(tmp_path, default_config_text().replace('email = ""', 'email = "me@example.org"'))
+    settings = load_settings(path, {})
+    assert set(settings.topics) == {"tapering", "ketamine", "genetics", "non_opioid"}
+    assert settings.queries[0].name == "oih"
+    assert settings.database_path == tmp_path / "oihwatch.db"
+
+
+def test_default_config_documents_every_setting():
+    """Every key of every section appears in the shipped, commented config.toml."""
+    data = tomllib.loads(default_config_text())
+    for section, model in SECTIONS.items():
+        for key, field in model.model_fields.items():
+            if "only" in (field.description or "") or key in {"timeout", "retry_budget"}:
+                continue  # secrets come from the environment; timeouts are for tuning
+            assert key in data.get(section, {}), f"{section}.{key} missing from default_config.toml"
+
+
+def test_missing_email_names_the_key_and_file(tmp_path):
+    path = write(tmp_path, default_config_text())
+    with pytest.raises(ConfigError, match=r"^ncbi\.email in .*config\.toml: required"):
+        load_settings(path, {})
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('[ncbi]\nemail = "a@b.org"\nemial = 1\n', r"ncbi\.emial in .*: unknown setting"),
+        ('[ncbi]\nemail = "a@b.org"\n[harvest]\nbatch_size = "many"\n', r"harvest\.batch_size in .*valid integer"),
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsecurity = "tls"\n', r"smtp\.security in "),
+        ('[ncbi]\nemail = "a@b.org"\n[ncbi\n', r"is not valid TOML"),
+        ('[ncbi]\nemail = "a@b.org"\napi_key = "abc"\n', r"secrets are not read from files; set \$NCBI_API_KEY"),
+        ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = ["nope"]\n', r"unknown topic 'nope'"),
+    ],
+)
+def test_bad_config_is_one_line_error(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        load_settings(write(tmp_path, text), {})
+    assert "\n" not in str(info.value)
+
+
+def test_environment_overrides_file_and_errors_name_the_variable(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\nbase_url = "http://file/"\n')
+    settings = load_settings(path, {"OIHWATCH_NCBI_BASE_URL": "http://env/", "OIHWATCH_HARVEST_BATCH_SIZE": "50"})
+    assert settings.ncbi.base_url == "http://env/"
+    assert settings.harvest.batch_size == 50
+    with pytest.raises(ConfigError, match=r"harvest\.batch_size in \$OIHWATCH_HARVEST_BATCH_SIZE"):
+        load_settings(path, {"OIHWATCH_HARVEST_BATCH_SIZE": "lots"})
+    with pytest.raises(ConfigError, match="OIHWATCH_NCBI_FOO"):
+        load_settings(path, {"OIHWATCH_NCBI_FOO": "1"})
+
+
+def test_secrets_come_from_environment_and_are_masked(tmp_path, monkeypatch):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    settings = load_settings(path, {"NCBI_API_KEY": "k3y-s3cret", "OIHWATCH_SMTP_PASSWORD": "pw-s3cret"})
+    assert settings.ncbi.api_key.get_secret_value() == "k3y-s3cret"
+    assert "k3y-s3cret" not in repr(settings)
+    monkeypatch.setenv("NCBI_API_KEY", "k3y-s3cret")
+    monkeypatch.setenv("OIHWATCH_SMTP_PASSWORD", "pw-s3cret")
+    result = CliRunner().invoke(cli, ["-c", str(path), "config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert '"ncbi.api_key"' in result.output and "********" in result.output
+
+
+def test_init_writes_a_config_and_refuses_to_overwrite(tmp_path):
+    path = tmp_path / "sub" / "config.toml"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-c", str(path), "init", "--email", "me@example.org"])
+    assert result.exit_code == 0, result.output
+    assert load_settings(path, {}).ncbi.email == "me@example.org"
+    again = runner.invoke(cli, ["-c", str(path), "init"])
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    bad = runner.invoke(cli, ["-c", str(tmp_path / "x.toml"), "init", "--email", "not-an-address"])
+    assert bad.exit_code == 2
+
+
+def test_config_file_from_environment_variable(tmp_path, monkeypatch):
+    path = write(tmp_path, '[ncbi]\nemail = "env@example.org"\n')
+    monkeypatch.setenv("OIHWATCH_CONFIG", str(path))
+    result = CliRunner().invoke(cli, ["config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "env@example.org" in result.output
+
+
+def test_missing_config_says_how_to_make_one(tmp_path):
+    result = CliRunner().invoke(cli, ["-c", str(tmp_path / "none.toml"), "config", "show"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no configuration at")
+    assert "oihwatch init" in result.output

@@ -1,0 +1,140 @@
+"""The store: idempotent upserts, revisions, all-or-nothing batches, forward migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from corpus import AbstractSection, Article, Link, MeshHeading, StorageError, Store
+from corpus.schema import MIGRATIONS
+
+
+def article(pmid: str = "100", **fields) -> Article:
+    base = dict(
+        title="Opioid-induced hyperalgesia after remifentanil",
+        abstract_sections=[AbstractSection("Remifentanil increased pain.", "RESULTS", "RESULTS")],
+        mesh=[MeshHeading("Hyperalgesia", "D006930", True)],
+        revised="2024-01-02",
+    )
+    base.update(fields)
+    return Article(pmid=pmid, **base)
+
+
+class Clock:
+    def __init__(self):
+        self.now = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+
+    def __call__(self):
+        return self.now
+
+
+def test_upsert_is_idempotent_and_keeps_first_seen():
+    clock = Clock()
+    store = Store(clock=clock)
+    assert store.upsert_articles([article()]).new == 1
+    clock.now = datetime(2026, 11, 9, tzinfo=timezone.utc)
+    counts = store.upsert_articles([article()])
+    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+    row = store.db.execute("SELECT first_seen, last_updated FROM articles").fetchone()
+    assert row["first_seen"] == row["last_updated"] == "2026-11-02T08:00:00+00:00"
+
+
+def test_revised_record_replaces_and_is_marked_for_classification():
+    clock = Clock()
+    store = Store(clock=clock)
+    store.upsert_articles([article()])
+    store.db.execute("UPDATE articles SET needs_classification = 0")
+    clock.now = datetime(2026, 11, 9, tzinfo=timezone.utc)
+    revised = article(revised="2024-06-01", links=[Link("RetractionIn", "200")])
+    assert store.upsert_articles([revised]).updated == 1
+    row = store.db.execute("SELECT retracted, needs_classification, first_seen, last_updated FROM articles").fetchone()
+    assert row["retracted"] == 1 and row["needs_classification"] == 1
+    assert row["first_seen"] < row["last_updated"]
+    assert store.get_article("100").retracted
+
+
+def test_an_older_revision_never_rolls_a_record_back():
+    store = Store()
+    store.upsert_articles([article(revised="2024-06-01", title="New title")])
+    assert store.upsert_articles([article(revised="2023-01-01", title="Old title")]).unchanged == 1
+    assert store.get_article("100").title == "New title"
+
+
+def test_failed_batch_leaves_store_as_before():
+    store = Store()
+    store.upsert_articles([article("1")])
+
+    def batch():
+        yield article("2")
+        raise RuntimeError("disk went away")
+
+    with pytest.raises(RuntimeError):
+        store.upsert_articles(batch())
+    assert [a.pmid for a in store.iter_articles()] == ["1"]
+
+
+def test_full_text_index_follows_upserts_and_deletions():
+    store = Store()
+    store.upsert_articles([article("1"), article("2", title="Ketamine infusion", mesh=[])])
+
+    def hits(query):
+        return store.db.execute("SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", (query,)).fetchall()
+
+    assert len(hits("title:remifentanil")) == 1
+    assert len(hits("mesh:hyperalgesia")) == 1
+    store.upsert_articles([article("1", title="Something else", revised="2025-01-01")])
+    assert len(hits("title:remifentanil")) == 0
+    assert store.mark_deleted(["2", "999"]) == 1
+    assert len(hits("ketamine")) == 0
+    assert store.count_articles() == 1 and store.count_articles(include_deleted=True) == 2
+    assert store.upsert_articles([article("2", title="Ketamine infusion", mesh=[])]).updated == 1  # re-added
+
+
+def test_round_trip_keeps_every_field():
+    original = article(
+        authors=[], keywords=["OIH"], publication_types=["Randomized Controlled Trial"], doi="10.1/x",
+        links=[Link("ErratumIn", "5", "J 2024")], raw_xml="<PubmedArticle/>", languages=["eng"],
+    )
+    store = Store()
+    store.upsert_articles([original])
+    assert store.get_article("100") == original
+
+
+def test_file_store_uses_wal_and_migrates_forward(tmp_path):
+    path = tmp_path / "c.db"
+    with sqlite3.connect(path) as db:  # a database made by an older oihwatch with no tables yet
+        db.execute("PRAGMA user_version = 0")
+    store = Store(path)
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version == len(MIGRATIONS)
+    store.close()
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StorageError, match="newer than this oihwatch knows"):
+        Store(path)
+
+
+def test_unreadable_database_is_a_storage_error(tmp_path):
+    path = tmp_path / "not.db"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StorageError, match="cannot open the corpus database"):
+        Store(path)
+
+
+texts = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 20), texts, texts), max_size=15))
+def test_any_sequence_of_upserts_is_idempotent(records):
+    store = Store()
+    batch = [article(str(p), title=t, abstract_sections=[AbstractSection(a)]) for p, t, a in records]
+    store.upsert_articles(batch)
+    snapshot = store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall()
+    again = store.upsert_articles(batch)
+    assert again.new == again.updated == 0
+    assert store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall() == snapshot
