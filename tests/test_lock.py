@@ -51,7 +51,7 @@ def test_lock_of_a_killed_process_is_taken_over(tmp_path):
     path = tmp_path / "c.db.lock"
     holder = hold(path)
     os.kill(holder.pid, signal.SIGKILL)
-    holder.wait()
+    holder.communicate()
     assert "harvest" in path.read_text()  # the dead holder's note is still there
     with write_lock(path, "run", wait=1):
         assert '"command": "run"' in path.read_text()
