@@ -20,6 +20,9 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -108,6 +111,24 @@ class ScheduleSettings(Section):
     harvest: str = Field("30 2 * * *", description="cron for harvest + classify (02:30, off-peak for NCBI)")
     digest: str = Field("0 7 * * mon", description="cron for the weekly digest")
     timezone: str = Field("America/New_York", description="time zone of the cron expressions")
+
+    @field_validator("harvest", "digest")
+    @classmethod
+    def _is_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a cron expression (minute hour day month weekday): {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _is_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/London)") from None
+        return value
 
 
 class Settings(Section):
