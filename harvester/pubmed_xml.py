@@ -113,7 +113,10 @@ def _parse(stream: BinaryIO, name: str, on_skip: OnSkip) -> Iterator[Record]:
         raise InputError(f"{name}: cannot read after {count} records: {exc}") from exc
     root = context.root
     if count == 0 and (root is None or root.tag not in _ROOT_TAGS):
-        raise InputError(f"{name}: not PubMed XML (root element <{root.tag if root is not None else ''}>)")
+        tag = str(root.tag) if root is not None else ""
+        if tag.lower() == "html":
+            raise InputError(f"{name}: an HTML page, not PubMed XML (an error page from a server?)")
+        raise InputError(f"{name}: not PubMed XML (root element <{tag}>, expected <PubmedArticleSet>)")
 
 
 def _release(element: etree._Element) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from corpus.article import Article
+from corpus.article import Article, Author
 from corpus.errors import InputError
 
 
@@ -41,3 +41,11 @@ OnSkip = Callable[[Skipped], None]
 def raise_on_skip(skipped: Skipped) -> None:
     """The default ``on_skip``: a record that cannot be read is an error (one line, naming it)."""
     raise InputError(str(skipped))
+
+
+def author_from_name(name: str) -> Author:
+    """'Mangalam, Harry J.' (as RIS and CSV exports write names) → last, fore and initials 'HJ'."""
+    last, _, fore = name.partition(",")
+    fore = " ".join(fore.split())
+    initials = "".join(p[0] for p in fore.replace(".", " ").replace("-", " ").split() if p[0].isalpha())
+    return Author(last=last.strip(), fore=fore, initials=initials)

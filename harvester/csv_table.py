@@ -1,0 +1,75 @@
+"""ASReview-style CSV (one row per record: title, abstract, pmid/doi, keywords, authors, year) → ``Article``.
+
+Headers are matched case-insensitively, and the PMID column may be spelled as the tools that
+write these files spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``).
+Extra columns (labels, record ids) are ignored.
+
+Identity: the corpus is keyed by PMID. A row without one is skipped, with the reason (and its
+DOI when it has one, so the user can look the PMID up): inventing a key from a DOI would
+create a second record for the same paper the day a harvest brings it with its PMID.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import TextIO
+
+from corpus.article import AbstractSection, Article
+from corpus.errors import InputError
+from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
+
+_PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
+
+
+def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
+    """Yield an ``Article`` per row with a PMID; rows without go to ``on_skip``; no title column → ``InputError``."""
+    reader = csv.reader(handle)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise InputError(f"{name}: empty CSV file") from None
+    except csv.Error as exc:
+        raise InputError(f"{name}: not a readable CSV file: {exc}") from exc
+    if "title" not in header:
+        raise InputError(f"{name}: CSV has no 'title' column (columns: {', '.join(header) or 'none'})")
+    pmid_column = next((c for c in _PMID_COLUMNS if c in header), None)
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            values = dict(zip(header, row))
+            article = article_from_row(values, pmid_column)
+            if article.pmid:
+                yield article
+            else:
+                doi = values.get("doi", "").strip()
+                reason = f"no PMID (DOI {doi})" if doi else "no PMID"
+                on_skip(Skipped(name, f"line {reader.line_num}", reason))
+    except csv.Error as exc:
+        raise InputError(f"{name}: line {reader.line_num}: malformed CSV: {exc}") from exc
+
+
+def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article:
+    """One row (lower-cased headers → cells); ``pmid`` is '' when the row has no usable PMID."""
+    pmid = values.get(pmid_column, "").strip() if pmid_column else ""
+    if pmid.endswith(".0"):  # spreadsheets turn PMIDs into floats
+        pmid = pmid[:-2]
+    year = values.get("year", "").strip()[:4]
+    abstract = " ".join(values.get("abstract", "").split())
+    return Article(
+        pmid=pmid if pmid.isdigit() else "",
+        title=" ".join(values.get("title", "").split()),
+        abstract_sections=[AbstractSection(abstract)] if abstract else [],
+        authors=[author_from_name(a) for a in _split(values.get("authors", ""))],
+        journal=" ".join(values.get("journal", "").split()),
+        pub_date=year if year.isdigit() else "",
+        pub_date_sort=f"{year}-01-01" if year.isdigit() and len(year) == 4 else "",
+        doi=values.get("doi", "").strip().removeprefix("https://doi.org/"),
+        keywords=_split(values.get("keywords", "")),
+    )
+
+
+def _split(cell: str) -> list[str]:
+    """'Adolescent; Analgesia, Epidural; ...' → items (';' separates; ',' belongs to MeSH names)."""
+    return list(dict.fromkeys(" ".join(part.split()) for part in cell.split(";") if part.strip()))

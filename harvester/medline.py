@@ -1,0 +1,144 @@
+"""MEDLINE text (PubMed's "Send to → Citation manager" ``.nbib``, or ``rettype=medline``) → ``Article``.
+
+``Bio.Medline`` splits the tagged lines into a dict per record (continuation lines joined,
+repeated tags as lists); this module only maps the tags. MEDLINE text has no structure inside
+an abstract, so a structured abstract arrives as one section with its labels inline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TextIO
+
+from Bio import Medline
+
+from corpus.article import AbstractSection, Article, Author, Link, MeshHeading
+from harvester.dates import sort_date
+from harvester.records import OnSkip, Record, Skipped, raise_on_skip
+
+# MEDLINE tags of the comment/correction links → the XML RefType names the rest of oihwatch uses.
+_LINK_TAGS = {
+    "CON": "CommentOn",
+    "CIN": "CommentIn",
+    "EIN": "ErratumIn",
+    "EFR": "ErratumFor",
+    "CRI": "CorrectedandRepublishedIn",
+    "CRF": "CorrectedandRepublishedFrom",
+    "PRIN": "PartialRetractionIn",
+    "PROF": "PartialRetractionOf",
+    "RPI": "RepublishedIn",
+    "RPF": "RepublishedFrom",
+    "RIN": "RetractionIn",
+    "ROF": "RetractionOf",
+    "UIN": "UpdateIn",
+    "UOF": "UpdateOf",
+    "SPIN": "SummaryForPatientsIn",
+    "ORI": "OriginalReportIn",
+    "ECI": "ExpressionOfConcernIn",
+    "ECF": "ExpressionOfConcernFor",
+}
+_PMID_IN_LINK = re.compile(r"PMID:\s*(\d+)")
+_DOI = re.compile(r"^(\S+)\s*\[doi\]$")
+
+
+def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
+    """Yield an ``Article`` per MEDLINE record; a record without PMID goes to ``on_skip``."""
+    for number, record in enumerate(Medline.parse(handle), start=1):
+        article = article_from_medline(record)
+        if article.pmid:
+            yield article
+        else:
+            on_skip(Skipped(name, f"record {number}", "no PMID"))
+
+
+def article_from_medline(record: dict) -> Article:
+    """Map one ``Bio.Medline`` record (tag → str or list of str)."""
+    printed = _one(record, "DP")
+    return Article(
+        pmid=_one(record, "PMID"),
+        title=_one(record, "TI"),
+        abstract_sections=[AbstractSection(_one(record, "AB"))] if _one(record, "AB") else [],
+        authors=_authors(record),
+        journal=_one(record, "JT"),
+        journal_abbrev=_one(record, "TA"),
+        issn=_issn(record),
+        volume=_one(record, "VI"),
+        issue=_one(record, "IP"),
+        pages=_one(record, "PG"),
+        pub_date=printed,
+        pub_date_sort=sort_date(printed),
+        created=_date(_one(record, "CRDT")) or _date(_one(record, "DA")),
+        entrez_date=_date(_one(record, "EDAT")),
+        revised=_date(_one(record, "LR")),
+        doi=_doi(record),
+        pmcid=_one(record, "PMC"),
+        languages=_many(record, "LA"),
+        vernacular_title=_one(record, "TT"),
+        other_abstracts=[AbstractSection(text) for text in _many(record, "OAB")],
+        mesh=[_mesh(term) for term in _many(record, "MH")],
+        keywords=list(dict.fromkeys(_many(record, "OT"))),
+        publication_types=_many(record, "PT"),
+        links=[_link(kind, text) for tag, kind in _LINK_TAGS.items() for text in _many(record, tag)],
+        status=_one(record, "STAT"),
+    )
+
+
+def _many(record: dict, tag: str) -> list[str]:
+    value = record.get(tag, [])
+    values = [value] if isinstance(value, str) else value
+    return [" ".join(v.split()) for v in values if v.strip()]
+
+
+def _one(record: dict, tag: str) -> str:
+    values = _many(record, tag)
+    return values[0] if values else ""
+
+
+def _authors(record: dict) -> list[Author]:
+    """FAU ('Mangalam, Harry') with AU ('Mangalam H') for initials; CN are group authors (listed after)."""
+    full, short = _many(record, "FAU"), _many(record, "AU")
+    if not full:  # records before 2002 carry only AU
+        full = short
+    authors = []
+    for index, name in enumerate(full):
+        last, _, fore = name.partition(",")
+        initials = short[index].rpartition(" ")[2] if index < len(short) and " " in short[index] else ""
+        authors.append(Author(last=last.strip(), fore=fore.strip() if "," in name else "", initials=initials))
+    return authors + [Author(collective=group) for group in _many(record, "CN")]
+
+
+def _issn(record: dict) -> str:
+    """'1467-5463 (Print)' → '1467-5463'; the first listed, as in the XML."""
+    first = _one(record, "IS")
+    return first.split(" ")[0] if first else ""
+
+
+def _doi(record: dict) -> str:
+    for value in _many(record, "LID") + _many(record, "AID"):
+        match = _DOI.match(value)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def _date(value: str) -> str:
+    """'2002/09/17 10:00' or '20041117' → '2002-09-17'."""
+    digits = value.split(" ")[0].replace("/", "")
+    if len(digits) == 8 and digits.isdigit():
+        return f"{digits[:4]}-{digits[4:6]}-{digits[6:]}"
+    return ""
+
+
+def _mesh(term: str) -> MeshHeading:
+    """'*Analgesics, Opioid/administration & dosage/*adverse effects' → descriptor, major flag, 'adverse effects*'."""
+    descriptor, *qualifiers = term.split("/")
+    starred = tuple(q.lstrip("*") + ("*" if q.startswith("*") else "") for q in qualifiers)
+    major = descriptor.startswith("*") or any(q.endswith("*") for q in starred)
+    return MeshHeading(descriptor=descriptor.lstrip("*"), major=major, qualifiers=starred)
+
+
+def _link(kind: str, text: str) -> Link:
+    match = _PMID_IN_LINK.search(text)
+    source = text[: match.start()].strip() if match else text
+    return Link(kind, match.group(1) if match else "", source)
