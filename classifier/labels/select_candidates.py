@@ -14,6 +14,8 @@ Strata (all from records with an abstract):
   non_opioid seeded sample of records mentioning a non-opioid therapy
   random     seeded sample of the remaining corpus (background negatives)
   generic    seeded sample of corpus_generic_negatives.jsonl (far negatives)
+  supplement every remaining record matching a second-pass vocabulary (anti-analgesia,
+             opioid myoclonus, pain sensitivity, receptor genes, opioid conversion)
 
 Records already in curated.jsonl are skipped, so re-running with a new --seed (or
 larger --n-*) extends the set. Output: JSONL of {pmid, stratum, title, abstract}
@@ -44,6 +46,13 @@ PAT = {
                   r"|diclofenac|antidepress|amitriptyl|duloxetine|clonidine|dexmedetomidine"
                   r"|physical therap|exercise|cognitive.behav|acupunct|nerve block|bupivacaine"
                   r"|lidocaine|\btens\b|spinal cord stim|neuromodul|celecoxib|naproxen|rofecoxib",
+    # second pass, added after reading the first candidates: vocabulary of OIH-adjacent
+    # papers (anti-analgesia, opioid myoclonus, pain sensitivity), receptor-gene papers
+    # and opioid conversion/discontinuance papers that the patterns above missed
+    "supplement": r"anti-?analges|myoclon|pain sensitivity|persistent pain associated with"
+                  r"|receptor genes?\b|gene test|gene-network|equianalges"
+                  r"|conver(?:sion|ted) (?:from|to) (?:oral|transdermal|intravenous|subcutaneous|codeine|morphine)"
+                  r"|discontinuance",
 }
 
 
@@ -92,6 +101,8 @@ def main():
     gen = [json.loads(l) for l in open(data / "corpus_generic_negatives.jsonl")]
     gen = sorted((r for r in gen if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
     take(rng.sample(gen, min(a.n_generic, len(gen))), "generic")
+    # appended last so that it does not change the seeded samples above
+    take([r for r in recs if m["supplement"].search(text(r))], "supplement")
     with open(a.out, "w") as f:
         for o in out:
             f.write(json.dumps(o) + "\n")
