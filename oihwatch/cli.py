@@ -21,7 +21,8 @@ class OihwatchGroup(click.Group):
         try:
             return super().invoke(ctx)
         except OihwatchError as exc:
-            raise click.ClickException(str(exc)) from None
+            # One line, whatever a library put in the message (lxml's errors carry newlines).
+            raise click.ClickException(" ".join(str(exc).split())) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; everything committed so far is kept") from None
 

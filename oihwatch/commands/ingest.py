@@ -1,0 +1,76 @@
+"""``oihwatch ingest FILE...``: load PubMed XML, MEDLINE, RIS or CSV files into the corpus."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from corpus.errors import InputError
+from harvester.ingest import FileReport, IngestReport, ingest_files
+from oihwatch.app import App
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1), help="records per transaction")
+@click.pass_obj
+def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
+    """Load records from PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris) or CSV files.
+
+    Each batch of records is one transaction; a bad file is reported and the files
+    after it are still read. Ingesting a file twice changes nothing.
+
+    \b
+    Example:
+        oihwatch ingest pubmed26n1335.xml.gz export.nbib cohen/Opiods.csv
+    """
+    console = Console(stderr=True)
+    with app.writing("ingest") as store, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[read]:,} records"),
+        TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("", read=0)
+
+        def progress(report: FileReport) -> None:
+            bar.update(task, description=report.path, read=report.read)
+
+        report = ingest_files(store, files, batch_size=batch_size, progress=progress)
+    for line in file_lines(report):
+        console.print(line, markup=False, highlight=False)
+    click.echo(summary_line(report))
+    if not report.ok:
+        failed = report.errors
+        also = f" ({len(failed) - 1} more above)" if len(failed) > 1 else ""
+        good = len(report.files) - len(failed)
+        rest = f"; the other {good} file(s) were ingested" if good else ""
+        raise InputError(f"{failed[0]}{also}{rest}")
+
+
+def file_lines(report: IngestReport) -> list[str]:
+    """One stderr line per file that failed or skipped records (only when several files were given)."""
+    lines = []
+    for file in report.files:
+        if file.error and len(report.files) > 1:
+            lines.append(f"failed: {file.error}")
+        for skipped in file.skipped[:5]:
+            lines.append(f"skipped: {skipped}")
+        if len(file.skipped) > 5:
+            lines.append(f"skipped: {file.path}: … and {len(file.skipped) - 5} more")
+    return lines
+
+
+def summary_line(report: IngestReport) -> str:
+    total = report.totals
+    reasons = Counter(s.reason for s in total.skipped)
+    skipped = f"{len(total.skipped)} skipped" + (
+        " (" + ", ".join(f"{n} {reason}" for reason, n in reasons.most_common()) + ")" if reasons else ""
+    )
+    files = f"{len(report.files)} file(s)" + (f", {len(report.errors)} failed" if report.errors else "")
+    deleted = f", {total.deleted} deleted" if total.deleted else ""
+    return (
+        f"{files}: {total.read} read, {total.new} new, {total.updated} updated, "
+        f"{total.unchanged} unchanged{deleted}, {skipped}"
+    )

@@ -1,0 +1,56 @@
+"""``oihwatch ingest`` end to end: summary line on stdout, one-line errors, exit codes, nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from corpus import Store
+from oihwatch.cli import cli
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[ncbi]\nemail = "me@example.org"\n[database]\npath = "corpus.db"\n', encoding="utf-8")
+    return path
+
+
+def ingest(config, *files):
+    return CliRunner().invoke(cli, ["-c", str(config), "ingest", *map(str, files)])
+
+
+def test_ingest_prints_a_summary_and_is_idempotent(config, shared_data):
+    files = [shared_data / "pubmed-xml/biopython/pubmed4.xml", shared_data / "medline/pubmed_result1.txt"]
+    first = ingest(config, *files)
+    assert first.exit_code == 0, first.output
+    assert first.stdout.startswith("2 file(s): ")
+    assert " 0 unchanged" in first.stdout
+    again = ingest(config, *files)
+    assert again.exit_code == 0
+    assert " 0 new, 0 updated," in again.stdout
+
+
+def test_bad_file_before_a_good_one(config, shared_data, tmp_path):
+    good = shared_data / "pubmed-xml/metapub/38011560.xml"
+    assert ingest(config, good).exit_code == 0
+    before = Store(tmp_path / "corpus.db").get_article("38011560")
+    truncated = tmp_path / "cut.xml"
+    truncated.write_bytes(good.read_bytes()[:3000])
+    result = ingest(config, truncated, shared_data / "pubmed-xml/biopython/pubmed4.xml")
+    assert result.exit_code == 1
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(error_lines) == 1 and "cut.xml" in error_lines[0]
+    assert "the other 1 file(s) were ingested" in error_lines[0]
+    assert "2 file(s), 1 failed" in result.stdout
+    store = Store(tmp_path / "corpus.db")
+    assert store.get_article("38011560") == before
+    assert store.count_articles() > 1
+
+
+def test_missing_config_or_file_is_exit_1(config, tmp_path):
+    result = ingest(config, tmp_path / "nope.xml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and "nope.xml" in result.stderr
+    usage = CliRunner().invoke(cli, ["-c", str(config), "ingest"])
+    assert usage.exit_code == 2
