@@ -1,0 +1,173 @@
+"""The digest ledger: which digest went out, with which records, to whom, and with what warnings.
+
+Exactly-once delivery rests on this order: a digest, its items and one 'pending' delivery per
+recipient are recorded in one transaction *before* anything is sent; each recipient is marked
+'sent' (or 'written' to the outbox) only after the server accepted the message. A rerun therefore
+finds what is missing and nothing else. The Message-ID is fixed when the delivery is recorded, so
+a message retried after an ambiguous failure carries the same ID and a mail client can fold it.
+
+``digest_marks`` remembers each record's standing marks (retracted, erratum, expression of concern)
+as they were when it was sent or warned about, so a new mark is warned about in one digest only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from corpus.article import RETRACTED_LINKS, WARNING_LINKS, Article
+from corpus.store import Store
+
+RETRACTED = "retracted"
+
+
+@dataclass(frozen=True)
+class DigestRecord:
+    id: int
+    period: str  # e.g. '2026-W48': one digest per period
+    since: str  # ISO UTC: records first seen from here ...
+    until: str  # ... up to (not including) here
+    created: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    digest_id: int
+    recipient: str
+    status: str  # pending | sent | written
+    message_id: str
+    attempts: int
+    sent: str | None
+    error: str
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("sent", "written")
+
+
+def standing_marks(article: Article) -> set[str]:
+    """What a reader must be warned about: 'retracted', and each erratum / expression of concern by PMID."""
+    marks = {RETRACTED} if article.retracted else set()
+    marks |= {f"{link.kind}:{link.pmid}" for link in article.links if link.kind in WARNING_LINKS - RETRACTED_LINKS}
+    return marks
+
+
+def find_digest(store: Store, period: str) -> DigestRecord | None:
+    row = store.db.execute("SELECT * FROM digests WHERE period = ?", (period,)).fetchone()
+    return DigestRecord(**dict(row)) if row else None
+
+
+def last_digest(store: Store) -> DigestRecord | None:
+    """The digest covering the latest records: the next one starts where it ended."""
+    row = store.db.execute("SELECT * FROM digests ORDER BY until DESC, id DESC LIMIT 1").fetchone()
+    return DigestRecord(**dict(row)) if row else None
+
+
+def digest_history(store: Store, before_id: int | None = None, limit: int = 7) -> list[tuple[DigestRecord, int]]:
+    """The latest ``limit`` digests before ``before_id`` (all when None), oldest first, with their item counts."""
+    rows = store.db.execute(
+        "SELECT d.*, (SELECT COUNT(*) FROM digest_items i WHERE i.digest_id = d.id) AS items FROM digests d "
+        "WHERE d.id < ? ORDER BY d.id DESC LIMIT ?",
+        (before_id if before_id is not None else 2**62, limit),
+    ).fetchall()
+    result = []
+    for row in reversed(rows):
+        data = dict(row)
+        items = data.pop("items")
+        result.append((DigestRecord(**data), items))
+    return result
+
+
+def record_digest(
+    store: Store,
+    period: str,
+    since: str,
+    until: str,
+    subject: str,
+    items: Mapping[str, str],
+    deliveries: Mapping[str, str],
+    marks: Iterable[tuple[str, str, bool]],
+) -> DigestRecord:
+    """Record a digest before sending it: items (PMID -> fingerprint), deliveries (recipient -> Message-ID)
+    and marks ((PMID, mark, warned)), all or nothing."""
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO digests (period, since, until, created, subject) VALUES (?, ?, ?, ?, ?)",
+            (period, since, until, store.now(), subject),
+        )
+        digest_id = cursor.lastrowid
+        db.executemany(
+            "INSERT INTO digest_items (digest_id, pmid, fingerprint) VALUES (?, ?, ?)",
+            [(digest_id, pmid, fingerprint) for pmid, fingerprint in items.items()],
+        )
+        db.executemany(
+            "INSERT INTO deliveries (digest_id, recipient, message_id) VALUES (?, ?, ?)",
+            [(digest_id, recipient, message_id) for recipient, message_id in deliveries.items()],
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO digest_marks (pmid, mark, digest_id, warned) VALUES (?, ?, ?, ?)",
+            [(pmid, mark, digest_id, int(warned)) for pmid, mark, warned in marks],
+        )
+    record = find_digest(store, period)
+    assert record is not None
+    return record
+
+
+def digest_items(store: Store, digest_id: int) -> dict[str, str]:
+    """PMID -> fingerprint of the records a digest holds."""
+    rows = store.db.execute("SELECT pmid, fingerprint FROM digest_items WHERE digest_id = ? ORDER BY pmid", (digest_id,))
+    return {r["pmid"]: r["fingerprint"] for r in rows}
+
+
+def sent_before(store: Store, before_id: int | None = None) -> dict[str, str]:
+    """PMID -> fingerprint as first sent, over the digests before ``before_id`` (all when None)."""
+    rows = store.db.execute(
+        "SELECT pmid, fingerprint FROM digest_items WHERE digest_id < ? ORDER BY digest_id DESC",
+        (before_id if before_id is not None else 2**62,),
+    )
+    return {r["pmid"]: r["fingerprint"] for r in rows}  # oldest digest wins: rows come newest first
+
+
+def known_marks(store: Store, pmids: Iterable[str]) -> dict[str, set[str]]:
+    """The marks already sent or warned about, by PMID."""
+    known: dict[str, set[str]] = {}
+    wanted = list(pmids)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in store.db.execute(f"SELECT pmid, mark FROM digest_marks WHERE pmid IN ({marks})", chunk):
+            known.setdefault(row["pmid"], set()).add(row["mark"])
+    return known
+
+
+def warned_in(store: Store, digest_id: int) -> dict[str, set[str]]:
+    """The marks a digest warned about, by PMID (so a retried delivery shows the same warnings)."""
+    warned: dict[str, set[str]] = {}
+    for row in store.db.execute("SELECT pmid, mark FROM digest_marks WHERE digest_id = ? AND warned = 1", (digest_id,)):
+        warned.setdefault(row["pmid"], set()).add(row["mark"])
+    return warned
+
+
+def deliveries(store: Store, digest_id: int) -> list[Delivery]:
+    rows = store.db.execute("SELECT * FROM deliveries WHERE digest_id = ? ORDER BY recipient", (digest_id,))
+    return [Delivery(**dict(r)) for r in rows]
+
+
+def mark_delivered(store: Store, digest_id: int, recipient: str, status: str) -> None:
+    """Call only after the server (or the outbox file system) accepted the message."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE deliveries SET status = ?, attempts = attempts + 1, sent = ?, error = '' "
+            "WHERE digest_id = ? AND recipient = ?",
+            (status, store.now(), digest_id, recipient),
+        )
+
+
+def mark_failed(store: Store, digest_id: int, recipient: str, error: str) -> None:
+    """Keep the delivery pending for the next run, with what went wrong."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, error = ? WHERE digest_id = ? AND recipient = ?",
+            (error, digest_id, recipient),
+        )

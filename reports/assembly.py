@@ -1,0 +1,207 @@
+"""Which records a digest shows, grouped and ordered: a pure function of records and their tags.
+
+A record is in the digest when its OIH relevance reaches the threshold. It sits under every topic
+assigned to it (so a ketamine-and-tapering trial appears in both sections) or, with none, under
+"Other OIH research". Within a section the strongest evidence comes first (``corpus.evidence``),
+then the newest. A recipient subscribed to some topics gets only those sections; retraction
+warnings go to everyone, because a clinician may have acted on any paper we sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from corpus.article import Article
+from corpus.evidence import STUDY_TYPES, evidence_rank
+from corpus.ledger import RETRACTED
+from corpus.tags import Classification
+
+OTHER = ""  # the section of relevant records without a topic
+OTHER_LABEL = "Other OIH research"
+PUBMED = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+STRONGEST = 3  # items in "the strongest new evidence"
+
+
+@dataclass(frozen=True)
+class Tag:
+    label: str
+    score: float
+    curated: bool
+
+    @property
+    def confidence(self) -> str:
+        return "curated" if self.curated else f"{round(self.score * 100)}%"
+
+
+@dataclass(frozen=True)
+class Item:
+    pmid: str
+    title: str
+    url: str
+    doi: str
+    authors: str
+    journal: str
+    date: str
+    study_type: str
+    study_label: str
+    tags: tuple[Tag, ...]
+    topics: tuple[str, ...]
+    key_finding: str
+    updated: bool
+    retracted: bool
+    sort_key: tuple = field(repr=False, compare=False, default=())
+
+    @property
+    def doi_url(self) -> str:
+        return f"https://doi.org/{self.doi}" if self.doi else ""
+
+
+@dataclass(frozen=True)
+class Section:
+    topic: str
+    label: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Warning:
+    pmid: str
+    title: str
+    url: str
+    notices: tuple[str, ...]  # e.g. "Retracted", "Erratum published (PMID 123)"
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    title: str
+    period: str
+    since: str
+    until: str
+    sections: tuple[Section, ...]
+    warnings: tuple[Warning, ...]
+    trend: tuple[TrendPoint, ...]  # earlier digests, then this one
+    unclassified: int = 0
+
+    @property
+    def items(self) -> list[Item]:
+        """Every distinct item, in the order of first appearance."""
+        seen: dict[str, Item] = {}
+        for section in self.sections:
+            for item in section.items:
+                seen.setdefault(item.pmid, item)
+        return list(seen.values())
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        return [(s.label, len(s.items)) for s in self.sections]
+
+    @property
+    def strongest(self) -> list[Item]:
+        return sorted(self.items, key=lambda item: item.sort_key)[:STRONGEST]
+
+    @property
+    def subject(self) -> str:
+        count = len(self.items)
+        papers = "nothing new" if not count else f"{count} new paper{'s' if count != 1 else ''}"
+        warning = f"; {len(self.warnings)} retraction/correction warning{'s' if len(self.warnings) != 1 else ''}"
+        return f"{self.title}, {self.period}: {papers}{warning if self.warnings else ''}"
+
+
+def short_authors(names: Sequence[str]) -> str:
+    """First three authors, then 'et al.'."""
+    return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+
+
+def build_item(article: Article, classification: Classification, topic_labels: Mapping[str, str], updated: bool) -> Item:
+    tags = tuple(
+        Tag(topic_labels[t.topic], t.score, t.source == "curator")
+        for t in classification.topics
+        if t.assigned and t.topic in topic_labels
+    )
+    topics = tuple(t.topic for t in classification.topics if t.assigned and t.topic in topic_labels)
+    day = int("".join(c for c in article.pub_date_sort if c.isdigit())[:8] or 0)  # YYYYMMDD
+    return Item(
+        pmid=article.pmid,
+        title=article.title or article.vernacular_title or f"PMID {article.pmid}",
+        url=PUBMED.format(pmid=article.pmid),
+        doi=article.doi,
+        authors=short_authors([a.display for a in article.authors]),
+        journal=article.journal or article.journal_abbrev,
+        date=article.pub_date or article.pub_date_sort,
+        study_type=classification.study_type,
+        study_label=STUDY_TYPES.get(classification.study_type, STUDY_TYPES["other"]),
+        tags=tags,
+        topics=topics,
+        key_finding=classification.key_finding,
+        updated=updated,
+        retracted=article.retracted,
+        sort_key=(evidence_rank(classification.study_type), -day, -int(article.pmid) if article.pmid.isdigit() else 0),
+    )
+
+
+def notice_text(mark: str) -> str:
+    if mark == RETRACTED:
+        return "Retracted"
+    kind, _, pmid = mark.partition(":")
+    what = {"ErratumIn": "Erratum published", "ExpressionOfConcernIn": "Expression of concern"}.get(kind, kind)
+    return f"{what} (PMID {pmid})" if pmid else what
+
+
+def build_warning(article: Article, marks: Iterable[str]) -> Warning:
+    ordered = sorted(marks, key=lambda m: (m != RETRACTED, m))
+    return Warning(article.pmid, article.title or f"PMID {article.pmid}", PUBMED.format(pmid=article.pmid),
+                   tuple(notice_text(m) for m in ordered))
+
+
+def assemble_digest(
+    articles: Iterable[Article],
+    classifications: Mapping[str, Classification],
+    *,
+    topics: Mapping[str, str],
+    threshold: float,
+    title: str,
+    period: str,
+    since: str,
+    until: str,
+    sent_fingerprints: Mapping[str, str] | None = None,
+    warnings: Sequence[Warning] = (),
+    history: Sequence[TrendPoint] = (),
+) -> Digest:
+    """The whole digest (every topic). ``topics`` maps topic name to label, in display order;
+    ``sent_fingerprints`` (PMID -> fingerprint as first sent) marks items that changed since as updated."""
+    sent = sent_fingerprints or {}
+    by_topic: dict[str, list[Item]] = {name: [] for name in [*topics, OTHER]}
+    unclassified = 0
+    for article in articles:
+        classification = classifications.get(article.pmid)
+        if classification is None:
+            unclassified += 1
+            continue
+        if classification.relevance < threshold:
+            continue
+        updated = article.pmid in sent and sent[article.pmid] != article.fingerprint()
+        item = build_item(article, classification, topics, updated)
+        for topic in item.topics or (OTHER,):
+            by_topic[topic].append(item)
+    sections = tuple(
+        Section(name, topics.get(name, OTHER_LABEL), tuple(sorted(items, key=lambda i: i.sort_key)))
+        for name, items in by_topic.items()
+        if items
+    )
+    this_week = TrendPoint(period, len({i.pmid for s in sections for i in s.items}))
+    return Digest(title, period, since, until, sections, tuple(warnings), (*history, this_week), unclassified)
+
+
+def for_recipient(digest: Digest, topics: Sequence[str]) -> Digest:
+    """The digest as a recipient subscribed to ``topics`` sees it (empty = every topic)."""
+    if not topics:
+        return digest
+    wanted = set(topics)
+    return replace(digest, sections=tuple(s for s in digest.sections if s.topic in wanted))

@@ -1,0 +1,149 @@
+"""Where a digest goes: an SMTP server, or the outbox folder (``.eml`` files and a browsable archive).
+
+Both transports are context managers with ``send(message, recipient)``: it returns once the message
+is accepted (the server said 250, or the file is in place) and raises otherwise, so the caller marks
+a recipient delivered only after that. ``RecipientRefused`` concerns one recipient and the
+connection stays usable; any other ``DeliveryError`` means the connection is gone.
+
+The SMTP password is handed in by the application (from ``$OIHWATCH_SMTP_PASSWORD``) and never
+appears in a message: smtplib's errors carry the server's reply, not the credentials.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from corpus.errors import DeliveryError
+from reports.render import archive_index
+
+
+class RecipientRefused(DeliveryError):
+    """The server refused one recipient; the others can still be sent."""
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write beside, then rename: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+class SmtpTransport:
+    """Send through an SMTP server: ``security`` is 'starttls', 'ssl' or 'none' (loopback only)."""
+
+    status = "sent"
+
+    def __init__(self, host: str, port: int, security: str = "starttls", username: str = "",
+                 password: str | None = None, timeout: float = 30.0):
+        self.host, self.port, self.security = host, port, security
+        self.username, self._password, self.timeout = username, password, timeout
+        self._connection: smtplib.SMTP | None = None
+
+    @property
+    def where(self) -> str:
+        return f"SMTP {self.host}:{self.port} ({self.security})"
+
+    def __enter__(self) -> SmtpTransport:
+        try:
+            if self.security == "ssl":
+                connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                              context=ssl.create_default_context())
+            else:
+                connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.security == "starttls":
+                    connection.starttls(context=ssl.create_default_context())
+            if self.username:
+                connection.login(self.username, self._password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"{self.where} refused the login of {self.username!r} ({exc.smtp_code}); "
+                                "check smtp.username and $OIHWATCH_SMTP_PASSWORD") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"cannot reach {self.where}: {exc}; check [smtp] host and port, then rerun "
+                                "(nothing was marked sent)") from None
+        self._connection = connection
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.quit()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
+            self._connection = None
+
+    def send(self, message: EmailMessage, recipient: str) -> None:
+        if self._connection is None:
+            raise DeliveryError(f"the connection to {self.where} is closed; rerun to send the rest")
+        try:
+            self._connection.send_message(message, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = exc.recipients.get(recipient, (0, b""))
+            text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}") from None
+        except (smtplib.SMTPException, OSError) as exc:
+            self._connection.close()
+            self._connection = None
+            raise DeliveryError(f"{self.where} failed while sending to {recipient}: {exc or type(exc).__name__}; "
+                                "rerun to send what is missing") from None
+
+
+class OutboxTransport:
+    """Write each message to ``<folder>/<period>/<recipient>.eml`` instead of sending it."""
+
+    status = "written"
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    @property
+    def where(self) -> str:
+        return f"outbox {self.folder}"
+
+    def __enter__(self) -> OutboxTransport:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def eml_path(self, message: EmailMessage, recipient: str) -> Path:
+        period = re.search(r"oihwatch\.([^.]+)\.", message["Message-ID"] or "")
+        folder = period.group(1) if period else "undated"
+        return self.folder / folder / (re.sub(r"[^A-Za-z0-9@._-]", "_", recipient) + ".eml")
+
+    def send(self, message: EmailMessage, recipient: str) -> None:
+        try:
+            _write_atomically(self.eml_path(message, recipient), message.as_bytes())
+        except OSError as exc:
+            raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc.strerror}; "
+                                "check digest.outbox or --outbox") from None
+
+
+def write_archive(folder: Path, period: str, subject: str, html: str, chart_png: bytes | None, title: str,
+                  now: datetime) -> Path:
+    """Add (or replace) one digest page and its chart in ``folder``, and rewrite ``index.html`` listing every page."""
+    try:
+        _write_atomically(folder / f"{period}.html", html.encode("utf-8"))
+        if chart_png is not None:
+            _write_atomically(folder / f"{period}.png", chart_png)
+        _write_atomically(folder / f"{period}.subject", subject.encode("utf-8"))
+        entries = [
+            (page.stem, page.name, _subject_of(page))
+            for page in sorted(folder.glob("*.html"), reverse=True)
+            if page.name != "index.html"
+        ]
+        _write_atomically(folder / "index.html", archive_index(entries, title, now).encode("utf-8"))
+    except OSError as exc:
+        raise DeliveryError(f"cannot write the archive {folder}: {exc.strerror}; check digest.outbox") from None
+    return folder / "index.html"
+
+
+def _subject_of(page: Path) -> str:
+    subject = page.with_suffix(".subject")
+    return subject.read_text(encoding="utf-8") if subject.exists() else page.stem

@@ -1,0 +1,93 @@
+"""Read from the store what a digest needs, and hand it to the pure assembly.
+
+A new digest takes the records first seen in its window; a digest already recorded (a retry
+after a crash or a refused recipient) is rebuilt from its recorded items and warnings, so the
+recipients still missing it get the same papers and the same warnings as everyone else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from corpus.ledger import (
+    DigestRecord,
+    digest_history,
+    digest_items,
+    known_marks,
+    sent_before,
+    standing_marks,
+    warned_in,
+)
+from corpus.store import Store
+from corpus.tags import load_classifications
+from reports.assembly import Digest, TrendPoint, assemble_digest, build_warning
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """What to show (the digest) and what to record with it before sending."""
+
+    digest: Digest
+    items: dict[str, str]  # PMID -> fingerprint of every record shown
+    marks: list[tuple[str, str, bool]]  # (PMID, mark, warned) to remember
+
+
+def first_seen_between(store: Store, since: str, until: str) -> list[str]:
+    rows = store.db.execute(
+        "SELECT pmid FROM articles WHERE first_seen >= ? AND first_seen < ? AND deleted = 0 ORDER BY CAST(pmid AS INTEGER)",
+        (since, until),
+    )
+    return [r[0] for r in rows]
+
+
+def gather_new_digest(
+    store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float
+) -> DigestContent:
+    """The digest of the records first seen in [since, until), with warnings not given before."""
+    pmids = first_seen_between(store, since, until)
+    sent = sent_before(store)
+    new = set(pmids)
+    earlier = [pmid for pmid in sent if pmid not in new]
+    known = known_marks(store, [*sent, *pmids])
+    warnings, marks = [], []
+    for article in store.iter_articles(earlier):
+        new_marks = standing_marks(article) - known.get(article.pmid, set())
+        if new_marks:
+            warnings.append(build_warning(article, new_marks))
+            marks += [(article.pmid, mark, True) for mark in sorted(new_marks)]
+    digest = _assemble(store, pmids, sent, warnings, None, period, since, until, title, topics, threshold)
+    shown = {item.pmid for item in digest.items}
+    items = {}
+    for article in store.iter_articles(sorted(shown)):
+        items[article.pmid] = article.fingerprint()
+        marks += [(article.pmid, mark, False) for mark in sorted(standing_marks(article))]
+    return DigestContent(digest, items, marks)
+
+
+def gather_recorded_digest(
+    store: Store, record: DigestRecord, *, title: str, topics: Mapping[str, str], threshold: float
+) -> Digest:
+    """A recorded digest rebuilt from its items and warnings, for the recipients still missing it."""
+    warned = warned_in(store, record.id)
+    warnings = [build_warning(article, warned[article.pmid]) for article in store.iter_articles(sorted(warned))]
+    sent = sent_before(store, record.id)
+    pmids = list(digest_items(store, record.id))
+    return _assemble(store, pmids, sent, warnings, record.id, record.period, record.since, record.until, title, topics, threshold)
+
+
+def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, title, topics, threshold) -> Digest:
+    history = [TrendPoint(record.period, count) for record, count in digest_history(store, digest_id)]
+    return assemble_digest(
+        store.iter_articles(pmids),
+        load_classifications(store, pmids),
+        topics=topics,
+        threshold=threshold,
+        title=title,
+        period=period,
+        since=since,
+        until=until,
+        sent_fingerprints=sent,
+        warnings=warnings,
+        history=history,
+    )

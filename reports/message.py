@@ -1,0 +1,73 @@
+"""Build one recipient's e-mail: text and HTML as alternatives, the chart as a related inline image.
+
+    multipart/alternative
+    ├── text/plain                      (read by text-only clients and screen readers)
+    └── multipart/related
+        ├── text/html                   (<img src="cid:...">)
+        └── image/png                   (the trend chart, Content-ID)
+
+List-Unsubscribe (mailto) with List-Unsubscribe-Post gives the one-click unsubscribe button that
+Gmail and Yahoo require of bulk senders (RFC 8058). The Message-ID is chosen when the delivery is
+recorded, so a retry carries the same ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from reports.render import RenderedDigest
+
+CHART_NAME = "trend.png"
+
+
+def message_id(period: str, recipient: str, sender: str) -> str:
+    """A stable '<oihwatch.2026-W48.ab12cd34@example.org>' for one digest to one recipient."""
+    domain = sender.rpartition("@")[2] or "oihwatch.invalid"
+    token = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
+    return f"<oihwatch.{period}.{token}@{domain}>"
+
+
+def chart_cid(period: str) -> str:
+    """A Content-ID (without angle brackets) for the chart."""
+    return make_msgid(idstring=f"trend.{period}", domain="oihwatch.invalid")[1:-1]
+
+
+def build_message(
+    rendered: RenderedDigest,
+    *,
+    sender: str,
+    recipient: str,
+    message_id: str,
+    date: datetime,
+    unsubscribe: str = "",
+    chart_png: bytes | None = None,
+    cid: str = "",
+) -> EmailMessage:
+    """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``."""
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = Address(addr_spec=sender) if sender else "oihwatch@localhost"
+    message["To"] = recipient
+    message["Date"] = format_datetime(date)
+    message["Message-ID"] = message_id
+    if unsubscribe:
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    if chart_png is not None:
+        html_part = message.get_payload()[1]
+        html_part.add_related(chart_png, maintype="image", subtype="png", cid=f"<{cid}>",
+                              disposition="inline", filename=CHART_NAME)
+    return message
+
+
+def unsubscribe_url(unsubscribe: str, sender: str) -> str:
+    """'mailto:list@example.org?subject=unsubscribe' from the setting, else from the sender."""
+    address = unsubscribe.removeprefix("mailto:") or sender
+    return f"mailto:{address}?subject=unsubscribe" if address else ""

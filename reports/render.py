@@ -1,0 +1,78 @@
+"""Render a digest to plain text and e-mail-safe HTML: a pure function of the digest.
+
+Both parts come from paired Jinja templates that share one per-item partial per format.
+Autoescaping is on for the HTML templates (a title holding ``<script>`` or MathML shows as text)
+and ``StrictUndefined`` turns a typo in a template into an error instead of an empty string.
+Mail clients ignore ``<style>`` blocks and classes (Gmail on a phone among them), so the CSS is
+inlined with css-inline and the class attributes are dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import css_inline
+import jinja2
+
+from reports.assembly import Digest
+from reports.chart import trend_text
+
+STRONG_TYPES = frozenset({"meta_analysis", "systematic_review", "rct"})
+# Autoescaping makes every quote inside text content '&#34;', so this only ever meets real attributes.
+_CLASS_ATTRIBUTE = re.compile(r'\sclass="[^"]*"')
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    text: str
+    html: str
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def window_text(since: str, until: str) -> str:
+    """'2026-11-16 to 2026-11-23' from ISO timestamps."""
+    return f"{since[:10]} to {until[:10]}" if since else f"up to {until[:10]}"
+
+
+def inline_css(html: str) -> str:
+    inliner = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+    return _CLASS_ATTRIBUTE.sub("", inliner.inline(html))
+
+
+def render_digest(digest: Digest, *, chart_src: str = "", unsubscribe: str = "", topics_note: str = "") -> RenderedDigest:
+    """Subject, text and HTML of one recipient's digest; ``chart_src`` is a ``cid:`` URL or a file name."""
+    context = {
+        "digest": digest,
+        "window": window_text(digest.since, digest.until),
+        "trend_text": trend_text(digest.trend),
+        "chart_src": chart_src,
+        "unsubscribe": unsubscribe,
+        "topics_note": topics_note,
+        "strong_types": STRONG_TYPES,
+    }
+    env = environment()
+    text = env.get_template("digest.txt.j2").render(context)
+    html = inline_css(env.get_template("digest.html.j2").render(context))
+    return RenderedDigest(digest.subject, re.sub(r"\n{3,}", "\n\n", text), html)
+
+
+def archive_index(entries: list[tuple[str, str, str]], title: str, generated: datetime) -> str:
+    """The archive's index.html: (period, file name, subject) newest first."""
+    page = environment().get_template("archive_index.html.j2")
+    return inline_css(page.render(entries=entries, title=title, generated=generated.strftime("%Y-%m-%d %H:%M UTC")))
+

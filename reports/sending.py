@@ -1,0 +1,162 @@
+"""Send a period's digest exactly once per recipient: the function the CLI and the scheduler call.
+
+1. If the period has no digest yet, gather the records first seen since the last digest, and record
+   the digest, its items, its warnings and one pending delivery per recipient, before sending.
+2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A refused
+   recipient stays pending and the others go on; a lost connection stops the run.
+3. A rerun rebuilds the recorded digest and sends only what is pending; a period whose
+   deliveries are all done sends nothing.
+
+``reports`` never imports the application, so settings arrive as a plain ``DigestParams``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+
+from corpus.errors import DeliveryError
+from corpus.ledger import DigestRecord, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest
+from corpus.store import Store
+from reports.assembly import Digest, for_recipient
+from reports.chart import trend_png
+from reports.delivery import RecipientRefused, write_archive
+from reports.gather import gather_new_digest, gather_recorded_digest
+from reports.message import build_message, chart_cid, message_id, unsubscribe_url
+from reports.period import current_period
+from reports.render import render_digest
+
+FIRST_WINDOW = timedelta(days=7)  # the first digest ever covers a week, not the whole backfill
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    topics: tuple[str, ...] = ()  # empty = every topic
+
+
+@dataclass(frozen=True)
+class DigestParams:
+    """The digest settings, as plain values."""
+
+    title: str
+    topics: Mapping[str, str]  # topic name -> label, in display order
+    relevance_threshold: float
+    recipients: tuple[Recipient, ...]
+    sender: str
+    unsubscribe: str = ""
+    send_empty: bool = True
+    weekday: str = "mon"
+    time: str = "07:00"
+    timezone: str = "UTC"
+
+
+class Transport(Protocol):
+    status: str  # what a delivery becomes once accepted: 'sent' or 'written'
+    where: str
+
+    def __enter__(self) -> Transport: ...
+    def __exit__(self, *exc) -> None: ...
+    def send(self, message, recipient: str) -> None: ...
+
+
+@dataclass
+class DigestOutcome:
+    period: str
+    where: str
+    items: int = 0
+    unclassified: int = 0
+    new: bool = False  # recorded in this run
+    delivered: list[str] = field(default_factory=list)  # in this run
+    earlier: list[str] = field(default_factory=list)  # in earlier runs
+    failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending
+    skipped_empty: list[str] = field(default_factory=list)  # nothing in their topics, send_empty off
+    archive: Path | None = None
+
+    @property
+    def already_sent(self) -> bool:
+        return not self.new and not self.delivered and not self.failed
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _topics_note(params: DigestParams, recipient: Recipient) -> str:
+    return ", ".join(params.topics[t] for t in recipient.topics if t in params.topics)
+
+
+def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
+            outcome: DigestOutcome) -> tuple[DigestRecord, Digest]:
+    previous = last_digest(store)
+    start = (f"{since.isoformat()}T00:00:00+00:00" if since else
+             previous.until if previous else _iso(now - FIRST_WINDOW))
+    content = gather_new_digest(store, period=period, since=start, until=_iso(now), title=params.title,
+                                topics=params.topics, threshold=params.relevance_threshold)
+    wanted = {}
+    for recipient in params.recipients:
+        if for_recipient(content.digest, recipient.topics).sections or params.send_empty:
+            wanted[recipient.email] = message_id(period, recipient.email, params.sender)
+        else:
+            outcome.skipped_empty.append(recipient.email)
+    record = record_digest(store, period, start, _iso(now), content.digest.subject, content.items, wanted, content.marks)
+    outcome.new = True
+    outcome.unclassified = content.digest.unclassified
+    return record, content.digest
+
+
+def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
+                    period: str | None = None, since: date | None = None,
+                    archive_dir: Path | None = None) -> DigestOutcome:
+    """Send what is missing of the period's digest (the current period by default); never send twice."""
+    period = period or current_period(params.weekday, params.time, params.timezone, now)
+    outcome = DigestOutcome(period, transport.where)
+    record = find_digest(store, period)
+    if record is None:
+        record, digest = _record(store, params, period, now, since, outcome)
+    else:
+        digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics,
+                                        threshold=params.relevance_threshold)
+    outcome.items = len(digest.items)
+    pending = [d for d in deliveries(store, record.id) if not d.done]
+    outcome.earlier = [d.recipient for d in deliveries(store, record.id) if d.done]
+    chart = trend_png(digest.trend)
+    if archive_dir is not None:
+        full = render_digest(digest, chart_src=f"{period}.png")
+        outcome.archive = write_archive(archive_dir, period, full.subject, full.html, chart, params.title, now)
+    if not pending:
+        return outcome
+    configured = {r.email: r for r in params.recipients}
+    cid = chart_cid(period)
+    with transport:
+        for delivery in pending:
+            recipient = configured.get(delivery.recipient)
+            if recipient is None:
+                outcome.failed[delivery.recipient] = "no longer in [[recipients]]; not sent"
+                continue
+            mine = for_recipient(digest, recipient.topics)
+            unsubscribe = unsubscribe_url(params.unsubscribe, params.sender)
+            rendered = render_digest(mine, chart_src=f"cid:{cid}", unsubscribe=unsubscribe,
+                                     topics_note=_topics_note(params, recipient))
+            message = build_message(rendered, sender=params.sender, recipient=recipient.email,
+                                    message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,
+                                    chart_png=chart if mine.sections else None, cid=cid)
+            try:
+                transport.send(message, recipient.email)
+            except RecipientRefused as exc:
+                mark_failed(store, record.id, recipient.email, str(exc))
+                outcome.failed[recipient.email] = str(exc)
+                continue
+            except DeliveryError as exc:
+                mark_failed(store, record.id, recipient.email, str(exc))
+                outcome.failed[recipient.email] = str(exc)
+                break
+            mark_delivered(store, record.id, recipient.email, transport.status)
+            outcome.delivered.append(recipient.email)
+    for delivery in pending:
+        if delivery.recipient not in outcome.delivered and delivery.recipient not in outcome.failed:
+            outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"
+    return outcome

@@ -1,0 +1,64 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepted, for delivery tests.
+
+Switches: ``refuse`` answers 550 to the given recipients; ``drop_after`` closes the connection
+instead of accepting the message after that many messages were accepted.
+"""
+
+from __future__ import annotations
+
+import email
+from email.message import EmailMessage
+from email.policy import default
+
+from aiosmtpd.controller import Controller
+
+
+class RecordingHandler:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.refuse: set[str] = set()
+        self.drop_after: int | None = None
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.drop_after is not None and len(self.messages) >= self.drop_after:
+            server.transport.close()
+            return "421 closing connection"
+        message = email.message_from_bytes(envelope.original_content, policy=default)
+        self.messages.append((list(envelope.rcpt_tos), message))
+        return "250 Message accepted"
+
+    def received_by(self, address: str) -> list[EmailMessage]:
+        return [message for rcpts, message in self.messages if address in rcpts]
+
+
+class _PortZeroController(Controller):
+    """aiosmtpd checks readiness by connecting to ``self.port``; with port 0 that is the bound one."""
+
+    def _trigger_server(self):
+        self.port = self.server.sockets[0].getsockname()[1]
+        super()._trigger_server()
+
+
+class LoopbackSmtp:
+    """``with LoopbackSmtp() as smtp:`` then ``smtp.port``, ``smtp.handler``."""
+
+    def __init__(self) -> None:
+        self.handler = RecordingHandler()
+        self.controller = _PortZeroController(self.handler, hostname="127.0.0.1", port=0)
+
+    @property
+    def port(self) -> int:
+        return self.controller.port
+
+    def __enter__(self) -> LoopbackSmtp:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
