@@ -21,6 +21,7 @@ OTHER = ""  # the section of relevant records without a topic
 OTHER_LABEL = "Other OIH research"
 PUBMED = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 STRONGEST = 3  # items in "the strongest new evidence"
+STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials; weaker evidence is not "strongest"
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,8 @@ class Digest:
 
     @property
     def strongest(self) -> list[Item]:
-        return sorted(self.items, key=lambda item: item.sort_key)[:STRONGEST]
+        ranked = sorted(self.items, key=lambda item: item.sort_key)
+        return [item for item in ranked if item.sort_key[0] <= STRONG_ENOUGH and not item.retracted][:STRONGEST]
 
     @property
     def subject(self) -> str:

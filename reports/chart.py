@@ -23,7 +23,7 @@ THIS_WEEK = "#1f4e79"
 
 
 def trend_text(trend: Sequence[TrendPoint]) -> str:
-    """'New papers per digest: 2026-W45 3, 2026-W46 5, 2026-W47 (this one) 4.'"""
+    """'New papers per digest (all topics): 2026-W45 3, 2026-W46 5, 2026-W47 (this one) 4.'"""
     if not trend:
         return "No digests yet."
     parts = [f"{p.label} {p.count}" for p in trend[:-1]]
@@ -32,7 +32,7 @@ def trend_text(trend: Sequence[TrendPoint]) -> str:
     if len(trend) > 1:
         mean = sum(p.count for p in trend[:-1]) / (len(trend) - 1)
         average = f" Average of the earlier {len(trend) - 1}: {mean:.1f}."
-    return "New papers per digest: " + ", ".join(parts) + "." + average
+    return "New papers per digest (all topics): " + ", ".join(parts) + "." + average
 
 
 def trend_png(trend: Sequence[TrendPoint]) -> bytes:
@@ -47,9 +47,10 @@ def trend_png(trend: Sequence[TrendPoint]) -> bytes:
     axes.set_xticks(range(len(trend)), labels, fontsize=8)
     axes.set_yticks([])
     axes.set_ylim(0, max(counts + [1]) * 1.3)
+    axes.set_xlim(-0.5, max(len(trend), 8) - 0.5)  # bars keep their width in the first weeks
     for side in ("top", "right", "left"):
         axes.spines[side].set_visible(False)
-    axes.set_title("New papers per digest", fontsize=9, loc="left")
+    axes.set_title("New papers per digest (all topics)", fontsize=9, loc="left")
     figure.tight_layout(pad=0.4)
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", metadata={"Software": None})

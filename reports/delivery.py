@@ -144,6 +144,17 @@ def write_archive(folder: Path, period: str, subject: str, html: str, chart_png:
     return folder / "index.html"
 
 
+def write_preview(folder: Path, period: str, text: str, html: str, chart_png: bytes) -> Path:
+    """``<period>.html`` (with its chart) and ``<period>.txt`` in ``folder``; returns the HTML's path."""
+    try:
+        _write_atomically(folder / f"{period}.png", chart_png)
+        _write_atomically(folder / f"{period}.txt", text.encode("utf-8"))
+        _write_atomically(folder / f"{period}.html", html.encode("utf-8"))
+    except OSError as exc:
+        raise DeliveryError(f"cannot write the preview to {folder}: {exc.strerror}; check digest.outbox or --outbox") from None
+    return folder / f"{period}.html"
+
+
 def _subject_of(page: Path) -> str:
     subject = page.with_suffix(".subject")
     return subject.read_text(encoding="utf-8") if subject.exists() else page.stem

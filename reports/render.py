@@ -68,7 +68,7 @@ def render_digest(digest: Digest, *, chart_src: str = "", unsubscribe: str = "",
     env = environment()
     text = env.get_template("digest.txt.j2").render(context)
     html = inline_css(env.get_template("digest.html.j2").render(context))
-    return RenderedDigest(digest.subject, re.sub(r"\n{3,}", "\n\n", text), html)
+    return RenderedDigest(digest.subject, re.sub(r"\n{4,}", "\n\n\n", text), html)
 
 
 def archive_index(entries: list[tuple[str, str, str]], title: str, generated: datetime) -> str:

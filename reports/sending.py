@@ -81,7 +81,7 @@ class DigestOutcome:
         return not self.new and not self.delivered and not self.failed
 
 
-def _iso(moment: datetime) -> str:
+def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -89,12 +89,19 @@ def _topics_note(params: DigestParams, recipient: Recipient) -> str:
     return ", ".join(params.topics[t] for t in recipient.topics if t in params.topics)
 
 
+def window_start(store: Store, now: datetime, since: date | None = None) -> str:
+    """Where the next digest's window starts: ``since`` (UTC midnight), else the end of the last digest,
+    else a week before ``now``."""
+    if since is not None:
+        return f"{since.isoformat()}T00:00:00+00:00"
+    previous = last_digest(store)
+    return previous.until if previous else iso_utc(now - FIRST_WINDOW)
+
+
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
             outcome: DigestOutcome) -> tuple[DigestRecord, Digest]:
-    previous = last_digest(store)
-    start = (f"{since.isoformat()}T00:00:00+00:00" if since else
-             previous.until if previous else _iso(now - FIRST_WINDOW))
-    content = gather_new_digest(store, period=period, since=start, until=_iso(now), title=params.title,
+    start = window_start(store, now, since)
+    content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold)
     wanted = {}
     for recipient in params.recipients:
@@ -102,10 +109,21 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
             wanted[recipient.email] = message_id(period, recipient.email, params.sender)
         else:
             outcome.skipped_empty.append(recipient.email)
-    record = record_digest(store, period, start, _iso(now), content.digest.subject, content.items, wanted, content.marks)
+    record = record_digest(store, period, start, iso_utc(now), content.digest.subject, content.items, wanted, content.marks)
     outcome.new = True
     outcome.unclassified = content.digest.unclassified
     return record, content.digest
+
+
+def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
+    """The whole digest of the current period as it would be (or was) sent; records nothing."""
+    period = current_period(params.weekday, params.time, params.timezone, now)
+    record = find_digest(store, period)
+    if record is not None:
+        return gather_recorded_digest(store, record, title=params.title, topics=params.topics,
+                                      threshold=params.relevance_threshold)
+    return gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
+                             title=params.title, topics=params.topics, threshold=params.relevance_threshold).digest
 
 
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,

@@ -1,0 +1,106 @@
+"""``oihwatch digest``: preview, or send exactly once, the weekly evidence digest."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from corpus.errors import ConfigError, DeliveryError
+from oihwatch.app import App
+from oihwatch.config import Settings
+from reports.chart import trend_png
+from reports.delivery import OutboxTransport, SmtpTransport, write_preview
+from reports.render import render_digest
+from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, preview_digest, send_due_digest
+
+
+def digest_params(settings: Settings) -> DigestParams:
+    """The digest settings as the plain values ``reports`` takes (it never imports the application)."""
+    return DigestParams(
+        title=settings.digest.title,
+        topics={name: topic.label for name, topic in settings.topics.items()},
+        relevance_threshold=settings.classifier.relevance_threshold,
+        recipients=tuple(Recipient(r.email, tuple(r.topics)) for r in settings.recipients),
+        sender=settings.smtp.sender,
+        unsubscribe=settings.digest.unsubscribe,
+        send_empty=settings.digest.send_empty,
+        weekday=settings.digest.weekday,
+        time=settings.digest.time,
+        timezone=settings.schedule.timezone,
+    )
+
+
+def transport_for(settings: Settings, outbox: Path | None) -> Transport:
+    """SMTP when a host is configured (and no --outbox given), else ``.eml`` files in the outbox."""
+    smtp = settings.smtp
+    if outbox is not None or not smtp.host:
+        return OutboxTransport(outbox or settings.resolve(settings.digest.outbox))
+    if not smtp.sender:
+        raise ConfigError(f"smtp.sender in {settings.source}: required to send e-mail (the From: address)")
+    password = smtp.password.get_secret_value() if smtp.password else None
+    return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, password, smtp.timeout)
+
+
+def report_outcome(outcome: DigestOutcome) -> None:
+    """Where the digest went and to whom, on stdout; raise if anyone is still missing it."""
+    unclassified = f"; {outcome.unclassified} new records not classified yet (run 'oihwatch classify')" if outcome.unclassified else ""
+    click.echo(f"digest {outcome.period}: {outcome.items} paper{'s' if outcome.items != 1 else ''}{unclassified}")
+    verb = "written for" if outcome.where.startswith("outbox") else "sent to"
+    for recipient in outcome.delivered:
+        click.echo(f"{verb} {recipient} via {outcome.where}")
+    for recipient in outcome.skipped_empty:
+        click.echo(f"nothing for {recipient} (nothing new in their topics; digest.send_empty is off)")
+    if outcome.already_sent:
+        click.echo(f"already delivered to {', '.join(outcome.earlier) or 'nobody (no recipients)'}; nothing sent")
+    elif outcome.earlier:
+        click.echo(f"delivered in an earlier run to {', '.join(outcome.earlier)}")
+    if outcome.archive is not None:
+        click.echo(f"archive: {outcome.archive}")
+    for recipient, why in outcome.failed.items():
+        click.echo(f"NOT delivered to {recipient}: {why}")
+    if outcome.failed:
+        raise DeliveryError(f"{len(outcome.failed)} recipient(s) still pending for {outcome.period}; "
+                            "rerun 'oihwatch digest --send' to send only what is missing")
+
+
+@click.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="D",
+              help="start the window at this date (YYYY-MM-DD) instead of the end of the last digest")
+@click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="write .eml files (or the preview) here instead of digest.outbox, even with [smtp] host set")
+@click.option("--send", is_flag=True, help="record and deliver the digest; without it, only write a preview")
+@click.pass_obj
+def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) -> None:
+    """Preview the weekly evidence digest, or send it exactly once per recipient.
+
+    Without --send, writes what this period's digest holds (HTML and text) to OUTBOX/preview/
+    and records nothing. With --send, records the digest and delivers it: by SMTP when
+    [smtp] host is set, else as .eml files in the outbox with an HTML archive (index.html).
+    A rerun sends only what is missing; a period already sent sends nothing.
+
+    \b
+    Example:
+        oihwatch digest --send
+    """
+    settings = app.settings
+    params = digest_params(settings)
+    now = datetime.now(timezone.utc)
+    day = since.date() if since else None
+    folder = outbox or settings.resolve(settings.digest.outbox)
+    if not send:
+        whole = preview_digest(app.store, params, now, day)
+        rendered = render_digest(whole, chart_src=f"{whole.period}.png")
+        path = write_preview(folder / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
+        unclassified = f", {whole.unclassified} not classified yet" if whole.unclassified else ""
+        click.echo(f"preview of {whole.period} ({len(whole.items)} papers{unclassified}): {path}")
+        click.echo(f"nothing sent; recipients: {', '.join(r.email for r in params.recipients) or 'none configured'} "
+                   "(add --send)")
+        return
+    if not params.recipients:
+        raise ConfigError(f"recipients in {settings.source}: none configured; add a [[recipients]] block")
+    transport = transport_for(settings, outbox)
+    with app.writing("digest") as store:
+        outcome = send_due_digest(store, params, now, transport, since=day, archive_dir=folder / "archive")
+    report_outcome(outcome)
