@@ -9,6 +9,7 @@ starting with 'PMID-' is MEDLINE, 'TY  -' is RIS; otherwise the extension (.nbib
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import io
 import re
@@ -35,35 +36,37 @@ def read_records(path: str | Path, on_skip: OnSkip = raise_on_skip) -> Iterator[
     """Stream the records of one file; ``source`` of each article is the file's path."""
     path = Path(path)
     name = str(path)
-    stream = open_binary(path)
-    try:
-        head = _peek(stream, name)
-        if not head.strip():
-            raise InputError(f"{name}: empty file, no records in it")
-        for record in _reader(stream, head, path, name, on_skip):
-            if isinstance(record, Article):
-                record.source = name
-            yield record
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (at byte {exc.start} of a block); save it as UTF-8") from exc
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(f"{name}: cannot read (corrupt gzip?): {exc}") from exc
-    finally:
-        stream.close()
+    with contextlib.ExitStack() as opened:
+        stream = opened.enter_context(open_binary(path))
+        try:
+            head = _peek(stream, name)
+            if not head.strip():
+                raise InputError(f"{name}: empty file, no records in it")
+            for record in _reader(opened, stream, head, path, on_skip):
+                if isinstance(record, Article):
+                    record.source = name
+                yield record
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text (at byte {exc.start} of a block); save it as UTF-8") from exc
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise InputError(f"{name}: cannot read (corrupt gzip?): {exc}") from exc
 
 
-def _reader(stream: BinaryIO, head: bytes, path: Path, name: str, on_skip: OnSkip) -> Iterator[Record]:
+def _reader(
+    opened: contextlib.ExitStack, stream: BinaryIO, head: bytes, path: Path, on_skip: OnSkip
+) -> Iterator[Record]:
+    name = str(path)
     start = head.removeprefix(codecs.BOM_UTF8).lstrip()
     suffixes = [s.lower() for s in path.suffixes]
     suffix = suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")
     if start.startswith(b"<") or suffix == ".xml":
         return parse_pubmed_xml(stream, name=name, on_skip=on_skip)
     if _MEDLINE_START.match(start) or suffix in {".nbib", ".txt", ".medline"}:
-        return parse_medline(_text(stream, name), name=name, on_skip=on_skip)
+        return parse_medline(opened.enter_context(_text(stream)), name=name, on_skip=on_skip)
     if _RIS_START.match(start) or suffix == ".ris":
-        return parse_ris(_text(stream, name), name=name, on_skip=on_skip)
+        return parse_ris(opened.enter_context(_text(stream)), name=name, on_skip=on_skip)
     if suffix == ".csv":
-        return parse_csv(_text(stream, name, newline=""), name=name, on_skip=on_skip)
+        return parse_csv(opened.enter_context(_text(stream, newline="")), name=name, on_skip=on_skip)
     raise InputError(f"{name}: cannot tell the format; expected {FORMATS}")
 
 
@@ -75,6 +78,6 @@ def _peek(stream: BinaryIO, name: str) -> bytes:
         raise InputError(f"{name}: cannot read (corrupt gzip?): {exc}") from exc
 
 
-def _text(stream: BinaryIO, name: str, newline: str | None = None) -> io.TextIOWrapper:
+def _text(stream: BinaryIO, newline: str | None = None) -> io.TextIOWrapper:
     # utf-8-sig: exports saved by Excel or Windows tools begin with a byte-order mark.
     return io.TextIOWrapper(stream, encoding="utf-8-sig", newline=newline)

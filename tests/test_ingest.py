@@ -1,0 +1,146 @@
+"""``ingest_files``: every real record lands once, a second run changes nothing, and a bad file
+neither damages what is stored nor stops the files after it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+from corpus.store import Store
+from harvester.ingest import ingest_files
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_RECORD_PMID = re.compile(rb"<(?:MedlineCitation|BookDocument)\b[^>]*>\s*<PMID[^>]*>(\d+)</PMID>")
+
+
+def table_hash(store: Store) -> str:
+    rows = store.db.execute("SELECT * FROM articles ORDER BY pmid").fetchall()
+    return hashlib.sha256(repr([tuple(row) for row in rows]).encode()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def xml_files(shared_data: Path) -> list[Path]:
+    return sorted((shared_data / "pubmed-xml").rglob("*.xml"))
+
+
+def test_every_record_once_and_a_second_run_changes_nothing(xml_files):
+    expected = {m.decode() for path in xml_files for m in _RECORD_PMID.findall(path.read_bytes())}
+    store = Store(":memory:")
+    first = ingest_files(store, xml_files, batch_size=100)
+    assert first.ok, first.errors
+    assert store.count_articles() == len(expected) > 900
+    assert {a.pmid for a in store.iter_articles()} == expected
+    assert first.totals.new == len(expected) and first.totals.skipped == []
+    before = table_hash(store)
+
+    second = ingest_files(store, xml_files, batch_size=7)
+    assert (second.totals.new, second.totals.updated) == (0, 0)
+    assert second.totals.unchanged == second.totals.read == first.totals.read
+    assert table_hash(store) == before
+
+
+def test_stored_article_round_trips_with_raw_xml(xml_files, shared_data):
+    store = Store(":memory:")
+    ingest_files(store, [shared_data / "pubmed-xml" / "biopython" / "pubmed4.xml"])
+    article = store.get_article("27797938")
+    assert article.raw_xml.startswith("<PubmedArticle>") and article.source.endswith("pubmed4.xml")
+    assert article.abstract_sections[0].label == "OBJECTIVE"
+
+
+def test_bad_file_is_reported_and_later_files_still_ingested(tmp_path):
+    store = Store(":memory:")
+    good_first = FIXTURES / "markup_title.xml"
+    ingest_files(store, [good_first])
+    stored_before = tuple(store.db.execute("SELECT * FROM articles WHERE pmid = '99000020'").fetchone())
+
+    data = (FIXTURES / "retraction.xml").read_bytes()
+    truncated = tmp_path / "truncated.xml"
+    truncated.write_bytes(data[: data.rindex(b"<PMID Version=\"1\">99000002") + 30])
+    empty = tmp_path / "empty.xml"
+    empty.write_bytes(b"")
+    not_gzip = tmp_path / "update.xml.gz"
+    not_gzip.write_bytes(data)
+    good_after = FIXTURES / "update_with_deletions.xml"
+
+    report = ingest_files(store, [empty, not_gzip, truncated, good_after])
+    assert not report.ok
+    errors = {Path(f.path).name: f.error for f in report.files}
+    assert errors["empty.xml"].startswith(f"{empty}: empty file")
+    assert "not gzip" in errors["update.xml.gz"]
+    assert re.match(rf"{re.escape(str(truncated))}: truncated or malformed XML at line \d+ after PMID 99000001", errors["truncated.xml"])
+    assert errors["update_with_deletions.xml"] == ""
+    assert all("\n" not in e for e in report.errors)
+
+    # What was stored before is still there, unchanged; the truncated file's one complete
+    # record is stored whole; the good file after the bad ones is ingested.
+    assert store.get_article("99000020").title.startswith("Morphine & OPRM1")
+    assert store.get_article("99000001").retracted
+    assert store.get_article("99000002") is None
+    assert store.get_article("99000010") is not None
+    truncated_report = next(f for f in report.files if f.path == str(truncated))
+    assert (truncated_report.read, truncated_report.new) == (1, 1)
+    assert tuple(store.db.execute("SELECT * FROM articles WHERE pmid = '99000020'").fetchone()) == stored_before
+
+
+def test_a_failing_batch_is_never_half_written(tmp_path, monkeypatch):
+    store = Store(":memory:")
+    ingest_files(store, [FIXTURES / "markup_title.xml"])
+    before = table_hash(store)
+    original = store._upsert_one
+    seen = []
+
+    def fail_on_second(article, counts):
+        seen.append(article.pmid)
+        if len(seen) == 2:
+            raise OSError("disk full")  # stands in for a write failing mid-transaction
+        original(article, counts)
+
+    monkeypatch.setattr(store, "_upsert_one", fail_on_second)
+    with pytest.raises(OSError):
+        ingest_files(store, [FIXTURES / "retraction.xml"], batch_size=10)
+    assert table_hash(store) == before  # the first record of the failed batch was rolled back
+
+
+def test_deletions_are_applied_after_the_records_before_them(tmp_path):
+    store = Store(":memory:")
+    listed = tmp_path / "listed.xml"
+    data = (FIXTURES / "update_with_deletions.xml").read_bytes()
+    listed.write_bytes(data.replace(b"<PMID Version=\"2\">99000010", b"<PMID Version=\"2\">99000011"))
+    report = ingest_files(store, [listed])
+    assert (report.totals.new, report.totals.deleted) == (1, 1)
+    assert store.count_articles() == 0 and store.count_articles(include_deleted=True) == 1
+
+
+def test_mixed_formats_and_skips_are_reported(shared_data, tmp_path):
+    store = Store(":memory:")
+    csv_path = tmp_path / "screening.csv"
+    csv_path.write_text("title,doi\nA paper without PMID,10.1000/x\n", encoding="utf-8")
+    progress = []
+    report = ingest_files(
+        store,
+        [
+            shared_data / "medline" / "pubmed_result2.txt",
+            FIXTURES / "sample.ris",
+            shared_data / "cohen-2006" / "output" / "local" / "Opiods.csv",
+            csv_path,
+        ],
+        batch_size=500,
+        progress=progress.append,
+    )
+    assert report.ok, report.errors
+    reads = [f.read for f in report.files]
+    assert reads == [4, 2, 1915, 0]
+    assert [str(s) for s in report.totals.skipped] == [
+        f"{FIXTURES / 'sample.ris'}: entry 3 ('A record a reference manager made without a PMID'): no PMID",
+        f"{csv_path}: line 2: no PMID (DOI 10.1000/x)",
+    ]
+    assert store.count_articles() == report.totals.new == 4 + 2 + 1915
+    assert len(progress) >= 6  # one call per committed batch (1915 records = 4 batches)
+
+
+def test_batch_size_must_be_positive():
+    with pytest.raises(ValueError):
+        ingest_files(Store(":memory:"), [], batch_size=0)

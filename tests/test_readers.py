@@ -1,0 +1,214 @@
+"""MEDLINE, RIS and CSV readers, and ``read_records``' choice of reader and its one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from corpus.article import Article
+from corpus.errors import InputError
+from harvester.dates import sort_date
+from harvester.files import read_records
+from harvester.records import Deletion
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def articles(path: Path, **kwargs) -> list[Article]:
+    return [r for r in read_records(path, **kwargs) if isinstance(r, Article)]
+
+
+# -- MEDLINE -------------------------------------------------------------------------------
+
+
+def test_medline_files_all_load(shared_data):
+    counts = {p.name: len(articles(p)) for p in sorted((shared_data / "medline").iterdir())}
+    for path in (shared_data / "medline").iterdir():
+        assert counts[path.name] == path.read_text(encoding="utf-8").count("\nPMID- ") + path.read_text(
+            encoding="utf-8"
+        ).startswith("PMID- ")
+    assert sum(counts.values()) == 13
+
+
+def test_medline_fields(shared_data):
+    (article,) = articles(shared_data / "medline" / "pubmed_result1.txt")
+    assert (article.pmid, article.title) == ("12230038", "The Bio* toolkits--a brief overview.")
+    assert article.abstract.startswith("Bioinformatics research is often difficult") and "  " not in article.abstract
+    assert (article.authors[0].last, article.authors[0].fore, article.authors[0].initials) == ("Mangalam", "Harry", "H")
+    assert (article.journal, article.journal_abbrev, article.issn) == ("Briefings in bioinformatics", "Brief Bioinform", "1467-5463")
+    assert (article.volume, article.issue, article.pages) == ("3", "3", "296-302")
+    assert (article.pub_date, article.pub_date_sort) == ("2002 Sep", "2002-09-01")
+    assert (article.created, article.entrez_date, article.revised) == ("2002-09-16", "2002-09-17", "2004-11-17")
+    mesh = {m.descriptor: m for m in article.mesh}
+    assert mesh["Computational Biology"].major and not mesh["Humans"].major
+    assert article.publication_types == ["Journal Article"] and article.languages == ["eng"]
+    assert article.source.endswith("pubmed_result1.txt")
+
+
+def test_medline_doi_pmc_keywords_and_major_qualifiers(shared_data):
+    records = {a.pmid: a for a in articles(shared_data / "medline" / "dreamytang__Pubmed_Author_Ranking__pubmed_result.txt")}
+    first = records["30038950"]
+    assert (first.doi, first.pmcid) == ("10.1177/2333721418778199", "PMC6050798")
+    assert "traditional Chinese medicine" in first.keywords
+    assert (first.pub_date, first.pub_date_sort, first.created) == ("2018 Jan-Dec", "2018-01-01", "2018-07-25")
+    (hifu,) = articles(shared_data / "medline" / "pubmed_result3.txt")
+    heading = next(m for m in hifu.mesh if m.descriptor == "High-Intensity Focused Ultrasound Ablation")
+    assert heading.qualifiers == ("adverse effects", "instrumentation", "methods*") and heading.major
+
+
+def test_medline_links_and_missing_pmid(tmp_path):
+    path = tmp_path / "export.nbib"
+    path.write_text(
+        "PMID- 99000001\nTI  - Retracted trial.\nPT  - Retracted Publication\n"
+        "RIN - Pain Med. 2024 May;25(5):400. PMID: 99000002\nDP  - 1998 Dec-1999 Jan\n\n"
+        "TI  - A record with no PMID line\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"export.nbib: record 2: no PMID"):
+        list(read_records(path))
+    skipped = []
+    (article,) = articles(path, on_skip=skipped.append)
+    assert article.retracted and article.links[0].pmid == "99000002"
+    assert (article.pub_date, article.pub_date_sort) == ("1998 Dec-1999 Jan", "1998-12-01")
+    assert [str(s) for s in skipped] == [f"{path}: record 2: no PMID"]
+
+
+# -- RIS -----------------------------------------------------------------------------------
+
+
+def test_ris_fixture():
+    skipped = []
+    first, second = articles(FIXTURES / "sample.ris", on_skip=skipped.append)
+    assert (first.pmid, first.doi, first.pages, first.volume, first.issue) == (
+        "16508405", "10.1097/00000542-200603000-00025", "570-587", "104", "3"
+    )
+    assert (first.authors[0].last, first.authors[0].fore, first.authors[0].initials) == ("Angst", "Martin S.", "MS")
+    assert (first.pub_date_sort, first.journal, first.keywords) == ("2006-01-01", "Anesthesiology", ["Hyperalgesia", "Analgesics, Opioid"])
+    assert first.abstract.startswith("Opioids are the cornerstone")
+    assert (second.pmid, second.pub_date) == ("18287823", "2008")  # PMID from the PubMed URL
+    assert len(skipped) == 1 and "no PMID" in str(skipped[0]) and "entry 3" in str(skipped[0])
+
+
+def test_ris_without_entries_is_an_error(tmp_path):
+    path = tmp_path / "notes.ris"
+    path.write_text("just some notes\n", encoding="utf-8")
+    with pytest.raises(InputError, match="notes.ris: no RIS entries"):
+        list(read_records(path))
+
+
+# -- CSV -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["local", "online"])
+def test_cohen_opioid_csv_loads_as_it_is(shared_data, folder):
+    records = articles(shared_data / "cohen-2006" / "output" / folder / "Opiods.csv")
+    assert len(records) == 1915 and len({r.pmid for r in records}) == 1915
+    first = records[0]
+    assert first.pmid == "10021952" and first.title.startswith("Bupivacaine 0.125% produces motor block")
+    assert all(r.pmid.isdigit() for r in records)
+
+
+def test_cohen_csv_fields(shared_data):
+    first = articles(shared_data / "cohen-2006" / "output" / "local" / "Opiods.csv")[0]
+    assert "Fentanyl" in first.keywords and "Analgesia, Epidural" in first.keywords
+    assert first.authors and first.authors[0].last
+    online = articles(shared_data / "cohen-2006" / "output" / "online" / "Opiods.csv")[0]
+    assert online.year and online.pub_date_sort == f"{online.year}-01-01"
+
+
+def test_every_cohen_csv_loads(shared_data):
+    paths = sorted((shared_data / "cohen-2006" / "output").glob("*/*.csv"))
+    assert sum(len(articles(p)) for p in paths) == 2 * 4622
+
+
+def test_csv_headers_case_insensitive_and_rows_without_pmid_are_skipped(tmp_path):
+    path = tmp_path / "screening.csv"
+    path.write_text(
+        "\ufeffTitle,Abstract,PMID,DOI,Year,Authors\n"
+        "Opioid tapering,Tapered.,123,,2020,\"Smith, J A; Doe, Jane\"\n"
+        "No identity,Text.,,10.1000/xyz,2021,\n"
+        "Float id,Text.,456.0,,2019,\n",
+        encoding="utf-8",
+    )
+    skipped = []
+    first, second = articles(path, on_skip=skipped.append)
+    assert (first.pmid, first.title, first.pub_date_sort) == ("123", "Opioid tapering", "2020-01-01")
+    assert [(a.last, a.initials) for a in first.authors] == [("Smith", "JA"), ("Doe", "J")]
+    assert second.pmid == "456"
+    assert [str(s) for s in skipped] == [f"{path}: line 3: no PMID (DOI 10.1000/xyz)"]
+
+
+def test_csv_without_title_column_names_the_file(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text("pmid,label\n1,0\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"labels.csv: CSV has no 'title' column") as error:
+        list(read_records(path))
+    assert "\n" not in str(error.value)
+
+
+# -- format detection and bad files ---------------------------------------------------------
+
+
+def test_gzip_detected_by_content_not_name(tmp_path):
+    data = (FIXTURES / "update_with_deletions.xml").read_bytes()
+    disguised = tmp_path / "records.xml"  # gzip data without .gz
+    disguised.write_bytes(gzip.compress(data))
+    records = list(read_records(disguised))
+    assert [type(r) for r in records] == [Article, Deletion]
+
+
+def test_xml_content_wins_over_a_txt_name(tmp_path):
+    path = tmp_path / "efetch.txt"
+    path.write_bytes((FIXTURES / "retraction.xml").read_bytes())
+    assert [a.pmid for a in articles(path)] == ["99000001", "99000002"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.xml", b"", "empty file"),
+        ("blank.csv", b"\n\n", "empty file"),
+        ("notes.xml", b"these are not records\n", "not XML"),
+        ("page.xml", b"<!DOCTYPE html>\n<html><head><title>502</title></head></html>", "HTML page"),
+        ("cut.xml", None, r"truncated or malformed XML at line \d+ after PMID 99000001"),
+        ("fake.xml.gz", b"<PubmedArticleSet></PubmedArticleSet>", "named .gz but is not gzip"),
+        ("broken.xml.gz", gzip.compress(b"<PubmedArticleSet>" + b"<x/>" * 5000)[:60], "cannot read"),
+        ("latin1.nbib", "PMID- 1\nTI  - Caf\xe9\n".encode("latin-1"), "not UTF-8"),
+        ("data.bin", b"\x00\x01\x02", "cannot tell the format"),
+        ("no-pmid.xml", b"<PubmedArticleSet><PubmedArticle><MedlineCitation/></PubmedArticle></PubmedArticleSet>", "record 1 .*no PMID"),
+    ],
+)
+def test_bad_files_are_one_line_errors_naming_the_file(tmp_path, name, content, message):
+    if content is None:
+        data = (FIXTURES / "retraction.xml").read_bytes()
+        content = data[: data.rindex(b"<PMID Version=\"1\">99000002") + 30]
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as error:
+        list(read_records(path))
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError, match="cannot open"):
+        list(read_records(tmp_path / "nowhere.xml"))
+
+
+@pytest.mark.parametrize(
+    ("printed", "iso"),
+    [
+        ("2023 Dec 05", "2023-12-05"),
+        ("2003 Spring", "2003-03-01"),
+        ("2000 Winter", "2000-01-01"),
+        ("1998 Dec-1999 Jan", "1998-12-01"),
+        ("2001 Jan 4-10", "2001-01-04"),
+        ("1999-2000", "1999-01-01"),
+        ("2018 Jan-Dec", "2018-01-01"),
+        ("Fall 2004", "2004-01-01"),
+        ("undated", ""),
+    ],
+)
+def test_sort_date_is_the_earliest_day_the_printed_date_allows(printed, iso):
+    assert sort_date(printed) == iso
