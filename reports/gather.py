@@ -47,11 +47,9 @@ def gather_new_digest(
     """The digest of the records first seen in [since, until), with warnings not given before."""
     pmids = first_seen_between(store, since, until)
     sent = sent_before(store)
-    new = set(pmids)
-    earlier = [pmid for pmid in sent if pmid not in new]
     known = known_marks(store, [*sent, *pmids])
     warnings, marks = [], []
-    for article in store.iter_articles(earlier):
+    for article in store.iter_articles(sent):
         new_marks = standing_marks(article) - known.get(article.pmid, set())
         if new_marks:
             warnings.append(build_warning(article, new_marks))

@@ -1,0 +1,171 @@
+"""Digest assembly, due dates and the ledger: pure units and in-memory stores."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from corpus.article import Article, Author, Link
+from corpus.evidence import evidence_rank
+from corpus.ledger import deliveries, find_digest, standing_marks
+from corpus.store import Store
+from corpus.tags import Classification, TopicScore, save_classifications
+from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
+from reports.assembly import OTHER_LABEL, assemble_digest, for_recipient, short_authors
+from reports.delivery import OutboxTransport
+from reports.period import current_period, digest_due, latest_due
+from reports.sending import Recipient, send_due_digest
+
+UTC = timezone.utc
+
+
+def article(pmid: str, date: str = "2026-01-01", **fields) -> Article:
+    return Article(pmid=pmid, title=f"Title {pmid}", pub_date=date, pub_date_sort=date, **fields)
+
+
+def classification(pmid: str, study_type: str = "rct", topics=(), relevance: float = 0.9) -> Classification:
+    return Classification(pmid, relevance, study_type, f"Finding {pmid}.", "t", [TopicScore(t, 0.8, True) for t in topics])
+
+
+def assemble(articles, classifications, **extra):
+    return assemble_digest(articles, {c.pmid: c for c in classifications}, topics=TOPICS, threshold=0.5,
+                           title="T", period="2026-W48", since="2026-11-16", until="2026-11-23", **extra)
+
+
+# -- when a digest is due ---------------------------------------------------------------------
+
+def test_latest_due_is_the_configured_weekday_and_local_time():
+    due = latest_due("mon", "07:00", "America/New_York", datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    assert due.isoformat() == "2026-11-23T07:00:00-05:00"
+    before = latest_due("mon", "07:00", "America/New_York", datetime(2026, 11, 23, 11, 59, tzinfo=UTC))
+    assert before.isoformat() == "2026-11-16T07:00:00-05:00"  # 06:59 in New York: last week's is the latest
+
+
+def test_digest_due_once_per_period_and_missed_weeks_collapse(tmp_path):
+    store = Store(":memory:", clock=Clock(MONDAY))
+    three_weeks_later = MONDAY + timedelta(weeks=3)
+    assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later) == "2026-W51"
+    send_due_digest(store, params(), three_weeks_later, OutboxTransport(tmp_path))
+    assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later + timedelta(days=2)) is None
+    assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later + timedelta(days=7)) == "2026-W52"
+    assert current_period("mon", "07:00", "UTC", MONDAY) == "2026-W48"
+
+
+# -- grouping and order -------------------------------------------------------------------------
+
+def test_sections_follow_topic_order_and_a_record_sits_under_each_of_its_topics():
+    digest = assemble(
+        [article("1"), article("2"), article("3"), article("4")],
+        [classification("1", topics=["ketamine", "tapering"]), classification("2", topics=["ketamine"]),
+         classification("3"), classification("4", topics=["genetics"], relevance=0.1)],
+    )
+    assert [(s.label, [i.pmid for i in s.items]) for s in digest.sections] == [
+        (TOPICS["tapering"], ["1"]), (TOPICS["ketamine"], ["2", "1"]), (OTHER_LABEL, ["3"])]
+    assert [i.pmid for i in digest.items] == ["1", "2", "3"]  # counted once each
+
+
+def test_strongest_evidence_first_then_newest():
+    digest = assemble(
+        [article("1", "2026-03-01"), article("2", "2026-05-01"), article("3", "2025-01-01"), article("4", "2026-06-01")],
+        [classification("1", "rct", ["ketamine"]), classification("2", "rct", ["ketamine"]),
+         classification("3", "meta_analysis", ["ketamine"]), classification("4", "case_report", ["ketamine"])],
+    )
+    assert [i.pmid for i in digest.sections[0].items] == ["3", "2", "1", "4"]
+    assert [i.pmid for i in digest.strongest] == ["3", "2", "1"]  # a case report is never "strongest"
+    assert evidence_rank("no-such-type") > evidence_rank("other")
+
+
+def test_unclassified_records_are_left_out_and_counted():
+    digest = assemble([article("1"), article("2")], [classification("1")])
+    assert [i.pmid for i in digest.items] == ["1"] and digest.unclassified == 1
+
+
+def test_recipient_sees_only_their_topics():
+    digest = assemble([article("1"), article("2"), article("3")],
+                      [classification("1", topics=["ketamine"]), classification("2", topics=["genetics"]), classification("3")])
+    assert [s.topic for s in for_recipient(digest, ["genetics"]).sections] == ["genetics"]
+    assert for_recipient(digest, []) is digest
+    assert for_recipient(digest, ["tapering"]).sections == ()
+
+
+def test_item_fields():
+    authors = [Author("Smith", initials="J"), Author("Lee", initials="K"), Author("Ng", initials="A"), Author("Ox", initials="B")]
+    a = article("7", doi="10.1/x", authors=authors, journal="Pain")
+    item = assemble([a], [classification("7", "systematic_review", ["tapering"])]).items[0]
+    assert item.authors == "Smith J, Lee K, Ng A et al."
+    assert item.url == "https://pubmed.ncbi.nlm.nih.gov/7/" and item.doi_url == "https://doi.org/10.1/x"
+    assert item.study_label == "Systematic review" and item.tags[0].confidence == "80%"
+    assert short_authors(["A", "B"]) == "A, B"
+
+
+# -- warnings and updates, through the ledger ----------------------------------------------------
+
+def test_retraction_of_a_sent_record_is_warned_about_once(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, articles = filled_store(shared_data, clock, limit=12)
+    first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    sent_pmid = next(iter(sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))))
+    assert first.items and not find_digest(store, "2026-W48") is None
+
+    original = store.get_article(sent_pmid)
+    retracted = dataclasses.replace(original, publication_types=[*original.publication_types, "Retracted Publication"],
+                                    links=[*original.links, Link("RetractionIn", "99999999")])
+    assert standing_marks(retracted) == {"retracted"}
+    clock.now = MONDAY + timedelta(days=3)
+    store.upsert_articles([retracted])
+
+    next_week = MONDAY + timedelta(weeks=1)
+    outcome = send_due_digest(store, params(), next_week, OutboxTransport(tmp_path))
+    assert outcome.new
+    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+    assert "retracted or corrected" in html and f"pubmed.ncbi.nlm.nih.gov/{sent_pmid}/" in html
+    assert html.index("retracted or corrected") < html.index("Nothing new on")  # at the top
+    assert "WARNING" in text and "Retracted:" in text
+
+    send_due_digest(store, params(), next_week + timedelta(weeks=1), OutboxTransport(tmp_path))
+    later, _ = parts(tmp_path / "2026-W50" / "all@example.org.eml")
+    assert "retracted or corrected" not in later  # once
+
+
+def test_an_erratum_is_warned_about_and_a_revised_item_is_marked_updated(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, articles = filled_store(shared_data, clock, limit=6)
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
+    original = store.get_article(pmid)
+    corrected = dataclasses.replace(original, links=[*original.links, Link("ErratumIn", "123")])
+    clock.now = MONDAY + timedelta(days=1)
+    store.upsert_articles([corrected])
+    outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), since=MONDAY.date() - timedelta(days=3))
+    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+    assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in html
+    assert "updated since first sent" in text and "Updated since first sent" in html
+    assert outcome.items >= 1
+
+
+def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):
+    store = Store(":memory:", clock=Clock(MONDAY - timedelta(days=1)))
+    store.upsert_articles([article("1")])
+    save_classifications(store, [classification("1", topics=["ketamine"])])
+    recipients = (Recipient("k@example.org", ("ketamine",)), Recipient("g@example.org", ("genetics",)))
+    outcome = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
+    assert outcome.delivered == ["k@example.org"] and outcome.skipped_empty == ["g@example.org"]
+    assert [d.recipient for d in deliveries(store, find_digest(store, "2026-W48").id)] == ["k@example.org"]
+
+
+def test_an_empty_week_says_so_in_one_line(tmp_path):
+    store = Store(":memory:", clock=Clock(MONDAY))
+    outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    assert outcome.delivered == ["all@example.org"] and outcome.items == 0
+    text, html = parts(tmp_path / "2026-W48" / "all@example.org.eml")
+    assert "Nothing new on opioid-induced hyperalgesia in your topics this week." in text
+    assert "Nothing new on opioid-induced hyperalgesia in your topics this week." in html
+    assert "nothing new" in (tmp_path / "2026-W48" / "all@example.org.eml").read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize("retracted_link", [Link("RetractionIn", "5")])
+def test_standing_marks(retracted_link):
+    a = article("1", links=[retracted_link, Link("ErratumIn", "6"), Link("ExpressionOfConcernIn", "7"), Link("CommentIn", "8")])
+    assert standing_marks(a) == {"retracted", "ErratumIn:6", "ExpressionOfConcernIn:7"}
