@@ -25,3 +25,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if (name.startswith("OIHWATCH_") and name != "OIHWATCH_SHARED_DATA") or name == "NCBI_API_KEY":
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def research_store_path(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite corpus of every real record in shared data, with stand-in tags (tests/research_corpus.py)."""
+    from research_corpus import build_research_store
+
+    path = tmp_path_factory.mktemp("research") / "corpus.db"
+    build_research_store(shared_data, path).close()
+    return path

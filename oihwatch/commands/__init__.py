@@ -2,6 +2,7 @@
 
 from oihwatch.commands.digest import digest
 from oihwatch.commands.ingest import ingest
+from oihwatch.commands.research import export_command, search_command, serve_command, stats_command
 from oihwatch.commands.setup import config_group, init
 
-COMMANDS = [init, config_group, ingest, digest]
+COMMANDS = [init, config_group, ingest, search_command, export_command, stats_command, serve_command, digest]

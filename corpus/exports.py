@@ -1,0 +1,257 @@
+"""Records for researchers: one flat dict per article, written as JSONL, CSV, RIS or BibTeX.
+
+``article_record`` is the one shape every output shares (and the JSONL contract of
+DESIGN.md). RIS and BibTeX go through rispy and bibtexparser so reference managers
+(Zotero, EndNote, Mendeley, JabRef) read them back; our topics and study type travel
+as keywords and notes. Writers stream in chunks, so an export of the whole corpus
+runs in bounded memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import TextIO
+
+import rispy
+from bibtexparser.bibdatabase import BibDatabase
+from bibtexparser.bwriter import BibTexWriter
+
+from corpus.article import Article, Author
+from corpus.evidence import STUDY_TYPES
+from corpus.store import Store
+from corpus.tags import Classification, load_classifications
+
+PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
+CSV_COLUMNS = (
+    "pmid", "title", "authors", "journal", "year", "volume", "issue", "pages", "doi", "pmcid",
+    "topics", "scores", "relevance", "study_type", "retracted", "key_finding",
+    "mesh", "keywords", "publication_types", "language", "url", "abstract",
+)  # fmt: skip
+CHUNK = 500
+# LaTeX's special characters, escaped so a title with "50%" or "&" compiles; the
+# escapes chosen are the ones bibtexparser, Zotero and JabRef decode back.
+_LATEX = {"\\": r"\textbackslash{}", "%": r"\%", "&": r"\&", "_": r"\_", "#": r"\#",
+          "$": r"\textdollar{}", "~": r"\textasciitilde{}", "{": r"\{", "}": r"\}"}  # fmt: skip
+_LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
+
+
+def author_name(author: Author) -> str:
+    """'Last, Fore' as RIS and BibTeX want it; a group author as it is."""
+    if author.collective:
+        return author.collective
+    if not author.last:
+        return author.fore
+    return f"{author.last}, {author.fore or author.initials}".rstrip(", ")
+
+
+def article_record(article: Article, classification: Classification | None = None) -> dict:
+    """The flat record of one article; tag fields are empty or null when it is not classified."""
+    c = classification
+    return {
+        "pmid": article.pmid,
+        "title": article.title,
+        "abstract": article.abstract,
+        "authors": [author_name(a) for a in article.authors],
+        "collective_authors": [a.collective for a in article.authors if a.collective],
+        "journal": article.journal,
+        "journal_abbrev": article.journal_abbrev,
+        "year": article.year,
+        "pub_date": article.pub_date,
+        "volume": article.volume,
+        "issue": article.issue,
+        "pages": article.pages,
+        "doi": article.doi,
+        "pmcid": article.pmcid,
+        "language": list(article.languages),
+        "mesh": article.mesh_terms,
+        "keywords": list(article.keywords),
+        "publication_types": list(article.publication_types),
+        "topics": c.assigned_topics if c else [],
+        "scores": c.scores if c else {},
+        "relevance": c.relevance if c else None,
+        "study_type": c.study_type if c else None,
+        "retracted": article.retracted,
+        "key_finding": c.key_finding if c else "",
+        "url": PUBMED_URL.format(pmid=article.pmid),
+    }
+
+
+def iter_records(store: Store, pmids: Iterable[str]) -> Iterator[dict]:
+    """Records of ``pmids`` in the order given, read a chunk at a time."""
+    iterator = iter(pmids)
+    while chunk := list(itertools.islice(iterator, CHUNK)):
+        articles = {a.pmid: a for a in store.iter_articles(chunk)}
+        classifications = load_classifications(store, chunk)
+        for pmid in chunk:
+            if pmid in articles:
+                yield article_record(articles[pmid], classifications.get(pmid))
+
+
+def split_pages(pages: str) -> tuple[str, str]:
+    """MEDLINE's abbreviated page range as first and last page: '1123-9' -> ('1123', '1129')."""
+    first, sep, last = pages.partition("-")
+    first, last = first.strip(), last.strip()
+    if sep and first.isdigit() and last.isdigit() and len(last) < len(first):
+        last = first[: len(first) - len(last)] + last
+    return first, last
+
+
+def tag_keywords(record: dict) -> list[str]:
+    """Our tags as reference-manager keywords: 'oihwatch:topic:ketamine', 'oihwatch:study:rct'."""
+    words = [f"oihwatch:topic:{t}" for t in record["topics"]]
+    if record["study_type"]:
+        words.append(f"oihwatch:study:{record['study_type']}")
+    if record["retracted"]:
+        words.append("oihwatch:retracted")
+    return words
+
+
+def record_notes(record: dict) -> list[str]:
+    """Human-readable notes: retraction warning, study type, topics with scores, key finding."""
+    notes = []
+    if record["retracted"]:
+        notes.append("RETRACTED: this article has been retracted; see PubMed.")
+    if record["study_type"]:
+        notes.append(f"Study type: {STUDY_TYPES.get(record['study_type'], record['study_type'])}")
+    if record["scores"]:
+        scored = ", ".join(f"{t} {s:.2f}" + (" (assigned)" if t in record["topics"] else "") for t, s in record["scores"].items())
+        notes.append(f"oihwatch topics: {scored}")
+    if record["key_finding"]:
+        notes.append(f"Key finding: {record['key_finding']}")
+    return notes
+
+
+class _RisWriter(rispy.RisWriter):
+    """rispy's writer without its '1.' counter line, which some reference managers show as junk."""
+
+    def set_header(self, count: int) -> str:
+        return ""
+
+
+def _one_line(text: str) -> str:
+    """RIS values end at a newline, so a structured abstract's sections go on one line."""
+    return " ".join(text.split("\n"))
+
+
+def ris_entry(record: dict) -> dict:
+    """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, abstract, URL, tags."""
+    first, last = split_pages(record["pages"])
+    entry = {
+        "type_of_reference": "JOUR" if record["journal"] else "GEN",
+        "authors": record["authors"],
+        "title": _one_line(record["title"]),
+        "journal_name": record["journal"],
+        "alternate_title2": record["journal_abbrev"],
+        "year": str(record["year"] or ""),
+        "volume": record["volume"],
+        "number": record["issue"],
+        "start_page": first,
+        "end_page": last,
+        "doi": record["doi"],
+        "accession_number": record["pmid"],
+        "name_of_database": "PubMed",
+        "abstract": _one_line(record["abstract"]),
+        "urls": [record["url"]],
+        "keywords": tag_keywords(record) + record["mesh"] + record["keywords"],
+        "notes": [_one_line(n) for n in [f"PMID: {record['pmid']}", *record_notes(record)]],
+        "language": "; ".join(record["language"]),
+    }
+    return {key: value for key, value in entry.items() if value}
+
+
+def latex_escape(text: str) -> str:
+    return _LATEX_RE.sub(lambda m: _LATEX[m.group()], text)
+
+
+def bibtex_entry(record: dict) -> dict:
+    """A bibtexparser entry (values LaTeX-escaped, UTF-8 kept: biber, Zotero and JabRef read it)."""
+    first, last = split_pages(record["pages"])
+    collective = set(record["collective_authors"])
+    names = [f"{{{latex_escape(n)}}}" if n in collective else latex_escape(n) for n in record["authors"]]
+    fields = {
+        "author": " and ".join(names),
+        "title": latex_escape(record["title"]),
+        "journal": latex_escape(record["journal"]),
+        "year": str(record["year"] or ""),
+        "volume": latex_escape(record["volume"]),
+        "number": latex_escape(record["issue"]),
+        "pages": f"{first}--{last}" if last else first,
+        "doi": record["doi"],
+        "pmid": record["pmid"],
+        "abstract": latex_escape(record["abstract"]),
+        "url": record["url"],
+        "keywords": ", ".join(latex_escape(k) for k in tag_keywords(record) + record["mesh"]),
+        "note": latex_escape("; ".join(record_notes(record))),
+    }
+    entry = {key: value for key, value in fields.items() if value}
+    entry["ENTRYTYPE"] = "article" if record["journal"] else "misc"
+    entry["ID"] = f"pmid{record['pmid']}"
+    return entry
+
+
+def csv_row(record: dict) -> dict:
+    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93'."""
+    row = {}
+    for column in CSV_COLUMNS:
+        value = record[column]
+        if column == "scores":
+            value = "; ".join(f"{t}={s:.3f}" for t, s in value.items())
+        elif isinstance(value, list):
+            value = "; ".join(value)
+        elif value is None:
+            value = ""
+        row[column] = value
+    return row
+
+
+def write_jsonl(records: Iterable[dict], out: TextIO) -> int:
+    count = 0
+    for count, record in enumerate(records, start=1):
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return count
+
+
+def write_csv(records: Iterable[dict], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for count, record in enumerate(records, start=1):
+        writer.writerow(csv_row(record))
+    return count
+
+
+def write_ris(records: Iterable[dict], out: TextIO) -> int:
+    return _write_chunks(records, out, lambda chunk: rispy.dumps([ris_entry(r) for r in chunk], implementation=_RisWriter))
+
+
+def write_bibtex(records: Iterable[dict], out: TextIO) -> int:
+    writer = BibTexWriter()
+    writer.order_entries_by = None  # keep the search ranking
+
+    def dump(chunk: list[dict]) -> str:
+        database = BibDatabase()
+        database.entries = [bibtex_entry(r) for r in chunk]
+        return writer.write(database)
+
+    return _write_chunks(records, out, dump)
+
+
+def _write_chunks(records: Iterable[dict], out: TextIO, dump: Callable[[list[dict]], str]) -> int:
+    count = 0
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, CHUNK)):
+        out.write(dump(chunk))
+        count += len(chunk)
+    return count
+
+
+WRITERS: dict[str, Callable[[Iterable[dict], TextIO], int]] = {
+    "jsonl": write_jsonl,
+    "csv": write_csv,
+    "ris": write_ris,
+    "bibtex": write_bibtex,
+}

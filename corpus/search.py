@@ -1,0 +1,175 @@
+"""Full-text search of the corpus: query checking, filters and bm25 ranking.
+
+The query language is SQLite FTS5's, which is close to PubMed's: words, "phrases",
+AND / OR / NOT (upper case), parentheses, prefix* and ``title:`` style fields.
+Researchers type hyphenated terms ("opioid-induced", "5-HT3") that FTS5 would read
+as column filters, so ``fts_query`` quotes any word holding punctuation as a phrase.
+Everything the user typed travels as an SQL parameter; only fixed SQL fragments are
+joined into the statement.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from corpus.errors import InputError
+from corpus.evidence import STUDY_TYPES
+from corpus.store import Store
+
+FTS_COLUMNS = ("title", "abstract", "mesh", "keywords")
+# bm25 weights per FTS column, in FTS_COLUMNS order: a hit in the title or the
+# indexers' MeSH says more about what a paper is about than one in the abstract.
+BM25_WEIGHTS = (5.0, 1.0, 2.0, 2.0)
+OPERATORS = frozenset({"AND", "OR", "NOT"})
+SYNTAX_HELP = (
+    'use words, "exact phrases", AND / OR / NOT in upper case, (parentheses), prefix* '
+    "and title: abstract: mesh: keywords: fields, e.g. '\"opioid-induced hyperalgesia\" AND ketamin*'"
+)
+
+_TOKEN = re.compile(r'"[^"]*"?|[()]|[^\s()"]+')
+_BAREWORD = re.compile(r"\^?\w+\*?")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What narrows a search or an export besides the query text.
+
+    ``topics``: records with any of these topics assigned (with ``min_score``: with a
+    score of at least ``min_score`` for one of them, assigned or not, for recall);
+    ``min_score`` alone: any topic scored at least that. Years are publication years,
+    inclusive. ``journal`` matches the full title or the ISO abbreviation, case-insensitive,
+    with ``*`` as a wildcard.
+    """
+
+    topics: tuple[str, ...] = ()
+    min_score: float | None = None
+    study_type: str | None = None
+    since: int | None = None
+    until: int | None = None
+    journal: str | None = None
+    include_retracted: bool = False
+
+    def check(self, known_topics: Collection[str]) -> None:
+        """Raise ``InputError`` naming the valid values when a filter cannot match anything by construction."""
+        unknown = [t for t in self.topics if t not in known_topics]
+        if unknown:
+            valid = ", ".join(sorted(known_topics)) or "none yet (run oihwatch classify)"
+            raise InputError(f"unknown topic {unknown[0]!r}; valid topics: {valid}")
+        if self.study_type is not None and self.study_type not in STUDY_TYPES:
+            raise InputError(f"unknown study type {self.study_type!r}; valid study types: {', '.join(STUDY_TYPES)}")
+        if self.min_score is not None and not 0 <= self.min_score <= 1:
+            raise InputError(f"--min-score {self.min_score} is not a probability; give a number from 0 to 1")
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise InputError(f"--since {self.since} is after --until {self.until}; swap them")
+
+
+@dataclass(frozen=True)
+class Hit:
+    pmid: str
+    score: float  # -bm25: higher is more relevant; 0 when there was no query
+
+
+def fts_query(text: str) -> str:
+    """The user's query as FTS5 syntax: punctuated words become phrases, fields are checked.
+
+    Raises ``InputError`` for an empty query, an unterminated phrase or an unknown field.
+    Operator misuse ("ketamine AND") is left for SQLite to report, see ``search``.
+    """
+    parts = []
+    for token in _TOKEN.findall(text):
+        if token.startswith('"'):
+            if len(token) == 1 or not token.endswith('"'):
+                raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
+            parts.append(token)
+        elif token in "()" or token in OPERATORS:
+            parts.append(token)
+        else:
+            parts.append(_word(token))
+    if not parts:
+        raise InputError(f"the search query is empty; {SYNTAX_HELP}")
+    return " ".join(parts)
+
+
+def _word(token: str) -> str:
+    field, sep, rest = token.partition(":")
+    if sep and rest and re.fullmatch(r"\w+", field):
+        if field not in FTS_COLUMNS:
+            raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
+        return f"{field}:{_word(rest)}"
+    if _BAREWORD.fullmatch(token):
+        return token
+    prefix = token.endswith("*") and len(token) > 1
+    phrase = token[:-1] if prefix else token
+    return '"' + phrase + '"' + ("*" if prefix else "")
+
+
+def build_search(query: str | None, filters: Filters, limit: int | None = None) -> tuple[str, list]:
+    """The SQL and parameters of a search (``query`` already through ``fts_query``), or of a filtered listing."""
+    where = ["a.deleted = 0"]
+    params: list = []
+    if query is not None:
+        weights = ", ".join(str(w) for w in BM25_WEIGHTS)
+        select = f"SELECT a.pmid, -bm25(articles_fts, {weights}) AS score FROM articles_fts JOIN articles a ON a.rowid = articles_fts.rowid"
+        where.append("articles_fts MATCH ?")
+        params.append(query)
+        order = "ORDER BY bm25(articles_fts, " + weights + "), a.year DESC"
+    else:
+        select = "SELECT a.pmid, 0.0 AS score FROM articles a"
+        order = "ORDER BY CAST(a.pmid AS INTEGER)"
+    if not filters.include_retracted:
+        where.append("a.retracted = 0")
+    if filters.since is not None:
+        where.append("a.year >= ?")
+        params.append(filters.since)
+    if filters.until is not None:
+        where.append("a.year <= ?")
+        params.append(filters.until)
+    if filters.journal:
+        pattern = _like_pattern(filters.journal)
+        where.append("(a.journal LIKE ? ESCAPE '\\' OR a.journal_abbrev LIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
+    if filters.study_type is not None:
+        where.append("EXISTS (SELECT 1 FROM classifications c WHERE c.pmid = a.pmid AND c.study_type = ?)")
+        params.append(filters.study_type)
+    if filters.topics:
+        marks = ", ".join("?" * len(filters.topics))
+        criterion = "t.assigned = 1" if filters.min_score is None else "t.score >= ?"
+        where.append(f"EXISTS (SELECT 1 FROM tags t WHERE t.pmid = a.pmid AND t.topic IN ({marks}) AND {criterion})")
+        params += list(filters.topics)
+        if filters.min_score is not None:
+            params.append(filters.min_score)
+    elif filters.min_score is not None:
+        where.append("EXISTS (SELECT 1 FROM tags t WHERE t.pmid = a.pmid AND t.score >= ?)")
+        params.append(filters.min_score)
+    sql = f"{select} WHERE {' AND '.join(where)} {order}"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%")
+
+
+def search(store: Store, query: str | None, filters: Filters = Filters(), limit: int | None = None) -> list[Hit]:
+    """Records matching ``query`` (best first) and ``filters``; without a query, every match in PMID order."""
+    fts = fts_query(query) if query is not None else None
+    sql, params = build_search(fts, filters, limit)
+    try:
+        rows = store.db.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if fts is None:
+            raise
+        detail = str(exc).removeprefix("fts5: ")
+        raise InputError(f"cannot read the search query {query!r} ({detail}); {SYNTAX_HELP}") from None
+    return [Hit(row[0], row[1]) for row in rows]
+
+
+def stored_topics(store: Store) -> set[str]:
+    """Topic names the corpus has tags for (the classifier may know topics the config no longer lists)."""
+    return {row[0] for row in store.db.execute("SELECT DISTINCT topic FROM tags")}

@@ -1,0 +1,85 @@
+"""Counts and trends of the tagged corpus: articles per topic per year, and per study type.
+
+Counting is SQL over the store; ``plot_trends`` draws the counts with matplotlib's
+Agg backend (no display needed on a server).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from corpus.evidence import evidence_rank
+from corpus.store import Store
+
+
+@dataclass
+class CorpusStats:
+    total: int = 0
+    unclassified: int = 0
+    topics: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)  # every year with an article, ascending
+    all_by_year: dict[int, int] = field(default_factory=dict)
+    by_topic_year: dict[str, dict[int, int]] = field(default_factory=dict)
+    by_study_type: dict[str, int] = field(default_factory=dict)  # strongest evidence first
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def corpus_stats(store: Store, include_retracted: bool = False) -> CorpusStats:
+    """Counts over articles that are not deleted (nor retracted, unless asked); topics count when assigned."""
+    where = "a.deleted = 0" + ("" if include_retracted else " AND a.retracted = 0")
+    stats = CorpusStats()
+    stats.total = store.db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}").fetchone()[0]
+    for year, count in store.db.execute(
+        f"SELECT a.year, COUNT(*) FROM articles a WHERE {where} AND a.year IS NOT NULL GROUP BY a.year ORDER BY a.year"
+    ):
+        stats.all_by_year[year] = count
+    stats.years = list(stats.all_by_year)
+    for topic, year, count in store.db.execute(
+        f"SELECT t.topic, a.year, COUNT(*) FROM tags t JOIN articles a ON a.pmid = t.pmid "
+        f"WHERE {where} AND t.assigned = 1 GROUP BY t.topic, a.year ORDER BY t.topic, a.year"
+    ):
+        stats.by_topic_year.setdefault(topic, {})[year] = count
+    stats.topics = sorted(stats.by_topic_year)
+    kinds = store.db.execute(
+        f"SELECT c.study_type, COUNT(*) FROM classifications c JOIN articles a ON a.pmid = c.pmid WHERE {where} GROUP BY c.study_type"
+    ).fetchall()
+    stats.by_study_type = dict(sorted(((k, n) for k, n in kinds), key=lambda kn: evidence_rank(kn[0])))
+    stats.unclassified = stats.total - sum(stats.by_study_type.values())
+    return stats
+
+
+def plot_trends(stats: CorpusStats, path: Path, labels: Mapping[str, str] | None = None) -> None:
+    """A PNG chart: a line per topic (assigned) on the left axis, all articles as grey bars on the right.
+
+    The total dwarfs every topic, so it gets its own axis instead of flattening the lines.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    labels = labels or {}
+    figure, axes = pyplot.subplots(figsize=(9, 4.5), dpi=120)
+    try:
+        years = stats.years
+        total_axes = axes.twinx()
+        total_axes.bar(years, [stats.all_by_year.get(y, 0) for y in years], color="0.88", width=0.8)
+        total_axes.set_ylabel("all articles (grey bars)", color="0.45")
+        axes.set_zorder(total_axes.get_zorder() + 1)
+        axes.patch.set_visible(False)
+        for topic in stats.topics:
+            counts = stats.by_topic_year[topic]
+            axes.plot(years, [counts.get(y, 0) for y in years], marker=".", linewidth=1.8, label=labels.get(topic, topic))
+        axes.set_xlabel("publication year")
+        axes.set_ylabel("articles with the topic")
+        axes.set_title("Articles per topic per year")
+        axes.grid(True, alpha=0.3)
+        axes.legend(frameon=False, fontsize="small")
+        figure.tight_layout()
+        figure.savefig(path, format="png")
+    finally:
+        pyplot.close(figure)
