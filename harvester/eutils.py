@@ -1,0 +1,172 @@
+"""The E-utilities client: sends the requests ``eutils_protocol`` builds, politely and persistently.
+
+Every request waits for the process-wide rate limiter, carries ``tool``/``email``/``api_key``,
+and is retried (``harvester.retry``) on 429, 5xx, timeouts, dropped connections, truncated or
+HTML bodies and ``<ERROR>`` inside a 200, honouring ``Retry-After``; after the retry budget a
+``HarvestError`` says so. A 4xx other than 429 is our request's fault and fails at once.
+
+The API key is a URL parameter and httpx logs URLs, so the key is scrubbed from httpx's and
+httpcore's log records here, and from every message this module raises; it never leaves
+this object except on the wire to NCBI.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+
+from corpus.article import Article
+from corpus.errors import HarvestError
+from harvester.eutils_protocol import (
+    History,
+    Request,
+    SearchResult,
+    fetch_ids_request,
+    fetch_page_request,
+    identified,
+    read_articles,
+    read_search,
+    search_request,
+)
+from harvester.ratelimit import RateLimiter, ncbi_rate, shared_limiter
+from harvester.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after
+
+logger = logging.getLogger(__name__)
+
+_HTTP_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2")
+_KEY_IN_URL = re.compile(r"(api_key=)[^&\s'\"]+")
+
+
+class _RedactKey(logging.Filter):
+    """Rewrites log records of the HTTP libraries so that no API key survives in them."""
+
+    def __init__(self) -> None:
+        super().__init__("oihwatch-redact-api-key")
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message, self.secrets)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_redactor = _RedactKey()
+
+
+def redact(text: str, secrets: set[str] | frozenset[str] = frozenset()) -> str:
+    """``text`` with ``api_key=…`` URL parameters and the given secret values replaced by '***'."""
+    text = _KEY_IN_URL.sub(r"\1***", text)
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _install_redaction(api_key: str | None) -> None:
+    if api_key:
+        _redactor.secrets.add(api_key)
+    for name in _HTTP_LOGGERS:
+        log = logging.getLogger(name)
+        if _redactor not in log.filters:
+            log.addFilter(_redactor)
+
+
+class EutilsClient:
+    """search / fetch against E-utilities at ``base_url``; tests pass a loopback URL, a fake clock and sleep."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tool: str,
+        email: str,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retry_budget: float = 600.0,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        self.base_url = base_url.rstrip("/") + "/"
+        self.tool, self.email = tool, email
+        self._api_key = api_key or None
+        self.policy = RetryPolicy(budget=retry_budget)
+        self.limiter = limiter or shared_limiter(ncbi_rate(self._api_key is not None))
+        self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
+        self.requests_sent = 0
+        _install_redaction(self._api_key)
+        self._http = httpx.Client(timeout=timeout, transport=transport, headers={"User-Agent": f"{tool} (oihwatch)"})
+
+    def __repr__(self) -> str:
+        return f"EutilsClient({self.base_url!r}, tool={self.tool!r}, api_key={'set' if self._api_key else 'none'})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> EutilsClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- the calls --------------------------------------------------------------
+
+    def search(self, term: str) -> SearchResult:
+        """Hit count, PMIDs (up to PubMed's 9,999) and the history-server handle of a search."""
+        request = search_request(term)
+        return self._call(request, read_search, "esearch")
+
+    def fetch_page(self, history: History, start: int, count: int) -> list[Article]:
+        """Records ``start`` .. ``start + count - 1`` of a search on the history server."""
+        request = fetch_page_request(history, start, count)
+        return self._call(request, lambda body: read_articles(body, count), f"efetch of records {start + 1}-{start + count}")
+
+    def fetch_pmids(self, pmids: list[str]) -> list[Article]:
+        """The records of ``pmids`` (POST for long lists)."""
+        request = fetch_ids_request(pmids)
+        return self._call(request, lambda body: read_articles(body, len(pmids)), f"efetch of {len(pmids)} PMIDs")
+
+    # -- sending ----------------------------------------------------------------
+
+    def _call(self, request: Request, read: Callable[[bytes], object], what: str):
+        request = identified(request, self.tool, self.email, self._api_key)
+        try:
+            return call_with_retries(
+                lambda: read(self._send(request)), what, self.policy, clock=self.clock, sleep=self.sleep, rng=self.rng
+            )
+        except HarvestError as exc:
+            raise HarvestError(self._redact(str(exc))) from None
+
+    def _send(self, request: Request) -> bytes:
+        """One HTTP exchange under the rate limiter; passing failures become ``TransientError``."""
+        self.limiter.acquire()
+        self.requests_sent += 1
+        url = self.base_url + request.path
+        try:
+            if request.method == "POST":
+                response = self._http.post(url, data=dict(request.params))
+            else:
+                response = self._http.get(url, params=request.params)
+        except httpx.TimeoutException:
+            raise TransientError(f"no answer within {self._http.timeout.read}s") from None
+        except httpx.TransportError as exc:
+            raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise TransientError(f"HTTP {status} from {request.endpoint}", retry_after)
+        if status != 200:
+            excerpt = self._redact(" ".join(response.text.split())[:200])
+            raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status}): {excerpt}")
+        return response.content
+
+    def _redact(self, text: str) -> str:
+        return redact(text, {self._api_key} if self._api_key else set())
