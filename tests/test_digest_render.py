@@ -1,0 +1,173 @@
+"""Rendering a digest of real records: text and HTML agree, the HTML is e-mail-safe, markup injects nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from datetime import timedelta
+from html.parser import HTMLParser
+
+import pytest
+
+from corpus.article import AbstractSection, Article
+from corpus.tags import Classification, TopicScore, save_classifications
+from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
+from reports.assembly import TrendPoint
+from reports.chart import trend_png, trend_text
+from reports.delivery import OutboxTransport
+from reports.message import build_message, chart_cid
+from reports.render import render_digest
+from reports.sending import preview_digest, send_due_digest
+
+VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
+HOSTILE = "<script>alert('x')</script> Ketamine & <math><mi>μ</mi></math>-opioid “OIH” in Zürich <b>bold</b>"
+
+
+class BalanceChecker(HTMLParser):
+    """Fails on a closing tag that does not match the open one; collects links, images and text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.links: list[str] = []
+        self.images: list[dict] = []
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.add(tag)
+        attributes = dict(attrs)
+        if tag == "a":
+            self.links.append(attributes.get("href", ""))
+        if tag == "img":
+            self.images.append(attributes)
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def check_html(html: str) -> BalanceChecker:
+    checker = BalanceChecker()
+    checker.feed(html)
+    checker.close()
+    assert checker.stack == [], f"unclosed: {checker.stack}"
+    return checker
+
+
+@pytest.fixture
+def real_digest(shared_data):
+    clock = Clock(MONDAY - timedelta(days=2))
+    store, articles = filled_store(shared_data, clock)
+    return store, preview_digest(store, params(), MONDAY)
+
+
+def test_both_parts_hold_every_item_with_its_link_and_key_finding(real_digest):
+    store, digest = real_digest
+    assert len(digest.items) >= 20 and len(digest.sections) == 5
+    rendered = render_digest(digest, chart_src="cid:chart")
+    page = check_html(rendered.html)
+    visible = " ".join(page.text)
+    for item in digest.items:
+        assert item.url in rendered.text and item.url in page.links
+        assert item.key_finding and item.key_finding in rendered.text and item.key_finding in visible
+        assert item.title in rendered.text and item.title in visible
+        if item.doi:
+            assert item.doi_url in page.links and item.doi_url in rendered.text
+    for section in digest.sections:
+        assert f"{section.label} ({len(section.items)})" in visible
+        assert f"{section.label.upper()} ({len(section.items)})" in rendered.text
+    assert "et al." in rendered.text and "curated" in rendered.text
+    assert rendered.text.count("* ") == sum(len(s.items) for s in digest.sections)
+
+
+def test_html_is_email_safe_after_inlining(real_digest):
+    _, digest = real_digest
+    html = render_digest(digest, chart_src="cid:chart").html
+    page = check_html(html)
+    assert "<style" not in html and "class=" not in html and "<script" not in html
+    assert "table" in page.tags and 'style="' in html
+    assert page.images == [{"src": "cid:chart", "alt": trend_text(digest.trend), "width": "560",
+                            "style": page.images[0]["style"]}]
+
+
+def test_markup_and_non_ascii_in_titles_and_findings_are_escaped(shared_data):
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=2)
+    hostile = Article(pmid="40000001", title=HOSTILE, journal="J <Pain> & Co", pub_date="2026 Nov",
+                      abstract_sections=[AbstractSection("a < b & c > d </p><img src=x onerror=alert(1)>", "CONCLUSIONS")])
+    store.upsert_articles([hostile])
+    save_classifications(store, [Classification(hostile.pmid, 0.95, "rct", hostile.abstract_sections[0].text, "t",
+                                                [TopicScore("ketamine", 0.9, True)])])
+    rendered = render_digest(preview_digest(store, params(), MONDAY), chart_src="cid:c")
+    page = check_html(rendered.html)
+    assert "<script" not in rendered.html and "<math" not in rendered.html and "<img src=x" not in rendered.html
+    assert "&lt;script&gt;" in rendered.html and "&amp;" in rendered.html and "Zürich" in rendered.html
+    assert HOSTILE in " ".join(page.text)  # shown exactly as written, as text
+    assert HOSTILE in rendered.text and "a < b & c > d" in rendered.text  # the text part is not HTML-escaped
+    assert page.images[0]["src"] == "cid:c" and len(page.images) == 1
+
+
+def test_message_structure_and_headers(real_digest):
+    _, digest = real_digest
+    cid = chart_cid(digest.period)
+    rendered = render_digest(digest, chart_src=f"cid:{cid}", unsubscribe="mailto:list@example.org?subject=unsubscribe")
+    message = build_message(rendered, sender="digest@example.org", recipient="a@example.org",
+                            message_id="<m.1@example.org>", date=MONDAY, unsubscribe="mailto:list@example.org?subject=unsubscribe",
+                            chart_png=trend_png(digest.trend), cid=cid)
+    assert message.get_content_type() == "multipart/alternative"
+    plain, related = message.get_payload()
+    assert plain.get_content_type() == "text/plain" and related.get_content_type() == "multipart/related"
+    html_part, image = related.get_payload()
+    assert html_part.get_content_type() == "text/html" and image.get_content_type() == "image/png"
+    assert image["Content-ID"] == f"<{cid}>" and f'src="cid:{cid}"' in html_part.get_content()
+    assert image.get_content().startswith(b"\x89PNG")
+    assert message["Message-ID"] == "<m.1@example.org>" and message["Date"] == "Mon, 23 Nov 2026 14:00:00 +0000"
+    assert message["List-Unsubscribe"] == "<mailto:list@example.org?subject=unsubscribe>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    text, html = parts(message)
+    assert text == rendered.text
+
+
+def test_trend_chart_and_its_text_equivalent():
+    trend = [TrendPoint("2026-W46", 3), TrendPoint("2026-W47", 5), TrendPoint("2026-W48", 4)]
+    assert trend_text(trend) == ("New papers per digest (all topics): 2026-W46 3, 2026-W47 5, 2026-W48 (this one) 4. "
+                                 "Average of the earlier 2: 4.0.")
+    png = trend_png(trend)
+    assert png.startswith(b"\x89PNG") and len(png) < 60_000
+    assert trend_png([TrendPoint("2026-W48", 0)]).startswith(b"\x89PNG")
+
+
+def test_archive_lists_every_digest(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=5)
+    for week in range(2):
+        send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"),
+                        archive_dir=tmp_path / "archive")
+    index = (tmp_path / "archive" / "index.html").read_text()
+    page = check_html(index)
+    assert page.links == ["2026-W49.html", "2026-W48.html"]
+    assert (tmp_path / "archive" / "2026-W48.png").read_bytes().startswith(b"\x89PNG")
+    check_html((tmp_path / "archive" / "2026-W48.html").read_text())
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.parametrize("width", [420, 1000])
+def test_screenshot_in_a_real_browser_engine(real_digest, tmp_path, width):
+    _, digest = real_digest
+    (tmp_path / "digest.png").write_bytes(trend_png(digest.trend))
+    page = tmp_path / "digest.html"
+    page.write_text(render_digest(digest, chart_src="digest.png").html, encoding="utf-8")
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", f"--window-size={width},1600",
+         page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )
+    assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
