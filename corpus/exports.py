@@ -32,10 +32,11 @@ CSV_COLUMNS = (
     "mesh", "keywords", "publication_types", "language", "url", "abstract",
 )  # fmt: skip
 CHUNK = 500
-# LaTeX's special characters, escaped so a title with "50%" or "&" compiles; the
-# escapes chosen are the ones bibtexparser, Zotero and JabRef decode back.
+# LaTeX's special characters, escaped so a title with "50%" or "&" compiles. Braces
+# become commands, not \{ \}: BibTeX (and bibtexparser) count braces even when escaped,
+# and a lone one in a chemistry title swallows the rest of the file.
 _LATEX = {"\\": r"\textbackslash{}", "%": r"\%", "&": r"\&", "_": r"\_", "#": r"\#",
-          "$": r"\textdollar{}", "~": r"\textasciitilde{}", "{": r"\{", "}": r"\}"}  # fmt: skip
+          "$": r"\textdollar{}", "~": r"\textasciitilde{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}  # fmt: skip
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
 
 

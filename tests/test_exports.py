@@ -1,0 +1,199 @@
+"""Exports: the JSONL contract, and CSV, RIS and BibTeX read back by csv, rispy and bibtexparser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import bibtexparser
+import pytest
+import rispy
+from bibtexparser.bparser import BibTexParser
+from bibtexparser.customization import convert_to_unicode
+from click.testing import CliRunner
+
+from corpus.article import AbstractSection, Article, Author
+from corpus.exports import article_record, iter_records, split_pages, write_bibtex, write_csv, write_jsonl, write_ris
+from corpus.store import Store
+from corpus.tags import Classification, TopicScore
+from oihwatch.cli import cli
+from research_corpus import RETRACTED_PMID
+
+MARKUP_TITLE_PMID = "27797938"  # pubmed4.xml: "<i>TERT</i>" inside the title
+NON_ASCII_PMID = "28601656"  # Martínez-Pérez et al.
+JSONL_FIELDS = {
+    "pmid", "title", "abstract", "journal", "year", "doi", "mesh", "publication_types",
+    "topics", "scores", "relevance", "study_type", "retracted", "key_finding",
+}  # fmt: skip
+
+
+@pytest.fixture
+def store(research_store_path: Path):
+    with Store(research_store_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def tricky() -> dict:
+    """A record with everything that breaks naive writers: LaTeX specials, non-ASCII, a group author."""
+    article = Article(
+        pmid="123456",
+        title="50% of μ-opioid & NMDA_R #1 users: $5 ~ \"quoted\" in vivo (Müller's study)",
+        abstract_sections=[AbstractSection("Ketamine helped.", "RESULTS"), AbstractSection("It worked; 95% CI 1-2.", "CONCLUSIONS")],
+        authors=[Author("Martínez-Pérez", "José Ángel", "JÁ"), Author("Øster", "Søren", "S"), Author(collective="OIH Study Group & Friends")],
+        journal="Journal of Pain & Symptom Management",
+        journal_abbrev="J Pain Symptom Manage",
+        volume="12",
+        issue="3 Suppl",
+        pages="1123-9",
+        pub_date="2019 Mar",
+        pub_date_sort="2019-03-01",
+        doi="10.1000/xyz_123",
+        mesh=[],
+        publication_types=["Randomized Controlled Trial"],
+        languages=["eng"],
+    )
+    classification = Classification(
+        "123456", 0.93, "rct", "It worked; 95% CI 1-2.", "v1",
+        [TopicScore("ketamine", 0.91, True), TopicScore("tapering", 0.12, False)],
+    )  # fmt: skip
+    return article_record(article, classification)
+
+
+def test_jsonl_contract_on_real_records(store: Store) -> None:
+    out = io.StringIO()
+    pmids = [MARKUP_TITLE_PMID, NON_ASCII_PMID, RETRACTED_PMID, "11618220"]  # the last has no abstract
+    assert write_jsonl(iter_records(store, pmids), out) == 4
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["pmid"] for r in records] == pmids
+    for record in records:
+        assert JSONL_FIELDS <= set(record)
+        assert isinstance(record["mesh"], list) and isinstance(record["publication_types"], list)
+        assert isinstance(record["retracted"], bool)
+    markup, non_ascii, retracted, unclassified = records
+    assert "<i>" not in markup["title"] and "TERT gene" in markup["title"]
+    assert non_ascii["authors"][0].startswith("Martínez-Pérez, ")
+    assert retracted["retracted"] is True and "ketamine" in retracted["topics"] and retracted["scores"]["ketamine"] > 0.5
+    assert unclassified["topics"] == [] and unclassified["scores"] == {}
+    assert unclassified["relevance"] is None and unclassified["study_type"] is None and unclassified["key_finding"] == ""
+
+
+def test_split_pages_expands_medline_abbreviations() -> None:
+    assert split_pages("1123-9") == ("1123", "1129")
+    assert split_pages("e2305772120") == ("e2305772120", "")
+    assert split_pages("S12-S19") == ("S12", "S19")
+    assert split_pages("") == ("", "")
+
+
+def test_ris_round_trip_keeps_every_field(tricky: dict) -> None:
+    out = io.StringIO()
+    write_ris([tricky], out)
+    assert not out.getvalue().startswith("1.")
+    (entry,) = rispy.loads(out.getvalue())
+    assert entry["type_of_reference"] == "JOUR"
+    assert entry["authors"] == ["Martínez-Pérez, José Ángel", "Øster, Søren", "OIH Study Group & Friends"]
+    assert entry["title"] == tricky["title"]
+    assert entry["journal_name"] == "Journal of Pain & Symptom Management"
+    assert entry["year"] == "2019"
+    assert (entry["volume"], entry["number"]) == ("12", "3 Suppl")
+    assert (entry["start_page"], entry["end_page"]) == ("1123", "1129")
+    assert entry["doi"] == "10.1000/xyz_123"
+    assert entry["accession_number"] == "123456"
+    assert entry["abstract"] == "RESULTS: Ketamine helped. CONCLUSIONS: It worked; 95% CI 1-2."
+    assert entry["urls"] == ["https://pubmed.ncbi.nlm.nih.gov/123456/"]
+    assert {"oihwatch:topic:ketamine", "oihwatch:study:rct"} <= set(entry["keywords"])
+    assert "oihwatch:topic:tapering" not in entry["keywords"]
+    assert "PMID: 123456" in entry["notes"]
+    assert "Study type: Randomised controlled trial" in entry["notes"]
+    assert "Key finding: It worked; 95% CI 1-2." in entry["notes"]
+
+
+def test_bibtex_round_trip_keeps_every_field(tricky: dict) -> None:
+    out = io.StringIO()
+    write_bibtex([tricky], out)
+    parser = BibTexParser(common_strings=True)
+    parser.customization = convert_to_unicode
+    (entry,) = bibtexparser.loads(out.getvalue(), parser).entries
+    assert entry["ENTRYTYPE"] == "article" and entry["ID"] == "pmid123456"
+    assert entry["author"] == "Martínez-Pérez, José Ángel and Øster, Søren and OIH Study Group & Friends"
+    assert entry["title"] == tricky["title"]
+    assert entry["journal"] == "Journal of Pain & Symptom Management"
+    assert (entry["year"], entry["volume"], entry["number"], entry["pages"]) == ("2019", "12", "3 Suppl", "1123--1129")
+    assert entry["doi"] == "10.1000/xyz_123"
+    assert entry["pmid"] == "123456"
+    assert entry["abstract"] == "RESULTS: Ketamine helped.\nCONCLUSIONS: It worked; 95% CI 1-2."
+    assert entry["url"] == "https://pubmed.ncbi.nlm.nih.gov/123456/"
+    assert "oihwatch:topic:ketamine" in entry["keywords"] and "oihwatch:study:rct" in entry["keywords"]
+    assert "Study type: Randomised controlled trial" in entry["note"]
+
+
+def test_bibtex_is_latex_safe(tricky: dict) -> None:
+    out = io.StringIO()
+    write_bibtex([tricky], out)
+    raw = bibtexparser.loads(out.getvalue()).entries[0]
+    assert r"50\% of μ-opioid \& NMDA\_R \#1 users: \textdollar{}5" in raw["title"]
+    assert "{OIH Study Group \\& Friends}" in raw["author"]  # a group author is kept whole
+
+
+def test_real_records_round_trip_through_both_libraries(store: Store) -> None:
+    pmids = [h[0] for h in store.db.execute("SELECT pmid FROM articles WHERE source != 'corpus.jsonl' ORDER BY pmid LIMIT 300")]
+    pmids += [MARKUP_TITLE_PMID, NON_ASCII_PMID]
+    records = list(iter_records(store, pmids))
+    ris, bib = io.StringIO(), io.StringIO()
+    write_ris(records, ris)
+    write_bibtex(records, bib)
+    ris_entries = rispy.loads(ris.getvalue())
+    parser = BibTexParser(common_strings=True)
+    parser.customization = convert_to_unicode
+    bib_entries = bibtexparser.loads(bib.getvalue(), parser).entries
+    assert len(ris_entries) == len(bib_entries) == len(records)
+    for record, ris_entry, bib_entry in zip(records, ris_entries, bib_entries, strict=True):
+        assert ris_entry["accession_number"] == bib_entry["pmid"] == record["pmid"]
+        assert ris_entry.get("authors", []) == record["authors"]
+        assert ris_entry.get("title", "") == record["title"].replace("\n", " ")
+        assert ris_entry.get("doi", "") == bib_entry.get("doi", "") == record["doi"]
+        if "{" not in record["title"]:  # bibtexparser 1.x does not decode \textbraceleft back
+            assert bib_entry.get("title", "") == record["title"]
+
+
+def test_csv_joins_lists_for_spreadsheets(tricky: dict) -> None:
+    out = io.StringIO()
+    write_csv([tricky], out)
+    (row,) = csv.DictReader(io.StringIO(out.getvalue()))
+    assert row["authors"] == "Martínez-Pérez, José Ángel; Øster, Søren; OIH Study Group & Friends"
+    assert row["topics"] == "ketamine"
+    assert row["scores"] == "ketamine=0.910; tapering=0.120"
+    assert row["publication_types"] == "Randomized Controlled Trial"
+    assert row["title"] == tricky["title"] and row["abstract"] == tricky["abstract"]
+
+
+def run_cli(tmp_path: Path, database: Path, *args: str):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{database}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    return CliRunner().invoke(cli, ["-c", str(config), *args])
+
+
+def test_export_command_whole_corpus_and_filtered_slice(tmp_path: Path, research_store_path: Path, store: Store) -> None:
+    everything = run_cli(tmp_path, research_store_path, "export")
+    assert everything.exit_code == 0, everything.output
+    lines = everything.stdout.splitlines()
+    assert len(lines) == store.count_articles() - 1  # the retracted copy is left out by default
+    target = tmp_path / "ketamine.ris"
+    sliced = run_cli(
+        tmp_path, research_store_path, "export", "--format", "ris", "--topic", "ketamine", "--query", "title:ketamine",
+        "--include-retracted", "--output", str(target),
+    )  # fmt: skip
+    assert sliced.exit_code == 0, sliced.output
+    entries = rispy.loads(target.read_text(encoding="utf-8"))
+    assert entries and RETRACTED_PMID in {e["accession_number"] for e in entries}
+    assert all("oihwatch:topic:ketamine" in e["keywords"] for e in entries)
+    assert f"exported {len(entries)} records to {target}" in sliced.stderr
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_export_to_a_missing_folder_is_one_line_error(tmp_path: Path, research_store_path: Path) -> None:
+    result = run_cli(tmp_path, research_store_path, "export", "--topic", "genetics", "-o", str(tmp_path / "no" / "x.csv"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot write") and result.stderr.count("\n") == 1
