@@ -1,0 +1,96 @@
+"""The database the web view serves: a flat, read-only snapshot of the corpus.
+
+Datasette serves this file, not the corpus itself, because
+- it is opened *immutable*: SQLite cannot write to it, and Datasette offers no write;
+  the live corpus cannot be opened that way while harvests write to it;
+- it holds only what researchers should see: no run log, outbox, recipients or raw XML;
+- one row per article with topics as a JSON array makes the facets (topic, study
+  type, year, journal) plain column facets, fast over the whole corpus.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+from corpus.evidence import STUDY_TYPES, evidence_rank
+from corpus.exports import iter_records
+from corpus.store import Store
+
+SCHEMA = """
+CREATE TABLE articles (
+    pmid TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    authors TEXT NOT NULL,             -- 'Last, First; Last, First'
+    journal TEXT NOT NULL,
+    year INTEGER,
+    study_type TEXT,                   -- the readable label, e.g. 'Randomised controlled trial'
+    evidence_rank INTEGER,             -- 0 = strongest evidence (meta-analysis)
+    topics TEXT NOT NULL,              -- JSON array of assigned topics
+    relevance REAL,                    -- probability the article is about OIH
+    retracted INTEGER NOT NULL,
+    pubmed TEXT NOT NULL,              -- https://pubmed.ncbi.nlm.nih.gov/PMID/
+    doi TEXT NOT NULL,
+    key_finding TEXT NOT NULL,
+    abstract TEXT NOT NULL,
+    mesh TEXT NOT NULL,
+    keywords TEXT NOT NULL,
+    publication_types TEXT NOT NULL
+);
+CREATE INDEX articles_year ON articles(year);
+CREATE INDEX articles_study_type ON articles(study_type);
+CREATE INDEX articles_journal ON articles(journal);
+CREATE VIRTUAL TABLE articles_fts USING fts5(
+    title, abstract, mesh, keywords, content="articles",
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+def snapshot_row(record: dict) -> tuple:
+    study_type = record["study_type"]
+    return (
+        record["pmid"],
+        record["title"],
+        "; ".join(record["authors"]),
+        record["journal"],
+        record["year"],
+        STUDY_TYPES.get(study_type, study_type) if study_type else None,
+        evidence_rank(study_type) if study_type else None,
+        json.dumps(record["topics"]),
+        record["relevance"],
+        int(record["retracted"]),
+        record["url"],
+        record["doi"],
+        record["key_finding"],
+        record["abstract"],
+        "; ".join(record["mesh"]),
+        "; ".join(record["keywords"]),
+        "; ".join(record["publication_types"]),
+    )
+
+
+def build_snapshot(store: Store, target: Path) -> int:
+    """Write the snapshot of every article that is not deleted (retracted ones flagged) to ``target``."""
+    partial = target.with_name(target.name + ".part")
+    partial.unlink(missing_ok=True)
+    db = sqlite3.connect(partial)
+    try:
+        db.executescript(SCHEMA)
+        # Newest first, so the table's natural (rowid) order is what a browsing reader wants;
+        # searches are ranked by relevance instead.
+        pmids = [row[0] for row in store.db.execute(
+            "SELECT pmid FROM articles WHERE deleted = 0 ORDER BY year DESC, CAST(pmid AS INTEGER) DESC"
+        )]
+        rows = (snapshot_row(r) for r in iter_records(store, pmids))
+        with db:
+            db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 17)})", rows)
+            db.execute("INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) "
+                       "SELECT rowid, title, abstract, mesh, keywords FROM articles")
+        db.execute("VACUUM")
+    finally:
+        db.close()
+    os.replace(partial, target)
+    return len(pmids)
