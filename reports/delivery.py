@@ -51,6 +51,7 @@ class SmtpTransport:
         return f"SMTP {self.host}:{self.port} ({self.security})"
 
     def __enter__(self) -> SmtpTransport:
+        connection: smtplib.SMTP | None = None
         try:
             if self.security == "ssl":
                 connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
@@ -61,14 +62,20 @@ class SmtpTransport:
                     connection.starttls(context=ssl.create_default_context())
             if self.username:
                 connection.login(self.username, self._password or "")
-        except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(f"{self.where} refused the login of {self.username!r} ({exc.smtp_code}); "
-                                "check smtp.username and $OIHWATCH_SMTP_PASSWORD") from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(f"cannot reach {self.where}: {exc}; check [smtp] host and port, then rerun "
-                                "(nothing was marked sent)") from None
+            if connection is not None:
+                connection.close()
+            raise self._connect_error(exc) from None
         self._connection = connection
         return self
+
+    def _connect_error(self, exc: Exception) -> DeliveryError:
+        """One line saying what failed and what to do (smtplib's errors hold the server's reply, never the password)."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return DeliveryError(f"{self.where} refused the login of {self.username!r} ({exc.smtp_code}); "
+                                 "check smtp.username and $OIHWATCH_SMTP_PASSWORD")
+        return DeliveryError(f"cannot connect to {self.where}: {exc}; check [smtp] host, port, security and username, then rerun "
+                             "(nothing was marked sent)")
 
     def __exit__(self, *exc) -> None:
         if self._connection is not None:

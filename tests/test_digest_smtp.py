@@ -1,0 +1,105 @@
+"""A real SMTP conversation on loopback (aiosmtpd): subscriptions, refusals, dropped connections, reruns."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from corpus.errors import DeliveryError
+from corpus.ledger import deliveries, find_digest
+from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
+from reports.delivery import SmtpTransport
+from reports.sending import Recipient, send_due_digest
+from smtp_server import LoopbackSmtp
+
+KETAMINE = Recipient("ketamine@example.org", ("ketamine",))
+GENETICS = Recipient("genes@example.org", ("genetics", "tapering"))
+EVERYTHING = Recipient("all@example.org")
+
+
+@pytest.fixture
+def smtp():
+    with LoopbackSmtp() as server:
+        yield server
+
+
+@pytest.fixture
+def store(shared_data):
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)))
+    return store
+
+
+def transport(smtp: LoopbackSmtp) -> SmtpTransport:
+    return SmtpTransport("127.0.0.1", smtp.port, "none", timeout=5)
+
+
+def sections_of(html: str) -> list[str]:
+    return [label for label in TOPICS.values() if f"{label} (" in html]
+
+
+def test_two_recipients_get_their_own_sections(store, smtp):
+    outcome = send_due_digest(store, params((KETAMINE, GENETICS)), MONDAY, transport(smtp))
+    assert sorted(outcome.delivered) == ["genes@example.org", "ketamine@example.org"] and not outcome.failed
+    (ketamine,) = smtp.handler.received_by("ketamine@example.org")
+    (genes,) = smtp.handler.received_by("genes@example.org")
+    k_text, k_html = parts(ketamine)
+    g_text, g_html = parts(genes)
+    assert sections_of(k_html) == [TOPICS["ketamine"]]
+    assert sections_of(g_html) == [TOPICS["tapering"], TOPICS["genetics"]]
+    assert "Other OIH research" not in k_html + g_html  # only for readers of every topic
+    assert ketamine["Message-ID"] != genes["Message-ID"] and ketamine["From"] == "digest@example.org"
+    assert ketamine["List-Unsubscribe"] == "<mailto:digest@example.org?subject=unsubscribe>"
+    assert "Your topics: Ketamine and NMDA antagonists" in k_text
+    assert all(d.status == "sent" for d in deliveries(store, find_digest(store, "2026-W48").id))
+
+
+def test_a_refused_recipient_is_retried_on_the_next_run_and_nobody_gets_two(store, smtp):
+    smtp.handler.refuse = {"ketamine@example.org"}
+    first = send_due_digest(store, params((KETAMINE, GENETICS, EVERYTHING)), MONDAY, transport(smtp))
+    assert sorted(first.delivered) == ["all@example.org", "genes@example.org"]
+    assert "550" in first.failed["ketamine@example.org"]
+    pending = {d.recipient: d for d in deliveries(store, find_digest(store, "2026-W48").id)}
+    assert pending["ketamine@example.org"].status == "pending" and pending["ketamine@example.org"].attempts == 1
+
+    smtp.handler.refuse = set()
+    second = send_due_digest(store, params((KETAMINE, GENETICS, EVERYTHING)), MONDAY + timedelta(hours=1), transport(smtp))
+    assert second.delivered == ["ketamine@example.org"] and sorted(second.earlier) == ["all@example.org", "genes@example.org"]
+
+    third = send_due_digest(store, params((KETAMINE, GENETICS, EVERYTHING)), MONDAY + timedelta(hours=2), transport(smtp))
+    assert third.already_sent and not third.delivered
+    for recipient in ("ketamine@example.org", "genes@example.org", "all@example.org"):
+        assert len(smtp.handler.received_by(recipient)) == 1
+
+
+def test_a_dropped_connection_stops_the_run_and_a_rerun_sends_only_what_is_missing(store, smtp):
+    smtp.handler.drop_after = 1
+    recipients = (KETAMINE, GENETICS, EVERYTHING)
+    first = send_due_digest(store, params(recipients), MONDAY, transport(smtp))
+    assert len(first.delivered) == 1 and len(first.failed) == 2
+    retried_id = {d.recipient: d.message_id for d in deliveries(store, find_digest(store, "2026-W48").id)}
+
+    smtp.handler.drop_after = None
+    second = send_due_digest(store, params(recipients), MONDAY + timedelta(hours=1), transport(smtp))
+    assert sorted(second.delivered + first.delivered) == sorted(r.email for r in recipients)
+    for recipient in recipients:
+        (message,) = smtp.handler.received_by(recipient.email)
+        assert message["Message-ID"] == retried_id[recipient.email]  # fixed when recorded
+    same_items = {parts(m)[1].count("Key finding:") for r, m in smtp.handler.messages if "all@example.org" in r}
+    assert same_items and min(same_items) > 0
+
+
+def test_an_unreachable_server_is_one_clear_error_and_nothing_is_marked_sent(store):
+    with LoopbackSmtp() as server:
+        port = server.port
+    with pytest.raises(DeliveryError, match=r"cannot connect to SMTP 127\.0\.0\.1:\d+ \(none\).*rerun"):
+        send_due_digest(store, params((KETAMINE,)), MONDAY, SmtpTransport("127.0.0.1", port, "none", timeout=2))
+    assert [d.status for d in deliveries(store, find_digest(store, "2026-W48").id)] == ["pending"]
+
+
+def test_the_password_never_appears_in_an_error(store, smtp):
+    secret = "s3cr3t-Pa55"
+    with pytest.raises(DeliveryError) as raised:
+        send_due_digest(store, params((KETAMINE,)), MONDAY,
+                        SmtpTransport("127.0.0.1", smtp.port, "none", username="u", password=secret, timeout=5))
+    assert secret not in str(raised.value)
