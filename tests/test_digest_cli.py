@@ -1,0 +1,97 @@
+"""``oihwatch digest`` end to end: preview, outbox delivery, SMTP delivery, reruns and errors."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from corpus.store import Store
+from corpus.tags import save_classifications
+from digest_support import classify, real_articles
+from oihwatch.cli import cli
+from oihwatch.config import default_config_text
+from smtp_server import LoopbackSmtp
+
+RECIPIENTS = """
+[[recipients]]
+email = "all@example.org"
+
+[[recipients]]
+email = "ketamine@example.org"
+topics = ["ketamine"]
+"""
+
+
+@pytest.fixture
+def config(tmp_path, shared_data):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text().replace('email = ""', 'email = "ops@example.org"', 1) + RECIPIENTS)
+    with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
+        articles = real_articles(shared_data, 12)
+        store.upsert_articles(articles)
+        save_classifications(store, [classify(a, i) for i, a in enumerate(articles)])
+    return path
+
+
+def run(config, *args, env=None):
+    return CliRunner().invoke(cli, ["-c", str(config), "digest", *args], env=env)
+
+
+def test_help_ends_with_an_example():
+    result = CliRunner().invoke(cli, ["digest", "--help"])
+    description = result.output.split("Options:")[0]
+    assert result.exit_code == 0 and description.rstrip().endswith("Example:\n      oihwatch digest --send")
+
+
+def test_preview_writes_files_and_records_nothing(config):
+    result = run(config)
+    assert result.exit_code == 0, result.output
+    assert "preview of 20" in result.output and "nothing sent" in result.output
+    previews = list((config.parent / "outbox" / "preview").glob("*.html"))
+    assert len(previews) == 1 and previews[0].with_suffix(".txt").exists()
+    with Store(config.parent / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
+
+
+def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
+    outbox = tmp_path / "elsewhere"
+    result = run(config, "--send", "--outbox", str(outbox))
+    assert result.exit_code == 0, result.output
+    assert "written for all@example.org via outbox" in result.output
+    assert "written for ketamine@example.org" in result.output
+    assert f"archive: {outbox / 'archive' / 'index.html'}" in result.output
+    assert len(list(outbox.glob("*/*.eml"))) == 2
+    again = run(config, "--send", "--outbox", str(outbox))
+    assert again.exit_code == 0 and "nothing sent" in again.output and "written for" not in again.output
+    assert len(list(outbox.glob("*/*.eml"))) == 2
+
+
+def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
+    with LoopbackSmtp() as smtp:
+        env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
+               "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "digest@example.org"}
+        smtp.handler.refuse = {"ketamine@example.org"}
+        first = run(config, "--send", env=env)
+        assert first.exit_code == 1
+        assert "sent to all@example.org via SMTP 127.0.0.1" in first.stdout
+        assert "NOT delivered to ketamine@example.org" in first.stdout
+        assert first.stderr.strip().startswith("Error: 1 recipient(s) still pending") and "rerun" in first.stderr
+        smtp.handler.refuse = set()
+        second = run(config, "--send", env=env)
+        assert second.exit_code == 0, second.output
+        assert "sent to ketamine@example.org" in second.stdout and "earlier run to all@example.org" in second.stdout
+        assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [1, 1]
+
+
+def test_smtp_without_a_sender_is_a_config_error(config):
+    result = run(config, "--send", env={"OIHWATCH_SMTP_HOST": "127.0.0.1"})
+    assert result.exit_code == 1 and "smtp.sender" in result.stderr
+
+
+def test_no_recipients_is_a_config_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text().replace('email = ""', 'email = "ops@example.org"', 1))
+    result = run(path, "--send")
+    assert result.exit_code == 1 and "[[recipients]]" in result.stderr
