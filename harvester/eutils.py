@@ -35,6 +35,7 @@ from harvester.eutils_protocol import (
 )
 from harvester.ratelimit import RateLimiter, ncbi_rate, shared_limiter
 from harvester.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after
+from harvester.windows import MAX_HITS
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class EutilsClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         transport: httpx.BaseTransport | None = None,
+        max_hits: int = MAX_HITS,
     ):
         self.base_url = base_url.rstrip("/") + "/"
         self.tool, self.email = tool, email
@@ -101,6 +103,7 @@ class EutilsClient:
         self.policy = RetryPolicy(budget=retry_budget)
         self.limiter = limiter or shared_limiter(ncbi_rate(self._api_key is not None))
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
+        self.max_hits = max_hits  # PubMed's cap; tests lower it to exercise window splitting cheaply
         self.requests_sent = 0
         _install_redaction(self._api_key)
         self._http = httpx.Client(timeout=timeout, transport=transport, headers={"User-Agent": f"{tool} (oihwatch)"})
@@ -120,9 +123,9 @@ class EutilsClient:
     # -- the calls --------------------------------------------------------------
 
     def search(self, term: str) -> SearchResult:
-        """Hit count, PMIDs (up to PubMed's 9,999) and the history-server handle of a search."""
-        request = search_request(term)
-        return self._call(request, read_search, "esearch")
+        """Hit count, PMIDs (up to ``max_hits``, PubMed's 9,999) and the history-server handle of a search."""
+        request = search_request(term, self.max_hits)
+        return self._call(request, lambda body: read_search(body, self.max_hits), "esearch")
 
     def fetch_page(self, history: History, start: int, count: int) -> list[Article]:
         """Records ``start`` .. ``start + count - 1`` of a search on the history server."""

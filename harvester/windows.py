@@ -42,11 +42,11 @@ class Window:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def halves(self) -> tuple[Window, Window]:
+    def halves(self, max_hits: int = MAX_HITS) -> tuple[Window, Window]:
         """Two windows that cover this one with no gap or overlap; a one-day window cannot be halved."""
         if self.days == 1:
             raise HarvestError(
-                f"more than {MAX_HITS:,} records on {self.start} alone: PubMed cannot list them; narrow the query"
+                f"more than {max_hits:,} records on {self.start} alone: PubMed cannot list them; narrow the query"
             )
         middle = self.start + timedelta(days=self.days // 2 - 1)
         return Window(self.start, middle), Window(middle + timedelta(days=1), self.end)

@@ -1,0 +1,267 @@
+"""Incremental harvest: find every new record of each query by create-date windows, and never lose one.
+
+For each query: search create-date windows from the stored watermark minus a look-back up to
+today (a first run backfills from ``start``); halve any window with more hits than PubMed lists;
+skip PMIDs already stored; fetch the rest in batches and commit each batch as it arrives, the
+last batch of a window in the same transaction that moves the watermark to the window's end.
+So a crash or an outage keeps every committed record, leaves the watermark short of what was
+not committed, and the next run looks back over the gap and stores each missing record once.
+
+Every ``sweep_days`` a modification-date sweep re-fetches the query's records changed since
+the last sweep (revisions, retraction and erratum links, late MeSH that makes an old record
+match) and upserts them. Every query and sweep is a run record; a failed one is recorded as
+failed with its error, never as "0 new records".
+
+Plain values come in (anything with the attributes of ``QuerySpec`` / ``HarvestOptions``, e.g.
+oihwatch's settings); this module knows nothing of the application around it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+
+from corpus.article import Article
+from corpus.errors import ConfigError, HarvestError, InputError
+from corpus.runs import finish_run, get_watermark, last_success, set_watermark, start_run
+from corpus.store import Store, UpsertCounts
+from harvester.eutils_protocol import History, SearchResult
+from harvester.windows import (
+    CREATE_DATE,
+    MODIFICATION_DATE,
+    Window,
+    extends_coverage,
+    harvest_range,
+    split_range,
+    windowed_term,
+)
+
+logger = logging.getLogger(__name__)
+HARVEST, SWEEP = "harvest", "sweep"
+
+
+class QuerySpec(Protocol):
+    name: str
+    term: str
+
+
+class HarvestOptions(Protocol):
+    start: date  # first create date of a backfill
+    lookback_days: int
+    batch_size: int
+    sweep_days: int
+
+
+class Searcher(Protocol):
+    """What the harvest needs of an E-utilities client (``harvester.eutils.EutilsClient``)."""
+
+    max_hits: int  # the most PMIDs one search lists (PubMed: 9,999)
+
+    def search(self, term: str) -> SearchResult: ...
+    def fetch_page(self, history: History, start: int, count: int) -> list[Article]: ...
+    def fetch_pmids(self, pmids: list[str]) -> list[Article]: ...
+
+
+@dataclass
+class QueryResult:
+    """What one harvest or sweep of one query did."""
+
+    query: str
+    step: str
+    span: Window | None
+    windows: int = 0
+    found: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    watermark: str | None = None
+
+    def summary(self) -> str:
+        """One line for the operator, e.g. 'oih: harvest 2026-10-28..2026-11-27: 41 found, 3 new, 1 updated'."""
+        span = str(self.span) if self.span else "nothing to search"
+        mark = f"; watermark {self.watermark}" if self.step == HARVEST and self.watermark else ""
+        return (
+            f"{self.query}: {self.step} {span}: {self.found} found, {self.counts.new} new, "
+            f"{self.counts.updated} updated{mark}"
+        )
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    query: str
+    step: str
+    windows_done: int
+    windows_total: int
+    records_stored: int
+
+
+Progress = Callable[[ProgressUpdate], None]
+
+
+class HarvestFailed(HarvestError):
+    """A query failed; ``results`` holds what the queries before it did (committed and kept)."""
+
+    def __init__(self, message: str, results: list[QueryResult]):
+        super().__init__(message)
+        self.results = results
+
+
+def harvest_all(
+    queries: Sequence[QuerySpec],
+    options: HarvestOptions,
+    store: Store,
+    client: Searcher,
+    *,
+    today: date | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    only: str | None = None,
+    progress: Progress | None = None,
+) -> list[QueryResult]:
+    """Harvest every query (or the one named ``only``), then sweep those whose sweep is due.
+
+    ``since``/``until`` harvest a chosen create-date range instead (no sweep); the watermark
+    still only moves where that leaves no gap. Raises ``HarvestFailed`` at the first query
+    that fails, after recording its run as failed.
+    """
+    today = today or date.today()
+    if since and until and since > until:
+        raise InputError(f"since {since} is after until {until}; swap them")
+    selected = [q for q in queries if only is None or q.name == only]
+    if not selected:
+        names = ", ".join(q.name for q in queries) or "none"
+        raise ConfigError(f"no query named {only!r} in the configuration (queries: {names})" if only
+                          else "no [[queries]] in the configuration: add one with a name and a PubMed term")
+    results: list[QueryResult] = []
+    for query in selected:
+        try:
+            results.append(harvest_query(query, options, store, client, today=today, since=since, until=until, progress=progress))
+            if since is None and until is None and sweep_due(store, query.name, options.sweep_days, today):
+                results.append(sweep_query(query, options, store, client, today=today, progress=progress))
+        except HarvestError as exc:
+            mark = get_watermark(store, query.name) or "not set"
+            raise HarvestFailed(
+                f"harvest of query {query.name!r} failed, watermark left at {mark} (records committed so far are kept): {exc}",
+                results,
+            ) from None
+    return results
+
+
+def harvest_query(
+    query: QuerySpec,
+    options: HarvestOptions,
+    store: Store,
+    client: Searcher,
+    *,
+    today: date,
+    since: date | None = None,
+    until: date | None = None,
+    progress: Progress | None = None,
+) -> QueryResult:
+    """Search the query's create-date windows and store the records not yet stored."""
+    mark = get_watermark(store, query.name)
+    start, end = harvest_range(date.fromisoformat(mark) if mark else None, options.start, options.lookback_days, today)
+    start, end = since or start, until or end
+    job = _Job(HARVEST, query, options, store, client, progress, CREATE_DATE)
+    return job.run(start, end)
+
+
+def sweep_due(store: Store, query: str, sweep_days: int, today: date) -> bool:
+    last = last_success(store, SWEEP, query)
+    return last is None or date.fromisoformat(last.window_end) + timedelta(days=sweep_days) <= today
+
+
+def sweep_query(
+    query: QuerySpec, options: HarvestOptions, store: Store, client: Searcher, *, today: date, progress: Progress | None = None
+) -> QueryResult:
+    """Re-fetch the query's records modified since the last sweep (the first: the last ``sweep_days``)."""
+    last = last_success(store, SWEEP, query.name)
+    start = date.fromisoformat(last.window_end) if last else today - timedelta(days=options.sweep_days)
+    job = _Job(SWEEP, query, options, store, client, progress, MODIFICATION_DATE)
+    return job.run(start, today)
+
+
+class _Job:
+    """One run (harvest or sweep) of one query over a date range, recorded in the runs table."""
+
+    def __init__(self, step: str, query: QuerySpec, options: HarvestOptions, store: Store, client: Searcher,
+                 progress: Progress | None, date_field: str):
+        self.step, self.query, self.options, self.store, self.client = step, query, options, store, client
+        self.progress, self.date_field = progress, date_field
+        self.warned: set[str] = set()
+
+    def run(self, start: date, end: date) -> QueryResult:
+        span = Window(start, end) if start <= end else None
+        result = QueryResult(self.query.name, self.step, span)
+        run_id = start_run(self.store, self.step, self.query.name, str(start), str(end))
+        try:
+            self._windows(list(split_range(start, end)), result)
+        except BaseException as exc:
+            error = str(exc) if isinstance(exc, HarvestError) else f"{type(exc).__name__}: {exc}"
+            finish_run(self.store, run_id, "failed", result.found, result.counts.new, result.counts.updated, error)
+            raise
+        result.watermark = get_watermark(self.store, self.query.name)
+        finish_run(self.store, run_id, "ok", result.found, result.counts.new, result.counts.updated)
+        logger.info("%s", result.summary())
+        return result
+
+    def _windows(self, windows: list[Window], result: QueryResult) -> None:
+        pending = deque(windows)
+        total = len(pending)
+        while pending:
+            window = pending.popleft()
+            search = self.client.search(windowed_term(self.query.term, window, self.date_field))
+            self._warn(search.warnings)
+            if search.count > self.client.max_hits:
+                logger.info("%s: %s has %d hits, more than PubMed lists; halving it", self.query.name, window, search.count)
+                pending.extendleft(reversed(window.halves(self.client.max_hits)))
+                total += 1
+                continue
+            result.found += search.count
+            self._store_window(window, search, result)
+            result.windows += 1
+            if self.progress:
+                self.progress(ProgressUpdate(self.query.name, self.step, result.windows, total, result.counts.new + result.counts.updated))
+
+    def _store_window(self, window: Window, search: SearchResult, result: QueryResult) -> None:
+        """Fetch and commit the window's records batch by batch; the last commit also moves the watermark."""
+        advance = self.step == HARVEST and extends_coverage(window, _watermark_date(self.store, self.query.name), self.options.start)
+        batches = list(self._batches(search))
+        if not batches and advance:
+            set_watermark(self.store, self.query.name, str(window.end))
+        for number, fetch in enumerate(batches, start=1):
+            articles = fetch()
+            for article in articles:
+                article.source = "eutils"
+            with self.store.transaction():
+                result.counts += self.store.upsert_articles(articles)
+                if number == len(batches) and advance:
+                    set_watermark(self.store, self.query.name, str(window.end))
+
+    def _batches(self, search: SearchResult) -> Iterator[Callable[[], list[Article]]]:
+        """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs."""
+        size = self.options.batch_size
+        wanted = list(search.pmids)
+        if self.step == HARVEST:
+            known = self.store.known_pmids(search.pmids)
+            wanted = [pmid for pmid in search.pmids if pmid not in known]
+        if search.history is not None and len(wanted) == search.count:
+            history = search.history
+            for start in range(0, search.count, size):
+                yield lambda start=start: self.client.fetch_page(history, start, min(size, search.count - start))
+        else:
+            for start in range(0, len(wanted), size):
+                yield lambda chunk=wanted[start:start + size]: self.client.fetch_pmids(chunk)
+
+    def _warn(self, warnings: tuple[str, ...]) -> None:
+        for warning in warnings:
+            if warning not in self.warned:
+                self.warned.add(warning)
+                logger.warning("query %s: PubMed says %s", self.query.name, warning)
+
+
+def _watermark_date(store: Store, query: str) -> date | None:
+    mark = get_watermark(store, query)
+    return date.fromisoformat(mark) if mark else None

@@ -1,0 +1,281 @@
+"""Incremental harvest against the loopback fake: completeness, watermarks, splitting, crashes, sweeps, the CLI."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from corpus.errors import ConfigError, HarvestError, InputError
+from corpus.runs import get_watermark, last_runs, set_watermark
+from corpus.store import Store
+from fake_eutils import FakeClock, FakeEutils, load_records
+from harvester.eutils import EutilsClient
+from harvester.harvest import HarvestFailed, harvest_all
+from harvester.ratelimit import RateLimiter
+from harvester.windows import Window, extends_coverage, harvest_range, split_range, windowed_term
+from oihwatch.cli import cli
+
+TODAY = date(2024, 12, 31)
+KEY = "s3cret-ncbi-key-0123456789"
+
+
+@dataclass
+class Query:
+    name: str
+    term: str
+
+
+@dataclass
+class Options:
+    start: date = date(2000, 1, 1)
+    lookback_days: int = 30
+    batch_size: int = 100
+    sweep_days: int = 7
+
+
+QUERIES = [Query("oih", 'hyperalgesia AND opioid*[tiab]')]
+
+
+@pytest.fixture(scope="module")
+def records(shared_data: Path):
+    return load_records(shared_data / "pubmed-xml")
+
+
+def expected(records, start=date(2000, 1, 1), end=TODAY) -> set[str]:
+    return {p for p, r in records.items() if start <= r.created <= end}
+
+
+@pytest.fixture
+def fake(records):
+    with FakeEutils(records) as server:
+        yield server
+
+
+@pytest.fixture
+def store():
+    with Store(":memory:") as db:
+        yield db
+
+
+@pytest.fixture
+def client(fake):
+    clock = FakeClock()
+    return EutilsClient(fake.url, tool="oihwatch-test", email="test@example.org", api_key=KEY, timeout=0.5,
+                        retry_budget=300, limiter=RateLimiter(10, clock, clock.sleep), clock=clock, sleep=clock.sleep,
+                        rng=random.Random(3))
+
+
+def harvest(store, client, today=TODAY, options=None, **kwargs):
+    return harvest_all(QUERIES, options or Options(), store, client, today=today, **kwargs)
+
+
+def stored(store) -> set[str]:
+    return {row[0] for row in store.db.execute("SELECT pmid FROM articles")}
+
+
+# -- pure windows ------------------------------------------------------------------------------
+
+
+@given(st.dates(date(1990, 1, 1), date(2030, 1, 1)), st.integers(0, 5000), st.integers(1, 400))
+def test_windows_cover_a_range_without_gap_or_overlap(start, length, max_days):
+    end = start + timedelta(days=length)
+    windows = list(split_range(start, end, max_days))
+    assert windows[0].start == start and windows[-1].end == end
+    assert all(w.days <= max_days for w in windows)
+    assert all(b.start == a.end + timedelta(days=1) for a, b in zip(windows, windows[1:]))
+    if windows[0].days > 1:
+        left, right = windows[0].halves()
+        assert (left.start, right.end, right.start) == (windows[0].start, windows[0].end, left.end + timedelta(days=1))
+
+
+def test_window_terms_and_ranges():
+    window = Window(date(2026, 11, 1), date(2026, 11, 27))
+    assert windowed_term(" pain ", window) == '(pain) AND ("2026/11/01"[crdt] : "2026/11/27"[crdt])'
+    assert harvest_range(None, date(2000, 1, 1), 30, TODAY) == (date(2000, 1, 1), TODAY)
+    assert harvest_range(date(2024, 12, 20), date(2000, 1, 1), 30, TODAY) == (date(2024, 11, 20), TODAY)
+    assert extends_coverage(Window(date(2024, 12, 21), TODAY), date(2024, 12, 20), date(2000, 1, 1))
+    assert not extends_coverage(Window(date(2024, 12, 22), TODAY), date(2024, 12, 20), date(2000, 1, 1))
+    with pytest.raises(HarvestError, match="narrow the query"):
+        Window(TODAY, TODAY).halves()
+
+
+# -- harvesting --------------------------------------------------------------------------------
+
+
+def test_a_first_run_backfills_every_record_through_the_history_server(fake, store, client, records):
+    result, sweep = harvest(store, client)
+    want = expected(records)
+    assert stored(store) == want and result.counts.new == result.found == len(want)
+    assert sweep.step == "sweep" and sweep.span == Window(TODAY - timedelta(days=7), TODAY) and sweep.counts.new == 0
+    assert get_watermark(store, "oih") == str(TODAY)
+    assert all("WebEnv" in r.params for r in fake.requests("efetch"))  # paged, not by ID
+    assert all(store.get_article(p).source == "eutils" for p in list(want)[:5])
+    run = last_runs(store)[("harvest", "oih")]
+    assert (run.status, run.window_start, run.window_end, run.found, run.new, run.error) == (
+        "ok", "2000-01-01", str(TODAY), len(want), len(want), "")
+    assert result.summary() == f"oih: harvest 2000-01-01..{TODAY}: {len(want)} found, {len(want)} new, 0 updated; watermark {TODAY}"
+
+
+def test_a_later_run_looks_back_and_fetches_nothing_already_stored(fake, store, client):
+    harvest(store, client)
+    fetched = len(fake.requests("efetch"))
+    results = harvest(store, client, today=TODAY + timedelta(days=3))
+    assert results[0].span == Window(TODAY - timedelta(days=30), TODAY + timedelta(days=3))
+    assert results[0].counts.new == 0 and len(fake.requests("efetch")) == fetched
+
+
+def test_a_record_created_today_but_published_two_years_ago_is_found(fake, store, client, records):
+    late = "38011560"  # a 2023 review; pretend NLM only now created its citation
+    fake.set_dates(late, created=TODAY + timedelta(days=400))
+    harvest(store, client)
+    assert late not in stored(store)
+    today = TODAY + timedelta(days=400)
+    set_watermark(store, "oih", str(today - timedelta(days=1)))
+    [result, _sweep] = harvest(store, client, today=today)
+    assert late in stored(store) and result.counts.new == 1
+    assert store.get_article(late).pub_date_sort < str(today - timedelta(days=365))
+
+
+def test_a_window_over_the_cap_is_split_until_each_part_fits(fake, store, client, records):
+    fake.cap = client.max_hits = 60  # NCBI's 9,999, scaled to the 822 real records
+    result = harvest(store, client, options=Options(batch_size=50))[0]
+    want = expected(records)
+    assert stored(store) == want and result.found == len(want)
+    searches = fake.requests("esearch")
+    assert len(searches) > result.windows > len(list(split_range(date(2000, 1, 1), TODAY)))
+    assert all(int(r.params["retmax"]) >= 60 for r in searches)
+
+
+@pytest.mark.parametrize("fault", ["429", "429-retry-after", "500", "502", "503", "timeout", "drop", "truncate", "cut",
+                                   "html", "error200"])
+def test_each_fault_kind_still_ends_with_every_record_once(fake, store, client, records, fault):
+    fake.faults.extend([fault, fault, "ok", fault])
+    [result] = harvest(store, client, since=date(2016, 1, 1), until=date(2018, 12, 31))
+    want = expected(records, date(2016, 1, 1), date(2018, 12, 31))
+    assert stored(store) == want and result.counts.new == len(want)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_mixed_random_faults_end_with_every_record_once(fake, store, client, records, seed):
+    fake.fault_rate, fake.rng, fake.delay = 0.2, random.Random(seed), 0.6
+    result = harvest(store, client, options=Options(batch_size=150))[0]
+    want = expected(records)
+    assert stored(store) == want and result.counts.new == len(want)
+    assert get_watermark(store, "oih") == str(TODAY)
+    assert any(r.fault for r in fake.seen)
+
+
+class Crashing:
+    """A client that dies (like a killed process) on its n-th fetch."""
+
+    def __init__(self, client, crash_on: int):
+        self.client, self.crash_on, self.fetches = client, crash_on, 0
+        self.max_hits = client.max_hits
+
+    def search(self, term):
+        return self.client.search(term)
+
+    def _fetch(self, call, *args):
+        self.fetches += 1
+        if self.fetches == self.crash_on:
+            raise KeyboardInterrupt("killed")
+        return call(*args)
+
+    def fetch_page(self, *args):
+        return self._fetch(self.client.fetch_page, *args)
+
+    def fetch_pmids(self, *args):
+        return self._fetch(self.client.fetch_pmids, *args)
+
+
+def test_a_harvest_killed_between_batches_stores_every_record_once_when_run_again(fake, store, client, records):
+    with pytest.raises(KeyboardInterrupt):
+        harvest(store, Crashing(client, crash_on=5), options=Options(batch_size=20))
+    first = stored(store)
+    mark = get_watermark(store, "oih")
+    assert first and mark < str(TODAY)
+    # the watermark's promise: every record created up to it is stored
+    assert {p for p in expected(records) if str(records[p].created) <= mark} <= first
+    assert last_runs(store)[("harvest", "oih")].status == "failed"
+    result = harvest(store, client, options=Options(batch_size=20))[0]
+    want = expected(records)
+    assert stored(store) == want and result.counts.new == len(want - first)
+    assert result.span.start == date.fromisoformat(mark) - timedelta(days=30)
+
+
+def test_an_outage_beyond_the_retry_budget_fails_loudly_and_keeps_the_watermark(fake, store, client, records):
+    late = fake.records.pop("38011560")
+    harvest(store, client)
+    fake.records[late.pmid] = replace(late, created=TODAY + timedelta(days=2))
+    fake.faults.extend(["503"] * 1000)
+    with pytest.raises(HarvestFailed) as failure:
+        harvest(store, client, today=TODAY + timedelta(days=2))
+    message = str(failure.value)
+    assert "harvest of query 'oih' failed, watermark left at 2024-12-31" in message and "try again later" in message
+    assert KEY not in message
+    assert get_watermark(store, "oih") == str(TODAY)
+    run = last_runs(store)[("harvest", "oih")]
+    assert run.status == "failed" and "esearch failed" in run.error and KEY not in run.error
+    assert isinstance(failure.value, HarvestError) and failure.value.results == []
+    fake.faults.clear()
+    [result] = harvest(store, client, today=TODAY + timedelta(days=2))  # no sweep: the last was 2 days ago
+    assert result.counts.new == 1 and get_watermark(store, "oih") == str(TODAY + timedelta(days=2))
+
+
+def test_an_explicit_range_past_the_watermark_does_not_claim_the_gap(fake, store, client):
+    harvest(store, client, since=date(2020, 1, 1), until=date(2020, 12, 31))
+    assert get_watermark(store, "oih") is None
+    harvest(store, client, until=date(2010, 6, 30))
+    assert get_watermark(store, "oih") == "2010-06-30"
+
+
+def test_the_sweep_updates_revised_records_when_due(fake, store, client):
+    harvest(store, client)
+    pmid = "38011560"
+    old_title = store.get_article(pmid).title
+    fake.revise(pmid, old_title.encode()[:20], b"REVISED " + old_title.encode()[:20], modified=TODAY + timedelta(days=5))
+    results = harvest(store, client, today=TODAY + timedelta(days=3))
+    assert [r.step for r in results] == ["harvest"]  # the first sweep ran at TODAY, the next is due at +7
+    results = harvest(store, client, today=TODAY + timedelta(days=7))
+    sweep = results[1]
+    assert sweep.step == "sweep" and sweep.span == Window(TODAY, TODAY + timedelta(days=7))
+    assert sweep.counts.updated == 1 and store.get_article(pmid).title.startswith("REVISED")
+    assert last_runs(store)[("sweep", "oih")].updated == 1
+
+
+def test_bad_choices_are_one_line_errors(store, client):
+    with pytest.raises(ConfigError, match="no query named 'nope'"):
+        harvest(store, client, only="nope")
+    with pytest.raises(InputError, match="after until"):
+        harvest(store, client, since=TODAY, until=TODAY - timedelta(days=1))
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_the_harvest_command_prints_one_line_per_query(fake, tmp_path, monkeypatch, records):
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[ncbi]\nemail = "test@example.org"\nbase_url = "{fake.url}"\nretry_budget = 5\n'
+        f'[[queries]]\nname = "oih"\nterm = "hyperalgesia"\n[harvest]\nstart = 2024-01-01\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("NCBI_API_KEY", KEY)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-c", str(config), "harvest", "--since", "2024-01-01", "--until", "2024-12-31"])
+    want = expected(records, date(2024, 1, 1), date(2024, 12, 31))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"oih: harvest 2024-01-01..2024-12-31: {len(want)} found, {len(want)} new, 0 updated; watermark 2024-12-31"
+    with Store(tmp_path / "oihwatch.db") as db:
+        assert db.count_articles() == len(want)
+    bad = runner.invoke(cli, ["-c", str(config), "harvest", "--query", "nope"])
+    assert bad.exit_code == 2 and "no query named 'nope'" in bad.output
+    help_text = runner.invoke(cli, ["harvest", "--help"]).output
+    assert "Example:\n      oihwatch harvest --since 2024-01-01 --query oih" in help_text
