@@ -11,7 +11,7 @@ import pytest
 
 from corpus.article import AbstractSection, Article
 from corpus.tags import Classification, TopicScore, save_classifications
-from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
+from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.assembly import TrendPoint
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
