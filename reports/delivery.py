@@ -41,9 +41,10 @@ class SmtpTransport:
     status = "sent"
 
     def __init__(self, host: str, port: int, security: str = "starttls", username: str = "",
-                 password: str | None = None, timeout: float = 30.0):
+                 password: str | None = None, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None):
         self.host, self.port, self.security = host, port, security
         self.username, self._password, self.timeout = username, password, timeout
+        self.tls_context = tls_context  # None: the system's trusted CAs, with host name checking
         self._connection: smtplib.SMTP | None = None
 
     @property
@@ -55,11 +56,11 @@ class SmtpTransport:
         try:
             if self.security == "ssl":
                 connection = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                              context=ssl.create_default_context())
+                                              context=self.tls_context or ssl.create_default_context())
             else:
                 connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.security == "starttls":
-                    connection.starttls(context=ssl.create_default_context())
+                    connection.starttls(context=self.tls_context or ssl.create_default_context())
             if self.username:
                 connection.login(self.username, self._password or "")
         except (smtplib.SMTPException, OSError) as exc:

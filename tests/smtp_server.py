@@ -46,11 +46,15 @@ class _PortZeroController(Controller):
 
 
 class LoopbackSmtp:
-    """``with LoopbackSmtp() as smtp:`` then ``smtp.port``, ``smtp.handler``."""
+    """``with LoopbackSmtp() as smtp:`` then ``smtp.port``, ``smtp.handler``.
 
-    def __init__(self) -> None:
+    ``server_options`` go to aiosmtpd's ``Controller`` (e.g. ``tls_context``, ``require_starttls``,
+    ``authenticator``, ``ssl_context``); ``logins`` collects the (user, password) pairs offered.
+    """
+
+    def __init__(self, **server_options) -> None:
         self.handler = RecordingHandler()
-        self.controller = _PortZeroController(self.handler, hostname="127.0.0.1", port=0)
+        self.controller = _PortZeroController(self.handler, hostname="127.0.0.1", port=0, **server_options)
 
     @property
     def port(self) -> int:

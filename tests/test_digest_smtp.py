@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 from datetime import timedelta
 
 import pytest
+from aiosmtpd.smtp import AuthResult
 
 from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
@@ -103,3 +107,55 @@ def test_the_password_never_appears_in_an_error(store, smtp):
         send_due_digest(store, params((KETAMINE,)), MONDAY,
                         SmtpTransport("127.0.0.1", smtp.port, "none", username="u", password=secret, timeout=5))
     assert secret not in str(raised.value)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1, made with the openssl command line."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem")],
+        check=True, capture_output=True, timeout=60,
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    client = ssl.create_default_context(cafile=str(folder / "cert.pem"))
+    return server, client
+
+
+def authenticator(logins):
+    def check(server, session, envelope, mechanism, auth_data):
+        logins.append((auth_data.login.decode(), auth_data.password.decode()))
+        ok = auth_data.password == b"s3cr3t"
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+    return check
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_and_login(store, certificate, security):
+    server_context, client_context = certificate
+    logins: list[tuple[str, str]] = []
+    options = {"authenticator": authenticator(logins), "auth_require_tls": True}
+    if security == "starttls":
+        options.update(tls_context=server_context, require_starttls=True)
+    else:  # aiosmtpd does not count implicit TLS as TLS for AUTH; the socket is encrypted all the same
+        options.update(ssl_context=server_context, auth_require_tls=False)
+    with LoopbackSmtp(**options) as smtp:
+        good = SmtpTransport("127.0.0.1", smtp.port, security, "digest", "s3cr3t", timeout=5, tls_context=client_context)
+        outcome = send_due_digest(store, params((KETAMINE,)), MONDAY, good)
+        assert outcome.delivered == ["ketamine@example.org"] and logins == [("digest", "s3cr3t")]
+        assert len(smtp.handler.received_by("ketamine@example.org")) == 1
+
+
+def test_a_wrong_password_is_one_clear_error_without_the_password(shared_data, certificate):
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
+    server_context, client_context = certificate
+    with LoopbackSmtp(authenticator=authenticator([]), tls_context=server_context, require_starttls=True) as smtp:
+        bad = SmtpTransport("127.0.0.1", smtp.port, "starttls", "digest", "wrong-Pa55", timeout=5, tls_context=client_context)
+        with pytest.raises(DeliveryError, match="refused the login of 'digest'.*OIHWATCH_SMTP_PASSWORD") as raised:
+            send_due_digest(store, params((KETAMINE,)), MONDAY, bad)
+    assert "wrong-Pa55" not in str(raised.value)
+    assert "wrong-Pa55" not in " ".join(d.error for d in deliveries(store, find_digest(store, "2026-W48").id))
