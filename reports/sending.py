@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
-from corpus.errors import DeliveryError
+from corpus.errors import ConfigError, DeliveryError
 from corpus.ledger import DigestRecord, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest
 from corpus.store import Store
 from reports.assembly import Digest, for_recipient
@@ -130,6 +130,8 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                     period: str | None = None, since: date | None = None,
                     archive_dir: Path | None = None) -> DigestOutcome:
     """Send what is missing of the period's digest (the current period by default); never send twice."""
+    if not params.recipients:
+        raise ConfigError("recipients: none configured; add a [[recipients]] block before sending a digest")
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
     record = find_digest(store, period)

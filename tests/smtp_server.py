@@ -49,7 +49,7 @@ class LoopbackSmtp:
     """``with LoopbackSmtp() as smtp:`` then ``smtp.port``, ``smtp.handler``.
 
     ``server_options`` go to aiosmtpd's ``Controller`` (e.g. ``tls_context``, ``require_starttls``,
-    ``authenticator``, ``ssl_context``); ``logins`` collects the (user, password) pairs offered.
+    ``authenticator``, ``ssl_context``).
     """
 
     def __init__(self, **server_options) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from corpus.article import Article, Author, Link
+from corpus.errors import ConfigError
 from corpus.evidence import evidence_rank
 from corpus.ledger import deliveries, find_digest, standing_marks
 from corpus.store import Store
@@ -169,3 +170,10 @@ def test_an_empty_week_says_so_in_one_line(tmp_path):
 def test_standing_marks(retracted_link):
     a = article("1", links=[retracted_link, Link("ErratumIn", "6"), Link("ExpressionOfConcernIn", "7"), Link("CommentIn", "8")])
     assert standing_marks(a) == {"retracted", "ErratumIn:6", "ExpressionOfConcernIn:7"}
+
+
+def test_sending_without_recipients_is_a_config_error_and_records_nothing(tmp_path):
+    store = Store(":memory:", clock=Clock(MONDAY))
+    with pytest.raises(ConfigError, match=r"\[\[recipients\]\]"):
+        send_due_digest(store, params(()), MONDAY, OutboxTransport(tmp_path))
+    assert find_digest(store, "2026-W48") is None

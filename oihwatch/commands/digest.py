@@ -98,8 +98,6 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         click.echo(f"nothing sent; recipients: {', '.join(r.email for r in params.recipients) or 'none configured'} "
                    "(add --send)")
         return
-    if not params.recipients:
-        raise ConfigError(f"recipients in {settings.source}: none configured; add a [[recipients]] block")
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store:
         outcome = send_due_digest(store, params, now, transport, since=day, archive_dir=folder / "archive")
