@@ -1,0 +1,58 @@
+"""From a model and the rules to the stored ``Classification`` of each record.
+
+Precedence per label: a curated label (source 'curator', score 1 or 0), else the
+model's calibrated probability against its threshold (source 'model'), else, when
+the record carries a MeSH heading of the topic, the MeSH rule (source 'rule'). A
+label the model could not train falls back to its keyword and MeSH rules. A
+record with neither title nor abstract gets no tags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from classifier.documents import has_text, record_text
+from classifier.key_finding import key_finding
+from classifier.model import OihModel
+from classifier.study_type import study_type
+from classifier.topics import TopicRule
+from classifier.weak_labels import keyword_hits, mesh_hits
+from corpus.article import Article
+from corpus.tags import RELEVANCE, Classification, TopicScore
+
+
+def classify_articles(
+    articles: Sequence[Article],
+    model: OihModel,
+    rules: Sequence[TopicRule],
+    curated: Mapping[str, Mapping[str, bool]],
+) -> Iterator[Classification]:
+    """One ``Classification`` per article, in order."""
+    texts = [record_text(a) for a in articles]
+    keyword = keyword_hits(texts, rules)
+    probabilities = model.predict_proba(texts, keyword)
+    mesh = mesh_hits(articles, rules)
+    columns = {label: j for j, label in enumerate(model.labels)}
+    for i, article in enumerate(articles):
+        result = Classification(article.pmid, 0.0, study_type(article), key_finding(article), model.version)
+        if not has_text(article):
+            yield result
+            continue
+        labels = curated.get(article.pmid, {})
+        for j, rule in enumerate(rules):
+            if rule.name in labels:
+                score = TopicScore(rule.name, float(labels[rule.name]), labels[rule.name], "curator")
+            elif rule.name in columns:
+                p = float(probabilities[i, columns[rule.name]])
+                if p >= model.thresholds[rule.name]:
+                    score = TopicScore(rule.name, p, True, "model")
+                else:
+                    score = TopicScore(rule.name, p, bool(mesh[i, j]), "rule" if mesh[i, j] else "model")
+            else:
+                hit = bool(keyword[i, j] or mesh[i, j])
+                score = TopicScore(rule.name, float(hit), hit, "rule")
+            if rule.name == RELEVANCE:
+                result.relevance = score.score
+            else:
+                result.topics.append(score)
+        yield result

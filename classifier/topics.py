@@ -1,0 +1,97 @@
+"""Topics and their rules, compiled from plain settings data.
+
+A topic is whatever ``[topics.NAME]`` in config.toml says (label, description,
+keyword regexes over title + abstract, MeSH descriptors); adding one needs no
+code change. OIH relevance is one more rule of the same shape, defined in
+``hyperparameters.toml`` because it is the classifier's own target, not a
+reader's topic. The classifier never imports the application's settings class:
+it takes mappings, so tests hand in dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from corpus.errors import ClassifierError
+from corpus.tags import RELEVANCE
+
+
+@dataclass(frozen=True)
+class TopicRule:
+    """One label the classifier predicts, with the rules that give it weak labels.
+
+    A record hits the rule when a keyword matches its text or one of its MeSH
+    descriptors is listed, and (when ``requires`` is set) a ``requires`` regex also
+    matches the text or MeSH: relevance is "hyperalgesia AND an opioid", not either.
+    """
+
+    name: str
+    label: str = ""
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    mesh: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    _keyword_re: re.Pattern | None = field(default=None, repr=False, compare=False)
+    _requires_re: re.Pattern | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_mapping(cls, name: str, data: Mapping) -> TopicRule:
+        keywords = tuple(data.get("keywords", ()))
+        requires = tuple(data.get("requires", ()))
+        return cls(
+            name=name,
+            label=str(data.get("label", name)),
+            description=str(data.get("description", "")),
+            keywords=keywords,
+            mesh=tuple(data.get("mesh", ())),
+            requires=requires,
+            _keyword_re=_compile(name, keywords),
+            _requires_re=_compile(name, requires),
+        )
+
+    def keyword_hit(self, text: str) -> bool:
+        """A keyword rule matches the text (the requirement, if any, is checked on the text too)."""
+        return self.keyword_hit_lower(text.lower())
+
+    def keyword_hit_lower(self, lowered: str) -> bool:
+        """``keyword_hit`` on text already lower-cased (the patterns are): 4x faster than re.IGNORECASE."""
+        return bool(self._keyword_re and self._keyword_re.search(lowered)) and self._required_lower(lowered)
+
+    def mesh_hit(self, mesh_terms: Iterable[str], text: str = "") -> bool:
+        """One of the topic's MeSH descriptors is on the record (and the requirement holds over text + MeSH)."""
+        terms = list(mesh_terms)
+        wanted = {m.lower() for m in self.mesh}
+        return any(t.lower() in wanted for t in terms) and self._required(text + "\n" + "\n".join(terms))
+
+    def _required(self, text: str) -> bool:
+        return self._required_lower(text.lower())
+
+    def _required_lower(self, lowered: str) -> bool:
+        return self._requires_re is None or bool(self._requires_re.search(lowered))
+
+
+def _compile(name: str, patterns: tuple[str, ...]) -> re.Pattern | None:
+    if not patterns:
+        return None
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ClassifierError(f"topics.{name}: keyword {pattern!r} is not a valid regular expression ({exc}); fix it in config.toml") from None
+    return re.compile("|".join(f"(?:{_lower_pattern(p)})" for p in patterns))
+
+
+def _lower_pattern(pattern: str) -> str:
+    """Lower-case a regex's literal text but not its escapes (``\\B`` is not ``\\b``)."""
+    return re.sub(r"\\.|[^\\]+", lambda m: m.group() if m.group().startswith("\\") else m.group().lower(), pattern)
+
+
+def topic_rules(topics: Mapping[str, Mapping], relevance: Mapping) -> list[TopicRule]:
+    """The relevance rule first, then one rule per configured topic, in config order."""
+    if RELEVANCE in topics:
+        raise ClassifierError(f"topics.{RELEVANCE}: the name {RELEVANCE!r} is reserved for OIH relevance; rename the topic")
+    rules = [TopicRule.from_mapping(RELEVANCE, {"label": "OIH relevance", **relevance})]
+    rules += [TopicRule.from_mapping(name, data) for name, data in topics.items()]
+    return rules

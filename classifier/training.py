@@ -1,0 +1,183 @@
+"""Training: weak labels overruled by curated ones, one calibrated classifier per label.
+
+Targets are the rules' weak labels with every curated label written over them (and
+weighted ``curated_weight`` times). Each label's probabilities are Platt-calibrated
+on out-of-fold decisions, and its threshold is the highest that keeps out-of-fold
+recall at ``target_recall`` on curated labels (on weak labels when a label has too
+few curated positives). Records of the curated ``test`` split are left out entirely,
+so every number measured on them is honest. Pure: articles in, model out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from classifier.curated import CuratedSet
+from classifier.documents import has_text, record_text
+from classifier.features import FeatureBuilder
+from classifier.model import OihModel, sigmoid
+from classifier.topics import TopicRule
+from classifier.weak_labels import weak_labels
+from corpus.article import Article
+from corpus.errors import ClassifierError
+
+log = logging.getLogger(__name__)
+FORMAT = 1  # bump when the saved layout changes
+
+
+@dataclass
+class TrainingData:
+    """Rows are records with text; columns are rules (relevance first)."""
+
+    pmids: list[str]
+    texts: list[str]
+    targets: np.ndarray  # 0/1
+    weights: np.ndarray
+    curated: np.ndarray  # bool: the target came from a person
+
+    def digest(self) -> str:
+        """A hash of exactly what the model learns from, saved with the model."""
+        h = hashlib.sha256()
+        for pmid, text, target, weight in zip(self.pmids, self.texts, self.targets, self.weights):
+            h.update(f"{pmid}\x1f{text}\x1f{target.tolist()}\x1f{weight.tolist()}\x1e".encode())
+        return h.hexdigest()
+
+
+def build_training_data(
+    articles: Sequence[Article], rules: Sequence[TopicRule], curated: CuratedSet, curated_weight: float
+) -> TrainingData:
+    """Weak labels overruled by curated train labels; held-out test records and empty records are left out."""
+    kept = [a for a in articles if has_text(a) and a.pmid not in curated.test_pmids]
+    texts = [record_text(a) for a in kept]
+    targets = weak_labels(kept, texts, rules)
+    weights = np.ones_like(targets)
+    is_curated = np.zeros(targets.shape, dtype=bool)
+    train_labels = curated.for_training()
+    for i, article in enumerate(kept):
+        for j, rule in enumerate(rules):
+            value = train_labels.get(article.pmid, {}).get(rule.name)
+            if value is not None:
+                targets[i, j], weights[i, j], is_curated[i, j] = float(value), curated_weight, True
+    return TrainingData([a.pmid for a in kept], texts, targets, weights, is_curated)
+
+
+def train_model(
+    articles: Sequence[Article],
+    rules: Sequence[TopicRule],
+    curated: CuratedSet,
+    hyperparameters: Mapping,
+    settings: Mapping | None = None,
+    app_version: str = "",
+    clock=lambda: datetime.now(timezone.utc),
+) -> OihModel:
+    """Fit the features and every label that has enough positives; the others are listed in ``skipped``."""
+    params = hyperparameters["model"]
+    data = build_training_data(articles, rules, curated, float(params["curated_weight"]))
+    if len(data.texts) < 2 * int(params["cv_folds"]):
+        raise ClassifierError(
+            f"only {len(data.texts)} records with a title or abstract to train on; ingest or harvest records first (oihwatch harvest)"
+        )
+    features = FeatureBuilder(rules, hyperparameters["features"]).fit(data.texts)
+    X = features.transform(data.texts)
+    labels, columns, skipped, thresholds, metrics = [], [], {}, {}, {}
+    for j, rule in enumerate(rules):
+        y, w = data.targets[:, j], data.weights[:, j]
+        positives = int(y.sum())
+        need = int(params["min_positives"])
+        if positives < need or len(y) - positives < need:
+            skipped[rule.name] = (
+                f"label {rule.name!r} not trained: {positives} positive and {len(y) - positives} negative labels (need {need} of each); "
+                f"add keywords or MeSH to [topics.{rule.name}] or label records with 'oihwatch label PMID {rule.name}'"
+            )
+            log.warning(skipped[rule.name])
+            continue
+        coef, intercept, platt, oof = fit_label(X, y, w, params)
+        on_curated = y[data.curated[:, j]].sum() >= need
+        truth_mask = data.curated[:, j] if on_curated else np.ones(len(y), dtype=bool)
+        thresholds[rule.name] = choose_threshold(oof[truth_mask], y[truth_mask], float(params["target_recall"]))
+        metrics[rule.name] = {
+            "cv_on": "curated" if on_curated else "weak",
+            **scores(oof[truth_mask] >= thresholds[rule.name], y[truth_mask]),
+        }
+        labels.append(rule.name)
+        columns.append((coef, intercept, platt))
+    if not labels:
+        raise ClassifierError("no label could be trained; " + "; ".join(skipped.values()))
+    created = clock()
+    data_hash = data.digest()
+    meta = {
+        "format": FORMAT,
+        "model_version": f"{app_version or '0'}+{created:%Y%m%d%H%M%S}.{data_hash[:8]}",
+        "created": created.isoformat(timespec="seconds"),
+        "oihwatch": app_version,
+        "sklearn": sklearn.__version__,
+        "training_data_hash": data_hash,
+        "records": len(data.texts),
+        "curated_records": int(data.curated.any(axis=1).sum()),
+        "settings": {"topics": _rule_data(rules[1:]), "relevance": _rule_data(rules[:1])["oih"], **(settings or {})},
+        "hyperparameters": dict(hyperparameters),
+        "thresholds": thresholds,
+        "skipped": skipped,
+        "cv_metrics": metrics,
+    }
+    return OihModel(
+        features=features,
+        labels=labels,
+        coef=np.column_stack([c[0] for c in columns]),
+        intercept=np.array([c[1] for c in columns]),
+        platt=np.array([c[2] for c in columns]),
+        thresholds=thresholds,
+        skipped=skipped,
+        meta=meta,
+    )
+
+
+def _classifier(params: Mapping) -> LogisticRegression:
+    return LogisticRegression(C=float(params["C"]), class_weight="balanced", solver="liblinear", random_state=int(params["random_state"]))
+
+
+def fit_label(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, params: Mapping) -> tuple[np.ndarray, float, tuple[float, float], np.ndarray]:
+    """Coefficients, intercept and Platt (a, b) for one label, and its out-of-fold calibrated probabilities."""
+    folds = StratifiedKFold(n_splits=int(params["cv_folds"]), shuffle=True, random_state=int(params["random_state"]))
+    oof = np.zeros(len(y))
+    for train, test in folds.split(np.zeros(len(y)), y):
+        oof[test] = _classifier(params).fit(X[train], y[train], sample_weight=w[train]).decision_function(X[test])
+    calibrator = LogisticRegression(C=1e4).fit(oof.reshape(-1, 1), y, sample_weight=w)
+    a, b = float(calibrator.coef_[0, 0]), float(calibrator.intercept_[0])
+    full = _classifier(params).fit(X, y, sample_weight=w)
+    return full.coef_[0], float(full.intercept_[0]), (a, b), sigmoid(a * oof + b)
+
+
+def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, target_recall: float) -> float:
+    """The highest threshold whose recall on ``truth`` is at least ``target_recall``."""
+    positives = np.sort(probabilities[truth > 0])[::-1]
+    if not len(positives):
+        return 0.5
+    needed = int(np.ceil(target_recall * len(positives)))
+    return float(positives[max(needed, 1) - 1])
+
+
+def scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of 0/1 predictions, with the counts behind them."""
+    predicted, truth = predicted.astype(bool), truth.astype(bool)
+    tp = int((predicted & truth).sum())
+    fp = int((predicted & ~truth).sum())
+    fn = int((~predicted & truth).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "positives": tp + fn, "n": len(truth)}
+
+
+def _rule_data(rules: Sequence[TopicRule]) -> dict:
+    return {r.name: {"keywords": list(r.keywords), "mesh": list(r.mesh), "requires": list(r.requires)} for r in rules}
