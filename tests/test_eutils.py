@@ -259,6 +259,7 @@ def test_a_refused_request_fails_at_once(clock):
 def test_an_outage_beyond_the_budget_fails_loudly_without_the_key(fake, clock, caplog):
     fake.faults.extend(["503"] * 500)
     client = make_client(fake, clock, api_key=KEY, retry_budget=120)
+    caplog.set_level(logging.DEBUG, logger="httpx")
     with caplog.at_level(logging.DEBUG), pytest.raises(HarvestError) as failure:
         client.search(ALL)
     assert "esearch failed" in str(failure.value) and "try again later" in str(failure.value)
@@ -269,6 +270,7 @@ def test_an_outage_beyond_the_budget_fails_loudly_without_the_key(fake, clock, c
 def test_the_api_key_goes_to_ncbi_but_never_into_a_log(fake, clock, caplog):
     client = make_client(fake, clock, api_key=KEY)
     fake.faults.extend(["500", "drop"])
+    caplog.set_level(logging.DEBUG, logger="httpx")  # the CLI quiets httpx; here it must speak
     with caplog.at_level(logging.DEBUG):
         search = client.search(ALL)
         client.fetch_page(search.history, 0, 5)

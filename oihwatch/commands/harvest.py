@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, ProgressUpdate, QueryResult, harvest_all
+from harvester.harvest import Progress as ProgressCallback
 from oihwatch.app import App
 from oihwatch.config import Settings
 
@@ -78,7 +79,7 @@ def _report(results: list[QueryResult]) -> None:
 
 
 @contextlib.contextmanager
-def _progress_bar(console: Console) -> Iterator[callable]:
+def _progress_bar(console: Console) -> Iterator[ProgressCallback]:
     """A rich bar per query and step on stderr (only on a terminal: cron logs stay clean)."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("windows"),
                TextColumn("{task.fields[stored]} stored"), TimeElapsedColumn())
