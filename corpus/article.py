@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 # CommentsCorrections RefType values that tell a reader an article's standing changed.
 RETRACTED_LINKS = frozenset({"RetractionIn"})
@@ -119,13 +119,19 @@ class Article:
 
     def fingerprint(self) -> str:
         """A hash of the content (not of where it came from), to tell a revised record."""
-        data = self.to_dict()
-        data.pop("source")
-        data.pop("raw_xml")
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        return content_fingerprint(self.to_dict())
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data for JSON; written out by hand because ``dataclasses.asdict`` deep-copies
+        and was most of the cost of storing a harvested batch."""
+        data = dict(vars(self))
+        for name in ("abstract_sections", "other_abstracts", "authors", "links"):
+            data[name] = [dict(vars(item)) for item in data[name]]
+        data["mesh"] = [{**vars(m), "qualifiers": list(m.qualifiers)} for m in self.mesh]
+        data["languages"] = list(self.languages)
+        data["keywords"] = list(self.keywords)
+        data["publication_types"] = list(self.publication_types)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Article:
@@ -140,3 +146,9 @@ class Article:
         ]
         kwargs["links"] = [Link(**link) for link in data.get("links", [])]
         return cls(**kwargs)
+
+
+def content_fingerprint(data: dict) -> str:
+    """The fingerprint of ``Article.to_dict()`` output, ignoring where the record came from."""
+    content = {k: v for k, v in data.items() if k not in ("source", "raw_xml")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from corpus.article import Article
+from corpus.article import Article, content_fingerprint
 from corpus.errors import StorageError
 from corpus.schema import MIGRATIONS
 
@@ -141,7 +141,8 @@ class Store:
         return counts
 
     def _upsert_one(self, article: Article, counts: UpsertCounts) -> None:
-        fingerprint = article.fingerprint()
+        data = article.to_dict()
+        fingerprint = content_fingerprint(data)
         row = self.db.execute(
             "SELECT rowid, fingerprint, revised, first_seen, deleted FROM articles WHERE pmid = ?",
             (article.pmid,),
@@ -151,7 +152,7 @@ class Store:
                 counts.unchanged += 1
                 return
         now = self.now()
-        values = _article_row(article, fingerprint)
+        values = _article_row(article, data, fingerprint)
         values["first_seen"] = row["first_seen"] if row is not None else now
         values["last_updated"] = now
         columns = ", ".join(values)
@@ -224,9 +225,8 @@ class Store:
         return self.db.execute(f"SELECT COUNT(*) FROM articles {where}").fetchone()[0]
 
 
-def _article_row(article: Article, fingerprint: str) -> dict:
-    data = article.to_dict()
-    data.pop("raw_xml")
+def _article_row(article: Article, data: dict, fingerprint: str) -> dict:
+    data = {k: v for k, v in data.items() if k != "raw_xml"}
     return {
         "pmid": article.pmid,
         "title": article.title,
