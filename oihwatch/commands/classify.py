@@ -1,0 +1,176 @@
+"""``train``, ``classify``, ``evaluate``, ``explain`` and ``label``: the classifier's commands.
+
+They wire the store and settings to the pure classifier functions; results go to
+stdout, progress to stderr, and every command that writes holds the write lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+
+from classifier.curated import CuratedSet, default_label_file, merge_labels, read_label_file
+from classifier.documents import record_text
+from classifier.evaluation import cross_validate, evaluate_model
+from classifier.features import load_hyperparameters
+from classifier.model import OihModel
+from classifier.persistence import load_model, save_model
+from classifier.tagging import classify_articles
+from classifier.topics import TopicRule, topic_rules
+from classifier.training import train_model
+from corpus.errors import ClassifierError, InputError
+from corpus.tags import RELEVANCE, load_labels, pmids_to_classify, save_classifications, set_label
+from oihwatch import __version__
+from oihwatch.app import App
+
+log = logging.getLogger(__name__)
+BATCH = 2000
+
+
+def rules_for(app: App) -> tuple[list[TopicRule], dict]:
+    hyperparameters = load_hyperparameters()
+    topics = {name: topic.model_dump() for name, topic in app.settings.topics.items()}
+    return topic_rules(topics, hyperparameters["relevance"]), hyperparameters
+
+
+def curated_labels(app: App) -> CuratedSet:
+    return merge_labels(read_label_file(default_label_file()), load_labels(app.store))
+
+
+def current_model(app: App, rules: list[TopicRule]) -> OihModel:
+    """The saved model, checked against this version and these topic rules."""
+    settings = {
+        "topics": {r.name: {"keywords": list(r.keywords), "mesh": list(r.mesh), "requires": list(r.requires)} for r in rules[1:]},
+        "relevance": {"keywords": list(rules[0].keywords), "mesh": list(rules[0].mesh), "requires": list(rules[0].requires)},
+    }
+    return load_model(app.settings.resolve(app.settings.classifier.model_dir), __version__, settings)
+
+
+def classify_records(app: App, everything: bool = False) -> int:
+    """Classify new or changed records (or all); the pipeline's classify step. Returns how many were saved."""
+    rules, _ = rules_for(app)
+    model = current_model(app, rules)
+    curated = curated_labels(app).values
+    with app.writing("classify") as store:
+        pmids = pmids_to_classify(store, everything)
+        saved = 0
+        for start in range(0, len(pmids), BATCH):
+            articles = list(store.iter_articles(pmids[start : start + BATCH]))
+            saved += save_classifications(store, classify_articles(articles, model, rules, curated))
+            click.echo(f"classified {saved}/{len(pmids)}", err=True)
+    return saved
+
+
+@click.command()
+@click.pass_obj
+def train(app: App) -> None:
+    """Train the topic and relevance model on the stored records, weak labels and curated labels.
+
+    \b
+    Example:
+        oihwatch train && oihwatch classify --all
+    """
+    rules, hyperparameters = rules_for(app)
+    curated = curated_labels(app)
+    articles = list(app.store.iter_articles())
+    click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
+    model = train_model(articles, rules, curated, hyperparameters, settings={}, app_version=__version__)
+    for message in model.skipped.values():
+        click.echo(f"warning: {message}", err=True)
+    path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
+    click.echo(f"model {model.version} saved to {path.parent}")
+    for label, metrics in model.meta["cv_metrics"].items():
+        click.echo(f"  {label:<12} threshold {model.thresholds[label]:.3f}  CV on {metrics['cv_on']} labels: "
+                   f"P {metrics['precision']:.2f} R {metrics['recall']:.2f} F1 {metrics['f1']:.2f}")
+
+
+@click.command()
+@click.option("--all", "everything", is_flag=True, help="re-classify every record, not only new or changed ones")
+@click.pass_obj
+def classify(app: App, everything: bool) -> None:
+    """Tag records with topics, OIH relevance, study type and key finding.
+
+    \b
+    Example:
+        oihwatch classify --all
+    """
+    click.echo(f"{classify_records(app, everything)} records classified")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="print the measurements as JSON")
+@click.option("--folds", default=5, show_default=True, help="cross-validation folds over the curated train labels")
+@click.pass_obj
+def evaluate(app: App, as_json: bool, folds: int) -> None:
+    """Measure precision, recall and F1 per topic and relevance ROC-AUC on curated labels, with and without MeSH.
+
+    Cross-validated over the curated train split, and on the held-out test split with the saved model.
+
+    \b
+    Example:
+        oihwatch evaluate --json > evaluation.json
+    """
+    rules, hyperparameters = rules_for(app)
+    curated = curated_labels(app)
+    articles = list(app.store.iter_articles())
+    report = {"cross_validated": cross_validate(articles, rules, curated, hyperparameters, folds=folds)}
+    report["held_out"] = evaluate_model(current_model(app, rules), articles, rules, curated.held_out())
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for name, part in report.items():
+        for mesh in ("without_mesh", "with_mesh"):
+            m = part[mesh]
+            click.echo(f"{name} ({part['records']} records, {mesh.replace('_', ' ')}): macro-F1 {m['macro_f1']}  relevance ROC-AUC {m['relevance_roc_auc']}")
+            for topic, s in m["topics"].items():
+                click.echo(f"  {topic:<12} P {s['precision']:.2f}  R {s['recall']:.2f}  F1 {s['f1']:.2f}  ({s['positives']} positives)")
+
+
+@click.command()
+@click.argument("pmid")
+@click.pass_obj
+def explain(app: App, pmid: str) -> None:
+    """Show the terms that pushed each tag of one record.
+
+    \b
+    Example:
+        oihwatch explain 38011560
+    """
+    rules, _ = rules_for(app)
+    model = current_model(app, rules)
+    article = app.store.get_article(pmid)
+    if article is None:
+        raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
+    result = next(classify_articles([article], model, rules, curated_labels(app).values))
+    click.echo(f"{pmid}: relevance {result.relevance:.2f}, study type {result.study_type}")
+    text = record_text(article)
+    for score in [None, *result.topics]:
+        label = RELEVANCE if score is None else score.topic
+        head = "oih (relevance)" if score is None else f"{label}: {score.score:.2f} {'assigned' if score.assigned else 'not assigned'} ({score.source})"
+        click.echo(head)
+        if label in model.labels and text:
+            for term, weight in model.explain(text, label):
+                click.echo(f"    {weight:+.3f}  {term}")
+
+
+@click.command()
+@click.argument("pmid")
+@click.argument("topic")
+@click.option("--not", "negative", is_flag=True, help="the record is NOT about the topic")
+@click.pass_obj
+def label(app: App, pmid: str, topic: str, negative: bool) -> None:
+    """Record a curated label (TOPIC, or 'oih' for relevance); it overrides rules and the model.
+
+    \b
+    Example:
+        oihwatch label 38011560 ketamine --not
+    """
+    if topic != RELEVANCE and topic not in app.settings.topics:
+        raise ClassifierError(f"unknown topic {topic!r}; use 'oih' or one of: {', '.join(app.settings.topics)}")
+    with app.writing("label") as store:
+        if store.get_article(pmid) is None:
+            raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
+        set_label(store, pmid, topic, not negative)
+    click.echo(f"{pmid} {'is not' if negative else 'is'} {topic}")

@@ -1,0 +1,158 @@
+"""The classifier: rules, training, persistence, tagging, and the bad inputs of issue 4."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from classifier.curated import CuratedSet
+from classifier.features import load_hyperparameters
+from classifier.persistence import load_model, save_model
+from classifier.tagging import classify_articles
+from classifier.topics import topic_rules
+from classifier.training import choose_threshold, train_model
+from corpus.article import AbstractSection, Article, MeshHeading
+from corpus.errors import ClassifierError
+
+TOPICS = {
+    "ketamine": {"label": "Ketamine", "keywords": ["ketamin"], "mesh": ["Ketamine"]},
+    "tapering": {"label": "Tapering", "keywords": [r"\btaper"], "mesh": ["Deprescriptions"]},
+    "genetics": {"label": "Genetics", "keywords": ["OPRM1"], "mesh": []},
+}
+FILLER = "patients pain opioid dose study outcome week group score trial analgesia surgery".split()
+
+
+def synthetic_articles(n: int = 240, seed: int = 1) -> list[Article]:
+    """Records whose topic words are known: ketamine and tapering common, OPRM1 in only three."""
+    rng = random.Random(seed)
+    articles = []
+    for i in range(n):
+        words = rng.choices(FILLER, k=40)
+        if i % 3 == 0:
+            words += ["ketamine", "nmda", "antagonist"]
+        if i % 4 == 0:
+            words += ["tapering", "dose", "reduction"]
+        if i in (5, 7, 11):
+            words += ["OPRM1"]
+        if i % 5 == 0:
+            words += ["opioid-induced", "hyperalgesia"]
+        rng.shuffle(words)
+        articles.append(Article(str(1000 + i), title=f"Record {i}", abstract_sections=[AbstractSection(" ".join(words) + ".")]))
+    return articles
+
+
+@pytest.fixture(scope="module")
+def hyperparameters() -> dict:
+    return load_hyperparameters()
+
+
+@pytest.fixture(scope="module")
+def rules(hyperparameters):
+    return topic_rules(TOPICS, hyperparameters["relevance"])
+
+
+@pytest.fixture(scope="module")
+def model(rules, hyperparameters):
+    return train_model(synthetic_articles(), rules, CuratedSet(), hyperparameters, app_version="9.9")
+
+
+def test_a_topic_with_too_few_labels_is_named_and_the_others_still_train(model):
+    assert "genetics" not in model.labels
+    assert "genetics" in model.skipped["genetics"] and "oihwatch label" in model.skipped["genetics"]
+    assert {"oih", "ketamine", "tapering"} <= set(model.labels)
+
+
+def test_model_scores_follow_the_topic_words(model, rules):
+    results = list(classify_articles(synthetic_articles(30, seed=2), model, rules, curated={}))
+    for i, result in enumerate(results):
+        assert ("ketamine" in result.assigned_topics) == (i % 3 == 0)
+    assert all(0.0 <= t.score <= 1.0 for r in results for t in r.topics)
+
+
+def test_untrained_topic_falls_back_to_its_rules(model, rules):
+    article = Article("1", title="OPRM1 A118G and morphine")
+    [result] = classify_articles([article], model, rules, curated={})
+    genetics = next(t for t in result.topics if t.topic == "genetics")
+    assert genetics.assigned and genetics.source == "rule"
+
+
+def test_curated_labels_win_over_model_and_rules(model, rules):
+    article = Article("42", title="ketamine infusion", abstract_sections=[AbstractSection("ketamine nmda antagonist.")])
+    [result] = classify_articles([article], model, rules, curated={"42": {"ketamine": False, "oih": True}})
+    ketamine = next(t for t in result.topics if t.topic == "ketamine")
+    assert (ketamine.assigned, ketamine.score, ketamine.source) == (False, 0.0, "curator")
+    assert result.relevance == 1.0
+
+
+def test_mesh_rule_adds_a_tag_the_text_missed(model, rules):
+    article = Article("43", title="Some patients", mesh=[MeshHeading("Deprescriptions")])
+    [result] = classify_articles([article], model, rules, curated={})
+    assert "tapering" in result.assigned_topics
+
+
+def test_record_without_title_or_abstract_gets_no_tags(model, rules):
+    [result] = classify_articles([Article("44")], model, rules, curated={})
+    assert result.topics == [] and result.relevance == 0.0 and result.key_finding == ""
+
+
+def test_held_out_records_never_enter_training(rules, hyperparameters):
+    articles = synthetic_articles()
+    held = frozenset(a.pmid for a in articles[:40])
+    model = train_model(articles, rules, CuratedSet({p: {"ketamine": True} for p in held}, held), hyperparameters)
+    assert model.meta["records"] == len(articles) - 40
+
+
+def test_saved_model_loads_back_with_the_same_scores(model, rules, tmp_path):
+    save_model(model, tmp_path)
+    loaded = load_model(tmp_path, "9.9", _trained_for(model))
+    texts = ["ketamine nmda", "tapering dose"]
+    assert (loaded.predict_proba(texts) == model.predict_proba(texts)).all()
+    assert loaded.meta["training_data_hash"] == model.meta["training_data_hash"]
+
+
+def test_model_from_another_version_is_a_clear_error(model, tmp_path):
+    save_model(model, tmp_path)
+    with pytest.raises(ClassifierError, match="oihwatch train"):
+        load_model(tmp_path, "10.0", _trained_for(model))
+
+
+def test_changed_topic_rules_ask_for_retraining(model, tmp_path):
+    save_model(model, tmp_path)
+    changed = _trained_for(model)
+    changed["topics"]["ketamine"]["keywords"] = ["ketamin", "esketamin"]
+    with pytest.raises(ClassifierError, match="changed since"):
+        load_model(tmp_path, "9.9", changed)
+
+
+def test_no_model_says_to_train(tmp_path):
+    with pytest.raises(ClassifierError, match="run 'oihwatch train'"):
+        load_model(tmp_path / "models", "9.9", {})
+
+
+def test_bad_keyword_regex_names_the_topic(hyperparameters):
+    with pytest.raises(ClassifierError, match=r"topics\.ketamine"):
+        topic_rules({"ketamine": {"label": "K", "keywords": ["ketamin("]}}, hyperparameters["relevance"])
+
+
+def test_oih_is_reserved_for_relevance(hyperparameters):
+    with pytest.raises(ClassifierError, match="reserved"):
+        topic_rules({"oih": {"label": "x"}}, hyperparameters["relevance"])
+
+
+def test_keyword_rules_keep_escapes_when_lowercased(hyperparameters):
+    [_, rule] = topic_rules({"t": {"label": "T", "keywords": [r"\bNMDA\b", r"\Bgene"]}}, hyperparameters["relevance"])
+    assert rule.keyword_hit("an NMDA antagonist") and not rule.keyword_hit("NMDAR")
+    assert rule.keyword_hit("transgene") and not rule.keyword_hit("gene therapy")
+
+
+def test_threshold_keeps_the_target_recall_and_tags_anything_more_likely_than_not():
+    truth = np.array([1, 1, 1, 1, 0, 0])
+    assert choose_threshold(np.array([0.9, 0.8, 0.4, 0.2, 0.3, 0.1]), truth, 0.75) == 0.4
+    assert choose_threshold(np.array([0.99, 0.98, 0.97, 0.2, 0.6, 0.1]), truth, 0.75) == 0.5
+
+
+def _trained_for(model) -> dict:
+    settings = model.meta["settings"]
+    return {"topics": {k: dict(v) for k, v in settings["topics"].items()}, "relevance": settings["relevance"]}

@@ -1,0 +1,70 @@
+"""Study type and key finding, on hand-made cases and on real records of the shared corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from classifier.key_finding import key_finding, split_sentences
+from classifier.study_type import study_type
+from corpus.article import AbstractSection, Article, MeshHeading
+from corpus.evidence import STUDY_TYPES
+
+
+def test_sentences_do_not_split_at_abbreviations_decimals_or_p_values():
+    text = "Pain fell 1.5 points vs. placebo (P < .05), e.g. at rest. Smith J. et al. agreed. It works."
+    assert split_sentences(text) == ["Pain fell 1.5 points vs. placebo (P < .05), e.g. at rest.", "Smith J. et al. agreed.", "It works."]
+
+
+def test_key_finding_is_the_conclusions_section_verbatim():
+    article = Article("1", abstract_sections=[
+        AbstractSection("We did things.", "BACKGROUND", "BACKGROUND"),
+        AbstractSection("Ketamine reduced hyperalgesia. Effects lasted 2 days. More work is needed. A fourth.", "CONCLUSIONS", "CONCLUSIONS"),
+    ])
+    assert key_finding(article) == "Ketamine reduced hyperalgesia. Effects lasted 2 days. More work is needed."
+
+
+def test_key_finding_of_an_unstructured_abstract_starts_at_a_concluding_cue():
+    text = "Methods were used. Results were found. In conclusion, tapering  helped. It was safe."
+    assert key_finding(Article("2", abstract_sections=[AbstractSection(text)])) == "In conclusion, tapering  helped. It was safe."
+
+
+def test_key_finding_without_abstract_is_empty():
+    assert key_finding(Article("3", title="Only a title")) == ""
+
+
+@pytest.mark.parametrize(
+    ("publication_types", "mesh", "text", "expected"),
+    [
+        (["Journal Article", "Meta-Analysis", "Review"], [], "", "meta_analysis"),
+        (["Randomized Controlled Trial"], [], "", "rct"),
+        (["Case Reports"], [], "", "case_report"),
+        (["Editorial"], [], "", "review"),
+        ([], ["Animals", "Rats"], "Morphine was given.", "preclinical"),
+        ([], [], "Rats received intrathecal morphine for 7 days.", "preclinical"),
+        ([], [], "Sixty patients were randomly assigned to ketamine or saline.", "rct"),
+        ([], [], "A systematic review of tapering studies.", "systematic_review"),
+        ([], [], "A retrospective cohort of 2,000 patients.", "observational"),
+        ([], [], "We report a 54-year-old man with allodynia.", "case_report"),
+        ([], [], "", "other"),
+    ],
+)
+def test_study_type(publication_types, mesh, text, expected):
+    article = Article("1", title=text, publication_types=publication_types, mesh=[MeshHeading(m) for m in mesh])
+    assert study_type(article) == expected
+
+
+def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(shared_data):
+    seen = set()
+    for line in (shared_data / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        article = Article(row["pmid"], title=row["title"] or "", abstract_sections=[AbstractSection(row["abstract"])] if row["abstract"] else [],
+                          mesh=[MeshHeading(m) for m in row["mesh"] or []], publication_types=row["pubtypes"] or [])
+        kind = study_type(article)
+        assert kind in STUDY_TYPES
+        seen.add(kind)
+        finding = key_finding(article)
+        assert finding in article.abstract
+        assert bool(finding) == bool(article.abstract.strip())
+    assert {"rct", "preclinical", "observational", "review", "case_report"} <= seen
