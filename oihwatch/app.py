@@ -21,6 +21,7 @@ class App:
     def __init__(self, config_flag: str | None = None, environ: Mapping[str, str] | None = None):
         self.environ = os.environ if environ is None else environ
         self.config_file: Path = config_path(config_flag, self.environ)
+        self._lock_depth = 0
 
     @cached_property
     def settings(self) -> Settings:
@@ -32,10 +33,24 @@ class App:
 
     @contextlib.contextmanager
     def writing(self, command: str) -> Iterator[Store]:
-        """The store, under the write lock shared by every command that writes."""
+        """The store, under the write lock shared by every command that writes.
+
+        Re-entrant: ``run`` holds the lock for the whole pass while its steps take it again.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield self.store
+            finally:
+                self._lock_depth -= 1
+            return
         lock_file = self.settings.database_path.with_name(self.settings.database_path.name + ".lock")
         with write_lock(lock_file, command):
-            yield self.store
+            self._lock_depth = 1
+            try:
+                yield self.store
+            finally:
+                self._lock_depth = 0
 
     def close(self) -> None:
         if "store" in self.__dict__:

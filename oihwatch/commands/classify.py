@@ -63,15 +63,8 @@ def classify_records(app: App, everything: bool = False) -> int:
     return saved
 
 
-@click.command()
-@click.pass_obj
-def train(app: App) -> None:
-    """Train the topic and relevance model on the stored records, weak labels and curated labels.
-
-    \b
-    Example:
-        oihwatch train && oihwatch classify --all
-    """
+def train_and_save(app: App) -> str:
+    """Train on the stored records, weak and curated labels; save the model; return its version."""
     rules, hyperparameters = rules_for(app)
     curated = curated_labels(app)
     articles = list(app.store.iter_articles())
@@ -84,6 +77,20 @@ def train(app: App) -> None:
     for label, metrics in model.meta["cv_metrics"].items():
         click.echo(f"  {label:<12} threshold {model.thresholds[label]:.3f}  CV on {metrics['cv_on']} labels: "
                    f"P {metrics['precision']:.2f} R {metrics['recall']:.2f} F1 {metrics['f1']:.2f}")
+    return model.version
+
+
+@click.command()
+@click.pass_obj
+def train(app: App) -> None:
+    """Train the topic and relevance model on the stored records, weak labels and curated labels.
+
+    \b
+    Example:
+        oihwatch train && oihwatch classify --all
+    """
+    with app.writing("train"):
+        train_and_save(app)
 
 
 @click.command()

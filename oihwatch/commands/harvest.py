@@ -43,7 +43,7 @@ def harvest(app: App, since: datetime | None, until: datetime | None, query_name
     if since and until and since > until:
         raise click.BadParameter(f"{since:%Y-%m-%d} is after --until {until:%Y-%m-%d}", param_hint="--since")
     console = Console(stderr=True)
-    with app.writing("harvest") as store, _client(settings) as client, _progress_bar(console) as progress:
+    with app.writing("harvest") as store, eutils_client(settings) as client, _progress_bar(console) as progress:
         try:
             results = harvest_all(
                 settings.queries,
@@ -61,7 +61,8 @@ def harvest(app: App, since: datetime | None, until: datetime | None, query_name
     _report(results)
 
 
-def _client(settings: Settings) -> EutilsClient:
+def eutils_client(settings: Settings) -> EutilsClient:
+    """The E-utilities client the settings describe (the API key comes from $NCBI_API_KEY)."""
     ncbi = settings.ncbi
     return EutilsClient(
         ncbi.base_url,

@@ -1,0 +1,138 @@
+"""``run``, ``schedule`` and ``status``: running unattended, and telling the operator how it went."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from classifier.persistence import read_meta
+from corpus.errors import ClassifierError, OihwatchError
+from oihwatch.app import App
+from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
+from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
+from oihwatch.status import gather_status
+
+log = logging.getLogger(__name__)
+
+
+def print_step(result: StepResult) -> None:
+    click.echo(result.line(), err=True)
+
+
+@click.command()
+@click.pass_obj
+def run(app: App) -> None:
+    """One full pass for cron or a systemd timer: harvest → classify → digest if due.
+
+    Prints one line per step on stderr; exits 1 if any step failed (the others still ran).
+
+    \b
+    Example:
+        oihwatch -c /srv/oihwatch/config.toml run
+    """
+    results = full_pass(app, datetime.now(timezone.utc), print_step)
+    failed = [r.step for r in results if not r.ok]
+    if failed:
+        raise OihwatchError(f"{', '.join(failed)} failed (see the lines above); 'oihwatch status' shows the details")
+
+
+@click.command()
+@click.option("--list", "list_only", is_flag=True, help="print the jobs and their next fire times, then exit")
+@click.pass_obj
+def schedule(app: App, list_only: bool) -> None:
+    """Run the harvest and digest jobs on the [schedule] cron expressions, in the foreground.
+
+    Jobs run one at a time, missed runs are coalesced into one, and SIGTERM or Ctrl-C
+    lets the running job finish before stopping.
+
+    \b
+    Example:
+        oihwatch schedule --list
+    """
+    settings = app.settings
+    if list_only:
+        now = datetime.now(timezone.utc)
+        for name, times in next_fire_times(settings.schedule, now, count=3).items():
+            expression = getattr(settings.schedule, name)
+            click.echo(f"{name:<8} {expression:<16} next: {', '.join(t.isoformat() for t in times)}")
+        return
+
+    def harvest_job() -> None:
+        run_job(app, [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app))])
+
+    def digest_job() -> None:
+        now = datetime.now(timezone.utc)
+        run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, now))])
+
+    scheduler = build_scheduler(settings.schedule, {"harvest": harvest_job, "digest": digest_job})
+    click.echo(f"scheduling harvest '{settings.schedule.harvest}' and digest '{settings.schedule.digest}' "
+               f"({settings.schedule.timezone}); Ctrl-C stops", err=True)
+    run_forever(scheduler)
+
+
+def run_job(app: App, steps) -> None:
+    """A scheduled job: the same steps as ``run``; a lock held by a manual run skips this turn."""
+    try:
+        run_steps(app, steps, print_step)
+    except OihwatchError as exc:
+        click.echo(f"job skipped: {exc}", err=True)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="print as JSON (for monitoring)")
+@click.pass_obj
+def status(app: App, as_json: bool) -> None:
+    """Show the last run of each step, the corpus, the model, digests and what needs a look.
+
+    \b
+    Example:
+        oihwatch status --json
+    """
+    settings = app.settings
+    try:
+        model = read_meta(settings.resolve(settings.classifier.model_dir))
+    except ClassifierError:
+        model = None
+    info = gather_status(settings, app.store, model_summary(model), datetime.now(timezone.utc))
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    print_status(info)
+
+
+def model_summary(meta: dict | None) -> dict | None:
+    """The parts of a model's metadata an operator reads: version, when, on what, how good."""
+    if meta is None:
+        return None
+    keys = ("version", "trained", "data_hash", "records", "cv_metrics")
+    return {key: meta[key] for key in keys if key in meta}
+
+
+def print_status(info: dict) -> None:
+    console = Console()
+    console.print(f"[bold]corpus[/] {info['database']}: {info['records']:,} records "
+                  f"({info['unclassified']:,} awaiting classification, {info['relevant']:,} about OIH, "
+                  f"{info['deleted']:,} deleted by NLM)")
+    topics = Table("topic", "label", "tagged", title="topics")
+    for name, topic in info["topics"].items():
+        topics.add_row(name, topic["label"], f"{topic['tagged']:,}")
+    console.print(topics)
+    runs = Table("step", "query", "started", "result", "found", "new", "updated", "error", title="last runs")
+    for run in info["last_runs"]:
+        runs.add_row(run["step"], run["query"], run["started"], run["status"], str(run["found"]), str(run["new"]),
+                     str(run["updated"]), run["error"])
+    console.print(runs if info["last_runs"] else "no runs yet")
+    model = info["model"]
+    console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
+    digests = info["digests"]
+    last = digests["last"]
+    console.print(f"[bold]digests[/] {digests['sent']} sent; last {last['period'] if last else 'none'}; "
+                  f"{len(digests['pending'])} deliveries pending")
+    console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
+    for warning in info["warnings"]:
+        console.print(f"[bold red]warning:[/] {warning}", markup=True, highlight=False)

@@ -1,0 +1,120 @@
+"""One full pass (harvest → classify → digest if due): what ``oihwatch run`` and the scheduler do.
+
+Each step is recorded in the store's run log and reported as one line. A failing step
+does not stop the others where they can still run (a failed harvest still lets the
+digest of what was harvested before go out); the pass as a whole then fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from corpus.errors import ClassifierError, DeliveryError, OihwatchError
+from corpus.runs import finish_run, start_run
+from harvester.harvest import harvest_all
+from oihwatch.app import App
+from oihwatch.commands.classify import classify_records, train_and_save
+from oihwatch.commands.digest import digest_params, transport_for
+from oihwatch.commands.harvest import eutils_client
+from reports.period import digest_due
+from reports.sending import send_due_digest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: str
+    ok: bool
+    message: str
+
+    def line(self) -> str:
+        return f"{self.step}: {'ok' if self.ok else 'FAILED'}: {self.message}"
+
+
+@contextlib.contextmanager
+def recorded(app: App, step: str) -> Iterator[dict]:
+    """Record a run of ``step`` in the run log: 'running' now, 'ok' or 'failed' (with the error) after."""
+    counts: dict = {}
+    run_id = start_run(app.store, step)
+    try:
+        yield counts
+    except BaseException as exc:
+        finish_run(app.store, run_id, "failed", error=" ".join(str(exc).split()) or type(exc).__name__, **counts)
+        raise
+    finish_run(app.store, run_id, "ok", **counts)
+
+
+def harvest_step(app: App) -> str:
+    """Harvest every configured query (the harvester records its own runs)."""
+    settings = app.settings
+    with app.writing("harvest") as store, eutils_client(settings) as client:
+        results = harvest_all(settings.queries, settings.harvest, store, client)
+    return "; ".join(result.summary() for result in results) or "no queries configured"
+
+
+def classify_step(app: App) -> str:
+    """Classify new and changed records, training a model first if there is none usable."""
+    with recorded(app, "classify") as counts:
+        trained = ""
+        try:
+            saved = classify_records(app)
+        except ClassifierError as exc:
+            log.warning("%s; training a model now", exc)
+            version = train_and_save(app)
+            trained = f"trained model {version}; "
+            saved = classify_records(app)
+        counts["found"] = counts["updated"] = saved
+    return f"{trained}{saved} records classified"
+
+
+def digest_step(app: App, now: datetime) -> str:
+    """Send this period's digest if it is due and not yet delivered to everyone."""
+    settings = app.settings
+    with recorded(app, "digest") as counts, app.writing("digest") as store:
+        period = digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone, now)
+        if period is None:
+            return "not due: this period's digest has gone to every recipient"
+        folder = settings.resolve(settings.digest.outbox)
+        outcome = send_due_digest(
+            store, digest_params(settings), now, transport_for(settings, None), archive_dir=folder / "archive"
+        )
+        counts["found"], counts["new"] = outcome.items, len(outcome.delivered)
+        if outcome.failed:
+            raise DeliveryError(
+                f"{outcome.period}: not delivered to {', '.join(outcome.failed)}; the next run retries only them"
+            )
+    return f"{outcome.period}: {outcome.items} papers, delivered to {len(outcome.delivered)} recipient(s)" + (
+        f", {len(outcome.earlier)} had it already" if outcome.earlier else ""
+    )
+
+
+def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Callable[[StepResult], None]) -> list[StepResult]:
+    """Run each step under one write lock; a failure is reported and the next step still runs."""
+    results = []
+    with app.writing("run"):
+        for name, step in steps:
+            try:
+                result = StepResult(name, True, step())
+            except OihwatchError as exc:
+                result = StepResult(name, False, " ".join(str(exc).split()))
+            except Exception as exc:  # a bug in one step must not silence the others; the traceback goes to the log
+                log.error("%s step crashed:\n%s", name, traceback.format_exc())
+                result = StepResult(name, False, f"{type(exc).__name__}: {exc} (a bug; see the log above)")
+            report(result)
+            results.append(result)
+    return results
+
+
+def full_pass(app: App, now: datetime, report: Callable[[StepResult], None]) -> list[StepResult]:
+    """``oihwatch run``: harvest → classify → digest if due."""
+    return run_steps(
+        app,
+        [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, now))],
+        report,
+    )

@@ -1,0 +1,82 @@
+"""``oihwatch status``: what happened last, what the corpus holds, and what needs a look.
+
+Gathering is a function of the settings, the store, the model's metadata and a 'now', so
+tests hand in all four; the command only prints it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from corpus.runs import last_runs, last_success
+from corpus.store import Store
+from oihwatch.config import Settings
+from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
+
+
+def gather_status(settings: Settings, store: Store, model: dict | None, now: datetime) -> dict:
+    """Everything ``status`` shows, as plain data (also the ``--json`` output)."""
+    db = store.db
+    runs = [
+        {k: getattr(run, k) for k in ("step", "query", "started", "finished", "status", "found", "new", "updated", "error")}
+        for run in last_runs(store).values()
+    ]
+    tagged = dict(db.execute("SELECT topic, COUNT(*) FROM tags WHERE assigned = 1 GROUP BY topic").fetchall())
+    threshold = settings.classifier.relevance_threshold
+    pending = db.execute(
+        "SELECT d.period, v.recipient, v.attempts, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
+        "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"
+    ).fetchall()
+    last_digest = db.execute("SELECT period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+    fire_times = next_fire_times(settings.schedule, now, count=2)
+    status = {
+        "config": str(settings.source),
+        "database": str(settings.database_path),
+        "records": store.count_articles(),
+        "deleted": store.count_articles(include_deleted=True) - store.count_articles(),
+        "unclassified": db.execute(
+            "SELECT COUNT(*) FROM articles WHERE deleted = 0 AND needs_classification = 1"
+        ).fetchone()[0],
+        "relevant": db.execute("SELECT COUNT(*) FROM classifications WHERE relevance >= ?", (threshold,)).fetchone()[0],
+        "topics": {
+            name: {"label": topic.label, "tagged": tagged.get(name, 0)} for name, topic in settings.topics.items()
+        },
+        "last_runs": runs,
+        "model": model,
+        "digests": {
+            "sent": db.execute(
+                "SELECT COUNT(DISTINCT digest_id) FROM deliveries WHERE status IN ('sent', 'written')"
+            ).fetchone()[0],
+            "last": dict(last_digest) if last_digest else None,
+            "pending": [dict(row) for row in pending],
+        },
+        "next_runs": {name: times[0].isoformat() if times else None for name, times in fire_times.items()},
+    }
+    status["warnings"] = warnings(settings, store, status, now)
+    return status
+
+
+def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> list[str]:
+    """Plain sentences for what an operator should act on."""
+    found = []
+    for run in status["last_runs"]:
+        if run["status"] == "failed":
+            found.append(f"last {run['step']} {run['query']} failed at {run['started']}: {run['error']}".replace("  ", " "))
+    expected = harvest_interval(settings, now) * 2 + timedelta(seconds=MISFIRE_GRACE_SECONDS)
+    for query in settings.queries:
+        success = last_success(store, "harvest", query.name)
+        if success is None:
+            found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'")
+        elif now - datetime.fromisoformat(success.started) > expected:
+            found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
+    if status["model"] is None:
+        found.append("no trained model: run 'oihwatch train'")
+    if status["digests"]["pending"]:
+        found.append(f"{len(status['digests']['pending'])} digest deliveries pending: 'oihwatch digest --send' retries them")
+    return found
+
+
+def harvest_interval(settings: Settings, now: datetime) -> timedelta:
+    """The gap between two harvests in the configured schedule."""
+    first, second = next_fire_times(settings.schedule, now, count=2)["harvest"]
+    return second - first
