@@ -27,7 +27,7 @@ from harvester.pubmed_xml import parse_pubmed_xml
 from harvester.records import OnSkip, Record, raise_on_skip
 from harvester.ris import parse_ris
 
-_MEDLINE_START = re.compile(rb"^\s*PMID- ")
+_MEDLINE_START = re.compile(rb"^\s*PMID- ", re.MULTILINE)
 _RIS_START = re.compile(rb"^\s*TY  - ")
 FORMATS = "PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris) or CSV (.csv)"
 
@@ -62,6 +62,8 @@ def _reader(
     if start.startswith(b"<") or suffix == ".xml":
         return parse_pubmed_xml(stream, name=name, on_skip=on_skip)
     if _MEDLINE_START.match(start) or suffix in {".nbib", ".txt", ".medline"}:
+        if not _MEDLINE_START.search(head):  # Bio.Medline reads any text as PMID-less records
+            raise InputError(f"{name}: not MEDLINE text (no 'PMID- ' line at the start); expected {FORMATS}")
         return parse_medline(opened.enter_context(_text(stream)), name=name, on_skip=on_skip)
     if _RIS_START.match(start) or suffix == ".ris":
         return parse_ris(opened.enter_context(_text(stream)), name=name, on_skip=on_skip)

@@ -25,7 +25,12 @@ def text_of(element: etree._Element | None) -> str:
         return ""
     # Most elements are leaves; itertext() costs several times more than .text (measured in benchmarks/parse.py).
     text = "".join(element.itertext()) if len(element) else element.text
-    return " ".join(text.split()) if text else ""
+    if not text:
+        return ""
+    # Already-clean text (most names and MeSH terms) skips the split/join.
+    if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
+        return text
+    return " ".join(text.split())
 
 
 def article_from_element(record: etree._Element) -> Article:
@@ -39,80 +44,101 @@ def article_from_element(record: etree._Element) -> Article:
 
 
 def _journal_article(record: etree._Element) -> Article:
-    citation = _child(record, "MedlineCitation")
-    art = _child(citation, "Article")
-    journal = _child(art, "Journal")
-    pubmed_data = record.find("PubmedData")
+    # Children are looked up through one-pass indexes rather than ~40 find() calls: each
+    # find() costs about as much as indexing a whole element (benchmarks/parse.py).
+    parts = _index(record)
+    citation_element = parts.get("MedlineCitation")
+    if citation_element is None:
+        return Article(pmid="")
+    citation = _index(citation_element)
+    art_element = citation.get("Article")
+    art = _index(art_element)
+    journal = _index(art.get("Journal"))
+    issue = _index(journal.get("JournalIssue"))
+    pubmed_data = parts.get("PubmedData")
     history = _history(pubmed_data)
-    pmid_element = citation.find("PMID")
-    pub_date, pub_date_sort = _pub_date(journal.find("JournalIssue/PubDate"))
+    pmid_element = citation.get("PMID")
+    pub_date, pub_date_sort = _pub_date(issue.get("PubDate"))
     return Article(
         pmid=text_of(pmid_element),
         version=_version(pmid_element),
-        title=text_of(art.find("ArticleTitle")),
-        abstract_sections=_sections(art.find("Abstract")),
-        authors=_authors(art.find("AuthorList")),
-        journal=text_of(journal.find("Title")),
-        journal_abbrev=text_of(journal.find("ISOAbbreviation")) or text_of(citation.find("MedlineJournalInfo/MedlineTA")),
-        issn=text_of(journal.find("ISSN")),
-        volume=text_of(journal.find("JournalIssue/Volume")),
-        issue=text_of(journal.find("JournalIssue/Issue")),
-        pages=_pages(art.find("Pagination")),
+        title=text_of(art.get("ArticleTitle")),
+        abstract_sections=_sections(art.get("Abstract")),
+        authors=_authors(art.get("AuthorList")),
+        journal=text_of(journal.get("Title")),
+        journal_abbrev=text_of(journal.get("ISOAbbreviation")) or text_of(_index(citation.get("MedlineJournalInfo")).get("MedlineTA")),
+        issn=text_of(journal.get("ISSN")),
+        volume=text_of(issue.get("Volume")),
+        issue=text_of(issue.get("Issue")),
+        pages=_pages(art.get("Pagination")),
         pub_date=pub_date,
-        pub_date_sort=pub_date_sort or _fallback_sort_date(art.find("ArticleDate"), history),
-        created=_date(citation.find("DateCreated")) or _created(history),
+        pub_date_sort=pub_date_sort or _fallback_sort_date(art.get("ArticleDate"), history),
+        created=_date(citation.get("DateCreated")) or _created(history),
         entrez_date=history.get("entrez", ""),
-        revised=_date(citation.find("DateRevised")),
-        doi=_article_id(pubmed_data, "doi") or _elocation_doi(art),
+        revised=_date(citation.get("DateRevised")),
+        doi=_article_id(pubmed_data, "doi") or _elocation_doi(art_element),
         pmcid=_article_id(pubmed_data, "pmc"),
-        languages=[text_of(e) for e in art.iterfind("Language") if text_of(e)],
-        vernacular_title=text_of(art.find("VernacularTitle")),
-        other_abstracts=[s for other in citation.iterfind("OtherAbstract") for s in _sections(other)],
-        mesh=[_mesh(h) for h in citation.iterfind("MeshHeadingList/MeshHeading")],
-        keywords=_keywords(citation),
-        publication_types=[text_of(e) for e in art.iterfind("PublicationTypeList/PublicationType")],
-        links=_links(citation),
-        status=citation.get("Status", ""),
+        languages=_texts(art_element, "Language"),
+        vernacular_title=text_of(art.get("VernacularTitle")),
+        other_abstracts=[s for other in citation_element.iterfind("OtherAbstract") for s in _sections(other)],
+        mesh=[_mesh(h) for h in _items(citation.get("MeshHeadingList"), "MeshHeading")],
+        keywords=_keywords(citation_element),
+        publication_types=_texts(art.get("PublicationTypeList"), "PublicationType"),
+        links=_links(citation.get("CommentsCorrectionsList")),
+        status=citation_element.get("Status", ""),
     )
 
 
 def _book_article(record: etree._Element) -> Article:
     """A PubMed Bookshelf record (GeneReviews, StatPearls ...): the book plays the journal."""
-    document = _child(record, "BookDocument")
-    book = _child(document, "Book")
-    book_data = record.find("PubmedBookData")
+    document_element = _index(record).get("BookDocument")
+    if document_element is None:
+        return Article(pmid="")
+    document = _index(document_element)
+    book = _index(document.get("Book"))
+    book_data = _index(record).get("PubmedBookData")
     history = _history(book_data)
-    pmid_element = document.find("PMID")
-    pub_date, pub_date_sort = _pub_date(book.find("PubDate"))
-    author_lists = {a.get("Type", "authors"): a for a in document.iterfind("AuthorList")}
-    authors = _authors(author_lists.get("authors")) or _authors(book.find("AuthorList"))
+    pmid_element = document.get("PMID")
+    pub_date, pub_date_sort = _pub_date(book.get("PubDate"))
+    author_lists = {a.get("Type", "authors"): a for a in document_element.iterfind("AuthorList")}
     return Article(
         pmid=text_of(pmid_element),
         version=_version(pmid_element),
-        title=text_of(document.find("ArticleTitle")) or text_of(book.find("BookTitle")),
-        abstract_sections=_sections(document.find("Abstract")),
-        authors=authors,
-        journal=text_of(book.find("BookTitle")),
-        volume=text_of(book.find("Volume")),
+        title=text_of(document.get("ArticleTitle")) or text_of(book.get("BookTitle")),
+        abstract_sections=_sections(document.get("Abstract")),
+        authors=_authors(author_lists.get("authors")) or _authors(book.get("AuthorList")),
+        journal=text_of(book.get("BookTitle")),
+        volume=text_of(book.get("Volume")),
         pub_date=pub_date,
         pub_date_sort=pub_date_sort or _fallback_sort_date(None, history),
         created=_created(history),
         entrez_date=history.get("entrez", ""),
-        revised=_date(document.find("DateRevised")),
-        doi=_article_id(book_data, "doi") or _article_id(document, "doi") or _elocation_doi(document),
+        revised=_date(document.get("DateRevised")),
+        doi=_article_id(book_data, "doi") or _article_id(document_element, "doi") or _elocation_doi(document_element),
         pmcid=_article_id(book_data, "pmc"),
-        languages=[text_of(e) for e in document.iterfind("Language") if text_of(e)],
-        vernacular_title=text_of(document.find("VernacularTitle")),
-        keywords=_keywords(document),
-        publication_types=[text_of(e) for e in document.iterfind("PublicationType")],
+        languages=_texts(document_element, "Language"),
+        vernacular_title=text_of(document.get("VernacularTitle")),
+        keywords=_keywords(document_element),
+        publication_types=_texts(document_element, "PublicationType"),
         is_book=True,
     )
 
 
-def _child(parent: etree._Element, tag: str) -> etree._Element:
-    """A required child, or an empty stand-in so a skeletal record still maps (and gets skipped for no PMID)."""
-    found = parent.find(tag)
-    return found if found is not None else etree.Element(tag)
+def _index(element: etree._Element | None) -> dict:
+    """The children of an element by tag (the first of each tag); {} for a missing element."""
+    index: dict = {}
+    if element is not None:
+        for child in element:
+            index.setdefault(child.tag, child)
+    return index
+
+
+def _items(parent: etree._Element | None, tag: str) -> list[etree._Element]:
+    return [] if parent is None else [child for child in parent if child.tag == tag]
+
+
+def _texts(parent: etree._Element | None, tag: str) -> list[str]:
+    return [text for text in map(text_of, _items(parent, tag)) if text]
 
 
 def _version(pmid: etree._Element | None) -> int:
@@ -136,45 +162,44 @@ def _authors(author_list: etree._Element | None) -> list[Author]:
     if author_list is None:
         return []
     authors = []
-    for author in author_list.iterfind("Author"):
+    for author in author_list:
         # ValidYN="N" marks a name NLM printed by mistake and corrected in the same list.
-        if author.get("ValidYN") == "N":
+        if author.tag != "Author" or author.get("ValidYN") == "N":
             continue
         # One pass over the children: records of big consortia list hundreds of authors.
-        parts = {child.tag: child for child in author}
-        fore = parts.get("ForeName")
-        name = Author(
-            last=text_of(parts.get("LastName")),
-            fore=text_of(fore if fore is not None else parts.get("FirstName")),
-            initials=text_of(parts.get("Initials")),
-            collective=text_of(parts.get("CollectiveName")),
-        )
-        if name.last or name.fore or name.collective:
-            authors.append(name)
+        last = fore = initials = collective = ""
+        for child in author:
+            tag = child.tag
+            if tag == "LastName":
+                last = text_of(child)
+            elif tag == "ForeName" or (tag == "FirstName" and not fore):
+                fore = text_of(child)
+            elif tag == "Initials":
+                initials = text_of(child)
+            elif tag == "CollectiveName":
+                collective = text_of(child)
+        if last or fore or collective:
+            authors.append(Author(last, fore, initials, collective))
     return authors
 
 
 def _pages(pagination: etree._Element | None) -> str:
-    if pagination is None:
-        return ""
-    medline = text_of(pagination.find("MedlinePgn"))
+    parts = _index(pagination)
+    medline = text_of(parts.get("MedlinePgn"))
     if medline:
         return medline
-    start, end = text_of(pagination.find("StartPage")), text_of(pagination.find("EndPage"))
+    start, end = text_of(parts.get("StartPage")), text_of(parts.get("EndPage"))
     return f"{start}-{end}" if start and end and end != start else start
 
 
 def _pub_date(pub_date: etree._Element | None) -> tuple[str, str]:
     """(as printed, sortable) from a PubDate: Year/Month/Day, Year/Season, or a free MedlineDate."""
-    if pub_date is None:
-        return "", ""
-    medline_date = text_of(pub_date.find("MedlineDate"))
+    parts = _index(pub_date)
+    medline_date = text_of(parts.get("MedlineDate"))
     if medline_date:
         return medline_date, sort_date(medline_date)
-    year, month, day = (text_of(pub_date.find(t)) for t in ("Year", "Month", "Day"))
-    season = text_of(pub_date.find("Season"))
-    printed = printed_date(year, month, day, season)
-    return printed, sort_date(printed)
+    year, month, day, season = (text_of(parts.get(t)) for t in ("Year", "Month", "Day", "Season"))
+    return printed_date(year, month, day, season), iso_date(year, month or season, day)
 
 
 def _fallback_sort_date(article_date: etree._Element | None, history: dict[str, str]) -> str:
@@ -189,7 +214,8 @@ def _fallback_sort_date(article_date: etree._Element | None, history: dict[str, 
 def _date(element: etree._Element | None) -> str:
     if element is None:
         return ""
-    return iso_date(*(text_of(element.find(t)) for t in ("Year", "Month", "Day")))
+    parts = {child.tag: child.text or "" for child in element}
+    return iso_date(parts.get("Year", ""), parts.get("Month", ""), parts.get("Day", ""))
 
 
 def _history(data: etree._Element | None) -> dict[str, str]:
@@ -229,7 +255,9 @@ def _article_id(parent: etree._Element | None, id_type: str) -> str:
     return ""
 
 
-def _elocation_doi(parent: etree._Element) -> str:
+def _elocation_doi(parent: etree._Element | None) -> str:
+    if parent is None:
+        return ""
     for location in parent.iterfind("ELocationID"):
         if location.get("EIdType") == "doi" and location.get("ValidYN", "Y") == "Y":
             return text_of(location)
@@ -240,14 +268,17 @@ def _mesh(heading: etree._Element) -> MeshHeading:
     """A heading is major when the descriptor or any qualifier is starred, as PubMed's [majr] search reads it."""
     descriptor, ui, major, qualifiers = "", "", False, []
     for child in heading:
-        if child.tag == "DescriptorName":
+        tag = child.tag
+        if tag == "QualifierName":
+            if child.get("MajorTopicYN") == "Y":
+                qualifiers.append(text_of(child) + "*")
+                major = True
+            else:
+                qualifiers.append(text_of(child))
+        elif tag == "DescriptorName":
             descriptor, ui = text_of(child), child.get("UI", "")
             major = major or child.get("MajorTopicYN") == "Y"
-        elif child.tag == "QualifierName":
-            starred = child.get("MajorTopicYN") == "Y"
-            qualifiers.append(text_of(child) + "*" if starred else text_of(child))
-            major = major or starred
-    return MeshHeading(descriptor=descriptor, ui=ui, major=major, qualifiers=tuple(qualifiers))
+    return MeshHeading(descriptor, ui, major, tuple(qualifiers))
 
 
 def _keywords(parent: etree._Element) -> list[str]:
@@ -256,10 +287,11 @@ def _keywords(parent: etree._Element) -> list[str]:
     return list(dict.fromkeys(k for k in keywords if k))
 
 
-def _links(citation: etree._Element) -> list[Link]:
+def _links(corrections: etree._Element | None) -> list[Link]:
     links = []
-    for link in citation.iterfind("CommentsCorrectionsList/CommentsCorrections"):
+    for link in _items(corrections, "CommentsCorrections"):
         kind = link.get("RefType", "")
         if kind and kind not in _IGNORED_LINKS:
-            links.append(Link(kind, text_of(link.find("PMID")), text_of(link.find("RefSource"))))
+            parts = _index(link)
+            links.append(Link(kind, text_of(parts.get("PMID")), text_of(parts.get("RefSource"))))
     return links

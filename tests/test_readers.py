@@ -177,6 +177,7 @@ def test_xml_content_wins_over_a_txt_name(tmp_path):
         ("broken.xml.gz", gzip.compress(b"<PubmedArticleSet>" + b"<x/>" * 5000)[:60], "cannot read"),
         ("latin1.nbib", "PMID- 1\nTI  - Caf\xe9\n".encode("latin-1"), "not UTF-8"),
         ("data.bin", b"\x00\x01\x02", "cannot tell the format"),
+        ("notes.txt", b"Dear colleague,\nhere are the papers.\n", "not MEDLINE text"),
         ("no-pmid.xml", b"<PubmedArticleSet><PubmedArticle><MedlineCitation/></PubmedArticle></PubmedArticleSet>", "record 1 .*no PMID"),
     ],
 )
