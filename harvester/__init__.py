@@ -1,8 +1,8 @@
-"""The harvester: records in, from PubMed XML / MEDLINE / RIS / CSV files and (elsewhere) E-utilities.
+"""The harvester: records in, from PubMed XML / MEDLINE / RIS / CSV files and from E-utilities.
 
 Readers are pure and streaming: they turn bytes into ``Article`` objects (and ``Deletion``
-notices) and never touch the store. ``ingest_files`` is the one place that writes what
-readers yield, batch by batch. Imports only ``corpus``.
+notices) and never touch the store. For files, ``ingest_files`` is the one place that writes
+what the readers yield, batch by batch. Imports only ``corpus``.
 """
 
 from harvester.files import read_records
