@@ -45,7 +45,7 @@ class App:
                 self._lock_depth -= 1
             return
         lock_file = self.settings.database_path.with_name(self.settings.database_path.name + ".lock")
-        with write_lock(lock_file, command):
+        with write_lock(lock_file, command, wait=self.settings.database.lock_wait):
             self._lock_depth = 1
             try:
                 yield self.store

@@ -39,6 +39,7 @@ class Section(BaseModel):
 
 class DatabaseSettings(Section):
     path: Path = Field(Path("oihwatch.db"), description="SQLite corpus file (relative to the config file)")
+    lock_wait: float = Field(5.0, ge=0, description="seconds a second writer waits for the lock before giving up")
 
 
 class NcbiSettings(Section):
@@ -76,6 +77,8 @@ class Topic(Section):
     description: str = Field("", description="what the topic covers")
     keywords: list[str] = Field(default_factory=list, description="keyword rules over title and abstract (regex)")
     mesh: list[str] = Field(default_factory=list, description="MeSH descriptors that mark the topic")
+    requires: list[str] = Field(default_factory=list, description="context regexes: a keyword or MeSH hit counts only if one also matches")
+    exclude: list[str] = Field(default_factory=list, description="regexes that veto a keyword or MeSH hit (off-topic uses of the words)")
 
 
 class ClassifierSettings(Section):

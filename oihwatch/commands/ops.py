@@ -109,8 +109,14 @@ def model_summary(meta: dict | None) -> dict | None:
     """The parts of a model's metadata an operator reads: version, when, on what, how good."""
     if meta is None:
         return None
-    keys = ("version", "trained", "data_hash", "records", "cv_metrics")
-    return {key: meta[key] for key in keys if key in meta}
+    return {
+        "version": meta.get("model_version", ""),
+        "trained": meta.get("created", ""),
+        "training_data_hash": meta.get("training_data_hash", ""),
+        "records": meta.get("records", 0),
+        "skipped": meta.get("skipped", {}),
+        "cv_metrics": meta.get("cv_metrics", {}),
+    }
 
 
 def print_status(info: dict) -> None:

@@ -1,0 +1,151 @@
+"""Running unattended, end to end: ``oihwatch run`` against a loopback E-utilities fake and SMTP server.
+
+Each test starts from an empty folder holding only a config file, as an operator would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus import Store
+from fake_eutils import FakeEutils, load_records
+from oihwatch.app import App
+from oihwatch.cli import cli
+from oihwatch.config import default_config_text
+from oihwatch.pipeline import digest_step
+from smtp_server import LoopbackSmtp
+
+API_KEY = "run-test-key-0123456789"
+
+
+def write_config(folder: Path, base_url: str, smtp_port: int, **extra: str) -> Path:
+    text = default_config_text()
+    replacements = {
+        'email = ""': 'email = "ops@example.org"',
+        'base_url = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"': f'base_url = "{base_url}"\ntimeout = 5\nretry_budget = {extra.get("retry_budget", "20")}',
+        "lock_wait = 5": "lock_wait = 0.5",
+        "start = 2000-01-01": "start = 2023-01-01",
+        'host = ""': 'host = "127.0.0.1"',
+        "port = 587": f"port = {smtp_port}",
+        'security = "starttls"': 'security = "none"',
+        'sender = ""': 'sender = "oihwatch@example.org"',
+    }
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    text += '\n[[recipients]]\nemail = "all@example.org"\ntopics = []\n'
+    text += '\n[[recipients]]\nemail = "ketamine@example.org"\ntopics = ["ketamine"]\n'
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def records(shared_data):
+    return load_records(shared_data / "pubmed-xml")
+
+
+@pytest.fixture
+def fake(records):
+    with FakeEutils(records) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp():
+    with LoopbackSmtp() as server:
+        yield server
+
+
+def oihwatch(config: Path, *args: str) -> subprocess.CompletedProcess:
+    """The installed console entry point, in its own process, as cron would start it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
+    env["NCBI_API_KEY"] = API_KEY
+    return subprocess.run(
+        [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), *args],
+        capture_output=True, text=True, env=env, cwd=config.parent, timeout=300,
+    )
+
+
+def test_run_from_an_empty_folder_harvests_classifies_and_mails_once(tmp_path, fake, smtp):
+    config = write_config(tmp_path, fake.url, smtp.port)
+    first = oihwatch(config, "run")
+    assert first.returncode == 0, first.stderr
+    steps = [line.split(":")[0] for line in first.stderr.splitlines() if line.split(":")[0] in {"harvest", "classify", "digest"}]
+    assert steps == ["harvest", "classify", "digest"]
+    assert "harvest: ok" in first.stderr and "digest: ok" in first.stderr
+
+    store = Store(tmp_path / "oihwatch.db")
+    created_since_2023 = {p for p, r in fake.records.items() if r.created.year >= 2023}
+    stored = {a.pmid for a in store.iter_articles()}
+    assert created_since_2023 <= stored
+    assert store.db.execute("SELECT COUNT(*) FROM classifications").fetchone()[0] == len(stored)
+    assert len(smtp.handler.received_by("all@example.org")) == 1
+    assert len(smtp.handler.received_by("ketamine@example.org")) == 1
+
+    again = oihwatch(config, "run")  # same week: nothing new to send, nothing sent twice
+    assert again.returncode == 0, again.stderr
+    assert "digest: ok: not due" in again.stderr
+    assert len(smtp.handler.messages) == 2
+
+    status = json.loads(oihwatch(config, "status", "--json").stdout)
+    assert {(r["step"], r["status"]) for r in status["last_runs"]} >= {("harvest", "ok"), ("classify", "ok"), ("digest", "ok")}
+    assert status["model"]["version"]
+    assert status["digests"]["sent"] == 1 and status["digests"]["pending"] == []
+    for output in (first.stdout, first.stderr, again.stderr):
+        assert API_KEY not in output
+    dump = "\n".join(store.db.iterdump())
+    assert API_KEY not in dump
+
+
+def test_two_runs_at_once_one_works_the_other_names_the_lock_holder(tmp_path, fake, smtp):
+    config = write_config(tmp_path, fake.url, smtp.port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
+    command = [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "run"]
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+                 for _ in range(2)]
+    outcomes = [(p.wait(timeout=300), *p.communicate()) for p in processes]
+    codes = sorted(code for code, _, _ in outcomes)
+    assert codes == [0, 1], outcomes
+    loser = next(err for code, _, err in outcomes if code == 1)
+    assert "another oihwatch is writing to this corpus ('run', pid " in loser
+    assert len(smtp.handler.received_by("all@example.org")) == 1
+
+
+def test_a_failed_harvest_is_reported_and_the_digest_still_goes(tmp_path, smtp, shared_data):
+    config = write_config(tmp_path, "http://127.0.0.1:9/entrez/eutils/", smtp.port, retry_budget="0.5")
+    runner = CliRunner()
+    ingested = runner.invoke(cli, ["-c", str(config), "ingest", str(shared_data / "pubmed-xml/biopython/pubmed4.xml")])
+    assert ingested.exit_code == 0, ingested.output
+    result = oihwatch(config, "run")
+    assert result.returncode == 1
+    assert "harvest: FAILED" in result.stderr
+    assert "digest: ok" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: harvest failed")
+    assert len(smtp.handler.received_by("all@example.org")) == 1
+    status = json.loads(oihwatch(config, "status", "--json").stdout)
+    harvest = next(r for r in status["last_runs"] if r["step"] == "harvest")
+    assert harvest["status"] == "failed" and harvest["error"]
+    assert any("harvest" in w and "failed" in w for w in status["warnings"])
+
+
+def test_a_digest_missed_for_weeks_is_sent_once(tmp_path, smtp, shared_data):
+    config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
+    app = App(str(config), environ={})
+    monday = datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc)  # 08:00 in New York, after the 07:00 due time
+    with app.writing("test"):
+        assert "2026-W45" in digest_step(app, monday)
+        assert digest_step(app, monday + timedelta(days=2)).startswith("not due")
+        three_weeks_later = monday + timedelta(days=23)  # the machine was off for three Mondays
+        assert "2026-W48" in digest_step(app, three_weeks_later)
+        assert digest_step(app, three_weeks_later + timedelta(hours=1)).startswith("not due")
+    app.close()
+    assert len(smtp.handler.received_by("all@example.org")) == 2
