@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import re2
+
 from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
 
@@ -24,7 +26,8 @@ class TopicRule:
 
     A record hits the rule when a keyword matches its text or one of its MeSH
     descriptors is listed, and (when ``requires`` is set) a ``requires`` regex also
-    matches the text or MeSH: relevance is "hyperalgesia AND an opioid", not either.
+    matches the text or MeSH: relevance is "hyperalgesia AND an opioid", not either;
+    and no ``exclude`` regex matches (ketamine *sedation* is not the ketamine topic).
     """
 
     name: str
@@ -33,13 +36,16 @@ class TopicRule:
     keywords: tuple[str, ...] = ()
     mesh: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
-    _keyword_re: re.Pattern | None = field(default=None, repr=False, compare=False)
-    _requires_re: re.Pattern | None = field(default=None, repr=False, compare=False)
+    exclude: tuple[str, ...] = ()
+    _keyword_re: re2._Regexp | None = field(default=None, repr=False, compare=False)
+    _requires_re: re2._Regexp | None = field(default=None, repr=False, compare=False)
+    _exclude_re: re2._Regexp | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_mapping(cls, name: str, data: Mapping) -> TopicRule:
         keywords = tuple(data.get("keywords", ()))
         requires = tuple(data.get("requires", ()))
+        exclude = tuple(data.get("exclude", ()))
         return cls(
             name=name,
             label=str(data.get("label", name)),
@@ -47,16 +53,22 @@ class TopicRule:
             keywords=keywords,
             mesh=tuple(data.get("mesh", ())),
             requires=requires,
+            exclude=exclude,
             _keyword_re=_compile(name, keywords),
             _requires_re=_compile(name, requires),
+            _exclude_re=_compile(name, exclude),
         )
+
+    def data(self) -> dict:
+        """The rule as plain data: saved with a model, compared when it is loaded."""
+        return {"keywords": list(self.keywords), "mesh": list(self.mesh), "requires": list(self.requires), "exclude": list(self.exclude)}
 
     def keyword_hit(self, text: str) -> bool:
         """A keyword rule matches the text (the requirement, if any, is checked on the text too)."""
         return self.keyword_hit_lower(text.lower())
 
     def keyword_hit_lower(self, lowered: str) -> bool:
-        """``keyword_hit`` on text already lower-cased (the patterns are): 4x faster than re.IGNORECASE."""
+        """``keyword_hit`` on text already lower-cased (the patterns are)."""
         return bool(self._keyword_re and self._keyword_re.search(lowered)) and self._required_lower(lowered)
 
     def mesh_hit(self, mesh_terms: Iterable[str], text: str = "") -> bool:
@@ -69,18 +81,33 @@ class TopicRule:
         return self._required_lower(text.lower())
 
     def _required_lower(self, lowered: str) -> bool:
+        """The context holds: a ``requires`` regex matches (if any) and no ``exclude`` regex does."""
+        if self._exclude_re is not None and self._exclude_re.search(lowered):
+            return False
         return self._requires_re is None or bool(self._requires_re.search(lowered))
 
 
-def _compile(name: str, patterns: tuple[str, ...]) -> re.Pattern | None:
-    if not patterns:
-        return None
+def rule_options() -> re2.Options:
+    """RE2 (linear time, no backtracking): rules are config, a slow pattern must not stall classification."""
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+def joined_pattern(name: str, patterns: tuple[str, ...]) -> str:
+    """The patterns as one lower-cased alternation, each checked first, so a bad one is named."""
     for pattern in patterns:
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ClassifierError(f"topics.{name}: keyword {pattern!r} is not a valid regular expression ({exc}); fix it in config.toml") from None
-    return re.compile("|".join(f"(?:{_lower_pattern(p)})" for p in patterns))
+            re2.compile(pattern, rule_options())
+        except re2.error as exc:
+            raise ClassifierError(
+                f"topics.{name}: pattern {pattern!r} is not a valid RE2 regular expression ({exc}); fix it in config.toml"
+            ) from None
+    return "|".join(f"(?:{_lower_pattern(p)})" for p in patterns)
+
+
+def _compile(name: str, patterns: tuple[str, ...]) -> re2._Regexp | None:
+    return re2.compile(joined_pattern(name, patterns), rule_options()) if patterns else None
 
 
 def _lower_pattern(pattern: str) -> str:

@@ -54,13 +54,13 @@ class TrainingData:
 
 
 def build_training_data(
-    articles: Sequence[Article], rules: Sequence[TopicRule], curated: CuratedSet, curated_weight: float
+    articles: Sequence[Article], rules: Sequence[TopicRule], curated: CuratedSet, curated_weight: float, weak_weight: float = 1.0
 ) -> TrainingData:
     """Weak labels overruled by curated train labels; held-out test records and empty records are left out."""
     kept = [a for a in articles if has_text(a) and a.pmid not in curated.test_pmids]
     texts = [record_text(a) for a in kept]
     targets = weak_labels(kept, texts, rules)
-    weights = np.ones_like(targets)
+    weights = np.full_like(targets, weak_weight)
     is_curated = np.zeros(targets.shape, dtype=bool)
     train_labels = curated.for_training()
     for i, article in enumerate(kept):
@@ -82,7 +82,7 @@ def train_model(
 ) -> OihModel:
     """Fit the features and every label that has enough positives; the others are listed in ``skipped``."""
     params = hyperparameters["model"]
-    data = build_training_data(articles, rules, curated, float(params["curated_weight"]))
+    data = build_training_data(articles, rules, curated, float(params["curated_weight"]), float(params["weak_weight"]))
     if len(data.texts) < 2 * int(params["cv_folds"]):
         raise ClassifierError(
             f"only {len(data.texts)} records with a title or abstract to train on; ingest or harvest records first (oihwatch harvest)"
@@ -102,7 +102,7 @@ def train_model(
             log.warning(skipped[rule.name])
             continue
         coef, intercept, platt, oof = fit_label(X, y, w, params)
-        on_curated = y[data.curated[:, j]].sum() >= need
+        on_curated = y[data.curated[:, j]].sum() >= int(params["min_curated_positives"])
         truth_mask = data.curated[:, j] if on_curated else np.ones(len(y), dtype=bool)
         thresholds[rule.name] = choose_threshold(oof[truth_mask], y[truth_mask], float(params["target_recall"]))
         metrics[rule.name] = {
@@ -159,16 +159,28 @@ def fit_label(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, params: Mapping) -
 
 
 def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, target_recall: float) -> float:
-    """The highest threshold whose recall on ``truth`` is at least ``target_recall``, and never above 0.5.
+    """The threshold with the best F1 among those whose recall on ``truth`` is at least ``target_recall``.
 
-    The cap: a record more likely on-topic than not is always tagged, even when
-    out-of-fold scores of a separable label crowd at 0.999.
+    Recall first (a clinician must not miss a paper), but not at any price: among the
+    thresholds that keep the recall, the one that tags the fewest wrong records wins.
+    The threshold sits halfway between the chosen score and the next lower one, so a
+    record scored like the last positive kept is tagged too.
     """
-    positives = np.sort(probabilities[truth > 0])[::-1]
-    if not len(positives):
+    truth = truth.astype(bool)
+    positives = int(truth.sum())
+    if not positives:
         return 0.5
-    needed = int(np.ceil(target_recall * len(positives)))
-    return min(float(positives[max(needed, 1) - 1]), 0.5)
+    order = np.argsort(-probabilities, kind="stable")
+    ranked, hits = probabilities[order], truth[order]
+    tp = np.cumsum(hits)
+    tagged = np.arange(1, len(ranked) + 1)
+    last_of_tie = np.append(ranked[1:] != ranked[:-1], True)  # a threshold keeps all tied scores
+    recall = tp / positives
+    f1 = 2 * tp / (tagged + positives)
+    eligible = last_of_tie & (recall >= target_recall - 1e-12)
+    k = int(np.flatnonzero(eligible)[np.argmax(f1[eligible])])
+    lower = ranked[k + 1] if k + 1 < len(ranked) else 0.0
+    return float((ranked[k] + lower) / 2)
 
 
 def scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -184,4 +196,4 @@ def scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
 
 
 def _rule_data(rules: Sequence[TopicRule]) -> dict:
-    return {r.name: {"keywords": list(r.keywords), "mesh": list(r.mesh), "requires": list(r.requires)} for r in rules}
+    return {r.name: r.data() for r in rules}

@@ -41,10 +41,7 @@ def curated_labels(app: App) -> CuratedSet:
 
 def current_model(app: App, rules: list[TopicRule]) -> OihModel:
     """The saved model, checked against this version and these topic rules."""
-    settings = {
-        "topics": {r.name: {"keywords": list(r.keywords), "mesh": list(r.mesh), "requires": list(r.requires)} for r in rules[1:]},
-        "relevance": {"keywords": list(rules[0].keywords), "mesh": list(rules[0].mesh), "requires": list(rules[0].requires)},
-    }
+    settings = {"topics": {r.name: r.data() for r in rules[1:]}, "relevance": rules[0].data()}
     return load_model(app.settings.resolve(app.settings.classifier.model_dir), __version__, settings)
 
 
