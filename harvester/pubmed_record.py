@@ -74,7 +74,7 @@ def _journal_article(record: etree._Element) -> Article:
         pub_date=pub_date,
         pub_date_sort=pub_date_sort or _fallback_sort_date(art.get("ArticleDate"), history),
         created=_date(citation.get("DateCreated")) or _created(history),
-        entrez_date=history.get("entrez", ""),
+        entrez_date=_entrez_date(history),
         revised=_date(citation.get("DateRevised")),
         doi=_article_id(pubmed_data, "doi") or _elocation_doi(art_element),
         pmcid=_article_id(pubmed_data, "pmc"),
@@ -112,7 +112,7 @@ def _book_article(record: etree._Element) -> Article:
         pub_date=pub_date,
         pub_date_sort=pub_date_sort or _fallback_sort_date(None, history),
         created=_created(history),
-        entrez_date=history.get("entrez", ""),
+        entrez_date=_entrez_date(history),
         revised=_date(document.get("DateRevised")),
         doi=_article_id(book_data, "doi") or _article_id(document_element, "doi") or _elocation_doi(document_element),
         pmcid=_article_id(book_data, "pmc"),
@@ -203,11 +203,11 @@ def _pub_date(pub_date: etree._Element | None) -> tuple[str, str]:
 
 
 def _fallback_sort_date(article_date: etree._Element | None, history: dict[str, str]) -> str:
-    """A PubDate without a year: the electronic publication date, else the Entrez year."""
+    """A PubDate without a year: the electronic publication date, else the year of the Entrez date."""
     electronic = _date(article_date)
     if electronic:
         return electronic
-    entrez = history.get("entrez", "")
+    entrez = _entrez_date(history)
     return f"{entrez[:4]}-01-01" if entrez else ""
 
 
@@ -233,17 +233,21 @@ def _history(data: etree._Element | None) -> dict[str, str]:
 
 
 def _created(history: dict[str, str]) -> str:
-    """crdt for DTDs without DateCreated (2018 on).
+    """The create date (crdt) for DTDs without DateCreated (2018 on): the History 'entrez' event.
 
-    PubMed's Create Date is the day the citation entered PubMed. The 2018 DTD dropped
-    DateCreated; what remains is the History: the 'pubmed' event is the day the record went
-    into PubMed and 'entrez' the day it entered Entrez, which are the same day for records
-    created since. For records added late (NCBI then backdates the Entrez date) the two can
-    differ, so we take the earliest of the two, never a later one: a create-date window
-    harvest must not move a record after the day it could first be found.
+    Not the earliest of the 'pubmed' and 'entrez' events. The 'entrez' event carries the real
+    creation timestamp (e.g. 18:23 on 2022-06-01 for 35649368, whose 'pubmed' event is 06:00
+    the next morning, PubMed's usual Entrez-date time); for a record added late, PubMed
+    backdates the Entrez date (edat) to the publication date, and that is the 'pubmed' event:
+    38884108, a 2022 paper added in June 2024, has pubmed=2022-01-01 00:00 and
+    entrez=2024-06-17 06:17. The earliest would report 2022, before the record existed.
     """
-    dates = [history[s] for s in ("pubmed", "entrez") if history.get(s)]
-    return min(dates) if dates else ""
+    return history.get("entrez", "") or history.get("pubmed", "")
+
+
+def _entrez_date(history: dict[str, str]) -> str:
+    """The Entrez date (edat) PubMed displays: the 'pubmed' event (backdated for late records, see ``_created``)."""
+    return history.get("pubmed", "") or history.get("entrez", "")
 
 
 def _article_id(parent: etree._Element | None, id_type: str) -> str:

@@ -126,9 +126,14 @@ def test_date_created_of_old_dtd(xml):
     assert article.created == "2012-11-05"
 
 
-def test_created_without_date_created_is_the_pubmed_history_date(xml):
-    article = one(xml / "metapub" / "35649368.xml")
-    assert (article.created, article.entrez_date) == ("2022-06-01", "2022-06-01")
+def test_created_is_the_entrez_event_and_entrez_date_the_pubmed_event(xml):
+    # A 2022 paper added to PubMed in June 2024 shows which is which:
+    # its Entrez date is backdated to the publication date, its create date is not.
+    late = one(xml / "metapub" / "38884108.xml")
+    assert (late.created, late.entrez_date) == ("2024-06-17", "2022-01-01")
+    # The usual case: created at 18:23 one day, Entrez date 06:00 the next morning.
+    usual = one(xml / "metapub" / "35649368.xml")
+    assert (usual.created, usual.entrez_date) == ("2022-06-01", "2022-06-02")
 
 
 def test_versioned_pmid(xml):
@@ -315,3 +320,4 @@ def test_agrees_with_bio_entrez_and_reads_what_it_refuses(xml):
             assert _our_fields(ours[fields["pmid"]]) == fields, f"{path.name}#{fields['pmid']}"
             compared += 1
     assert compared > 700 and refused_records > 50
+
