@@ -1,0 +1,100 @@
+"""The classifier's commands end to end: a temp config and database, real PubMed XML from shared data.
+
+ingest -> classify without a model (exit 1, says to train) -> train -> classify -> explain ->
+label (the curated label wins on re-classifying) -> evaluate --json. One store for the module:
+training is the slow step and every later command reads the model it saved.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from classifier.curated import default_label_file, read_label_file
+from corpus.store import Store
+from harvester.jsonl import parse_jsonl
+from oihwatch.cli import cli
+from oihwatch.config import default_config_text
+
+
+CURATED_TRAIN = set(read_label_file(default_label_file()).for_training())
+
+
+@pytest.fixture(scope="module")
+def config(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("classifier-cli")
+    text = default_config_text().replace('email = ""', 'email = "ops@example.org"', 1)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    files = sorted(str(p) for p in (shared_data / "pubmed-xml" / "exports").glob("*.xml"))
+    files += sorted(str(p) for p in (shared_data / "pubmed-xml" / "metapub").glob("*.xml"))
+    result = invoke(path, "ingest", *files)
+    assert result.exit_code == 0, result.output
+    with (shared_data / "corpus.jsonl").open(encoding="utf-8") as handle:
+        opioid_records = [a for i, a in enumerate(parse_jsonl(handle)) if a.pmid in CURATED_TRAIN or i % 4 == 0]
+    with Store(folder / "oihwatch.db") as store:
+        store.upsert_articles(opioid_records)  # the XML files hold too few topic records to train on
+    return path
+
+
+def invoke(config: Path, *args: str):
+    return CliRunner().invoke(cli, ["-c", str(config), *args])
+
+
+def tags(config: Path, pmid: str) -> dict:
+    with Store(config.parent / "oihwatch.db") as store:
+        rows = store.db.execute("SELECT topic, assigned, source FROM tags WHERE pmid = ?", (pmid,)).fetchall()
+    return {topic: (bool(assigned), source) for topic, assigned, source in rows}
+
+
+@pytest.fixture(scope="module")
+def trained(config: Path) -> Path:
+    missing = invoke(config, "classify")
+    assert missing.exit_code == 1
+    assert "run 'oihwatch train'" in missing.output
+    result = invoke(config, "train")
+    assert result.exit_code == 0, result.output
+    assert "saved to" in result.output
+    return config
+
+
+def test_train_then_classify_tags_every_record(trained: Path):
+    result = invoke(trained, "classify", "--all")
+    assert result.exit_code == 0, result.output
+    assert int(result.stdout.split()[0]) > 1500
+
+
+def test_explain_shows_the_terms_behind_each_tag(trained: Path):
+    result = invoke(trained, "explain", "38011560")  # metapub: a ketamine-for-depression review
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("38011560: relevance")
+    assert "ketamine:" in result.output and "ketamin" in result.output
+
+
+def test_explain_an_unknown_pmid_is_a_clear_error(trained: Path):
+    result = invoke(trained, "explain", "1")
+    assert result.exit_code == 1 and "not in the corpus" in result.output
+
+
+def test_a_curated_label_wins_when_reclassified(trained: Path):
+    assert invoke(trained, "classify", "--all").exit_code == 0
+    assert tags(trained, "38801034")["ketamine"][1] == "model"
+    labelled = invoke(trained, "label", "38801034", "ketamine")
+    assert labelled.exit_code == 0, labelled.output
+    assert invoke(trained, "classify").exit_code == 0  # the label marks the record changed
+    assert tags(trained, "38801034")["ketamine"] == (True, "curator")
+    assert invoke(trained, "label", "38801034", "ketamine", "--not").exit_code == 0
+    assert invoke(trained, "classify", "--all").exit_code == 0
+    assert tags(trained, "38801034")["ketamine"] == (False, "curator")
+
+
+def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
+    result = invoke(trained, "evaluate", "--json", "--folds", "2")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    for part in ("cross_validated", "held_out"):
+        assert {"without_mesh", "with_mesh", "records"} <= set(report[part])
+        assert "relevance_positives" in report[part]["without_mesh"]
