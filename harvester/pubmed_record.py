@@ -57,6 +57,7 @@ def _journal_article(record: etree._Element) -> Article:
     issue = _index(journal.get("JournalIssue"))
     pubmed_data = parts.get("PubmedData")
     history = _history(pubmed_data)
+    ids = _article_ids(pubmed_data)
     pmid_element = citation.get("PMID")
     pub_date, pub_date_sort = _pub_date(issue.get("PubDate"))
     return Article(
@@ -76,8 +77,8 @@ def _journal_article(record: etree._Element) -> Article:
         created=_date(citation.get("DateCreated")) or _created(history),
         entrez_date=_entrez_date(history),
         revised=_date(citation.get("DateRevised")),
-        doi=_article_id(pubmed_data, "doi") or _elocation_doi(art_element),
-        pmcid=_article_id(pubmed_data, "pmc"),
+        doi=ids.get("doi") or _elocation_doi(art_element),
+        pmcid=ids.get("pmc", ""),
         languages=_texts(art_element, "Language"),
         vernacular_title=text_of(art.get("VernacularTitle")),
         other_abstracts=[s for other in citation_element.iterfind("OtherAbstract") for s in _sections(other)],
@@ -98,6 +99,7 @@ def _book_article(record: etree._Element) -> Article:
     book = _index(document.get("Book"))
     book_data = _index(record).get("PubmedBookData")
     history = _history(book_data)
+    ids = {**_article_ids(document_element), **_article_ids(book_data)}
     pmid_element = document.get("PMID")
     pub_date, pub_date_sort = _pub_date(book.get("PubDate"))
     author_lists = {a.get("Type", "authors"): a for a in document_element.iterfind("AuthorList")}
@@ -114,8 +116,8 @@ def _book_article(record: etree._Element) -> Article:
         created=_created(history),
         entrez_date=_entrez_date(history),
         revised=_date(document.get("DateRevised")),
-        doi=_article_id(book_data, "doi") or _article_id(document_element, "doi") or _elocation_doi(document_element),
-        pmcid=_article_id(book_data, "pmc"),
+        doi=ids.get("doi") or _elocation_doi(document_element),
+        pmcid=ids.get("pmc", ""),
         languages=_texts(document_element, "Language"),
         vernacular_title=text_of(document.get("VernacularTitle")),
         keywords=_keywords(document_element),
@@ -223,7 +225,7 @@ def _history(data: etree._Element | None) -> dict[str, str]:
     if data is None:
         return {}
     events: dict[str, str] = {}
-    for event in data.iterfind("History/PubMedPubDate"):
+    for event in _index(data).get("History", ()):
         status = event.get("PubStatus")
         if status in _HISTORY_EVENTS:
             date = _date(event)
@@ -250,13 +252,12 @@ def _entrez_date(history: dict[str, str]) -> str:
     return history.get("pubmed", "") or history.get("entrez", "")
 
 
-def _article_id(parent: etree._Element | None, id_type: str) -> str:
-    if parent is None:
-        return ""
-    for article_id in parent.iterfind("ArticleIdList/ArticleId"):
-        if article_id.get("IdType") == id_type:
-            return text_of(article_id)
-    return ""
+def _article_ids(parent: etree._Element | None) -> dict[str, str]:
+    """IdType → id of the record's own ArticleIdList (doi, pmc, pii ...), the first of each type."""
+    ids: dict[str, str] = {}
+    for article_id in _items(_index(parent).get("ArticleIdList"), "ArticleId"):
+        ids.setdefault(article_id.get("IdType", ""), text_of(article_id))
+    return ids
 
 
 def _elocation_doi(parent: etree._Element | None) -> str:
