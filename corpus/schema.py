@@ -132,7 +132,7 @@ MIGRATIONS: list[str] = [
     """,
     # 3: covering indexes so a search filters full-text matches by sets of rowids read from
     # narrow indexes, never from the wide article rows (benchmarks/search.py, 100,000 records:
-    # p95 of a filtered search from ~330 ms to under 50 ms). tags_topic is superseded.
+    # p95 of filtered searches from 90-330 ms to 7-45 ms). tags_topic is superseded.
     """
     DROP INDEX tags_topic;
     CREATE INDEX tags_topic_assigned ON tags(topic, assigned, pmid);
