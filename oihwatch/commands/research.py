@@ -71,7 +71,7 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     else:
         WRITERS[fmt](records, sys.stdout)
     more = "; --limit for more" if len(hits) == limit else ""
-    click.echo(f"{len(hits)} matches{more}", err=True)
+    click.echo(f"{len(hits)} match{'' if len(hits) == 1 else 'es'}{more}", err=True)
 
 
 def _print_table(records: list[dict]) -> None:

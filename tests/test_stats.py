@@ -1,0 +1,39 @@
+"""``oihwatch stats``: counts per topic per year and per study type, and the trend plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from corpus.stats import corpus_stats
+from corpus.store import Store
+from oihwatch.cli import cli
+
+
+def test_counts_agree_with_the_tags(research_store_path: Path) -> None:
+    with Store(research_store_path) as store:
+        stats = corpus_stats(store)
+        ketamine = store.db.execute(
+            "SELECT COUNT(*) FROM tags t JOIN articles a ON a.pmid = t.pmid "
+            "WHERE t.topic = 'ketamine' AND t.assigned = 1 AND a.retracted = 0 AND a.year IS NOT NULL"
+        ).fetchone()[0]
+        assert sum(stats.by_topic_year["ketamine"].get(y, 0) for y in stats.years) == ketamine
+        assert stats.total == store.count_articles() - 1  # the retracted copy
+        assert stats.unclassified + sum(stats.by_study_type.values()) == stats.total
+        assert list(stats.by_study_type)[0] in {"meta_analysis", "systematic_review", "rct"}  # strongest first
+        assert corpus_stats(store, include_retracted=True).total == store.count_articles()
+
+
+def test_stats_command_table_json_and_plot(tmp_path: Path, research_store_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    plot = tmp_path / "trend.png"
+    table = CliRunner().invoke(cli, ["-c", str(config), "stats", "--plot", str(plot)])
+    assert table.exit_code == 0, table.output
+    assert "Articles per topic per year" in table.stdout and "Randomised controlled trial" in table.stdout
+    assert plot.read_bytes().startswith(b"\x89PNG") and plot.stat().st_size > 10_000
+    as_json = CliRunner().invoke(cli, ["-c", str(config), "stats", "--json"])
+    data = json.loads(as_json.stdout)
+    assert set(data["topics"]) == {"genetics", "ketamine", "non_opioid", "tapering"}
