@@ -1,7 +1,7 @@
 """Benchmark: training time on the whole shared corpus, and classification speed against a plain baseline.
 
-Prints records/s of the oihwatch model (TF-IDF + rule hits, every label in one sparse
-product) beside a plain TfidfVectorizer + LogisticRegression (one label) in the same run,
+Prints records/s of the oihwatch model scoring -- text in, calibrated probabilities of every
+label out: TF-IDF, the RE2 rule-hit features, one sparse product, Platt -- beside a plain TfidfVectorizer + LogisticRegression (one label) in the same run,
 and of the full tagging step (study type and key finding included).
 
     python benchmarks/classify.py [--data ../shared/data]

@@ -165,3 +165,13 @@ def test_threshold_never_splits_tied_scores():
 def _trained_for(model) -> dict:
     settings = model.meta["settings"]
     return {"topics": {k: dict(v) for k, v in settings["topics"].items()}, "relevance": settings["relevance"]}
+
+
+def test_requires_and_exclude_narrow_a_keyword_rule_the_same_way_for_one_text_and_a_batch(hyperparameters):
+    from classifier.weak_labels import keyword_hits
+
+    topic = {"label": "K", "keywords": ["ketamin"], "requires": [r"\bpain"], "exclude": ["procedural sedation"]}
+    rules = topic_rules({"ketamine": topic}, hyperparameters["relevance"])
+    texts = ["Ketamine for postoperative pain.", "Ketamine for depression.", "Ketamine procedural sedation and pain scores."]
+    assert [rules[1].keyword_hit(t) for t in texts] == [True, False, False]
+    assert keyword_hits(texts, rules)[:, 1].tolist() == [1.0, 0.0, 0.0]
