@@ -111,8 +111,8 @@ def train_model(
         }
         labels.append(rule.name)
         columns.append((coef, intercept, platt))
-    if not labels:
-        raise ClassifierError("no label could be trained; " + "; ".join(skipped.values()))
+    if not labels:  # e.g. a new install's first small harvest: tag by the rules until labels exist
+        log.warning("no label could be trained yet; every label falls back to its keyword and MeSH rules")
     created = clock()
     data_hash = data.digest()
     meta = {
@@ -133,9 +133,9 @@ def train_model(
     return OihModel(
         features=features,
         labels=labels,
-        coef=np.column_stack([c[0] for c in columns]),
-        intercept=np.array([c[1] for c in columns]),
-        platt=np.array([c[2] for c in columns]),
+        coef=np.column_stack([c[0] for c in columns]) if columns else np.zeros((X.shape[1], 0)),
+        intercept=np.array([c[1] for c in columns], dtype=float),
+        platt=np.array([c[2] for c in columns], dtype=float).reshape(len(columns), 2),
         thresholds=thresholds,
         skipped=skipped,
         meta=meta,

@@ -127,7 +127,8 @@ class Store:
 
         A record whose ``revised`` date is older than the stored one never replaces
         it (an old file ingested after a harvest must not roll a record back).
-        A replaced record is marked for re-classification. When a batch holds one
+        Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
+        PubMed XML. A replaced record is marked for re-classification. When a batch holds one
         PMID twice (daily update files do), the later one wins.
         """
         counts = UpsertCounts()
@@ -144,13 +145,16 @@ class Store:
         data = article.to_dict()
         fingerprint = content_fingerprint(data)
         row = self.db.execute(
-            "SELECT rowid, fingerprint, revised, first_seen, deleted FROM articles WHERE pmid = ?",
+            "SELECT rowid, fingerprint, revised, first_seen, deleted, raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
             (article.pmid,),
         ).fetchone()
-        if row is not None and not row["deleted"]:
-            if row["fingerprint"] == fingerprint or (article.revised and article.revised < row["revised"]):
-                counts.unchanged += 1
-                return
+        if row is not None and not row["deleted"] and (
+            row["fingerprint"] == fingerprint
+            or (article.revised and article.revised < row["revised"])
+            or (row["from_pubmed"] and not article.raw_xml)  # a CSV/RIS/JSONL copy never replaces PubMed's record
+        ):
+            counts.unchanged += 1
+            return
         now = self.now()
         values = _article_row(article, data, fingerprint)
         values["first_seen"] = row["first_seen"] if row is not None else now

@@ -22,6 +22,7 @@ from corpus.article import Article
 from corpus.errors import InputError
 from harvester.compression import open_binary
 from harvester.csv_table import parse_csv
+from harvester.jsonl import parse_jsonl
 from harvester.medline import parse_medline
 from harvester.pubmed_xml import parse_pubmed_xml
 from harvester.records import OnSkip, Record, raise_on_skip
@@ -29,7 +30,7 @@ from harvester.ris import parse_ris
 
 _MEDLINE_START = re.compile(rb"^\s*PMID- ", re.MULTILINE)
 _RIS_START = re.compile(rb"^\s*TY  - ")
-FORMATS = "PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris) or CSV (.csv)"
+FORMATS = "PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris), CSV (.csv) or oihwatch JSON Lines (.jsonl)"
 
 
 def read_records(path: str | Path, on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -69,6 +70,8 @@ def _reader(
         return parse_ris(opened.enter_context(_text(stream)), name=name, on_skip=on_skip)
     if suffix == ".csv":
         return parse_csv(opened.enter_context(_text(stream, newline="")), name=name, on_skip=on_skip)
+    if start.startswith(b"{") or suffix in {".jsonl", ".ndjson"}:
+        return parse_jsonl(opened.enter_context(_text(stream)), name=name, on_skip=on_skip)
     raise InputError(f"{name}: cannot tell the format; expected {FORMATS}")
 
 

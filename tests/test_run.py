@@ -123,7 +123,8 @@ def test_two_runs_at_once_one_works_the_other_names_the_lock_holder(tmp_path, fa
 def test_a_failed_harvest_is_reported_and_the_digest_still_goes(tmp_path, smtp, shared_data):
     config = write_config(tmp_path, "http://127.0.0.1:9/entrez/eutils/", smtp.port, retry_budget="0.5")
     runner = CliRunner()
-    ingested = runner.invoke(cli, ["-c", str(config), "ingest", str(shared_data / "pubmed-xml/biopython/pubmed4.xml")])
+    earlier = shared_data / "pubmed-xml/exports/mokztk+pubmed-parser__pubmed_result.xml"  # harvested before the outage
+    ingested = runner.invoke(cli, ["-c", str(config), "ingest", str(earlier)])
     assert ingested.exit_code == 0, ingested.output
     result = oihwatch(config, "run")
     assert result.returncode == 1

@@ -138,3 +138,11 @@ def test_any_sequence_of_upserts_is_idempotent(records):
     again = store.upsert_articles(batch)
     assert again.new == again.updated == 0
     assert store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall() == snapshot
+
+
+def test_a_copy_from_a_flat_file_never_replaces_the_pubmed_record():
+    store = Store()
+    store.upsert_articles([article(raw_xml="<PubmedArticle>…</PubmedArticle>", title="From PubMed")])
+    assert store.upsert_articles([article(revised="", title="From a CSV")]).unchanged == 1
+    assert store.get_article("100").title == "From PubMed"
+    assert store.upsert_articles([article(revised="2025-01-01", raw_xml="<PubmedArticle/>", title="Revised")]).updated == 1
