@@ -79,7 +79,7 @@ class Article:
     pub_date: str = ""  # as printed, e.g. "2003 Spring" or "1998 Dec-1999 Jan"
     pub_date_sort: str = ""  # ISO "YYYY-MM-DD", earliest day the printed date allows
     created: str = ""  # ISO date NLM created the record (crdt)
-    entrez_date: str = ""  # ISO date of the 'entrez' history event (edat)
+    entrez_date: str = ""  # ISO Entrez date (edat): the History "pubmed" event, backdated for late records
     revised: str = ""  # ISO DateRevised, used to tell a newer version of a record
     doi: str = ""
     pmcid: str = ""
@@ -119,7 +119,7 @@ class Article:
 
     def fingerprint(self) -> str:
         """A hash of the content (not of where it came from), to tell a revised record."""
-        return content_fingerprint(self.to_dict())
+        return content_fingerprint(content_json(self.to_dict()))
 
     def to_dict(self) -> dict:
         """Plain data for JSON; written out by hand because ``dataclasses.asdict`` deep-copies
@@ -148,7 +148,11 @@ class Article:
         return cls(**kwargs)
 
 
-def content_fingerprint(data: dict) -> str:
-    """The fingerprint of ``Article.to_dict()`` output, ignoring where the record came from."""
-    content = {k: v for k, v in data.items() if k not in ("source", "raw_xml")}
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+def content_json(data: dict) -> str:
+    """``Article.to_dict()`` output as canonical JSON, leaving out where the record came from."""
+    return json.dumps({k: v for k, v in data.items() if k not in ("source", "raw_xml")}, sort_keys=True)
+
+
+def content_fingerprint(content: str) -> str:
+    """A short hash of ``content_json`` output."""
+    return hashlib.sha256(content.encode()).hexdigest()[:16]

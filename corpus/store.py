@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from corpus.article import Article, content_fingerprint
+from corpus.article import Article, content_fingerprint, content_json
 from corpus.errors import StorageError
 from corpus.schema import MIGRATIONS
 
@@ -56,6 +56,9 @@ class Store:
             self.db.execute("PRAGMA busy_timeout = 10000")
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode = WAL")
+                # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, and
+                # since each watermark commits with its records, a lost commit is re-harvested, not a gap.
+                self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -142,8 +145,8 @@ class Store:
         return counts
 
     def _upsert_one(self, article: Article, counts: UpsertCounts) -> None:
-        data = article.to_dict()
-        fingerprint = content_fingerprint(data)
+        content = content_json(article.to_dict())
+        fingerprint = content_fingerprint(content)
         row = self.db.execute(
             "SELECT rowid, fingerprint, revised, first_seen, deleted, raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
             (article.pmid,),
@@ -156,19 +159,19 @@ class Store:
             counts.unchanged += 1
             return
         now = self.now()
-        values = _article_row(article, data, fingerprint)
+        values = _article_row(article, content, fingerprint)
         values["first_seen"] = row["first_seen"] if row is not None else now
         values["last_updated"] = now
         columns = ", ".join(values)
         placeholders = ", ".join(f":{c}" for c in values)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values if c != "pmid")
-        self.db.execute(
+        rowid = self.db.execute(
             f"INSERT INTO articles ({columns}, needs_classification, deleted) VALUES ({placeholders}, 1, 0) "
-            f"ON CONFLICT(pmid) DO UPDATE SET {updates}, needs_classification = 1, deleted = 0",
+            f"ON CONFLICT(pmid) DO UPDATE SET {updates}, needs_classification = 1, deleted = 0 RETURNING rowid",
             values,
-        )
-        rowid = self.db.execute("SELECT rowid FROM articles WHERE pmid = ?", (article.pmid,)).fetchone()[0]
-        self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+        ).fetchone()[0]
+        if row is not None:
+            self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
         self.db.execute(
             "INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) VALUES (?, ?, ?, ?, ?)",
             (rowid, article.title, article.abstract, " ; ".join(article.mesh_terms), " ; ".join(article.keywords)),
@@ -194,18 +197,18 @@ class Store:
         return marked
 
     def get_article(self, pmid: str) -> Article | None:
-        row = self.db.execute("SELECT data, raw_xml FROM articles WHERE pmid = ?", (pmid,)).fetchone()
+        row = self.db.execute("SELECT data, raw_xml, source FROM articles WHERE pmid = ?", (pmid,)).fetchone()
         return _row_article(row) if row is not None else None
 
     def iter_articles(self, pmids: Iterable[str] | None = None, include_deleted: bool = False) -> Iterator[Article]:
         """Every stored article (or those of ``pmids``), in PMID order."""
         deleted = "" if include_deleted else "AND deleted = 0"
         if pmids is None:
-            rows = self.db.execute(f"SELECT data, raw_xml FROM articles WHERE 1 {deleted} ORDER BY CAST(pmid AS INTEGER)")
+            rows = self.db.execute(f"SELECT data, raw_xml, source FROM articles WHERE 1 {deleted} ORDER BY CAST(pmid AS INTEGER)")
             yield from (_row_article(row) for row in rows)
             return
         for pmid in pmids:
-            row = self.db.execute(f"SELECT data, raw_xml FROM articles WHERE pmid = ? {deleted}", (pmid,)).fetchone()
+            row = self.db.execute(f"SELECT data, raw_xml, source FROM articles WHERE pmid = ? {deleted}", (pmid,)).fetchone()
             if row is not None:
                 yield _row_article(row)
 
@@ -229,8 +232,7 @@ class Store:
         return self.db.execute(f"SELECT COUNT(*) FROM articles {where}").fetchone()[0]
 
 
-def _article_row(article: Article, data: dict, fingerprint: str) -> dict:
-    data = {k: v for k, v in data.items() if k != "raw_xml"}
+def _article_row(article: Article, content: str, fingerprint: str) -> dict:
     return {
         "pmid": article.pmid,
         "title": article.title,
@@ -255,7 +257,7 @@ def _article_row(article: Article, data: dict, fingerprint: str) -> dict:
         "publication_types": json.dumps(article.publication_types, ensure_ascii=False),
         "status": article.status,
         "retracted": int(article.retracted),
-        "data": json.dumps(data, ensure_ascii=False),
+        "data": content,
         "raw_xml": article.raw_xml,
         "source": article.source,
         "fingerprint": fingerprint,
@@ -264,5 +266,5 @@ def _article_row(article: Article, data: dict, fingerprint: str) -> dict:
 
 def _row_article(row: sqlite3.Row) -> Article:
     article = Article.from_dict(json.loads(row["data"]))
-    article.raw_xml = row["raw_xml"]
+    article.raw_xml, article.source = row["raw_xml"], row["source"]
     return article

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -231,14 +232,24 @@ class _Job:
         batches = list(self._batches(search))
         if not batches and advance:
             set_watermark(self.store, self.query.name, str(window.end))
-        for number, fetch in enumerate(batches, start=1):
-            articles = fetch()
-            for article in articles:
-                article.source = "eutils"
-            with self.store.transaction():
-                result.counts += self.store.upsert_articles(articles)
-                if number == len(batches) and advance:
-                    set_watermark(self.store, self.query.name, str(window.end))
+        # The next batch is fetched (and parsed) while this one is stored: at NCBI's 10 requests/s the
+        # storing would otherwise add to the wait the rate limit imposes. Fetches stay one at a time.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="efetch") as fetcher:
+            upcoming = fetcher.submit(batches[0]) if batches else None
+            for number in range(1, len(batches) + 1):
+                articles = upcoming.result()
+                upcoming = fetcher.submit(batches[number]) if number < len(batches) else None
+                for article in articles:
+                    article.source = "eutils"
+                try:
+                    with self.store.transaction():
+                        result.counts += self.store.upsert_articles(articles)
+                        if number == len(batches) and advance:
+                            set_watermark(self.store, self.query.name, str(window.end))
+                except BaseException:
+                    if upcoming is not None:
+                        upcoming.cancel()
+                    raise
 
     def _batches(self, search: SearchResult) -> Iterator[Callable[[], list[Article]]]:
         """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs."""
