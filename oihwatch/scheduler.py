@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable
 from datetime import datetime
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -58,12 +59,17 @@ def build_scheduler(schedule: ScheduleSettings, jobs: dict[str, Callable[[], obj
     return scheduler
 
 
-def run_forever(scheduler: BlockingScheduler) -> None:
-    """Block until SIGINT or SIGTERM, then let the running job finish and stop."""
+def run_forever(scheduler: BlockingScheduler, started: Callable[[], None]) -> None:
+    """Block until SIGINT or SIGTERM, then let the running job finish and stop.
+
+    ``started`` is called once the scheduler runs with the signal handlers in place, so whoever
+    waits for it can stop us.
+    """
 
     def stop(signum, frame):
         scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    scheduler.add_listener(lambda event: started(), EVENT_SCHEDULER_STARTED)
     scheduler.start()

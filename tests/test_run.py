@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -150,3 +151,22 @@ def test_a_digest_missed_for_weeks_is_sent_once(tmp_path, smtp, shared_data):
         assert digest_step(app, three_weeks_later + timedelta(hours=1)).startswith("not due")
     app.close()
     assert len(smtp.handler.received_by("all@example.org")) == 2
+
+
+def test_schedule_lists_jobs_and_stops_cleanly_on_sigterm(tmp_path, smtp):
+    config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
+    listing = oihwatch(config, "schedule", "--list")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].startswith("harvest  30 2 * * *") and lines[1].startswith("digest   0 7 * * mon")
+    assert lines[1].count("T07:00:00-05:00") == 3  # three Mondays, 07:00 New York time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "schedule"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
+    )
+    assert process.stderr.readline().startswith("scheduling harvest '30 2 * * *'")
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    process.communicate()

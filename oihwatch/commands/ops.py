@@ -70,9 +70,9 @@ def schedule(app: App, list_only: bool) -> None:
         run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, now))])
 
     scheduler = build_scheduler(settings.schedule, {"harvest": harvest_job, "digest": digest_job})
-    click.echo(f"scheduling harvest '{settings.schedule.harvest}' and digest '{settings.schedule.digest}' "
-               f"({settings.schedule.timezone}); Ctrl-C stops", err=True)
-    run_forever(scheduler)
+    run_forever(scheduler, lambda: click.echo(
+        f"scheduling harvest '{settings.schedule.harvest}' and digest '{settings.schedule.digest}' "
+        f"({settings.schedule.timezone}); Ctrl-C stops", err=True))
 
 
 def run_job(app: App, steps) -> None:
