@@ -7,20 +7,19 @@ digest of what was harvested before go out); the pass as a whole then fails.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from corpus.errors import ClassifierError, DeliveryError, OihwatchError
-from corpus.runs import finish_run, start_run
 from harvester.harvest import harvest_all
 from oihwatch.app import App
 from oihwatch.commands.classify import classify_records, train_and_save
 from oihwatch.commands.digest import digest_params, transport_for
 from oihwatch.commands.harvest import eutils_client
+from oihwatch.runlog import recorded
 from reports.period import digest_due
 from reports.sending import send_due_digest
 
@@ -37,19 +36,6 @@ class StepResult:
         return f"{self.step}: {'ok' if self.ok else 'FAILED'}: {self.message}"
 
 
-@contextlib.contextmanager
-def recorded(app: App, step: str) -> Iterator[dict]:
-    """Record a run of ``step`` in the run log: 'running' now, 'ok' or 'failed' (with the error) after."""
-    counts: dict = {}
-    run_id = start_run(app.store, step)
-    try:
-        yield counts
-    except BaseException as exc:
-        finish_run(app.store, run_id, "failed", error=" ".join(str(exc).split()) or type(exc).__name__, **counts)
-        raise
-    finish_run(app.store, run_id, "ok", **counts)
-
-
 def harvest_step(app: App) -> str:
     """Harvest every configured query (the harvester records its own runs)."""
     settings = app.settings
@@ -60,23 +46,20 @@ def harvest_step(app: App) -> str:
 
 def classify_step(app: App) -> str:
     """Classify new and changed records, training a model first if there is none usable."""
-    with recorded(app, "classify") as counts:
-        trained = ""
-        try:
-            saved = classify_records(app)
-        except ClassifierError as exc:
-            log.warning("%s; training a model now", exc)
+    try:
+        saved = classify_records(app)
+    except ClassifierError as exc:
+        log.warning("%s; training a model now", exc)
+        with recorded(app.store, "train"):
             version = train_and_save(app)
-            trained = f"trained model {version}; "
-            saved = classify_records(app)
-        counts["found"] = counts["updated"] = saved
-    return f"{trained}{saved} records classified"
+        return f"trained model {version}; {classify_records(app)} records classified"
+    return f"{saved} records classified"
 
 
 def digest_step(app: App, now: datetime) -> str:
     """Send this period's digest if it is due and not yet delivered to everyone."""
     settings = app.settings
-    with recorded(app, "digest") as counts, app.writing("digest") as store:
+    with app.writing("digest") as store, recorded(store, "digest") as counts:
         period = digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone, now)
         if period is None:
             return "not due: this period's digest has gone to every recipient"

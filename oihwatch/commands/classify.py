@@ -24,6 +24,7 @@ from corpus.errors import ClassifierError, InputError
 from corpus.tags import RELEVANCE, load_labels, pmids_to_classify, save_classifications, set_label
 from oihwatch import __version__
 from oihwatch.app import App
+from oihwatch.runlog import recorded
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -50,13 +51,14 @@ def classify_records(app: App, everything: bool = False) -> int:
     rules, _ = rules_for(app)
     model = current_model(app, rules)
     curated = curated_labels(app).values
-    with app.writing("classify") as store:
+    with app.writing("classify") as store, recorded(store, "classify") as counts:
         pmids = pmids_to_classify(store, everything)
-        saved = 0
+        saved = counts["found"] = 0
         for start in range(0, len(pmids), BATCH):
             articles = list(store.iter_articles(pmids[start : start + BATCH]))
             saved += save_classifications(store, classify_articles(articles, model, rules, curated))
             click.echo(f"classified {saved}/{len(pmids)}", err=True)
+        counts["found"] = counts["updated"] = saved
     return saved
 
 
@@ -86,7 +88,7 @@ def train(app: App) -> None:
     Example:
         oihwatch train && oihwatch classify --all
     """
-    with app.writing("train"):
+    with app.writing("train") as store, recorded(store, "train"):
         train_and_save(app)
 
 

@@ -10,6 +10,7 @@ import click
 from corpus.errors import ConfigError, DeliveryError
 from oihwatch.app import App
 from oihwatch.config import Settings
+from oihwatch.runlog import recorded
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
 from reports.render import render_digest
@@ -99,6 +100,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
                    "(add --send)")
         return
     transport = transport_for(settings, outbox)
-    with app.writing("digest") as store:
+    with app.writing("digest") as store, recorded(store, "digest") as counts:
         outcome = send_due_digest(store, params, now, transport, since=day, archive_dir=folder / "archive")
-    report_outcome(outcome)
+        counts["found"], counts["new"] = outcome.items, len(outcome.delivered)
+        report_outcome(outcome)
