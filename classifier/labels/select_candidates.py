@@ -21,7 +21,22 @@ Records already in curated.jsonl are skipped, so re-running with a new --seed (o
 larger --n-*) extends the set. Output: JSONL of {pmid, stratum, title, abstract}
 for reading, written under /tmp (never into the repository: records are not copied).
 
-Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--out /tmp/cands.jsonl]
+Third pass (--wide): the strata above had all been read, so a wider net over what is left:
+  wide_oih       hyperalgesia/sensitisation words, or tolerance, with an opioid word
+  wide_genetics  genotype/polymorphism/variant/heritability/twin/gene/knockout/ethnic/sex differences
+  wide_tapering  switch/rotation/conversion/methadone/dose escalation/naloxone, or stopping with an opioid
+  wide_ketamine  magnesium/NMDA/ketamine left over
+  wide_abuse     seeded sample of abuse/dependence/addiction/misuse records
+  wide_random    seeded sample of the rest (background negatives)
+  generic        seeded sample of corpus_generic_negatives.jsonl
+
+Split step: ``select_candidates.py split NEW.jsonl`` gives every labelled line of NEW.jsonl
+that has no ``split`` a seeded, stratified 35 % test share (the procedure of the first
+pass, applied to the new lines only: existing records never change split), and merges
+them into curated.jsonl sorted by pmid.
+
+Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--wide] [--out /tmp/cands.jsonl]
+       select_candidates.py split NEW.jsonl [--seed 20240611]
 """
 import argparse
 import json
@@ -55,12 +70,88 @@ PAT = {
                   r"|discontinuance",
 }
 
+# third pass (--wide): vocabulary around the topics rather than of them
+WIDE = {
+    "wide_oih": r"hyperalg|allodyn|sensiti[sz]|toleran",
+    "wide_genetics": r"genotyp|polymorph|variant|heritab|\btwins?\b|\bgenes?\b|knockout|ethnic|sex differ"
+                     r"|gender differ|\brace\b|mu-opioid receptor",
+    "wide_tapering": r"switch|rotation|conver(sion|t)|equianalg|methadone|dose escalat|escalat\w* dose"
+                     r"|increas\w* (opioid )?(dose|requirement)|naloxone|naltrexone",
+    "wide_stop": r"discontinu|stop(ped|ping)|cessation|withdraw",
+    "wide_ketamine": r"magnesium|nmda|ketamin",
+    "wide_abuse": r"abuse|dependence|addict|misuse",
+}
+STRATA_ORDER = ("genetics", "tapering", "ketamine", "non_opioid")  # rarest topic first
+TEST_SHARE = 0.35
+
 
 def text(r):
     return (r["title"] + " " + (r["abstract"] or "")).lower()
 
 
+def stratum(row):
+    """oih first, else the record's rarest topic, else a negative from the corpus or a far one."""
+    if row["oih"]:
+        return "oih"
+    for topic in STRATA_ORDER:
+        if topic in row["topics"]:
+            return topic
+    return "far" if row.get("far") else "neg"
+
+
+def split(new_path, curated_path, seed):
+    """Assign test/train to the new lines (seeded, stratified, 35 %) and merge them into curated.jsonl."""
+    old = [json.loads(l) for l in open(curated_path) if l.strip()]
+    known = {r["pmid"] for r in old}
+    new = [json.loads(l) for l in open(new_path) if l.strip()]
+    new = [r for r in new if r["pmid"] not in known]
+    rng = random.Random(seed)
+    groups, strata = {}, {}
+    for row in sorted(new, key=lambda r: r["pmid"]):
+        strata[row["pmid"]] = stratum(row)
+        groups.setdefault(strata[row["pmid"]], []).append(row)
+    for name in sorted(groups):
+        rows = groups[name]
+        rng.shuffle(rows)
+        n_test = round(len(rows) * TEST_SHARE)
+        for i, row in enumerate(rows):
+            row.pop("far", None)
+            row["split"] = "test" if i < n_test else "train"
+    merged = sorted(old + new, key=lambda r: r["pmid"])
+    keys = ("pmid", "oih", "topics", "note", "split")
+    with open(curated_path, "w") as f:
+        for row in merged:
+            f.write(json.dumps({k: row[k] for k in keys if k in row}) + "\n")
+    from collections import Counter
+    print(len(new), "new:", dict(Counter((strata[r["pmid"]], r["split"]) for r in new)))
+
+
+def take_wide(recs, gen, rng, take, m):
+    w = {k: re.compile(p) for k, p in WIDE.items()}
+    for name in ("wide_oih", "wide_genetics", "wide_tapering", "wide_ketamine"):
+        pool = [r for r in recs if w[name].search(text(r))]
+        if name == "wide_oih":
+            pool = [r for r in pool if m["opioid"].search(text(r))]
+        if name == "wide_tapering":
+            pool += [r for r in recs if w["wide_stop"].search(text(r)) and m["opioid"].search(text(r))]
+        take(pool, name)
+    pool = sorted({r["pmid"]: r for r in recs if w["wide_abuse"].search(text(r))}.values(), key=lambda r: r["pmid"])
+    take(rng.sample(pool, min(40, len(pool))), "wide_abuse")
+    take(rng.sample(recs, 40), "wide_random")
+    take(rng.sample(gen, min(15, len(gen))), "generic")
+
+
 def main():
+    import sys
+    if len(sys.argv) > 1 and sys.argv[1] == "split":
+        sp = argparse.ArgumentParser()
+        sp.add_argument("cmd")
+        sp.add_argument("new")
+        sp.add_argument("--curated", default="classifier/labels/curated.jsonl")
+        sp.add_argument("--seed", type=int, default=20240611)
+        b = sp.parse_args()
+        split(b.new, b.curated, b.seed)
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--curated", default="classifier/labels/curated.jsonl")
@@ -69,6 +160,7 @@ def main():
     ap.add_argument("--n-non-opioid", type=int, default=60)
     ap.add_argument("--n-random", type=int, default=25)
     ap.add_argument("--n-generic", type=int, default=30)
+    ap.add_argument("--wide", action="store_true", help="third pass: the wider vocabulary only")
     ap.add_argument("--out", default="/tmp/oihwatch_candidates.jsonl")
     a = ap.parse_args()
     rng = random.Random(a.seed)
@@ -87,6 +179,11 @@ def main():
                 seen.add(r["pmid"])
                 out.append({"pmid": r["pmid"], "stratum": stratum, "title": r["title"], "abstract": r["abstract"]})
 
+    gen = [json.loads(l) for l in open(data / "corpus_generic_negatives.jsonl")]
+    gen = sorted((r for r in gen if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
+    if a.wide:
+        take_wide(recs, gen, rng, take, m)
+        return write(out, a.out)
     take([r for r in recs if m["oih_cand"].search(text(r))
           or (m["tolerance"].search(text(r)) and m["opioid"].search(text(r)))], "oih_cand")
     take([r for r in recs if m["ketamine"].search(text(r))], "ketamine")
@@ -98,16 +195,18 @@ def main():
     take(rng.sample(pool, min(a.n_non_opioid, len(pool))), "non_opioid")
     pool = [r for r in recs if r["pmid"] not in seen]
     take(rng.sample(pool, min(a.n_random, len(pool))), "random")
-    gen = [json.loads(l) for l in open(data / "corpus_generic_negatives.jsonl")]
-    gen = sorted((r for r in gen if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
     take(rng.sample(gen, min(a.n_generic, len(gen))), "generic")
     # appended last so that it does not change the seeded samples above
     take([r for r in recs if m["supplement"].search(text(r))], "supplement")
-    with open(a.out, "w") as f:
+    write(out, a.out)
+
+
+def write(out, path):
+    with open(path, "w") as f:
         for o in out:
             f.write(json.dumps(o) + "\n")
     from collections import Counter
-    print(len(out), dict(Counter(o["stratum"] for o in out)), "->", a.out)
+    print(len(out), dict(Counter(o["stratum"] for o in out)), "->", path)
 
 
 if __name__ == "__main__":
