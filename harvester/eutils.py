@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import socket
 import time
 from collections.abc import Callable
 
@@ -160,6 +161,11 @@ class EutilsClient:
                 response = self._http.get(url, params=request.params)
         except httpx.TimeoutException:
             raise TransientError(f"no answer within {self._http.timeout.read}s") from None
+        except httpx.ConnectError as exc:
+            if _unknown_host(exc):  # a typo in base_url or no DNS at all: waiting will not fix it
+                host = httpx.URL(self.base_url).host
+                raise HarvestError(f"cannot resolve {host} (ncbi.base_url): check the address and this machine's network") from None
+            raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
         except httpx.TransportError as exc:
             raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
         status = response.status_code
@@ -173,3 +179,12 @@ class EutilsClient:
 
     def _redact(self, text: str) -> str:
         return redact(text, {self._api_key} if self._api_key else set())
+
+
+def _unknown_host(exc: BaseException) -> bool:
+    """True when name resolution said the host does not exist (EAI_NONAME), not 'try again later'."""
+    while exc is not None:
+        if isinstance(exc, socket.gaierror):
+            return exc.errno == socket.EAI_NONAME
+        exc = exc.__cause__ or exc.__context__
+    return False

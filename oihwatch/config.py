@@ -220,7 +220,7 @@ def settings_from_mapping(data: dict, path: Path, environ: Mapping[str, str], re
     bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)
     if bad_topics:
         raise ConfigError(f"recipients.topics in {path}: unknown topic {sorted(bad_topics)[0]!r}")
-    settings.source = path.resolve()
+    settings.source = path.absolute()  # not resolve(): a symlinked config.toml keeps its own folder
     return settings
 
 

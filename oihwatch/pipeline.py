@@ -59,6 +59,8 @@ def classify_step(app: App) -> str:
 def digest_step(app: App, now: datetime) -> str:
     """Send this period's digest if it is due and not yet delivered to everyone."""
     settings = app.settings
+    if not settings.recipients:
+        return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
     with app.writing("digest") as store, recorded(store, "digest") as counts:
         period = digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone, now)
         if period is None:

@@ -297,3 +297,12 @@ def test_fake_create_dates_come_from_the_xml(records):
     # 38011560 (2023 ketamine review) has no DateCreated; its 'pubmed'/'entrez' history gives the create date.
     assert records["38011560"].created.year == 2023
     assert all(isinstance(r.created, date) for r in records.values())
+
+
+def test_an_unknown_host_fails_at_once_instead_of_retrying():
+    sleeps = []
+    client = EutilsClient("http://eutils.host.invalid/entrez/eutils/", tool="t", email="e@example.org",
+                          limiter=RateLimiter(1000, clock=lambda: 0.0, sleep=sleeps.append), sleep=sleeps.append)
+    with pytest.raises(HarvestError, match=r"cannot resolve eutils\.host\.invalid \(ncbi\.base_url\)"):
+        client.search("hyperalgesia")
+    assert client.requests_sent == 1 and sleeps == []
