@@ -69,8 +69,6 @@ def train_and_save(app: App) -> str:
     articles = list(app.store.iter_articles())
     click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
     model = train_model(articles, rules, curated, hyperparameters, settings={}, app_version=__version__)
-    for message in model.skipped.values():
-        click.echo(f"warning: {message}", err=True)
     path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
     click.echo(f"model {model.version} saved to {path.parent}")
     for label, metrics in model.meta["cv_metrics"].items():
