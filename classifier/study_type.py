@@ -38,7 +38,8 @@ _SYNTHESIS = [
 ]
 _ANIMAL = re.compile(r"\b(rats?|mice|mouse|murine|rodents?|guinea pigs?|rabbits?|dogs|sheep|monkeys|primates|zebrafish"
                      r"|in vitro|cell lines?|cultured (cells|neurons)|knock-?out|sprague|wistar)\b", re.I)
-_HUMAN = re.compile(r"\b(patients?|volunteers?|participants?|subjects|women|men|children|adults|humans?|clinical)\b", re.I)
+# People studied (not "clinical", which preclinical abstracts use for the relevance of their work).
+_HUMAN = re.compile(r"\b(patients?|volunteers?|participants?|subjects|women|men|children|adults|humans?)\b", re.I)
 _TEXT_DESIGNS = [
     ("rct", re.compile(r"\brandomi[sz]ed,? (double-blind(ed)?,? |single-blind(ed)?,? |placebo-controlled,? |controlled,? |crossover,? )*"
                        r"(clinical )?(trial|study)\b|\brandomly (assigned|allocated|divided)|\bwere randomi[sz]ed\b", re.I)),
@@ -67,12 +68,15 @@ def study_type(article: Article) -> str:
         return "preclinical"
     if mesh & OBSERVATIONAL_MESH:
         return "observational"
-    return study_type_from_text(text, has_mesh=bool(mesh))
+    return study_type_from_text(text, article.title, has_mesh=bool(mesh))
 
 
-def study_type_from_text(text: str, has_mesh: bool = False) -> str:
-    """The wording decides: animal or in-vitro work without patients is preclinical, then designs by strength."""
-    if not has_mesh and _ANIMAL.search(text) and not _HUMAN.search(text):
+def study_type_from_text(text: str, title: str = "", has_mesh: bool = False) -> str:
+    """The wording decides: animal or in-vitro work (named in the title, or without people in the
+    abstract) is preclinical, then designs by strength."""
+    if not has_mesh and (
+        (_ANIMAL.search(title) and not _HUMAN.search(title)) or (_ANIMAL.search(text) and not _HUMAN.search(text))
+    ):
         return "preclinical"
     for name, pattern in _TEXT_DESIGNS:
         if pattern.search(text):

@@ -68,3 +68,15 @@ def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(sh
         assert finding in article.abstract
         assert bool(finding) == bool(article.abstract.strip())
     assert {"rct", "preclinical", "observational", "review", "case_report"} <= seen
+
+
+def test_animal_study_named_in_the_title_is_preclinical_even_when_it_speaks_of_clinical_use():
+    article = Article(
+        "1", title="Effects of a saponin on opioid-induced hyperalgesia in mice.",
+        abstract_sections=[AbstractSection("OIH can limit the clinical use of opioid analgesics. Hyperalgesia was "
+                                           "measured after repeated morphine; the saponin prevented it.")],
+    )
+    assert study_type(article) == "preclinical"
+    people = Article("2", title="Hyperalgesia after remifentanil in patients and in mice",
+                     abstract_sections=[AbstractSection("We compared patients with a mouse model.")])
+    assert study_type(people) != "preclinical"
