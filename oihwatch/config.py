@@ -83,7 +83,16 @@ class Topic(Section):
 
 class ClassifierSettings(Section):
     model_dir: Path = Field(Path("models"), description="where trained models are saved (relative to the config file)")
-    relevance_threshold: float = Field(0.5, ge=0, le=1, description="OIH relevance needed to appear in a digest")
+    relevance_threshold: Literal["model"] | float = Field(
+        "model", description='OIH relevance (0-1) needed to appear in a digest; "model" = the threshold training chose'
+    )
+
+    @field_validator("relevance_threshold")
+    @classmethod
+    def _is_probability(cls, value: str | float) -> str | float:
+        if value != "model" and not 0 <= value <= 1:
+            raise ValueError('use a number from 0 to 1, or "model"')
+        return value
 
 
 class DigestSettings(Section):

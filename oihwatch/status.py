@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from corpus.runs import last_runs, last_success
 from corpus.store import Store
 from oihwatch.config import Settings
+from oihwatch.model_info import relevance_threshold
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
 
 
@@ -22,7 +23,7 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
         for run in last_runs(store).values()
     ]
     tagged = dict(db.execute("SELECT topic, COUNT(*) FROM tags WHERE assigned = 1 GROUP BY topic").fetchall())
-    threshold = settings.classifier.relevance_threshold
+    threshold = relevance_threshold(settings)
     pending = db.execute(
         "SELECT d.period, v.recipient, v.attempts, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
         "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"

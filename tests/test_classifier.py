@@ -147,18 +147,21 @@ def test_keyword_rules_keep_escapes_when_lowercased(hyperparameters):
     assert rule.keyword_hit("transgene") and not rule.keyword_hit("gene therapy")
 
 
-def test_threshold_has_the_best_f1_that_keeps_the_target_recall():
+def test_threshold_has_the_best_f_beta_favouring_recall():
     truth = np.array([1, 1, 1, 1, 0, 0, 0, 0])
-    # Catching the fourth positive would tag four negatives too: three of four is the target, and F1 is better.
-    assert choose_threshold(np.array([0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.4, 0.3]), truth, 0.75) == pytest.approx(0.65)
-    # Here the fourth positive costs one negative only: F1 is better with it.
-    assert choose_threshold(np.array([0.9, 0.8, 0.7, 0.5, 0.6, 0.2, 0.1, 0.05]), truth, 0.75) == pytest.approx(0.35)
-    # A recall target of 1 keeps every positive, whatever the cost.
-    assert choose_threshold(np.array([0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.4, 0.3]), truth, 1.0) == pytest.approx(0.05)
+    scores = np.array([0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.4, 0.3])
+    # F1: catching the fourth positive would tag four negatives too, so three of four is best.
+    assert choose_threshold(scores, truth, beta=1) == pytest.approx(0.65)
+    # F2 weighs recall four times: every positive, at the price of four negatives.
+    assert choose_threshold(scores, truth, beta=2) == pytest.approx(0.05)
+    # Where the fourth positive costs one negative only, F1 takes it too.
+    assert choose_threshold(np.array([0.9, 0.8, 0.7, 0.5, 0.6, 0.2, 0.1, 0.05]), truth, beta=1) == pytest.approx(0.35)
+    # A recall floor is kept whatever F-beta says.
+    assert choose_threshold(scores, truth, beta=1, min_recall=1.0) == pytest.approx(0.05)
 
 
 def test_threshold_never_splits_tied_scores():
-    threshold = choose_threshold(np.array([0.9, 0.5, 0.5, 0.1]), np.array([1, 1, 0, 0]), 1.0)
+    threshold = choose_threshold(np.array([0.9, 0.5, 0.5, 0.1]), np.array([1, 1, 0, 0]), beta=2, min_recall=1.0)
     assert 0.1 < threshold < 0.5
 
 

@@ -110,3 +110,18 @@ def test_missing_config_says_how_to_make_one(tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith("Error: no configuration at")
     assert "oihwatch init" in result.output
+
+
+def test_relevance_threshold_is_the_models_unless_set(tmp_path):
+    from oihwatch.model_info import relevance_threshold
+
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    assert relevance_threshold(load_settings(path, {})) == 0.5  # no model yet
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "model.json").write_text('{"thresholds": {"oih": 0.21}}', encoding="utf-8")
+    (models / "model.joblib").write_bytes(b"")
+    assert relevance_threshold(load_settings(path, {})) == 0.21
+    assert relevance_threshold(load_settings(path, {"OIHWATCH_CLASSIFIER_RELEVANCE_THRESHOLD": "0.7"})) == 0.7
+    with pytest.raises(ConfigError, match=r"classifier\.relevance_threshold in .*from 0 to 1"):
+        load_settings(path, {"OIHWATCH_CLASSIFIER_RELEVANCE_THRESHOLD": "1.5"})

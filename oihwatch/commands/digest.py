@@ -10,6 +10,7 @@ import click
 from corpus.errors import ConfigError, DeliveryError
 from oihwatch.app import App
 from oihwatch.config import Settings
+from oihwatch.model_info import relevance_threshold
 from oihwatch.runlog import recorded
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
@@ -22,7 +23,7 @@ def digest_params(settings: Settings) -> DigestParams:
     return DigestParams(
         title=settings.digest.title,
         topics={name: topic.label for name, topic in settings.topics.items()},
-        relevance_threshold=settings.classifier.relevance_threshold,
+        relevance_threshold=relevance_threshold(settings),
         recipients=tuple(Recipient(r.email, tuple(r.topics)) for r in settings.recipients),
         sender=settings.smtp.sender,
         unsubscribe=settings.digest.unsubscribe,

@@ -10,9 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from classifier.persistence import read_meta
-from corpus.errors import ClassifierError, OihwatchError
+from corpus.errors import OihwatchError
 from oihwatch.app import App
+from oihwatch.model_info import model_meta
 from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
 from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
 from oihwatch.status import gather_status
@@ -94,11 +94,7 @@ def status(app: App, as_json: bool) -> None:
         oihwatch status --json
     """
     settings = app.settings
-    try:
-        model = read_meta(settings.resolve(settings.classifier.model_dir))
-    except ClassifierError:
-        model = None
-    info = gather_status(settings, app.store, model_summary(model), datetime.now(timezone.utc))
+    info = gather_status(settings, app.store, model_summary(model_meta(settings)), datetime.now(timezone.utc))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
