@@ -171,3 +171,18 @@ def mark_failed(store: Store, digest_id: int, recipient: str, error: str) -> Non
             "UPDATE deliveries SET attempts = attempts + 1, error = ? WHERE digest_id = ? AND recipient = ?",
             (error, digest_id, recipient),
         )
+
+
+def classified_after_their_digest(store: Store, before: str, horizon: str) -> list[str]:
+    """Records first seen in an earlier digest's window (from ``horizon`` to ``before``) but
+    classified only after that digest was recorded, and never sent: a digest that went out
+    while classification was failing must not lose them for good."""
+    rows = store.db.execute(
+        "SELECT a.pmid FROM articles a "
+        "JOIN classifications c ON c.pmid = a.pmid "
+        "JOIN digests d ON a.first_seen >= d.since AND a.first_seen < d.until "
+        "WHERE a.deleted = 0 AND a.first_seen >= ? AND a.first_seen < ? AND c.classified > d.created "
+        "AND a.pmid NOT IN (SELECT pmid FROM digest_items) ORDER BY CAST(a.pmid AS INTEGER)",
+        (horizon, before),
+    )
+    return [r[0] for r in rows]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from corpus.ledger import (
     DigestRecord,
+    classified_after_their_digest,
     digest_history,
     digest_items,
     known_marks,
@@ -22,6 +24,11 @@ from corpus.ledger import (
 from corpus.store import Store
 from corpus.tags import load_classifications
 from reports.assembly import Digest, TrendPoint, assemble_digest, build_warning
+
+
+# How far back a digest looks for records an earlier digest missed because they were not yet
+# classified; beyond four weeks they are no longer news, and search still finds them.
+CATCH_UP_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,11 @@ def first_seen_between(store: Store, since: str, until: str) -> list[str]:
 def gather_new_digest(
     store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float
 ) -> DigestContent:
-    """The digest of the records first seen in [since, until), with warnings not given before."""
-    pmids = first_seen_between(store, since, until)
+    """The digest of the records first seen in [since, until), and of those an earlier digest
+    missed because they were not classified yet (up to ``CATCH_UP_DAYS`` back), with warnings
+    not given before."""
+    horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
+    pmids = first_seen_between(store, since, until) + classified_after_their_digest(store, since, horizon)
     sent = sent_before(store)
     known = known_marks(store, [*sent, *pmids])
     warnings, marks = [], []

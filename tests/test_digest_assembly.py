@@ -177,3 +177,23 @@ def test_sending_without_recipients_is_a_config_error_and_records_nothing(tmp_pa
     with pytest.raises(ConfigError, match=r"\[\[recipients\]\]"):
         send_due_digest(store, params(()), MONDAY, OutboxTransport(tmp_path))
     assert find_digest(store, "2026-W48") is None
+
+
+def test_a_record_unclassified_when_its_digest_went_out_comes_in_the_next(tmp_path):
+    clock = Clock(MONDAY - timedelta(days=3))
+    store = Store(":memory:", clock=clock)
+    store.upsert_articles([article("1"), article("2")])
+    save_classifications(store, [classification("1", topics=["ketamine"])])  # "2" waits: classification failed
+    clock.now = MONDAY
+    first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    assert first.items == 1 and first.unclassified == 1
+
+    clock.now = MONDAY + timedelta(days=1)
+    save_classifications(store, [classification("2", topics=["tapering"])])
+    clock.now = MONDAY + timedelta(days=7)
+    second = send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path))
+    assert second.items == 1
+    assert {row[0] for row in store.db.execute("SELECT pmid FROM digest_items")} == {"1", "2"}
+
+    clock.now = MONDAY + timedelta(days=14)
+    assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).items == 0  # never twice
