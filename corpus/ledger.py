@@ -35,7 +35,7 @@ class DigestRecord:
 class Delivery:
     digest_id: int
     recipient: str
-    status: str  # pending | sent | written
+    status: str  # pending | sent | written | dropped (no longer a recipient)
     message_id: str
     attempts: int
     sent: str | None
@@ -43,7 +43,7 @@ class Delivery:
 
     @property
     def done(self) -> bool:
-        return self.status in ("sent", "written")
+        return self.status in ("sent", "written", "dropped")
 
 
 def standing_marks(article: Article) -> set[str]:

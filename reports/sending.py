@@ -74,11 +74,12 @@ class DigestOutcome:
     earlier: list[str] = field(default_factory=list)  # in earlier runs
     failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending
     skipped_empty: list[str] = field(default_factory=list)  # nothing in their topics, send_empty off
+    dropped: list[str] = field(default_factory=list)  # pending, but no longer in [[recipients]]
     archive: Path | None = None
 
     @property
     def already_sent(self) -> bool:
-        return not self.new and not self.delivered and not self.failed
+        return not self.new and not self.delivered and not self.failed and not self.dropped
 
 
 def iso_utc(moment: datetime) -> str:
@@ -154,8 +155,9 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     with transport:
         for delivery in pending:
             recipient = configured.get(delivery.recipient)
-            if recipient is None:
-                outcome.failed[delivery.recipient] = "no longer in [[recipients]]; not sent"
+            if recipient is None:  # taken out of the config: never sent, and the period is not held up
+                mark_delivered(store, record.id, delivery.recipient, "dropped")
+                outcome.dropped.append(delivery.recipient)
                 continue
             mine = for_recipient(digest, recipient.topics)
             unsubscribe = unsubscribe_url(params.unsubscribe, params.sender)
@@ -177,6 +179,6 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
             mark_delivered(store, record.id, recipient.email, transport.status)
             outcome.delivered.append(recipient.email)
     for delivery in pending:
-        if delivery.recipient not in outcome.delivered and delivery.recipient not in outcome.failed:
+        if delivery.recipient not in (*outcome.delivered, *outcome.dropped, *outcome.failed):
             outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"
     return outcome

@@ -197,3 +197,17 @@ def test_a_record_unclassified_when_its_digest_went_out_comes_in_the_next(tmp_pa
 
     clock.now = MONDAY + timedelta(days=14)
     assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).items == 0  # never twice
+
+
+def test_a_recipient_taken_out_of_the_config_does_not_hold_the_period_up(tmp_path):
+    store = Store(":memory:", clock=Clock(MONDAY))
+    both = (Recipient("a@example.org"), Recipient("b@example.org"))
+    transport = OutboxTransport(tmp_path)
+    first = send_due_digest(store, params(both), MONDAY, transport, period="2026-W48")
+    assert sorted(first.delivered) == ["a@example.org", "b@example.org"]
+    record = find_digest(store, "2026-W48")
+    store.db.execute("UPDATE deliveries SET status = 'pending' WHERE recipient = 'b@example.org'")  # b's send was lost
+    again = send_due_digest(store, params(both[:1]), MONDAY, transport, period="2026-W48")  # and b unsubscribed
+    assert again.dropped == ["b@example.org"] and not again.failed
+    assert {d.recipient: d.status for d in deliveries(store, record.id)} == {"a@example.org": "written", "b@example.org": "dropped"}
+    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY) is None

@@ -60,6 +60,8 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"delivered in an earlier run to {', '.join(outcome.earlier)}")
     if outcome.archive is not None:
         click.echo(f"archive: {outcome.archive}")
+    for recipient in outcome.dropped:
+        click.echo(f"not sent to {recipient}: no longer in [[recipients]]")
     for recipient, why in outcome.failed.items():
         click.echo(f"NOT delivered to {recipient}: {why}")
     if outcome.failed:
