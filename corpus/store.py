@@ -103,16 +103,21 @@ class Store:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self.db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise StorageError(f"cannot write to {self.path}: {exc}") from exc
         finally:
             self._depth = 0
+
+    def _rollback(self) -> None:
+        # SQLite has already rolled back by itself after some errors (a full disk, for one).
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def close(self) -> None:
         self.db.close()

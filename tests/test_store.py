@@ -146,3 +146,14 @@ def test_a_copy_from_a_flat_file_never_replaces_the_pubmed_record():
     assert store.upsert_articles([article(revised="", title="From a CSV")]).unchanged == 1
     assert store.get_article("100").title == "From PubMed"
     assert store.upsert_articles([article(revised="2025-01-01", raw_xml="<PubmedArticle/>", title="Revised")]).updated == 1
+
+
+def test_a_full_disk_is_a_storage_error_and_loses_nothing(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.upsert_articles([article("1")])
+    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+    store.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills up now
+    big = [article(str(n), abstract_sections=[AbstractSection("x" * 5000)]) for n in range(2, 200)]
+    with pytest.raises(StorageError, match=r"cannot write to .*c\.db: database or disk is full"):
+        store.upsert_articles(big)
+    assert [a.pmid for a in store.iter_articles()] == ["1"]
