@@ -35,3 +35,20 @@ def research_store_path(shared_data: Path, tmp_path_factory: pytest.TempPathFact
     path = tmp_path_factory.mktemp("research") / "corpus.db"
     build_research_store(shared_data, path).close()
     return path
+
+
+@pytest.fixture(scope="session")
+def records(shared_data: Path):
+    """Every dated real PubMed record, as the fake E-utilities serves them (each fake copies them)."""
+    from fake_eutils import load_records
+
+    return load_records(shared_data / "pubmed-xml")
+
+
+@pytest.fixture
+def fake(records):
+    """A loopback fake of NCBI E-utilities serving ``records``."""
+    from fake_eutils import FakeEutils
+
+    with FakeEutils(records) as server:
+        yield server

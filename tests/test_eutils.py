@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import random
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -26,21 +25,10 @@ from harvester.eutils_protocol import (
 from harvester.ratelimit import RateLimiter, ncbi_rate, shared_limiter
 from harvester.retry import RetryPolicy, TransientError, call_with_retries, parse_retry_after
 from harvester.windows import MAX_HITS
-from fake_eutils import CAP_ERROR, FAULTS, FakeClock, FakeEutils, load_records
+from fake_eutils import CAP_ERROR, FAULTS, FakeClock, FakeEutils
 
 KEY = "k3y-0f-n0-one-b8d1c0ffee"
 ALL = '(opioid) AND ("1900/01/01"[crdt] : "2100/12/31"[crdt])'
-
-
-@pytest.fixture(scope="module")
-def records(shared_data: Path):
-    return load_records(shared_data / "pubmed-xml")
-
-
-@pytest.fixture
-def fake(records):
-    with FakeEutils(records, delay=2.0) as server:
-        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from corpus.errors import ConfigError, HarvestError, InputError
 from corpus.runs import get_watermark, last_runs, set_watermark
 from corpus.store import Store
-from fake_eutils import FakeClock, FakeEutils, load_records
+from fake_eutils import FakeClock
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
 from harvester.ratelimit import RateLimiter
@@ -43,19 +42,8 @@ class Options:
 QUERIES = [Query("oih", 'hyperalgesia AND opioid*[tiab]')]
 
 
-@pytest.fixture(scope="module")
-def records(shared_data: Path):
-    return load_records(shared_data / "pubmed-xml")
-
-
 def expected(records, start=date(2000, 1, 1), end=TODAY) -> set[str]:
     return {p for p, r in records.items() if start <= r.created <= end}
-
-
-@pytest.fixture
-def fake(records):
-    with FakeEutils(records) as server:
-        yield server
 
 
 @pytest.fixture

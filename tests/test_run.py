@@ -17,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 
 from corpus import Store
-from fake_eutils import FakeEutils, load_records
 from oihwatch.app import App
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
@@ -47,17 +46,6 @@ def write_config(folder: Path, base_url: str, smtp_port: int, **extra: str) -> P
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def records(shared_data):
-    return load_records(shared_data / "pubmed-xml")
-
-
-@pytest.fixture
-def fake(records):
-    with FakeEutils(records) as server:
-        yield server
 
 
 @pytest.fixture
