@@ -71,6 +71,13 @@ class TopicRule:
         """``keyword_hit`` on text already lower-cased (the patterns are)."""
         return bool(self._keyword_re and self._keyword_re.search(lowered)) and self._required_lower(lowered)
 
+    def matched_words(self, text: str) -> str:
+        """What a keyword matched in ``text`` when the rule hits ('' when it does not): ``explain`` shows it."""
+        lowered = text.lower()
+        if not self.keyword_hit_lower(lowered):
+            return ""
+        return text[slice(*self._keyword_re.search(lowered).span())]
+
     def mesh_hit(self, mesh_terms: Iterable[str], text: str = "") -> bool:
         """One of the topic's MeSH descriptors is on the record (and the requirement holds over text + MeSH)."""
         terms = list(mesh_terms)

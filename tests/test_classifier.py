@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import numpy as np
@@ -92,6 +93,16 @@ def test_mesh_rule_adds_a_tag_the_text_missed(model, rules):
     assert "tapering" in result.assigned_topics
 
 
+def test_model_adds_to_a_keyword_rule_but_never_vetoes_it(model, rules):
+    strict = dataclasses.replace(model, thresholds={**model.thresholds, "tapering": 1.01})  # the model tags nothing
+    ruled = Article("45", title="A taper of the dose")
+    plain = Article("46", title="A dose study")
+    by_rule, neither = classify_articles([ruled, plain], strict, rules, curated={})
+    tapering = next(t for t in by_rule.topics if t.topic == "tapering")
+    assert tapering.assigned and tapering.source == "rule" and 0.0 < tapering.score < 1.0  # the model's score is kept
+    assert "tapering" not in neither.assigned_topics
+
+
 def test_record_without_title_or_abstract_gets_no_tags(model, rules):
     [result] = classify_articles([Article("44")], model, rules, curated={})
     assert result.topics == [] and result.relevance == 0.0 and result.key_finding == ""
@@ -145,6 +156,13 @@ def test_keyword_rules_keep_escapes_when_lowercased(hyperparameters):
     [_, rule] = topic_rules({"t": {"label": "T", "keywords": [r"\bNMDA\b", r"\Bgene"]}}, hyperparameters["relevance"])
     assert rule.keyword_hit("an NMDA antagonist") and not rule.keyword_hit("NMDAR")
     assert rule.keyword_hit("transgene") and not rule.keyword_hit("gene therapy")
+
+
+def test_a_rule_shows_the_words_it_matched_in_their_own_case(hyperparameters):
+    topic = {"label": "K", "keywords": ["ketamin"], "requires": [r"\bpain"], "exclude": ["sedation"]}
+    [_, rule] = topic_rules({"ketamine": topic}, hyperparameters["relevance"])
+    assert rule.matched_words("Low-dose KETAMINE for pain") == "KETAMIN"
+    assert rule.matched_words("Ketamine sedation and pain") == ""
 
 
 def test_threshold_has_the_best_f_beta_favouring_recall():

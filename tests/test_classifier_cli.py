@@ -27,6 +27,8 @@ CURATED_TRAIN = set(read_label_file(default_label_file()).for_training())
 def config(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("classifier-cli")
     text = default_config_text().replace('email = ""', 'email = "ops@example.org"', 1)
+    # A topic with too few records to train: tagged by its keyword rule alone (explain shows the words).
+    text = text.replace("[classifier]", '[topics.hypnosis]\nlabel = "Hypnosis"\nkeywords = ["hypnos"]\n\n[classifier]', 1)
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     files = sorted(str(p) for p in (shared_data / "pubmed-xml" / "exports").glob("*.xml"))
@@ -72,6 +74,18 @@ def test_explain_shows_the_terms_behind_each_tag(trained: Path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("38011560: relevance")
     assert "ketamine:" in result.output and "ketamin" in result.output
+
+
+def test_explain_names_the_words_a_keyword_rule_matched(trained: Path):
+    assert invoke(trained, "classify", "--all").exit_code == 0
+    with Store(trained.parent / "oihwatch.db") as store:
+        pmid, topic = store.db.execute(
+            "SELECT pmid, topic FROM tags WHERE source = 'rule' AND assigned = 1 ORDER BY pmid LIMIT 1"
+        ).fetchone()
+    lines = invoke(trained, "explain", pmid).output.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith(f"{topic}:"))
+    assert lines[head].endswith("assigned (rule)")
+    assert lines[head + 1].startswith(('    keyword rule matched "', "    MeSH rule: ")) and len(lines[head + 1]) > 20
 
 
 def test_explain_an_unknown_pmid_is_a_clear_error(trained: Path):

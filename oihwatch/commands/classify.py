@@ -150,10 +150,15 @@ def explain(app: App, pmid: str) -> None:
     result = next(classify_articles([article], model, rules, curated_labels(app).values))
     click.echo(f"{pmid}: relevance {result.relevance:.2f}, study type {result.study_type}")
     text = record_text(article)
+    rule_of = {rule.name: rule for rule in rules}
     for score in [None, *result.topics]:
         label = RELEVANCE if score is None else score.topic
         head = "oih (relevance)" if score is None else f"{label}: {score.score:.2f} {'assigned' if score.assigned else 'not assigned'} ({score.source})"
         click.echo(head)
+        if score is not None and score.source == "rule" and score.assigned:
+            words = rule_of[label].matched_words(text)
+            mesh = [term for term in article.mesh_terms if term.lower() in {m.lower() for m in rule_of[label].mesh}]
+            click.echo(f'    keyword rule matched "{words}"' if words else f"    MeSH rule: {', '.join(mesh)}")
         if label in model.labels and text:
             for term, weight in model.explain(text, label):
                 click.echo(f"    {weight:+.3f}  {term}")
