@@ -31,12 +31,15 @@ TAGGED = {
         "Intraoperative esketamine prevents remifentanil-induced hyperalgesia after laparoscopy.",
         "Magnesium sulfate infusion reduced postoperative pain and opioid consumption.",
         "MK-801 blocked morphine tolerance and thermal hyperalgesia in rats.",
+        "An NMDA receptor antagonist prevented remifentanil-induced hyperalgesia.",
     ],
     "genetics": [
         "The OPRM1 A118G polymorphism and postoperative opioid requirements.",
         "DNA methylation of the mu-opioid receptor gene in patients on long-term opioid therapy for pain.",
         "MicroRNA-219 regulates spinal sensitisation in remifentanil-induced hyperalgesia.",
         "A genome-wide association study of opioid dose in cancer pain.",
+        "The COMT Val158Met variant and experimental pain sensitivity.",
+        "CYP2D6 phenotype predicted analgesia with tramadol after surgery.",
     ],
     "non_opioid": [
         "Duloxetine for chronic low back pain in patients on long-term opioids.",
@@ -57,12 +60,17 @@ NOT_TAGGED = {
     "tapering": [
         "Benzodiazepine tapering in elderly patients with insomnia.",
         "Ten patients discontinued the study drug due to adverse events.",
+        "Naloxone-precipitated withdrawal signs and hyperalgesia in morphine-dependent mice.",
     ],
     "ketamine": [
         "Esketamine nasal spray for treatment-resistant depression.",
         "Ketamine for procedural sedation in children in the emergency department.",
+        "Spinal NMDA receptor phosphorylation after chronic morphine in rats with neuropathic pain.",
     ],
-    "genetics": ["The BRCA1 polymorphism and breast cancer risk."],
+    "genetics": [
+        "The BRCA1 polymorphism and breast cancer risk.",
+        "Codeine is converted to morphine by CYP2D6; analgesia after dental surgery.",  # a gene named as background
+    ],
     "non_opioid": ["Gabapentin for refractory epilepsy and seizure control."],
     # Hyperalgesia an opioid only treats (capsaicin, burn) still fires the relevance rule: the
     # model learns that difference from curated labels, so the rule is pinned on plainer cases.
