@@ -30,12 +30,16 @@ Third pass (--wide): the strata above had all been read, so a wider net over wha
   wide_random    seeded sample of the rest (background negatives)
   generic        seeded sample of corpus_generic_negatives.jsonl
 
+Sixth pass (--sample N): N of the records still unlabelled, drawn at random with no keyword
+filter. The keyword strata had found every candidate for the rare topics, so a random draw
+adds what the classifier meets in practice: mostly negatives and non_opioid positives.
+
 Split step: ``select_candidates.py split NEW.jsonl`` gives every labelled line of NEW.jsonl
 that has no ``split`` a seeded, stratified 35 % test share (the procedure of the first
 pass, applied to the new lines only: existing records never change split), and merges
 them into curated.jsonl sorted by pmid.
 
-Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--wide] [--out /tmp/cands.jsonl]
+Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--wide | --sample N] [--out /tmp/cands.jsonl]
        select_candidates.py split NEW.jsonl [--seed 20240611]
 """
 import argparse
@@ -161,6 +165,7 @@ def main():
     ap.add_argument("--n-random", type=int, default=25)
     ap.add_argument("--n-generic", type=int, default=30)
     ap.add_argument("--wide", action="store_true", help="third pass: the wider vocabulary only")
+    ap.add_argument("--sample", type=int, default=0, help="sixth pass: N records drawn at random, no keyword filter")
     ap.add_argument("--out", default="/tmp/oihwatch_candidates.jsonl")
     a = ap.parse_args()
     rng = random.Random(a.seed)
@@ -183,6 +188,9 @@ def main():
     gen = sorted((r for r in gen if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
     if a.wide:
         take_wide(recs, gen, rng, take, m)
+        return write(out, a.out)
+    if a.sample:
+        take(rng.sample(recs, min(a.sample, len(recs))), "sample")
         return write(out, a.out)
     take([r for r in recs if m["oih_cand"].search(text(r))
           or (m["tolerance"].search(text(r)) and m["opioid"].search(text(r)))], "oih_cand")
