@@ -101,7 +101,11 @@ class DigestSettings(Section):
     title: str = Field("OIH evidence digest", description="e-mail subject and page title")
     outbox: Path = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
     send_empty: bool = Field(True, description="send a one-line e-mail in a week with nothing new")
-    unsubscribe: str = Field("", description="mailto: address for List-Unsubscribe (defaults to the sender)")
+    unsubscribe: str = Field(
+        "",
+        pattern=r"^(|https://\S+|(mailto:)?[^@\s:]+@[^@\s]+)$",
+        description="List-Unsubscribe: an e-mail address or an https:// page (one-click); empty = the sender",
+    )
 
 
 class SmtpSettings(Section):

@@ -6,8 +6,9 @@
         ├── text/html                   (<img src="cid:...">)
         └── image/png                   (the trend chart, Content-ID)
 
-List-Unsubscribe (mailto) with List-Unsubscribe-Post gives the one-click unsubscribe button that
-Gmail and Yahoo require of bulk senders (RFC 8058). The Message-ID is chosen when the delivery is
+List-Unsubscribe names where to unsubscribe (a mailto: address, or an https: page). Only an https:
+link comes with List-Unsubscribe-Post, the one-click button Gmail and Yahoo require of bulk senders:
+RFC 8058 allows that header with an HTTPS URI only. The Message-ID is chosen when the delivery is
 recorded, so a retry carries the same ID.
 """
 
@@ -56,7 +57,8 @@ def build_message(
     message["Message-ID"] = message_id
     if unsubscribe:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if unsubscribe.startswith("https://"):
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
     message.add_alternative(rendered.html, subtype="html", charset="utf-8")
@@ -68,6 +70,8 @@ def build_message(
 
 
 def unsubscribe_url(unsubscribe: str, sender: str) -> str:
-    """'mailto:list@example.org?subject=unsubscribe' from the setting, else from the sender."""
+    """The setting's https: link as it is, else 'mailto:ADDRESS?subject=unsubscribe' (the setting's address or the sender)."""
+    if unsubscribe.startswith("https://"):
+        return unsubscribe
     address = unsubscribe.removeprefix("mailto:") or sender
     return f"mailto:{address}?subject=unsubscribe" if address else ""

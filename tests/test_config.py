@@ -52,6 +52,7 @@ def test_missing_email_names_the_key_and_file(tmp_path):
         ('[ncbi]\nemail = "a@b.org"\n[ncbi\n', r"is not valid TOML"),
         ('[ncbi]\nemail = "a@b.org"\napi_key = "abc"\n', r"secrets are not read from files; set \$NCBI_API_KEY"),
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = ["nope"]\n', r"unknown topic 'nope'"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\nunsubscribe = "http://example.org/u"\n', r"digest\.unsubscribe in "),
     ],
 )
 def test_bad_config_is_one_line_error(tmp_path, text, message):

@@ -15,7 +15,7 @@ from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.assembly import TrendPoint
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
-from reports.message import build_message, chart_cid
+from reports.message import build_message, chart_cid, unsubscribe_url
 from reports.render import render_digest
 from reports.sending import preview_digest, send_due_digest
 
@@ -128,9 +128,21 @@ def test_message_structure_and_headers(real_digest):
     assert image.get_content().startswith(b"\x89PNG")
     assert message["Message-ID"] == "<m.1@example.org>" and message["Date"] == "Mon, 23 Nov 2026 14:00:00 +0000"
     assert message["List-Unsubscribe"] == "<mailto:list@example.org?subject=unsubscribe>"
-    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["List-Unsubscribe-Post"] is None  # RFC 8058: one-click needs an https: link
     text, html = parts(message)
     assert text == rendered.text
+
+
+def test_an_https_unsubscribe_page_gets_the_one_click_header(real_digest):
+    page = unsubscribe_url("https://lists.example.org/oih/leave", "digest@example.org")
+    assert page == "https://lists.example.org/oih/leave"
+    assert unsubscribe_url("list@example.org", "digest@example.org") == "mailto:list@example.org?subject=unsubscribe"
+    rendered = render_digest(real_digest[1], unsubscribe=page)
+    message = build_message(rendered, sender="digest@example.org", recipient="a@example.org",
+                            message_id="<m.2@example.org>", date=MONDAY, unsubscribe=page)
+    assert message["List-Unsubscribe"] == "<https://lists.example.org/oih/leave>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert 'href="https://lists.example.org/oih/leave"' in rendered.html
 
 
 def test_trend_chart_and_its_text_equivalent():
