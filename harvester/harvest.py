@@ -142,9 +142,10 @@ def harvest_all(
             if since is None and until is None and sweep_due(store, query.name, options.sweep_days, today):
                 results.append(sweep_query(query, options, store, client, today=today, progress=progress))
         except HarvestError as exc:
-            mark = get_watermark(store, query.name) or "not set"
+            mark = get_watermark(store, query.name)
+            resume = f"watermark left at {mark}" if mark else f"no watermark yet, so the next run starts again from {options.start}"
             raise HarvestFailed(
-                f"harvest of query {query.name!r} failed, watermark left at {mark} (records committed so far are kept): {exc}",
+                f"harvest of query {query.name!r} failed, {resume} (records committed so far are kept): {exc}",
                 results,
             ) from None
     return results

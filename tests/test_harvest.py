@@ -217,6 +217,13 @@ def test_an_outage_beyond_the_retry_budget_fails_loudly_and_keeps_the_watermark(
     assert result.counts.new == 1 and get_watermark(store, "oih") == str(TODAY + timedelta(days=2))
 
 
+def test_a_first_harvest_that_fails_says_where_the_next_run_starts(fake, store, client):
+    fake.faults.extend(["503"] * 1000)
+    with pytest.raises(HarvestFailed, match=r"no watermark yet, so the next run starts again from \d{4}-\d{2}-\d{2}"):
+        harvest(store, client)
+    assert get_watermark(store, "oih") is None
+
+
 def test_an_explicit_range_past_the_watermark_does_not_claim_the_gap(fake, store, client):
     harvest(store, client, since=date(2020, 1, 1), until=date(2020, 12, 31))
     assert get_watermark(store, "oih") is None
