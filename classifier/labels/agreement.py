@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """Agreement between the two independent readings of the curated records (readings.jsonl).
 
-Every curated record was read twice, blind: the first reading, then a second one under the
-fifth-pass guide that did not see the first. Where they differed an adjudicator read the
-record again and decided; curated.jsonl holds that result. Cohen's kappa per label is the
+Every curated record was read twice, blind. ``pass`` says when: "fifth" records were first
+read in the earlier passes and read again under the fifth-pass guide without seeing the first
+labels; "sixth" records (a random draw) were read by two readers at once. Where the readings
+differed an adjudicator read the record again and decided; curated.jsonl holds that result. Cohen's kappa per label is the
 ceiling to read the classifier's scores against: a model cannot agree with one reader much
 better than a second reader does.
 
@@ -27,16 +28,18 @@ def value(reading: dict, label: str) -> int:
 
 def main(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    print(f"{len(rows)} records read twice")
-    print(f"{'label':<11} {'kappa':>5} {'both':>5} {'first only':>10} {'second only':>11}")
-    for label in LABELS:
-        first = [value(r["first"], label) for r in rows]
-        second = [value(r["second"], label) for r in rows]
-        both = sum(a and b for a, b in zip(first, second))
-        print(
-            f"{label:<11} {cohen_kappa_score(first, second):>5.2f} {both:>5} "
-            f"{sum(a and not b for a, b in zip(first, second)):>10} {sum(b and not a for a, b in zip(first, second)):>11}"
-        )
+    for name in sorted({r["pass"] for r in rows}):
+        group = [r for r in rows if r["pass"] == name]
+        print(f"{name} pass: {len(group)} records read twice")
+        print(f"{'label':<11} {'kappa':>5} {'both':>5} {'first only':>10} {'second only':>11}")
+        for label in LABELS:
+            first = [value(r["first"], label) for r in group]
+            second = [value(r["second"], label) for r in group]
+            kappa = cohen_kappa_score(first, second) if any(first) or any(second) else float("nan")  # nan: no positive at all
+            print(
+                f"{label:<11} {kappa:>5.2f} {sum(a and b for a, b in zip(first, second)):>5} "
+                f"{sum(a and not b for a, b in zip(first, second)):>10} {sum(b and not a for a, b in zip(first, second)):>11}"
+            )
 
 
 if __name__ == "__main__":
