@@ -1,7 +1,7 @@
 """Search latency over a corpus grown to 100,000 records (copies of real ones with new PMIDs).
 
 Prints p50 / p95 per typical search, with and without filters, and checks the floor
-(p95 < 50 ms, issue 7). Run: ``python benchmarks/search.py [--records N] [--db FILE]``.
+(p95 < 50 ms). Run: ``python benchmarks/search.py [--records N] [--db FILE]``.
 The baseline in the same run is an unfiltered single-word search.
 """
 

@@ -1,4 +1,4 @@
-"""The classifier: rules, training, persistence, tagging, and the bad inputs of issue 4."""
+"""The classifier: rules, training, persistence, tagging, and the bad inputs it must survive."""
 
 from __future__ import annotations
 
