@@ -27,9 +27,10 @@ from classifier.documents import has_text, record_text
 from classifier.features import FeatureBuilder
 from classifier.model import OihModel, sigmoid
 from classifier.topics import TopicRule
-from classifier.weak_labels import weak_labels
+from classifier.weak_labels import keyword_hits, weak_labels
 from corpus.article import Article
 from corpus.errors import ClassifierError
+from corpus.tags import RELEVANCE
 
 log = logging.getLogger(__name__)
 FORMAT = 1  # bump when the saved layout changes
@@ -88,7 +89,8 @@ def train_model(
             f"only {len(data.texts)} records with a title or abstract to train on; ingest or harvest records first (oihwatch harvest)"
         )
     features = FeatureBuilder(rules, hyperparameters["features"]).fit(data.texts)
-    X = features.transform(data.texts)
+    hits = keyword_hits(data.texts, rules)
+    X = features.transform(data.texts, hits)
     labels, columns, skipped, thresholds, metrics = [], [], {}, {}, {}
     for j, rule in enumerate(rules):
         y, w = data.targets[:, j], data.weights[:, j]
@@ -104,12 +106,14 @@ def train_model(
         coef, intercept, platt, oof = fit_label(X, y, w, params)
         on_curated = y[data.curated[:, j]].sum() >= int(params["min_curated_positives"])
         truth_mask = data.curated[:, j] if on_curated else np.ones(len(y), dtype=bool)
+        # Topic tags are the model's or a keyword rule's; relevance is a score the digest cuts alone.
+        ruled = hits[truth_mask, j].astype(bool) if rule.name != RELEVANCE else None
         thresholds[rule.name] = choose_threshold(
-            oof[truth_mask], y[truth_mask], float(params["threshold_beta"]), float(params["min_recall"])
+            oof[truth_mask], y[truth_mask], float(params["threshold_beta"]), float(params["min_recall"]), ruled=ruled
         )
         metrics[rule.name] = {
             "cv_on": "curated" if on_curated else "weak",
-            **scores(oof[truth_mask] >= thresholds[rule.name], y[truth_mask]),
+            **scores((oof[truth_mask] >= thresholds[rule.name]) | (False if ruled is None else ruled), y[truth_mask]),
         }
         labels.append(rule.name)
         columns.append((coef, intercept, platt))
@@ -160,28 +164,36 @@ def fit_label(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, params: Mapping) -
     return full.coef_[0], float(full.intercept_[0]), (a, b), sigmoid(a * oof + b)
 
 
-def choose_threshold(probabilities: np.ndarray, truth: np.ndarray, beta: float, min_recall: float = 0.0) -> float:
+def choose_threshold(
+    probabilities: np.ndarray, truth: np.ndarray, beta: float, min_recall: float = 0.0, ruled: np.ndarray | None = None
+) -> float:
     """The threshold with the best F-beta on ``truth`` among those keeping recall at ``min_recall`` or more.
 
     beta 2 weighs recall four times as much as precision: a clinician must not miss a paper,
     but a tag on every paper is no tag at all (cross-validated on the curated train split, a
-    hard recall floor of 0.90 made tapering tag 301 of 690 records). The threshold sits halfway
-    between the chosen score and the next lower one, so a record scored like the last positive
-    kept is tagged too.
+    hard recall floor of 0.90 made tapering tag 301 of 690 records). ``ruled`` marks records a
+    keyword rule tags anyway (tagging never lets the model veto a rule), so F-beta is that of
+    the tags as they will be assigned: where the model adds only false alarms to the rules, the
+    threshold rises above every score. The threshold sits halfway between the chosen score and
+    the next lower one, so a record scored like the last positive kept is tagged too.
     """
     truth = truth.astype(bool)
+    ruled = np.zeros(len(truth), dtype=bool) if ruled is None else ruled.astype(bool)
     positives = int(truth.sum())
     if not positives:
         return 0.5
     order = np.argsort(-probabilities, kind="stable")
-    ranked, hits = probabilities[order], truth[order]
-    tp = np.cumsum(hits)
-    tagged = np.arange(1, len(ranked) + 1)
-    last_of_tie = np.append(ranked[1:] != ranked[:-1], True)  # a threshold keeps all tied scores
-    recall, precision = tp / positives, tp / tagged
+    ranked, hits, free = probabilities[order], truth[order], ~ruled[order]
+    # k = -1: the model adds nothing; k >= 0: it also tags ranked[0..k] (ruled ones count once).
+    tp = int((truth & ruled).sum()) + np.concatenate([[0], np.cumsum(hits & free)])
+    tagged = int(ruled.sum()) + np.concatenate([[0], np.cumsum(free)])
+    last_of_tie = np.concatenate([[True], ranked[1:] != ranked[:-1], [True]])  # a threshold keeps all tied scores
+    recall, precision = tp / positives, tp / np.maximum(tagged, 1)
     f_beta = (1 + beta**2) * precision * recall / np.maximum(beta**2 * precision + recall, 1e-12)
-    eligible = last_of_tie & (recall >= min_recall - 1e-12)
-    k = int(np.flatnonzero(eligible)[np.argmax(f_beta[eligible])])
+    eligible = last_of_tie & (recall >= min_recall - 1e-12)  # tagging everything always qualifies
+    k = int(np.flatnonzero(eligible)[np.argmax(f_beta[eligible])]) - 1
+    if k < 0:
+        return float(np.nextafter(max(ranked[0], 1.0), np.inf))  # above every probability
     lower = ranked[k + 1] if k + 1 < len(ranked) else 0.0
     return float((ranked[k] + lower) / 2)
 

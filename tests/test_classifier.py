@@ -178,6 +178,16 @@ def test_threshold_has_the_best_f_beta_favouring_recall():
     assert choose_threshold(scores, truth, beta=1, min_recall=1.0) == pytest.approx(0.05)
 
 
+def test_threshold_is_chosen_for_the_tags_as_assigned_model_or_rule():
+    truth = np.array([1, 1, 0, 0, 0, 1])
+    ruled = np.array([1, 1, 0, 0, 0, 0], dtype=bool)  # a keyword rule tags these whatever the model says
+    # The model's best extra tags are two false alarms before its one missed positive: F1 keeps the rules alone.
+    only_rules = choose_threshold(np.array([0.9, 0.2, 0.8, 0.7, 0.1, 0.3]), truth, beta=1, ruled=ruled)
+    assert only_rules > 1.0
+    # When the model ranks the positive the rule missed first, it adds it.
+    assert choose_threshold(np.array([0.9, 0.2, 0.4, 0.3, 0.1, 0.8]), truth, beta=1, ruled=ruled) == pytest.approx(0.6)
+
+
 def test_threshold_never_splits_tied_scores():
     threshold = choose_threshold(np.array([0.9, 0.5, 0.5, 0.1]), np.array([1, 1, 0, 0]), beta=2, min_recall=1.0)
     assert 0.1 < threshold < 0.5
