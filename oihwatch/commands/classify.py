@@ -72,7 +72,9 @@ def train_and_save(app: App) -> str:
     path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
     click.echo(f"model {model.version} saved to {path.parent}")
     for label, metrics in model.meta["cv_metrics"].items():
-        click.echo(f"  {label:<12} threshold {model.thresholds[label]:.3f}  CV on {metrics['cv_on']} labels: "
+        threshold = model.thresholds[label]
+        cut = f"threshold {threshold:.3f}" if threshold <= 1 else "rules only     "  # the model only added false alarms
+        click.echo(f"  {label:<12} {cut}  CV on {metrics['cv_on']} labels: "
                    f"P {metrics['precision']:.2f} R {metrics['recall']:.2f} F1 {metrics['f1']:.2f}")
     return model.version
 
