@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Agreement between the two independent readings of the curated records (readings.jsonl).
 
-Every curated record was read twice, blind. ``pass`` says when: "fifth" records were first
-read in the earlier passes and read again under the fifth-pass guide without seeing the first
-labels; "sixth" records (a random draw) were read by two readers at once. Where the readings
+Every curated record was read twice, blind. ``pass`` says when (docs/labelling-guide.md): 5 for
+records first read in the earlier passes and read again under the fifth-pass guide without
+seeing the first labels; 6 and later for random draws read by two readers at once. Where the readings
 differed an adjudicator read the record again and decided; curated.jsonl holds that result. Cohen's kappa per label is the
 ceiling to read the classifier's scores against: a model cannot agree with one reader much
 better than a second reader does.
@@ -30,7 +30,7 @@ def main(path: Path) -> None:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for name in sorted({r["pass"] for r in rows}):
         group = [r for r in rows if r["pass"] == name]
-        print(f"{name} pass: {len(group)} records read twice")
+        print(f"pass {name}: {len(group)} records read twice")
         print(f"{'label':<11} {'kappa':>5} {'both':>5} {'first only':>10} {'second only':>11}")
         for label in LABELS:
             first = [value(r["first"], label) for r in group]
