@@ -1,8 +1,10 @@
-"""Shared fixtures: the real PubMed data folder, and a clean environment for every test."""
+"""Shared fixtures: the real PubMed data folder, a clean environment, and no network beyond loopback."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,47 @@ def shared_data() -> Path:
     if not path.is_dir():
         pytest.skip(f"real PubMed data not found at {path}")
     return path
+
+
+def is_loopback(host) -> bool:
+    """'localhost', 127.0.0.0/8 or ::1 (None and '' are the local wildcard a server binds to)."""
+    host = host.decode() if isinstance(host, bytes) else host
+    if host in (None, "", "localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only():
+    """Tests reach only the loopback fakes: any other host fails at once, as it would on a machine
+    without network, so no test can touch NCBI (whose URLs appear in fixtures as plain text)."""
+    real_getaddrinfo, real_connect, real_connect_ex = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+
+    def getaddrinfo(host, *args, **kwargs):
+        if not is_loopback(host):
+            raise socket.gaierror(socket.EAI_NONAME, f"tests reach loopback only, not {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    def refuse(sock, address) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not is_loopback(address[0]):
+            raise ConnectionRefusedError(f"tests reach loopback only, not {address[0]}")
+
+    def connect(sock, address):
+        refuse(sock, address)
+        return real_connect(sock, address)
+
+    def connect_ex(sock, address):
+        refuse(sock, address)
+        return real_connect_ex(sock, address)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        yield
 
 
 @pytest.fixture(autouse=True)
