@@ -102,15 +102,13 @@ class Store:
         self._depth = 1
         try:
             yield self.db
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:  # a full disk, a locked or corrupt file: one line for every writer
+            self._rollback()
+            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
         except BaseException:
             self._rollback()
             raise
-        else:
-            try:
-                self.db.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self._rollback()
-                raise StorageError(f"cannot write to {self.path}: {exc}") from exc
         finally:
             self._depth = 0
 
@@ -141,12 +139,9 @@ class Store:
         """
         counts = UpsertCounts()
         latest = {article.pmid: article for article in articles}
-        try:
-            with self.transaction():
-                for article in latest.values():
-                    self._upsert_one(article, counts)
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        with self.transaction():
+            for article in latest.values():
+                self._upsert_one(article, counts)
         return counts
 
     def _upsert_one(self, article: Article, counts: UpsertCounts) -> None:

@@ -157,3 +157,16 @@ def test_a_full_disk_is_a_storage_error_and_loses_nothing(tmp_path):
     with pytest.raises(StorageError, match=r"cannot write to .*c\.db: database or disk is full"):
         store.upsert_articles(big)
     assert [a.pmid for a in store.iter_articles()] == ["1"]
+
+
+def test_every_writer_reports_a_full_disk_as_a_storage_error(tmp_path):
+    from corpus.runs import set_watermark
+
+    store = Store(tmp_path / "c.db")
+    store.upsert_articles([article("1")])
+    store.db.execute(f"PRAGMA max_page_count = {store.db.execute('PRAGMA page_count').fetchone()[0]}")
+    with pytest.raises(StorageError, match=r"cannot write to .*c\.db: database or disk is full"):
+        with store.transaction():
+            for n in range(500):
+                set_watermark(store, f"query-{n}", "x" * 2000)
+    assert [a.pmid for a in store.iter_articles()] == ["1"]
