@@ -10,7 +10,7 @@ quoted number is measured on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -69,11 +69,3 @@ def merge_labels(shipped: CuratedSet, store_labels: Mapping[str, Mapping[str, bo
         values.setdefault(pmid, {}).update(labels)
     return CuratedSet(values, shipped.test_pmids)
 
-
-def label_counts(values: Mapping[str, Mapping[str, bool]], labels: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """label -> (positives, negatives) among curated records."""
-    counts = {}
-    for label in labels:
-        marks = [v[label] for v in values.values() if label in v]
-        counts[label] = (sum(marks), len(marks) - sum(marks))
-    return counts

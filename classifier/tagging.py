@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
+import numpy as np
+
 from classifier.documents import has_text, record_text
 from classifier.key_finding import key_finding
 from classifier.model import OihModel
@@ -35,7 +37,7 @@ def classify_articles(
     texts = [record_text(a) for a in articles]
     keyword = keyword_hits(texts, rules)
     probabilities = model.predict_proba(texts, keyword)
-    mesh = mesh_hits(articles, rules)
+    ruled = np.maximum(keyword, mesh_hits(articles, rules)).astype(bool)  # what the keyword or MeSH rule says
     columns = {label: j for j, label in enumerate(model.labels)}
     for i, article in enumerate(articles):
         result = Classification(article.pmid, 0.0, study_type(article), key_finding(article), model.version)
@@ -48,14 +50,12 @@ def classify_articles(
                 score = TopicScore(rule.name, float(labels[rule.name]), labels[rule.name], "curator")
             elif rule.name in columns:
                 p = float(probabilities[i, columns[rule.name]])
-                ruled = bool(keyword[i, j] or mesh[i, j])
                 if p >= model.thresholds[rule.name]:
                     score = TopicScore(rule.name, p, True, "model")
                 else:
-                    score = TopicScore(rule.name, p, ruled, "rule" if ruled else "model")
+                    score = TopicScore(rule.name, p, bool(ruled[i, j]), "rule" if ruled[i, j] else "model")
             else:
-                hit = bool(keyword[i, j] or mesh[i, j])
-                score = TopicScore(rule.name, float(hit), hit, "rule")
+                score = TopicScore(rule.name, float(ruled[i, j]), bool(ruled[i, j]), "rule")
             if rule.name == RELEVANCE:
                 result.relevance = score.score
             else:

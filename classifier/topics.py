@@ -11,7 +11,7 @@ it takes mappings, so tests hand in dicts.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import re2
@@ -37,6 +37,7 @@ class TopicRule:
     mesh: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    _mesh_lower: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _keyword_re: re2._Regexp | None = field(default=None, repr=False, compare=False)
     _requires_re: re2._Regexp | None = field(default=None, repr=False, compare=False)
     _exclude_re: re2._Regexp | None = field(default=None, repr=False, compare=False)
@@ -52,6 +53,7 @@ class TopicRule:
             description=str(data.get("description", "")),
             keywords=keywords,
             mesh=tuple(data.get("mesh", ())),
+            _mesh_lower=frozenset(m.lower() for m in data.get("mesh", ())),
             requires=requires,
             exclude=exclude,
             _keyword_re=_compile(name, keywords),
@@ -74,15 +76,24 @@ class TopicRule:
     def matched_words(self, text: str) -> str:
         """What a keyword matched in ``text`` when the rule hits ('' when it does not): ``explain`` shows it."""
         lowered = text.lower()
-        if not self.keyword_hit_lower(lowered):
+        found = self._keyword_re.search(lowered) if self._keyword_re else None
+        if not found or not self._required_lower(lowered):
             return ""
-        return text[slice(*self._keyword_re.search(lowered).span())]
+        # Lower-casing keeps offsets except for a few characters (e.g. 'İ'); then show the lower-cased words.
+        return (text if len(text) == len(lowered) else lowered)[slice(*found.span())]
+
+    def matched_mesh(self, mesh_terms: Iterable[str]) -> list[str]:
+        """The record's MeSH descriptors that are the topic's (the requirement not checked)."""
+        return [t for t in mesh_terms if t.lower() in self._mesh_lower]
 
     def mesh_hit(self, mesh_terms: Iterable[str], text: str = "") -> bool:
         """One of the topic's MeSH descriptors is on the record (and the requirement holds over text + MeSH)."""
         terms = list(mesh_terms)
-        wanted = {m.lower() for m in self.mesh}
-        return any(t.lower() in wanted for t in terms) and self._required(text + "\n" + "\n".join(terms))
+        return bool(self.matched_mesh(terms)) and self._required(text + "\n" + "\n".join(terms))
+
+    def search_patterns(self) -> tuple[str | None, str | None, str | None]:
+        """The joined keyword, requires and exclude regexes (None where a part is empty), already checked."""
+        return tuple(r.pattern if r is not None else None for r in (self._keyword_re, self._requires_re, self._exclude_re))
 
     def _required(self, text: str) -> bool:
         return self._required_lower(text.lower())
@@ -92,6 +103,11 @@ class TopicRule:
         if self._exclude_re is not None and self._exclude_re.search(lowered):
             return False
         return self._requires_re is None or bool(self._requires_re.search(lowered))
+
+
+def rules_fingerprint(rules: Sequence[TopicRule]) -> dict:
+    """What a model is trained for (relevance rule first, then the topics): a saved model must match it."""
+    return {"topics": {r.name: r.data() for r in rules[1:]}, "relevance": rules[0].data()}
 
 
 def rule_options() -> re2.Options:

@@ -26,8 +26,8 @@ from classifier.curated import CuratedSet
 from classifier.documents import has_text, record_text
 from classifier.features import FeatureBuilder
 from classifier.model import OihModel, sigmoid
-from classifier.topics import TopicRule
-from classifier.weak_labels import keyword_hits, weak_labels
+from classifier.topics import TopicRule, rules_fingerprint
+from classifier.weak_labels import keyword_hits, mesh_hits
 from corpus.article import Article
 from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
@@ -45,6 +45,7 @@ class TrainingData:
     targets: np.ndarray  # 0/1
     weights: np.ndarray
     curated: np.ndarray  # bool: the target came from a person
+    hits: np.ndarray  # keyword-rule hits (features, and the tags a rule gives whatever the model says)
 
     def digest(self) -> str:
         """A hash of exactly what the model learns from, saved with the model."""
@@ -60,7 +61,8 @@ def build_training_data(
     """Weak labels overruled by curated train labels; held-out test records and empty records are left out."""
     kept = [a for a in articles if has_text(a) and a.pmid not in curated.test_pmids]
     texts = [record_text(a) for a in kept]
-    targets = weak_labels(kept, texts, rules)
+    hits = keyword_hits(texts, rules)
+    targets = np.maximum(hits, mesh_hits(kept, rules))  # weak labels: a keyword or a MeSH rule fires
     weights = np.full_like(targets, weak_weight)
     is_curated = np.zeros(targets.shape, dtype=bool)
     train_labels = curated.for_training()
@@ -69,7 +71,7 @@ def build_training_data(
             value = train_labels.get(article.pmid, {}).get(rule.name)
             if value is not None:
                 targets[i, j], weights[i, j], is_curated[i, j] = float(value), curated_weight, True
-    return TrainingData([a.pmid for a in kept], texts, targets, weights, is_curated)
+    return TrainingData([a.pmid for a in kept], texts, targets, weights, is_curated, hits)
 
 
 def train_model(
@@ -77,9 +79,7 @@ def train_model(
     rules: Sequence[TopicRule],
     curated: CuratedSet,
     hyperparameters: Mapping,
-    settings: Mapping | None = None,
     app_version: str = "",
-    clock=lambda: datetime.now(timezone.utc),
 ) -> OihModel:
     """Fit the features and every label that has enough positives; the others are listed in ``skipped``."""
     params = hyperparameters["model"]
@@ -89,8 +89,7 @@ def train_model(
             f"only {len(data.texts)} records with a title or abstract to train on; ingest or harvest records first (oihwatch harvest)"
         )
     features = FeatureBuilder(rules, hyperparameters["features"]).fit(data.texts)
-    hits = keyword_hits(data.texts, rules)
-    X = features.transform(data.texts, hits)
+    X = features.transform(data.texts, data.hits)
     labels, columns, skipped, thresholds, metrics = [], [], {}, {}, {}
     for j, rule in enumerate(rules):
         y, w = data.targets[:, j], data.weights[:, j]
@@ -107,19 +106,19 @@ def train_model(
         on_curated = y[data.curated[:, j]].sum() >= int(params["min_curated_positives"])
         truth_mask = data.curated[:, j] if on_curated else np.ones(len(y), dtype=bool)
         # Topic tags are the model's or a keyword rule's; relevance is a score the digest cuts alone.
-        ruled = hits[truth_mask, j].astype(bool) if rule.name != RELEVANCE else None
+        ruled = data.hits[truth_mask, j].astype(bool) & (rule.name != RELEVANCE)
         thresholds[rule.name] = choose_threshold(
             oof[truth_mask], y[truth_mask], float(params["threshold_beta"]), float(params["min_recall"]), ruled=ruled
         )
         metrics[rule.name] = {
             "cv_on": "curated" if on_curated else "weak",
-            **scores((oof[truth_mask] >= thresholds[rule.name]) | (False if ruled is None else ruled), y[truth_mask]),
+            **scores((oof[truth_mask] >= thresholds[rule.name]) | ruled, y[truth_mask]),
         }
         labels.append(rule.name)
         columns.append((coef, intercept, platt))
     if not labels:  # e.g. a new install's first small harvest: tag by the rules until labels exist
         log.warning("no label could be trained yet; every label falls back to its keyword and MeSH rules")
-    created = clock()
+    created = datetime.now(timezone.utc)
     data_hash = data.digest()
     meta = {
         "format": FORMAT,
@@ -130,7 +129,7 @@ def train_model(
         "training_data_hash": data_hash,
         "records": len(data.texts),
         "curated_records": int(data.curated.any(axis=1).sum()),
-        "settings": {"topics": _rule_data(rules[1:]), "relevance": _rule_data(rules[:1])["oih"], **(settings or {})},
+        "settings": rules_fingerprint(rules),
         "hyperparameters": dict(hyperparameters),
         "thresholds": thresholds,
         "skipped": skipped,
@@ -209,6 +208,3 @@ def scores(predicted: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4), "positives": tp + fn, "n": len(truth)}
 
-
-def _rule_data(rules: Sequence[TopicRule]) -> dict:
-    return {r.name: r.data() for r in rules}

@@ -12,7 +12,7 @@ import numpy as np
 import re2
 
 from classifier.documents import record_text
-from classifier.topics import TopicRule, joined_pattern, rule_options
+from classifier.topics import TopicRule, rule_options
 from corpus.article import Article
 
 
@@ -26,10 +26,10 @@ def keyword_hits(texts: Sequence[str], rules: Sequence[TopicRule]) -> np.ndarray
     slots, patterns = [], []
     for rule in rules:
         slot = []
-        for part in (rule.keywords, rule.requires, rule.exclude):
+        for part in rule.search_patterns():
             slot.append(len(patterns) if part else -1)
             if part:
-                patterns.append(joined_pattern(rule.name, part))
+                patterns.append(part)
         slots.append(slot)
     matched = np.zeros((len(texts), len(patterns) + 1), dtype=bool)  # the last column stays False: "no such part"
     if patterns:
@@ -59,7 +59,3 @@ def mesh_hits(articles: Sequence[Article], rules: Sequence[TopicRule]) -> np.nda
                 hits[i, j] = 1.0
     return hits
 
-
-def weak_labels(articles: Sequence[Article], texts: Sequence[str], rules: Sequence[TopicRule]) -> np.ndarray:
-    """(records x rules) 0/1: a keyword rule or a MeSH rule fires."""
-    return np.maximum(keyword_hits(texts, rules), mesh_hits(articles, rules))

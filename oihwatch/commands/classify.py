@@ -18,7 +18,7 @@ from classifier.features import load_hyperparameters
 from classifier.model import OihModel
 from classifier.persistence import load_model, save_model
 from classifier.tagging import classify_articles
-from classifier.topics import TopicRule, topic_rules
+from classifier.topics import TopicRule, rules_fingerprint, topic_rules
 from classifier.training import train_model
 from corpus.errors import ClassifierError, InputError
 from corpus.tags import RELEVANCE, load_labels, pmids_to_classify, save_classifications, set_label
@@ -42,8 +42,7 @@ def curated_labels(app: App) -> CuratedSet:
 
 def current_model(app: App, rules: list[TopicRule]) -> OihModel:
     """The saved model, checked against this version and these topic rules."""
-    settings = {"topics": {r.name: r.data() for r in rules[1:]}, "relevance": rules[0].data()}
-    return load_model(app.settings.resolve(app.settings.classifier.model_dir), __version__, settings)
+    return load_model(app.settings.resolve(app.settings.classifier.model_dir), __version__, rules_fingerprint(rules))
 
 
 def classify_records(app: App, everything: bool = False) -> int:
@@ -68,7 +67,7 @@ def train_and_save(app: App) -> str:
     curated = curated_labels(app)
     articles = list(app.store.iter_articles())
     click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
-    model = train_model(articles, rules, curated, hyperparameters, settings={}, app_version=__version__)
+    model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
     path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
     click.echo(f"model {model.version} saved to {path.parent}")
     for label, metrics in model.meta["cv_metrics"].items():
@@ -159,8 +158,8 @@ def explain(app: App, pmid: str) -> None:
         click.echo(head)
         if score is not None and score.source == "rule" and score.assigned:
             words = rule_of[label].matched_words(text)
-            mesh = [term for term in article.mesh_terms if term.lower() in {m.lower() for m in rule_of[label].mesh}]
-            click.echo(f'    keyword rule matched "{words}"' if words else f"    MeSH rule: {', '.join(mesh)}")
+            mesh = ", ".join(rule_of[label].matched_mesh(article.mesh_terms))
+            click.echo(f'    keyword rule matched "{words}"' if words else f"    MeSH rule: {mesh}")
         if label in model.labels and text:
             for term, weight in model.explain(text, label):
                 click.echo(f"    {weight:+.3f}  {term}")
