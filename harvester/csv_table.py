@@ -17,6 +17,7 @@ from typing import TextIO
 
 from corpus.article import AbstractSection, Article
 from corpus.errors import InputError
+from harvester.dates import iso_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
 _PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
@@ -64,7 +65,7 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
         authors=[author_from_name(a) for a in _split(values.get("authors", ""))],
         journal=" ".join(values.get("journal", "").split()),
         pub_date=year if year.isdigit() else "",
-        pub_date_sort=f"{year}-01-01" if year.isdigit() and len(year) == 4 else "",
+        pub_date_sort=iso_date(year),
         doi=values.get("doi", "").strip().removeprefix("https://doi.org/"),
         keywords=_split(values.get("keywords", "")),
     )

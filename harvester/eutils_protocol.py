@@ -114,8 +114,7 @@ def read_search(body: bytes, limit: int = MAX_HITS) -> SearchResult:
 
 
 def read_articles(body: bytes, expected: int) -> list[Article]:
-    """An efetch response holding ``expected`` records; a short, cut-off or error response is a ``TransientError``."""
-    _reject_html(body, "efetch")
+    """An efetch response holding ``expected`` records; a short, cut-off, empty or HTML response is a ``TransientError``."""
     try:
         records = parse_pubmed_bytes(body, name="efetch response")
     except InputError as exc:

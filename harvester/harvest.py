@@ -163,8 +163,7 @@ def harvest_query(
     progress: Progress | None = None,
 ) -> QueryResult:
     """Search the query's create-date windows and store the records not yet stored."""
-    mark = get_watermark(store, query.name)
-    start, end = harvest_range(date.fromisoformat(mark) if mark else None, options.start, options.lookback_days, today)
+    start, end = harvest_range(_watermark_date(store, query.name), options.start, options.lookback_days, today)
     start, end = since or start, until or end
     job = _Job(HARVEST, query, options, store, client, progress, CREATE_DATE)
     return job.run(start, end)

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.errors import InputError
+from harvester.dates import iso_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
 _LABELLED = re.compile(r"^([A-Z][A-Z0-9 ,&/()-]{1,60}):\s+(.*)$")
@@ -50,7 +51,7 @@ def article_from_json(pmid: str, data: dict) -> Article:
         issue=_text(data.get("issue")),
         pages=_text(data.get("pages")),
         pub_date=year if year.isdigit() else "",
-        pub_date_sort=f"{year}-01-01" if year.isdigit() else "",
+        pub_date_sort=iso_date(year),
         doi=_text(data.get("doi")),
         mesh=[MeshHeading(term) for term in _strings(data.get("mesh"))],
         keywords=_strings(data.get("keywords")),
