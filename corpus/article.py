@@ -117,6 +117,11 @@ class Article:
     def mesh_terms(self) -> list[str]:
         return [m.descriptor for m in self.mesh]
 
+    @property
+    def pubmed_url(self) -> str:
+        """The record's PubMed page (digest links, exports)."""
+        return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
+
     def fingerprint(self) -> str:
         """A hash of the content (not of where it came from), to tell a revised record."""
         return content_fingerprint(content_json(self.to_dict()))

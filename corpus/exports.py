@@ -25,7 +25,6 @@ from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
 from corpus.tags import Classification, load_classifications
 
-PUBMED_URL = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 CSV_COLUMNS = (
     "pmid", "title", "authors", "journal", "year", "volume", "issue", "pages", "doi", "pmcid",
     "topics", "scores", "relevance", "study_type", "retracted", "key_finding",
@@ -77,7 +76,7 @@ def article_record(article: Article, classification: Classification | None = Non
         "study_type": c.study_type if c else None,
         "retracted": article.retracted,
         "key_finding": c.key_finding if c else "",
-        "url": PUBMED_URL.format(pmid=article.pmid),
+        "url": article.pubmed_url,
     }
 
 

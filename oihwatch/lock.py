@@ -13,7 +13,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,7 +25,6 @@ def write_lock(
     path: Path,
     command: str,
     wait: float = 5.0,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[None]:
     """Hold the lock at ``path`` for the ``with`` block; wait up to ``wait`` seconds for it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,7 +38,7 @@ def write_lock(
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockError(f"another oihwatch is writing to this corpus ({_holder(path)}); try again later") from None
-                sleep(0.2)
+                time.sleep(0.2)
         handle.seek(0)
         handle.truncate()
         since = datetime.now(timezone.utc).isoformat(timespec="seconds")

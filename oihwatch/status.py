@@ -30,11 +30,12 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
     ).fetchall()
     last_digest = db.execute("SELECT period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
     fire_times = next_fire_times(settings.schedule, now, count=2)
+    records = store.count_articles()
     status = {
         "config": str(settings.source),
         "database": str(settings.database_path),
-        "records": store.count_articles(),
-        "deleted": store.count_articles(include_deleted=True) - store.count_articles(),
+        "records": records,
+        "deleted": store.count_articles(include_deleted=True) - records,
         "unclassified": db.execute(
             "SELECT COUNT(*) FROM articles WHERE deleted = 0 AND needs_classification = 1"
         ).fetchone()[0],

@@ -19,7 +19,6 @@ from corpus.tags import Classification
 
 OTHER = ""  # the section of relevant records without a topic
 OTHER_LABEL = "Other OIH research"
-PUBMED = "https://pubmed.ncbi.nlm.nih.gov/{pmid}/"
 STRONGEST = 3  # items in "the strongest new evidence"
 STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials; weaker evidence is not "strongest"
 
@@ -132,7 +131,7 @@ def build_item(article: Article, classification: Classification, topic_labels: M
     return Item(
         pmid=article.pmid,
         title=article.title or article.vernacular_title or f"PMID {article.pmid}",
-        url=PUBMED.format(pmid=article.pmid),
+        url=article.pubmed_url,
         doi=article.doi,
         authors=short_authors([a.display for a in article.authors]),
         journal=article.journal or article.journal_abbrev,
@@ -158,7 +157,7 @@ def notice_text(mark: str) -> str:
 
 def build_warning(article: Article, marks: Iterable[str]) -> Warning:
     ordered = sorted(marks, key=lambda m: (m != RETRACTED, m))
-    return Warning(article.pmid, article.title or f"PMID {article.pmid}", PUBMED.format(pmid=article.pmid),
+    return Warning(article.pmid, article.title or f"PMID {article.pmid}", article.pubmed_url,
                    tuple(notice_text(m) for m in ordered))
 
 

@@ -6,7 +6,6 @@ settings below keep SQL time-limited and facets on the columns librarians slice 
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 SETTINGS = {
@@ -103,9 +102,9 @@ def make_datasette(snapshot: Path):
     return Datasette(immutables=[str(snapshot)], metadata=metadata(snapshot.stem), settings=SETTINGS)
 
 
-def run_server(snapshot: Path, host: str, port: int, sock: socket.socket | None = None) -> None:
-    """Serve until interrupted; ``sock`` (already bound) lets a test pick a free port without a race."""
+def run_server(snapshot: Path, host: str, port: int) -> None:
+    """Serve until interrupted."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot).app(), host=host, port=port, log_level="warning"))
-    server.run(sockets=[sock] if sock else None)
+    server.run()
