@@ -61,13 +61,14 @@ def digest_step(app: App, now: datetime) -> str:
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
+    params = digest_params(settings)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
-        period = digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone, now)
+        period = digest_due(store, params.weekday, params.time, params.timezone, now)
         if period is None:
             return "not due: this period's digest has gone to every recipient"
         folder = settings.resolve(settings.digest.outbox)
         outcome = send_due_digest(
-            store, digest_params(settings), now, transport_for(settings, None), archive_dir=folder / "archive"
+            store, params, now, transport_for(settings, None), period=period, archive_dir=folder / "archive"
         )
         counts["found"], counts["new"] = outcome.items, len(outcome.delivered)
         if outcome.failed:

@@ -142,8 +142,9 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
         digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics,
                                         threshold=params.relevance_threshold)
     outcome.items = len(digest.items)
-    pending = [d for d in deliveries(store, record.id) if not d.done]
-    outcome.earlier = [d.recipient for d in deliveries(store, record.id) if d.done]
+    listed = deliveries(store, record.id)
+    pending = [d for d in listed if not d.done]
+    outcome.earlier = [d.recipient for d in listed if d.done]
     chart = trend_png(digest.trend)
     if archive_dir is not None:
         full = render_digest(digest, chart_src=f"{period}.png")
