@@ -57,7 +57,7 @@ def gather_new_digest(
     horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
     pmids = first_seen_between(store, since, until) + classified_after_their_digest(store, since, horizon)
     sent = sent_before(store)
-    known = known_marks(store, [*sent, *pmids])
+    known = known_marks(store, list(sent))
     warnings, marks = [], []
     for article in store.iter_articles(sent):
         new_marks = standing_marks(article) - known.get(article.pmid, set())
