@@ -4,7 +4,7 @@ It understands exactly what oihwatch sends: a term of the form ``(BASE) AND ("Y/
 "Y/M/D"[crdt])`` (or ``[mdat]``) — every record matches BASE, the date range filters — the
 history server (``usehistory=y``, ``WebEnv``/``query_key``/``retstart``/``retmax``), efetch by
 ``id`` over GET or POST, and PubMed's 9,999-hit cap with NCBI's own error text. Each record's
-create date comes from its XML (``DateCreated``, else the earliest 'pubmed'/'entrez' history
+create date comes from its XML (``DateCreated``, else the 'entrez' history event, else 'pubmed'
 event), its modification date from ``DateRevised``; a test may override either.
 
 Faults, queued one per request (``fake.faults.extend([...])``) or drawn at random with a seed
@@ -107,11 +107,12 @@ def _created(article) -> date | None:
     created = _ymd(article.find("MedlineCitation/DateCreated"))
     if created:
         return created
-    events = [
-        _ymd(e) for e in article.iterfind("PubmedData/History/PubMedPubDate") if e.get("PubStatus") in ("pubmed", "entrez")
-    ]
-    events = [e for e in events if e]
-    return min(events) if events else None
+    # As PubMed's [crdt]: the 'entrez' event (a late record's 'pubmed' event is backdated), else 'pubmed'.
+    for status in ("entrez", "pubmed"):
+        dates = [_ymd(e) for e in article.iterfind(f"PubmedData/History/PubMedPubDate[@PubStatus='{status}']")]
+        if any(dates):
+            return min(d for d in dates if d)
+    return None
 
 
 @dataclass
