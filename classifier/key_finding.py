@@ -57,7 +57,7 @@ def key_finding(article: Article) -> str:
     for section in reversed(article.abstract_sections):
         if section.category.upper() in _CONCLUSION_CATEGORY or _CONCLUSION_LABEL.match(section.label):
             return _leading(section.text, MAX_SENTENCES)
-    text = "\n".join(s.text for s in article.abstract_sections).strip()
+    text = article.abstract.strip()  # labels kept, so the sentences quoted stay one piece of the abstract
     if not text:
         return ""
     inline = list(_INLINE_CONCLUSION.finditer(text))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from classifier.key_finding import key_finding, split_sentences
 from classifier.study_type import study_type
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.evidence import STUDY_TYPES
+from harvester.jsonl import parse_jsonl
 
 
 def test_sentences_do_not_split_at_abbreviations_decimals_or_p_values():
@@ -63,10 +62,9 @@ def test_study_type(publication_types, mesh, text, expected):
 
 def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(shared_data):
     seen = set()
-    for line in (shared_data / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        article = Article(row["pmid"], title=row["title"] or "", abstract_sections=[AbstractSection(row["abstract"])] if row["abstract"] else [],
-                          mesh=[MeshHeading(m) for m in row["mesh"] or []], publication_types=row["pubtypes"] or [])
+    with open(shared_data / "corpus.jsonl", encoding="utf-8") as handle:
+        articles = list(parse_jsonl(handle))
+    for article in articles:
         kind = study_type(article)
         assert kind in STUDY_TYPES
         seen.add(kind)
