@@ -10,7 +10,6 @@ and of the full tagging step (study type and key finding included).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 import tomllib
 from pathlib import Path
@@ -24,21 +23,15 @@ from classifier.features import load_hyperparameters
 from classifier.tagging import classify_articles
 from classifier.topics import topic_rules
 from classifier.training import train_model
-from corpus.article import AbstractSection, Article, MeshHeading
+from corpus.article import Article
+from harvester.jsonl import parse_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def read_corpus(path: Path) -> list[Article]:
-    articles = []
-    for line in path.read_text(encoding="utf-8").split("\n"):
-        if not line.strip():
-            continue
-        r = json.loads(line)
-        articles.append(Article(r["pmid"], title=r["title"] or "", journal=r["journal"] or "",
-                                abstract_sections=[AbstractSection(r["abstract"])] if r["abstract"] else [],
-                                mesh=[MeshHeading(m) for m in r["mesh"] or []], publication_types=r["pubtypes"] or []))
-    return articles
+    with path.open(encoding="utf-8") as handle:
+        return list(parse_jsonl(handle, name=path.name))
 
 
 def rate(count: int, seconds: float) -> str:

@@ -10,14 +10,14 @@ has no retraction notice).
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from corpus.article import AbstractSection, Article, Link, MeshHeading
+from corpus.article import Article, Link
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore, save_classifications
+from harvester.jsonl import parse_jsonl
 from harvester.pubmed_xml import parse_pubmed_xml
 
 RETRACTED_PMID = "99000001"
@@ -45,23 +45,10 @@ def real_articles(shared_data: Path) -> Iterator[Article]:
                 seen.add(record.pmid)
                 yield record
     with open(shared_data / "corpus.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            if row["pmid"] in seen:
-                continue
-            seen.add(row["pmid"])
-            yield Article(
-                pmid=row["pmid"],
-                title=row["title"] or "",
-                abstract_sections=[AbstractSection(row["abstract"])] if row["abstract"] else [],
-                journal=row["journal"] or "",
-                pub_date=str(row["year"] or ""),
-                pub_date_sort=f"{row['year']}-01-01" if row["year"] else "",
-                doi=row["doi"] or "",
-                mesh=[MeshHeading(m) for m in row["mesh"]],
-                publication_types=list(row["pubtypes"]),
-                source="corpus.jsonl",
-            )
+        for article in parse_jsonl(lines, name="corpus.jsonl"):
+            if article.pmid not in seen:
+                seen.add(article.pmid)
+                yield dataclasses.replace(article, source="corpus.jsonl")
 
 
 def stand_in_classification(article: Article) -> Classification:
