@@ -12,6 +12,7 @@ the SMTP password from ``OIHWATCH_SMTP_PASSWORD``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -180,9 +181,10 @@ SECTIONS: dict[str, type[Section]] = {
 }
 
 
-def default_config_text() -> str:
-    """The commented default config.toml shipped with the package (written by ``oihwatch init``)."""
-    return resources.files("oihwatch").joinpath("default_config.toml").read_text(encoding="utf-8")
+def default_config_text(email: str = "") -> str:
+    """The commented default config.toml shipped with the package (written by ``oihwatch init``), with ``email`` filled in."""
+    text = resources.files("oihwatch").joinpath("default_config.toml").read_text(encoding="utf-8")
+    return text.replace('email = ""', f"email = {json.dumps(email)}", 1) if email else text
 
 
 def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:

@@ -80,6 +80,36 @@ def research_store_path(shared_data: Path, tmp_path_factory: pytest.TempPathFact
     return path
 
 
+@pytest.fixture
+def research_store(research_store_path: Path):
+    """The research corpus, opened."""
+    from corpus.store import Store
+
+    with Store(research_store_path) as opened:
+        yield opened
+
+
+@pytest.fixture
+def research_cli(tmp_path: Path, research_store_path: Path):
+    """Run an oihwatch command against the research corpus (a config naming it)."""
+    from click.testing import CliRunner
+
+    from oihwatch.cli import cli
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    return lambda *args: CliRunner().invoke(cli, ["-c", str(config), *args])
+
+
+@pytest.fixture
+def smtp():
+    """A loopback SMTP server (aiosmtpd) that records what it receives."""
+    from smtp_server import LoopbackSmtp
+
+    with LoopbackSmtp() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def records(shared_data: Path):
     """Every dated real PubMed record, as the fake E-utilities serves them (each fake copies them)."""

@@ -26,7 +26,7 @@ CURATED_TRAIN = set(read_label_file(default_label_file()).for_training())
 @pytest.fixture(scope="module")
 def config(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("classifier-cli")
-    text = default_config_text().replace('email = ""', 'email = "ops@example.org"', 1)
+    text = default_config_text("ops@example.org")
     # A topic with too few records to train: tagged by its keyword rule alone (explain shows the words).
     text = text.replace("[classifier]", '[topics.hypnosis]\nlabel = "Hypnosis"\nkeywords = ["hypnos"]\n\n[classifier]', 1)
     path = folder / "config.toml"

@@ -20,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_default_config_is_valid_once_an_email_is_set(tmp_path):
-    path = write(tmp_path, default_config_text().replace('email = ""', 'email = "me@example.org"'))
+    path = write(tmp_path, default_config_text("me@example.org"))
     settings = load_settings(path, {})
     assert set(settings.topics) == {"tapering", "ketamine", "genetics", "non_opioid"}
     assert settings.queries[0].name == "oih"

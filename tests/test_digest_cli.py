@@ -27,7 +27,7 @@ topics = ["ketamine"]
 @pytest.fixture
 def config(tmp_path, shared_data):
     path = tmp_path / "config.toml"
-    path.write_text(default_config_text().replace('email = ""', 'email = "ops@example.org"', 1) + RECIPIENTS)
+    path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
     with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
         articles = real_articles(shared_data, 12)
         store.upsert_articles(articles)
@@ -92,6 +92,6 @@ def test_smtp_without_a_sender_is_a_config_error(config):
 
 def test_no_recipients_is_a_config_error(tmp_path):
     path = tmp_path / "config.toml"
-    path.write_text(default_config_text().replace('email = ""', 'email = "ops@example.org"', 1))
+    path.write_text(default_config_text("ops@example.org"))
     result = run(path, "--send")
     assert result.exit_code == 1 and "[[recipients]]" in result.stderr

@@ -23,12 +23,6 @@ EVERYTHING = Recipient("all@example.org")
 
 
 @pytest.fixture
-def smtp():
-    with LoopbackSmtp() as server:
-        yield server
-
-
-@pytest.fixture
 def store(shared_data):
     store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)))
     return store

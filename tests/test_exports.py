@@ -12,13 +12,11 @@ import pytest
 import rispy
 from bibtexparser.bparser import BibTexParser
 from bibtexparser.customization import convert_to_unicode
-from click.testing import CliRunner
 
 from corpus.article import AbstractSection, Article, Author
 from corpus.exports import article_record, iter_records, split_pages, write_bibtex, write_csv, write_jsonl, write_ris
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore
-from oihwatch.cli import cli
 from research_corpus import RETRACTED_PMID
 
 MARKUP_TITLE_PMID = "27797938"  # pubmed4.xml: "<i>TERT</i>" inside the title
@@ -27,12 +25,6 @@ JSONL_FIELDS = {
     "pmid", "title", "abstract", "journal", "year", "doi", "mesh", "publication_types",
     "topics", "scores", "relevance", "study_type", "retracted", "key_finding",
 }  # fmt: skip
-
-
-@pytest.fixture
-def store(research_store_path: Path):
-    with Store(research_store_path) as opened:
-        yield opened
 
 
 @pytest.fixture
@@ -62,10 +54,10 @@ def tricky() -> dict:
     return article_record(article, classification)
 
 
-def test_jsonl_contract_on_real_records(store: Store) -> None:
+def test_jsonl_contract_on_real_records(research_store: Store) -> None:
     out = io.StringIO()
     pmids = [MARKUP_TITLE_PMID, NON_ASCII_PMID, RETRACTED_PMID, "11618220"]  # the last has no abstract
-    assert write_jsonl(iter_records(store, pmids), out) == 4
+    assert write_jsonl(iter_records(research_store, pmids), out) == 4
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["pmid"] for r in records] == pmids
     for record in records:
@@ -137,10 +129,10 @@ def test_bibtex_is_latex_safe(tricky: dict) -> None:
     assert "{OIH Study Group \\& Friends}" in raw["author"]  # a group author is kept whole
 
 
-def test_real_records_round_trip_through_both_libraries(store: Store) -> None:
-    pmids = [h[0] for h in store.db.execute("SELECT pmid FROM articles WHERE source != 'corpus.jsonl' ORDER BY pmid LIMIT 300")]
+def test_real_records_round_trip_through_both_libraries(research_store: Store) -> None:
+    pmids = [h[0] for h in research_store.db.execute("SELECT pmid FROM articles WHERE source != 'corpus.jsonl' ORDER BY pmid LIMIT 300")]
     pmids += [MARKUP_TITLE_PMID, NON_ASCII_PMID]
-    records = list(iter_records(store, pmids))
+    records = list(iter_records(research_store, pmids))
     ris, bib = io.StringIO(), io.StringIO()
     write_ris(records, ris)
     write_bibtex(records, bib)
@@ -169,20 +161,14 @@ def test_csv_joins_lists_for_spreadsheets(tricky: dict) -> None:
     assert row["title"] == tricky["title"] and row["abstract"] == tricky["abstract"]
 
 
-def run_cli(tmp_path: Path, database: Path, *args: str):
-    config = tmp_path / "config.toml"
-    config.write_text(f'[database]\npath = "{database}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
-    return CliRunner().invoke(cli, ["-c", str(config), *args])
-
-
-def test_export_command_whole_corpus_and_filtered_slice(tmp_path: Path, research_store_path: Path, store: Store) -> None:
-    everything = run_cli(tmp_path, research_store_path, "export")
+def test_export_command_whole_corpus_and_filtered_slice(tmp_path: Path, research_store: Store, research_cli) -> None:
+    everything = research_cli("export")
     assert everything.exit_code == 0, everything.output
     lines = everything.stdout.splitlines()
-    assert len(lines) == store.count_articles() - 1  # the retracted copy is left out by default
+    assert len(lines) == research_store.count_articles() - 1  # the retracted copy is left out by default
     target = tmp_path / "ketamine.ris"
-    sliced = run_cli(
-        tmp_path, research_store_path, "export", "--format", "ris", "--topic", "ketamine", "--query", "title:ketamine",
+    sliced = research_cli(
+        "export", "--format", "ris", "--topic", "ketamine", "--query", "title:ketamine",
         "--include-retracted", "--output", str(target),
     )  # fmt: skip
     assert sliced.exit_code == 0, sliced.output
@@ -193,7 +179,7 @@ def test_export_command_whole_corpus_and_filtered_slice(tmp_path: Path, research
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_export_to_a_missing_folder_is_one_line_error(tmp_path: Path, research_store_path: Path) -> None:
-    result = run_cli(tmp_path, research_store_path, "export", "--topic", "genetics", "-o", str(tmp_path / "no" / "x.csv"))
+def test_export_to_a_missing_folder_is_one_line_error(tmp_path: Path, research_cli) -> None:
+    result = research_cli("export", "--topic", "genetics", "-o", str(tmp_path / "no" / "x.csv"))
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: cannot write") and result.stderr.count("\n") == 1

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from corpus.errors import ConfigError, HarvestError, InputError
 from corpus.runs import get_watermark, last_runs, set_watermark
 from corpus.store import Store
-from fake_eutils import FakeClock
+from fake_eutils import FAULTS, FakeClock
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
 from harvester.ratelimit import RateLimiter
@@ -141,8 +141,7 @@ def test_a_window_over_the_cap_is_split_until_each_part_fits(fake, store, client
     assert all(int(r.params["retmax"]) >= 60 for r in searches)
 
 
-@pytest.mark.parametrize("fault", ["429", "429-retry-after", "500", "502", "503", "timeout", "drop", "truncate", "cut",
-                                   "html", "error200"])
+@pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_kind_still_ends_with_every_record_once(fake, store, client, records, fault):
     fake.faults.extend([fault, fault, "ok", fault])
     [result] = harvest(store, client, since=date(2016, 1, 1), until=date(2018, 12, 31))

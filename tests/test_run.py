@@ -13,7 +13,6 @@ import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from corpus import Store
@@ -21,15 +20,13 @@ from oihwatch.app import App
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
 from oihwatch.pipeline import digest_step
-from smtp_server import LoopbackSmtp
 
 API_KEY = "run-test-key-0123456789"
 
 
 def write_config(folder: Path, base_url: str, smtp_port: int, **extra: str) -> Path:
-    text = default_config_text()
+    text = default_config_text("ops@example.org")
     replacements = {
-        'email = ""': 'email = "ops@example.org"',
         'base_url = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"': f'base_url = "{base_url}"\ntimeout = 5\nretry_budget = {extra.get("retry_budget", "20")}',
         "lock_wait = 5": "lock_wait = 0.5",
         "start = 2000-01-01": "start = 2023-01-01",
@@ -46,12 +43,6 @@ def write_config(folder: Path, base_url: str, smtp_port: int, **extra: str) -> P
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-@pytest.fixture
-def smtp():
-    with LoopbackSmtp() as server:
-        yield server
 
 
 def oihwatch(config: Path, *args: str) -> subprocess.CompletedProcess:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
 
 from corpus.stats import corpus_stats
 from corpus.store import Store
-from oihwatch.cli import cli
 
 
 def test_counts_agree_with_the_tags(research_store_path: Path) -> None:
@@ -26,14 +24,12 @@ def test_counts_agree_with_the_tags(research_store_path: Path) -> None:
         assert corpus_stats(store, include_retracted=True).total == store.count_articles()
 
 
-def test_stats_command_table_json_and_plot(tmp_path: Path, research_store_path: Path) -> None:
-    config = tmp_path / "config.toml"
-    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+def test_stats_command_table_json_and_plot(tmp_path: Path, research_cli) -> None:
     plot = tmp_path / "trend.png"
-    table = CliRunner().invoke(cli, ["-c", str(config), "stats", "--plot", str(plot)])
+    table = research_cli("stats", "--plot", str(plot))
     assert table.exit_code == 0, table.output
     assert "Articles per topic per year" in table.stdout and "Randomised controlled trial" in table.stdout
     assert plot.read_bytes().startswith(b"\x89PNG") and plot.stat().st_size > 10_000
-    as_json = CliRunner().invoke(cli, ["-c", str(config), "stats", "--json"])
+    as_json = research_cli("stats", "--json")
     data = json.loads(as_json.stdout)
     assert set(data["topics"]) == {"genetics", "ketamine", "non_opioid", "tapering"}

@@ -28,11 +28,9 @@ def init(app: App, email: str | None, force: bool) -> None:
     path = app.config_file
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; edit it, or pass --force to overwrite it")
-    text = default_config_text()
-    if email:
-        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-            raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="--email")
-        text = text.replace('email = ""', f"email = {json.dumps(email)}", 1)
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="--email")
+    text = default_config_text(email)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     click.echo(f"wrote {path}" + ("" if email else "; set ncbi.email in it before harvesting"))
