@@ -4,12 +4,13 @@ Prints records/s of the oihwatch model scoring -- text in, calibrated probabilit
 label out: TF-IDF, the RE2 rule-hit features, one sparse product, Platt -- beside a plain TfidfVectorizer + LogisticRegression (one label) in the same run,
 and of the full tagging step (study type and key finding included).
 
-    python benchmarks/classify.py [--data ../shared/data]
+    python benchmarks/classify.py [--data DIR]   (default $OIHWATCH_SHARED_DATA, else ../shared/data)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tomllib
 from pathlib import Path
@@ -40,7 +41,7 @@ def rate(count: int, seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("OIHWATCH_SHARED_DATA") or REPO.parent / "shared" / "data"))
     args = parser.parse_args()
     articles = read_corpus(args.data / "corpus.jsonl") + read_corpus(args.data / "corpus_generic_negatives.jsonl")
     hyperparameters = load_hyperparameters()
