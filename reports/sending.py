@@ -73,7 +73,7 @@ class DigestOutcome:
     delivered: list[str] = field(default_factory=list)  # in this run
     earlier: list[str] = field(default_factory=list)  # in earlier runs
     failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending
-    skipped_empty: list[str] = field(default_factory=list)  # nothing in their topics, send_empty off
+    skipped_empty: list[str] = field(default_factory=list)  # nothing in their topics, no warning, send_empty off
     dropped: list[str] = field(default_factory=list)  # pending, but no longer in [[recipients]]
     archive: Path | None = None
 
@@ -106,7 +106,9 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
                                 topics=params.topics, threshold=params.relevance_threshold)
     wanted = {}
     for recipient in params.recipients:
-        if for_recipient(content.digest, recipient.topics).sections or params.send_empty:
+        # Warnings go to everyone and are recorded as given with this digest: skipping a recipient
+        # because nothing is new in their topics would lose the warning for them for good.
+        if params.send_empty or content.digest.warnings or for_recipient(content.digest, recipient.topics).sections:
             wanted[recipient.email] = message_id(period, recipient.email, params.sender)
         else:
             outcome.skipped_empty.append(recipient.email)

@@ -156,6 +156,24 @@ def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):
     assert [d.recipient for d in deliveries(store, find_digest(store, "2026-W48").id)] == ["k@example.org"]
 
 
+def test_send_empty_off_still_delivers_a_warning_to_everyone(tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store = Store(":memory:", clock=clock)
+    store.upsert_articles([article("1")])
+    save_classifications(store, [classification("1", topics=["ketamine"])])
+    recipients = (Recipient("all@example.org"), Recipient("k@example.org", ("ketamine",)))
+    quiet = params(recipients, send_empty=False)
+    assert sorted(send_due_digest(store, quiet, MONDAY, OutboxTransport(tmp_path)).delivered) == ["all@example.org", "k@example.org"]
+
+    clock.now = MONDAY + timedelta(days=2)
+    store.upsert_articles([article("1", links=[Link("RetractionIn", "2")])])  # nothing new this week, one retraction
+    outcome = send_due_digest(store, quiet, MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+    assert sorted(outcome.delivered) == ["all@example.org", "k@example.org"] and not outcome.skipped_empty
+    for recipient in recipients:
+        text, _ = parts(tmp_path / "2026-W49" / f"{recipient.email}.eml")
+        assert "Retracted: Title 1" in text
+
+
 def test_an_empty_week_says_so_in_one_line(tmp_path):
     store = Store(":memory:", clock=Clock(MONDAY))
     outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
