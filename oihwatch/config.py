@@ -28,6 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from corpus.errors import ConfigError
+from reports.address import parse_address
 
 SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
 RESERVED_ENV = {"OIHWATCH_CONFIG", "OIHWATCH_SHARED_DATA", "OIHWATCH_SMTP_PASSWORD"}
@@ -114,14 +115,24 @@ class SmtpSettings(Section):
     port: int = Field(587, ge=1, le=65535, description="SMTP port")
     security: Literal["starttls", "ssl", "none"] = Field("starttls", description="starttls | ssl | none")
     username: str = Field("", description="SMTP user name")
-    sender: str = Field("", description="From: address")
+    sender: str = Field("", description="From: address, alone or with a name ('OIH Watch <digest@example.org>')")
     password: SecretStr | None = Field(None, description="SMTP password (from $OIHWATCH_SMTP_PASSWORD only)")
     timeout: float = Field(30.0, gt=0, description="seconds to wait for the SMTP server")
 
+    @field_validator("sender")
+    @classmethod
+    def _is_address(cls, value: str) -> str:
+        return str(parse_address(value)) if value else value
+
 
 class Recipient(Section):
-    email: str = Field(description="recipient address")
+    email: str = Field(description="recipient address, without a name")
     topics: list[str] = Field(default_factory=list, description="topics to receive; empty = all")
+
+    @field_validator("email")
+    @classmethod
+    def _is_address(cls, value: str) -> str:
+        return parse_address(value, display_name=False).addr_spec
 
 
 class ScheduleSettings(Section):

@@ -9,17 +9,18 @@
 List-Unsubscribe names where to unsubscribe (a mailto: address, or an https: page). Only an https:
 link comes with List-Unsubscribe-Post, the one-click button Gmail and Yahoo require of bulk senders:
 RFC 8058 allows that header with an HTTPS URI only. The Message-ID is chosen when the delivery is
-recorded, so a retry carries the same ID.
+recorded, so a retry carries the same ID; its domain is the sender's, which may carry a display name
+('OIH Watch <digest@example.org>').
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from reports.address import parse_address
 from reports.render import RenderedDigest
 
 CHART_NAME = "trend.png"
@@ -27,7 +28,7 @@ CHART_NAME = "trend.png"
 
 def message_id(period: str, recipient: str, sender: str) -> str:
     """A stable '<oihwatch.2026-W48.ab12cd34@example.org>' for one digest to one recipient."""
-    domain = sender.rpartition("@")[2] or "oihwatch.invalid"
+    domain = parse_address(sender).domain if sender else "oihwatch.invalid"
     token = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
     return f"<oihwatch.{period}.{token}@{domain}>"
 
@@ -51,7 +52,7 @@ def build_message(
     """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``."""
     message = EmailMessage()
     message["Subject"] = rendered.subject
-    message["From"] = Address(addr_spec=sender) if sender else "oihwatch@localhost"
+    message["From"] = parse_address(sender) if sender else "oihwatch@localhost"
     message["To"] = recipient
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
@@ -73,5 +74,5 @@ def unsubscribe_url(unsubscribe: str, sender: str) -> str:
     """The setting's https: link as it is, else 'mailto:ADDRESS?subject=unsubscribe' (the setting's address or the sender)."""
     if unsubscribe.startswith("https://"):
         return unsubscribe
-    address = unsubscribe.removeprefix("mailto:") or sender
+    address = unsubscribe.removeprefix("mailto:") or (parse_address(sender).addr_spec if sender else "")
     return f"mailto:{address}?subject=unsubscribe" if address else ""

@@ -53,12 +53,26 @@ def test_missing_email_names_the_key_and_file(tmp_path):
         ('[ncbi]\nemail = "a@b.org"\napi_key = "abc"\n', r"secrets are not read from files; set \$NCBI_API_KEY"),
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = ["nope"]\n', r"unknown topic 'nope'"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\nunsubscribe = "http://example.org/u"\n', r"digest\.unsubscribe in "),
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "OIH Watch digest@example.org"\n', r"smtp\.sender in .*not one e-mail address"),
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "a@example.org, b@example.org"\n', r"smtp\.sender in .*not one e-mail address"),
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "digest@example.org\\nBcc: x@example.org"\n', r"smtp\.sender in "),
+        ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "clinic@"\n', r"recipients\.0\.email in .*not one e-mail address"),
+        ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "Pain Clinic <clinic@example.org>"\n',
+         r"recipients\.0\.email in .*give the address alone \(clinic@example\.org\)"),
     ],
 )
 def test_bad_config_is_one_line_error(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_settings(write(tmp_path, text), {})
     assert "\n" not in str(info.value)
+
+
+def test_a_sender_may_carry_a_display_name(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "OIH Watch <digest@example.org>"\n'
+                           '[[recipients]]\nemail = " clinic@example.org "\n')
+    settings = load_settings(path, {})
+    assert settings.smtp.sender == "OIH Watch <digest@example.org>"
+    assert settings.recipients[0].email == "clinic@example.org"
 
 
 def test_environment_overrides_file_and_errors_name_the_variable(tmp_path):

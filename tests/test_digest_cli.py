@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -83,6 +84,29 @@ def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
         assert second.exit_code == 0, second.output
         assert "sent to ketamine@example.org" in second.stdout and "earlier run to all@example.org" in second.stdout
         assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [1, 1]
+
+
+def test_a_sender_with_a_display_name_is_a_normal_from(config):
+    with LoopbackSmtp() as smtp:
+        env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
+               "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "OIH Watch <digest@oihwatch.example.org>"}
+        result = run(config, "--send", env=env)
+        assert result.exit_code == 0, result.output
+        (message,) = smtp.handler.received_by("all@example.org")
+    assert message["From"].addresses[0].display_name == "OIH Watch"
+    assert message["From"].addresses[0].addr_spec == "digest@oihwatch.example.org"
+    assert re.fullmatch(r"<oihwatch\.\d{4}-W\d\d\.[0-9a-f]{12}@oihwatch\.example\.org>", message["Message-ID"])
+    assert message["List-Unsubscribe"] == "<mailto:digest@oihwatch.example.org?subject=unsubscribe>"
+
+
+def test_a_bad_sender_stops_before_anything_is_recorded(config):
+    env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_SENDER": "OIH Watch digest@oihwatch.example.org"}
+    result = run(config, "--send", env=env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: smtp.sender in $OIHWATCH_SMTP_SENDER: ") and result.stderr.count("\n") == 1
+    assert "Traceback" not in result.output
+    with Store(config.parent / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
 
 
 def test_smtp_without_a_sender_is_a_config_error(config):

@@ -1,0 +1,28 @@
+"""One e-mail address from the configuration, read by the standard library's header parser.
+
+The sender may carry a display name (``OIH Watch <digest@example.org>``); a recipient is the bare
+address given to the SMTP server. The configuration checks both when it is loaded, so a bad one
+stops a run before a digest is recorded. Kept apart from ``reports.message`` so that loading the
+configuration does not import the renderer.
+"""
+
+from __future__ import annotations
+
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from email.policy import default
+
+
+def parse_address(text: str, *, display_name: bool = True) -> Address:
+    """The one address in ``text``; a ValueError saying what is wrong otherwise."""
+    try:
+        header = default.header_factory("to", text)
+        addresses = header.addresses
+    except (HeaderParseError, IndexError):  # the parser raises IndexError on 'name@'
+        addresses, header = (), None
+    if header is None or header.defects or len(addresses) != 1 or not (addresses[0].username and addresses[0].domain):
+        example = "name@example.org or 'Name <name@example.org>'" if display_name else "name@example.org"
+        raise ValueError(f"{text!r} is not one e-mail address (write {example})")
+    if addresses[0].display_name and not display_name:
+        raise ValueError(f"{text!r}: give the address alone ({addresses[0].addr_spec}), without a name")
+    return addresses[0]
