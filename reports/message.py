@@ -11,19 +11,46 @@ link comes with List-Unsubscribe-Post, the one-click button Gmail and Yahoo requ
 RFC 8058 allows that header with an HTTPS URI only. The Message-ID is chosen when the delivery is
 recorded, so a retry carries the same ID; its domain is the sender's, which may carry a display name
 ('OIH Watch <digest@example.org>').
+
+Two headers are folded by hand-picked rules instead of the default policy's. That policy moves a
+value that fits a line by itself, but not after its name, whole onto the next line: a Subject of
+70-77 characters goes out as 'Subject:' CRLF ' OIH...', which Python's parser (and some clients)
+read with a leading space; ``email.header.Header`` folds it at a space instead. And it turns a
+List-Unsubscribe URL longer than a line into encoded words, which no client reads as a link; a
+URL cannot be folded, so that header stays on one line (RFC 5322 allows 998 characters).
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from email.header import Header
+from email.headerregistry import HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
+from email.policy import default
 from email.utils import format_datetime, make_msgid
 
 from reports.address import parse_address
 from reports.render import RenderedDigest
 
 CHART_NAME = "trend.png"
+
+
+class _FoldedAtSpaces(UnstructuredHeader):
+    def fold(self, *, policy) -> str:
+        value = Header(str(self), header_name=self.name).encode(linesep=policy.linesep, maxlinelen=policy.max_line_length)
+        return f"{self.name}: {value}{policy.linesep}"
+
+
+class _OneLine(UnstructuredHeader):
+    def fold(self, *, policy) -> str:
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+_HEADERS = HeaderRegistry()
+_HEADERS.map_to_type("subject", _FoldedAtSpaces)
+_HEADERS.map_to_type("list-unsubscribe", _OneLine)
+POLICY = default.clone(header_factory=_HEADERS)
 
 
 def message_id(period: str, recipient: str, sender: str) -> str:
@@ -50,7 +77,7 @@ def build_message(
     cid: str = "",
 ) -> EmailMessage:
     """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = rendered.subject
     message["From"] = parse_address(sender) if sender else "oihwatch@localhost"
     message["To"] = recipient

@@ -1,7 +1,8 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it accepted, for delivery tests.
 
 Switches: ``refuse`` answers 550 to the given recipients; ``drop_after`` closes the connection
-instead of accepting the message after that many messages were accepted.
+instead of accepting the message after that many messages were accepted. ``raw`` keeps the bytes
+of each accepted message as they came over the wire.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiosmtpd.controller import Controller
 class RecordingHandler:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], EmailMessage]] = []
+        self.raw: list[bytes] = []
         self.refuse: set[str] = set()
         self.drop_after: int | None = None
 
@@ -31,6 +33,7 @@ class RecordingHandler:
             return "421 closing connection"
         message = email.message_from_bytes(envelope.original_content, policy=default)
         self.messages.append((list(envelope.rcpt_tos), message))
+        self.raw.append(envelope.original_content)
         return "250 Message accepted"
 
     def received_by(self, address: str) -> list[EmailMessage]:

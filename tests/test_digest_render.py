@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import email
 import shutil
 import subprocess
 from datetime import timedelta
+from email.policy import default
 from html.parser import HTMLParser
 
 import pytest
@@ -16,7 +18,7 @@ from reports.assembly import TrendPoint
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
 from reports.message import build_message, chart_cid, unsubscribe_url
-from reports.render import render_digest
+from reports.render import RenderedDigest, render_digest
 from reports.sending import preview_digest, send_due_digest
 
 VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
@@ -131,6 +133,19 @@ def test_message_structure_and_headers(real_digest):
     assert message["List-Unsubscribe-Post"] is None  # RFC 8058: one-click needs an https: link
     text, html = parts(message)
     assert text == rendered.text
+
+
+@pytest.mark.parametrize("length", range(60, 100, 3))
+@pytest.mark.parametrize("word", ["correction", "Überblick"])
+def test_headers_read_back_as_written_at_any_length(length, word):
+    subject = (f"OIH digest, 2026-W49: 3 new papers; 2 retraction/{word} warnings" + " more" * 20)[:length].rstrip()
+    page = "https://lists.example.org/oih/leave?token=" + "a1" * 40
+    message = build_message(RenderedDigest(subject, "text", "<p>html</p>"), sender="digest@example.org",
+                            recipient="a@example.org", message_id="<m.3@example.org>", date=MONDAY, unsubscribe=page)
+    raw = message.as_bytes()
+    assert b"Subject:\n" not in raw and b"=?utf-8?" not in raw.split(b"List-Unsubscribe: ")[1].split(b"\n")[0]
+    parsed = email.message_from_bytes(raw, policy=default)
+    assert parsed["Subject"] == subject and parsed["List-Unsubscribe"] == f"<{page}>"
 
 
 def test_an_https_unsubscribe_page_gets_the_one_click_header(real_digest):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import email
 import shutil
 import ssl
 import subprocess
 from datetime import timedelta
+from email.policy import default
 
 import pytest
 from aiosmtpd.smtp import AuthResult
@@ -14,7 +16,7 @@ from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
 from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
 from reports.delivery import SmtpTransport
-from reports.sending import Recipient, send_due_digest
+from reports.sending import Recipient, preview_digest, send_due_digest
 from smtp_server import LoopbackSmtp
 
 KETAMINE = Recipient("ketamine@example.org", ("ketamine",))
@@ -50,6 +52,19 @@ def test_two_recipients_get_their_own_sections(store, smtp):
     assert ketamine["List-Unsubscribe"] == "<mailto:digest@example.org?subject=unsubscribe>"
     assert "Your topics: Ketamine and NMDA antagonists" in k_text
     assert all(d.status == "sent" for d in deliveries(store, find_digest(store, "2026-W48").id))
+
+
+def test_a_subject_that_fits_a_line_alone_is_folded_at_a_space(store, smtp):
+    """The default policy would send 'Subject:' CRLF ' OIH...' for a subject of 70-77 characters."""
+    subject = preview_digest(store, params(), MONDAY).subject
+    title = "OIH evidence digest" + " x" * ((77 - len(subject)) // 2) + "x" * ((77 - len(subject)) % 2)
+    send_due_digest(store, params(title=title), MONDAY, transport(smtp))
+    (raw,) = smtp.handler.raw
+    head = raw.split(b"\r\n\r\n")[0].split(b"\r\n")
+    first = next(i for i, line in enumerate(head) if line.startswith(b"Subject:"))
+    assert head[first].startswith(b"Subject: OIH evidence digest") and head[first + 1].startswith(b" ")
+    parsed = email.message_from_bytes(raw, policy=default)
+    assert len(parsed["Subject"]) == 77 and parsed["Subject"] == f"{title}{subject.removeprefix('OIH evidence digest')}"
 
 
 def test_a_refused_recipient_is_retried_on_the_next_run_and_nobody_gets_two(store, smtp):
