@@ -15,6 +15,11 @@ from dataclasses import dataclass, field, fields
 RETRACTED_LINKS = frozenset({"RetractionIn"})
 WARNING_LINKS = frozenset({"RetractionIn", "ErratumIn", "ExpressionOfConcernIn"})
 RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
+# A notice's link to the paper it concerns -> the link NLM gives that paper back. The two sides
+# arrive apart (a new notice by create date, the revised original by a later sweep, or never).
+NOTICE_LINKS = {"RetractionOf": "RetractionIn", "ErratumFor": "ErratumIn", "ExpressionOfConcernFor": "ExpressionOfConcernIn"}
+# Notices are news about another paper, never a paper to list.
+NOTICE_PUBLICATION_TYPES = frozenset({"Retraction of Publication", "Published Erratum", "Expression of Concern"})
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,15 @@ class Article:
         return RETRACTED_PUBLICATION_TYPE in self.publication_types or any(
             link.kind in RETRACTED_LINKS for link in self.links
         )
+
+    @property
+    def is_notice(self) -> bool:
+        """A retraction, erratum or expression-of-concern notice rather than a paper."""
+        return not NOTICE_PUBLICATION_TYPES.isdisjoint(self.publication_types)
+
+    def concerned(self) -> list[tuple[str, Link]]:
+        """(PMID, link it gets back) for each paper this notice retracts, corrects or raises concern about."""
+        return [(link.pmid, Link(NOTICE_LINKS[link.kind], self.pmid)) for link in self.links if link.kind in NOTICE_LINKS and link.pmid]
 
     @property
     def mesh_terms(self) -> list[str]:

@@ -1,11 +1,43 @@
 """The corpus schema, as an ordered list of forward migrations.
 
 ``PRAGMA user_version`` holds the number of migrations applied; opening a store
-applies the missing ones in one transaction. Never edit a released migration:
-append a new one.
+applies the missing ones, each in one transaction. A migration is an SQL script, or a
+function of the store for a step that needs the store's own code (re-deriving records).
+Never edit a released migration: append a new one.
 """
 
-MIGRATIONS: list[str] = [
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from corpus.article import NOTICE_LINKS
+
+
+def _notices(store) -> None:
+    """4: what each retraction, erratum and expression-of-concern notice concerns, so the paper is
+    flagged whichever of the two is stored first (``Store.note_notices``); the notices already
+    stored are replayed, which flags their originals."""
+    store.db.execute(
+        """
+        CREATE TABLE notices (
+            original TEXT NOT NULL,                  -- PMID of the paper concerned
+            kind TEXT NOT NULL,                      -- the link it gets: RetractionIn | ErratumIn | ExpressionOfConcernIn
+            notice TEXT NOT NULL,                    -- PMID of the notice
+            PRIMARY KEY (original, kind, notice)
+        )
+        """
+    )
+    store.db.execute("CREATE INDEX notices_notice ON notices(notice)")
+    kinds = list(NOTICE_LINKS)
+    rows = store.db.execute(
+        "SELECT pmid FROM articles WHERE deleted = 0 AND EXISTS (SELECT 1 FROM json_each(data, '$.links') "
+        f"WHERE json_extract(value, '$.kind') IN ({', '.join('?' * len(kinds))}))",
+        kinds,
+    )
+    store.note_notices(store.iter_articles([row[0] for row in rows]))
+
+
+MIGRATIONS: list[str | Callable] = [
     # 1: articles, full-text index, tags, labels, harvest bookkeeping, digests.
     """
     CREATE TABLE articles (
@@ -141,4 +173,5 @@ MIGRATIONS: list[str] = [
     CREATE INDEX articles_retracted ON articles(retracted) WHERE retracted = 1;
     CREATE INDEX articles_journal ON articles(journal, journal_abbrev);
     """,
+    _notices,
 ]

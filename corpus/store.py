@@ -11,11 +11,11 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from corpus.article import Article, content_fingerprint, content_json
+from corpus.article import Article, Link, content_fingerprint, content_json
 from corpus.errors import StorageError
 from corpus.schema import MIGRATIONS
 
@@ -73,9 +73,13 @@ class Store:
                 f"{self.path} has schema version {current}, newer than this oihwatch knows "
                 f"({len(MIGRATIONS)}); upgrade oihwatch"
             )
-        for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            # executescript commits on its own, so the version bump travels inside the script.
-            self.db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            if callable(migration):
+                with self.transaction() as db:
+                    migration(self)
+                    db.execute(f"PRAGMA user_version = {number}")
+            else:  # executescript commits on its own, so the version bump travels inside the script.
+                self.db.executescript(f"BEGIN;\n{migration}\nPRAGMA user_version = {number};\nCOMMIT;")
 
     @property
     def schema_version(self) -> int:
@@ -135,7 +139,8 @@ class Store:
         it (an old file ingested after a harvest must not roll a record back).
         Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
         PubMed XML. A replaced record is marked for re-classification. When a batch holds one
-        PMID twice (daily update files do), the later one wins.
+        PMID twice (daily update files do), the later one wins. A notice flags the paper it
+        concerns, stored before or after it (``note_notices``).
         """
         counts = UpsertCounts()
         latest = {article.pmid: article for article in articles}
@@ -145,6 +150,7 @@ class Store:
         return counts
 
     def _upsert_one(self, article: Article, counts: UpsertCounts) -> None:
+        article = self._with_notices(article)
         content = content_json(article.to_dict())
         fingerprint = content_fingerprint(content)
         row = self.db.execute(
@@ -180,6 +186,31 @@ class Store:
             counts.new += 1
         else:
             counts.updated += 1
+        if article.concerned():
+            self.note_notices([article])
+
+    def note_notices(self, notices: Iterable[Article]) -> None:
+        """Remember which papers each notice concerns, and flag those already stored.
+
+        NLM links both ways, but the revised original may come weeks after the notice (the
+        modification-date sweep), or never; an upsert adds the links back (``_with_notices``), so a
+        stale copy of the original stored later cannot clear the flag.
+        """
+        with self.transaction():
+            for notice in notices:
+                concerned = notice.concerned()
+                self.db.execute("DELETE FROM notices WHERE notice = ?", (notice.pmid,))
+                self.db.executemany("INSERT OR IGNORE INTO notices (original, kind, notice) VALUES (?, ?, ?)",
+                                    [(pmid, link.kind, link.pmid) for pmid, link in concerned])
+                for original in self.iter_articles(sorted({pmid for pmid, _ in concerned})):
+                    self._upsert_one(original, UpsertCounts())  # gains the link back, or is left as it is
+
+    def _with_notices(self, article: Article) -> Article:
+        """``article`` with the links back from the stored notices about it that it lacks."""
+        have = {(link.kind, link.pmid) for link in article.links}
+        rows = self.db.execute("SELECT kind, notice FROM notices WHERE original = ? ORDER BY kind, notice", (article.pmid,))
+        missing = [Link(kind, notice) for kind, notice in rows if (kind, notice) not in have]
+        return replace(article, links=[*article.links, *missing]) if missing else article
 
     def mark_deleted(self, pmids: Iterable[str]) -> int:
         """Mark records NLM deleted (``DeleteCitation``); they stay for the record but leave search."""

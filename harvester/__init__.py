@@ -7,7 +7,7 @@ what the readers yield, batch by batch. Imports only ``corpus``.
 
 from harvester.files import read_records
 from harvester.ingest import FileReport, IngestReport, ingest_files
-from harvester.pubmed_xml import parse_pubmed_bytes, parse_pubmed_xml, retracted_pmids
+from harvester.pubmed_xml import parse_pubmed_bytes, parse_pubmed_xml
 from harvester.records import Deletion, Skipped
 
 __all__ = [
@@ -19,5 +19,4 @@ __all__ = [
     "parse_pubmed_bytes",
     "parse_pubmed_xml",
     "read_records",
-    "retracted_pmids",
 ]

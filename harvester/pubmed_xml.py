@@ -26,7 +26,6 @@ from typing import BinaryIO
 
 from lxml import etree
 
-from corpus.article import Article
 from corpus.errors import InputError
 from harvester.compression import open_binary
 from harvester.pubmed_record import article_from_element, text_of
@@ -55,16 +54,6 @@ def parse_pubmed_xml(source: Source, *, name: str | None = None, on_skip: OnSkip
 def parse_pubmed_bytes(data: bytes, name: str = "<efetch response>") -> list[Record]:
     """A whole efetch response, or ``InputError`` (truncated, HTML, ``<ERROR>``, empty) so the caller retries."""
     return list(parse_pubmed_xml(data, name=name))
-
-
-def retracted_pmids(article: Article) -> tuple[str, ...]:
-    """The PMIDs a retraction notice retracts (its ``RetractionOf`` links), so the originals can be flagged.
-
-    NLM indexes a retraction twice: the notice gets publication type "Retraction of Publication"
-    and a ``RetractionOf`` link; the original gets "Retracted Publication" and ``RetractionIn``
-    (which ``Article.retracted`` reads). A harvest may see the notice before the revised original.
-    """
-    return tuple(link.pmid for link in article.links if link.kind == "RetractionOf" and link.pmid)
 
 
 class _Head:

@@ -4,7 +4,9 @@ A record is in the digest when its OIH relevance reaches the threshold. It sits 
 assigned to it (so a ketamine-and-tapering trial appears in both sections) or, with none, under
 "Other OIH research". Within a section the strongest evidence comes first (``corpus.evidence``),
 then the newest. A recipient subscribed to some topics gets only those sections; retraction
-warnings go to everyone, because a clinician may have acted on any paper we sent.
+warnings go to everyone, because a clinician may have acted on any paper we sent. Retraction,
+erratum and expression-of-concern notices are never listed: they are news about the paper they
+concern, which the store flags, and readers who were sent that paper get the warning.
 """
 
 from __future__ import annotations
@@ -181,6 +183,8 @@ def assemble_digest(
     by_topic: dict[str, list[Item]] = {name: [] for name in [*topics, OTHER]}
     unclassified = 0
     for article in articles:
+        if article.is_notice:
+            continue
         classification = classifications.get(article.pmid)
         if classification is None:
             unclassified += 1

@@ -11,7 +11,7 @@ import pytest
 from Bio import Entrez
 
 from corpus.errors import InputError
-from harvester.pubmed_xml import parse_pubmed_bytes, parse_pubmed_xml, retracted_pmids
+from harvester.pubmed_xml import parse_pubmed_bytes, parse_pubmed_xml
 from harvester.records import Deletion
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -168,7 +168,8 @@ def test_retraction_fixture():
     assert original.retracted and "Retracted Publication" in original.publication_types
     assert [(link.kind, link.pmid) for link in original.links] == [("RetractionIn", "99000002")]
     assert not notice.retracted
-    assert retracted_pmids(notice) == ("99000001",) and retracted_pmids(original) == ()
+    assert notice.is_notice and [(pmid, link.kind) for pmid, link in notice.concerned()] == [("99000001", "RetractionIn")]
+    assert not original.is_notice and original.concerned() == []
     assert original.pages == "601-610" and original.doi == "10.1093/pm/pnaa999"
     assert original.abstract == "OBJECTIVE: To test whether ketamine prevents opioid-induced hyperalgesia.\nCONCLUSIONS: Ketamine reduced hyperalgesia."
 

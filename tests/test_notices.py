@@ -1,0 +1,113 @@
+"""Retraction, erratum and expression-of-concern notices flag the paper they concern, whichever comes first.
+
+The originals are real records of the shared data as NLM first published them (no link back to the
+notice yet); the notices are tests/fixtures/notices.xml.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from corpus.article import Article
+from corpus.exports import article_record
+from corpus.ledger import standing_marks
+from corpus.schema import MIGRATIONS
+from corpus.search import Filters, search
+from corpus.store import Store
+from corpus.tags import Classification, TopicScore, save_classifications
+from digest_support import MONDAY, Clock, filled_store, params, parts
+from harvester.pubmed_xml import parse_pubmed_xml
+from reports.delivery import OutboxTransport
+from reports.sending import send_due_digest
+
+NOTICES = Path(__file__).parent / "fixtures" / "notices.xml"
+RETRACTED, CORRECTED, CONCERNED = "24084238", "23657305", "24349601"
+
+
+@pytest.fixture
+def originals(shared_data) -> list[Article]:
+    folder = shared_data / "pubmed-xml" / "metapub"
+    return [next(iter(parse_pubmed_xml(folder / f"{pmid}.xml"))) for pmid in (RETRACTED, CORRECTED, CONCERNED)]
+
+
+def notices() -> list[Article]:
+    return list(parse_pubmed_xml(NOTICES))
+
+
+def assert_flagged(store: Store) -> None:
+    assert standing_marks(store.get_article(RETRACTED)) == {"retracted"}
+    assert standing_marks(store.get_article(CORRECTED)) == {"ErratumIn:99000011"}
+    assert standing_marks(store.get_article(CONCERNED)) == {"ExpressionOfConcernIn:99000012"}
+    flags = dict(store.db.execute("SELECT pmid, retracted FROM articles WHERE pmid IN (?, ?, ?)", (RETRACTED, CORRECTED, CONCERNED)))
+    assert flags == {RETRACTED: 1, CORRECTED: 0, CONCERNED: 0}
+
+
+def test_a_notice_flags_the_paper_stored_before_it_and_a_stale_copy_cannot_clear_it(originals):
+    assert not any(standing_marks(a) for a in originals)
+    store = Store()
+    store.upsert_articles(originals)
+    counts = store.upsert_articles(notices())
+    assert (counts.new, counts.updated) == (3, 0)  # the originals it flags are not counted as the batch's own
+    assert_flagged(store)
+    again = store.upsert_articles([*originals, *notices()])  # the sweep brings the originals not yet revised
+    assert again.unchanged == 6
+    assert_flagged(store)
+
+
+def test_a_paper_stored_after_its_notice_is_flagged_on_arrival(originals):
+    store = Store()
+    store.upsert_articles(notices())
+    assert store.count_articles() == 3
+    store.upsert_articles(originals)
+    assert_flagged(store)
+
+
+def test_readers_see_the_flag(originals):
+    store = Store()
+    store.upsert_articles([*notices(), *originals])
+    assert article_record(store.get_article(RETRACTED), None)["retracted"] is True
+    listed = {hit.pmid for hit in search(store, "miRNA")}
+    assert RETRACTED not in listed and RETRACTED in {hit.pmid for hit in search(store, "miRNA", Filters(include_retracted=True))}
+
+
+def test_opening_an_older_store_flags_the_papers_of_the_notices_it_holds(originals, tmp_path, monkeypatch):
+    path = tmp_path / "old.db"
+    with monkeypatch.context() as old:  # the store as oihwatch wrote it before notices had their table
+        old.setattr("corpus.store.MIGRATIONS", MIGRATIONS[:3])
+        old.setattr(Store, "_with_notices", lambda self, article: article)
+        old.setattr(Article, "concerned", lambda self: [])
+        with Store(path) as before:
+            before.upsert_articles([*originals, *notices()])
+            assert not before.get_article(RETRACTED).retracted and before.schema_version == 3
+    with Store(path) as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert_flagged(store)
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 3
+
+
+def test_the_digest_warns_about_a_notice_and_never_lists_it(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, articles = filled_store(shared_data, clock, limit=12)
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    sent = {row[0] for row in store.db.execute("SELECT pmid FROM digest_items")}
+    assert {RETRACTED, CORRECTED, CONCERNED} <= sent
+
+    clock.now = MONDAY + timedelta(days=2)
+    store.upsert_articles(notices())  # new records of the week, classified like any other
+    save_classifications(store, [Classification(n.pmid, 0.9, "other", "", "t",
+                                                [TopicScore("ketamine", 0.8, True), TopicScore("tapering", 0.7, True)])
+                                 for n in notices()])
+    outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+    assert outcome.items == 0
+    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+    assert "Retracted: Challenges in the miRNA research." in text
+    assert "Erratum published (PMID 99000011): Hfe mutations" in text
+    assert "Expression of concern (PMID 99000012): Genes, Economics, and Happiness." in text
+    assert "Nothing new on opioid-induced hyperalgesia" in text
+    for notice in notices():
+        assert notice.title not in text and notice.title not in html
