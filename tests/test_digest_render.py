@@ -5,13 +5,15 @@ from __future__ import annotations
 import email
 import shutil
 import subprocess
+import urllib.parse
 from datetime import timedelta
 from email.policy import default
 from html.parser import HTMLParser
 
 import pytest
 
-from corpus.article import AbstractSection, Article
+from corpus.article import AbstractSection, Article, Author
+from corpus.evidence import STUDY_TYPES
 from corpus.tags import Classification, TopicScore, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.assembly import TrendPoint
@@ -35,6 +37,9 @@ class BalanceChecker(HTMLParser):
         self.images: list[dict] = []
         self.tags: set[str] = set()
         self.text: list[str] = []
+        self.headings: list[tuple[str, str]] = []  # (h1/h2/h3, its text)
+        self.empty: list[str] = []  # elements closed with no text in them
+        self._opened_at: list[int] = []
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
@@ -43,12 +48,20 @@ class BalanceChecker(HTMLParser):
             self.links.append(attributes.get("href", ""))
         if tag == "img":
             self.images.append(attributes)
+        if tag in ("h1", "h2", "h3"):
+            self.headings.append((tag, ""))
         if tag not in VOID:
             self.stack.append(tag)
+            self._opened_at.append(len(self.text))
 
     def handle_endtag(self, tag):
         assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
         self.stack.pop()
+        inside = "".join(self.text[self._opened_at.pop():])
+        if not inside.strip() and tag not in ("td", "tr", "table", "body", "html", "head"):
+            self.empty.append(tag)
+        if tag in ("h1", "h2", "h3"):
+            self.headings[-1] = (tag, " ".join(inside.split()))
 
     def handle_data(self, data):
         self.text.append(data)
@@ -94,13 +107,44 @@ def test_html_is_email_safe_after_inlining(real_digest):
     page = check_html(html)
     assert "<style" not in html and "class=" not in html and "<script" not in html
     assert "table" in page.tags and 'style="' in html
-    assert page.images == [{"src": "cid:chart", "alt": trend_text(digest.trend), "width": "560",
+    assert page.images == [{"src": "cid:chart", "alt": page.images[0]["alt"], "width": "560",
                             "style": page.images[0]["style"]}]
+
+
+def test_headings_outline_the_digest_and_the_chart_is_described_once(real_digest):
+    """Screen readers jump between headings; the chart's alt text does not repeat the caption below it."""
+    _, digest = real_digest
+    html = render_digest(digest, chart_src="cid:chart").html
+    page = check_html(html)
+    sections = [f"{s.label} ({len(s.items)})" for s in digest.sections]
+    assert [text for tag, text in page.headings if tag != "h3"] == [
+        digest.title, "The week at a glance", "Strongest new evidence", *sections]
+    assert [tag for tag, _ in page.headings[:3]] == ["h1", "h2", "h2"]
+    assert sum(tag == "h3" for tag, _ in page.headings) == sum(len(s.items) for s in digest.sections)
+    assert 'h2 style="margin: 0 0 10px 0;font-size: 18px;' in html  # the look, inlined for mail clients
+    caption = trend_text(digest.trend)
+    assert caption in " ".join(page.text) and page.images[0]["alt"] not in caption
+    assert "chart" in page.images[0]["alt"].lower()
+
+
+def test_tags_show_no_probability_and_mark_curated_ones(real_digest):
+    """A tag favours recall, so a raw score beside it (13%) would contradict it."""
+    _, digest = real_digest
+    rendered = render_digest(digest)
+    tag_lines = [line for line in rendered.text.splitlines() if " | " in line]
+    assert tag_lines and not any("%" in line for line in tag_lines)
+    page = check_html(rendered.html)
+    labels = {tag.label for item in digest.items for tag in item.tags}
+    shown = [text for text in page.text if text.removesuffix(" (curated)") in labels]
+    assert shown and not any("%" in text for text in shown) and any(text.endswith(" (curated)") for text in shown)
+    curated = next(item for item in digest.items if any(tag.curated for tag in item.tags))
+    tag = next(tag for tag in curated.tags if tag.curated)
+    assert f"{tag.label} (curated)" in rendered.text
 
 
 def test_markup_and_non_ascii_in_titles_and_findings_are_escaped(shared_data):
     store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=2)
-    hostile = Article(pmid="40000001", title=HOSTILE, journal="J <Pain> & Co", pub_date="2026 Nov",
+    hostile = Article(pmid="40000001", title=HOSTILE, journal="J <Pain> & Co", pub_date="2026 Nov", created="2026-11-20",
                       abstract_sections=[AbstractSection("a < b & c > d </p><img src=x onerror=alert(1)>", "CONCLUSIONS")])
     store.upsert_articles([hostile])
     save_classifications(store, [Classification(hostile.pmid, 0.95, "rct", hostile.abstract_sections[0].text, "t",
@@ -112,6 +156,32 @@ def test_markup_and_non_ascii_in_titles_and_findings_are_escaped(shared_data):
     assert HOSTILE in " ".join(page.text)  # shown exactly as written, as text
     assert HOSTILE in rendered.text and "a < b & c > d" in rendered.text  # the text part is not HTML-escaped
     assert page.images[0]["src"] == "cid:c" and len(page.images) == 1
+
+
+def test_citation_lines_end_once_and_missing_parts_leave_no_gap(shared_data):
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=1)
+    sici = "10.1002/(sici)1097-0142(19960815)78:4<852::aid-cncr23>3.0.co;2-t"
+    papers = [
+        Article(pmid="40000002", title="Four authors", pub_date="2001", doi=sici, journal="Tidsskrift", created="2026-11-20",
+                authors=[Author(last=name, initials="A") for name in ("Bruserud", "Arnes", "Kjørsvik", "Four")],
+                abstract_sections=[AbstractSection("Finding two.", "CONCLUSIONS")]),
+        Article(pmid="40000003", title="No citation at all", created="2026-11-20", abstract_sections=[AbstractSection("Finding three.", "CONCLUSIONS")]),
+        Article(pmid="40000004", title="Authors only", created="2026-11-20", authors=[Author(last="Solo", initials="B")],
+                abstract_sections=[AbstractSection("Finding four.", "CONCLUSIONS")]),
+    ]
+    store.upsert_articles(papers)
+    save_classifications(store, [Classification(a.pmid, 0.9, "rct", a.abstract_sections[0].text, "t", []) for a in papers])
+    rendered = render_digest(preview_digest(store, params(), MONDAY))
+    assert "Bruserud A, Arnes A, Kjørsvik A et al. Tidsskrift. 2001\n" in rendered.text and "et al.." not in rendered.text
+    assert f"* No citation at all\n  {STUDY_TYPES['rct']}\n" in rendered.text
+    assert "Solo B.\n" in rendered.text
+    page = check_html(rendered.html)
+    assert page.empty == [] and "Solo B</p>" in rendered.html and "&middot; </p>" not in rendered.html
+
+    link = "https://doi.org/10.1002/(sici)1097-0142(19960815)78:4%3C852::aid-cncr23%3E3.0.co;2-t"
+    assert f"DOI: {link}\n" in rendered.text and link in page.links
+    assert urllib.parse.unquote(link.removeprefix("https://doi.org/")) == sici
+    assert f"DOI {sici}" in " ".join(page.text)  # shown as written
 
 
 def test_message_structure_and_headers(real_digest):
