@@ -64,6 +64,11 @@ def last_digest(store: Store) -> DigestRecord | None:
     return DigestRecord(**dict(row)) if row else None
 
 
+def watch_start(store: Store) -> str | None:
+    """Where the first digest's window began (None before any): what PubMed created earlier is the backfill."""
+    return store.db.execute("SELECT MIN(since) FROM digests").fetchone()[0]
+
+
 def digest_history(store: Store, before_id: int | None = None, limit: int = 7) -> list[tuple[DigestRecord, int]]:
     """The latest ``limit`` digests before ``before_id`` (all when None), oldest first, with their item counts."""
     rows = store.db.execute(
@@ -173,16 +178,17 @@ def mark_failed(store: Store, digest_id: int, recipient: str, error: str) -> Non
         )
 
 
-def classified_after_their_digest(store: Store, before: str, horizon: str) -> list[str]:
+def classified_after_their_digest(store: Store, before: str, horizon: str, created_from: str) -> list[str]:
     """Records first seen in an earlier digest's window (from ``horizon`` to ``before``) but
     classified only after that digest was recorded, and never sent: a digest that went out
-    while classification was failing must not lose them for good."""
+    while classification was failing must not lose them for good. Only those PubMed created
+    from ``created_from`` on, as for the records of the window itself."""
     rows = store.db.execute(
         "SELECT a.pmid FROM articles a "
         "JOIN classifications c ON c.pmid = a.pmid "
         "JOIN digests d ON a.first_seen >= d.since AND a.first_seen < d.until "
-        "WHERE a.deleted = 0 AND a.first_seen >= ? AND a.first_seen < ? AND c.classified > d.created "
+        "WHERE a.deleted = 0 AND a.first_seen >= ? AND a.first_seen < ? AND a.created >= ? AND c.classified > d.created "
         "AND a.pmid NOT IN (SELECT pmid FROM digest_items) ORDER BY CAST(a.pmid AS INTEGER)",
-        (horizon, before),
+        (horizon, before, created_from),
     )
     return [r[0] for r in rows]

@@ -1,8 +1,15 @@
 """Read from the store what a digest needs, and hand it to the pure assembly.
 
-A new digest takes the records first seen in its window; a digest already recorded (a retry
-after a crash or a refused recipient) is rebuilt from its recorded items and warnings, so the
-recipients still missing it get the same papers and the same warnings as everyone else.
+A new digest takes the records first seen in its window that PubMed created since the first
+digest's window began. The rest of what is first seen is history, not news: the backfill of a
+fresh install (``harvest.start``, years back), an ingested file, an old record the modification
+sweep brings in; search and the web view hold it. A record PubMed created during the watch is
+news whenever it is first seen, however late (an outage, slow indexing), so none is lost.
+A record without a create date (CSV, RIS, JSON Lines) cannot tell, and is left out.
+
+A digest already recorded (a retry after a crash or a refused recipient) is rebuilt from its
+recorded items and warnings, so the recipients still missing it get the same papers and the
+same warnings as everyone else.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from corpus.ledger import (
     sent_before,
     standing_marks,
     warned_in,
+    watch_start,
 )
 from corpus.store import Store
 from corpus.tags import load_classifications
@@ -40,10 +48,12 @@ class DigestContent:
     marks: list[tuple[str, str, bool]]  # (PMID, mark, warned) to remember
 
 
-def first_seen_between(store: Store, since: str, until: str) -> list[str]:
+def first_seen_between(store: Store, since: str, until: str, created_from: str) -> list[str]:
+    """Records first seen in [since, until) that PubMed created on or after the day ``created_from``."""
     rows = store.db.execute(
-        "SELECT pmid FROM articles WHERE first_seen >= ? AND first_seen < ? AND deleted = 0 ORDER BY CAST(pmid AS INTEGER)",
-        (since, until),
+        "SELECT pmid FROM articles WHERE first_seen >= ? AND first_seen < ? AND created >= ? AND deleted = 0 "
+        "ORDER BY CAST(pmid AS INTEGER)",
+        (since, until, created_from),
     )
     return [r[0] for r in rows]
 
@@ -51,11 +61,13 @@ def first_seen_between(store: Store, since: str, until: str) -> list[str]:
 def gather_new_digest(
     store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float
 ) -> DigestContent:
-    """The digest of the records first seen in [since, until), and of those an earlier digest
-    missed because they were not classified yet (up to ``CATCH_UP_DAYS`` back), with warnings
-    not given before."""
+    """The digest of the records new in [since, until), and of those an earlier digest missed
+    because they were not classified yet (up to ``CATCH_UP_DAYS`` back), with warnings not
+    given before."""
     horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
-    pmids = first_seen_between(store, since, until) + classified_after_their_digest(store, since, horizon)
+    created_from = min(since, watch_start(store) or since)[:10]  # PubMed's create dates are days
+    pmids = (first_seen_between(store, since, until, created_from)
+             + classified_after_their_digest(store, since, horizon, created_from))
     sent = sent_before(store)
     known = known_marks(store, list(sent))
     warnings, marks = [], []

@@ -29,7 +29,7 @@ from reports.message import build_message, chart_cid, message_id, unsubscribe_ur
 from reports.period import current_period
 from reports.render import render_digest
 
-FIRST_WINDOW = timedelta(days=7)  # the first digest ever covers a week, not the whole backfill
+FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
 
 
 @dataclass(frozen=True)

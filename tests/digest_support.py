@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from corpus.article import Article
@@ -43,6 +44,11 @@ def real_articles(shared_data: Path, limit: int = 40) -> list[Article]:
     return articles[:limit]
 
 
+def created_on(articles: list[Article], day: date) -> list[Article]:
+    """The records as if PubMed had created them on ``day``: news, as a harvest finds it, not backfill."""
+    return [replace(article, created=day.isoformat()) for article in articles]
+
+
 def key_finding(article: Article) -> str:
     """The last abstract section's first sentence, verbatim (what the classifier quotes)."""
     return article.abstract_sections[-1].text.split(". ")[0]
@@ -62,7 +68,7 @@ def classify(article: Article, index: int, relevance: float | None = None) -> Cl
 
 def filled_store(shared_data: Path, clock: Clock, limit: int = 40) -> tuple[Store, list[Article]]:
     store = Store(":memory:", clock=clock)
-    articles = real_articles(shared_data, limit)
+    articles = created_on(real_articles(shared_data, limit), clock.now.date())
     store.upsert_articles(articles)
     save_classifications(store, [classify(a, i) for i, a in enumerate(articles)])
     return store, articles

@@ -10,10 +10,10 @@ import pytest
 from corpus.article import Article, Author, Link
 from corpus.errors import ConfigError
 from corpus.evidence import evidence_rank
-from corpus.ledger import deliveries, find_digest, standing_marks
+from corpus.ledger import deliveries, digest_items, find_digest, standing_marks
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore, save_classifications
-from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
+from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts, real_articles
 from reports.assembly import OTHER_LABEL, assemble_digest, for_recipient, short_authors
 from reports.delivery import OutboxTransport
 from reports.period import current_period, digest_due, latest_due
@@ -22,8 +22,9 @@ from reports.sending import Recipient, send_due_digest
 UTC = timezone.utc
 
 
-def article(pmid: str, date: str = "2026-01-01", **fields) -> Article:
-    return Article(pmid=pmid, title=f"Title {pmid}", pub_date=date, pub_date_sort=date, **fields)
+def article(pmid: str, date: str = "2026-01-01", created: str = "2026-11-20", **fields) -> Article:
+    """A record PubMed created in the week before ``MONDAY`` (published on ``date``)."""
+    return Article(pmid=pmid, title=f"Title {pmid}", pub_date=date, pub_date_sort=date, created=created, **fields)
 
 
 def classification(pmid: str, study_type: str = "rct", topics=(), relevance: float = 0.9) -> Classification:
@@ -215,6 +216,27 @@ def test_a_record_unclassified_when_its_digest_went_out_comes_in_the_next(tmp_pa
 
     clock.now = MONDAY + timedelta(days=14)
     assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).items == 0  # never twice
+
+
+def test_the_first_digest_after_a_backfill_lists_only_what_pubmed_created_that_week(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store = Store(":memory:", clock=clock)
+    backfill = real_articles(shared_data, 12)  # created 1979-2018, all first seen in the week of the install
+    assert max(a.created for a in backfill) < "2019"
+    store.upsert_articles([*backfill, article("1"), article("csv", created="")])  # "1" created 2026-11-20
+    save_classifications(store, [classification(a.pmid) for a in [*backfill, article("1"), article("csv")]])
+    first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    assert first.items == 1 and set(digest_items(store, find_digest(store, "2026-W48").id)) == {"1"}
+
+    clock.now = MONDAY + timedelta(days=3)  # the week's harvests
+    week = [article("2", created="2026-11-25"),
+            article("3", created="2026-11-18"),  # created before the first digest, indexed late: never sent, so news
+            article("4", created="2025-03-01")]  # an old record the modification sweep brought in: history
+    store.upsert_articles(week)
+    save_classifications(store, [classification(a.pmid) for a in week])
+    second = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+    assert set(digest_items(store, find_digest(store, "2026-W49").id)) == {"2", "3"} and second.items == 2
+    assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
 
 
 def test_a_recipient_taken_out_of_the_config_does_not_hold_the_period_up(tmp_path):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from corpus.store import Store
 from corpus.tags import save_classifications
-from digest_support import classify, real_articles
+from digest_support import classify, created_on, real_articles
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
 from smtp_server import LoopbackSmtp
@@ -30,7 +30,7 @@ def config(tmp_path, shared_data):
     path = tmp_path / "config.toml"
     path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
     with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
-        articles = real_articles(shared_data, 12)
+        articles = created_on(real_articles(shared_data, 12), datetime.now(timezone.utc).date())
         store.upsert_articles(articles)
         save_classifications(store, [classify(a, i) for i, a in enumerate(articles)])
     return path
@@ -54,6 +54,21 @@ def test_preview_writes_files_and_records_nothing(config):
     assert len(previews) == 1 and previews[0].with_suffix(".txt").exists()
     with Store(config.parent / "oihwatch.db") as store:
         assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
+
+
+def test_a_store_just_filled_from_files_previews_no_old_paper_as_new(tmp_path, shared_data):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
+    export = shared_data / "pubmed-xml/exports/mokztk+pubmed-parser__pubmed_result.xml"
+    ingested = CliRunner().invoke(cli, ["-c", str(path), "ingest", export.as_posix(), (shared_data / "corpus.jsonl").as_posix()])
+    assert ingested.exit_code == 0, ingested.output
+    with Store(tmp_path / "oihwatch.db") as store:
+        articles = list(store.iter_articles())
+        assert len(articles) > 1000
+        save_classifications(store, [classify(a, i, relevance=0.9) for i, a in enumerate(articles) if a.abstract_sections])
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    assert "(0 papers)" in result.output
 
 
 def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
