@@ -3,13 +3,16 @@
 The CONCLUSIONS (or INTERPRETATION, IMPLICATIONS) section of a structured abstract
 when there is one (also when the labels were flattened into the text as
 "CONCLUSIONS: ..."); otherwise the closing sentences, from a concluding cue
-("In conclusion", "These results") when one is near the end. Sentence splitting
-leaves "e.g.", "vs.", "et al.", initials, decimals and "P < .05" alone.
+("In conclusion", "These results") when one is near the end. Publisher matter that
+PubMed keeps at the end of abstracts (copyright lines, trial registration, funding,
+"Level of evidence") is never chosen: 19 shared records had a copyright line in their
+finding, one as the whole of it.
 """
 
 from __future__ import annotations
 
 import re
+from itertools import groupby
 
 from corpus.article import Article
 
@@ -19,28 +22,61 @@ _CONCLUSION_CATEGORY = {"CONCLUSIONS"}
 _INLINE_CONCLUSION = re.compile(r"\b(?:CONCLUSIONS?|INTERPRETATION|Conclusions?)(?: AND (?:RELEVANCE|IMPLICATIONS))?\s*:\s*")
 _CUE = re.compile(r"^(in conclusion|in summary|to conclude|we conclude|these (results|findings|data|observations)|our (results|findings|data)"
                   r"|taken together|overall|collectively|thus|therefore|this study (shows|demonstrates|suggests))", re.I)
-# Words after which a period does not end a sentence.
-_ABBREVIATIONS = {
-    "e.g", "i.e", "vs", "v", "et al", "al", "fig", "figs", "approx", "ca", "cf", "no", "nos", "dr", "mr", "mrs", "ms", "st",
-    "etc", "resp", "incl", "min", "max", "mg", "kg", "ml", "wk", "wks", "yr", "yrs", "hr", "hrs", "sec", "inc", "ltd", "co",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "ref", "refs", "vol", "ed", "eds",
+# A sentence opening with these leans on the one before ("In contrast, pain rose"), so the finding
+# takes that one too. Not "Thus" or "Therefore": they open a conclusion that stands on its own.
+_CONNECTIVE = re.compile(r"^(in contrast|by contrast|on the contrary|on the other hand|conversely|however|nevertheless|nonetheless"
+                         r"|moreover|furthermore|in addition|additionally|also|similarly|likewise|instead|yet)\b(?! to\b)", re.I)
+# Results rather than conclusions: a closing sentence with a P value or an interval gives way to a
+# conclusion after it ("... (p = 0.74). Epidural fentanyl can produce effective analgesia ...").
+_STATISTIC = re.compile(r"\bp\s*[<=>≤≥]|\b95\s?%|\+/-|±", re.I)
+_BOILERPLATE = re.compile(
+    r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|^published by\b"
+    r"|trial registration|clinicaltrials\.gov|\bNCT\s?\d{8}|\bISRCTN|\bPROSPERO\b|\bCRD\d{8,}|\bUMIN\b|^unique identifier"
+    r"|^\(?(funded|sponsored|supported) by\b|^funding\b"
+    r"|^((therapeutic|prognostic|diagnostic|economic) )?level (of evidence\b|[1-5IV]+\b)|^\(abstract truncated",
+    re.I,
+)
+# A journal's citation line before its copyright: "Cancer Res; 78(5); 1214-24.", "Head Neck 38: E665-E672, 2016."
+_CITATION = re.compile(r"[A-Z][A-Za-z .]{1,40}?;?\s+(\d{4};)?\d+(\(\d+\))?\s*[;:]\s*[A-Z]?\d+(-[A-Z]?\d+)?(, \d{4})?\.?")
+
+# After these a period never ends a sentence ("e.g. morphine", "vs. Placebo", "Fig. 2", "U.S. Food").
+# Units are words like any other: "... within 120 min. The numbers" ends one (62 shared abstracts).
+_NEVER_FINAL = {
+    "e.g", "i.e", "vs", "v", "cf", "approx", "ca", "fig", "figs", "no", "nos", "dr", "mr", "mrs", "st", "incl", "ref", "refs",
+    "vol", "U.S", "U.K", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }
-_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“(\[]?[A-Z0-9])")
+# After these (and after dotted ones such as "i.v.", "s.c.", "b.i.d." and a capital's initial) it does
+# only before a capitalised word: "of 10 mg i.v. Nausea was rare" ends, "of i.v. PCA over" does not.
+_SOMETIMES_FINAL = {"al", "etc", "resp", "inc", "ltd", "co", "ed", "eds"}
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?:\s+|(?=\(ABSTRACT TRUNCATED))(?=[\"'“(\[]?[A-Z0-9©])")
+_CAPITALISED = re.compile(r"[\"'“]?([A-Z][a-z]|[A-Z]\s|[A-Z]{4,}[A-Z ]*:|©)")
+_LAST_WORD = re.compile(r"([A-Za-z][A-Za-z.]*)$")
+_INITIAL_BEFORE = re.compile(r"\b[A-Z]\.\s+$")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of ``text``, edges trimmed of whitespace."""
     spans, start = [], 0
     for match in _BOUNDARY.finditer(text):
-        word = re.search(r"([A-Za-z][A-Za-z.]*)$", text[start : match.start()])
-        token = word.group(1).rstrip(".") if word else ""
-        if token.lower() in _ABBREVIATIONS or (len(token) == 1 and token.isupper()):
-            continue  # "vs. placebo", "Smith J. Pain", "et al. Found"
+        if not _ends_sentence(text, start, match):
+            continue
         spans.append(_trimmed(text, start, match.end()))
         start = match.end()
     if text[start:].strip():
         spans.append(_trimmed(text, start, len(text)))
     return spans
+
+
+def _ends_sentence(text: str, start: int, match: re.Match) -> bool:
+    word = _LAST_WORD.search(text, start, match.start())
+    token = word.group(1).rstrip(".") if word else ""
+    key = token if token.isupper() else token.lower()  # "level V." and "DR." end sentences; "Fig." and "St." do not
+    capital = len(token) == 1 and token.isupper()
+    if key in _NEVER_FINAL or (capital and _INITIAL_BEFORE.search(text, start, word.start())):
+        return False  # "vs. Placebo", "M. J. Hazucha"
+    if capital or "." in token or key in _SOMETIMES_FINAL:
+        return bool(_CAPITALISED.match(text, match.end()))
+    return True
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -52,28 +88,53 @@ def split_sentences(text: str) -> list[str]:
     return [text[a:b] for a, b in sentence_spans(text)]
 
 
+def is_boilerplate(sentence: str) -> bool:
+    """A copyright, registration, funding or evidence-level line, or a journal's citation line."""
+    return bool(_BOILERPLATE.search(sentence) or _CITATION.fullmatch(sentence))
+
+
 def key_finding(article: Article) -> str:
     """Up to three sentences copied verbatim from the abstract; empty when there is no abstract."""
     for section in reversed(article.abstract_sections):
         if section.category.upper() in _CONCLUSION_CATEGORY or _CONCLUSION_LABEL.match(section.label):
-            return _leading(section.text, MAX_SENTENCES)
+            return _leading(section.text)
     text = article.abstract.strip()  # labels kept, so the sentences quoted stay one piece of the abstract
     if not text:
         return ""
     inline = list(_INLINE_CONCLUSION.finditer(text))
     if inline:
-        return _leading(text[inline[-1].end() :], MAX_SENTENCES)
+        return _leading(text[inline[-1].end() :])
     return _closing(text)
 
 
-def _leading(text: str, count: int) -> str:
-    spans = sentence_spans(text)
-    return text[spans[0][0] : spans[: count][-1][1]] if spans else ""
+def _leading(text: str) -> str:
+    """The first sentences, up to the limit and up to any publisher matter."""
+    runs = _finding_runs(text)
+    return text[runs[0][0][0] : runs[0][: MAX_SENTENCES][-1][1]] if runs else ""
 
 
 def _closing(text: str) -> str:
-    """From a concluding cue among the last three sentences to the end; else the last two."""
-    spans = sentence_spans(text)
-    tail = spans[-MAX_SENTENCES:]
-    first = next((a for a, b in tail if _CUE.match(text[a:b])), spans[-2:][0][0])
-    return text[first : spans[-1][1]]
+    """From a concluding cue among the last three sentences to the end; else the last two, less
+    statistics that a conclusion follows, and with the sentence a connective leans on."""
+    runs = _finding_runs(text)
+    if not runs:
+        return ""
+    spans = runs[-1]
+    sentences = [text[a:b] for a, b in spans]
+    last = len(spans) - 1
+    cue = next((i for i in range(max(0, last - MAX_SENTENCES + 1), last + 1) if _CUE.match(sentences[i])), None)
+    if cue is not None:
+        first = cue
+    elif last > 0 and _STATISTIC.search(sentences[last - 1]) and not _STATISTIC.search(sentences[last]):
+        first = last
+    else:
+        first = max(0, last - 1)
+    while first > 0 and last - first + 1 < MAX_SENTENCES and _CONNECTIVE.match(sentences[first]):
+        first -= 1
+    return text[spans[first][0] : spans[last][1]]
+
+
+def _finding_runs(text: str) -> list[list[tuple[int, int]]]:
+    """The sentence spans of ``text`` in runs that publisher matter separates."""
+    groups = groupby(sentence_spans(text), key=lambda span: is_boilerplate(text[span[0] : span[1]]))
+    return [list(spans) for boilerplate, spans in groups if not boilerplate]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.key_finding import key_finding, split_sentences
+from classifier.key_finding import is_boilerplate, key_finding, split_sentences
 from classifier.study_type import study_type
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.evidence import STUDY_TYPES
@@ -14,6 +14,89 @@ from harvester.jsonl import parse_jsonl
 def test_sentences_do_not_split_at_abbreviations_decimals_or_p_values():
     text = "Pain fell 1.5 points vs. placebo (P < .05), e.g. at rest. Smith J. et al. agreed. It works."
     assert split_sentences(text) == ["Pain fell 1.5 points vs. placebo (P < .05), e.g. at rest.", "Smith J. et al. agreed.", "It works."]
+
+
+@pytest.fixture(scope="module")
+def corpus_records(shared_data) -> dict[str, Article]:
+    with open(shared_data / "corpus.jsonl", encoding="utf-8") as handle:
+        return {article.pmid: article for article in parse_jsonl(handle)}
+
+
+def _unstructured(text: str) -> Article:
+    return Article("1", abstract_sections=[AbstractSection(text)])
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("They got 10 mg morphine i.v. Nausea was rare.", ["They got 10 mg morphine i.v.", "Nausea was rare."]),
+        ("It failed to show superiority of i.v. PCA over s.c. bolus dosing. It was safe.",
+         ["It failed to show superiority of i.v. PCA over s.c. bolus dosing.", "It was safe."]),
+        ("Ibuprofen 800 mg t.i.d. (P < 0.05 v. placebo) helped.", ["Ibuprofen 800 mg t.i.d. (P < 0.05 v. placebo) helped."]),
+        ("Infusions lasted 30 min. Pain fell.", ["Infusions lasted 30 min.", "Pain fell."]),
+        ("Nausea was worse in group B. Time to discharge did not differ.", ["Nausea was worse in group B.", "Time to discharge did not differ."]),
+        ("Grading followed Brooker et al. Our study shows less ossification.", ["Grading followed Brooker et al.", "Our study shows less ossification."]),
+        ("The U.S. Food and Drug Administration approved it. Fig. 2 shows approx. 20% fewer.",
+         ["The U.S. Food and Drug Administration approved it.", "Fig. 2 shows approx. 20% fewer."]),
+        ("Sleep improved.(ABSTRACT TRUNCATED AT 250 WORDS)", ["Sleep improved.", "(ABSTRACT TRUNCATED AT 250 WORDS)"]),
+        ("Survival improved. © 2015 Wiley Periodicals, Inc. Head Neck 38: 10-12, 2016.",
+         ["Survival improved.", "© 2015 Wiley Periodicals, Inc.", "Head Neck 38: 10-12, 2016."]),
+    ],
+)
+def test_sentences_end_after_route_and_unit_abbreviations_only_before_a_new_sentence(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+@pytest.mark.parametrize(
+    "trailer",
+    [
+        "This article is protected by copyright. All rights reserved.",
+        "Copyright © 2012 John Wiley & Sons, Ltd.",
+        "© 2015 Wiley Periodicals, Inc. Head Neck 38: E665-E672, 2016.",
+        "Cancer Res; 78(5); 1214-24. ©2018 AACR.",
+        "(PsycInfo Database Record (c) 2022 APA, all rights reserved).",
+        "Trial registration: ClinicalTrials.gov NCT01234567.",
+        "Level of Evidence: IV.",
+        "(Funded by the National Institutes of Health.)",
+        "(ABSTRACT TRUNCATED AT 250 WORDS)",
+    ],
+)
+def test_publisher_matter_after_the_abstract_is_never_the_key_finding(trailer):
+    finding = key_finding(_unstructured(f"Twenty patients took part. Ketamine reduced hyperalgesia. {trailer}"))
+    assert finding == "Twenty patients took part. Ketamine reduced hyperalgesia."
+    conclusions = Article("2", abstract_sections=[AbstractSection(f"Ketamine helps. {trailer}", "CONCLUSIONS", "CONCLUSIONS")])
+    assert key_finding(conclusions) == "Ketamine helps."
+
+
+def test_a_finding_never_starts_on_a_connective_without_the_sentence_it_leans_on():
+    text = ("Twelve volunteers took part. Ketamine abolished the hyperalgesia after remifentanil. "
+            "In contrast, clonidine eased the pain ratings. Different mechanisms may underlie the two.")
+    assert key_finding(_unstructured(text)) == (
+        "Ketamine abolished the hyperalgesia after remifentanil. In contrast, clonidine eased the pain ratings. "
+        "Different mechanisms may underlie the two."
+    )
+    alone = "Twelve volunteers took part. In contrast to placebo, ketamine abolished it. Mechanisms differ."
+    assert key_finding(_unstructured(alone)) == "In contrast to placebo, ketamine abolished it. Mechanisms differ."
+
+
+def test_a_closing_statistic_gives_way_to_the_conclusion_after_it():
+    text = "Forty women took part. Nine rated analgesia as excellent (p = 0.74). Epidural fentanyl gives effective analgesia."
+    assert key_finding(_unstructured(text)) == "Epidural fentanyl gives effective analgesia."
+    results_only = "Forty women took part. Pain fell (p = 0.02). Sleep improved (p = 0.04)."
+    assert key_finding(_unstructured(results_only)) == "Pain fell (p = 0.02). Sleep improved (p = 0.04)."
+
+
+@pytest.mark.parametrize(
+    ("pmid", "start"),
+    [
+        ("12826855", "Opioid-induced postinfusion hyperalgesia could be abolished by S-ketamine"),
+        ("9834808", "PCA with CSA was more effective"),
+        ("11892635", "Epidural fentanyl can produce effective analgesia"),
+        ("23600800", "These data suggest a novel interaction between CASK and P2X3 receptors"),
+    ],
+)
+def test_real_key_findings_start_where_the_finding_does(corpus_records, pmid, start):
+    assert key_finding(corpus_records[pmid]).startswith(start)
 
 
 def test_key_finding_is_the_conclusions_section_verbatim():
@@ -60,17 +143,16 @@ def test_study_type(publication_types, mesh, text, expected):
     assert study_type(article) == expected
 
 
-def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(shared_data):
+def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(corpus_records):
     seen = set()
-    with open(shared_data / "corpus.jsonl", encoding="utf-8") as handle:
-        articles = list(parse_jsonl(handle))
-    for article in articles:
+    for article in corpus_records.values():
         kind = study_type(article)
         assert kind in STUDY_TYPES
         seen.add(kind)
         finding = key_finding(article)
         assert finding in article.abstract
         assert bool(finding) == bool(article.abstract.strip())
+        assert not any(is_boilerplate(sentence) for sentence in split_sentences(finding)), article.pmid
     assert {"rct", "preclinical", "observational", "review", "case_report"} <= seen
 
 
