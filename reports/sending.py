@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
-from corpus.errors import ConfigError, DeliveryError
+from corpus.errors import ConfigError, DeliveryError, InputError
 from corpus.ledger import DigestRecord, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest
 from corpus.store import Store
 from reports.assembly import Digest, for_recipient
@@ -90,13 +90,28 @@ def _topics_note(params: DigestParams, recipient: Recipient) -> str:
     return ", ".join(params.topics[t] for t in recipient.topics if t in params.topics)
 
 
+def utc_midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00+00:00"
+
+
 def window_start(store: Store, now: datetime, since: date | None = None) -> str:
     """Where the next digest's window starts: ``since`` (UTC midnight), else the end of the last digest,
     else a week before ``now``."""
     if since is not None:
-        return f"{since.isoformat()}T00:00:00+00:00"
+        return utc_midnight(since)
     previous = last_digest(store)
     return previous.until if previous else iso_utc(now - FIRST_WINDOW)
+
+
+def recorded_digest(store: Store, period: str, since: date | None) -> DigestRecord | None:
+    """The period's digest if recorded. Its window cannot move (some recipients may have it), so a
+    ``since`` other than the one it was recorded with is an error rather than silently ignored."""
+    record = find_digest(store, period)
+    if record is not None and since is not None and utc_midnight(since) != record.since:
+        raise InputError(f"--since {since}: the {period} digest is already recorded for records first seen "
+                         f"{record.since[:10]} to {record.until[:10]} and a recorded digest never changes; "
+                         "leave out --since, or use it once the next digest is due")
+    return record
 
 
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
@@ -121,7 +136,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
     """The whole digest of the current period as it would be (or was) sent; records nothing."""
     period = current_period(params.weekday, params.time, params.timezone, now)
-    record = find_digest(store, period)
+    record = recorded_digest(store, period, since)
     if record is not None:
         return gather_recorded_digest(store, record, title=params.title, topics=params.topics,
                                       threshold=params.relevance_threshold)
@@ -137,7 +152,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
         raise ConfigError("recipients: none configured; add a [[recipients]] block before sending a digest")
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
-    record = find_digest(store, period)
+    record = recorded_digest(store, period, since)
     if record is None:
         record, digest = _record(store, params, period, now, since, outcome)
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -82,6 +82,25 @@ def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
     again = run(config, "--send", "--outbox", str(outbox))
     assert again.exit_code == 0 and "nothing sent" in again.output and "written for" not in again.output
     assert len(list(outbox.glob("*/*.eml"))) == 2
+
+
+def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config, tmp_path):
+    today = datetime.now(timezone.utc).date()
+    tomorrow = run(config, "--since", str(today + timedelta(days=1)))
+    assert tomorrow.exit_code == 2 and f"Error: Invalid value for --since: {today + timedelta(days=1)} is in the future" in tomorrow.output
+
+    start = str(today - timedelta(days=3))
+    sent = run(config, "--send", "--since", start, "--outbox", str(tmp_path / "out"))
+    assert sent.exit_code == 0, sent.output
+    with Store(config.parent / "oihwatch.db") as store:
+        assert store.db.execute("SELECT since FROM digests").fetchone()[0] == f"{start}T00:00:00+00:00"
+    for args in (["--since", str(today)], ["--send", "--since", str(today), "--outbox", str(tmp_path / "out")]):
+        moved = run(config, *args)
+        assert moved.exit_code == 1 and "written for" not in moved.stdout
+        assert moved.stderr.count("\n") == 1 and moved.stderr.startswith(f"Error: --since {today}: the ")
+        assert f"digest is already recorded for records first seen {start} to {today}" in moved.stderr
+    rerun = run(config, "--send", "--since", start, "--outbox", str(tmp_path / "out"))  # the same window: a rerun
+    assert rerun.exit_code == 0 and "nothing sent" in rerun.output
 
 
 def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):

@@ -71,7 +71,8 @@ def report_outcome(outcome: DigestOutcome) -> None:
 
 @click.command()
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="D",
-              help="start the window at this date (YYYY-MM-DD) instead of the end of the last digest")
+              help="start the window at this date (YYYY-MM-DD, not in the future) instead of the end of the last "
+                   "digest; a period's digest, once recorded, keeps its window")
 @click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="write .eml files (or the preview) here instead of digest.outbox, even with [smtp] host set")
 @click.option("--send", is_flag=True, help="record and deliver the digest; without it, only write a preview")
@@ -92,6 +93,8 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     params = digest_params(settings)
     now = datetime.now(timezone.utc)
     day = since.date() if since else None
+    if day is not None and day > now.date():
+        raise click.BadParameter(f"{day} is in the future (today is {now.date()} UTC)", param_hint="--since")
     folder = outbox or settings.resolve(settings.digest.outbox)
     if not send:
         whole = preview_digest(app.store, params, now, day)
