@@ -9,6 +9,7 @@ from classifier.study_type import study_type
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.evidence import STUDY_TYPES
 from harvester.jsonl import parse_jsonl
+from harvester.pubmed_xml import parse_pubmed_xml
 
 
 def test_sentences_do_not_split_at_abbreviations_decimals_or_p_values():
@@ -136,10 +137,28 @@ def test_key_finding_without_abstract_is_empty():
         ([], [], "The charts of 40 women were reviewed for pain scores.", "other"),
         ([], [], "We report a 54-year-old man with allodynia.", "case_report"),
         ([], [], "", "other"),
+        ([], [], "In a randomized, open injection, double blind experimental design, pain was recorded.", "rct"),
+        ([], [], "Pain in 16 patients on methadone and 16 matched control subjects.", "observational"),
+        ([], [], "Eight cancer patients developed hyperalgesia. All cases were retrospectively sampled.", "case_report"),
+        ([], [], "Patients were randomly assigned to PCA or IM. Subsequent meta-analyses have also failed.", "rct"),
+        ([], [], "Hyperalgesia grades in oral cancer. Their significance in a meta-analysis may prove useful.", "other"),
+        ([], [], "We performed a meta-analysis of 12 trials of ketamine.", "meta_analysis"),
+        ([], [], "We searched MEDLINE for trials of ketamine; a meta-analysis used random-effects models.", "meta_analysis"),
+        ([], [], "Trials were identified by searching MEDLINE and Embase. This systematic review found ten.", "systematic_review"),
+        (["Review"], [], "We searched MEDLINE and Embase; the systematic review found ten trials.", "systematic_review"),
+        (["Practice Guideline"], [], "We conducted a systematic review and meta-analysis to inform it.", "review"),
+        ([], [], "Summary of the clinical practice guideline. Ten systematic reviews and meta-analyses were its basis.", "review"),
+        ([], [], "This review was based on published reports of placebo-controlled clinical trials.", "review"),
+        ([], [], "We report a case of allodynia in a 54-year-old man, with a brief review of the literature.", "case_report"),
+        ([], [], "Additional randomized studies are needed to confirm this prospective study.", "observational"),
+        ([], ["Animals", "Humans", "Rats"], "New COX-2 inhibitors were tested in vitro in human whole blood and in vivo; "
+                                             "the best is now undergoing Phase I clinical trials.", "preclinical"),
     ],
 )
 def test_study_type(publication_types, mesh, text, expected):
-    article = Article("1", title=text, publication_types=publication_types, mesh=[MeshHeading(m) for m in mesh])
+    title, *rest = split_sentences(text) or [""]  # the first sentence is the title
+    article = Article("1", title=title, abstract_sections=[AbstractSection(" ".join(rest))] if rest else [],
+                      publication_types=publication_types, mesh=[MeshHeading(m) for m in mesh])
     assert study_type(article) == expected
 
 
@@ -154,6 +173,19 @@ def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(co
         assert bool(finding) == bool(article.abstract.strip())
         assert not any(is_boilerplate(sentence) for sentence in split_sentences(finding)), article.pmid
     assert {"rct", "preclinical", "observational", "review", "case_report"} <= seen
+
+
+@pytest.mark.parametrize(
+    ("pmid", "expected"),
+    [("10534607", "rct"), ("11166974", "observational"), ("8278214", "case_report"), ("9104663", "rct"), ("12877584", "preclinical")],
+)
+def test_real_records_get_the_design_they_describe(corpus_records, pmid, expected):
+    assert study_type(corpus_records[pmid]) == expected
+
+
+def test_a_guideline_built_on_meta_analyses_is_not_one(shared_data):
+    guideline = next(iter(parse_pubmed_xml(shared_data / "pubmed-xml" / "metapub" / "34843274.xml")))
+    assert study_type(guideline) == "review"
 
 
 def test_animal_study_named_in_the_title_is_preclinical_even_when_it_speaks_of_clinical_use():
