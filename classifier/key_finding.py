@@ -21,14 +21,16 @@ _CONCLUSION_LABEL = re.compile(r"^(main )?(conclusions?|interpretations?|implica
 _CONCLUSION_CATEGORY = {"CONCLUSIONS"}
 _INLINE_CONCLUSION = re.compile(r"\b(?:CONCLUSIONS?|INTERPRETATION|Conclusions?)(?: AND (?:RELEVANCE|IMPLICATIONS))?\s*:\s*")
 _CUE = re.compile(r"^(in conclusion|in summary|to conclude|we conclude|these (results|findings|data|observations)|our (results|findings|data)"
-                  r"|taken together|overall|collectively|thus|therefore|this study (shows|demonstrates|suggests))", re.I)
+                  r"|taken together|overall|collectively|thus|therefore|this study (shows|demonstrates|suggests)|it (is|was) concluded)", re.I)
 # A sentence opening with these leans on the one before ("In contrast, pain rose"), so the finding
 # takes that one too. Not "Thus" or "Therefore": they open a conclusion that stands on its own.
 _CONNECTIVE = re.compile(r"^(in contrast|by contrast|on the contrary|on the other hand|conversely|however|nevertheless|nonetheless"
                          r"|moreover|furthermore|in addition|additionally|also|similarly|likewise|instead|yet)\b(?! to\b)", re.I)
 # Results rather than conclusions: a closing sentence with a P value or an interval gives way to a
-# conclusion after it ("... (p = 0.74). Epidural fentanyl can produce effective analgesia ...").
+# conclusion after it, one without results of its own ("... (p = 0.74). Epidural fentanyl can produce effective
+# analgesia ..."; not "... 15.4 +/- 5.1 hours ... Only 10% of patients required ...").
 _STATISTIC = re.compile(r"\bp\s*[<=>≤≥]|\b95\s?%|\+/-|±", re.I)
+_RESULT = re.compile(_STATISTIC.pattern + r"|%", re.I)
 _BOILERPLATE = re.compile(
     r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|^published by\b"
     r"|trial registration|clinicaltrials\.gov|\bNCT\s?\d{8}|\bISRCTN|\bPROSPERO\b|\bCRD\d{8,}|\bUMIN\b|^unique identifier"
@@ -125,7 +127,7 @@ def _closing(text: str) -> str:
     cue = next((i for i in range(max(0, last - MAX_SENTENCES + 1), last + 1) if _CUE.match(sentences[i])), None)
     if cue is not None:
         first = cue
-    elif last > 0 and _STATISTIC.search(sentences[last - 1]) and not _STATISTIC.search(sentences[last]):
+    elif last > 0 and _STATISTIC.search(sentences[last - 1]) and not _RESULT.search(sentences[last]):
         first = last
     else:
         first = max(0, last - 1)

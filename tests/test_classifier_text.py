@@ -85,6 +85,13 @@ def test_a_closing_statistic_gives_way_to_the_conclusion_after_it():
     assert key_finding(_unstructured(text)) == "Epidural fentanyl gives effective analgesia."
     results_only = "Forty women took part. Pain fell (p = 0.02). Sleep improved (p = 0.04)."
     assert key_finding(_unstructured(results_only)) == "Pain fell (p = 0.02). Sleep improved (p = 0.04)."
+    results_last = "Forty took part. Analgesia lasted 15.4 +/- 5.1 h. Only 10% needed more."
+    assert key_finding(_unstructured(results_last)) == "Analgesia lasted 15.4 +/- 5.1 h. Only 10% needed more."
+
+
+def test_it_was_concluded_is_a_concluding_cue():
+    text = "Forty took part. Pain fell. It was concluded that ketamine helps. Implications are discussed."
+    assert key_finding(_unstructured(text)) == "It was concluded that ketamine helps. Implications are discussed."
 
 
 @pytest.mark.parametrize(
