@@ -1,8 +1,11 @@
-"""ASReview-style CSV (one row per record: title, abstract, pmid/doi, keywords, authors, year) → ``Article``.
+"""CSV (one row per record) → ``Article``: ASReview-style files and oihwatch's own ``export --format csv``.
 
-Headers are matched case-insensitively, and the PMID column may be spelled as the tools that
-write these files spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``).
-Extra columns (labels, record ids) are ignored.
+ASReview files carry title, abstract, pmid/doi, keywords, authors, year; our export adds
+journal, volume, issue, pages, pmcid, mesh, publication_types and language, with lists joined
+by '; ' and a structured abstract as 'LABEL: text' lines. Headers are matched
+case-insensitively, and the PMID column may be spelled as the tools that write these files
+spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
+(screening labels, record ids, and the tags and scores our export writes) are ignored.
 
 Identity: the corpus is keyed by PMID. A row without one is skipped, with the reason (and its
 DOI when it has one, so the user can look the PMID up): inventing a key from a DOI would
@@ -12,14 +15,17 @@ create a second record for the same paper the day a harvest brings it with its P
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from corpus.article import AbstractSection, Article
+from corpus.article import Article, Author, MeshHeading
 from corpus.errors import InputError
+from harvester.abstract_text import sections_from_lines
 from harvester.dates import iso_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
+_INITIALS_FIRST = re.compile(r"^((?:[A-Z]\.?\s+)+)([^,]+)$")
 _PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
 
 
@@ -57,20 +63,41 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
     if pmid.endswith(".0"):  # spreadsheets turn PMIDs into floats
         pmid = pmid[:-2]
     year = values.get("year", "").strip()[:4]
-    abstract = " ".join(values.get("abstract", "").split())
     return Article(
         pmid=pmid if pmid.isdigit() else "",
-        title=" ".join(values.get("title", "").split()),
-        abstract_sections=[AbstractSection(abstract)] if abstract else [],
-        authors=[author_from_name(a) for a in _split(values.get("authors", ""))],
-        journal=" ".join(values.get("journal", "").split()),
+        title=_cell(values, "title"),
+        abstract_sections=sections_from_lines(values.get("abstract", "")),
+        authors=[_author(name) for name in _parts(values.get("authors", ""))],
+        journal=_cell(values, "journal"),
+        volume=_cell(values, "volume"),
+        issue=_cell(values, "issue"),
+        pages=_cell(values, "pages"),
         pub_date=year if year.isdigit() else "",
         pub_date_sort=iso_date(year),
-        doi=values.get("doi", "").strip().removeprefix("https://doi.org/"),
+        doi=_cell(values, "doi").removeprefix("https://doi.org/"),
+        pmcid=_cell(values, "pmcid"),
+        languages=_split(values.get("language", "")),
+        mesh=[MeshHeading(term) for term in _split(values.get("mesh", ""))],
         keywords=_split(values.get("keywords", "")),
+        publication_types=_split(values.get("publication_types", "")),
     )
 
 
+def _author(name: str) -> Author:
+    """'Carr, A S' (our export, the Cohen files), or 'A S Carr' (ASReview's online files) → ``Author``."""
+    initials_first = _INITIALS_FIRST.match(name)
+    return author_from_name(f"{initials_first.group(2)}, {initials_first.group(1)}" if initials_first else name)
+
+
+def _cell(values: dict[str, str], column: str) -> str:
+    return " ".join(values.get(column, "").split())
+
+
+def _parts(cell: str) -> list[str]:
+    """'Adolescent; Analgesia, Epidural; ...' → items (';' separates; ',' belongs to MeSH and author names)."""
+    return [" ".join(part.split()) for part in cell.split(";") if part.strip()]
+
+
 def _split(cell: str) -> list[str]:
-    """'Adolescent; Analgesia, Epidural; ...' → items (';' separates; ',' belongs to MeSH names)."""
-    return list(dict.fromkeys(" ".join(part.split()) for part in cell.split(";") if part.strip()))
+    """``_parts`` without repeats (two authors may share a name; a keyword is listed once)."""
+    return list(dict.fromkeys(_parts(cell)))

@@ -1,24 +1,25 @@
 """JSON Lines (one record per line) → ``Article``: oihwatch's own ``export --format jsonl``.
 
-The same reader takes the normalised corpora researchers pass around in that shape
-(``pmid``, ``title``, ``abstract``, ``journal``, ``year``, ``doi``, ``mesh``, and
-``publication_types`` or ``pubtypes``), so an export can be loaded into another corpus.
-A structured abstract exported as ``LABEL: text`` lines gets its sections back.
+Everything the export writes about the record is read back: authors (with
+``collective_authors`` marking group names), journal and its abbreviation, the printed
+date (else the year), volume, issue, pages, DOI, PMCID, language, MeSH names, keywords and
+publication types; a structured abstract's ``LABEL: text`` lines become sections again. Our
+tags, scores and key finding are the classifier's to compute, not the record's, and are
+ignored. The same reader takes the normalised corpora researchers pass around in that shape
+(``publication_types`` may be called ``pubtypes``; missing fields may be null).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from corpus.article import AbstractSection, Article, MeshHeading
+from corpus.article import Article, Author, MeshHeading
 from corpus.errors import InputError
-from harvester.dates import iso_date
+from harvester.abstract_text import sections_from_lines
+from harvester.dates import iso_date, sort_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
-
-_LABELLED = re.compile(r"^([A-Z][A-Z0-9 ,&/()-]{1,60}):\s+(.*)$")
 
 
 def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -41,35 +42,28 @@ def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = rais
 
 def article_from_json(pmid: str, data: dict) -> Article:
     year = str(data.get("year") or "")[:4]
+    printed = _text(data.get("pub_date"))
+    groups = set(_strings(data.get("collective_authors")))
+    language = data.get("language")
     return Article(
         pmid=pmid,
         title=_text(data.get("title")),
-        abstract_sections=_sections(data.get("abstract") or ""),
-        authors=[author_from_name(a) for a in _strings(data.get("authors"))],
+        abstract_sections=sections_from_lines(str(data.get("abstract") or "")),
+        authors=[Author(collective=a) if a in groups else author_from_name(a) for a in _strings(data.get("authors"))],
         journal=_text(data.get("journal")),
+        journal_abbrev=_text(data.get("journal_abbrev")),
         volume=_text(data.get("volume")),
         issue=_text(data.get("issue")),
         pages=_text(data.get("pages")),
-        pub_date=year if year.isdigit() else "",
-        pub_date_sort=iso_date(year),
+        pub_date=printed or (year if year.isdigit() else ""),
+        pub_date_sort=sort_date(printed) or iso_date(year),
         doi=_text(data.get("doi")),
+        pmcid=_text(data.get("pmcid")),
+        languages=_strings(language) if isinstance(language, list) else _strings(_text(language).split(";")),
         mesh=[MeshHeading(term) for term in _strings(data.get("mesh"))],
         keywords=_strings(data.get("keywords")),
         publication_types=_strings(data.get("publication_types", data.get("pubtypes"))),
     )
-
-
-def _sections(abstract: str) -> list[AbstractSection]:
-    sections = []
-    for line in abstract.splitlines():
-        if not line.strip():
-            continue
-        match = _LABELLED.match(line.strip())
-        if match:
-            sections.append(AbstractSection(match.group(2), match.group(1)))
-        else:
-            sections.append(AbstractSection(" ".join(line.split())))
-    return sections
 
 
 def _text(value: object) -> str:
@@ -77,4 +71,4 @@ def _text(value: object) -> str:
 
 
 def _strings(value: object) -> list[str]:
-    return [_text(v) for v in value if v] if isinstance(value, list) else []
+    return [_text(v) for v in value if _text(v)] if isinstance(value, list) else []

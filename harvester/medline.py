@@ -1,8 +1,8 @@
 """MEDLINE text (PubMed's "Send to → Citation manager" ``.nbib``, or ``rettype=medline``) → ``Article``.
 
 ``Bio.Medline`` splits the tagged lines into a dict per record (continuation lines joined,
-repeated tags as lists); this module only maps the tags. MEDLINE text has no structure inside
-an abstract, so a structured abstract arrives as one section with its labels inline.
+repeated tags as lists); this module only maps the tags. MEDLINE text puts a structured
+abstract on one line with its labels inline; they are split into sections again.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import TextIO
 from Bio import Medline
 
 from corpus.article import AbstractSection, Article, Author, Link, MeshHeading
+from harvester.abstract_text import sections_from_line
 from harvester.dates import sort_date
 from harvester.records import OnSkip, Record, Skipped, raise_on_skip
 
@@ -58,7 +59,7 @@ def article_from_medline(record: dict) -> Article:
     return Article(
         pmid=_one(record, "PMID"),
         title=_one(record, "TI"),
-        abstract_sections=[AbstractSection(_one(record, "AB"))] if _one(record, "AB") else [],
+        abstract_sections=sections_from_line(_one(record, "AB")),
         authors=_authors(record),
         journal=_one(record, "JT"),
         journal_abbrev=_one(record, "TA"),

@@ -1,12 +1,18 @@
-"""RIS (EndNote, Zotero, Mendeley exports) → ``Article``, via ``rispy``.
+"""RIS (EndNote, Zotero, Mendeley exports, and oihwatch's own) → ``Article``, via ``rispy``.
 
 RIS has no PMID tag. Exports of PubMed records carry it in one of three places, which we
 read in this order: ``AN`` (accession number, EndNote's PubMed import), a PubMed URL in ``UR``,
 or "PMID: 123" in the notes (Zotero). An entry with none of them has no identity in the
 corpus and is skipped with that reason.
 
-``rispy`` reads a whole file into a list; RIS exports are reference-manager sized (thousands
-of entries at most), unlike PubMed XML baseline files, so that is acceptable here.
+Entries are cut out here ('TY  - ' to 'ER  - ', so the file streams and every error has a
+line) and ``rispy`` maps each one's tags. ``rispy`` alone would drop an entry the file ends
+inside, or run two entries together when an 'ER' is missing; both are ``InputError`` here,
+after the complete entries before them, as a cut XML file is.
+
+RIS has one tag (``KW``) for every kind of keyword: MeSH headings and author keywords alike
+(a reference manager cannot tell them apart either), and the ``oihwatch:topic:...`` tags our
+export adds, which are ours to compute, not the record's, and are dropped.
 """
 
 from __future__ import annotations
@@ -17,38 +23,62 @@ from typing import TextIO
 
 import rispy
 
-from corpus.article import AbstractSection, Article
+from corpus.article import Article
 from corpus.errors import InputError
+from harvester.abstract_text import sections_from_line
 from harvester.dates import sort_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 _PMID_NOTE = re.compile(r"PMID:\s*(\d+)")
+_TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -")  # rispy's reading of a tag line
+OUR_TAGS = "oihwatch:"  # prefix of the tags ``corpus.exports`` writes as keywords
 
 
 def parse_ris(handle: TextIO, *, name: str = "<ris>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
     """Yield an ``Article`` per RIS entry that names a PMID; the others go to ``on_skip``."""
-    entries = rispy.load(handle)
-    if not entries:  # rispy reads anything without complaint; no 'TY  -' line means no entries
-        raise InputError(f"{name}: no RIS entries (expected lines like 'TY  - JOUR' ... 'ER  - ')")
-    for number, entry in enumerate(entries, start=1):
+    parser = rispy.RisParser()
+    count = 0
+    for count, (line, lines) in enumerate(_entries(handle, name), start=1):
+        (entry,) = parser.parse_lines(iter(lines))
         article = article_from_ris(entry)
         if article.pmid:
             yield article
         else:
             title = article.title[:60]
-            on_skip(Skipped(name, f"entry {number}" + (f" ({title!r})" if title else ""), "no PMID"))
+            on_skip(Skipped(name, f"entry {count} (line {line})" + (f" ({title!r})" if title else ""), "no PMID"))
+    if not count:
+        raise InputError(f"{name}: no RIS entries (expected lines like 'TY  - JOUR' ... 'ER  - ')")
+
+
+def _entries(handle: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number of its 'TY', its lines) for each entry; text between entries is ignored, as rispy does."""
+    start, lines = 0, []
+    for number, line in enumerate(handle, start=1):
+        tag = _TAG_LINE.match(line)
+        if tag and tag.group(1) == "TY":
+            if start:
+                raise InputError(f"{name}: line {number}: a new entry starts before the entry of line {start} ended (no 'ER' line)")
+            start, lines = number, []
+        if not start:
+            continue
+        lines.append(line.rstrip("\r\n"))
+        if tag and tag.group(1) == "ER":
+            yield start, lines
+            start = 0
+    if start:
+        raise InputError(f"{name}: truncated RIS: the entry of line {start} has no closing 'ER' line before the end of the file")
 
 
 def article_from_ris(entry: dict) -> Article:
     """Map one ``rispy`` entry (its long field names: 'primary_title', 'journal_name' ...)."""
     year = _first(entry, "year", "publication_year").split("/")[0]
     start, end = _first(entry, "start_page"), _first(entry, "end_page")
-    abstract = _first(entry, "abstract", "notes_abstract")
+    keywords = (" ".join(k.split()) for k in entry.get("keywords", []))
     return Article(
         pmid=_pmid(entry),
         title=_first(entry, "title", "primary_title"),
-        abstract_sections=[AbstractSection(abstract)] if abstract else [],
+        abstract_sections=sections_from_line(_first(entry, "abstract", "notes_abstract")),
         authors=[author_from_name(a) for a in entry.get("authors") or entry.get("first_authors") or []],
         journal=_first(entry, "journal_name", "secondary_title", "alternate_title3"),
         journal_abbrev=_first(entry, "alternate_title1", "alternate_title2"),
@@ -59,8 +89,8 @@ def article_from_ris(entry: dict) -> Article:
         pub_date=year,
         pub_date_sort=sort_date(year),
         doi=_first(entry, "doi").removeprefix("https://doi.org/"),
-        languages=[_first(entry, "language")] if _first(entry, "language") else [],
-        keywords=list(dict.fromkeys(" ".join(k.split()) for k in entry.get("keywords", []) if k.strip())),
+        languages=[part.strip() for part in _first(entry, "language").split(";") if part.strip()],
+        keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(OUR_TAGS))),
     )
 
 

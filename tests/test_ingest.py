@@ -134,11 +134,21 @@ def test_mixed_formats_and_skips_are_reported(shared_data, tmp_path):
     reads = [f.read for f in report.files]
     assert reads == [4, 2, 1915, 0]
     assert [str(s) for s in report.totals.skipped] == [
-        f"{FIXTURES / 'sample.ris'}: entry 3 ('A record a reference manager made without a PMID'): no PMID",
+        f"{FIXTURES / 'sample.ris'}: entry 3 (line 28) ('A record a reference manager made without a PMID'): no PMID",
         f"{csv_path}: line 2: no PMID (DOI 10.1000/x)",
     ]
     assert store.count_articles() == report.totals.new == 4 + 2 + 1915
     assert len(progress) >= 6  # one call per committed batch (1915 records = 4 batches)
+
+
+def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
+    store = Store(":memory:")
+    path = tmp_path / "cut.ris"
+    path.write_text("TY  - JOUR\nTI  - ok\nAN  - 123\nER  - \nTY  - JOUR\nTI  - cut off\n", encoding="utf-8")
+    report = ingest_files(store, [path])
+    assert report.errors == [f"{path}: truncated RIS: the entry of line 5 has no closing 'ER' line before the end of the file"]
+    assert (report.totals.read, report.totals.new) == (1, 1)
+    assert store.get_article("123").title == "ok"
 
 
 def test_batch_size_must_be_positive():

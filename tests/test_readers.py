@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus.article import Article
+from corpus.article import AbstractSection, Article
 from corpus.errors import InputError
+from harvester.abstract_text import sections_from_line, sections_from_lines
 from harvester.dates import sort_date
 from harvester.files import read_records
 from harvester.records import Deletion
@@ -75,6 +76,14 @@ def test_medline_links_and_missing_pmid(tmp_path):
     assert [str(s) for s in skipped] == [f"{path}: record 2: no PMID"]
 
 
+def test_medline_structured_abstract_gets_its_sections(shared_data):
+    (article,) = articles(shared_data / "medline" / "pubmed_result3.txt")
+    assert [s.label for s in article.abstract_sections] == ["PURPOSE", "METHODS", "RESULTS", "CONCLUSIONS"]
+    assert article.abstract_sections[0].text.startswith("High-intensity focused ultrasound is a promising")
+    unstructured = {a.pmid: a for a in articles(shared_data / "medline" / "pubmed_result2.txt")}["14630660"]
+    assert [s.label for s in unstructured.abstract_sections] == [""]
+
+
 # -- RIS -----------------------------------------------------------------------------------
 
 
@@ -89,6 +98,38 @@ def test_ris_fixture():
     assert first.abstract.startswith("Opioids are the cornerstone")
     assert (second.pmid, second.pub_date) == ("18287823", "2008")  # PMID from the PubMed URL
     assert len(skipped) == 1 and "no PMID" in str(skipped[0]) and "entry 3" in str(skipped[0])
+
+
+def test_ris_drops_our_tags_and_reads_languages_and_sections(tmp_path):
+    path = tmp_path / "export.ris"
+    path.write_text(
+        "TY  - JOUR\nAN  - 123\nTI  - Ketamine\nKW  - oihwatch:topic:ketamine\nKW  - oihwatch:study:rct\n"
+        "KW  - Ketamine\nKW  - oihwatch:retracted\nLA  - eng; spa\n"
+        "AB  - BACKGROUND: Pain (n = 3). METHODS: A trial. CONCLUSIONS: Less pain.\nER  - \n",
+        encoding="utf-8",
+    )
+    (article,) = articles(path)
+    assert (article.keywords, article.languages) == (["Ketamine"], ["eng", "spa"])
+    assert [(s.label, s.text) for s in article.abstract_sections] == [
+        ("BACKGROUND", "Pain (n = 3)."), ("METHODS", "A trial."), ("CONCLUSIONS", "Less pain.")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "complete"),
+    [
+        ("TY  - JOUR\nAN  - 1\nER  - \nTY  - JOUR\nAN  - 2\nTI  - cut", r"truncated RIS: the entry of line 4 has no closing 'ER' line", ["1"]),
+        ("TY  - JOUR\nAN  - 1\nTY  - JOUR\nAN  - 2\nER  - \n", r"line 3: a new entry starts before the entry of line 1 ended", []),
+    ],
+)
+def test_ris_entry_without_its_end_is_an_error_naming_the_line(tmp_path, text, message, complete):
+    path = tmp_path / "cut.ris"
+    path.write_text(text, encoding="utf-8")
+    read = []
+    with pytest.raises(InputError, match=message) as error:
+        read.extend(read_records(path))
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)
+    assert [a.pmid for a in read] == complete  # the entries before the broken one are read
 
 
 def test_ris_without_entries_is_an_error(tmp_path):
@@ -140,12 +181,60 @@ def test_csv_headers_case_insensitive_and_rows_without_pmid_are_skipped(tmp_path
     assert [str(s) for s in skipped] == [f"{path}: line 3: no PMID (DOI 10.1000/xyz)"]
 
 
+def test_csv_as_our_export_writes_it(tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "pmid,title,authors,journal,year,volume,issue,pages,doi,pmcid,topics,mesh,keywords,publication_types,language,abstract\n"
+        '7,Ketamine,"Smith, J; OIH Group; Smith, J",Pain,2019,12,3,1123-9,10.1/x,PMC1,ketamine,'
+        '"Ketamine; Analgesics, Opioid",OIH,Randomized Controlled Trial,eng; spa,"RESULTS: Less\u00a0pain.\nCONCLUSIONS: Use it."\n',
+        encoding="utf-8",
+    )
+    (article,) = articles(path)
+    assert [author.last for author in article.authors] == ["Smith", "OIH Group", "Smith"]
+    assert (article.volume, article.issue, article.pages, article.pmcid) == ("12", "3", "1123-9", "PMC1")
+    assert (article.mesh_terms, article.keywords) == (["Ketamine", "Analgesics, Opioid"], ["OIH"])
+    assert (article.publication_types, article.languages) == (["Randomized Controlled Trial"], ["eng", "spa"])
+    assert article.abstract_sections == [AbstractSection("Less\u00a0pain.", "RESULTS"), AbstractSection("Use it.", "CONCLUSIONS")]
+
+
+def test_csv_names_written_initials_first(shared_data):
+    first = articles(shared_data / "cohen-2006" / "output" / "online" / "Opiods.csv")[0]
+    assert [(a.last, a.initials) for a in first.authors[:2]] == [("Carr", "AS"), ("Fear", "DW")]
+
+
 def test_csv_without_title_column_names_the_file(tmp_path):
     path = tmp_path / "labels.csv"
     path.write_text("pmid,label\n1,0\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"labels.csv: CSV has no 'title' column") as error:
         list(read_records(path))
     assert "\n" not in str(error.value)
+
+
+# -- JSON Lines and flattened abstracts ------------------------------------------------------
+
+
+def test_jsonl_as_our_export_writes_it(tmp_path):
+    path = tmp_path / "export.jsonl"
+    path.write_text(
+        '{"pmid": "7", "title": "Ketamine", "authors": ["Smith, J", "OIH Group"], "collective_authors": ["OIH Group"],'
+        ' "journal": "Pain", "journal_abbrev": "Pain", "year": 2003, "pub_date": "2003 Spring", "pmcid": "PMC1",'
+        ' "language": ["eng", "spa"], "topics": ["ketamine"], "abstract": "METHODS: A trial.\\nCONCLUSIONS: Less pain."}\n',
+        encoding="utf-8",
+    )
+    (article,) = articles(path)
+    assert [(a.last, a.collective) for a in article.authors] == [("Smith", ""), ("", "OIH Group")]
+    assert (article.journal_abbrev, article.pub_date, article.pub_date_sort) == ("Pain", "2003 Spring", "2003-03-01")
+    assert (article.pmcid, article.languages) == ("PMC1", ["eng", "spa"])
+    assert [s.label for s in article.abstract_sections] == ["METHODS", "CONCLUSIONS"]
+
+
+def test_flattened_abstracts_back_into_sections():
+    assert sections_from_lines("SUMMARY: x  y\nplain line\n\n") == [AbstractSection("x  y", "SUMMARY"), AbstractSection("plain line")]
+    assert sections_from_line("Pain in the USA. RESULTS: none") == [AbstractSection("Pain in the USA. RESULTS: none")]
+    assert sections_from_line("AIM: x (p < 0.05). DESIGN, SETTING, AND PARTICIPANTS: y HIV: z") == [
+        AbstractSection("x (p < 0.05).", "AIM"), AbstractSection("y HIV: z", "DESIGN, SETTING, AND PARTICIPANTS")
+    ]
+    assert sections_from_line("  ") == []
 
 
 # -- format detection and bad files ---------------------------------------------------------
