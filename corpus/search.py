@@ -4,6 +4,7 @@ The query language is SQLite FTS5's, which is close to PubMed's: words, "phrases
 AND / OR / NOT (upper case), parentheses, prefix* and ``title:`` style fields.
 Researchers type hyphenated terms ("opioid-induced", "5-HT3") that FTS5 would read
 as column filters, so ``fts_query`` quotes any word holding punctuation as a phrase.
+A field applies to the word, "phrase" or (group) right after it, as in FTS5.
 Everything the user typed travels as an SQL parameter; only fixed SQL fragments are
 joined into the statement.
 """
@@ -29,7 +30,8 @@ SYNTAX_HELP = (
     "and title: abstract: mesh: keywords: fields, e.g. '\"opioid-induced hyperalgesia\" AND ketamin*'"
 )
 
-_TOKEN = re.compile(r'"[^"]*"?|[()]|[^\s()"]+')
+# An optional ``field:`` glued to what follows it, then a "phrase", a parenthesis or a word.
+_TOKEN = re.compile(r'(?:(\w+):(?=\S))?("[^"]*"?|[()]|[^\s()"]+)')
 _BAREWORD = re.compile(r"\^?\w+\*?")
 
 
@@ -79,26 +81,24 @@ def fts_query(text: str) -> str:
     Operator misuse ("ketamine AND") is left for SQLite to report, see ``search``.
     """
     parts = []
-    for token in _TOKEN.findall(text):
+    for field, token in _TOKEN.findall(text):
+        if field and field not in FTS_COLUMNS:
+            raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
         if token.startswith('"'):
             if len(token) == 1 or not token.endswith('"'):
                 raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
-            parts.append(token)
-        elif token in "()" or token in OPERATORS:
-            parts.append(token)
-        else:
-            parts.append(_word(token))
+        elif token not in OPERATORS and token not in ("(", ")"):
+            token = _word(token)
+        parts.append(f"{field}:{token}" if field else token)
     if not parts:
         raise InputError(f"the search query is empty; {SYNTAX_HELP}")
     return " ".join(parts)
 
 
 def _word(token: str) -> str:
-    field, sep, rest = token.partition(":")
-    if sep and rest and re.fullmatch(r"\w+", field):
-        if field not in FTS_COLUMNS:
-            raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
-        return f"{field}:{_word(rest)}"
+    field = token.removesuffix(":")
+    if field in FTS_COLUMNS:
+        raise InputError(f"the field {token!r} needs a word, \"phrase\" or (group) right after it, e.g. {field}:ketamine; {SYNTAX_HELP}")
     if _BAREWORD.fullmatch(token):
         return token
     prefix = token.endswith("*") and len(token) > 1

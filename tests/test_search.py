@@ -30,6 +30,10 @@ def pmids(research_store: Store, query: str | None, **filters) -> list[str]:
         ('"opioid-induced hyperalgesia" AND ketamin*', '"opioid-induced hyperalgesia" AND ketamin*'),
         ("(ketamine OR magnesium) NOT rat", "( ketamine OR magnesium ) NOT rat"),
         ("title:opioid-induced", 'title:"opioid-induced"'),
+        ('title:"opioid-induced"', 'title:"opioid-induced"'),
+        ('title:"opioid induced hyperalgesia"', 'title:"opioid induced hyperalgesia"'),
+        ("title:(ketamine OR morphine)", "title:( ketamine OR morphine )"),
+        ("title:abstract:x", 'title:"abstract:x"'),
         ("5-HT3*", '"5-HT3"*'),
         ("μ-opioid", '"μ-opioid"'),
         ("'; DROP TABLE articles; --", "\"';\" DROP TABLE \"articles;\" \"--\""),
@@ -47,6 +51,9 @@ def test_fts_query_quotes_punctuated_words_as_phrases(typed: str, fts: str) -> N
         ("NOT ketamine", "cannot read the search query"),
         ('"opioid induced', "no closing quote"),
         ("author:smith", "unknown search field 'author'"),
+        ('author:"j smith"', "unknown search field 'author'"),
+        ("title:", "the field 'title:' needs a word"),
+        ("ketamine title: morphine", "the field 'title:' needs a word"),
         ("   ", "empty"),
     ],
 )
@@ -97,6 +104,16 @@ def test_field_search_and_title_hits_rank_first(research_store: Store) -> None:
     assert in_title and in_title < set(ranked)
     top = ranked[: len(in_title)]
     assert len(set(top) & in_title) >= 0.8 * len(in_title)
+
+
+def test_field_applies_to_a_phrase_or_a_group(research_store: Store) -> None:
+    titles = {r[0] for r in research_store.db.execute("SELECT pmid FROM articles WHERE title LIKE '%opioid-induced%' AND retracted = 0")}
+    phrase = set(pmids(research_store, 'title:"opioid-induced"'))
+    assert titles and titles <= phrase == set(pmids(research_store, "title:opioid-induced"))
+    for pmid in phrase:
+        assert "opioid induced" in research_store.get_article(pmid).title.lower().replace("-", " ")
+    either = set(pmids(research_store, "title:(ketamine OR morphine)"))
+    assert either == set(pmids(research_store, "title:ketamine")) | set(pmids(research_store, "title:morphine"))
 
 
 def test_mesh_field_searches_the_indexers_headings(research_store: Store) -> None:
