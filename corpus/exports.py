@@ -117,6 +117,8 @@ def record_notes(record: dict) -> list[str]:
         notes.append("RETRACTED: this article has been retracted; see PubMed.")
     if record["study_type"]:
         notes.append(f"Study type: {STUDY_TYPES.get(record['study_type'], record['study_type'])}")
+    if record["relevance"] is not None:
+        notes.append(f"oihwatch OIH relevance: {record['relevance']:.2f}")
     if record["scores"]:
         scored = ", ".join(f"{t} {s:.2f}" + (" (assigned)" if t in record["topics"] else "") for t, s in record["scores"].items())
         notes.append(f"oihwatch topics: {scored}")

@@ -41,13 +41,16 @@ class Filters:
 
     ``topics``: records with any of these topics assigned (with ``min_score``: with a
     score of at least ``min_score`` for one of them, assigned or not, for recall);
-    ``min_score`` alone: any topic scored at least that. Years are publication years,
-    inclusive. ``journal`` matches the full title or the ISO abbreviation, case-insensitive,
-    with ``*`` as a wildcard.
+    ``min_score`` alone: any topic scored at least that. ``min_relevance``: OIH relevance of
+    at least that (topics say which question a paper informs, relevance whether it is about
+    OIH at all; the two are independent). Years are publication years, inclusive. ``journal``
+    matches the full title or the ISO abbreviation ignoring case and dots ("Int J Cancer"
+    finds "Int. J. Cancer"), with ``*`` as a wildcard.
     """
 
     topics: tuple[str, ...] = ()
     min_score: float | None = None
+    min_relevance: float | None = None
     study_type: str | None = None
     since: int | None = None
     until: int | None = None
@@ -64,6 +67,8 @@ class Filters:
             raise InputError(f"unknown study type {self.study_type!r}; valid study types: {', '.join(STUDY_TYPES)}")
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise InputError(f"--min-score {self.min_score} is not a probability; give a number from 0 to 1")
+        if self.min_relevance is not None and not 0 <= self.min_relevance <= 1:
+            raise InputError(f"--min-relevance {self.min_relevance} is not a probability; give a number from 0 to 1")
         if self.since is not None and self.until is not None and self.since > self.until:
             raise InputError(f"--since {self.since} is after --until {self.until}; swap them")
 
@@ -140,10 +145,11 @@ def _filter_sets(rowid: str, filters: Filters) -> tuple[list[str], list]:
     if filters.since is not None or filters.until is not None:
         where.append(f"{rowid} IN (SELECT rowid FROM articles WHERE year BETWEEN ? AND ?)")
         params += [filters.since if filters.since is not None else -9999, filters.until if filters.until is not None else 9999]
-    if filters.journal and filters.journal.strip("*"):
-        pattern = _like_pattern(filters.journal)
+    if filters.journal and filters.journal.strip("*."):
+        pattern = _like_pattern(filters.journal.replace(".", ""))
         where.append(
-            f"{rowid} IN (SELECT rowid FROM articles WHERE journal LIKE ? ESCAPE '\\' OR journal_abbrev LIKE ? ESCAPE '\\')"
+            f"{rowid} IN (SELECT rowid FROM articles WHERE REPLACE(journal, '.', '') LIKE ? ESCAPE '\\' "
+            "OR REPLACE(journal_abbrev, '.', '') LIKE ? ESCAPE '\\')"
         )
         params += [pattern, pattern]
     if filters.study_type is not None:
@@ -151,6 +157,11 @@ def _filter_sets(rowid: str, filters: Filters) -> tuple[list[str], list]:
             f"{rowid} IN (SELECT a2.rowid FROM classifications c JOIN articles a2 ON a2.pmid = c.pmid WHERE c.study_type = ?)"
         )
         params.append(filters.study_type)
+    if filters.min_relevance is not None:
+        where.append(
+            f"{rowid} IN (SELECT a2.rowid FROM classifications c JOIN articles a2 ON a2.pmid = c.pmid WHERE c.relevance >= ?)"
+        )
+        params.append(filters.min_relevance)
     if filters.topics or filters.min_score is not None:
         criteria, values = [], []
         if filters.topics:

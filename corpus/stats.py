@@ -1,7 +1,8 @@
 """Counts and trends of the tagged corpus: articles per topic per year, and per study type.
 
 Counting is SQL over the store; ``plot_trends`` draws the counts with matplotlib's
-Agg backend (no display needed on a server).
+Agg backend (no display needed on a server). Records without a publication year count
+under the year ``None`` ("unknown" in JSON), so every table adds up to the total.
 """
 
 from __future__ import annotations
@@ -19,33 +20,49 @@ class CorpusStats:
     total: int = 0
     unclassified: int = 0
     topics: list[str] = field(default_factory=list)
-    years: list[int] = field(default_factory=list)  # every year with an article, ascending
-    all_by_year: dict[int, int] = field(default_factory=dict)
-    by_topic_year: dict[str, dict[int, int]] = field(default_factory=dict)
+    years: list[int] = field(default_factory=list)  # every known year with an article, ascending
+    all_by_year: dict[int | None, int] = field(default_factory=dict)  # None: no publication year
+    by_topic_year: dict[str, dict[int | None, int]] = field(default_factory=dict)
     by_study_type: dict[str, int] = field(default_factory=dict)  # strongest evidence first
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """As JSON wants it: the unknown year under the key "unknown" (not "null")."""
+        data = asdict(self)
+        data["all_by_year"] = _named_unknown(self.all_by_year)
+        data["by_topic_year"] = {topic: _named_unknown(counts) for topic, counts in self.by_topic_year.items()}
+        return data
 
 
-def corpus_stats(store: Store, include_retracted: bool = False) -> CorpusStats:
-    """Counts over articles that are not deleted (nor retracted, unless asked); topics count when assigned."""
+def _named_unknown(counts: Mapping[int | None, int]) -> dict:
+    return {("unknown" if year is None else year): count for year, count in counts.items()}
+
+
+def corpus_stats(store: Store, include_retracted: bool = False, min_relevance: float | None = None) -> CorpusStats:
+    """Counts over articles that are not deleted (nor retracted, unless asked), with an OIH relevance of at
+    least ``min_relevance`` when given (unclassified ones then drop out); topics count when assigned."""
     where = "a.deleted = 0" + ("" if include_retracted else " AND a.retracted = 0")
+    params: list = []
+    if min_relevance is not None:
+        where += " AND a.pmid IN (SELECT pmid FROM classifications WHERE relevance >= ?)"
+        params.append(min_relevance)
     stats = CorpusStats()
-    stats.total = store.db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}").fetchone()[0]
+    stats.total = store.db.execute(f"SELECT COUNT(*) FROM articles a WHERE {where}", params).fetchone()[0]
+    # Known years ascending, the unknown year (NULL) last.
     for year, count in store.db.execute(
-        f"SELECT a.year, COUNT(*) FROM articles a WHERE {where} AND a.year IS NOT NULL GROUP BY a.year ORDER BY a.year"
+        f"SELECT a.year, COUNT(*) FROM articles a WHERE {where} GROUP BY a.year ORDER BY a.year IS NULL, a.year", params
     ):
         stats.all_by_year[year] = count
-    stats.years = list(stats.all_by_year)
+    stats.years = [year for year in stats.all_by_year if year is not None]
     for topic, year, count in store.db.execute(
         f"SELECT t.topic, a.year, COUNT(*) FROM tags t JOIN articles a ON a.pmid = t.pmid "
-        f"WHERE {where} AND t.assigned = 1 GROUP BY t.topic, a.year ORDER BY t.topic, a.year"
+        f"WHERE {where} AND t.assigned = 1 GROUP BY t.topic, a.year ORDER BY t.topic, a.year IS NULL, a.year",
+        params,
     ):
         stats.by_topic_year.setdefault(topic, {})[year] = count
     stats.topics = sorted(stats.by_topic_year)
     kinds = store.db.execute(
-        f"SELECT c.study_type, COUNT(*) FROM classifications c JOIN articles a ON a.pmid = c.pmid WHERE {where} GROUP BY c.study_type"
+        f"SELECT c.study_type, COUNT(*) FROM classifications c JOIN articles a ON a.pmid = c.pmid WHERE {where} GROUP BY c.study_type",
+        params,
     ).fetchall()
     stats.by_study_type = dict(sorted(((k, n) for k, n in kinds), key=lambda kn: evidence_rank(kn[0])))
     stats.unclassified = stats.total - sum(stats.by_study_type.values())

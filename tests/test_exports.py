@@ -100,6 +100,7 @@ def test_ris_round_trip_keeps_every_field(tricky: dict) -> None:
     assert "PMID: 123456" in entry["notes"]
     assert "Study type: Randomised controlled trial" in entry["notes"]
     assert "Key finding: It worked; 95% CI 1-2." in entry["notes"]
+    assert "oihwatch OIH relevance: 0.93" in entry["notes"]
 
 
 def test_bibtex_round_trip_keeps_every_field(tricky: dict) -> None:

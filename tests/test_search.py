@@ -149,6 +149,18 @@ def test_min_score_with_and_without_topic(research_store: Store) -> None:
     assert set(pmids(research_store, "pain", min_score=0.85)) >= high
 
 
+def test_relevance_filter_is_independent_of_topics(research_store: Store) -> None:
+    relevance = dict(research_store.db.execute("SELECT pmid, relevance FROM classifications").fetchall())
+    relevant = pmids(research_store, "pain", min_relevance=0.5)
+    assert relevant and all(relevance[p] >= 0.5 for p in relevant)
+    assert set(relevant) < set(pmids(research_store, "pain"))
+    ketamine = set(pmids(research_store, None, topics=("ketamine",)))
+    relevant_ketamine = set(pmids(research_store, None, topics=("ketamine",), min_relevance=0.5))
+    assert relevant_ketamine and relevant_ketamine < ketamine
+    with pytest.raises(InputError, match="--min-relevance 1.5 is not a probability"):
+        Filters(min_relevance=1.5).check(set())
+
+
 def test_study_type_filter(research_store: Store) -> None:
     found = pmids(research_store, None, study_type="rct")
     assert found
@@ -172,6 +184,12 @@ def test_journal_filter_matches_title_or_abbreviation(research_store: Store) -> 
         assert research_store.get_article(pmid).journal.startswith("Proceedings of the National Academy")
     assert set(pmids(research_store, None, journal="proc natl*")) >= set(by_abbrev)
     assert pmids(research_store, None, journal="Proc%") == []  # % is a literal, not a wildcard
+
+
+def test_journal_filter_ignores_dots_and_case(research_store: Store) -> None:
+    dotted = pmids(research_store, None, journal="Int. J. Cancer")
+    assert dotted and pmids(research_store, None, journal="int j cancer") == dotted
+    assert pmids(research_store, None, journal="Int J Canc*") == dotted
 
 
 def test_retracted_records_only_on_request(research_store: Store) -> None:
@@ -230,6 +248,49 @@ def test_search_command_errors_are_one_line(research_cli) -> None:
     kind = research_cli("search", "x", "--study-type", "trial")
     assert kind.exit_code == 1 and "valid study types:" in kind.stderr
     assert "Traceback" not in bad.output + topic.output + kind.output
+
+
+def test_search_command_shows_and_filters_relevance(research_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    table = research_cli("search", "title:ketamine", "--limit", "3")
+    assert "OIH" in table.stdout and ("0.80" in table.stdout or "0.10" in table.stdout)
+    relevant = research_cli("search", "pain", "--relevant", "--format", "json", "--limit", "500")
+    assert relevant.exit_code == 0, relevant.output
+    records = json.loads(relevant.stdout)
+    assert records and all(r["relevance"] >= 0.5 for r in records)  # no model: the digest's threshold is 0.5
+    assert len(records) < len(json.loads(research_cli("search", "pain", "--format", "json", "--limit", "500").stdout))
+    monkeypatch.setenv("OIHWATCH_CLASSIFIER_RELEVANCE_THRESHOLD", "0.9")  # what the digest would use
+    assert "0 matches" in research_cli("search", "pain", "--relevant").stderr
+    assert json.loads(research_cli("search", "pain", "--min-relevance", "0.7", "--format", "json", "--limit", "500").stdout) == records
+    both = research_cli("search", "pain", "--relevant", "--min-relevance", "0.7")
+    assert both.exit_code == 2 and "give --relevant or --min-relevance, not both" in both.stderr
+
+
+def test_export_command_relevant_slice(research_cli) -> None:
+    result = research_cli("export", "--topic", "ketamine", "--relevant")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records and all("ketamine" in r["topics"] and r["relevance"] >= 0.5 for r in records)
+    assert len(records) < len(research_cli("export", "--topic", "ketamine").stdout.splitlines())
+
+
+def test_search_and_export_say_when_tags_wait_for_classify(tmp_path: Path, research_store_path: Path) -> None:
+    from corpus.tags import set_label
+
+    copy = tmp_path / "copy.db"
+    with Store(research_store_path) as source:
+        source.db.execute("VACUUM INTO ?", (str(copy),))
+    with Store(copy) as store:
+        store.db.execute("UPDATE articles SET needs_classification = 0")
+        store.db.commit()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{copy}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    run = lambda *args: CliRunner().invoke(cli, ["-c", str(config), *args])  # noqa: E731
+    assert "note:" not in run("search", "title:ketamine").stderr
+    with Store(copy) as store:
+        set_label(store, pmids(store, "title:ketamine")[0], "genetics", True)
+    for result in (run("search", "title:ketamine"), run("export", "--topic", "genetics")):
+        assert result.exit_code == 0, result.output
+        assert "note: 1 record is new, revised or newly labelled since the last classify; run 'oihwatch classify'" in result.stderr
 
 
 def test_search_help_ends_with_an_example() -> None:

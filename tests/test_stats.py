@@ -24,12 +24,44 @@ def test_counts_agree_with_the_tags(research_store_path: Path) -> None:
         assert corpus_stats(store, include_retracted=True).total == store.count_articles()
 
 
+def test_every_count_adds_up_with_an_unknown_year(research_store_path: Path) -> None:
+    with Store(research_store_path) as store:
+        stats = corpus_stats(store)
+        undated = store.db.execute("SELECT COUNT(*) FROM articles WHERE year IS NULL AND retracted = 0").fetchone()[0]
+        assert undated and stats.all_by_year[None] == undated and None not in stats.years
+        assert sum(stats.all_by_year.values()) == stats.total
+        assigned = store.db.execute(
+            "SELECT COUNT(*) FROM tags t JOIN articles a ON a.pmid = t.pmid WHERE t.topic = 'ketamine' AND t.assigned = 1 AND a.retracted = 0"
+        ).fetchone()[0]
+        assert sum(stats.by_topic_year["ketamine"].values()) == assigned
+        data = stats.to_dict()
+        assert data["all_by_year"]["unknown"] == undated and "null" not in json.dumps(data)
+
+
+def test_relevance_floor(research_store_path: Path) -> None:
+    with Store(research_store_path) as store:
+        relevant = corpus_stats(store, min_relevance=0.5)
+        expected = store.db.execute(
+            "SELECT COUNT(*) FROM classifications c JOIN articles a ON a.pmid = c.pmid WHERE c.relevance >= 0.5 AND a.retracted = 0"
+        ).fetchone()[0]
+        assert relevant.total == expected == sum(relevant.by_study_type.values())
+        assert relevant.total < corpus_stats(store).total
+
+
 def test_stats_command_table_json_and_plot(tmp_path: Path, research_cli) -> None:
     plot = tmp_path / "trend.png"
     table = research_cli("stats", "--plot", str(plot))
     assert table.exit_code == 0, table.output
     assert "Articles per topic per year" in table.stdout and "Randomised controlled trial" in table.stdout
     assert plot.read_bytes().startswith(b"\x89PNG") and plot.stat().st_size > 10_000
+    total_row = next(line for line in table.stdout.splitlines() if "total" in line)
+    rows = [line for line in table.stdout.split("Articles per study type")[0].splitlines() if line.startswith("│")]
+    year_rows = [r for r in rows if "total" not in r]
+    assert any("unknown year" in r for r in year_rows)
+    assert sum(int(r.split("│")[2]) for r in year_rows) == int(total_row.split("│")[2])
     as_json = research_cli("stats", "--json")
     data = json.loads(as_json.stdout)
     assert set(data["topics"]) == {"genetics", "ketamine", "non_opioid", "tapering"}
+    assert sum(data["all_by_year"].values()) == data["total"]
+    relevant = json.loads(research_cli("stats", "--json", "--relevant").stdout)
+    assert 0 < relevant["total"] < data["total"]

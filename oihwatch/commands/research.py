@@ -15,12 +15,20 @@ from corpus.evidence import STUDY_TYPES
 from corpus.exports import WRITERS, iter_records
 from corpus.search import Filters, search, stored_topics
 from corpus.stats import corpus_stats, plot_trends
+from corpus.tags import pmids_to_classify
 from oihwatch.app import App
+from oihwatch.model_info import relevance_threshold
 
-
+# Topics say which clinical question a paper informs; relevance says whether it is about OIH
+# at all. The two are independent, so a topic filter alone lists many papers not about OIH.
+RELEVANCE_OPTIONS = [
+    click.option("--relevant", is_flag=True, help="only records about OIH: relevance at the digest's threshold or above"),
+    click.option("--min-relevance", type=float, metavar="P", help="only records with OIH relevance of at least P (0-1)"),
+]
 FILTER_OPTIONS = [
     click.option("--topic", "topics", multiple=True, metavar="T", help="assigned topic T (repeat for any of several)"),
     click.option("--min-score", type=float, metavar="X", help="topic score of at least X (0-1), assigned or not"),
+    *RELEVANCE_OPTIONS,
     click.option("--study-type", metavar="S", help=f"one of: {', '.join(STUDY_TYPES)}"),
     click.option("--since", type=int, metavar="YEAR", help="published in YEAR or later"),
     click.option("--until", type=int, metavar="YEAR", help="published in YEAR or earlier"),
@@ -29,16 +37,41 @@ FILTER_OPTIONS = [
 ]
 
 
-def filter_options(command):
-    """The filters search and export share (read back with ``make_filters``)."""
-    for option in reversed(FILTER_OPTIONS):
-        command = option(command)
-    return command
+def with_options(options):
+    """A decorator adding ``options`` in the order listed."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
-def make_filters(app: App, topics, min_score, study_type, since, until, journal, include_retracted) -> Filters:
+filter_options = with_options(FILTER_OPTIONS)  # what search and export share (read back with ``make_filters``)
+
+
+def min_relevance_of(app: App, relevant: bool, min_relevance: float | None) -> float | None:
+    """The relevance floor of ``--relevant`` (the digest's own threshold) or ``--min-relevance``."""
+    if relevant and min_relevance is not None:
+        raise click.UsageError("give --relevant or --min-relevance, not both")
+    return relevance_threshold(app.settings) if relevant else min_relevance
+
+
+def make_filters(
+    app: App, topics, min_score, relevant, min_relevance, study_type, since, until, journal, include_retracted
+) -> Filters:
     """The filter options as ``Filters``, checked against the topics of the config and of the stored tags."""
-    filters = Filters(tuple(topics), min_score, study_type, since, until, journal, include_retracted)
+    filters = Filters(
+        topics=tuple(topics),
+        min_score=min_score,
+        min_relevance=min_relevance_of(app, relevant, min_relevance),
+        study_type=study_type,
+        since=since,
+        until=until,
+        journal=journal,
+        include_retracted=include_retracted,
+    )
     filters.check(set(app.settings.topics) | stored_topics(app.store))
     return filters
 
@@ -55,11 +88,18 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     """Full-text search of the corpus, best matches first (bm25 over title, abstract, MeSH, keywords).
 
     QUERY: words, "exact phrases", AND / OR / NOT (upper case), (parentheses),
-    prefix* and title: abstract: mesh: keywords: fields.
+    prefix* and title: abstract: mesh: keywords: fields, which apply to the word,
+    "phrase" or (group) right after them: title:"opioid-induced hyperalgesia",
+    title:(ketamine OR magnesium). Punctuation inside a word separates it like a
+    space (5-HT3 finds "5 HT3"); other punctuation is ignored (C++ finds "c").
+
+    The "OIH" column is the relevance: how likely the record is about OIH itself.
+    Topics are independent of it; --relevant keeps the records the digest would send.
 
     \b
     Example:
         oihwatch search '"opioid-induced hyperalgesia" AND ketamin*' --study-type rct --since 2015
+        oihwatch search 'title:(ketamine OR magnesium)' --topic ketamine --relevant
     """
     hits = search(app.store, query, make_filters(app, **filter_args), limit)
     records = list(iter_records(app.store, [h.pmid for h in hits]))
@@ -72,6 +112,16 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
         WRITERS[fmt](records, sys.stdout)
     more = "; --limit for more" if len(hits) == limit else ""
     click.echo(f"{len(hits)} match{'' if len(hits) == 1 else 'es'}{more}", err=True)
+    _note_unclassified(app)
+
+
+def _note_unclassified(app: App) -> None:
+    """Tags are what the last ``classify`` wrote: say so when records (new, revised, relabelled) wait for it."""
+    waiting = len(pmids_to_classify(app.store))
+    if waiting:
+        records = "1 record is" if waiting == 1 else f"{waiting} records are"
+        click.echo(f"note: {records} new, revised or newly labelled since the last classify; "
+                   "run 'oihwatch classify' to bring their tags up to date", err=True)
 
 
 def _print_table(records: list[dict]) -> None:
@@ -85,11 +135,13 @@ def _print_table(records: list[dict]) -> None:
     if wide:
         table.add_column("journal", ratio=1, no_wrap=True, overflow="ellipsis")
     table.add_column("study type", no_wrap=True)
+    table.add_column("OIH", no_wrap=True, justify="right")
     table.add_column("topics", ratio=1)
     for r in records:
         title = ("[bold red]RETRACTED[/] " if r["retracted"] else "") + _escape(r["title"])
         journal = [_escape(r["journal_abbrev"] or r["journal"])] if wide else []
-        table.add_row(r["pmid"], str(r["year"] or ""), title, *journal, r["study_type"] or "", ", ".join(r["topics"]))
+        relevance = "" if r["relevance"] is None else f"{r['relevance']:.2f}"
+        table.add_row(r["pmid"], str(r["year"] or ""), title, *journal, r["study_type"] or "", relevance, ", ".join(r["topics"]))
     console.print(table)
 
 
@@ -107,12 +159,14 @@ def export_command(app: App, query: str | None, fmt: str, output: Path | None, *
     """Export the corpus, or a filtered slice, for reference managers and spreadsheets.
 
     JSONL has one object per record (with topics, scores, relevance, study type,
-    retracted, key finding); CSV joins lists with '; '; RIS and BibTeX carry authors,
-    journal, volume, issue, pages, DOI, PMID, abstract, URL, and our tags as keywords.
+    retracted, key finding); CSV joins lists with '; ' (UTF-8 without a byte-order
+    mark: in Excel use Data > From Text/CSV rather than opening the file, or accents
+    come out garbled); RIS and BibTeX carry authors, journal, volume, issue, pages,
+    DOI, PMID, abstract, URL, and our tags as keywords.
 
     \b
     Example:
-        oihwatch export --format ris --topic ketamine --since 2015 -o ketamine.ris
+        oihwatch export --format ris --topic ketamine --relevant --since 2015 -o ketamine.ris
     """
     hits = search(app.store, query, make_filters(app, **filter_args))
     records = iter_records(app.store, [h.pmid for h in hits])
@@ -129,28 +183,40 @@ def export_command(app: App, query: str | None, fmt: str, output: Path | None, *
             partial.unlink(missing_ok=True)
             raise InputError(f"cannot write {output}: {exc.strerror}; check the folder exists and is writable") from None
     click.echo(f"exported {count} records" + (f" to {output}" if output else ""), err=True)
+    _note_unclassified(app)
 
 
 @click.command("stats")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png", help="also draw the trend per topic")
 @click.option("--json", "as_json", is_flag=True, help="print as JSON")
 @click.option("--include-retracted", is_flag=True, help="count retracted articles too")
+@with_options(RELEVANCE_OPTIONS)
 @click.pass_obj
-def stats_command(app: App, plot: Path | None, as_json: bool, include_retracted: bool) -> None:
+def stats_command(
+    app: App, plot: Path | None, as_json: bool, include_retracted: bool, relevant: bool, min_relevance: float | None
+) -> None:
     """Counts of articles per topic per year, and per study type.
+
+    Records without a publication year are counted as "unknown year" ("unknown" in JSON).
 
     \b
     Example:
-        oihwatch stats --plot trends.png
+        oihwatch stats --relevant --plot trends.png
     """
-    stats = corpus_stats(app.store, include_retracted)
+    floor = min_relevance_of(app, relevant, min_relevance)
+    Filters(min_relevance=floor).check(())
+    stats = corpus_stats(app.store, include_retracted, floor)
     if as_json:
         click.echo(json.dumps(stats.to_dict(), indent=2))
     else:
         console = Console()
         years = Table("year", "all", *stats.topics, title="Articles per topic per year (assigned topics)")
-        for year in stats.years:
-            years.add_row(str(year), str(stats.all_by_year.get(year, 0)), *(str(stats.by_topic_year[t].get(year, 0)) for t in stats.topics))
+        for year in stats.all_by_year:
+            years.add_row(
+                "unknown year" if year is None else str(year),
+                str(stats.all_by_year[year]),
+                *(str(stats.by_topic_year[t].get(year, 0)) for t in stats.topics),
+            )
         years.add_row("total", str(stats.total), *(str(sum(stats.by_topic_year[t].values())) for t in stats.topics), style="bold")
         console.print(years)
         kinds = Table("study type", "articles", title="Articles per study type (strongest evidence first)")
