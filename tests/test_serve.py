@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import QUERIES, make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
@@ -23,7 +27,7 @@ from research_corpus import RETRACTED_PMID  # noqa: E402
 def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = snapshot_path(tmp_path_factory.mktemp("web") / "corpus.db")
     with Store(research_store_path) as store:
-        assert build_snapshot(store, target) == store.count_articles()
+        assert build_snapshot(store, target, 0.5) == store.count_articles()
     return target
 
 
@@ -56,6 +60,8 @@ def test_snapshot_holds_only_what_researchers_see(snapshot: Path) -> None:
     assert tables == {"articles"}
     row = db.execute("SELECT pubmed, retracted, topics FROM articles WHERE pmid = ?", (RETRACTED_PMID,)).fetchone()
     assert row == (f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED_PMID}/", 1, '["ketamine"]')
+    assert db.execute("SELECT COUNT(*) FROM articles WHERE relevant != (relevance >= 0.5)").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM articles WHERE relevant = 1").fetchone()[0] > 0
 
 
 def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
@@ -66,12 +72,41 @@ def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
     assert all(r["pubmed"].startswith("https://pubmed.ncbi.nlm.nih.gov/") for r in rows)
 
 
+@pytest.mark.parametrize("query", ["opioid-induced", "5-HT3", 'title:"opioid-induced hyperalgesia"', "title:(ketamine OR magnesium)"])
+def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Path, research_store: Store, query: str) -> None:
+    response = client.get(f"/{snapshot.stem}/articles.json", params={"_search": query, "_shape": "objects", "_size": "max"})
+    assert response.status_code == 200, response.text[:300]
+    found = {r["pmid"] for r in response.json()["rows"]}
+    assert found == {h.pmid for h in search(research_store, query, Filters(include_retracted=True))}
+    if query != "5-HT3":  # (no 5-HT3 record in the shared data)
+        assert found
+
+
+def test_table_is_newest_first(client: httpx.Client, snapshot: Path) -> None:
+    newest = sqlite3.connect(snapshot).execute("SELECT MAX(year) FROM articles").fetchone()[0]
+    for params in ({}, {"_search": "morphine"}):
+        rows = client.get(f"/{snapshot.stem}/articles.json", params={**params, "_shape": "objects"}).json()["rows"]
+        years = [r["year"] for r in rows]
+        assert len(years) == 50 and years == sorted(years, reverse=True)
+    assert years[0] < newest == client.get(f"/{snapshot.stem}/articles.json", params={"_shape": "objects"}).json()["rows"][0]["year"]
+
+
+def test_saved_search_is_ranked_as_the_cli_ranks(client: httpx.Client, snapshot: Path, research_store: Store) -> None:
+    params = {"q": "opioid-induced", "topic": "", "_shape": "objects"}
+    rows = client.get(f"/{snapshot.stem}/search_topic.json", params=params).json()["rows"]
+    ranked = [h.pmid for h in search(research_store, "opioid-induced")]
+    assert rows and [r["pubmed"].rstrip("/").rsplit("/", 1)[1] for r in rows] == ranked
+    within = client.get(f"/{snapshot.stem}/search_topic.json", params={**params, "topic": "ketamine"}).json()["rows"]
+    assert within and all("ketamine" in r["topics"] for r in within)
+    assert len(within) == len(search(research_store, "opioid-induced", Filters(topics=("ketamine",))))
+
+
 def test_facets_topic_study_type_year_journal(client: httpx.Client, snapshot: Path) -> None:
     response = client.get(f"/{snapshot.stem}/articles.json", params={"_search": "morphine", "_size": "0"})
     assert response.status_code == 200
     facets = response.json()["facet_results"]
     facets = facets.get("results", facets)  # the shape changed across Datasette releases
-    assert {"topics", "study_type", "year", "journal"} <= set(facets)
+    assert {"topics", "study_type", "year", "journal", "relevant"} <= set(facets)
     topics = {item["value"] for item in facets["topics"]["results"]}
     assert {"tapering", "non_opioid"} <= topics
     narrowed = client.get(f"/{snapshot.stem}/articles.json", params={"topics__arraycontains": "ketamine", "_shape": "objects"})
@@ -97,3 +132,34 @@ def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:
         response = client.post(path, json={"row": {"pmid": "1", "title": "x"}})
         assert response.status_code in (403, 404, 405), path
     assert sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0] == before
+
+
+def serve(research_store_path: Path, tmp_path: Path, *args: str) -> subprocess.Popen:
+    """``oihwatch serve`` as a real process, on the research corpus."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    command = [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "serve", *args]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def test_serve_port_0_prints_the_port_it_listens_on(tmp_path: Path, research_store_path: Path) -> None:
+    with serve(research_store_path, tmp_path, "--port", "0") as process:
+        try:
+            line = process.stderr.readline()  # printed once the socket listens and the snapshot is written
+            url = re.search(r"on (http://127\.0\.0\.1:(\d+)/)$", line.strip())
+            assert url and url.group(2) != "0", line
+            assert httpx.get(url.group(1) + "-/versions.json", timeout=30).status_code == 200
+        finally:
+            process.terminate()
+
+
+def test_serve_on_a_taken_port_is_one_line_error_before_any_work(research_store_path: Path, research_cli) -> None:
+    target = snapshot_path(research_store_path)
+    before = target.stat().st_mtime_ns if target.exists() else None
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = research_cli("serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: port {port} on 127.0.0.1 is in use; stop what uses it or choose another with --port\n"
+    assert "serving" not in result.output
+    assert (target.stat().st_mtime_ns if target.exists() else None) == before  # no snapshot rebuilt for nothing

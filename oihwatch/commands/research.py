@@ -238,17 +238,21 @@ def serve_command(app: App, port: int, host: str) -> None:
     """A read-only web view of the corpus (Datasette): full-text search, facets, saved queries.
 
     Serves a snapshot of the corpus taken at start; restart it after a harvest to
-    show new records. Needs the [web] extra (pip install 'oihwatch[web]').
+    show new records. The port is taken first: one in use is an error before any
+    work. With --port 0 the line on stderr names the port the system gave. Needs
+    the [web] extra (pip install 'oihwatch[web]').
 
     \b
     Example:
         oihwatch serve --port 8001     # then open http://127.0.0.1:8001/
     """
-    from oihwatch.web.server import run_server, snapshot_path
+    from oihwatch.web.server import listen, run_server, snapshot_path, url_of
     from oihwatch.web.snapshot import build_snapshot
 
-    target = snapshot_path(app.settings.database_path)
-    count = build_snapshot(app.store, target)
-    click.echo(f"serving a snapshot of {count} records ({target}) on http://{host}:{port}/", err=True)
-    run_server(target, host, port)
+    # The port first: a taken port is an error before the snapshot is rebuilt for nothing.
+    with listen(host, port) as sock:
+        target = snapshot_path(app.settings.database_path)
+        count = build_snapshot(app.store, target, relevance_threshold(app.settings))
+        click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
+        run_server(target, sock)
 

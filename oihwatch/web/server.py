@@ -1,12 +1,19 @@
-"""Datasette over the snapshot: settings that keep it read-only, facets, and saved queries.
+"""Datasette over the snapshot: settings that keep it read-only, facets, saved queries, and search.
 
 The snapshot is opened as an *immutable* database, so no request can change it; the
 settings below keep SQL time-limited and facets on the columns librarians slice by.
+Searches in the page go through the CLI's own query translation (``search_plugin``), so a
+query the CLI accepts ("opioid-induced", 5-HT3, title:"...") works in the browser too.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
+
+from corpus.errors import InputError
+from corpus.search import BM25_WEIGHTS
 
 SETTINGS = {
     "sql_time_limit_ms": 2000,  # a runaway query from a visitor cannot hog the server
@@ -30,18 +37,20 @@ QUERIES = {
         "title": "Meta-analyses and systematic reviews about OIH, newest first",
         "sql": (
             "SELECT pubmed, title, study_type, journal, year, topics, key_finding FROM articles "
-            "WHERE evidence_rank <= 1 AND relevance >= 0.5 AND retracted = 0 ORDER BY year DESC"
+            "WHERE evidence_rank <= 1 AND relevant = 1 AND retracted = 0 ORDER BY year DESC"
         ),
     },
     "search_topic": {
-        "title": "Full-text search within one topic",
-        "description": "q: words, \"phrases\", AND / OR / NOT, prefix*; topic: tapering, ketamine, genetics, non_opioid",
+        "title": "Full-text search, best matches first (optionally within one topic)",
+        "description": "q: words, \"phrases\", AND / OR / NOT, prefix*, title: abstract: mesh: keywords: fields, "
+        "as for oihwatch search; topic: tapering, ketamine, genetics, non_opioid, or empty for every topic",
         "sql": (
-            "SELECT articles.pubmed, articles.title, articles.journal, articles.year, articles.study_type "
+            "SELECT articles.pubmed, articles.title, articles.journal, articles.year, articles.study_type, "
+            "articles.relevance, articles.topics "
             "FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid "
-            "WHERE articles_fts MATCH :q AND articles.retracted = 0 "
-            "AND EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :topic) "
-            "ORDER BY articles_fts.rank LIMIT 200"
+            "WHERE articles_fts MATCH fts_query(:q) AND articles.retracted = 0 "
+            "AND (:topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :topic)) "
+            f"ORDER BY bm25(articles_fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT 200"
         ),
     },
     "topic_trend": {
@@ -74,13 +83,18 @@ def metadata(database_name: str) -> dict:
             database_name: {
                 "tables": {
                     "articles": {
-                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "retracted"],
+                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "relevant", "retracted"],
                         "fts_table": "articles_fts",
                         "fts_pk": "rowid",
-                        "searchmode": "raw",
+                        "searchmode": "escaped",  # escape_fts is our fts_query here (search_plugin.py)
+                        "sort_desc": "year",
                         "label_column": "title",
-                        "description": "One row per PubMed article. Search accepts words, \"phrases\", "
-                        "AND / OR / NOT and prefix*. Each 'pubmed' link opens the record on PubMed.",
+                        "description_html": "One row per PubMed article, newest first. Search accepts words, "
+                        "&quot;phrases&quot;, AND / OR / NOT, prefix* and title: abstract: mesh: keywords: fields, "
+                        "as <code>oihwatch search</code> does; the box narrows this table (newest first, with facets), "
+                        'the saved query <a href="search_topic">search_topic</a> lists the best matches first. '
+                        "<em>relevant</em> is 1 when the article is about OIH itself (the digest's threshold); "
+                        "topics say which clinical question it informs. Each 'pubmed' link opens the record on PubMed.",
                     }
                 },
                 "queries": QUERIES,
@@ -94,17 +108,44 @@ def make_datasette(snapshot: Path):
     from datasette.app import Datasette  # first: it registers the default plugins
 
     from datasette import handle_exception
+    from datasette.plugins import pm
+
+    from oihwatch.web import search_plugin
 
     # Datasette 0.65 prints every error page's exception with rich, and rich >= 14 raises
     # when that happens outside an ``except`` block: each 404 or 400 then drops the
     # connection instead of answering. Errors still reach the page and the log without it.
     handle_exception.rich = None
+    if not pm.is_registered(search_plugin):
+        pm.register(search_plugin, name="oihwatch-search")
     return Datasette(immutables=[str(snapshot)], metadata=metadata(snapshot.stem), settings=SETTINGS)
 
 
-def run_server(snapshot: Path, host: str, port: int) -> None:
-    """Serve until interrupted."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound and listening on ``host``:``port`` (0: any free port), before anything else is done.
+
+    Raises ``InputError`` when the port is taken or the address is not this machine's.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=128)
+    except socket.gaierror:
+        raise InputError(f"cannot listen on {host!r}: no such host; use an address of this machine, e.g. 127.0.0.1") from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(f"port {port} on {host} is in use; stop what uses it or choose another with --port") from None
+        raise InputError(f"cannot listen on port {port} of {host}: {exc.strerror}; choose another --host or --port") from None
+
+
+def url_of(sock: socket.socket) -> str:
+    """The address ``sock`` really listens on, as a URL (the port is chosen by the system for port 0)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def run_server(snapshot: Path, sock: socket.socket) -> None:
+    """Serve on the listening ``sock`` until interrupted."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot).app(), host=host, port=port, log_level="warning"))
-    server.run()
+    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot).app(), log_level="warning"))
+    server.run(sockets=[sock])

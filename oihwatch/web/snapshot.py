@@ -30,6 +30,7 @@ CREATE TABLE articles (
     evidence_rank INTEGER,             -- 0 = strongest evidence (meta-analysis)
     topics TEXT NOT NULL,              -- JSON array of assigned topics
     relevance REAL,                    -- probability the article is about OIH
+    relevant INTEGER,                  -- 1: relevance at the digest's threshold or above (NULL: not classified)
     retracted INTEGER NOT NULL,
     pubmed TEXT NOT NULL,              -- https://pubmed.ncbi.nlm.nih.gov/PMID/
     doi TEXT NOT NULL,
@@ -42,6 +43,7 @@ CREATE TABLE articles (
 CREATE INDEX articles_year ON articles(year);
 CREATE INDEX articles_study_type ON articles(study_type);
 CREATE INDEX articles_journal ON articles(journal);
+CREATE INDEX articles_relevant ON articles(relevant);
 CREATE VIRTUAL TABLE articles_fts USING fts5(
     title, abstract, mesh, keywords, content="articles",
     tokenize = 'porter unicode61 remove_diacritics 2'
@@ -49,8 +51,9 @@ CREATE VIRTUAL TABLE articles_fts USING fts5(
 """
 
 
-def snapshot_row(record: dict) -> tuple:
+def snapshot_row(record: dict, threshold: float) -> tuple:
     study_type = record["study_type"]
+    relevance = record["relevance"]
     return (
         record["pmid"],
         record["title"],
@@ -60,7 +63,8 @@ def snapshot_row(record: dict) -> tuple:
         STUDY_TYPES.get(study_type, study_type) if study_type else None,
         evidence_rank(study_type) if study_type else None,
         json.dumps(record["topics"]),
-        record["relevance"],
+        relevance,
+        None if relevance is None else int(relevance >= threshold),
         int(record["retracted"]),
         record["url"],
         record["doi"],
@@ -72,21 +76,19 @@ def snapshot_row(record: dict) -> tuple:
     )
 
 
-def build_snapshot(store: Store, target: Path) -> int:
-    """Write the snapshot of every article that is not deleted (retracted ones flagged) to ``target``."""
+def build_snapshot(store: Store, target: Path, threshold: float) -> int:
+    """Write the snapshot of every article that is not deleted (retracted ones flagged) to ``target``;
+    ``threshold`` is the OIH relevance the digest needs (``oihwatch.model_info.relevance_threshold``)."""
     partial = target.with_name(target.name + ".part")
     partial.unlink(missing_ok=True)
     db = sqlite3.connect(partial)
     try:
         db.executescript(SCHEMA)
-        # Newest first, so the table's natural (rowid) order is what a browsing reader wants;
-        # searches are ranked by relevance instead.
-        pmids = [row[0] for row in store.db.execute(
-            "SELECT pmid FROM articles WHERE deleted = 0 ORDER BY year DESC, CAST(pmid AS INTEGER) DESC"
-        )]
-        rows = (snapshot_row(r) for r in iter_records(store, pmids))
+        # The web view sorts by year, newest first (server.py's "sort_desc"), not by this order.
+        pmids = [row[0] for row in store.db.execute("SELECT pmid FROM articles WHERE deleted = 0 ORDER BY CAST(pmid AS INTEGER)")]
+        rows = (snapshot_row(r, threshold) for r in iter_records(store, pmids))
         with db:
-            db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 17)})", rows)
+            db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 18)})", rows)
             db.execute("INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) "
                        "SELECT rowid, title, abstract, mesh, keywords FROM articles")
         db.execute("VACUUM")
