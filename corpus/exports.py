@@ -37,6 +37,8 @@ CHUNK = 500
 _LATEX = {"\\": r"\textbackslash{}", "%": r"\%", "&": r"\&", "_": r"\_", "#": r"\#",
           "$": r"\textdollar{}", "~": r"\textasciitilde{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}  # fmt: skip
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
+# A word of a title, as BibTeX styles change its case: hyphens separate words too.
+_TITLE_WORD = re.compile(r"[^\s-]+")
 
 
 def author_name(author: Author) -> str:
@@ -169,6 +171,24 @@ def latex_escape(text: str) -> str:
     return _LATEX_RE.sub(lambda m: _LATEX[m.group()], text)
 
 
+def protect_case(title: str) -> str:
+    """Braces around each word with a capital, so a sentence-case style keeps 'NMDA', 'OPRM1', 'Parkinson'.
+
+    PubMed titles are mostly in sentence case already: a capital after the first letter is
+    an acronym, a gene or a name. The first word's leading capital needs no braces (styles
+    keep it). bibtexparser's ``protect_uppercase`` braces single letters ('{N}M{D}A'), which
+    breaks kerning and misses every other capital of a run.
+    """
+
+    def protect(match: re.Match) -> str:
+        word = match.group()
+        letters = [c for c in word if c.isalpha()]
+        capitals = letters[1:] if match.start() == 0 else letters
+        return f"{{{word}}}" if any(c.isupper() for c in capitals) else word
+
+    return _TITLE_WORD.sub(protect, title)
+
+
 def bibtex_entry(record: dict) -> dict:
     """A bibtexparser entry (values LaTeX-escaped, UTF-8 kept: biber, Zotero and JabRef read it)."""
     first, last = split_pages(record["pages"])
@@ -176,7 +196,7 @@ def bibtex_entry(record: dict) -> dict:
     names = [f"{{{latex_escape(n)}}}" if n in collective else latex_escape(n) for n in record["authors"]]
     fields = {
         "author": " and ".join(names),
-        "title": latex_escape(record["title"]),
+        "title": protect_case(latex_escape(record["title"])),
         "journal": latex_escape(record["journal"]),
         "year": str(record["year"] or ""),
         "volume": latex_escape(record["volume"]),

@@ -14,7 +14,9 @@ from bibtexparser.bparser import BibTexParser
 from bibtexparser.customization import convert_to_unicode
 
 from corpus.article import AbstractSection, Article, Author
-from corpus.exports import article_record, iter_records, split_pages, write_bibtex, write_csv, write_jsonl, write_ris
+from corpus.exports import (
+    article_record, iter_records, protect_case, split_pages, write_bibtex, write_csv, write_jsonl, write_ris,
+)  # fmt: skip
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore
 from research_corpus import RETRACTED_PMID
@@ -126,8 +128,21 @@ def test_bibtex_is_latex_safe(tricky: dict) -> None:
     out = io.StringIO()
     write_bibtex([tricky], out)
     raw = bibtexparser.loads(out.getvalue()).entries[0]
-    assert r"50\% of μ-opioid \& NMDA\_R \#1 users: \textdollar{}5" in raw["title"]
+    assert r"50\% of μ-opioid \& {NMDA\_R} \#1 users: \textdollar{}5" in raw["title"]
     assert "{OIH Study Group \\& Friends}" in raw["author"]  # a group author is kept whole
+
+
+@pytest.mark.parametrize(
+    ("title", "protected"),
+    [
+        ("NMDA receptor-dependent hyperalgesia", "{NMDA} receptor-dependent hyperalgesia"),
+        ("Opioid-induced hyperalgesia: a review", "Opioid-induced hyperalgesia: a review"),
+        ("OPRM1 A118G and CYP2D6 in Parkinson's disease", "{OPRM1} {A118G} and {CYP2D6} in {Parkinson's} disease"),
+        ("Low pH and mRNA of the mu-Opioid receptor", "Low {pH} and {mRNA} of the mu-{Opioid} receptor"),
+    ],
+)
+def test_bibtex_titles_keep_their_capitals(title: str, protected: str) -> None:
+    assert protect_case(title) == protected
 
 
 def test_real_records_round_trip_through_both_libraries(research_store: Store) -> None:
