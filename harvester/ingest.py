@@ -11,6 +11,11 @@ break is stored, then the file is reported with its error. Those records are who
 rolled back or damaged, and the outcome does not depend on ``batch_size``. Ingesting the fixed
 file again finds those records unchanged and adds the rest.
 
+PubMed XML records replace the stored copy (the store keeps the newer revision); a record
+from any other file is merged into it field by field first (``merge``), so a partial file
+(a reference manager's RIS, a spreadsheet, an export of ours) never loses what is stored. A
+record with nothing but a PMID is listed as skipped.
+
 A bad file does not stop the files after it: its error is recorded in its ``FileReport`` and
 the next file is read. A ``StorageError`` (disk full, database locked) is not about one file, so
 it propagates and stops the call; the transaction of the failing batch is rolled back.
@@ -26,6 +31,7 @@ from corpus.article import Article
 from corpus.errors import InputError
 from corpus.store import Store
 from harvester.files import read_records
+from harvester.merge import is_bare, merge
 from harvester.records import Deletion, Skipped
 
 DEFAULT_BATCH_SIZE = 500
@@ -97,11 +103,11 @@ def ingest_files(
 
 
 def _ingest_file(store: Store, path: Path, batch_size: int, report: FileReport, progress: Progress | None) -> None:
-    batch: list[Article] = []
+    batch: dict[str, Article] = {}  # a PMID listed twice in one batch: the later one wins, as in the store
 
     def flush() -> None:
         if batch:
-            counts = store.upsert_articles(batch)
+            counts = store.upsert_articles(batch.values())
             report.new += counts.new
             report.updated += counts.updated
             report.unchanged += counts.unchanged
@@ -115,10 +121,21 @@ def _ingest_file(store: Store, path: Path, batch_size: int, report: FileReport, 
                 flush()  # records listed before a deletion are applied before it
                 report.deleted += store.mark_deleted(record.pmids)
                 continue
+            if not record.raw_xml and is_bare(record):
+                report.skipped.append(Skipped(str(path), f"PMID {record.pmid}", "nothing but the PMID"))
+                continue
             report.read += 1
-            batch.append(record)
+            batch[record.pmid] = _merged(store, batch, record)
             if len(batch) >= batch_size:
                 flush()
     except InputError as exc:
         report.error = str(exc)
     flush()
+
+
+def _merged(store: Store, batch: dict[str, Article], record: Article) -> Article:
+    """A file record merged into the copy this batch or the store holds; PubMed XML as it is."""
+    if record.raw_xml:
+        return record
+    stored = batch.get(record.pmid) or next(store.iter_articles([record.pmid]), None)
+    return merge(stored, record) if stored is not None else record

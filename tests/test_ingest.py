@@ -151,6 +151,16 @@ def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
     assert store.get_article("123").title == "ok"
 
 
+def test_a_pmid_twice_in_one_file_merges_both_rows(tmp_path):
+    store = Store(":memory:")
+    path = tmp_path / "twice.csv"
+    path.write_text("pmid,title,journal,doi\n123,A title,,\n123,,Pain,10.1/x\n", encoding="utf-8")
+    report = ingest_files(store, [path])
+    assert (report.totals.read, report.totals.new) == (2, 1)
+    article = store.get_article("123")
+    assert (article.title, article.journal, article.doi) == ("A title", "Pain", "10.1/x")
+
+
 def test_batch_size_must_be_positive():
     with pytest.raises(ValueError):
         ingest_files(Store(":memory:"), [], batch_size=0)

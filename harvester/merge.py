@@ -1,0 +1,107 @@
+"""A record read from a partial file, merged into the copy already stored.
+
+Only PubMed XML holds a whole record: it replaces the stored copy (under the store's own
+rules). MEDLINE text, RIS, CSV and JSON Lines carry some fields, often in a poorer form (a
+year for a date, MeSH names without their flags, an abstract on one line), so ``merge``
+goes field by field:
+
+- a field the file leaves empty keeps the stored value (a row with only a PMID changes nothing);
+- a value that says what the stored one says, as far as the file's format can say it, keeps
+  the stored one: the stored date in that year, the same page range written out in full, the
+  same words of an abstract, the same author and MeSH names (a changed list keeps the stored
+  author or heading of each name it still has);
+- a different value replaces the stored one, except over a record PubMed itself wrote (XML,
+  or MEDLINE text: NLM's create date or status is set) from a file PubMed did not: a reference
+  manager's or a spreadsheet's copy may be cut short or edited by hand, so it only fills the
+  fields PubMed left empty;
+- a record stored from PubMed XML is never changed by a file: it can be parsed again from its
+  XML, a merge could not.
+
+A file without MeSH (RIS, an ASReview CSV) lists the headings among its keywords; those
+keywords name stored headings and are read as them, not as new keywords.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import fields, replace
+from typing import Any
+
+from corpus.article import Article, content_json
+from corpus.exports import author_name, split_pages
+
+_NOT_MERGED = {"pmid", "source", "raw_xml", "pub_date_sort"}  # identity, provenance; the sort date goes with pub_date
+_EMPTY = Article(pmid="")
+_MERGED = [f.name for f in fields(Article) if f.name not in _NOT_MERGED]
+
+
+def merge(stored: Article, incoming: Article) -> Article:
+    """``stored`` updated with what ``incoming`` (read from a file other than PubMed XML) adds or changes."""
+    if stored.raw_xml:
+        return stored
+    fills_only = _from_pubmed(stored) and not _from_pubmed(incoming)
+    incoming = _mesh_out_of_keywords(stored, incoming)
+    changed = {}
+    for name in _MERGED:
+        old, new, empty = getattr(stored, name), getattr(incoming, name), getattr(_EMPTY, name)
+        if new == empty or _same(name, stored, incoming) or (fills_only and old != empty):
+            continue
+        changed[name] = _keep_known_items(name, old, new)
+    if "pub_date" in changed:
+        changed["pub_date_sort"] = incoming.pub_date_sort
+    return replace(stored, **changed, source=incoming.source)
+
+
+def is_bare(article: Article) -> bool:
+    """Nothing but a PMID: a merge would change nothing and a new record would hold nothing."""
+    return content_json(article.to_dict()) == content_json(replace(_EMPTY, pmid=article.pmid).to_dict())
+
+
+def _from_pubmed(article: Article) -> bool:
+    """Written by PubMed (XML or MEDLINE text); reference-manager, CSV and JSON Lines files carry neither mark."""
+    return bool(article.raw_xml or article.created or article.status)
+
+
+def _mesh_out_of_keywords(stored: Article, incoming: Article) -> Article:
+    if incoming.mesh:
+        return incoming
+    headings = set(stored.mesh_terms) - set(stored.keywords)
+    return replace(incoming, keywords=[k for k in incoming.keywords if k not in headings])
+
+
+def _same(name: str, stored: Article, incoming: Article) -> bool:
+    old, new = getattr(stored, name), getattr(incoming, name)
+    if name == "pub_date":
+        return _words(old) == _words(new) or (new.isdigit() and new == str(stored.year))
+    return _key(name, old) == _key(name, new)
+
+
+# The name that identifies an item of a list field, as every format writes it.
+_ITEM_KEYS: dict[str, Callable[[Any], str]] = {
+    "authors": lambda author: _words(author_name(author)),
+    "mesh": lambda heading: heading.descriptor,
+}
+
+
+def _key(name: str, value: Any) -> object:
+    """What a file can say of a field, to tell whether it says what the stored value says."""
+    if name in _ITEM_KEYS:
+        return [_ITEM_KEYS[name](item) for item in value]
+    if name == "pages":
+        return split_pages(value)
+    if name in ("abstract_sections", "other_abstracts"):
+        return _words(" ".join(f"{s.label}: {s.text}" if s.label else s.text for s in value))
+    return _words(value) if isinstance(value, str) else value
+
+
+def _keep_known_items(name: str, old: Any, new: Any) -> Any:
+    """A changed author or MeSH list keeps the stored item (flags, initials, group name) of each name it still has."""
+    if name not in _ITEM_KEYS:
+        return new
+    item_key = _ITEM_KEYS[name]
+    known = {item_key(item): item for item in old}
+    return [known.get(item_key(item), item) for item in new]
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
