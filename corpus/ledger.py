@@ -119,6 +119,15 @@ def record_digest(
     return record
 
 
+def add_deliveries(store: Store, digest_id: int, deliveries: Mapping[str, str]) -> None:
+    """Pending deliveries (recipient -> Message-ID) for recipients added after the digest was recorded."""
+    with store.transaction() as db:
+        db.executemany(
+            "INSERT OR IGNORE INTO deliveries (digest_id, recipient, message_id) VALUES (?, ?, ?)",
+            [(digest_id, recipient, message_id) for recipient, message_id in deliveries.items()],
+        )
+
+
 def digest_items(store: Store, digest_id: int) -> dict[str, str]:
     """PMID -> fingerprint of the records a digest holds."""
     rows = store.db.execute("SELECT pmid, fingerprint FROM digest_items WHERE digest_id = ? ORDER BY pmid", (digest_id,))

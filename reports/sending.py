@@ -12,14 +12,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
 from corpus.errors import ConfigError, DeliveryError, InputError
-from corpus.ledger import DigestRecord, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest
+from corpus.ledger import DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest
 from corpus.store import Store
 from reports.assembly import Digest, for_recipient
 from reports.chart import trend_png
@@ -75,6 +75,7 @@ class DigestOutcome:
     failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending
     skipped_empty: list[str] = field(default_factory=list)  # nothing in their topics, no warning, send_empty off
     dropped: list[str] = field(default_factory=list)  # pending, but no longer in [[recipients]]
+    added: list[str] = field(default_factory=list)  # configured after the digest was recorded
     archive: Path | None = None
 
     @property
@@ -114,23 +115,40 @@ def recorded_digest(store: Store, period: str, since: date | None) -> DigestReco
     return record
 
 
+def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Iterable[Recipient],
+            outcome: DigestOutcome) -> dict[str, str]:
+    """Recipient -> Message-ID of those who get this digest. Warnings go to everyone: skipping a
+    recipient because nothing is new in their topics would lose the warning for them for good."""
+    wanted = {}
+    for recipient in recipients:
+        if params.send_empty or digest.warnings or for_recipient(digest, recipient.topics).sections:
+            wanted[recipient.email] = message_id(period, recipient.email, params.sender)
+        else:
+            outcome.skipped_empty.append(recipient.email)
+    return wanted
+
+
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
             outcome: DigestOutcome) -> tuple[DigestRecord, Digest]:
     start = window_start(store, now, since)
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold)
-    wanted = {}
-    for recipient in params.recipients:
-        # Warnings go to everyone and are recorded as given with this digest: skipping a recipient
-        # because nothing is new in their topics would lose the warning for them for good.
-        if params.send_empty or content.digest.warnings or for_recipient(content.digest, recipient.topics).sections:
-            wanted[recipient.email] = message_id(period, recipient.email, params.sender)
-        else:
-            outcome.skipped_empty.append(recipient.email)
+    wanted = _wanted(params, content.digest, period, params.recipients, outcome)
     record = record_digest(store, period, start, iso_utc(now), content.digest.subject, content.items, wanted, content.marks)
     outcome.new = True
     outcome.unclassified = content.digest.unclassified
     return record, content.digest
+
+
+def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, digest: Digest,
+                   outcome: DigestOutcome) -> None:
+    """A recipient configured after the period's digest was recorded gets it too, once."""
+    listed = {d.recipient for d in deliveries(store, record.id)}
+    newcomers = [r for r in params.recipients if r.email not in listed]
+    wanted = _wanted(params, digest, record.period, newcomers, outcome)
+    if wanted:
+        add_deliveries(store, record.id, wanted)
+        outcome.added = list(wanted)
 
 
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
@@ -158,6 +176,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     else:
         digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics,
                                         threshold=params.relevance_threshold)
+        _add_newcomers(store, params, record, digest, outcome)
     outcome.items = len(digest.items)
     listed = deliveries(store, record.id)
     pending = [d for d in listed if not d.done]

@@ -86,6 +86,18 @@ def test_a_refused_recipient_is_retried_on_the_next_run_and_nobody_gets_two(stor
         assert len(smtp.handler.received_by(recipient)) == 1
 
 
+def test_a_recipient_added_after_the_digest_was_sent_gets_it_once(store, smtp):
+    send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp))
+    later = send_due_digest(store, params((KETAMINE, GENETICS)), MONDAY + timedelta(hours=3), transport(smtp))
+    assert later.added == ["genes@example.org"] and later.delivered == ["genes@example.org"]
+    assert later.earlier == ["ketamine@example.org"] and not later.already_sent
+    again = send_due_digest(store, params((KETAMINE, GENETICS)), MONDAY + timedelta(hours=4), transport(smtp))
+    assert again.already_sent and not again.added
+    assert len(smtp.handler.received_by("genes@example.org")) == len(smtp.handler.received_by("ketamine@example.org")) == 1
+    (genes,) = smtp.handler.received_by("genes@example.org")
+    assert sections_of(parts(genes)[1]) == [TOPICS["tapering"], TOPICS["genetics"]]
+
+
 def test_a_dropped_connection_stops_the_run_and_a_rerun_sends_only_what_is_missing(store, smtp):
     smtp.handler.drop_after = 1
     recipients = (KETAMINE, GENETICS, EVERYTHING)

@@ -50,6 +50,8 @@ def report_outcome(outcome: DigestOutcome) -> None:
     unclassified = f"; {outcome.unclassified} new records not classified yet (run 'oihwatch classify')" if outcome.unclassified else ""
     click.echo(f"digest {outcome.period}: {outcome.items} paper{'s' if outcome.items != 1 else ''}{unclassified}")
     verb = "written for" if outcome.where.startswith("outbox") else "sent to"
+    for recipient in outcome.added:
+        click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
     for recipient in outcome.delivered:
         click.echo(f"{verb} {recipient} via {outcome.where}")
     for recipient in outcome.skipped_empty:
