@@ -52,6 +52,17 @@ def tags(config: Path, pmid: str) -> dict:
     return {topic: (bool(assigned), source) for topic, assigned, source in rows}
 
 
+def test_a_label_before_any_model_is_kept_and_says_what_shows_it(shared_data: Path, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    assert invoke(path, "ingest", str(shared_data / "pubmed-xml" / "metapub" / "38011560.xml")).exit_code == 0
+    result = invoke(path, "label", "38011560", "ketamine", "--not")
+    assert result.exit_code == 0 and "after 'oihwatch train' and 'oihwatch classify'" in result.output, result.output
+    with Store(tmp_path / "oihwatch.db") as store:
+        rows = store.db.execute("SELECT topic, value FROM labels WHERE pmid = '38011560'").fetchall()
+    assert [tuple(row) for row in rows] == [("ketamine", 0)]
+
+
 @pytest.fixture(scope="module")
 def trained(config: Path) -> Path:
     missing = invoke(config, "classify")
@@ -98,9 +109,8 @@ def test_a_curated_label_wins_when_reclassified(trained: Path):
     with Store(trained.parent / "oihwatch.db") as store:  # a record no curator has judged yet
         [pmid] = store.db.execute("SELECT pmid FROM tags WHERE topic = 'ketamine' AND source = 'model' ORDER BY pmid LIMIT 1").fetchone()
     labelled = invoke(trained, "label", pmid, "ketamine")
-    assert labelled.exit_code == 0, labelled.output
-    assert invoke(trained, "classify").exit_code == 0  # the label marks the record changed
-    assert tags(trained, pmid)["ketamine"] == (True, "curator")
+    assert labelled.exit_code == 0 and "show it now" in labelled.output, labelled.output
+    assert tags(trained, pmid)["ketamine"] == (True, "curator")  # applied at once, no classify needed
     assert invoke(trained, "label", pmid, "ketamine", "--not").exit_code == 0
     assert invoke(trained, "classify", "--all").exit_code == 0
     assert tags(trained, pmid)["ketamine"] == (False, "curator")

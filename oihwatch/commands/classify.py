@@ -180,7 +180,16 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
     if topic != RELEVANCE and topic not in app.settings.topics:
         raise ClassifierError(f"unknown topic {topic!r}; use 'oih' or one of: {', '.join(app.settings.topics)}")
     with app.writing("label") as store:
-        if store.get_article(pmid) is None:
+        article = store.get_article(pmid)
+        if article is None:
             raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
         set_label(store, pmid, topic, not negative)
-    click.echo(f"{pmid} {'is not' if negative else 'is'} {topic}")
+        said = f"{pmid} {'is not' if negative else 'is'} {topic}"
+        rules, _ = rules_for(app)
+        try:
+            model = current_model(app, rules)
+        except ClassifierError:  # the label is kept; it shows once the record is classified
+            click.echo(f"{said}; searches and exports show it after 'oihwatch train' and 'oihwatch classify'")
+            return
+        save_classifications(store, classify_articles([article], model, rules, curated_labels(app).values))
+    click.echo(f"{said}; searches and exports show it now")
