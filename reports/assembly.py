@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
 from corpus.article import Article
 from corpus.evidence import STUDY_TYPES, evidence_rank
@@ -22,18 +23,19 @@ from corpus.tags import Classification
 OTHER = ""  # the section of relevant records without a topic
 OTHER_LABEL = "Other OIH research"
 STRONGEST = 3  # items in "the strongest new evidence"
+# What RFC 3986 allows as is in a URL path; everything else in a DOI is percent-encoded. Old Wiley
+# DOIs hold '<' and '>' (10.1002/(sici)...78:4<852::aid-cncr23>3.0.co;2-t), and a DOI may hold '#' or '?'.
+_PATH_SAFE = "/:@!$&'()*+,;="
 STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials; weaker evidence is not "strongest"
 
 
 @dataclass(frozen=True)
 class Tag:
-    label: str
-    score: float
-    curated: bool
+    """A topic the paper is listed under. No score: thresholds favour recall and a keyword rule
+    tags whatever the model says, so a probability beside a tag would contradict it."""
 
-    @property
-    def confidence(self) -> str:
-        return "curated" if self.curated else f"{round(self.score * 100)}%"
+    label: str
+    curated: bool
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ class Item:
 
     @property
     def doi_url(self) -> str:
-        return f"https://doi.org/{self.doi}" if self.doi else ""
+        """The doi.org link, percent-encoded so that it survives as a link in text and HTML."""
+        return f"https://doi.org/{quote(self.doi, safe=_PATH_SAFE)}" if self.doi else ""
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def short_authors(names: Sequence[str]) -> str:
 
 def build_item(article: Article, classification: Classification, topic_labels: Mapping[str, str], updated: bool) -> Item:
     tags = tuple(
-        Tag(topic_labels[t.topic], t.score, t.source == "curator")
+        Tag(topic_labels[t.topic], t.source == "curator")
         for t in classification.topics
         if t.assigned and t.topic in topic_labels
     )

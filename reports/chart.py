@@ -1,8 +1,8 @@
 """The small trend chart at the top of a digest: papers per digest, this one highlighted.
 
 A PNG (matplotlib's Agg backend: no display, no fonts fetched) sent as an inline attachment,
-because mail clients block remote images and strip SVG; and a text equivalent for the plain-text
-part and the image's alt text, since a chart nobody can see must still say what it shows.
+because mail clients block remote images and strip SVG; and a text equivalent, shown under the
+image and in the plain-text part, since a chart nobody can see must still say what it shows.
 """
 
 from __future__ import annotations

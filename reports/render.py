@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from urllib.parse import quote
 
 import css_inline
 import jinja2
@@ -24,9 +23,6 @@ from reports.chart import trend_text
 STRONG_TYPES = frozenset({"meta_analysis", "systematic_review", "rct"})
 # Autoescaping makes every quote inside text content '&#34;', so this only ever meets real attributes.
 _CLASS_ATTRIBUTE = re.compile(r'\sclass="[^"]*"')
-# What RFC 3986 allows as is in a URL path; everything else in a DOI is percent-encoded. Old Wiley
-# DOIs hold '<' and '>' (10.1002/(sici)...78:4<852::aid-cncr23>3.0.co;2-t), and a DOI may hold '#' or '?'.
-_PATH_SAFE = "/:@!$&'()*+,;="
 
 
 @dataclass(frozen=True)
@@ -34,11 +30,6 @@ class RenderedDigest:
     subject: str
     text: str
     html: str
-
-
-def doi_url(doi: str) -> str:
-    """The doi.org link of a DOI, percent-encoded so that it survives as a link in text and HTML."""
-    return f"https://doi.org/{quote(doi, safe=_PATH_SAFE)}"
 
 
 def full_stop(text: str) -> str:
@@ -56,7 +47,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(doi_url=doi_url, full_stop=full_stop)
+    env.filters.update(full_stop=full_stop)
     return env
 
 
