@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from corpus.errors import ConfigError
+from oihwatch.crontab import cron_trigger
 from reports.address import parse_address
 
 SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
@@ -144,7 +143,7 @@ class ScheduleSettings(Section):
     @classmethod
     def _is_cron(cls, value: str) -> str:
         try:
-            CronTrigger.from_crontab(value)
+            cron_trigger(value, "UTC")
         except ValueError as exc:
             raise ValueError(f"not a cron expression (minute hour day month weekday): {exc}") from None
         return value

@@ -14,20 +14,18 @@ from datetime import datetime
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from oihwatch.config import ScheduleSettings
+from oihwatch.crontab import cron_trigger
 
 # A run missed by up to six hours (a reboot, a suspended VM) still runs; older ones wait for the next time.
 MISFIRE_GRACE_SECONDS = 6 * 3600
 
 
-def triggers(schedule: ScheduleSettings) -> dict[str, CronTrigger]:
-    """The cron trigger of each job, in the configured time zone."""
-    return {
-        "harvest": CronTrigger.from_crontab(schedule.harvest, timezone=schedule.timezone),
-        "digest": CronTrigger.from_crontab(schedule.digest, timezone=schedule.timezone),
-    }
+def triggers(schedule: ScheduleSettings) -> dict[str, BaseTrigger]:
+    """The trigger of each job: its crontab expression, read as cron reads it, in the configured time zone."""
+    return {name: cron_trigger(getattr(schedule, name), schedule.timezone) for name in ("harvest", "digest")}
 
 
 def next_fire_times(schedule: ScheduleSettings, now: datetime, count: int = 3) -> dict[str, list[datetime]]:

@@ -72,3 +72,61 @@ def test_jobs_coalesce_never_overlap_and_run_one_at_a_time():
 def test_bad_schedule_is_a_config_error(tmp_path, schedule, message):
     with pytest.raises(ConfigError, match=message):
         settings_from_mapping({"ncbi": {"email": "a@b.org"}, "schedule": schedule}, tmp_path / "c.toml", {})
+
+
+@pytest.mark.parametrize(
+    "digest, expected",
+    [
+        # crontab(5): 0 and 7 are Sunday, 1 Monday; ranges, lists, steps and names as cron reads them.
+        ("0 7 * * 1", ["Mon 30", "Mon 07", "Mon 14"]),
+        ("0 7 * * 0", ["Sun 29", "Sun 06", "Sun 13"]),
+        ("0 7 * * 7", ["Sun 29", "Sun 06", "Sun 13"]),
+        ("0 7 * * 1-5", ["Mon 30", "Tue 01", "Wed 02", "Thu 03", "Fri 04", "Mon 07"]),
+        ("0 7 * * 5-7", ["Sat 28", "Sun 29", "Fri 04", "Sat 05"]),
+        ("0 7 * * 0,3", ["Sun 29", "Wed 02", "Sun 06"]),
+        ("0 7 * * */2", ["Sat 28", "Sun 29", "Tue 01", "Thu 03", "Sat 05"]),
+        ("0 7 * * 1-5/2", ["Mon 30", "Wed 02", "Fri 04", "Mon 07"]),
+        ("0 7 * * MON-fri", ["Mon 30", "Tue 01", "Wed 02", "Thu 03", "Fri 04", "Mon 07"]),
+        ("0 7 * * fri-sun", ["Sat 28", "Sun 29", "Fri 04", "Sat 05"]),
+        ("0 7 * * sun,wed", ["Sun 29", "Wed 02", "Sun 06"]),
+        # Both day fields restricted: cron runs on either (the 1st, and every Monday).
+        ("0 7 1 * 1", ["Mon 30", "Tue 01", "Mon 07", "Mon 14"]),
+        # A day field starting with '*' does not widen: odd days of the month that are Wednesdays.
+        ("0 7 */2 * 3", ["Wed 09", "Wed 23", "Wed 13"]),
+    ],
+)
+def test_weekdays_count_as_in_crontab(digest, expected):
+    """From NOW, Friday 27 November 2026 12:00 UTC (today's 07:00 is past)."""
+    times = next_fire_times(ScheduleSettings(digest=digest, timezone="UTC"), NOW, count=len(expected))["digest"]
+    assert [t.strftime("%a %d") for t in times] == expected
+    assert {t.strftime("%H:%M") for t in times} == {"07:00"}
+
+
+@pytest.mark.parametrize(
+    "digest, message",
+    [
+        ("0 7 * * 8", r"weekday '8' is not 0-7"),
+        ("0 7 * * 5-1", r"weekday range '5-1' runs backwards"),
+        ("0 7 * * */0", r"weekday step '0'"),
+        ("0 7 * * funday", r"weekday 'funday'"),
+        ("0 7 * *", r"4 fields where cron has 5"),
+    ],
+)
+def test_bad_weekday_fields_are_config_errors(tmp_path, digest, message):
+    with pytest.raises(ConfigError, match=r"schedule\.digest in .*not a cron expression.*" + message):
+        settings_from_mapping({"ncbi": {"email": "a@b.org"}, "schedule": {"digest": digest}}, tmp_path / "c.toml", {})
+
+
+def test_schedule_list_reads_weekdays_as_cron(tmp_path):
+    """The operator's check: Monday digests listed for Mondays."""
+    from click.testing import CliRunner
+
+    from oihwatch.cli import cli
+
+    path = tmp_path / "config.toml"
+    path.write_text('[ncbi]\nemail = "a@b.org"\n[schedule]\ndigest = "0 7 * * 1"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-c", str(path), "schedule", "--list"])
+    assert result.exit_code == 0, result.output
+    digest_line = next(line for line in result.output.splitlines() if line.startswith("digest"))
+    days = {datetime.fromisoformat(t).weekday() for t in digest_line.split("next: ")[1].split(", ")}
+    assert days == {0}  # Monday
