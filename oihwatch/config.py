@@ -4,7 +4,9 @@ The pydantic models below *are* the settings table: each field's name, default,
 description and ``secret`` flag feed validation, ``oihwatch config show`` and the
 README's reference. Precedence: defaults < config.toml < ``OIHWATCH_<SECTION>_<KEY>``
 environment variables < command-line flags. Loading is a pure function of the
-file text and an environment mapping, so tests hand in both.
+file text and an environment mapping (and today's date, which ``harvest.start`` may
+not pass), so tests hand in both. Every value is checked here, at start, so a bad one
+stops a command before it harvests or sends anything.
 
 Secrets never live in the file: the NCBI API key comes from ``NCBI_API_KEY`` and
 the SMTP password from ``OIHWATCH_SMTP_PASSWORD``.
@@ -12,6 +14,7 @@ the SMTP password from ``OIHWATCH_SMTP_PASSWORD``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -20,10 +23,10 @@ from collections.abc import Mapping
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
 
 from corpus.errors import ConfigError
 from oihwatch.crontab import cron_trigger
@@ -32,6 +35,17 @@ from reports.address import parse_address
 SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
 RESERVED_ENV = {"OIHWATCH_CONFIG", "OIHWATCH_SHARED_DATA", "OIHWATCH_SMTP_PASSWORD"}
 DEFAULT_CONFIG_NAME = "config.toml"
+HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _not_blank(value: object) -> object:
+    """Path('') is '.', the config's own folder: an unset variable would point the corpus at a directory."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty; give a file or folder name")
+    return value
+
+
+FilePath = Annotated[Path, BeforeValidator(_not_blank)]
 
 
 class Section(BaseModel):
@@ -39,19 +53,33 @@ class Section(BaseModel):
 
 
 class DatabaseSettings(Section):
-    path: Path = Field(Path("oihwatch.db"), description="SQLite corpus file (relative to the config file)")
+    path: FilePath = Field(Path("oihwatch.db"), description="SQLite corpus file (relative to the config file)")
     lock_wait: float = Field(5.0, ge=0, description="seconds a second writer waits for the lock before giving up")
 
 
 class NcbiSettings(Section):
     email: str = Field("", description="your e-mail, sent to NCBI with every request (required by NCBI)")
-    tool: str = Field("oihwatch", description="tool name sent to NCBI with every request")
+    tool: str = Field("oihwatch", pattern=r"^\S+$", description="tool name sent to NCBI with every request (no spaces)")
     base_url: str = Field(
         "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", description="E-utilities base URL (tests use a loopback fake)"
     )
     api_key: SecretStr | None = Field(None, description="NCBI API key (from $NCBI_API_KEY only; 10 req/s instead of 3)")
     timeout: float = Field(60.0, gt=0, description="seconds to wait for one HTTP response")
     retry_budget: float = Field(600.0, gt=0, description="seconds of retrying a failing request before giving up")
+
+    @field_validator("email")
+    @classmethod
+    def _is_address(cls, value: str) -> str:
+        return parse_address(value, display_name=False).addr_spec if value.strip() else ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _is_http_url(cls, value: str) -> str:
+        """An http(s) URL with a host, else 'notaurl' would be retried for minutes as if NCBI were down."""
+        try:
+            return str(HTTP_URL.validate_python(value))
+        except ValidationError as exc:
+            raise ValueError(f"{value!r}: {exc.errors()[0]['msg']} (write http:// or https://, a host and a path)") from None
 
 
 class Query(Section):
@@ -72,6 +100,13 @@ class HarvestSettings(Section):
     batch_size: int = Field(200, ge=1, le=10000, description="records per efetch request")
     sweep_days: int = Field(7, ge=1, description="days between modification-date sweeps for revised records")
 
+    @field_validator("start")
+    @classmethod
+    def _not_in_future(cls, value: date) -> date:
+        if value > date.today():
+            raise ValueError(f"{value} is after today; PubMed has no records created then (use a past date)")
+        return value
+
 
 class Topic(Section):
     label: str = Field(description="the heading clinicians see")
@@ -83,7 +118,7 @@ class Topic(Section):
 
 
 class ClassifierSettings(Section):
-    model_dir: Path = Field(Path("models"), description="where trained models are saved (relative to the config file)")
+    model_dir: FilePath = Field(Path("models"), description="where trained models are saved (relative to the config file)")
     relevance_threshold: Literal["model"] | float = Field(
         "model", description='OIH relevance (0-1) needed to appear in a digest; "model" = the threshold training chose'
     )
@@ -98,15 +133,22 @@ class ClassifierSettings(Section):
 
 class DigestSettings(Section):
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field("mon", description="day the digest is due")
-    time: str = Field("07:00", pattern=r"^\d{2}:\d{2}$", description="local time (HH:MM) from which it is due")
-    title: str = Field("OIH evidence digest", description="e-mail subject and page title")
-    outbox: Path = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
+    time: str = Field("07:00", description="local time (HH:MM) from which it is due")
+    title: str = Field("OIH evidence digest", min_length=1, description="e-mail subject and page title")
+    outbox: FilePath = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
     send_empty: bool = Field(True, description="send a one-line e-mail in a week with nothing new")
     unsubscribe: str = Field(
         "",
         pattern=r"^(|https://\S+|(mailto:)?[^@\s:]+@[^@\s]+)$",
         description="List-Unsubscribe: an e-mail address or an https:// page (one-click); empty = the sender",
     )
+
+    @field_validator("time")
+    @classmethod
+    def _is_time_of_day(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a time of day (use HH:MM, 00:00 to 23:59)")
+        return value
 
 
 class SmtpSettings(Section):
@@ -172,6 +214,19 @@ class Settings(Section):
 
     source: Path | None = Field(None, exclude=True, description="the config file these settings came from")
 
+    @field_validator("queries")
+    @classmethod
+    def _names_unique(cls, queries: list[Query]) -> list[Query]:
+        _reject_repeats([query.name for query in queries], "query name", "each query keeps its own harvest watermark")
+        return queries
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses_unique(cls, recipients: list[Recipient]) -> list[Recipient]:
+        _reject_repeats([r.email for r in recipients], "recipient",
+                        "each would get the digest twice; list an address once, with all its topics")
+        return recipients
+
     def resolve(self, path: Path) -> Path:
         """A path setting, relative to the config file's folder."""
         path = Path(path).expanduser()
@@ -182,6 +237,16 @@ class Settings(Section):
     @property
     def database_path(self) -> Path:
         return self.resolve(self.database.path)
+
+
+def _reject_repeats(names: list[str], what: str, why: str) -> None:
+    """A ValueError naming the first name given twice, letter case aside (ALL@example.org is all@example.org)."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if name.casefold() in seen:
+            again = "" if name == seen[name.casefold()] else f" (also as {seen[name.casefold()]!r})"
+            raise ValueError(f"{what} {name!r} is given twice{again}; {why}")
+        seen[name.casefold()] = name
 
 
 SECTIONS: dict[str, type[Section]] = {
@@ -232,21 +297,38 @@ def settings_from_mapping(data: dict, path: Path, environ: Mapping[str, str], re
             raise ConfigError(f"{section}.{key} in {path}: secrets are not read from files; set ${env_name} instead")
         if environ.get(env_name):
             data.setdefault(section, {})[key] = environ[env_name]
+
+    def error(key: str, problem: str) -> ConfigError:
+        where = f"${origin[key]}" if key in origin else str(path)
+        return ConfigError(f"{key} in {where}: {problem}")
+
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"])
-        message = error["msg"].replace("Extra inputs are not permitted", "unknown setting")
-        where = f"${origin[key]}" if key in origin else str(path)
-        raise ConfigError(f"{key} in {where}: {message}") from None
+        first = exc.errors()[0]
+        message = first["msg"].replace("Extra inputs are not permitted", "unknown setting").removeprefix("Value error, ")
+        raise error(".".join(str(part) for part in first["loc"]), message) from None
     if require_email and not settings.ncbi.email:
-        raise ConfigError(f"ncbi.email in {path}: required; NCBI asks every client for a contact address")
+        raise error("ncbi.email", "required; NCBI asks every client for a contact address")
     bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)
     if bad_topics:
-        raise ConfigError(f"recipients.topics in {path}: unknown topic {sorted(bad_topics)[0]!r}")
+        raise error("recipients.topics", f"unknown topic {sorted(bad_topics)[0]!r}")
+    smtp = settings.smtp
+    if smtp.host and smtp.security == "none" and smtp.username and not is_loopback(smtp.host):  # a user name means a login
+        raise error("smtp.security", f"'none' would send the SMTP password unencrypted to {smtp.host!r}; "
+                    "use starttls or ssl (a login without encryption is allowed only to a relay on this machine)")
     settings.source = path.absolute()  # not resolve(): a symlinked config.toml keeps its own folder
     return settings
+
+
+def is_loopback(host: str) -> bool:
+    """'localhost' or a loopback address (127.0.0.0/8, ::1): the only hosts a password may reach unencrypted."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:

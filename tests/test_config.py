@@ -59,12 +59,75 @@ def test_missing_email_names_the_key_and_file(tmp_path):
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "clinic@"\n', r"recipients\.0\.email in .*not one e-mail address"),
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "Pain Clinic <clinic@example.org>"\n',
          r"recipients\.0\.email in .*give the address alone \(clinic@example\.org\)"),
+        # Values that used to pass here and fail later, mid-run.
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntime = "25:99"\n', r"digest\.time in .*: '25:99' is not a time of day \(use HH:MM"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntime = "7:00"\n', r"digest\.time in .*'7:00' is not a time of day"),
+        ('[ncbi]\nemail = "ops"\n', r"ncbi\.email in .*: 'ops' is not one e-mail address"),
+        ('[ncbi]\nemail = "a@b.org"\nbase_url = "notaurl"\n', r"ncbi\.base_url in .*'notaurl': .*valid URL"),
+        ('[ncbi]\nemail = "a@b.org"\nbase_url = "ftp://eutils.example.org/"\n', r"ncbi\.base_url in .*scheme should be 'http' or 'https'"),
+        ('[ncbi]\nemail = "a@b.org"\ntool = "my tool"\n', r"ncbi\.tool in "),
+        ('[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2099-01-01\n', r"harvest\.start in .*2099-01-01 is after today"),
+        ('[ncbi]\nemail = "a@b.org"\n[harvest]\nlookback_days = -1\n', r"harvest\.lookback_days in "),
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nport = 0\n', r"smtp\.port in "),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = ""\n', r"digest\.title in "),
+        ('[ncbi]\nemail = "a@b.org"\n[database]\npath = " "\n', r"database\.path in .*: empty; give a file or folder name"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\noutbox = ""\n', r"digest\.outbox in .*: empty"),
+        # Two blocks sharing a name would share one harvest watermark; a second e-mail to one mailbox.
+        ('[ncbi]\nemail = "a@b.org"\n[[queries]]\nname = "oih"\nterm = "a"\n[[queries]]\nname = "oih"\nterm = "b"\n',
+         r"^queries in .*: query name 'oih' is given twice; each query keeps its own harvest watermark"),
+        ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "all@example.org"\ntopics = []\n'
+         '[[recipients]]\nemail = "all@example.org"\ntopics = []\n', r"^recipients in .*: recipient 'all@example\.org' is given twice;"),
+        ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "all@example.org"\n[[recipients]]\nemail = "ALL@Example.org"\n',
+         r"recipient 'ALL@Example\.org' is given twice \(also as 'all@example\.org'\)"),
+        # A login over an unencrypted connection to another machine would send the password in clear.
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nhost = "mail.example.org"\nport = 25\nsecurity = "none"\nusername = "digest"\n',
+         r"smtp\.security in .*'none' would send the SMTP password unencrypted to 'mail\.example\.org'; use starttls or ssl"),
     ],
 )
 def test_bad_config_is_one_line_error(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_settings(write(tmp_path, text), {})
     assert "\n" not in str(info.value)
+
+
+def test_pydantic_wording_stays_out_of_messages(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, '[ncbi]\nemail = "ops"\n'), {})
+    assert "Value error" not in str(info.value)
+
+
+def test_ncbi_settings_are_checked_when_they_come_from_the_environment(tmp_path):
+    """The operator's case: a bad base URL stops the command at once instead of being retried as an outage."""
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    with pytest.raises(ConfigError, match=r"^ncbi\.base_url in \$OIHWATCH_NCBI_BASE_URL: 'notaurl'"):
+        load_settings(path, {"OIHWATCH_NCBI_BASE_URL": "notaurl"})
+    result = CliRunner().invoke(cli, ["-c", str(path), "harvest"], env={"OIHWATCH_NCBI_BASE_URL": "notaurl"})
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ncbi.base_url in $OIHWATCH_NCBI_BASE_URL:")
+    assert load_settings(path, {"OIHWATCH_NCBI_BASE_URL": "http://127.0.0.1:8080/eutils/"}).ncbi.base_url == "http://127.0.0.1:8080/eutils/"
+    assert load_settings(write(tmp_path, '[ncbi]\nemail = " me@example.org "\n'), {}).ncbi.email == "me@example.org"
+
+
+def test_harvest_start_may_be_today(tmp_path):
+    from datetime import date
+
+    path = write(tmp_path, f'[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = {date.today().isoformat()}\n')
+    assert load_settings(path, {}).harvest.start == date.today()
+
+
+@pytest.mark.parametrize(
+    "smtp",
+    [
+        'host = "localhost"\nsecurity = "none"\nusername = "digest"\n',       # a local relay
+        'host = "127.0.0.1"\nsecurity = "none"\nusername = "digest"\n',
+        'host = "::1"\nsecurity = "none"\nusername = "digest"\n',
+        'host = "mail.example.org"\nsecurity = "none"\n',                      # no user name, no login: nothing to leak
+        'host = "mail.example.org"\nsecurity = "starttls"\nusername = "digest"\n',
+        'host = "mail.example.org"\nport = 465\nsecurity = "ssl"\nusername = "digest"\n',
+    ],
+)
+def test_smtp_logins_that_keep_the_password_safe_are_accepted(tmp_path, smtp):
+    load_settings(write(tmp_path, f'[ncbi]\nemail = "a@b.org"\n[smtp]\n{smtp}'), {"OIHWATCH_SMTP_PASSWORD": "pw"})
 
 
 def test_a_sender_may_carry_a_display_name(tmp_path):
@@ -110,8 +173,6 @@ def test_init_writes_a_config_and_refuses_to_overwrite(tmp_path):
     assert "already exists" in again.output
     bad = runner.invoke(cli, ["-c", str(tmp_path / "x.toml"), "init", "--email", "not-an-address"])
     assert bad.exit_code == 2
-
-
 def test_config_file_from_environment_variable(tmp_path, monkeypatch):
     path = write(tmp_path, '[ncbi]\nemail = "env@example.org"\n')
     monkeypatch.setenv("OIHWATCH_CONFIG", str(path))
