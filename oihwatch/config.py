@@ -331,20 +331,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def describe_settings(settings: Settings) -> list[tuple[str, str, str]]:
-    """(key, value, description) rows for ``config show``; secrets masked."""
-    rows = []
+def describe_settings(settings: Settings) -> list[tuple[str, object, str]]:
+    """(key, value, description) rows for ``config show``; values as JSON types (None when unset), secrets masked."""
+    rows: list[tuple[str, object, str]] = []
     for section, model in SECTIONS.items():
-        values = getattr(settings, section)
-        for key, field in model.model_fields.items():
-            value = getattr(values, key)
-            if isinstance(value, SecretStr):
-                shown = "********"
-            elif value is None:
-                shown = "(not set)"
-            else:
-                shown = str(value)
-            rows.append((f"{section}.{key}", shown, field.description or ""))
+        values = getattr(settings, section).model_dump(mode="json")  # pydantic masks SecretStr as '**********'
+        rows.extend((f"{section}.{key}", values[key], field.description or "") for key, field in model.model_fields.items())
     for query in settings.queries:
         rows.append((f"queries.{query.name}", query.term, "PubMed search term"))
     for name, topic in settings.topics.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.errors import ConfigError
+from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import SECTIONS, default_config_text, load_settings
 
@@ -162,6 +165,37 @@ def test_secrets_come_from_environment_and_are_masked(tmp_path, monkeypatch):
     assert '"ncbi.api_key"' in result.output and "********" in result.output
 
 
+def test_config_show_json_keeps_value_types(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = []\n')
+    result = CliRunner().invoke(cli, ["-c", str(path), "config", "show", "--json"])
+    assert result.exit_code == 0, result.output
+    values = {row["key"]: row["value"] for row in json.loads(result.output)}
+    assert values["digest.send_empty"] is True
+    assert values["database.lock_wait"] == 5.0 and values["harvest.batch_size"] == 200
+    assert values["smtp.port"] == 587 and isinstance(values["smtp.port"], int)
+    assert values["ncbi.api_key"] is None and values["smtp.password"] is None
+    assert values["harvest.start"] == "2000-01-01" and values["recipients"] == "x@y.org"
+    table = CliRunner().invoke(cli, ["-c", str(path), "config", "show"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "(not set)" in table.output and "true" in table.output
+
+
+def test_inspecting_works_without_the_ncbi_email_and_harvesting_does_not(tmp_path):
+    """config show and status help fix a config; only what talks to NCBI needs the address."""
+    path = write(tmp_path, default_config_text())
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["-c", str(path), "config", "show", "--json"])
+    assert shown.exit_code == 0, shown.output
+    assert {row["key"]: row["value"] for row in json.loads(shown.output)}["ncbi.email"] == ""
+    harvested = runner.invoke(cli, ["-c", str(path), "harvest"])
+    assert harvested.exit_code == 1
+    assert harvested.output.startswith("Error: ncbi.email in ") and "required" in harvested.output
+    Store(tmp_path / "oihwatch.db").close()
+    status = runner.invoke(cli, ["-c", str(path), "status", "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["database"] == str(tmp_path / "oihwatch.db")
+
+
 def test_init_writes_a_config_and_refuses_to_overwrite(tmp_path):
     path = tmp_path / "sub" / "config.toml"
     runner = CliRunner()
@@ -173,6 +207,27 @@ def test_init_writes_a_config_and_refuses_to_overwrite(tmp_path):
     assert "already exists" in again.output
     bad = runner.invoke(cli, ["-c", str(tmp_path / "x.toml"), "init", "--email", "not-an-address"])
     assert bad.exit_code == 2
+    assert "not one e-mail address" in bad.output
+
+
+def test_init_where_it_cannot_write_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-c", str(blocker / "config.toml"), "init", "--email", "me@example.org"])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: cannot write {blocker / 'config.toml'}: ")
+    assert len(result.output.strip().splitlines()) == 1 and result.exception.__class__ is SystemExit
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_init_into_a_read_only_folder_is_a_one_line_error(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir(mode=0o555)
+    result = CliRunner().invoke(cli, ["-c", str(folder / "config.toml"), "init"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot write ") and "Permission denied" in result.output
+
+
 def test_config_file_from_environment_variable(tmp_path, monkeypatch):
     path = write(tmp_path, '[ncbi]\nemail = "env@example.org"\n')
     monkeypatch.setenv("OIHWATCH_CONFIG", str(path))

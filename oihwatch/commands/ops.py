@@ -12,6 +12,7 @@ from rich.table import Table
 
 from corpus.errors import OihwatchError
 from oihwatch.app import App
+from oihwatch.commands.setup import inspected_settings
 from oihwatch.model_info import model_meta
 from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
 from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
@@ -93,7 +94,7 @@ def status(app: App, as_json: bool) -> None:
     Example:
         oihwatch status --json
     """
-    settings = app.settings
+    settings = inspected_settings(app)
     info = gather_status(settings, app.store, model_summary(model_meta(settings)), datetime.now(timezone.utc))
     if as_json:
         click.echo(json.dumps(info, indent=2))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import click
 from rich.console import Console
@@ -11,7 +10,8 @@ from rich.table import Table
 
 from corpus.errors import ConfigError
 from oihwatch.app import App
-from oihwatch.config import describe_settings, default_config_text
+from oihwatch.config import Settings, default_config_text, describe_settings, load_settings
+from reports.address import parse_address
 
 
 @click.command()
@@ -28,12 +28,23 @@ def init(app: App, email: str | None, force: bool) -> None:
     path = app.config_file
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists; edit it, or pass --force to overwrite it")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="--email")
-    text = default_config_text(email)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    if email:
+        try:
+            email = parse_address(email, display_name=False).addr_spec  # the check [ncbi] email gets on loading
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--email") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(default_config_text(email), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}; pick a folder you may write to with -c FILE") from None
     click.echo(f"wrote {path}" + ("" if email else "; set ncbi.email in it before harvesting"))
+
+
+def inspected_settings(app: App) -> Settings:
+    """The settings without requiring ncbi.email (only talking to NCBI needs it), so they can be shown while it is fixed."""
+    app.settings = load_settings(app.config_file, app.environ, require_email=False)
+    return app.settings
 
 
 @click.group("config")
@@ -51,11 +62,12 @@ def config_show(app: App, as_json: bool) -> None:
     Example:
         OIHWATCH_DATABASE_PATH=/srv/oih.db oihwatch config show
     """
-    rows = describe_settings(app.settings)
+    rows = describe_settings(inspected_settings(app))
     if as_json:
-        click.echo(json.dumps([{"key": k, "value": v} for k, v, _ in rows], indent=2))
+        click.echo(json.dumps([{"key": k, "value": v, "meaning": m} for k, v, m in rows], indent=2))
         return
     table = Table("setting", "value", "meaning", title=f"{app.config_file}")
-    for row in rows:
-        table.add_row(*row)
+    for key, value, meaning in rows:
+        shown = "(not set)" if value is None else value if isinstance(value, str) else json.dumps(value)
+        table.add_row(key, shown, meaning)
     Console().print(table)
