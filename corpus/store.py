@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -20,6 +21,9 @@ from corpus.errors import StorageError
 from corpus.schema import MIGRATIONS
 
 Clock = Callable[[], datetime]
+
+# SQLite's primary result codes (sqlite3.h): a generic error, a damaged file, not a database at all.
+SQLITE_ERROR, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 11, 26
 
 
 def utc_now() -> datetime:
@@ -42,36 +46,55 @@ class UpsertCounts:
 
 
 class Store:
-    """The corpus database. Open with a path (or ``":memory:"``); schema is migrated on open."""
+    """The corpus database. Open with a path (or ``":memory:"``); schema is migrated on open.
 
-    def __init__(self, path: str | Path = ":memory:", clock: Clock = utc_now):
+    ``read_only`` opens an existing file without writing anything, not even beside it: SQLite in
+    WAL mode needs a ``-shm`` file, so in a folder it cannot write (no ``-wal`` there, hence no
+    writer either) the file is opened as immutable.
+    """
+
+    def __init__(self, path: str | Path = ":memory:", clock: Clock = utc_now, read_only: bool = False):
         self.path = str(path)
         self.clock = clock
         self._depth = 0
-        try:
-            if self.path != ":memory:":
+        if self.path != ":memory:" and not read_only:
+            try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            except OSError as exc:
+                raise StorageError(f"cannot create the folder of the corpus database {self.path}: {exc.strerror}") from None
+        try:
+            self.db = sqlite3.connect(_uri(Path(self.path)) if read_only else self.path,
+                                      isolation_level=None, check_same_thread=False, uri=read_only)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open the corpus database {self.path}: {exc}") from exc
+        try:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA busy_timeout = 10000")
-            if self.path != ":memory:":
+            if self.path != ":memory:" and not read_only:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, and
                 # since each watermark commits with its records, a lost commit is re-harvested, not a gap.
                 self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self._migrate(read_only)
         except sqlite3.DatabaseError as exc:
-            raise StorageError(f"cannot open the corpus database {self.path}: {exc}") from exc
+            error = self.error(exc, "open the corpus database")
+            self.db.close()
+            raise error from exc
 
     # -- plumbing ---------------------------------------------------------------
 
-    def _migrate(self) -> None:
+    def _migrate(self, read_only: bool) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]
         if current > len(MIGRATIONS):
             raise StorageError(
                 f"{self.path} has schema version {current}, newer than this oihwatch knows "
                 f"({len(MIGRATIONS)}); upgrade oihwatch"
+            )
+        if read_only and current < len(MIGRATIONS):
+            raise StorageError(
+                f"{self.path} has schema version {current}, older than this oihwatch's {len(MIGRATIONS)}, and is "
+                "opened read-only; run a command that writes (e.g. 'oihwatch run') with write access to upgrade it"
             )
         for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
             if callable(migration):
@@ -101,20 +124,41 @@ class Store:
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            raise self.error(exc, "write to") from exc
         self._depth = 1
         try:
             yield self.db
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:  # a full disk, a locked or corrupt file: one line for every writer
             self._rollback()
-            raise StorageError(f"cannot write to {self.path}: {exc}") from exc
+            raise self.error(exc, "write to") from exc
         except BaseException:
             self._rollback()
             raise
         finally:
             self._depth = 0
+
+    def error(self, exc: sqlite3.DatabaseError, doing: str) -> StorageError:
+        """One line for a failure of SQLite, telling a corrupt file (restore a backup) from a full
+        disk, a lock or a read-only file (fix that and rerun)."""
+        if self.is_corrupt(exc):
+            return StorageError(f"the corpus database {self.path} is corrupt ({exc}); restore it from a backup")
+        return StorageError(f"cannot {doing} {self.path}: {exc}")
+
+    def is_corrupt(self, exc: sqlite3.DatabaseError) -> bool:
+        """Whether ``exc`` comes from a damaged file. SQLite says so itself when it notices, but a
+        damaged page can also surface as a plain error (e.g. 'malformed JSON' from a torn record),
+        so a plain error is checked against the file's structure."""
+        code = exc.sqlite_errorcode & 0xFF if getattr(exc, "sqlite_errorcode", None) is not None else None
+        if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
+            return True
+        if code != SQLITE_ERROR:
+            return False  # a full disk, a busy or read-only file, an I/O error: the file itself is fine
+        try:
+            return self.db.execute("PRAGMA quick_check(1)").fetchone()[0] != "ok"
+        except sqlite3.DatabaseError:
+            return True
 
     def _rollback(self) -> None:
         # SQLite has already rolled back by itself after some errors (a full disk, for one).
@@ -261,6 +305,13 @@ class Store:
     def count_articles(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted = 0"
         return self.db.execute(f"SELECT COUNT(*) FROM articles {where}").fetchone()[0]
+
+
+def _uri(path: Path) -> str:
+    """A read-only SQLite URI for ``path``: immutable when nothing can write beside it (see ``Store``)."""
+    folder_writable = os.access(path.parent, os.W_OK)
+    wal = path.with_name(path.name + "-wal").exists()
+    return path.absolute().as_uri() + ("?mode=ro" if folder_writable or wal else "?immutable=1")
 
 
 def _article_row(article: Article, content: str, fingerprint: str) -> dict:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from corpus import AbstractSection, Article, Link, MeshHeading, StorageError, Store
 from corpus.schema import MIGRATIONS
+from read_only import read_only
 
 
 def article(pmid: str = "100", **fields) -> Article:
@@ -118,11 +119,81 @@ def test_file_store_uses_wal_and_migrates_forward(tmp_path):
         Store(path)
 
 
-def test_unreadable_database_is_a_storage_error(tmp_path):
+def test_a_file_that_is_not_a_database_is_reported_as_corrupt(tmp_path):
     path = tmp_path / "not.db"
     path.write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StorageError, match="cannot open the corpus database"):
+    with pytest.raises(StorageError, match=r"not\.db is corrupt \(file is not a database\); restore it from a backup"):
         Store(path)
+
+
+def damaged_store(path, schema: int = len(MIGRATIONS)):
+    """A corpus of 300 records at ``schema`` whose pages a third of the way in are overwritten."""
+    store = Store(path)
+    store.upsert_articles([article(str(n), abstract_sections=[AbstractSection("word " * 300)]) for n in range(1, 300)])
+    if schema < len(MIGRATIONS):
+        store.db.execute("DROP TABLE notices")
+        store.db.execute(f"PRAGMA user_version = {schema}")
+    store.close()
+    data = bytearray(path.read_bytes())
+    first = len(data) // 4096 // 3
+    for page in range(first, first + 3):
+        data[page * 4096 + 100 : page * 4096 + 4000] = b"\x07garbage" * 487
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_pages_met_by_a_migration_are_corruption_not_a_write_failure(tmp_path):
+    damaged_store(tmp_path / "c.db", schema=3)  # migration 4 reads every record
+    with pytest.raises(StorageError, match=r"c\.db is corrupt \(.*\); restore it from a backup"):
+        Store(tmp_path / "c.db")
+
+
+def test_a_plain_sqlite_error_counts_as_corruption_only_in_a_damaged_file(tmp_path):
+    damaged_store(tmp_path / "bad.db")
+    healthy = Store(tmp_path / "good.db")
+
+    def plain_error(store):  # the error a torn JSON record gives while a migration reads it
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            store.db.execute("SELECT json('{\"title\": ')")
+        return raised.value
+
+    damaged = Store(tmp_path / "bad.db", read_only=True)  # opening reads no damaged page
+    assert str(damaged.error(plain_error(damaged), "read")).endswith("is corrupt (malformed JSON); restore it from a backup")
+    assert str(healthy.error(plain_error(healthy), "read")) == f"cannot read {healthy.path}: malformed JSON"
+
+
+def test_a_read_only_folder_is_read_without_writing_beside_the_file(tmp_path):
+    folder = tmp_path / "corpus"
+    with Store(folder / "c.db") as store:
+        store.upsert_articles([article("1")])
+    before = sorted(p.name for p in folder.iterdir())
+    assert before == ["c.db"]  # closed cleanly: no -wal, so no writer can be at work in the folder
+    with read_only(folder) as view:
+        store = Store(view / "c.db", read_only=True)
+        assert [a.pmid for a in store.iter_articles()] == ["1"]
+        with pytest.raises(StorageError, match="cannot write to"):
+            store.upsert_articles([article("2")])
+        store.close()
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_read_only_folder_with_a_live_writer_shows_its_latest_commits(tmp_path):
+    folder = tmp_path / "corpus"
+    writer = Store(folder / "c.db")
+    writer.upsert_articles([article("1")])
+    with read_only(folder) as view:
+        reader = Store(view / "c.db", read_only=True)
+        writer.upsert_articles([article("2")])  # in the -wal file, not yet in the database file
+        assert [a.pmid for a in reader.iter_articles()] == ["1", "2"]
+        reader.close()
+    writer.close()
+
+
+def test_a_read_only_store_never_migrates(tmp_path):
+    store = Store(tmp_path / "c.db")
+    store.db.execute("PRAGMA user_version = 3")
+    store.close()
+    with pytest.raises(StorageError, match="older than this oihwatch's .* run a command that writes"):
+        Store(tmp_path / "c.db", read_only=True)
 
 
 texts = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40)
