@@ -23,13 +23,30 @@ MODEL_FILE, META_FILE = "model.joblib", "model.json"
 
 
 def save_model(model: OihModel, directory: Path) -> Path:
-    """Write both files atomically (temp file + rename); returns the metadata path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, write in ((MODEL_FILE, lambda p: joblib.dump(model, p)),
-                        (META_FILE, lambda p: p.write_text(json.dumps(model.meta, indent=2, default=str), encoding="utf-8"))):
-        temporary = directory / f".{name}.tmp"
-        write(temporary)
-        os.replace(temporary, directory / name)
+    """Write both files, then move both into place; returns the metadata path.
+
+    Nothing is replaced until both are written and on disk, so a full disk or a crash
+    leaves the previous model and its metadata as they were (and no temporary files).
+    """
+    writers = {MODEL_FILE: lambda p: joblib.dump(model, p),
+               META_FILE: lambda p: p.write_text(json.dumps(model.meta, indent=2, default=str), encoding="utf-8")}
+    temporary = {name: directory / f".{name}.tmp" for name in writers}
+    name = MODEL_FILE
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, write in writers.items():
+            write(temporary[name])
+            with open(temporary[name], "rb") as handle:
+                os.fsync(handle.fileno())
+        for name, path in temporary.items():
+            os.replace(path, directory / name)
+    except OSError as exc:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
+        raise ClassifierError(
+            f"cannot save {directory / name}: {exc.strerror or exc}; the previous model is kept. "
+            "Free some space (or fix the folder's permissions), then run 'oihwatch train'"
+        ) from None
     return directory / META_FILE
 
 

@@ -206,3 +206,14 @@ def test_requires_and_exclude_narrow_a_keyword_rule_the_same_way_for_one_text_an
     texts = ["Ketamine for postoperative pain.", "Ketamine for depression.", "Ketamine procedural sedation and pain scores."]
     assert [rules[1].keyword_hit(t) for t in texts] == [True, False, False]
     assert keyword_hits(texts, rules)[:, 1].tolist() == [1.0, 0.0, 0.0]
+
+
+def test_a_full_disk_keeps_the_previous_model_and_says_so_in_one_line(model, rules, tmp_path):
+    save_model(model, tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    # The model file's bytes go to /dev/full, which fails every write with ENOSPC, as a full disk does.
+    (tmp_path / ".model.joblib.tmp").symlink_to("/dev/full")
+    with pytest.raises(ClassifierError, match=r"cannot save .*model\.joblib: No space left on device; the previous model is kept"):
+        save_model(model, tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
+    assert load_model(tmp_path, "9.9", _trained_for(model)).meta == model.meta
