@@ -1,7 +1,8 @@
 """Bookkeeping of unattended work: per-query watermarks and a record of every run.
 
 A run is recorded as 'running' when it starts and 'ok' or 'failed' when it ends, so a
-crash leaves a visible 'running' row and a failure is never reported as "0 new records".
+failure is never reported as "0 new records". A process killed mid-step leaves its row
+'running'; the next writer, holding the lock that process held, marks it 'interrupted'.
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ def finish_run(
             "UPDATE runs SET finished = ?, status = ?, found = ?, new = ?, updated = ?, error = ? WHERE id = ?",
             (store.now(), status, found, new, updated, error, run_id),
         )
+
+
+INTERRUPTED = "the process stopped before the step finished (killed, or the machine went down)"
+
+
+def mark_interrupted(store: Store) -> int:
+    """Mark every 'running' run 'interrupted'. Call it only under the write lock: every step runs
+    under it, so a 'running' row then belongs to a process that died."""
+    with store.transaction() as db:
+        return db.execute(
+            "UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running'", (INTERRUPTED,)
+        ).rowcount
 
 
 def last_runs(store: Store) -> dict[tuple[str, str], Run]:

@@ -1,12 +1,14 @@
 """The command line: a thin click layer over the library.
 
 Domain errors (``OihwatchError``) become one ``Error: …`` line and exit 1 here, in
-one place; click's usage errors exit 2. Results go to stdout, logs to stderr.
+one place, and so does a damaged corpus file met while reading; click's usage errors
+exit 2. Results go to stdout, logs to stderr.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 import click
 
@@ -23,6 +25,11 @@ class OihwatchGroup(click.Group):
         except OihwatchError as exc:
             # One line, whatever a library put in the message (lxml's errors carry newlines).
             raise click.ClickException(" ".join(str(exc).split())) from None
+        except sqlite3.DatabaseError as exc:
+            corrupt = ctx.obj.corruption(exc) if isinstance(ctx.obj, App) else None
+            if corrupt is None:
+                raise  # not the file's fault: a bug, whose traceback is wanted
+            raise click.ClickException(" ".join(str(corrupt).split())) from None
         except KeyboardInterrupt:
             raise click.ClickException("interrupted; everything committed so far is kept") from None
 

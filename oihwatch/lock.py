@@ -17,7 +17,12 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from corpus.errors import LockError
+from corpus.errors import LockError, StorageError
+
+
+def lock_path(database: Path) -> Path:
+    """The lock file of a corpus: beside it, so every process writing it finds the same one."""
+    return database.with_name(database.name + ".lock")
 
 
 @contextlib.contextmanager
@@ -27,8 +32,14 @@ def write_lock(
     wait: float = 5.0,
 ) -> Iterator[None]:
     """Hold the lock at ``path`` for the ``with`` block; wait up to ``wait`` seconds for it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the lock file {path}: {exc.strerror}; commands that write need a writable folder "
+            "for the corpus database (database.path)"
+        ) from None
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -53,6 +64,24 @@ def write_lock(
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         handle.close()
+
+
+def held(path: Path) -> bool:
+    """Whether a live process holds the lock at ``path`` (the kernel drops a dead one's), without
+    taking it or creating the file."""
+    try:
+        handle = open(path, encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    except OSError:  # unreadable: no telling, so the run log stands as recorded
+        return True
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
 
 
 def _holder(path: Path) -> str:

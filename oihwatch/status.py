@@ -1,16 +1,18 @@
 """``oihwatch status``: what happened last, what the corpus holds, and what needs a look.
 
 Gathering is a function of the settings, the store, the model's metadata and a 'now', so
-tests hand in all four; the command only prints it.
+tests hand in all four; the command only prints it. A run recorded 'running' whose process
+no longer holds the write lock was killed: it shows as 'interrupted'.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from corpus.runs import last_runs, last_success
+from corpus.runs import INTERRUPTED, last_runs, last_success
 from corpus.store import Store
 from oihwatch.config import Settings
+from oihwatch.lock import held, lock_path
 from oihwatch.model_info import relevance_threshold
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
 
@@ -22,6 +24,10 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
         {k: getattr(run, k) for k in ("step", "query", "started", "finished", "status", "found", "new", "updated", "error")}
         for run in last_runs(store).values()
     ]
+    if not held(lock_path(settings.database_path)):
+        for run in runs:
+            if run["status"] == "running":
+                run.update(status="interrupted", error=INTERRUPTED)
     tagged = dict(db.execute("SELECT topic, COUNT(*) FROM tags WHERE assigned = 1 GROUP BY topic").fetchall())
     threshold = relevance_threshold(settings)
     pending = db.execute(
@@ -62,8 +68,9 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     """Plain sentences for what an operator should act on."""
     found = []
     for run in status["last_runs"]:
-        if run["status"] == "failed":
-            found.append(f"last {run['step']} {run['query']} failed at {run['started']}: {run['error']}".replace("  ", " "))
+        if run["status"] in ("failed", "interrupted"):
+            found.append(f"last {run['step']} {run['query']} {run['status']} (started {run['started']}): {run['error']}"
+                         .replace("  ", " "))
     expected = harvest_interval(settings, now) * 2 + timedelta(seconds=MISFIRE_GRACE_SECONDS)
     for query in settings.queries:
         success = last_success(store, "harvest", query.name)

@@ -151,5 +151,6 @@ def test_smtp_without_a_sender_is_a_config_error(config):
 def test_no_recipients_is_a_config_error(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(default_config_text("ops@example.org"))
+    Store(tmp_path / "oihwatch.db").close()  # digest needs a corpus; it never starts one
     result = run(path, "--send")
     assert result.exit_code == 1 and "[[recipients]]" in result.stderr

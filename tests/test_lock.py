@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
-from corpus.errors import LockError
-from oihwatch.lock import write_lock
+from corpus.errors import LockError, StorageError
+from oihwatch.lock import held, write_lock
+from read_only import read_only
 
 HOLDER = textwrap.dedent(
     """
@@ -64,3 +65,22 @@ def test_lock_is_released_when_the_block_fails(tmp_path):
             raise RuntimeError("boom")
     with write_lock(path, "run", wait=0):
         pass
+
+
+def test_held_tells_a_live_holder_from_a_dead_one_without_creating_the_file(tmp_path):
+    path = tmp_path / "c.db.lock"
+    assert not held(path) and not path.exists()
+    holder = hold(path)
+    assert held(path)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.communicate()
+    assert not held(path)
+
+
+def test_a_read_only_folder_is_one_line_naming_the_lock_file(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    with read_only(folder) as view:
+        with pytest.raises(StorageError, match=r"cannot create the lock file .*c\.db\.lock: (Read-only file system|Permission denied); .*writable folder"):
+            with write_lock(view / "c.db.lock", "run", wait=0):
+                pass

@@ -122,7 +122,7 @@ def test_a_digest_missed_for_weeks_is_sent_once(tmp_path, smtp, shared_data):
     config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
     app = App(str(config), environ={})
     monday = datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc)  # 08:00 in New York, after the 07:00 due time
-    with app.writing("test"):
+    with app.writing("run"):
         assert "2026-W45" in digest_step(app, monday)
         assert digest_step(app, monday + timedelta(days=2)).startswith("not due")
         three_weeks_later = monday + timedelta(days=23)  # the machine was off for three Mondays
