@@ -65,6 +65,12 @@ def test_a_topic_with_too_few_labels_is_named_and_the_others_still_train(model):
     assert {"oih", "ketamine", "tapering"} <= set(model.labels)
 
 
+def test_too_few_relevance_labels_point_at_the_relevance_rules(rules, hyperparameters):
+    articles = [a for a in synthetic_articles() if "hyperalgesia" not in a.abstract]
+    skipped = train_model(articles, rules, CuratedSet(), hyperparameters).skipped
+    assert "[relevance]" in skipped["oih"] and "[topics.oih]" not in skipped["oih"]
+
+
 def test_model_scores_follow_the_topic_words(model, rules):
     results = list(classify_articles(synthetic_articles(30, seed=2), model, rules, curated={}))
     for i, result in enumerate(results):
