@@ -65,8 +65,12 @@ def last_digest(store: Store) -> DigestRecord | None:
 
 
 def watch_start(store: Store) -> str | None:
-    """Where the first digest's window began (None before any): what PubMed created earlier is the backfill."""
-    return store.db.execute("SELECT MIN(since) FROM digests").fetchone()[0]
+    """Where the first digest's window began (None before any): what PubMed created earlier is the backfill.
+
+    The first digest, not the earliest window: a later ``digest --since`` reaching far back
+    must not turn the whole history into news for every digest after it."""
+    row = store.db.execute("SELECT since FROM digests ORDER BY id LIMIT 1").fetchone()
+    return row[0] if row else None
 
 
 def digest_history(store: Store, before_id: int | None = None, limit: int = 7) -> list[tuple[DigestRecord, int]]:

@@ -63,7 +63,7 @@ def digest_step(app: App, now: datetime) -> str:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
     params = digest_params(settings)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
-        period = digest_due(store, params.weekday, params.time, params.timezone, now)
+        period = digest_due(store, params.weekday, params.time, params.timezone, now, [r.email for r in params.recipients])
         if period is None:
             return "not due: this period's digest has gone to every recipient"
         folder = settings.resolve(settings.digest.outbox)

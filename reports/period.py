@@ -7,6 +7,7 @@ Mondays sends one digest (covering everything since the last one), not three.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -39,10 +40,15 @@ def current_period(weekday: str, at: str, tz: str, now: datetime) -> str:
     return period_name(latest_due(weekday, at, tz, now))
 
 
-def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime) -> str | None:
-    """The period to send now, or None: due once its moment has passed, until every recipient has it."""
+def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, recipients: Iterable[str] = ()) -> str | None:
+    """The period to send now, or None: due once its moment has passed, until every recipient has it
+    (``recipients``: the configured addresses, so one added after the digest went out gets it too)."""
     period = current_period(weekday, at, tz, now)
     record = find_digest(store, period)
-    if record is None or not all(d.done for d in deliveries(store, record.id)):
+    if record is None:
+        return period
+    listed = deliveries(store, record.id)
+    known = {d.recipient.casefold() for d in listed}
+    if not all(d.done for d in listed) or any(r.casefold() not in known for r in recipients):
         return period
     return None

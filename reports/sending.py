@@ -143,8 +143,8 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
 def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, digest: Digest,
                    outcome: DigestOutcome) -> None:
     """A recipient configured after the period's digest was recorded gets it too, once."""
-    listed = {d.recipient for d in deliveries(store, record.id)}
-    newcomers = [r for r in params.recipients if r.email not in listed]
+    listed = {d.recipient.casefold() for d in deliveries(store, record.id)}
+    newcomers = [r for r in params.recipients if r.email.casefold() not in listed]
     wanted = _wanted(params, digest, record.period, newcomers, outcome)
     if wanted:
         add_deliveries(store, record.id, wanted)
@@ -187,11 +187,11 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
         outcome.archive = write_archive(archive_dir, period, full.subject, full.html, chart, params.title, now)
     if not pending:
         return outcome
-    configured = {r.email: r for r in params.recipients}
+    configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
     cid = chart_cid(period)
     with transport:
         for delivery in pending:
-            recipient = configured.get(delivery.recipient)
+            recipient = configured.get(delivery.recipient.casefold())
             if recipient is None:  # taken out of the config: never sent, and the period is not held up
                 mark_delivered(store, record.id, delivery.recipient, "dropped")
                 outcome.dropped.append(delivery.recipient)
@@ -206,15 +206,15 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
             try:
                 transport.send(message, recipient.email)
             except RecipientRefused as exc:
-                mark_failed(store, record.id, recipient.email, str(exc))
-                outcome.failed[recipient.email] = str(exc)
+                mark_failed(store, record.id, delivery.recipient, str(exc))
+                outcome.failed[delivery.recipient] = str(exc)
                 continue
             except DeliveryError as exc:
-                mark_failed(store, record.id, recipient.email, str(exc))
-                outcome.failed[recipient.email] = str(exc)
+                mark_failed(store, record.id, delivery.recipient, str(exc))
+                outcome.failed[delivery.recipient] = str(exc)
                 break
-            mark_delivered(store, record.id, recipient.email, transport.status)
-            outcome.delivered.append(recipient.email)
+            mark_delivered(store, record.id, delivery.recipient, transport.status)
+            outcome.delivered.append(delivery.recipient)
     for delivery in pending:
         if delivery.recipient not in (*outcome.delivered, *outcome.dropped, *outcome.failed):
             outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"

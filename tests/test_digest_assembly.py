@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -236,6 +236,24 @@ def test_the_first_digest_after_a_backfill_lists_only_what_pubmed_created_that_w
     save_classifications(store, [classification(a.pmid) for a in week])
     second = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
     assert set(digest_items(store, find_digest(store, "2026-W49").id)) == {"2", "3"} and second.items == 2
+    assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
+
+
+def test_a_far_back_since_once_does_not_make_history_news_for_later_digests(tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store = Store(":memory:", clock=clock)
+    store.upsert_articles([article("1")])
+    save_classifications(store, [classification("1")])
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    clock.now = MONDAY + timedelta(days=6)
+    store.upsert_articles([article("2", created="2001-05-01")])  # history, as a baseline ingest brings it
+    save_classifications(store, [classification("2")])
+    week = MONDAY + timedelta(weeks=1)
+    wide = send_due_digest(store, params(), week, OutboxTransport(tmp_path), since=date(2000, 1, 1))
+    assert wide.items == 2  # asked for: everything first seen since 2000 ("1" again, as updated)
+    clock.now = week + timedelta(days=1)
+    store.upsert_articles([article("3", created="2003-02-01")])
+    save_classifications(store, [classification("3")])
     assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
 
 

@@ -17,6 +17,7 @@ from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
 from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
 from reports.delivery import SmtpTransport
+from reports.period import digest_due
 from reports.sending import Recipient, preview_digest, send_due_digest
 from smtp_server import LoopbackSmtp
 
@@ -96,6 +97,16 @@ def test_a_recipient_added_after_the_digest_was_sent_gets_it_once(store, smtp):
     assert len(smtp.handler.received_by("genes@example.org")) == len(smtp.handler.received_by("ketamine@example.org")) == 1
     (genes,) = smtp.handler.received_by("genes@example.org")
     assert sections_of(parts(genes)[1]) == [TOPICS["tapering"], TOPICS["genetics"]]
+
+
+def test_a_new_recipient_makes_the_period_due_again_and_a_new_letter_case_is_no_new_recipient(store, smtp):
+    send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp))
+    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, ["KETAMINE@example.org"]) is None
+    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, ["ketamine@example.org", "genes@example.org"]) == "2026-W48"
+    shouted = Recipient("Ketamine@Example.org", KETAMINE.topics)
+    again = send_due_digest(store, params((shouted,)), MONDAY + timedelta(hours=1), transport(smtp))
+    assert again.already_sent and not again.added and not again.dropped
+    assert len(smtp.handler.received_by("ketamine@example.org")) == 1
 
 
 def test_a_dropped_connection_stops_the_run_and_a_rerun_sends_only_what_is_missing(store, smtp):
