@@ -18,7 +18,7 @@ from urllib.parse import quote
 from corpus.article import Article
 from corpus.evidence import STUDY_TYPES, evidence_rank
 from corpus.ledger import RETRACTED
-from corpus.tags import Classification
+from corpus.tags import Classification, TopicScore
 
 OTHER = ""  # the section of relevant records without a topic
 OTHER_LABEL = "Other OIH research"
@@ -29,13 +29,23 @@ _PATH_SAFE = "/:@!$&'()*+,;="
 STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials; weaker evidence is not "strongest"
 
 
+LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likely"
+
+
 @dataclass(frozen=True)
 class Tag:
-    """A topic the paper is listed under. No score: thresholds favour recall and a keyword rule
-    tags whatever the model says, so a probability beside a tag would contradict it."""
+    """A topic the paper is listed under, with how sure we are in a word, not a number: thresholds
+    favour recall and a keyword rule tags whatever the model says, so "13%" beside a tag would
+    contradict it, while "possible" says what it is."""
 
     label: str
-    curated: bool
+    confidence: str  # 'curated' (a person checked it), 'likely' or 'possible'
+
+    @classmethod
+    def of(cls, label: str, score: TopicScore) -> Tag:
+        if score.source == "curator":
+            return cls(label, "curated")
+        return cls(label, "likely" if score.score >= LIKELY else "possible")
 
 
 @dataclass(frozen=True)
@@ -127,7 +137,7 @@ def short_authors(names: Sequence[str]) -> str:
 
 def build_item(article: Article, classification: Classification, topic_labels: Mapping[str, str], updated: bool) -> Item:
     tags = tuple(
-        Tag(topic_labels[t.topic], t.source == "curator")
+        Tag.of(topic_labels[t.topic], t)
         for t in classification.topics
         if t.assigned and t.topic in topic_labels
     )

@@ -98,7 +98,7 @@ def test_item_fields():
     item = assemble([a], [classification("7", "systematic_review", ["tapering"])]).items[0]
     assert item.authors == "Smith J, Lee K, Ng A et al."
     assert item.url == "https://pubmed.ncbi.nlm.nih.gov/7/" and item.doi_url == "https://doi.org/10.1/x"
-    assert item.study_label == "Systematic review" and item.tags[0].label == TOPICS["tapering"] and not item.tags[0].curated
+    assert item.study_label == "Systematic review" and item.tags[0].label == TOPICS["tapering"] and item.tags[0].confidence == "likely"
     assert short_authors(["A", "B"]) == "A, B"
 
 

@@ -16,7 +16,7 @@ from corpus.article import AbstractSection, Article, Author
 from corpus.evidence import STUDY_TYPES
 from corpus.tags import Classification, TopicScore, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
-from reports.assembly import TrendPoint
+from reports.assembly import Tag, TrendPoint
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
 from reports.message import build_message, chart_cid, unsubscribe_url
@@ -127,19 +127,22 @@ def test_headings_outline_the_digest_and_the_chart_is_described_once(real_digest
     assert "chart" in page.images[0]["alt"].lower()
 
 
-def test_tags_show_no_probability_and_mark_curated_ones(real_digest):
+def test_tags_show_their_confidence_in_a_word_not_a_probability(real_digest):
     """A tag favours recall, so a raw score beside it (13%) would contradict it."""
     _, digest = real_digest
     rendered = render_digest(digest)
     tag_lines = [line for line in rendered.text.splitlines() if " | " in line]
     assert tag_lines and not any("%" in line for line in tag_lines)
     page = check_html(rendered.html)
-    labels = {tag.label for item in digest.items for tag in item.tags}
-    shown = [text for text in page.text if text.removesuffix(" (curated)") in labels]
-    assert shown and not any("%" in text for text in shown) and any(text.endswith(" (curated)") for text in shown)
-    curated = next(item for item in digest.items if any(tag.curated for tag in item.tags))
-    tag = next(tag for tag in curated.tags if tag.curated)
-    assert f"{tag.label} (curated)" in rendered.text
+    shown = {f"{tag.label} ({tag.confidence})" for item in digest.items for tag in item.tags}
+    assert shown <= set(page.text) and all(t in rendered.text for t in shown)
+    assert "curated" in {tag.confidence for item in digest.items for tag in item.tags}
+
+
+def test_a_tag_reads_likely_from_even_odds_and_curated_when_a_person_checked_it():
+    assert Tag.of("K", TopicScore("ketamine", 0.5, True, "model")).confidence == "likely"
+    assert Tag.of("K", TopicScore("ketamine", 0.13, True, "rule")).confidence == "possible"
+    assert Tag.of("K", TopicScore("ketamine", 1.0, True, "curator")).confidence == "curated"
 
 
 def test_markup_and_non_ascii_in_titles_and_findings_are_escaped(shared_data):
