@@ -97,10 +97,11 @@ def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Call
     return results
 
 
-def full_pass(app: App, now: datetime, report: Callable[[StepResult], None]) -> list[StepResult]:
-    """``oihwatch run``: harvest → classify → digest if due."""
+def full_pass(app: App, clock: Callable[[], datetime], report: Callable[[StepResult], None]) -> list[StepResult]:
+    """``oihwatch run``: harvest → classify → digest if due. The digest reads the clock when its step
+    starts, so its window takes in what this run's harvest stored."""
     return run_steps(
         app,
-        [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, now))],
+        [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, clock()))],
         report,
     )

@@ -10,10 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from click.testing import CliRunner
+from fake_eutils import FakeRecord
+from lxml import etree
 
 from corpus import Store
 from oihwatch.app import App
@@ -84,6 +86,31 @@ def test_run_from_an_empty_folder_harvests_classifies_and_mails_once(tmp_path, f
         assert API_KEY not in output
     dump = "\n".join(store.db.iterdump())
     assert API_KEY not in dump
+
+
+def created_on(record: FakeRecord, pmid: str, day: date) -> FakeRecord:
+    """A copy of a real record under a new PMID that PubMed created on ``day``."""
+    root = etree.fromstring(record.xml)
+    root.find("MedlineCitation/PMID").text = pmid
+    history = root.find("PubmedData/History")
+    for event in list(history):
+        history.remove(event)
+    entrez = etree.SubElement(history, "PubMedPubDate", PubStatus="entrez")
+    for name, value in (("Year", day.year), ("Month", day.month), ("Day", day.day)):
+        etree.SubElement(entrez, name).text = str(value)
+    return FakeRecord(pmid, etree.tostring(root), day, day)
+
+
+def test_the_first_run_mails_what_its_own_harvest_found_that_pubmed_created_this_week(tmp_path, fake, smtp):
+    fresh = datetime.now(timezone.utc).date() - timedelta(days=2)
+    fake.records["99000001"] = created_on(fake.records["38011560"], "99000001", fresh)
+    config = write_config(tmp_path, fake.url, smtp.port)
+    config.write_text(config.read_text().replace('relevance_threshold = "model"', "relevance_threshold = 0.0", 1))
+    first = oihwatch(config, "run")
+    assert first.returncode == 0, first.stderr
+    assert ": 1 papers, delivered to 2 recipient(s)" in first.stderr, first.stderr
+    (message,) = smtp.handler.received_by("all@example.org")
+    assert "pubmed.ncbi.nlm.nih.gov/99000001/" in message.get_body(("plain",)).get_content()
 
 
 def test_two_runs_at_once_one_works_the_other_names_the_lock_holder(tmp_path, fake, smtp):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from corpus.errors import ConfigError, DeliveryError
+from corpus.store import utc_now
 from oihwatch.app import App
 from oihwatch.config import Settings
 from oihwatch.model_info import relevance_threshold
@@ -16,6 +18,15 @@ from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
 from reports.render import render_digest
 from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, preview_digest, send_due_digest
+
+
+def digest_now() -> datetime:
+    """The start of the next whole second: the end of a digest's window. ``first_seen`` keeps whole
+    seconds, so a record stored in this very second (a harvest just before) falls inside the window
+    instead of waiting a week for the next digest."""
+    now = utc_now()
+    time.sleep(1 - now.microsecond / 1e6)
+    return utc_now().replace(microsecond=0)
 
 
 def digest_params(settings: Settings) -> DigestParams:
@@ -93,7 +104,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     """
     settings = app.settings
     params = digest_params(settings)
-    now = datetime.now(timezone.utc)
+    now = digest_now()
     day = since.date() if since else None
     if day is not None and day > now.date():
         raise click.BadParameter(f"{day} is in the future (today is {now.date()} UTC)", param_hint="--since")

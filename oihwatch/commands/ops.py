@@ -12,6 +12,7 @@ from rich.table import Table
 
 from corpus.errors import OihwatchError
 from oihwatch.app import App
+from oihwatch.commands.digest import digest_now
 from oihwatch.commands.setup import inspected_settings
 from oihwatch.model_info import model_meta
 from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
@@ -36,7 +37,7 @@ def run(app: App) -> None:
     Example:
         oihwatch -c /srv/oihwatch/config.toml run
     """
-    results = full_pass(app, datetime.now(timezone.utc), print_step)
+    results = full_pass(app, digest_now, print_step)
     failed = [r.step for r in results if not r.ok]
     if failed:
         raise OihwatchError(f"{', '.join(failed)} failed (see the lines above); 'oihwatch status' shows the details")
@@ -67,8 +68,7 @@ def schedule(app: App, list_only: bool) -> None:
         run_job(app, [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app))])
 
     def digest_job() -> None:
-        now = datetime.now(timezone.utc)
-        run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, now))])
+        run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, digest_now()))])
 
     scheduler = build_scheduler(settings.schedule, {"harvest": harvest_job, "digest": digest_job})
     run_forever(scheduler, lambda: click.echo(
