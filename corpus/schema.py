@@ -1,43 +1,16 @@
 """The corpus schema, as an ordered list of forward migrations.
 
 ``PRAGMA user_version`` holds the number of migrations applied; opening a store
-applies the missing ones, each in one transaction. A migration is an SQL script, or a
-function of the store for a step that needs the store's own code (re-deriving records).
+applies the missing ones, all in one transaction. A migration is plain SQL, never the
+store's code: that code is written for the latest schema, so an upgrade from an old version
+would run it against tables a later migration has not reshaped yet. A step that needs it
+(re-deriving records) runs after the last migration, in the same transaction (``Store``).
 Never edit a released migration: append a new one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from corpus.article import NOTICE_LINKS
-
-
-def _notices(store) -> None:
-    """4: what each retraction, erratum and expression-of-concern notice concerns, so the paper is
-    flagged whichever of the two is stored first (``Store.note_notices``); the notices already
-    stored are replayed, which flags their originals."""
-    store.db.execute(
-        """
-        CREATE TABLE notices (
-            original TEXT NOT NULL,                  -- PMID of the paper concerned
-            kind TEXT NOT NULL,                      -- the link it gets: RetractionIn | ErratumIn | ExpressionOfConcernIn
-            notice TEXT NOT NULL,                    -- PMID of the notice
-            PRIMARY KEY (original, kind, notice)
-        )
-        """
-    )
-    store.db.execute("CREATE INDEX notices_notice ON notices(notice)")
-    kinds = list(NOTICE_LINKS)
-    rows = store.db.execute(
-        "SELECT pmid FROM articles WHERE deleted = 0 AND EXISTS (SELECT 1 FROM json_each(data, '$.links') "
-        f"WHERE json_extract(value, '$.kind') IN ({', '.join('?' * len(kinds))}))",
-        kinds,
-    )
-    store.note_notices(store.iter_articles([row[0] for row in rows]))
-
-
-MIGRATIONS: list[str | Callable] = [
+MIGRATIONS: list[str] = [
     # 1: articles, full-text index, tags, labels, harvest bookkeeping, digests.
     """
     CREATE TABLE articles (
@@ -173,5 +146,29 @@ MIGRATIONS: list[str | Callable] = [
     CREATE INDEX articles_retracted ON articles(retracted) WHERE retracted = 1;
     CREATE INDEX articles_journal ON articles(journal, journal_abbrev);
     """,
-    _notices,
+    # 4: what each retraction, erratum and expression-of-concern notice concerns (the link the paper
+    # gets back), so the paper is flagged whichever of the two is stored first; filled from the
+    # notices already stored. Flagging their originals rewrites records, which only the store's code
+    # of the day can do: ``Store`` does it right after upgrading past this version (NOTICES_SCHEMA).
+    """
+    CREATE TABLE notices (
+        original TEXT NOT NULL,                      -- PMID of the paper concerned
+        kind TEXT NOT NULL,                          -- the link it gets: RetractionIn | ErratumIn | ExpressionOfConcernIn
+        notice TEXT NOT NULL,                        -- PMID of the notice
+        PRIMARY KEY (original, kind, notice)
+    );
+    CREATE INDEX notices_notice ON notices(notice);
+    INSERT OR IGNORE INTO notices (original, kind, notice)
+        SELECT json_extract(link.value, '$.pmid'),
+               CASE json_extract(link.value, '$.kind') WHEN 'RetractionOf' THEN 'RetractionIn'
+                    WHEN 'ErratumFor' THEN 'ErratumIn' ELSE 'ExpressionOfConcernIn' END,
+               articles.pmid
+        FROM articles, json_each(articles.data, '$.links') AS link
+        WHERE articles.deleted = 0
+          AND json_extract(link.value, '$.kind') IN ('RetractionOf', 'ErratumFor', 'ExpressionOfConcernFor')
+          AND json_extract(link.value, '$.pmid') != '';
+    """,
 ]
+
+# The version from which each stored notice has flagged the paper it concerns (migration 4).
+NOTICES_SCHEMA = 4

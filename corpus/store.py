@@ -18,7 +18,7 @@ from pathlib import Path
 
 from corpus.article import Article, Link, content_fingerprint, content_json
 from corpus.errors import StorageError
-from corpus.schema import MIGRATIONS
+from corpus.schema import MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
 
@@ -81,28 +81,40 @@ class Store:
             error = self.error(exc, "open the corpus database")
             self.db.close()
             raise error from exc
+        except StorageError:
+            self.db.close()
+            raise
 
     # -- plumbing ---------------------------------------------------------------
 
     def _migrate(self, read_only: bool) -> None:
-        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        """Apply the missing migrations in one transaction. The version is read again under the write
+        lock: another process opening the same old file may have upgraded it in the meantime."""
+        if self._version() == len(MIGRATIONS):
+            return
+        if read_only:
+            raise StorageError(
+                f"{self.path} has schema version {self._version()}, older than this oihwatch's {len(MIGRATIONS)}, and is "
+                "opened read-only; run a command that writes (e.g. 'oihwatch run') with write access to upgrade it"
+            )
+        with self.transaction() as db:
+            current = self._version()
+            for migration in MIGRATIONS[current:]:
+                for statement in _statements(migration):
+                    db.execute(statement)
+            if current < NOTICES_SCHEMA:  # flag the papers of the notices migration 4 found stored
+                self._relink([row[0] for row in db.execute("SELECT DISTINCT original FROM notices ORDER BY original")])
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    def _version(self) -> int:
+        """The schema version, if this oihwatch knows it."""
+        current = self.schema_version
         if current > len(MIGRATIONS):
             raise StorageError(
                 f"{self.path} has schema version {current}, newer than this oihwatch knows "
                 f"({len(MIGRATIONS)}); upgrade oihwatch"
             )
-        if read_only and current < len(MIGRATIONS):
-            raise StorageError(
-                f"{self.path} has schema version {current}, older than this oihwatch's {len(MIGRATIONS)}, and is "
-                "opened read-only; run a command that writes (e.g. 'oihwatch run') with write access to upgrade it"
-            )
-        for number, migration in enumerate(MIGRATIONS[current:], start=current + 1):
-            if callable(migration):
-                with self.transaction() as db:
-                    migration(self)
-                    db.execute(f"PRAGMA user_version = {number}")
-            else:  # executescript commits on its own, so the version bump travels inside the script.
-                self.db.executescript(f"BEGIN;\n{migration}\nPRAGMA user_version = {number};\nCOMMIT;")
+        return current
 
     @property
     def schema_version(self) -> int:
@@ -246,8 +258,13 @@ class Store:
                 self.db.execute("DELETE FROM notices WHERE notice = ?", (notice.pmid,))
                 self.db.executemany("INSERT OR IGNORE INTO notices (original, kind, notice) VALUES (?, ?, ?)",
                                     [(pmid, link.kind, link.pmid) for pmid, link in concerned])
-                for original in self.iter_articles(sorted({pmid for pmid, _ in concerned})):
-                    self._upsert_one(original, UpsertCounts())  # gains the link back, or is left as it is
+                self._relink(sorted({pmid for pmid, _ in concerned}))
+
+    def _relink(self, pmids: list[str]) -> None:
+        """Store the papers of ``pmids`` again: each gains the links back from the stored notices
+        about it, or is left as it is."""
+        for original in self.iter_articles(pmids):
+            self._upsert_one(original, UpsertCounts())
 
     def _with_notices(self, article: Article) -> Article:
         """``article`` with the links back from the stored notices about it that it lacks."""
@@ -305,6 +322,19 @@ class Store:
     def count_articles(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted = 0"
         return self.db.execute(f"SELECT COUNT(*) FROM articles {where}").fetchone()[0]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of an SQL script, one at a time: ``executescript`` would commit the
+    transaction a migration runs in."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            yield statement
+            statement = ""
+    if statement.strip():
+        yield statement
 
 
 def _uri(path: Path) -> str:

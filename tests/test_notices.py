@@ -7,11 +7,13 @@ notice yet); the notices are tests/fixtures/notices.xml.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+import corpus.store as store_module
 from corpus.article import Article
 from corpus.exports import article_record
 from corpus.ledger import standing_marks
@@ -74,20 +76,73 @@ def test_readers_see_the_flag(originals):
     assert RETRACTED not in listed and RETRACTED in {hit.pmid for hit in search(store, "miRNA", Filters(include_retracted=True))}
 
 
-def test_opening_an_older_store_flags_the_papers_of_the_notices_it_holds(originals, tmp_path, monkeypatch):
-    path = tmp_path / "old.db"
-    with monkeypatch.context() as old:  # the store as oihwatch wrote it before notices had their table
-        old.setattr("corpus.store.MIGRATIONS", MIGRATIONS[:3])
+def version_3_store(path: Path, articles: list[Article]) -> None:
+    """A corpus of ``articles`` as oihwatch wrote it before notices had their table (schema 3)."""
+    with pytest.MonkeyPatch.context() as old:
         old.setattr(Store, "_with_notices", lambda self, article: article)
         old.setattr(Article, "concerned", lambda self: [])
         with Store(path) as before:
-            before.upsert_articles([*originals, *notices()])
-            assert not before.get_article(RETRACTED).retracted and before.schema_version == 3
-    with Store(path) as store:
+            before.upsert_articles(articles)
+            assert not before.get_article(RETRACTED).retracted
+            before.db.execute("DROP TABLE notices")
+            before.db.execute("PRAGMA user_version = 3")
+
+
+def test_opening_an_older_store_flags_the_papers_of_the_notices_it_holds(originals, tmp_path):
+    version_3_store(tmp_path / "old.db", [*originals, *notices()])
+    with Store(tmp_path / "old.db") as store:
         assert store.schema_version == len(MIGRATIONS)
         assert_flagged(store)
-    with sqlite3.connect(path) as db:
+    with sqlite3.connect(tmp_path / "old.db") as db:
         assert db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 3
+
+
+def test_an_older_store_upgrades_past_a_later_change_to_the_articles_table(originals, tmp_path, monkeypatch):
+    version_3_store(tmp_path / "old.db", [*originals, *notices()])
+    # A later migration adds a column that the store's code then fills: migration 4 must not write
+    # records with that code before the column exists.
+    monkeypatch.setattr("corpus.store.MIGRATIONS", [*MIGRATIONS, "ALTER TABLE articles ADD COLUMN issn TEXT NOT NULL DEFAULT '';"])
+    row = store_module._article_row
+    monkeypatch.setattr("corpus.store._article_row", lambda article, *rest: {**row(article, *rest), "issn": article.issn})
+    with Store(tmp_path / "old.db") as store:
+        assert store.schema_version == len(MIGRATIONS) + 1
+        assert_flagged(store)
+
+
+def test_two_processes_opening_the_same_older_store_both_upgrade_it(originals, tmp_path, monkeypatch):
+    version_3_store(tmp_path / "old.db", [*originals, *notices()])
+    began = threading.Semaphore(0)
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):  # tells when a store asks for the write lock
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(lambda sql: sql.startswith("BEGIN") and began.release())
+        return db
+
+    monkeypatch.setattr("corpus.store.sqlite3.connect", traced)
+    holder = connect(tmp_path / "old.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # both read version 3 and wait for the lock, as two processes may
+    opened, failed = [], []
+
+    def open_store():
+        try:
+            opened.append(Store(tmp_path / "old.db"))
+        except Exception as exc:  # reported by the assertion below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        assert began.acquire(timeout=10)
+    holder.execute("ROLLBACK")
+    for thread in threads:
+        thread.join()
+    holder.close()
+    assert failed == [] and [store.schema_version for store in opened] == [len(MIGRATIONS)] * 2
+    assert_flagged(opened[0])
+    for store in opened:
+        store.close()
 
 
 def test_the_digest_warns_about_a_notice_and_never_lists_it(shared_data, tmp_path):
