@@ -98,7 +98,10 @@ _STUDY_TITLE = re.compile(r"\b(trial|randomi[sz]ed|case|study|patients)\b", re.I
 
 
 def study_type(article: Article) -> str:
-    """One key of ``corpus.evidence.STUDY_TYPES``; 'other' when nothing tells."""
+    """One key of ``corpus.evidence.STUDY_TYPES``; 'other' when nothing tells, and for a notice
+    (retraction, erratum), whose text is the retracted trial's but which is no evidence itself."""
+    if article.is_notice:
+        return "other"
     types = set(article.publication_types)
     for name, names in DESIGN_PUBLICATION_TYPES:
         if types.intersection(names):

@@ -8,7 +8,8 @@ rules know words the old training corpus never showed the model (DESIGN.md: rule
 alone beat a model trained on that corpus), and cross-validated on the curated train
 split the two ways score the same macro-F1 (docs/classifier.md). A label the model
 could not train falls back to its rules. A record with neither title nor abstract
-gets no tags.
+gets no tags, and neither does a retraction or erratum notice: it names the paper's topic but
+is not a paper on it (the paper itself carries the warning).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def classify_articles(
     columns = {label: j for j, label in enumerate(model.labels)}
     for i, article in enumerate(articles):
         result = Classification(article.pmid, 0.0, study_type(article), key_finding(article), model.version)
-        if not has_text(article):
+        if not has_text(article) or article.is_notice:
             yield result
             continue
         labels = curated.get(article.pmid, {})

@@ -11,13 +11,13 @@ import hashlib
 import json
 from dataclasses import dataclass, field, fields
 
-# CommentsCorrections RefType values that tell a reader an article's standing changed.
-RETRACTED_LINKS = frozenset({"RetractionIn"})
-WARNING_LINKS = frozenset({"RetractionIn", "ErratumIn", "ExpressionOfConcernIn"})
-RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
 # A notice's link to the paper it concerns -> the link NLM gives that paper back. The two sides
 # arrive apart (a new notice by create date, the revised original by a later sweep, or never).
 NOTICE_LINKS = {"RetractionOf": "RetractionIn", "ErratumFor": "ErratumIn", "ExpressionOfConcernFor": "ExpressionOfConcernIn"}
+# CommentsCorrections RefType values that tell a reader an article's standing changed.
+RETRACTED_LINKS = frozenset({"RetractionIn"})
+WARNING_LINKS = frozenset(NOTICE_LINKS.values())
+RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
 # Notices are news about another paper, never a paper to list.
 NOTICE_PUBLICATION_TYPES = frozenset({"Retraction of Publication", "Published Erratum", "Expression of Concern"})
 

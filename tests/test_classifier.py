@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from classifier.topics import topic_rules
 from classifier.training import choose_threshold, train_model
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.errors import ClassifierError
+from harvester.pubmed_xml import parse_pubmed_xml
 
 TOPICS = {
     "ketamine": {"label": "Ketamine", "keywords": ["ketamin"], "mesh": ["Ketamine"]},
@@ -69,6 +71,15 @@ def test_too_few_relevance_labels_point_at_the_relevance_rules(rules, hyperparam
     articles = [a for a in synthetic_articles() if "hyperalgesia" not in a.abstract]
     skipped = train_model(articles, rules, CuratedSet(), hyperparameters).skipped
     assert "[relevance]" in skipped["oih"] and "[topics.oih]" not in skipped["oih"]
+
+
+def test_a_retraction_or_erratum_notice_is_no_evidence_and_gets_no_tags(model, rules):
+    notices = list(parse_pubmed_xml(Path(__file__).parent / "fixtures" / "notices.xml"))
+    assert notices and all(n.is_notice for n in notices)
+    ketamine_trial = [dataclasses.replace(n, abstract_sections=[AbstractSection(
+        "A randomized double-blind trial of ketamine and tapering; OPRM1 genotyped.")]) for n in notices]
+    for result in classify_articles(ketamine_trial, model, rules, curated={}):
+        assert result.study_type == "other" and result.relevance == 0.0 and not result.assigned_topics
 
 
 def test_model_scores_follow_the_topic_words(model, rules):
