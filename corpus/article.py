@@ -175,3 +175,11 @@ def content_json(data: dict) -> str:
 def content_fingerprint(content: str) -> str:
     """A short hash of ``content_json`` output."""
     return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+def with_retraction(publication_types: list[str], retracted: bool) -> list[str]:
+    """The publication types of a record an export marks retracted (its ``retracted`` field or tag),
+    so a colleague's store built from our export flags it too, though NLM's type is not there yet."""
+    if retracted and RETRACTED_PUBLICATION_TYPE not in publication_types:
+        return [*publication_types, RETRACTED_PUBLICATION_TYPE]
+    return publication_types

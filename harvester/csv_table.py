@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from corpus.article import Article, Author, MeshHeading
+from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import iso_date
@@ -79,7 +79,7 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
         languages=_split(values.get("language", "")),
         mesh=[MeshHeading(term) for term in _split(values.get("mesh", ""))],
         keywords=_split(values.get("keywords", "")),
-        publication_types=_split(values.get("publication_types", "")),
+        publication_types=with_retraction(_split(values.get("publication_types", "")), _cell(values, "retracted") == "True"),
     )
 
 

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import TextIO
 
-from corpus.article import Article, Author, MeshHeading
+from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import iso_date, sort_date
@@ -62,7 +62,7 @@ def article_from_json(pmid: str, data: dict) -> Article:
         languages=_strings(language) if isinstance(language, list) else _strings(_text(language).split(";")),
         mesh=[MeshHeading(term) for term in _strings(data.get("mesh"))],
         keywords=_strings(data.get("keywords")),
-        publication_types=_strings(data.get("publication_types", data.get("pubtypes"))),
+        publication_types=with_retraction(_strings(data.get("publication_types", data.get("pubtypes"))), data.get("retracted") is True),
     )
 
 

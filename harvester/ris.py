@@ -23,7 +23,7 @@ from typing import TextIO
 
 import rispy
 
-from corpus.article import Article
+from corpus.article import Article, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_line
 from harvester.dates import sort_date
@@ -33,6 +33,7 @@ _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/p
 _PMID_NOTE = re.compile(r"PMID:\s*(\d+)")
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -")  # rispy's reading of a tag line
 OUR_TAGS = "oihwatch:"  # prefix of the tags ``corpus.exports`` writes as keywords
+RETRACTED_TAG = f"{OUR_TAGS}retracted"  # the one of them that is a fact about the paper, kept as one
 
 
 def parse_ris(handle: TextIO, *, name: str = "<ris>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -74,7 +75,7 @@ def article_from_ris(entry: dict) -> Article:
     """Map one ``rispy`` entry (its long field names: 'primary_title', 'journal_name' ...)."""
     year = _first(entry, "year", "publication_year").split("/")[0]
     start, end = _first(entry, "start_page"), _first(entry, "end_page")
-    keywords = (" ".join(k.split()) for k in entry.get("keywords", []))
+    keywords = [" ".join(k.split()) for k in entry.get("keywords", [])]
     return Article(
         pmid=_pmid(entry),
         title=_first(entry, "title", "primary_title"),
@@ -91,6 +92,7 @@ def article_from_ris(entry: dict) -> Article:
         doi=_first(entry, "doi").removeprefix("https://doi.org/"),
         languages=[part.strip() for part in _first(entry, "language").split(";") if part.strip()],
         keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(OUR_TAGS))),
+        publication_types=with_retraction([], RETRACTED_TAG in keywords),
     )
 
 

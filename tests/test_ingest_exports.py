@@ -155,3 +155,17 @@ def test_a_row_with_only_a_pmid_changes_nothing_and_is_reported(full_store, tmp_
     assert (report.totals.read, report.totals.updated) == (0, 0)
     assert [str(s) for s in report.totals.skipped] == [f"{path}: PMID {pmid}: nothing but the PMID"]
     assert rows(full_store)[pmid] == before
+
+
+@pytest.mark.parametrize("form", ["jsonl", "csv", "ris"])
+def test_a_paper_flagged_by_a_retraction_notice_stays_retracted_in_a_store_built_from_the_export(form, shared_data, tmp_path):
+    notices = Path(__file__).parent / "fixtures" / "notices.xml"
+    with Store(tmp_path / "ours.db") as ours:
+        ingest_files(ours, [shared_data / "pubmed-xml" / "metapub" / "24084238.xml", notices])
+        assert ours.get_article("24084238").retracted  # by the notice only: NLM's copy is not revised yet
+        path = tmp_path / f"export.{form}"
+        with open(path, "w", encoding="utf-8") as out:
+            WRITERS[form](iter_records(ours, ["24084238"]), out)
+    with Store(tmp_path / "theirs.db") as theirs:
+        ingest_files(theirs, [path])
+        assert theirs.get_article("24084238").retracted
