@@ -1,13 +1,18 @@
 """Saving and loading a trained model, with the metadata that makes it auditable.
 
 ``model.json`` (readable: version, training-data hash, settings, library versions,
-metrics) sits beside ``model.joblib``. The JSON is checked before anything is
-unpickled, so a model made by another scikit-learn or oihwatch version, or for
-other topic rules, is a clear error telling to retrain, never a silent mismatch.
+metrics, thresholds) names the model file it describes, ``model-<hash>.joblib``, beside it.
+A save puts the new model file in place under its own name, then replaces ``model.json`` in
+one step, so the metadata read without unpickling (the digest's relevance threshold, for one)
+always belongs to the model that is loaded, whenever a save is cut short. The JSON is checked
+before anything is unpickled, so a model made by another scikit-learn or oihwatch version, or
+for other topic rules, is a clear error telling to retrain, never a silent mismatch.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -19,45 +24,76 @@ from classifier.model import OihModel
 from classifier.training import FORMAT
 from corpus.errors import ClassifierError
 
-MODEL_FILE, META_FILE = "model.joblib", "model.json"
+META_FILE = "model.json"
+# The model file of metadata written before it named one.
+UNNAMED_MODEL_FILE = "model.joblib"
 
 
 def save_model(model: OihModel, directory: Path) -> Path:
-    """Write both files, then move both into place; returns the metadata path.
+    """Write the model file, then the metadata naming it; returns the metadata path.
 
-    Nothing is replaced until both are written and on disk, so a full disk or a crash
-    leaves the previous model and its metadata as they were (and no temporary files).
+    Nothing the metadata names is replaced, so a full disk or a crash leaves the previous model
+    and its metadata as they were (and no temporary files). Model files no longer named are
+    removed once the new metadata is in place.
     """
-    writers = {MODEL_FILE: lambda p: joblib.dump(model, p),
-               META_FILE: lambda p: p.write_text(json.dumps(model.meta, indent=2, default=str), encoding="utf-8")}
-    temporary = {name: directory / f".{name}.tmp" for name in writers}
-    name = MODEL_FILE
+    staged, staged_meta = directory / f".{UNNAMED_MODEL_FILE}.tmp", directory / f".{META_FILE}.tmp"
+    saving = f"the model in {directory}"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for name, write in writers.items():
-            write(temporary[name])
-            with open(temporary[name], "rb") as handle:
-                os.fsync(handle.fileno())
-        for name, path in temporary.items():
-            os.replace(path, directory / name)
+        joblib.dump(model, staged)
+        _fsync(staged)
+        name = f"model-{_digest(staged)}.joblib"
+        os.replace(staged, directory / name)
+        _fsync(directory)  # the model file is there before any metadata names it
+        saving = str(directory / META_FILE)
+        staged_meta.write_text(json.dumps({**model.meta, "model_file": name}, indent=2, default=str), encoding="utf-8")
+        _fsync(staged_meta)
+        os.replace(staged_meta, directory / META_FILE)
     except OSError as exc:
-        for path in temporary.values():
-            path.unlink(missing_ok=True)
+        staged.unlink(missing_ok=True)
+        staged_meta.unlink(missing_ok=True)
         raise ClassifierError(
-            f"cannot save {directory / name}: {exc.strerror or exc}; the previous model is kept. "
+            f"cannot save {saving}: {exc.strerror or exc}; the previous model is kept. "
             "Free some space (or fix the folder's permissions), then run 'oihwatch train'"
         ) from None
+    for old in [*directory.glob("model-*.joblib"), directory / UNNAMED_MODEL_FILE]:
+        if old.name != name:
+            with contextlib.suppress(OSError):  # left for the next save to remove: no metadata names it
+                old.unlink(missing_ok=True)
     return directory / META_FILE
 
 
+def _fsync(path: Path) -> None:
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _digest(path: Path) -> str:
+    """The start of the SHA-256 of ``path``: a model file's name tells its content."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:16]
+
+
+def model_path(directory: Path, meta: dict) -> Path:
+    """The model file ``meta`` describes."""
+    return directory / meta.get("model_file", UNNAMED_MODEL_FILE)
+
+
 def read_meta(directory: Path) -> dict:
+    """The saved model's metadata; an error unless the model file it names is there too."""
     path = directory / META_FILE
-    if not path.exists() or not (directory / MODEL_FILE).exists():
+    if not path.exists():
         raise ClassifierError(f"no trained model in {directory}; run 'oihwatch train' first")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ClassifierError(f"cannot read {path} ({exc}); run 'oihwatch train' to rebuild the model") from None
+    if not model_path(directory, meta).is_file():
+        raise ClassifierError(f"no usable model in {directory}: {model_path(directory, meta).name} is missing; run 'oihwatch train'")
+    return meta
 
 
 def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
@@ -73,10 +109,11 @@ def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
     trained_for = {"topics": meta["settings"]["topics"], "relevance": meta["settings"]["relevance"]}
     if trained_for != settings:
         raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")
+    path = model_path(directory, meta)
     try:
-        model = joblib.load(directory / MODEL_FILE)
+        model = joblib.load(path)
     except Exception as exc:  # unpickling can fail in many ways; each means the same thing to the user
-        raise ClassifierError(f"cannot load {directory / MODEL_FILE} ({type(exc).__name__}); run 'oihwatch train'") from None
+        raise ClassifierError(f"cannot load {path} ({type(exc).__name__}); run 'oihwatch train'") from None
     if not isinstance(model, OihModel):
-        raise ClassifierError(f"{directory / MODEL_FILE} is not an oihwatch model; run 'oihwatch train'")
+        raise ClassifierError(f"{path} is not an oihwatch model; run 'oihwatch train'")
     return model

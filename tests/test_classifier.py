@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from classifier.curated import CuratedSet
 from classifier.features import load_hyperparameters
-from classifier.persistence import load_model, save_model
+from classifier.persistence import load_model, read_meta, save_model
 from classifier.tagging import classify_articles
 from classifier.topics import topic_rules
 from classifier.training import choose_threshold, train_model
@@ -230,7 +231,44 @@ def test_a_full_disk_keeps_the_previous_model_and_says_so_in_one_line(model, rul
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     # The model file's bytes go to /dev/full, which fails every write with ENOSPC, as a full disk does.
     (tmp_path / ".model.joblib.tmp").symlink_to("/dev/full")
-    with pytest.raises(ClassifierError, match=r"cannot save .*model\.joblib: No space left on device; the previous model is kept"):
+    with pytest.raises(ClassifierError, match=rf"cannot save the model in {tmp_path}: No space left on device; the previous model is kept"):
         save_model(model, tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
     assert load_model(tmp_path, "9.9", _trained_for(model)).meta == model.meta
+
+
+class Killed(BaseException):
+    """The process dying at this point: nothing after it runs, not even clean-up."""
+
+
+def test_a_save_cut_short_at_any_step_leaves_a_model_and_the_metadata_of_that_model(model, tmp_path, monkeypatch):
+    newer = dataclasses.replace(model, meta={**model.meta, "model_version": "newer", "thresholds": {"oih": 0.99}})
+    replace = os.replace
+
+    def killed_at(step):
+        def replacing(source, target):
+            if Path(target).name.startswith(step):
+                raise Killed
+            replace(source, target)
+        return replacing
+
+    for step in ("model-", "model.json"):  # before the model file is in place; before its metadata is
+        save_model(model, tmp_path)
+        with monkeypatch.context() as crash:
+            crash.setattr("classifier.persistence.os.replace", killed_at(step))
+            with pytest.raises(Killed):
+                save_model(newer, tmp_path)
+        assert read_meta(tmp_path)["thresholds"] == model.meta["thresholds"]  # what the digest reads
+        assert load_model(tmp_path, "9.9", _trained_for(model)).meta == model.meta
+    save_model(newer, tmp_path)
+    assert read_meta(tmp_path)["thresholds"] == {"oih": 0.99}
+    assert load_model(tmp_path, "9.9", _trained_for(model)).meta["model_version"] == "newer"
+    assert len(list(tmp_path.glob("model-*.joblib"))) == 1  # the previous model files are gone
+
+
+def test_metadata_without_its_model_file_is_no_model(model, tmp_path):
+    save_model(model, tmp_path)
+    next(tmp_path.glob("model-*.joblib")).unlink()
+    for read in (lambda: read_meta(tmp_path), lambda: load_model(tmp_path, "9.9", _trained_for(model))):
+        with pytest.raises(ClassifierError, match=rf"no usable model in {tmp_path}: model-\w+\.joblib is missing; run 'oihwatch train'"):
+            read()
