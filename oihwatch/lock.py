@@ -20,6 +20,11 @@ from pathlib import Path
 from corpus.errors import LockError, StorageError
 
 
+# ``held`` (behind 'oihwatch status') takes the lock shared for a moment: a writer that would not
+# wait at all still tries for this long, so a status at the same moment never fails a run.
+GRACE = 0.5
+
+
 def lock_path(database: Path) -> Path:
     """The lock file of a corpus: beside it, so every process writing it finds the same one."""
     return database.with_name(database.name + ".lock")
@@ -31,7 +36,7 @@ def write_lock(
     command: str,
     wait: float = 5.0,
 ) -> Iterator[None]:
-    """Hold the lock at ``path`` for the ``with`` block; wait up to ``wait`` seconds for it."""
+    """Hold the lock at ``path`` for the ``with`` block; wait up to ``wait`` seconds for it (at least ``GRACE``)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = open(path, "a+", encoding="utf-8")
@@ -41,7 +46,7 @@ def write_lock(
             "for the corpus database (database.path)"
         ) from None
     try:
-        deadline = time.monotonic() + wait
+        deadline = time.monotonic() + max(wait, GRACE)
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -49,7 +54,7 @@ def write_lock(
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise LockError(f"another oihwatch is writing to this corpus ({_holder(path)}); try again later") from None
-                time.sleep(0.2)
+                time.sleep(0.1)
         handle.seek(0)
         handle.truncate()
         since = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -85,8 +90,9 @@ def held(path: Path) -> bool:
 
 
 def _holder(path: Path) -> str:
+    """Who holds the lock, as its holder recorded it; a holder records itself just after taking it."""
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
         return f"'{info['command']}', pid {info['pid']}, since {info['since']}"
-    except (OSError, ValueError, KeyError):
-        return f"lock file {path}"
+    except (OSError, ValueError, KeyError, TypeError):  # an empty file among them
+        return f"holder not recorded in the lock file {path}"

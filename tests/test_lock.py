@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -11,7 +12,7 @@ import textwrap
 import pytest
 
 from corpus.errors import LockError, StorageError
-from oihwatch.lock import held, write_lock
+from oihwatch.lock import GRACE, held, write_lock
 from read_only import read_only
 
 HOLDER = textwrap.dedent(
@@ -75,6 +76,44 @@ def test_held_tells_a_live_holder_from_a_dead_one_without_creating_the_file(tmp_
     os.kill(holder.pid, signal.SIGKILL)
     holder.communicate()
     assert not held(path)
+
+
+class FakeTime:
+    """The lock's clock: ``sleep`` moves it on at once, after running ``on_sleep``."""
+
+    def __init__(self, on_sleep=lambda: None):
+        self.now, self.on_sleep = 0.0, on_sleep
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.on_sleep()
+        self.now += seconds
+
+
+def test_a_writer_that_will_not_wait_is_not_refused_by_a_status_looking_at_the_lock(tmp_path, monkeypatch):
+    path = tmp_path / "c.db.lock"
+    path.touch()
+    with open(path) as probe:
+        fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)  # what 'status' does for a moment (held)
+        monkeypatch.setattr("oihwatch.lock.time", FakeTime(on_sleep=lambda: fcntl.flock(probe, fcntl.LOCK_UN)))
+        with write_lock(path, "run", wait=0):
+            assert '"command": "run"' in path.read_text()
+
+
+def test_a_holder_that_has_not_recorded_itself_is_named_by_its_lock_file(tmp_path, monkeypatch):
+    path = tmp_path / "c.db.lock"
+    path.touch()
+    clock = FakeTime()
+    monkeypatch.setattr("oihwatch.lock.time", clock)
+    with open(path) as other:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(LockError) as refused:
+            with write_lock(path, "run", wait=0):
+                pass
+    assert str(refused.value) == f"another oihwatch is writing to this corpus (holder not recorded in the lock file {path}); try again later"
+    assert clock.now >= GRACE
 
 
 def test_a_read_only_folder_is_one_line_naming_the_lock_file(tmp_path):
