@@ -20,22 +20,26 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, ValidationInfo, field_validator,
+)
 
 from corpus.errors import ConfigError
 from oihwatch.crontab import cron_trigger
 from reports.address import parse_address
+from reports.period import latest_due
 
 SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
 RESERVED_ENV = {"OIHWATCH_CONFIG", "OIHWATCH_SHARED_DATA", "OIHWATCH_SMTP_PASSWORD"}
 DEFAULT_CONFIG_NAME = "config.toml"
 HTTP_URL = TypeAdapter(HttpUrl)
+SOME_MONDAY = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
 
 
 def _not_blank(value: object) -> object:
@@ -138,9 +142,7 @@ class DigestSettings(Section):
     outbox: FilePath = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
     send_empty: bool = Field(True, description="send a one-line e-mail in a week with nothing new")
     unsubscribe: str = Field(
-        "",
-        pattern=r"^(|https://\S+|(mailto:)?[^@\s:]+@[^@\s]+)$",
-        description="List-Unsubscribe: an e-mail address or an https:// page (one-click); empty = the sender",
+        "", description="List-Unsubscribe: an e-mail address or an https:// page (one-click); empty = the sender"
     )
 
     @field_validator("time")
@@ -148,6 +150,13 @@ class DigestSettings(Section):
     def _is_time_of_day(cls, value: str) -> str:
         if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
             raise ValueError(f"{value!r} is not a time of day (use HH:MM, 00:00 to 23:59)")
+        return value
+
+    @field_validator("unsubscribe")
+    @classmethod
+    def _is_page_or_address(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https://\S+", value):
+            parse_address(value.removeprefix("mailto:"), display_name=False)
         return value
 
 
@@ -213,6 +222,27 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     source: Path | None = Field(None, exclude=True, description="the config file these settings came from")
+
+    @field_validator("schedule")
+    @classmethod
+    def _digest_job_soon_after_due(cls, schedule: ScheduleSettings, info: ValidationInfo) -> ScheduleSettings:
+        """The digest job must fire soon after the digest is due: one that fires just before it
+        (07:00 for a digest due at 09:00) sends each digest nearly a week late."""
+        digest = info.data.get("digest")
+        if digest is None:
+            return schedule
+        trigger = cron_trigger(schedule.digest, schedule.timezone)
+        for week in range(5):  # fixed weeks, so the check does not depend on the day it runs
+            due = latest_due(digest.weekday, digest.time, schedule.timezone, SOME_MONDAY + timedelta(weeks=week))
+            fire = trigger.get_next_fire_time(None, due)
+            if fire is None or fire - due >= timedelta(days=6):
+                hour, minute = digest.time.split(":")
+                raise ValueError(
+                    f"digest '{schedule.digest}' first fires {'never' if fire is None else f'{(fire - due).days} days'} after "
+                    f"the digest is due ({digest.weekday} {digest.time}: digest.weekday and digest.time), so digests "
+                    f"would go out late; fire at or soon after it, e.g. '{int(minute)} {int(hour)} * * {digest.weekday}'"
+                )
+        return schedule
 
     @field_validator("queries")
     @classmethod

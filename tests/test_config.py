@@ -56,6 +56,9 @@ def test_missing_email_names_the_key_and_file(tmp_path):
         ('[ncbi]\nemail = "a@b.org"\napi_key = "abc"\n', r"secrets are not read from files; set \$NCBI_API_KEY"),
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = ["nope"]\n', r"unknown topic 'nope'"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\nunsubscribe = "http://example.org/u"\n', r"digest\.unsubscribe in "),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\nunsubscribe = "mailto:nobody"\n', r"digest\.unsubscribe in .*not one e-mail address"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntime = "09:00"\n[schedule]\ndigest = "0 7 * * mon"\n',
+         r"schedule in .*'0 7 \* \* mon' first fires 6 days after the digest is due .*e\.g\. '0 9 \* \* mon'"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "OIH Watch digest@example.org"\n', r"smtp\.sender in .*not one e-mail address"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "a@example.org, b@example.org"\n', r"smtp\.sender in .*not one e-mail address"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "digest@example.org\\nBcc: x@example.org"\n', r"smtp\.sender in "),
@@ -256,3 +259,9 @@ def test_relevance_threshold_is_the_models_unless_set(tmp_path):
     assert relevance_threshold(load_settings(path, {"OIHWATCH_CLASSIFIER_RELEVANCE_THRESHOLD": "0.7"})) == 0.7
     with pytest.raises(ConfigError, match=r"classifier\.relevance_threshold in .*from 0 to 1"):
         load_settings(path, {"OIHWATCH_CLASSIFIER_RELEVANCE_THRESHOLD": "1.5"})
+
+
+@pytest.mark.parametrize("cron", ["0 9 * * mon", "5 9 * * 1", "0 7 * * *", "*/15 * * * *", "0 9 * * 1-5"])
+def test_a_digest_job_at_or_soon_after_the_due_moment_is_accepted(tmp_path, cron):
+    text = f'[ncbi]\nemail = "a@b.org"\n[digest]\ntime = "09:00"\n[schedule]\ndigest = "{cron}"\n'
+    assert load_settings(write(tmp_path, text), {}).schedule.digest == cron
