@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from corpus.errors import StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import QUERIES, make_datasette, snapshot_path  # noqa: E402
@@ -39,7 +40,7 @@ def base_url(snapshot: Path) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot).app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, ["tapering", "ketamine", "hypnosis"]).app(), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -120,6 +121,17 @@ def test_saved_queries_run(client: httpx.Client, snapshot: Path) -> None:
         assert response.status_code == 200, (name, response.text[:300])
     retracted = client.get(f"/{snapshot.stem}/retracted.json", params={"_shape": "objects"}).json()["rows"]
     assert [r["pubmed"] for r in retracted] == [f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED_PMID}/"]
+
+
+def test_the_saved_search_names_the_configured_topics(client: httpx.Client, snapshot: Path) -> None:
+    page = client.get(f"/{snapshot.stem}/search_topic").text
+    assert "topic: tapering, ketamine, hypnosis, or empty" in page
+
+
+def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tmp_path: Path) -> None:
+    (tmp_path / "not-a-folder").write_text("")
+    with pytest.raises(StorageError, match=r"^cannot write the web view's snapshot .*; serve writes it beside the database"):
+        build_snapshot(research_store, tmp_path / "not-a-folder" / "corpus-web.db", 0.5)
 
 
 def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:

@@ -254,5 +254,5 @@ def serve_command(app: App, port: int, host: str) -> None:
         target = snapshot_path(app.settings.database_path)
         count = build_snapshot(app.store, target, relevance_threshold(app.settings))
         click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
-        run_server(target, sock)
+        run_server(target, sock, list(app.settings.topics))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 
 from corpus.errors import InputError
@@ -43,7 +44,7 @@ QUERIES = {
     "search_topic": {
         "title": "Full-text search, best matches first (optionally within one topic)",
         "description": "q: words, \"phrases\", AND / OR / NOT, prefix*, title: abstract: mesh: keywords: fields, "
-        "as for oihwatch search; topic: tapering, ketamine, genetics, non_opioid, or empty for every topic",
+        "as for oihwatch search; topic: {topics}, or empty for every topic",
         "sql": (
             "SELECT articles.pubmed, articles.title, articles.journal, articles.year, articles.study_type, "
             "articles.relevance, articles.topics "
@@ -72,7 +73,10 @@ def snapshot_path(database: Path) -> Path:
     return database.with_name(database.stem + "-web.db")
 
 
-def metadata(database_name: str) -> dict:
+def metadata(database_name: str, topics: Sequence[str]) -> dict:
+    """Datasette's metadata; ``topics`` are the configured topic names the saved search takes."""
+    search_topic = QUERIES["search_topic"]
+    queries = {**QUERIES, "search_topic": {**search_topic, "description": search_topic["description"].format(topics=", ".join(topics))}}
     return {
         "title": "oihwatch: research on opioid-induced hyperalgesia",
         "description": "A read-only, tagged bibliography of PubMed records about opioid-induced hyperalgesia. "
@@ -97,13 +101,13 @@ def metadata(database_name: str) -> dict:
                         "topics say which clinical question it informs. Each 'pubmed' link opens the record on PubMed.",
                     }
                 },
-                "queries": QUERIES,
+                "queries": queries,
             }
         },
     }
 
 
-def make_datasette(snapshot: Path):
+def make_datasette(snapshot: Path, topics: Sequence[str]):
     """A Datasette serving ``snapshot`` immutable (no writes possible)."""
     from datasette.app import Datasette  # first: it registers the default plugins
 
@@ -118,7 +122,7 @@ def make_datasette(snapshot: Path):
     handle_exception.rich = None
     if not pm.is_registered(search_plugin):
         pm.register(search_plugin, name="oihwatch-search")
-    return Datasette(immutables=[str(snapshot)], metadata=metadata(snapshot.stem), settings=SETTINGS)
+    return Datasette(immutables=[str(snapshot)], metadata=metadata(snapshot.stem, topics), settings=SETTINGS)
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -143,9 +147,9 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def run_server(snapshot: Path, sock: socket.socket) -> None:
+def run_server(snapshot: Path, sock: socket.socket, topics: Sequence[str]) -> None:
     """Serve on the listening ``sock`` until interrupted."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot).app(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, topics).app(), log_level="warning"))
     server.run(sockets=[sock])

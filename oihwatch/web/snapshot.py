@@ -10,11 +10,13 @@ Datasette serves this file, not the corpus itself, because
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 from pathlib import Path
 
+from corpus.errors import StorageError
 from corpus.evidence import STUDY_TYPES, evidence_rank
 from corpus.exports import iter_records
 from corpus.store import Store
@@ -80,6 +82,17 @@ def build_snapshot(store: Store, target: Path, threshold: float) -> int:
     """Write the snapshot of every article that is not deleted (retracted ones flagged) to ``target``;
     ``threshold`` is the OIH relevance the digest needs (``oihwatch.model_info.relevance_threshold``)."""
     partial = target.with_name(target.name + ".part")
+    try:
+        return _write(store, partial, target, threshold)
+    except (OSError, sqlite3.OperationalError) as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StorageError(f"cannot write the web view's snapshot {target}: {reason}; serve writes it beside "
+                           "the database, so that folder must be writable") from None
+
+
+def _write(store: Store, partial: Path, target: Path, threshold: float) -> int:
     partial.unlink(missing_ok=True)
     db = sqlite3.connect(partial)
     try:
