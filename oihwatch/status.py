@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from corpus.runs import INTERRUPTED, last_runs, last_success
+from corpus.runs import INTERRUPTED, get_watermark, last_runs, last_success
 from corpus.store import Store
 from oihwatch.config import Settings
 from oihwatch.lock import held, lock_path
@@ -75,7 +75,10 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     for query in settings.queries:
         success = last_success(store, "harvest", query.name)
         if success is None:
-            found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'")
+            watermark = get_watermark(store, query.name)
+            found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'" if watermark is None else
+                         f"query {query.name} has not finished a harvest yet (stored up to {watermark}): "
+                         "run 'oihwatch harvest' to go on from there")
         elif now - datetime.fromisoformat(success.started) > expected:
             found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
     if status["model"] is None:
