@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -114,11 +115,21 @@ def test_ncbi_settings_are_checked_when_they_come_from_the_environment(tmp_path)
     assert load_settings(write(tmp_path, '[ncbi]\nemail = " me@example.org "\n'), {}).ncbi.email == "me@example.org"
 
 
-def test_harvest_start_may_be_today(tmp_path):
-    from datetime import date
+class Today(date):
+    """A date whose ``today`` is 2026-11-30, whatever the machine's clock says."""
 
-    path = write(tmp_path, f'[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = {date.today().isoformat()}\n')
-    assert load_settings(path, {}).harvest.start == date.today()
+    @classmethod
+    def today(cls) -> date:
+        return date(2026, 11, 30)
+
+
+def test_harvest_start_may_be_today_but_not_tomorrow(tmp_path, monkeypatch):
+    monkeypatch.setattr("oihwatch.config.date", Today)
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2026-11-30\n')
+    assert load_settings(path, {}).harvest.start == date(2026, 11, 30)
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2026-12-01\n')
+    with pytest.raises(ConfigError, match=r"harvest\.start in .*2026-12-01 is after today"):
+        load_settings(path, {})
 
 
 @pytest.mark.parametrize(

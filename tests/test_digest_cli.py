@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -84,8 +85,10 @@ def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
     assert len(list(outbox.glob("*/*.eml"))) == 2
 
 
-def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config, tmp_path):
-    today = datetime.now(timezone.utc).date()
+def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config, tmp_path, monkeypatch):
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)  # the command's clock, whatever the machine's says
+    monkeypatch.setattr(importlib.import_module("oihwatch.commands.digest"), "digest_now", lambda: now)
+    today = now.date()
     tomorrow = run(config, "--since", str(today + timedelta(days=1)))
     assert tomorrow.exit_code == 2 and f"Error: Invalid value for --since: {today + timedelta(days=1)} is in the future" in tomorrow.output
 
