@@ -5,7 +5,8 @@ applies the missing ones, all in one transaction. A migration is plain SQL, neve
 store's code: that code is written for the latest schema, so an upgrade from an old version
 would run it against tables a later migration has not reshaped yet. A step that needs it
 (re-deriving records) runs after the last migration, in the same transaction (``Store``).
-Never edit a released migration: append a new one.
+Statements are run one by one, so each ends at the end of a line. Never edit a released
+migration: append a new one.
 """
 
 from __future__ import annotations
