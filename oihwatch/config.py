@@ -58,7 +58,7 @@ class Section(BaseModel):
 
 class DatabaseSettings(Section):
     path: FilePath = Field(Path("oihwatch.db"), description="SQLite corpus file (relative to the config file)")
-    lock_wait: float = Field(5.0, ge=0, description="seconds a second writer waits for the lock before giving up")
+    lock_wait: float = Field(5.0, ge=0, description="seconds a second writer waits for the lock before giving up (at least 0.5)")
 
 
 class NcbiSettings(Section):
