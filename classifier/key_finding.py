@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from itertools import groupby
 
+import re2
+
 from corpus.article import Article
 
 MAX_SENTENCES = 3
@@ -31,11 +33,15 @@ _CONNECTIVE = re.compile(r"^(in contrast|by contrast|on the contrary|on the othe
 # analgesia ..."; not "... 15.4 +/- 5.1 hours ... Only 10% of patients required ...").
 _STATISTIC = re.compile(r"\bp\s*[<=>≤≥]|\b95\s?%|\+/-|±", re.I)
 _RESULT = re.compile(_STATISTIC.pattern + r"|%", re.I)
-_BOILERPLATE = re.compile(
-    r"©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved|^published by\b"
-    r"|trial registration|clinicaltrials\.gov|\bNCT\s?\d{8}|\bISRCTN|\bPROSPERO\b|\bCRD\d{8,}|\bUMIN\b|^unique identifier"
-    r"|^\(?(funded|sponsored|supported) by\b|^funding\b"
-    r"|^((therapeutic|prognostic|diagnostic|economic) )?level (of evidence\b|[1-5IV]+\b)|^\(abstract truncated",
+# Two patterns: what may stand anywhere in a sentence (RE2: every sentence of every abstract is
+# scanned, and Python's re took 13 µs a sentence on this alternation, RE2 1.5), and what opens one.
+_BOILERPLATE = re2.compile(
+    r"(?i)©|\(c\)\s*\d{4}|\bcopyright\b|all rights reserved"
+    r"|trial registration|clinicaltrials\.gov|\bNCT\s?\d{8}|\bISRCTN|\bPROSPERO\b|\bCRD\d{8,}|\bUMIN\b"
+)
+_BOILERPLATE_OPENING = re.compile(
+    r"published by\b|unique identifier|\(?(funded|sponsored|supported) by\b|funding\b"
+    r"|((therapeutic|prognostic|diagnostic|economic) )?level (of evidence\b|[1-5IV]+\b)|\(abstract truncated",
     re.I,
 )
 # A journal's citation line before its copyright: "Cancer Res; 78(5); 1214-24.", "Head Neck 38: E665-E672, 2016."
@@ -92,7 +98,7 @@ def split_sentences(text: str) -> list[str]:
 
 def is_boilerplate(sentence: str) -> bool:
     """A copyright, registration, funding or evidence-level line, or a journal's citation line."""
-    return bool(_BOILERPLATE.search(sentence) or _CITATION.fullmatch(sentence))
+    return bool(_BOILERPLATE_OPENING.match(sentence) or _BOILERPLATE.search(sentence) or _CITATION.fullmatch(sentence))
 
 
 def key_finding(article: Article) -> str:

@@ -131,13 +131,17 @@ def study_type(article: Article) -> str:
 
 def synthesis_type(title: str, text: str) -> str:
     """'meta_analysis' or 'systematic_review' when the record is one, else ''."""
-    own = _SYNTHESIS_TITLE.search(title) or _SYNTHESIS_SELF.search(text)
-    pooled = _META_MENTION.search(text) and _POOLING.search(text)
+    titled = _SYNTHESIS_TITLE.search(title)
+    meta, review = _META_MENTION.search(text), _REVIEW_MENTION.search(text)
+    if not (titled or meta or review):
+        return ""  # the costly patterns below all need one of these words
+    own = titled or _SYNTHESIS_SELF.search(text)
+    pooled = meta and _POOLING.search(text)
     if own:
         return "meta_analysis" if _META_MENTION.search(own.group(0)) or pooled else "systematic_review"
     if pooled:
         return "meta_analysis"
-    if (_META_MENTION.search(text) or _REVIEW_MENTION.search(text)) and _SEARCHING.search(text):
+    if (meta or review) and _SEARCHING.search(text):
         return "systematic_review"
     return ""
 
