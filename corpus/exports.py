@@ -142,7 +142,8 @@ def _one_line(text: str) -> str:
 
 
 def ris_entry(record: dict) -> dict:
-    """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, abstract, URL, tags."""
+    """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, abstract, URL, tags,
+    publication types (a notice stays a notice in the store that reads it back)."""
     first, last = split_pages(record["pages"])
     entry = {
         "type_of_reference": "JOUR" if record["journal"] else "GEN",
@@ -163,6 +164,7 @@ def ris_entry(record: dict) -> dict:
         "keywords": tag_keywords(record) + record["mesh"] + record["keywords"],
         "notes": [_one_line(n) for n in [f"PMID: {record['pmid']}", *record_notes(record)]],
         "language": "; ".join(record["language"]),
+        "type_of_work": "; ".join(record["publication_types"]),  # M3, as PubMed's own RIS export writes them
     }
     return {key: value for key, value in entry.items() if value}
 

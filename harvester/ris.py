@@ -92,7 +92,8 @@ def article_from_ris(entry: dict) -> Article:
         doi=_first(entry, "doi").removeprefix("https://doi.org/"),
         languages=[part.strip() for part in _first(entry, "language").split(";") if part.strip()],
         keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(OUR_TAGS))),
-        publication_types=with_retraction([], RETRACTED_TAG in keywords),
+        publication_types=with_retraction([t.strip() for t in _first(entry, "type_of_work").split(";") if t.strip()],
+                                          RETRACTED_TAG in keywords),
     )
 
 

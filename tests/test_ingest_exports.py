@@ -66,7 +66,8 @@ def carried(article: Article, form: str) -> dict:
     if form == "jsonl":
         fields |= {"journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "collective": [a.collective for a in article.authors]}
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full
-        fields |= {"abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev}
+        fields |= {"abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
+                   "publication_types": article.publication_types}
     return fields
 
 
@@ -158,14 +159,15 @@ def test_a_row_with_only_a_pmid_changes_nothing_and_is_reported(full_store, tmp_
 
 
 @pytest.mark.parametrize("form", ["jsonl", "csv", "ris"])
-def test_a_paper_flagged_by_a_retraction_notice_stays_retracted_in_a_store_built_from_the_export(form, shared_data, tmp_path):
+def test_a_retracted_paper_and_its_notice_stay_so_in_a_store_built_from_the_export(form, shared_data, tmp_path):
     notices = Path(__file__).parent / "fixtures" / "notices.xml"
     with Store(tmp_path / "ours.db") as ours:
         ingest_files(ours, [shared_data / "pubmed-xml" / "metapub" / "24084238.xml", notices])
         assert ours.get_article("24084238").retracted  # by the notice only: NLM's copy is not revised yet
         path = tmp_path / f"export.{form}"
         with open(path, "w", encoding="utf-8") as out:
-            WRITERS[form](iter_records(ours, ["24084238"]), out)
+            WRITERS[form](iter_records(ours, ["24084238", "99000010"]), out)
     with Store(tmp_path / "theirs.db") as theirs:
         ingest_files(theirs, [path])
         assert theirs.get_article("24084238").retracted
+        assert theirs.get_article("99000010").is_notice  # and so no evidence there either
