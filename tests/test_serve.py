@@ -123,9 +123,10 @@ def test_saved_queries_run(client: httpx.Client, snapshot: Path) -> None:
     assert [r["pubmed"] for r in retracted] == [f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED_PMID}/"]
 
 
-def test_the_saved_search_names_the_configured_topics(client: httpx.Client, snapshot: Path) -> None:
-    page = client.get(f"/{snapshot.stem}/search_topic").text
-    assert "topic: tapering, ketamine, hypnosis, or empty" in page
+def test_the_saved_search_names_the_configured_topics_and_opens_empty(client: httpx.Client, snapshot: Path) -> None:
+    page = client.get(f"/{snapshot.stem}/search_topic")
+    assert page.status_code == 200 and "topic: tapering, ketamine, hypnosis, or empty" in page.text
+    assert client.get(f"/{snapshot.stem}/search_topic.json", params={"q": "", "topic": ""}).json()["rows"] == []
 
 
 def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ from corpus.search import fts_query
 
 
 def web_fts_query(text: str) -> str:
-    """``fts_query`` for SQL; a query it rejects goes to FTS5 as typed, so the page shows FTS5's own error."""
+    """``fts_query`` for SQL; a query it rejects goes to FTS5 as typed, so the page shows FTS5's own error.
+    An empty one (a saved search opened before anything is typed) is the empty phrase: no rows, no error."""
+    if not text.strip():
+        return '""'
     try:
         return fts_query(text)
     except InputError:
