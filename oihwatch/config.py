@@ -27,7 +27,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, ValidationInfo, field_validator,
+    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator,
 )
 
 from corpus.errors import ConfigError
@@ -223,27 +223,6 @@ class Settings(Section):
 
     source: Path | None = Field(None, exclude=True, description="the config file these settings came from")
 
-    @field_validator("schedule")
-    @classmethod
-    def _digest_job_soon_after_due(cls, schedule: ScheduleSettings, info: ValidationInfo) -> ScheduleSettings:
-        """The digest job must fire soon after the digest is due: one that fires just before it
-        (07:00 for a digest due at 09:00) sends each digest nearly a week late."""
-        digest = info.data.get("digest")
-        if digest is None:
-            return schedule
-        trigger = cron_trigger(schedule.digest, schedule.timezone)
-        for week in range(5):  # fixed weeks, so the check does not depend on the day it runs
-            due = latest_due(digest.weekday, digest.time, schedule.timezone, SOME_MONDAY + timedelta(weeks=week))
-            fire = trigger.get_next_fire_time(None, due)
-            if fire is None or fire - due >= timedelta(days=6):
-                hour, minute = digest.time.split(":")
-                raise ValueError(
-                    f"digest '{schedule.digest}' first fires {'never' if fire is None else f'{(fire - due).days} days'} after "
-                    f"the digest is due ({digest.weekday} {digest.time}: digest.weekday and digest.time), so digests "
-                    f"would go out late; fire at or soon after it, e.g. '{int(minute)} {int(hour)} * * {digest.weekday}'"
-                )
-        return schedule
-
     @field_validator("queries")
     @classmethod
     def _names_unique(cls, queries: list[Query]) -> list[Query]:
@@ -347,8 +326,26 @@ def settings_from_mapping(data: dict, path: Path, environ: Mapping[str, str], re
     if smtp.host and smtp.security == "none" and smtp.username and not is_loopback(smtp.host):  # a user name means a login
         raise error("smtp.security", f"'none' would send the SMTP password unencrypted to {smtp.host!r}; "
                     "use starttls or ssl (a login without encryption is allowed only to a relay on this machine)")
+    late = digest_job_late(settings.digest, settings.schedule)
+    if late:  # blame the setting that came from the environment, if one did
+        raise error(next((k for k in ("schedule.digest", "digest.time", "digest.weekday") if k in origin), "schedule.digest"), late)
     settings.source = path.absolute()  # not resolve(): a symlinked config.toml keeps its own folder
     return settings
+
+
+def digest_job_late(digest: DigestSettings, schedule: ScheduleSettings) -> str:
+    """Why the digest job would send digests late ('' when it would not): one that first fires days
+    after the digest is due (07:00 for a digest due at 09:00) sends each nearly a week late."""
+    trigger = cron_trigger(schedule.digest, schedule.timezone)
+    for week in range(5):  # fixed weeks, so the check does not depend on the day it runs
+        due = latest_due(digest.weekday, digest.time, schedule.timezone, SOME_MONDAY + timedelta(weeks=week))
+        fire = trigger.get_next_fire_time(None, due)
+        if fire is None or fire - due >= timedelta(days=6):
+            hour, minute = digest.time.split(":")
+            return (f"the digest job '{schedule.digest}' first fires {'never' if fire is None else f'{(fire - due).days} days'} "
+                    f"after the digest is due ({digest.weekday} {digest.time}: digest.weekday and digest.time), so digests "
+                    f"would go out late; fire at or soon after it, e.g. schedule.digest = '{int(minute)} {int(hour)} * * {digest.weekday}'")
+    return ""
 
 
 def is_loopback(host: str) -> bool:

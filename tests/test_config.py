@@ -59,7 +59,7 @@ def test_missing_email_names_the_key_and_file(tmp_path):
         ('[ncbi]\nemail = "a@b.org"\n[digest]\nunsubscribe = "http://example.org/u"\n', r"digest\.unsubscribe in "),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\nunsubscribe = "mailto:nobody"\n', r"digest\.unsubscribe in .*not one e-mail address"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\ntime = "09:00"\n[schedule]\ndigest = "0 7 * * mon"\n',
-         r"schedule in .*'0 7 \* \* mon' first fires 6 days after the digest is due .*e\.g\. '0 9 \* \* mon'"),
+         r"schedule\.digest in .*config\.toml: the digest job '0 7 \* \* mon' first fires 6 days after the digest is due .*'0 9 \* \* mon'"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "OIH Watch digest@example.org"\n', r"smtp\.sender in .*not one e-mail address"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "a@example.org, b@example.org"\n', r"smtp\.sender in .*not one e-mail address"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsender = "digest@example.org\\nBcc: x@example.org"\n', r"smtp\.sender in "),
@@ -277,3 +277,9 @@ def test_relevance_threshold_is_the_models_unless_set(tmp_path):
 def test_a_digest_job_at_or_soon_after_the_due_moment_is_accepted(tmp_path, cron):
     text = f'[ncbi]\nemail = "a@b.org"\n[digest]\ntime = "09:00"\n[schedule]\ndigest = "{cron}"\n'
     assert load_settings(write(tmp_path, text), {}).schedule.digest == cron
+
+
+def test_a_late_digest_job_names_the_environment_variable_that_made_it_late(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    with pytest.raises(ConfigError, match=r"^digest\.time in \$OIHWATCH_DIGEST_TIME: the digest job '0 7 \* \* mon' first fires 6 days"):
+        load_settings(path, {"OIHWATCH_DIGEST_TIME": "09:00"})
