@@ -41,10 +41,10 @@ def classify_articles(
     ruled = np.maximum(keyword, mesh_hits(articles, rules)).astype(bool)  # what the keyword or MeSH rule says
     columns = {label: j for j, label in enumerate(model.labels)}
     for i, article in enumerate(articles):
-        result = Classification(article.pmid, 0.0, study_type(article), key_finding(article), model.version)
-        if not has_text(article) or article.is_notice:
-            yield result
+        if not has_text(article) or article.is_notice:  # a notice's text is no finding either
+            yield Classification(article.pmid, 0.0, study_type(article), "", model.version)
             continue
+        result = Classification(article.pmid, 0.0, study_type(article), key_finding(article), model.version)
         labels = curated.get(article.pmid, {})
         for j, rule in enumerate(rules):
             if rule.name in labels:

@@ -80,7 +80,7 @@ def test_a_retraction_or_erratum_notice_is_no_evidence_and_gets_no_tags(model, r
     ketamine_trial = [dataclasses.replace(n, abstract_sections=[AbstractSection(
         "A randomized double-blind trial of ketamine and tapering; OPRM1 genotyped.")]) for n in notices]
     for result in classify_articles(ketamine_trial, model, rules, curated={}):
-        assert result.study_type == "other" and result.relevance == 0.0 and not result.assigned_topics
+        assert result.study_type == "other" and result.relevance == 0.0 and not result.assigned_topics and not result.key_finding
 
 
 def test_model_scores_follow_the_topic_words(model, rules):

@@ -123,3 +123,10 @@ def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
     for part in ("cross_validated", "held_out"):
         assert {"without_mesh", "with_mesh", "records"} <= set(report[part])
         assert "relevance_positives" in report[part]["without_mesh"]
+
+
+def test_explain_says_when_a_paper_is_retracted(trained: Path):
+    assert invoke(trained, "ingest", str(Path(__file__).parent / "fixtures" / "notices.xml")).exit_code == 0
+    result = invoke(trained, "explain", "24084238")  # retracted by the notice 99000010
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].endswith("; RETRACTED (search and export show it only with --include-retracted)")
+    assert "RETRACTED" not in invoke(trained, "explain", "38011560").stdout

@@ -149,7 +149,8 @@ def explain(app: App, pmid: str) -> None:
     if article is None:
         raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
     result = next(classify_articles([article], model, rules, curated_labels(app).values))
-    click.echo(f"{pmid}: relevance {result.relevance:.2f}, study type {result.study_type}")
+    click.echo(f"{pmid}: relevance {result.relevance:.2f}, study type {result.study_type}"
+               + ("; RETRACTED (search and export show it only with --include-retracted)" if article.retracted else ""))
     text = record_text(article)
     rule_of = {rule.name: rule for rule in rules}
     for score in [None, *result.topics]:

@@ -49,7 +49,12 @@ def inspected_settings(app: App) -> Settings:
 
 @click.group("config")
 def config_group() -> None:
-    """Inspect the configuration."""
+    """Inspect the configuration.
+
+    \b
+    Example:
+        oihwatch config show --json
+    """
 
 
 @config_group.command("show")
