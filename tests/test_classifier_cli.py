@@ -130,3 +130,15 @@ def test_explain_says_when_a_paper_is_retracted(trained: Path):
     result = invoke(trained, "explain", "24084238")  # retracted by the notice 99000010
     assert result.exit_code == 0 and result.stdout.splitlines()[0].endswith("; RETRACTED (search and export show it only with --include-retracted)")
     assert "RETRACTED" not in invoke(trained, "explain", "38011560").stdout
+
+
+def test_explain_says_relevance_is_not_trained_yet(shared_data: Path, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    files = sorted(str(p) for p in (shared_data / "pubmed-xml" / "exports").glob("*.xml"))  # no OIH record among them
+    assert invoke(path, "ingest", *files).exit_code == 0
+    assert invoke(path, "train").exit_code == 0
+    with Store(tmp_path / "oihwatch.db") as store:
+        pmid = next(store.iter_articles()).pmid
+    lines = invoke(path, "explain", pmid).stdout.splitlines()
+    assert lines[1:3] == ["oih (relevance)", "    not trained yet (too few labelled records): 'oihwatch train' prints why"]

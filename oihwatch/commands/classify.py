@@ -164,6 +164,8 @@ def explain(app: App, pmid: str) -> None:
         if label in model.labels and text:
             for term, weight in model.explain(text, label):
                 click.echo(f"    {weight:+.3f}  {term}")
+        elif score is None:
+            click.echo("    not trained yet (too few labelled records): 'oihwatch train' prints why")
 
 
 @click.command()
