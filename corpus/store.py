@@ -154,9 +154,13 @@ class Store:
     def error(self, exc: sqlite3.DatabaseError, doing: str) -> StorageError:
         """One line for a failure of SQLite, telling a corrupt file (restore a backup) from a full
         disk, a lock or a read-only file (fix that and rerun)."""
+        return self.corrupt_error(exc) or StorageError(f"cannot {doing} {self.path}: {exc}")
+
+    def corrupt_error(self, exc: sqlite3.DatabaseError) -> StorageError | None:
+        """The one line for ``exc`` if it comes from a damaged file, else None."""
         if self.is_corrupt(exc):
             return StorageError(f"the corpus database {self.path} is corrupt ({exc}); restore it from a backup")
-        return StorageError(f"cannot {doing} {self.path}: {exc}")
+        return None
 
     def is_corrupt(self, exc: sqlite3.DatabaseError) -> bool:
         """Whether ``exc`` comes from a damaged file. SQLite says so itself when it notices, but a
@@ -196,7 +200,7 @@ class Store:
         Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
         PubMed XML. A replaced record is marked for re-classification. When a batch holds one
         PMID twice (daily update files do), the later one wins. A notice flags the paper it
-        concerns, stored before or after it (``note_notices``).
+        concerns, stored before or after it (``_note_notice``).
         """
         counts = UpsertCounts()
         latest = {article.pmid: article for article in articles}
@@ -242,23 +246,22 @@ class Store:
             counts.new += 1
         else:
             counts.updated += 1
-        if article.concerned():
-            self.note_notices([article])
+        concerned = article.concerned()
+        if concerned:
+            self._note_notice(article.pmid, concerned)
 
-    def note_notices(self, notices: Iterable[Article]) -> None:
-        """Remember which papers each notice concerns, and flag those already stored.
+    def _note_notice(self, notice: str, concerned: list[tuple[str, Link]]) -> None:
+        """Remember which papers a notice concerns, and flag those already stored.
 
         NLM links both ways, but the revised original may come weeks after the notice (the
         modification-date sweep), or never; an upsert adds the links back (``_with_notices``), so a
         stale copy of the original stored later cannot clear the flag.
         """
         with self.transaction():
-            for notice in notices:
-                concerned = notice.concerned()
-                self.db.execute("DELETE FROM notices WHERE notice = ?", (notice.pmid,))
-                self.db.executemany("INSERT OR IGNORE INTO notices (original, kind, notice) VALUES (?, ?, ?)",
-                                    [(pmid, link.kind, link.pmid) for pmid, link in concerned])
-                self._relink(sorted({pmid for pmid, _ in concerned}))
+            self.db.execute("DELETE FROM notices WHERE notice = ?", (notice,))
+            self.db.executemany("INSERT OR IGNORE INTO notices (original, kind, notice) VALUES (?, ?, ?)",
+                                [(pmid, link.kind, link.pmid) for pmid, link in concerned])
+            self._relink(sorted({pmid for pmid, _ in concerned}))
 
     def _relink(self, pmids: list[str]) -> None:
         """Store the papers of ``pmids`` again: each gains the links back from the stored notices

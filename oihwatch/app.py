@@ -78,7 +78,7 @@ class App:
     def corruption(self, exc: sqlite3.DatabaseError) -> StorageError | None:
         """The error to show for ``exc`` if it comes from a damaged corpus file, else None."""
         store = self.__dict__.get("store")
-        return store.error(exc, "read") if store is not None and store.is_corrupt(exc) else None
+        return store.corrupt_error(exc) if store is not None else None
 
     def close(self) -> None:
         if "store" in self.__dict__:
