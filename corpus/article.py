@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 
 # A notice's link to the paper it concerns -> the link NLM gives that paper back. The two sides
@@ -104,9 +105,7 @@ class Article:
     @property
     def abstract(self) -> str:
         """The abstract as text, keeping the labels of a structured abstract."""
-        return "\n".join(
-            f"{s.label}: {s.text}" if s.label else s.text for s in self.abstract_sections
-        )
+        return sections_text(self.abstract_sections)
 
     @property
     def year(self) -> int | None:
@@ -183,3 +182,8 @@ def with_retraction(publication_types: list[str], retracted: bool) -> list[str]:
     if retracted and RETRACTED_PUBLICATION_TYPE not in publication_types:
         return [*publication_types, RETRACTED_PUBLICATION_TYPE]
     return publication_types
+
+
+def sections_text(sections: Iterable[AbstractSection]) -> str:
+    """Abstract sections as text, one per line, each labelled part as 'LABEL: text'."""
+    return "\n".join(f"{s.label}: {s.text}" if s.label else s.text for s in sections)

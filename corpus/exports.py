@@ -102,13 +102,17 @@ def split_pages(pages: str) -> tuple[str, str]:
     return first, last
 
 
+TAG_PREFIX = "oihwatch:"  # our tags among a record's keywords; readers drop them on import
+RETRACTED_TAG = f"{TAG_PREFIX}retracted"  # the one tag that is a fact about the paper
+
+
 def tag_keywords(record: dict) -> list[str]:
     """Our tags as reference-manager keywords: 'oihwatch:topic:ketamine', 'oihwatch:study:rct'."""
-    words = [f"oihwatch:topic:{t}" for t in record["topics"]]
+    words = [f"{TAG_PREFIX}topic:{t}" for t in record["topics"]]
     if record["study_type"]:
-        words.append(f"oihwatch:study:{record['study_type']}")
+        words.append(f"{TAG_PREFIX}study:{record['study_type']}")
     if record["retracted"]:
-        words.append("oihwatch:retracted")
+        words.append(RETRACTED_TAG)
     return words
 
 

@@ -71,4 +71,4 @@ def _text(value: object) -> str:
 
 
 def _strings(value: object) -> list[str]:
-    return [_text(v) for v in value if _text(v)] if isinstance(value, list) else []
+    return [text for text in map(_text, value) if text] if isinstance(value, list) else []

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from corpus.article import Article, content_json
+from corpus.article import Article, content_json, sections_text
 from corpus.exports import author_name, split_pages
 
 _NOT_MERGED = {"pmid", "source", "raw_xml", "pub_date_sort"}  # identity, provenance; the sort date goes with pub_date
@@ -90,7 +90,7 @@ def _key(name: str, value: Any) -> object:
     if name == "pages":
         return split_pages(value)
     if name in ("abstract_sections", "other_abstracts"):
-        return _words(" ".join(f"{s.label}: {s.text}" if s.label else s.text for s in value))
+        return _words(sections_text(value))
     return _words(value) if isinstance(value, str) else value
 
 

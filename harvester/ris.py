@@ -25,6 +25,7 @@ import rispy
 
 from corpus.article import Article, with_retraction
 from corpus.errors import InputError
+from corpus.exports import RETRACTED_TAG, TAG_PREFIX
 from harvester.abstract_text import sections_from_line
 from harvester.dates import sort_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
@@ -32,8 +33,6 @@ from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_o
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 _PMID_NOTE = re.compile(r"PMID:\s*(\d+)")
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -")  # rispy's reading of a tag line
-OUR_TAGS = "oihwatch:"  # prefix of the tags ``corpus.exports`` writes as keywords
-RETRACTED_TAG = f"{OUR_TAGS}retracted"  # the one of them that is a fact about the paper, kept as one
 
 
 def parse_ris(handle: TextIO, *, name: str = "<ris>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -91,7 +90,7 @@ def article_from_ris(entry: dict) -> Article:
         pub_date_sort=sort_date(year),
         doi=_first(entry, "doi").removeprefix("https://doi.org/"),
         languages=[part.strip() for part in _first(entry, "language").split(";") if part.strip()],
-        keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(OUR_TAGS))),
+        keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(TAG_PREFIX))),
         publication_types=with_retraction([t.strip() for t in _first(entry, "type_of_work").split(";") if t.strip()],
                                           RETRACTED_TAG in keywords),
     )
