@@ -152,16 +152,12 @@ def _filter_sets(rowid: str, filters: Filters) -> tuple[list[str], list]:
             "OR REPLACE(journal_abbrev, '.', '') LIKE ? ESCAPE '\\')"
         )
         params += [pattern, pattern]
-    if filters.study_type is not None:
-        where.append(
-            f"{rowid} IN (SELECT a2.rowid FROM classifications c JOIN articles a2 ON a2.pmid = c.pmid WHERE c.study_type = ?)"
-        )
-        params.append(filters.study_type)
-    if filters.min_relevance is not None:
-        where.append(
-            f"{rowid} IN (SELECT a2.rowid FROM classifications c JOIN articles a2 ON a2.pmid = c.pmid WHERE c.relevance >= ?)"
-        )
-        params.append(filters.min_relevance)
+    classified = [(sql, value) for sql, value in (("c.study_type = ?", filters.study_type), ("c.relevance >= ?", filters.min_relevance))
+                  if value is not None]
+    if classified:
+        where.append(f"{rowid} IN (SELECT a2.rowid FROM classifications c JOIN articles a2 ON a2.pmid = c.pmid "
+                     f"WHERE {' AND '.join(sql for sql, _ in classified)})")
+        params += [value for _, value in classified]
     if filters.topics or filters.min_score is not None:
         criteria, values = [], []
         if filters.topics:

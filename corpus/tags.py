@@ -84,10 +84,18 @@ def load_classifications(store: Store, pmids: Iterable[str] | None = None) -> di
     return result
 
 
+_TO_CLASSIFY = "deleted = 0 AND needs_classification = 1"  # new, revised or newly labelled
+
+
 def pmids_to_classify(store: Store, everything: bool = False) -> list[str]:
     """New or revised records (or every record) that are not deleted."""
-    where = "deleted = 0" if everything else "deleted = 0 AND needs_classification = 1"
+    where = "deleted = 0" if everything else _TO_CLASSIFY
     return [r[0] for r in store.db.execute(f"SELECT pmid FROM articles WHERE {where} ORDER BY CAST(pmid AS INTEGER)")]
+
+
+def count_to_classify(store: Store) -> int:
+    """How many records wait for ``classify``."""
+    return store.db.execute(f"SELECT COUNT(*) FROM articles WHERE {_TO_CLASSIFY}").fetchone()[0]
 
 
 def set_label(store: Store, pmid: str, topic: str, value: bool) -> None:

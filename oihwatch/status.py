@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from corpus.runs import INTERRUPTED, get_watermark, last_runs, last_success
 from corpus.store import Store
+from corpus.tags import count_to_classify
 from oihwatch.config import Settings
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import relevance_threshold
@@ -42,9 +43,7 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
         "database": str(settings.database_path),
         "records": records,
         "deleted": store.count_articles(include_deleted=True) - records,
-        "unclassified": db.execute(
-            "SELECT COUNT(*) FROM articles WHERE deleted = 0 AND needs_classification = 1"
-        ).fetchone()[0],
+        "unclassified": count_to_classify(store),
         "relevant": db.execute("SELECT COUNT(*) FROM classifications WHERE relevance >= ?", (threshold,)).fetchone()[0],
         "topics": {
             name: {"label": topic.label, "tagged": tagged.get(name, 0)} for name, topic in settings.topics.items()

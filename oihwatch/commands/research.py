@@ -15,7 +15,7 @@ from corpus.evidence import STUDY_TYPES
 from corpus.exports import WRITERS, iter_records
 from corpus.search import Filters, search, stored_topics
 from corpus.stats import corpus_stats, plot_trends
-from corpus.tags import pmids_to_classify
+from corpus.tags import count_to_classify
 from oihwatch.app import App
 from oihwatch.model_info import relevance_threshold
 
@@ -117,7 +117,7 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
 
 def _note_unclassified(app: App) -> None:
     """Tags are what the last ``classify`` wrote: say so when records (new, revised, relabelled) wait for it."""
-    waiting = len(pmids_to_classify(app.store))
+    waiting = count_to_classify(app.store)
     if waiting:
         records = "1 record is" if waiting == 1 else f"{waiting} records are"
         click.echo(f"note: {records} new, revised or newly labelled since the last classify; "
