@@ -141,7 +141,7 @@ def synthesis_type(title: str, text: str) -> str:
         return "meta_analysis" if _META_MENTION.search(own.group(0)) or pooled else "systematic_review"
     if pooled:
         return "meta_analysis"
-    if (meta or review) and _SEARCHING.search(text):
+    if _SEARCHING.search(text):  # a review or meta-analysis word is there (checked above)
         return "systematic_review"
     return ""
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 
-import numpy as np
 
 from classifier.documents import has_text, record_text
 from classifier.key_finding import key_finding
 from classifier.model import OihModel
 from classifier.study_type import study_type
 from classifier.topics import TopicRule
-from classifier.weak_labels import keyword_hits, mesh_hits
+from classifier.weak_labels import keyword_hits, rule_hits
 from corpus.article import Article
 from corpus.tags import RELEVANCE, Classification, TopicScore
 
@@ -38,7 +37,7 @@ def classify_articles(
     texts = [record_text(a) for a in articles]
     keyword = keyword_hits(texts, rules)
     probabilities = model.predict_proba(texts, keyword)
-    ruled = np.maximum(keyword, mesh_hits(articles, rules)).astype(bool)  # what the keyword or MeSH rule says
+    ruled = rule_hits(articles, keyword, rules).astype(bool)  # what the keyword or MeSH rule says
     columns = {label: j for j, label in enumerate(model.labels)}
     for i, article in enumerate(articles):
         if not has_text(article) or article.is_notice:  # a notice's text is no finding either

@@ -27,7 +27,7 @@ from classifier.documents import has_text, record_text
 from classifier.features import FeatureBuilder
 from classifier.model import OihModel, sigmoid
 from classifier.topics import TopicRule, rules_fingerprint
-from classifier.weak_labels import keyword_hits, mesh_hits
+from classifier.weak_labels import keyword_hits, rule_hits
 from corpus.article import Article
 from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
@@ -62,7 +62,7 @@ def build_training_data(
     kept = [a for a in articles if has_text(a) and a.pmid not in curated.test_pmids]
     texts = [record_text(a) for a in kept]
     hits = keyword_hits(texts, rules)
-    targets = np.maximum(hits, mesh_hits(kept, rules))  # weak labels: a keyword or a MeSH rule fires
+    targets = rule_hits(kept, hits, rules)  # weak labels: a keyword or a MeSH rule fires
     weights = np.full_like(targets, weak_weight)
     is_curated = np.zeros(targets.shape, dtype=bool)
     train_labels = curated.for_training()

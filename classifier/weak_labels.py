@@ -59,3 +59,7 @@ def mesh_hits(articles: Sequence[Article], rules: Sequence[TopicRule]) -> np.nda
                 hits[i, j] = 1.0
     return hits
 
+
+def rule_hits(articles: Sequence[Article], keyword: np.ndarray, rules: Sequence[TopicRule]) -> np.ndarray:
+    """(records x rules) 0/1: a keyword rule (``keyword``, already computed) or a MeSH rule fires."""
+    return np.maximum(keyword, mesh_hits(articles, rules))

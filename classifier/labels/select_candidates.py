@@ -119,7 +119,6 @@ def split(new_path, curated_path, seed):
         rng.shuffle(rows)
         n_test = round(len(rows) * TEST_SHARE)
         for i, row in enumerate(rows):
-            row.pop("far", None)
             row["split"] = "test" if i < n_test else "train"
     merged = sorted(old + new, key=lambda r: r["pmid"])
     keys = ("pmid", "oih", "topics", "note", "split")
