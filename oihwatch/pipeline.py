@@ -50,8 +50,7 @@ def classify_step(app: App) -> str:
         saved = classify_records(app)
     except ClassifierError as exc:
         log.warning("%s; training a model now", exc)
-        with recorded(app.store, "train"):
-            version = train_and_save(app)
+        version = train_and_save(app)
         return f"trained model {version}; {classify_records(app)} records classified"
     return f"{saved} records classified"
 

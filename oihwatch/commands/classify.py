@@ -52,7 +52,7 @@ def classify_records(app: App, everything: bool = False) -> int:
     curated = curated_labels(app).values
     with app.writing("classify") as store, recorded(store, "classify") as counts:
         pmids = pmids_to_classify(store, everything)
-        saved = counts["found"] = 0
+        saved = 0
         for start in range(0, len(pmids), BATCH):
             articles = list(store.iter_articles(pmids[start : start + BATCH]))
             saved += save_classifications(store, classify_articles(articles, model, rules, curated))
@@ -62,13 +62,15 @@ def classify_records(app: App, everything: bool = False) -> int:
 
 
 def train_and_save(app: App) -> str:
-    """Train on the stored records, weak and curated labels; save the model; return its version."""
+    """Train on the stored records, weak and curated labels; save the model; return its version.
+    Holds the write lock and records the run (the ``train`` command and the pipeline alike)."""
     rules, hyperparameters = rules_for(app)
-    curated = curated_labels(app)
-    articles = list(app.store.iter_articles())
-    click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
-    model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
-    path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
+    with app.writing("train") as store, recorded(store, "train"):
+        curated = curated_labels(app)
+        articles = list(store.iter_articles())
+        click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
+        model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
+        path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
     click.echo(f"model {model.version} saved to {path.parent}")
     for label, metrics in model.meta["cv_metrics"].items():
         threshold = model.thresholds[label]
@@ -87,8 +89,7 @@ def train(app: App) -> None:
     Example:
         oihwatch train && oihwatch classify --all
     """
-    with app.writing("train") as store, recorded(store, "train"):
-        train_and_save(app)
+    train_and_save(app)
 
 
 @click.command()
@@ -182,16 +183,18 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
     """
     if topic != RELEVANCE and topic not in app.settings.topics:
         raise ClassifierError(f"unknown topic {topic!r}; use 'oih' or one of: {', '.join(app.settings.topics)}")
+    rules, _ = rules_for(app)
+    try:  # loaded before the lock, so a scheduled job waiting for it does not wait through the load
+        model = current_model(app, rules)
+    except ClassifierError:  # the label is kept; it shows once the record is classified
+        model = None
+    said = f"{pmid} {'is not' if negative else 'is'} {topic}"
     with app.writing("label") as store:
         article = store.get_article(pmid)
         if article is None:
             raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
         set_label(store, pmid, topic, not negative)
-        said = f"{pmid} {'is not' if negative else 'is'} {topic}"
-        rules, _ = rules_for(app)
-        try:
-            model = current_model(app, rules)
-        except ClassifierError:  # the label is kept; it shows once the record is classified
+        if model is None:
             click.echo(f"{said}; searches and exports show it after 'oihwatch train' and 'oihwatch classify'")
             return
         save_classifications(store, classify_articles([article], model, rules, curated_labels(app).values))
