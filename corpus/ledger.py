@@ -123,6 +123,12 @@ def record_digest(
     return record
 
 
+def unlisted(listed: Iterable[Delivery], addresses: Iterable[str]) -> list[str]:
+    """The ``addresses`` a digest has no delivery for, compared as the config compares them (letter case aside)."""
+    known = {d.recipient.casefold() for d in listed}
+    return [a for a in addresses if a.casefold() not in known]
+
+
 def add_deliveries(store: Store, digest_id: int, deliveries: Mapping[str, str]) -> None:
     """Pending deliveries (recipient -> Message-ID) for recipients added after the digest was recorded."""
     with store.transaction() as db:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from corpus.ledger import deliveries, find_digest
+from corpus.ledger import deliveries, find_digest, unlisted
 from corpus.store import Store
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -48,7 +48,6 @@ def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, reci
     if record is None:
         return period
     listed = deliveries(store, record.id)
-    known = {d.recipient.casefold() for d in listed}
-    if not all(d.done for d in listed) or any(r.casefold() not in known for r in recipients):
+    if not all(d.done for d in listed) or unlisted(listed, recipients):
         return period
     return None

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Protocol
 
 from corpus.errors import ConfigError, DeliveryError, InputError
-from corpus.ledger import DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest
+from corpus.ledger import (
+    DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest, unlisted,
+)
 from corpus.store import Store
 from reports.assembly import Digest, for_recipient
 from reports.chart import trend_png
@@ -143,8 +145,8 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
 def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, digest: Digest,
                    outcome: DigestOutcome) -> None:
     """A recipient configured after the period's digest was recorded gets it too, once."""
-    listed = {d.recipient.casefold() for d in deliveries(store, record.id)}
-    newcomers = [r for r in params.recipients if r.email.casefold() not in listed]
+    missing = set(unlisted(deliveries(store, record.id), [r.email for r in params.recipients]))
+    newcomers = [r for r in params.recipients if r.email in missing]
     wanted = _wanted(params, digest, record.period, newcomers, outcome)
     if wanted:
         add_deliveries(store, record.id, wanted)
@@ -189,6 +191,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
         return outcome
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
     cid = chart_cid(period)
+    unsubscribe = unsubscribe_url(params.unsubscribe, params.sender)
     with transport:
         for delivery in pending:
             recipient = configured.get(delivery.recipient.casefold())
@@ -197,7 +200,6 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                 outcome.dropped.append(delivery.recipient)
                 continue
             mine = for_recipient(digest, recipient.topics)
-            unsubscribe = unsubscribe_url(params.unsubscribe, params.sender)
             rendered = render_digest(mine, chart_src=f"cid:{cid}", unsubscribe=unsubscribe,
                                      topics_note=_topics_note(params, recipient))
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
