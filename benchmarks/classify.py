@@ -10,7 +10,6 @@ and of the full tagging step (study type and key finding included).
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import tomllib
 from pathlib import Path
@@ -27,6 +26,8 @@ from classifier.training import train_model
 from corpus.article import Article
 from harvester.jsonl import parse_jsonl
 
+from shared import shared_data  # benchmarks/, the script's folder, is on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -41,7 +42,7 @@ def rate(count: int, seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("OIHWATCH_SHARED_DATA") or REPO.parent / "shared" / "data"))
+    parser.add_argument("--data", type=Path, default=shared_data())
     args = parser.parse_args()
     articles = read_corpus(args.data / "corpus.jsonl") + read_corpus(args.data / "corpus_generic_negatives.jsonl")
     hyperparameters = load_hyperparameters()

@@ -19,7 +19,6 @@ import argparse
 import contextlib
 import math
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -27,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from shared import shared_data  # benchmarks/, the script's folder, is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
@@ -95,7 +96,7 @@ def main() -> None:
     parser.add_argument("--rates", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    data = Path(os.environ.get("OIHWATCH_SHARED_DATA") or REPO.parent / "shared" / "data")
+    data = shared_data()
     records = copies(load_records(data / "pubmed-xml"), args.records, START, (END - START).days + 1)
     print(f"harvest of {args.records:,} records, batch {args.batch}, one create-date window per year")
     print(f"{'rate/s':>6} {'requests':>8} {'floor':>6} {'wall s':>8} {'floor s':>8} {'ratio':>6}  verdict")

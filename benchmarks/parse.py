@@ -25,6 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from shared import shared_data  # benchmarks/, the script's folder, is on sys.path
+
 REPO = Path(__file__).resolve().parent.parent
 HEADER = (
     b'<?xml version="1.0" ?>\n<!DOCTYPE PubmedArticleSet PUBLIC "-//NLM//DTD PubMedArticle, 1st January 2025//EN" '
@@ -50,10 +52,6 @@ usage = resource.getrusage(resource.RUSAGE_SELF)
 cpu = usage.ru_utime + usage.ru_stime - cpu_start
 print(json.dumps({"records": count, "seconds": seconds, "cpu": cpu, "peak_mib": usage.ru_maxrss / 1024}))
 """
-
-
-def shared_data() -> Path:
-    return Path(os.environ.get("OIHWATCH_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 
 def real_records() -> list[str]:

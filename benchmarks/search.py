@@ -8,13 +8,14 @@ The baseline in the same run is an unfiltered single-word search.
 from __future__ import annotations
 
 import argparse
-import os
 import dataclasses
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from shared import shared_data  # benchmarks/, the script's folder, is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
@@ -72,7 +73,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--limit", type=int, default=20, help="results per search, as the CLI default")
     parser.add_argument("--db", type=Path, help="reuse (or create) this corpus file instead of a temporary one")
-    parser.add_argument("--data", type=Path, default=Path(os.environ.get("OIHWATCH_SHARED_DATA") or REPO.parent / "shared" / "data"))
+    parser.add_argument("--data", type=Path, default=shared_data())
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"
