@@ -34,18 +34,29 @@ Sixth pass (--sample N): N of the records still unlabelled, drawn at random with
 filter. The keyword strata had found every candidate for the rare topics, so a random draw
 adds what the classifier meets in practice: mostly negatives and non_opioid positives.
 
+Ninth pass (--tagged DB): what a trained model does with the records no one has read yet,
+from the store at DB after ``oihwatch train`` and ``classify --all`` (choosing by the model's
+output, like choosing by keywords, decides only what is read; never a label):
+  tagged_tapering / tagged_ketamine  every unlabelled record the model or a rule tags
+  near_tapering      seeded sample of records scored just under the threshold (a third of it or more)
+  tagged_non_opioid  seeded sample of the unlabelled records tagged non_opioid
+  near_non_opioid    seeded sample of those scored just under the threshold (half of it or more)
+  tagged_oih         the unlabelled records of highest relevance
+
 Split step: ``select_candidates.py split NEW.jsonl`` gives every labelled line of NEW.jsonl
 that has no ``split`` a seeded, stratified 35 % test share (the procedure of the first
 pass, applied to the new lines only: existing records never change split), and merges
 them into curated.jsonl sorted by pmid.
 
-Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--wide | --sample N] [--out /tmp/cands.jsonl]
+Usage: select_candidates.py [--data ../shared/data] [--seed 20240611] [--wide | --sample N | --tagged DB]
+                            [--out /tmp/cands.jsonl]
        select_candidates.py split NEW.jsonl [--seed 20240611]
 """
 import argparse
 import json
 import random
 import re
+import sqlite3
 from pathlib import Path
 
 PAT = {
@@ -144,6 +155,38 @@ def take_wide(recs, gen, rng, take, m):
     take(rng.sample(gen, min(15, len(gen))), "generic")
 
 
+def tagged_pools(db_path, recs):
+    """Unlabelled records by what the store's trained model made of them (--tagged)."""
+    by_pmid = {r["pmid"]: r for r in recs}
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+
+    def pmids(sql, *args):
+        return [by_pmid[p] for (p,) in db.execute(sql, args) if p in by_pmid]
+
+    def threshold(topic):
+        return db.execute("SELECT MIN(score) FROM tags WHERE topic = ? AND assigned AND source = 'model'",
+                          (topic,)).fetchone()[0] or 1.0
+
+    pools = {}
+    for topic in ("tapering", "ketamine", "non_opioid"):
+        pools[f"tagged_{topic}"] = pmids("SELECT pmid FROM tags WHERE topic = ? AND assigned ORDER BY pmid", topic)
+    pools["near_tapering"] = pmids("SELECT pmid FROM tags WHERE topic = 'tapering' AND NOT assigned AND score >= ? "
+                                   "ORDER BY pmid", threshold("tapering") / 3)
+    pools["near_non_opioid"] = pmids("SELECT pmid FROM tags WHERE topic = 'non_opioid' AND NOT assigned AND score >= ? "
+                                     "ORDER BY pmid", threshold("non_opioid") / 2)
+    pools["tagged_oih"] = pmids("SELECT pmid FROM classifications ORDER BY relevance DESC, pmid")
+    return pools
+
+
+def take_tagged(pools, rng, take, a):
+    take(pools["tagged_tapering"], "tagged_tapering")
+    take(pools["tagged_ketamine"], "tagged_ketamine")
+    take(rng.sample(pools["near_tapering"], min(a.n_near_tapering, len(pools["near_tapering"]))), "near_tapering")
+    take(rng.sample(pools["tagged_non_opioid"], min(a.n_non_opioid, len(pools["tagged_non_opioid"]))), "tagged_non_opioid")
+    take(rng.sample(pools["near_non_opioid"], min(a.n_near_non_opioid, len(pools["near_non_opioid"]))), "near_non_opioid")
+    take(pools["tagged_oih"][:a.n_oih], "tagged_oih")
+
+
 def main():
     import sys
     if len(sys.argv) > 1 and sys.argv[1] == "split":
@@ -165,6 +208,10 @@ def main():
     ap.add_argument("--n-generic", type=int, default=30)
     ap.add_argument("--wide", action="store_true", help="third pass: the wider vocabulary only")
     ap.add_argument("--sample", type=int, default=0, help="sixth pass: N records drawn at random, no keyword filter")
+    ap.add_argument("--tagged", metavar="DB", help="ninth pass: what the model in the store at DB tags")
+    ap.add_argument("--n-near-tapering", type=int, default=30)
+    ap.add_argument("--n-near-non-opioid", type=int, default=40)
+    ap.add_argument("--n-oih", type=int, default=60)
     ap.add_argument("--out", default="/tmp/oihwatch_candidates.jsonl")
     a = ap.parse_args()
     rng = random.Random(a.seed)
@@ -187,6 +234,9 @@ def main():
     gen = sorted((r for r in gen if r["abstract"] and r["pmid"] not in done), key=lambda r: r["pmid"])
     if a.wide:
         take_wide(recs, gen, rng, take, m)
+        return write(out, a.out)
+    if a.tagged:
+        take_tagged(tagged_pools(a.tagged, recs), rng, take, a)
         return write(out, a.out)
     if a.sample:
         take(rng.sample(recs, min(a.sample, len(recs))), "sample")
