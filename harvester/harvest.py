@@ -123,13 +123,17 @@ def harvest_all(
 ) -> list[QueryResult]:
     """Harvest every query (or the one named ``only``), then sweep those whose sweep is due.
 
-    ``since``/``until`` harvest a chosen create-date range instead (no sweep); the watermark
-    still only moves where that leaves no gap. Raises ``HarvestFailed`` at the first query
+    ``since``/``until`` harvest a chosen create-date range instead (no sweep; ``until`` stops
+    at today); the watermark still only moves where that leaves no gap. Raises ``HarvestFailed`` at the first query
     that fails, after recording its run as failed.
     """
     today = today or date.today()
+    if since and since > today:
+        raise InputError(f"since {since} is in the future (today is {today}): nothing can have been created yet")
     if since and until and since > until:
         raise InputError(f"since {since} is after until {until}; swap them")
+    if until and until > today:
+        until = today  # the watermark must never claim days that have not happened
     selected = [q for q in queries if only is None or q.name == only]
     if not selected:
         names = ", ".join(q.name for q in queries) or "none"

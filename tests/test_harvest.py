@@ -249,6 +249,16 @@ def test_bad_choices_are_one_line_errors(store, client):
         harvest(store, client, only="nope")
     with pytest.raises(InputError, match="after until"):
         harvest(store, client, since=TODAY, until=TODAY - timedelta(days=1))
+    with pytest.raises(InputError, match=f"since {TODAY + timedelta(days=1)} is in the future"):
+        harvest(store, client, since=TODAY + timedelta(days=1))
+
+
+def test_an_until_in_the_future_stops_at_today(store, client, records):
+    """A watermark past today would make every later run search nothing until that day came."""
+    [result] = harvest(store, client, until=TODAY + timedelta(days=400))
+    assert result.span == Window(Options.start, TODAY)
+    assert get_watermark(store, "oih") == str(TODAY)
+    assert stored(store) == expected(records)
 
 
 # -- the command line --------------------------------------------------------------------------
