@@ -104,13 +104,6 @@ class HarvestSettings(Section):
     batch_size: int = Field(200, ge=1, le=10000, description="records per efetch request")
     sweep_days: int = Field(7, ge=1, description="days between modification-date sweeps for revised records")
 
-    @field_validator("start")
-    @classmethod
-    def _not_in_future(cls, value: date) -> date:
-        if value > date.today():
-            raise ValueError(f"{value} is after today; PubMed has no records created then (use a past date)")
-        return value
-
 
 class Topic(Section):
     label: str = Field(description="the heading clinicians see")
@@ -276,7 +269,9 @@ def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
     return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
 
 
-def load_settings(path: Path, environ: Mapping[str, str] | None = None, require_email: bool = True) -> Settings:
+def load_settings(
+    path: Path, environ: Mapping[str, str] | None = None, require_email: bool = True, today: date | None = None
+) -> Settings:
     """Read, merge and validate the configuration; every problem is one ConfigError line."""
     environ = os.environ if environ is None else environ
     if not path.exists():
@@ -287,10 +282,12 @@ def load_settings(path: Path, environ: Mapping[str, str] | None = None, require_
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    return settings_from_mapping(data, path, environ, require_email)
+    return settings_from_mapping(data, path, environ, require_email, today or date.today())
 
 
-def settings_from_mapping(data: dict, path: Path, environ: Mapping[str, str], require_email: bool = True) -> Settings:
+def settings_from_mapping(
+    data: dict, path: Path, environ: Mapping[str, str], require_email: bool = True, today: date | None = None
+) -> Settings:
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     origin: dict[str, str] = {}  # "section.key" -> the environment variable it came from
     for name, value in environ.items():
@@ -317,6 +314,8 @@ def settings_from_mapping(data: dict, path: Path, environ: Mapping[str, str], re
         first = exc.errors()[0]
         message = first["msg"].replace("Extra inputs are not permitted", "unknown setting").removeprefix("Value error, ")
         raise error(".".join(str(part) for part in first["loc"]), message) from None
+    if settings.harvest.start > (today or date.today()):
+        raise error("harvest.start", f"{settings.harvest.start} is after today; PubMed has no records created then (use a past date)")
     if require_email and not settings.ncbi.email:
         raise error("ncbi.email", "required; NCBI asks every client for a contact address")
     bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)

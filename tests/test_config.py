@@ -115,21 +115,16 @@ def test_ncbi_settings_are_checked_when_they_come_from_the_environment(tmp_path)
     assert load_settings(write(tmp_path, '[ncbi]\nemail = " me@example.org "\n'), {}).ncbi.email == "me@example.org"
 
 
-class Today(date):
-    """A date whose ``today`` is 2026-11-30, whatever the machine's clock says."""
-
-    @classmethod
-    def today(cls) -> date:
-        return date(2026, 11, 30)
-
-
-def test_harvest_start_may_be_today_but_not_tomorrow(tmp_path, monkeypatch):
-    monkeypatch.setattr("oihwatch.config.date", Today)
+def test_harvest_start_may_be_today_but_not_tomorrow(tmp_path):
+    today = date(2026, 11, 30)
     path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2026-11-30\n')
-    assert load_settings(path, {}).harvest.start == date(2026, 11, 30)
+    assert load_settings(path, {}, today=today).harvest.start == today
     path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2026-12-01\n')
     with pytest.raises(ConfigError, match=r"harvest\.start in .*2026-12-01 is after today"):
-        load_settings(path, {})
+        load_settings(path, {}, today=today)
+    environ = {"OIHWATCH_HARVEST_START": "2026-12-01"}
+    with pytest.raises(ConfigError, match=r"harvest\.start in \$OIHWATCH_HARVEST_START: 2026-12-01 is after today"):
+        load_settings(write(tmp_path, '[ncbi]\nemail = "a@b.org"\n'), environ, today=today)
 
 
 @pytest.mark.parametrize(
