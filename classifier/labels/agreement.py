@@ -3,7 +3,7 @@
 
 Every curated record was read twice, blind. ``pass`` says when (docs/labelling-guide.md): 5 for
 records first read in the earlier passes and read again under the fifth-pass guide without
-seeing the first labels; 6 and later for random draws read by two readers at once. Where the readings
+seeing the first labels; 6 and later for new records (random draws, then model-chosen ones) read by two readers at once. Where the readings
 differed an adjudicator read the record again and decided; curated.jsonl holds that result. Cohen's kappa per label is the
 ceiling to read the classifier's scores against: a model cannot agree with one reader much
 better than a second reader does.
