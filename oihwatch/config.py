@@ -134,6 +134,9 @@ class DigestSettings(Section):
     title: str = Field("OIH evidence digest", min_length=1, description="e-mail subject and page title")
     outbox: FilePath = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
     send_empty: bool = Field(True, description="send a one-line e-mail in a week with nothing new")
+    per_section: int = Field(  # about 2 KB of HTML a paper: five full sections stay under Gmail's 102 KB clip
+        10, ge=1, description="papers listed per topic in an e-mail, strongest evidence first; the rest are one PubMed link"
+    )
     unsubscribe: str = Field(
         "", description="List-Unsubscribe: an e-mail address or an https:// page (one-click); empty = the sender"
     )

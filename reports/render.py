@@ -10,6 +10,7 @@ inlined with css-inline and the class attributes are dropped afterwards.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,7 +18,7 @@ from functools import lru_cache
 import css_inline
 import jinja2
 
-from reports.assembly import Digest
+from reports.assembly import Digest, Item
 from reports.chart import trend_text
 
 STRONG_TYPES = frozenset({"meta_analysis", "systematic_review", "rct"})
@@ -37,6 +38,11 @@ def full_stop(text: str) -> str:
     return text if text.endswith(".") else f"{text}."
 
 
+def pubmed_list(items: Sequence[Item]) -> str:
+    """One PubMed search that lists these papers (PubMed reads a comma-separated list of PMIDs)."""
+    return "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in items)
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -47,7 +53,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(full_stop=full_stop)
+    env.filters.update(full_stop=full_stop, pubmed_list=pubmed_list)
     return env
 
 
@@ -61,9 +67,17 @@ def inline_css(html: str) -> str:
     return _CLASS_ATTRIBUTE.sub("", inliner.inline(html))
 
 
-def render_digest(digest: Digest, *, chart_src: str = "", unsubscribe: str = "", topics_note: str = "") -> RenderedDigest:
-    """Subject, text and HTML of one recipient's digest; ``chart_src`` is a ``cid:`` URL or a file name."""
+def render_digest(
+    digest: Digest, *, chart_src: str = "", unsubscribe: str = "", topics_note: str = "", per_section: int | None = None
+) -> RenderedDigest:
+    """Subject, text and HTML of one recipient's digest; ``chart_src`` is a ``cid:`` URL or a file name.
+
+    ``per_section`` lists only a section's first papers (the strongest evidence, then the newest)
+    and links the rest as one PubMed search: a mail of hundreds of papers is clipped by mail
+    clients (Gmail shows about 100 KB) and read by no one.
+    """
     context = {
+        "per_section": per_section,
         "digest": digest,
         "window": window_text(digest.since, digest.until),
         "trend_text": trend_text(digest.trend),

@@ -51,6 +51,7 @@ class DigestParams:
     sender: str
     unsubscribe: str = ""
     send_empty: bool = True
+    per_section: int | None = None  # papers listed per section in an e-mail (None: all)
     weekday: str = "mon"
     time: str = "07:00"
     timezone: str = "UTC"
@@ -201,7 +202,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                 continue
             mine = for_recipient(digest, recipient.topics)
             rendered = render_digest(mine, chart_src=f"cid:{cid}", unsubscribe=unsubscribe,
-                                     topics_note=_topics_note(params, recipient))
+                                     topics_note=_topics_note(params, recipient), per_section=params.per_section)
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
                                     message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,
                                     chart_png=chart if mine.sections else None, cid=cid)

@@ -77,6 +77,7 @@ def test_missing_email_names_the_key_and_file(tmp_path):
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nlookback_days = -1\n', r"harvest\.lookback_days in "),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nport = 0\n', r"smtp\.port in "),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = ""\n', r"digest\.title in "),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\nper_section = 0\n', r"digest\.per_section in .*greater than or equal to 1"),
         ('[ncbi]\nemail = "a@b.org"\n[database]\npath = " "\n', r"database\.path in .*: empty; give a file or folder name"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\noutbox = ""\n', r"digest\.outbox in .*: empty"),
         # Two blocks sharing a name would share one harvest watermark; a second e-mail to one mailbox.

@@ -271,3 +271,43 @@ def test_screenshot_in_a_real_browser_engine(real_digest, tmp_path, width):
         check=True, capture_output=True, timeout=120,
     )
     assert shot.read_bytes().startswith(b"\x89PNG") and shot.stat().st_size > 20_000
+
+
+def test_a_long_section_lists_its_strongest_papers_and_links_the_rest(real_digest):
+    """A first digest after a long backfill can hold hundreds of papers: mail clients clip it."""
+    _, digest = real_digest
+    long_sections = [s for s in digest.sections if len(s.items) > 2]
+    assert long_sections
+    rendered = render_digest(digest, per_section=2)
+    page = check_html(rendered.html)
+    visible = " ".join(" ".join(page.text).split())
+    for section in digest.sections:
+        assert f"{section.label} ({len(section.items)})" in visible  # the heading still counts them all
+        rest = section.items[2:]
+        if not rest:
+            continue
+        link = "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in rest)
+        assert link in page.links and link in rendered.text
+        assert f"{len(rest)} more in {section.label}" in visible
+        assert f"+ {len(rest)} more in {section.label}" in rendered.text
+        assert urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["term"] == [",".join(i.pmid for i in rest)]
+    listed = {item.pmid for section in digest.sections for item in section.items[:2]}
+    assert rendered.text.count("* ") == sum(min(2, len(s.items)) for s in digest.sections)
+    for item in digest.items:
+        assert (f"PubMed: {item.url}" in rendered.text) == (item.pmid in listed)
+    assert len(rendered.html) < len(render_digest(digest).html) / 2
+    whole = render_digest(digest, per_section=max(len(s.items) for s in digest.sections))
+    assert "more in" not in whole.text and whole.text == render_digest(digest).text
+
+
+def test_mails_are_capped_per_section_but_the_archive_lists_everything(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=2))
+    store, _ = filled_store(shared_data, clock)
+    send_due_digest(store, params(per_section=1), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=tmp_path / "archive")
+    [mail] = sorted((tmp_path / "out").glob("*/*.eml"))
+    text, html = parts(mail)
+    digest = preview_digest(store, params(), MONDAY)
+    assert text.count("\n* ") == len(digest.sections) and "more in" in text and "more in" in html
+    archive = (tmp_path / "archive" / f"{digest.period}.html").read_text()
+    assert "more in" not in archive
+    assert all(item.url in archive for item in digest.items)

@@ -39,6 +39,7 @@ def digest_params(settings: Settings) -> DigestParams:
         sender=settings.smtp.sender,
         unsubscribe=settings.digest.unsubscribe,
         send_empty=settings.digest.send_empty,
+        per_section=settings.digest.per_section,
         weekday=settings.digest.weekday,
         time=settings.digest.time,
         timezone=settings.schedule.timezone,
@@ -111,7 +112,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     folder = outbox or settings.resolve(settings.digest.outbox)
     if not send:
         whole = preview_digest(app.store, params, now, day)
-        rendered = render_digest(whole, chart_src=f"{whole.period}.png")
+        rendered = render_digest(whole, chart_src=f"{whole.period}.png", per_section=params.per_section)
         path = write_preview(folder / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
         unclassified = f", {whole.unclassified} not classified yet" if whole.unclassified else ""
         click.echo(f"preview of {whole.period} ({len(whole.items)} papers{unclassified}): {path}")
