@@ -132,7 +132,7 @@ class DigestSettings(Section):
     weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field("mon", description="day the digest is due")
     time: str = Field("07:00", description="local time (HH:MM) from which it is due")
     title: str = Field("OIH evidence digest", min_length=1, description="e-mail subject and page title")
-    outbox: FilePath = Field(Path("outbox"), description=".eml files and the HTML archive when no SMTP host is set")
+    outbox: FilePath = Field(Path("outbox"), description="the HTML archive of every digest, and the .eml files when no SMTP host is set")
     send_empty: bool = Field(True, description="send a one-line e-mail in a week with nothing new")
     per_section: int = Field(  # about 2 KB of HTML a paper: five full sections stay under Gmail's 102 KB clip
         10, ge=1, description="papers listed per topic in an e-mail, strongest evidence first; the rest are one PubMed link"
