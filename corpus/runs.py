@@ -1,7 +1,8 @@
 """Bookkeeping of unattended work: per-query watermarks and a record of every run.
 
 A run is recorded as 'running' when it starts and 'ok' or 'failed' when it ends, so a
-failure is never reported as "0 new records". A process killed mid-step leaves its row
+failure is never reported as "0 new records". Its counts move with each commit of records,
+so a run that dies shows what it stored. A process killed mid-step leaves its row
 'running'; the next writer, holding the lock that process held, marks it 'interrupted'.
 """
 
@@ -45,6 +46,12 @@ def finish_run(
             "UPDATE runs SET finished = ?, status = ?, found = ?, new = ?, updated = ?, error = ? WHERE id = ?",
             (store.now(), status, found, new, updated, error, run_id),
         )
+
+
+def record_progress(store: Store, run_id: int, found: int, new: int, updated: int) -> None:
+    """The counts so far; call it inside the transaction that committed the records they count."""
+    with store.transaction() as db:
+        db.execute("UPDATE runs SET found = ?, new = ?, updated = ? WHERE id = ?", (found, new, updated, run_id))
 
 
 INTERRUPTED = "the process stopped before the step finished (killed, or the machine went down)"

@@ -28,7 +28,7 @@ from typing import Protocol
 
 from corpus.article import Article
 from corpus.errors import ConfigError, HarvestError, InputError
-from corpus.runs import finish_run, get_watermark, last_success, set_watermark, start_run
+from corpus.runs import finish_run, get_watermark, last_success, record_progress, set_watermark, start_run
 from corpus.store import Store, UpsertCounts
 from harvester.eutils_protocol import History, SearchResult
 from harvester.windows import (
@@ -196,11 +196,12 @@ class _Job:
         self.step, self.query, self.options, self.store, self.client = step, query, options, store, client
         self.progress, self.date_field = progress, date_field
         self.warned: set[str] = set()
+        self.run_id = 0  # the runs row, once run() has started it
 
     def run(self, start: date, end: date) -> QueryResult:
         span = Window(start, end) if start <= end else None
         result = QueryResult(self.query.name, self.step, span)
-        run_id = start_run(self.store, self.step, self.query.name, str(start), str(end))
+        run_id = self.run_id = start_run(self.store, self.step, self.query.name, str(start), str(end))
         try:
             self._windows(list(split_range(start, end)), result)
         except BaseException as exc:
@@ -248,6 +249,7 @@ class _Job:
                 try:
                     with self.store.transaction():
                         result.counts += self.store.upsert_articles(articles)
+                        record_progress(self.store, self.run_id, result.found, result.counts.new, result.counts.updated)
                         if number == len(batches) and advance:
                             set_watermark(self.store, self.query.name, str(window.end))
                 except BaseException:

@@ -197,6 +197,15 @@ def test_a_harvest_killed_between_batches_stores_every_record_once_when_run_agai
     assert result.span.start == date.fromisoformat(mark) - timedelta(days=30)
 
 
+def test_a_run_killed_outright_shows_what_it_had_stored(fake, store, client, records, monkeypatch):
+    """SIGKILL leaves no chance to record the end of a run; its row still counts every committed record."""
+    monkeypatch.setattr("harvester.harvest.finish_run", lambda *args, **kwargs: None)
+    with pytest.raises(KeyboardInterrupt):
+        harvest(store, Crashing(client, crash_on=5), options=Options(batch_size=20))
+    run = last_runs(store)[("harvest", "oih")]
+    assert run.status == "running" and run.new == len(stored(store)) > 0 and run.found >= run.new
+
+
 def test_an_outage_beyond_the_retry_budget_fails_loudly_and_keeps_the_watermark(fake, store, client, records):
     late = fake.records.pop("38011560")
     harvest(store, client)
