@@ -97,7 +97,33 @@ def read_meta(directory: Path) -> dict:
 
 
 def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
-    """The saved model, if it was made by these library versions for these topic rules."""
+    """The saved model, if it was made by these library versions for these topic rules.
+
+    Commands that only read (``explain``) take no lock, so a ``train`` may replace the model
+    between the metadata and the file it names: the file then is gone, and the new metadata
+    is read once more.
+    """
+    for attempt in range(2):
+        meta = _checked_meta(directory, app_version, settings)
+        path = model_path(directory, meta)
+        try:
+            handle = open(path, "rb")  # once open, a save removing the file cannot take it away
+        except FileNotFoundError:
+            if attempt:
+                raise ClassifierError(f"no usable model in {directory}: {path.name} is missing; run 'oihwatch train'") from None
+            continue
+        with handle:
+            try:
+                model = joblib.load(handle)
+            except Exception as exc:  # unpickling can fail in many ways; each means the same thing to the user
+                raise ClassifierError(f"cannot load {path} ({type(exc).__name__}); run 'oihwatch train'") from None
+        if not isinstance(model, OihModel):
+            raise ClassifierError(f"{path} is not an oihwatch model; run 'oihwatch train'")
+        return model
+
+
+def _checked_meta(directory: Path, app_version: str, settings: dict) -> dict:
+    """The metadata, if these library versions and topic rules made the model it describes."""
     meta = read_meta(directory)
     made = (meta.get("format"), meta.get("sklearn"), meta.get("oihwatch"))
     here = (FORMAT, sklearn.__version__, app_version)
@@ -109,11 +135,4 @@ def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
     trained_for = {"topics": meta["settings"]["topics"], "relevance": meta["settings"]["relevance"]}
     if trained_for != settings:
         raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")
-    path = model_path(directory, meta)
-    try:
-        model = joblib.load(path)
-    except Exception as exc:  # unpickling can fail in many ways; each means the same thing to the user
-        raise ClassifierError(f"cannot load {path} ({type(exc).__name__}); run 'oihwatch train'") from None
-    if not isinstance(model, OihModel):
-        raise ClassifierError(f"{path} is not an oihwatch model; run 'oihwatch train'")
-    return model
+    return meta

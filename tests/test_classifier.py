@@ -272,3 +272,19 @@ def test_metadata_without_its_model_file_is_no_model(model, tmp_path):
     for read in (lambda: read_meta(tmp_path), lambda: load_model(tmp_path, "9.9", _trained_for(model))):
         with pytest.raises(ClassifierError, match=rf"no usable model in {tmp_path}: model-\w+\.joblib is missing; run 'oihwatch train'"):
             read()
+
+
+def test_a_train_replacing_the_model_while_it_loads_gives_the_new_model(model, tmp_path, monkeypatch):
+    """explain takes no lock: a save between reading the metadata and opening its file removes that file."""
+    newer = dataclasses.replace(model, meta={**model.meta, "model_version": "newer"})
+    save_model(model, tmp_path)
+    first_read = read_meta
+
+    def read_then_train(directory):
+        meta = first_read(directory)
+        monkeypatch.setattr("classifier.persistence.read_meta", first_read)
+        save_model(newer, tmp_path)  # lands now, before the file named in ``meta`` is opened
+        return meta
+
+    monkeypatch.setattr("classifier.persistence.read_meta", read_then_train)
+    assert load_model(tmp_path, "9.9", _trained_for(model)).meta["model_version"] == "newer"
