@@ -146,8 +146,8 @@ def _one_line(text: str) -> str:
 
 
 def ris_entry(record: dict) -> dict:
-    """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, abstract, URL, tags,
-    publication types (a notice stays a notice in the store that reads it back)."""
+    """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, PMCID, abstract, URL,
+    tags, publication types (a notice stays a notice in the store that reads it back)."""
     first, last = split_pages(record["pages"])
     entry = {
         "type_of_reference": "JOUR" if record["journal"] else "GEN",
@@ -162,6 +162,7 @@ def ris_entry(record: dict) -> dict:
         "end_page": last,
         "doi": record["doi"],
         "accession_number": record["pmid"],
+        "custom2": record["pmcid"],  # C2: the PMCID field of EndNote's and Zotero's journal articles
         "name_of_database": "PubMed",
         "abstract": _one_line(record["abstract"]),
         "urls": [record["url"]],

@@ -89,6 +89,7 @@ def article_from_ris(entry: dict) -> Article:
         pub_date=year,
         pub_date_sort=sort_date(year),
         doi=_first(entry, "doi").removeprefix("https://doi.org/"),
+        pmcid=_pmcid(entry),
         languages=[part.strip() for part in _first(entry, "language").split(";") if part.strip()],
         keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(TAG_PREFIX))),
         publication_types=with_retraction([t.strip() for t in _first(entry, "type_of_work").split(";") if t.strip()],
@@ -104,6 +105,12 @@ def _first(entry: dict, *keys: str) -> str:
         if value and str(value).strip():
             return " ".join(str(value).split())
     return ""
+
+
+def _pmcid(entry: dict) -> str:
+    """C2 when it holds a PMCID (other programs put other things there)."""
+    value = _first(entry, "custom2")
+    return value if re.fullmatch(r"PMC\d+", value) else ""
 
 
 def _pmid(entry: dict) -> str:

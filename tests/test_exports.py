@@ -45,6 +45,7 @@ def tricky() -> dict:
         pub_date="2019 Mar",
         pub_date_sort="2019-03-01",
         doi="10.1000/xyz_123",
+        pmcid="PMC7654321",
         mesh=[],
         publication_types=["Randomized Controlled Trial"],
         languages=["eng"],
@@ -95,6 +96,7 @@ def test_ris_round_trip_keeps_every_field(tricky: dict) -> None:
     assert (entry["start_page"], entry["end_page"]) == ("1123", "1129")
     assert entry["doi"] == "10.1000/xyz_123"
     assert entry["accession_number"] == "123456"
+    assert entry["custom2"] == "PMC7654321"
     assert entry["abstract"] == "RESULTS: Ketamine helped. CONCLUSIONS: It worked; 95% CI 1-2."
     assert entry["urls"] == ["https://pubmed.ncbi.nlm.nih.gov/123456/"]
     assert {"oihwatch:topic:ketamine", "oihwatch:study:rct"} <= set(entry["keywords"])

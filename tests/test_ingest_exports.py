@@ -67,7 +67,7 @@ def carried(article: Article, form: str) -> dict:
         fields |= {"journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "collective": [a.collective for a in article.authors]}
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full
         fields |= {"abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
-                   "publication_types": article.publication_types}
+                   "publication_types": article.publication_types, "pmcid": article.pmcid}
     return fields
 
 

@@ -115,6 +115,13 @@ def test_ris_drops_our_tags_and_reads_languages_and_sections(tmp_path):
     ]
 
 
+def test_ris_c2_is_a_pmcid_only_when_it_looks_like_one(tmp_path):
+    path = tmp_path / "export.ris"
+    path.write_text("TY  - JOUR\nAN  - 1\nC2  - PMC123456\nER  - \nTY  - JOUR\nAN  - 2\nC2  - 2019/03/01\nER  - \n",
+                    encoding="utf-8")
+    assert [a.pmcid for a in articles(path)] == ["PMC123456", ""]
+
+
 @pytest.mark.parametrize(
     ("text", "message", "complete"),
     [
