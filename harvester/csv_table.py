@@ -10,6 +10,10 @@ spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Oth
 Identity: the corpus is keyed by PMID. A row without one is skipped, with the reason (and its
 DOI when it has one, so the user can look the PMID up): inventing a key from a DOI would
 create a second record for the same paper the day a harvest brings it with its PMID.
+
+A row with more or fewer cells than the header has would put values under the wrong columns, or
+none: it is skipped the same way, with its line. A last row cut short, or ending inside a quoted
+cell, is a truncated file: an ``InputError`` after the rows before it, as a cut XML file is.
 """
 
 from __future__ import annotations
@@ -30,30 +34,52 @@ _PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
 
 
 def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
-    """Yield an ``Article`` per row with a PMID; rows without go to ``on_skip``; no title column → ``InputError``."""
-    reader = csv.reader(handle)
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise InputError(f"{name}: empty CSV file") from None
-    except csv.Error as exc:
-        raise InputError(f"{name}: not a readable CSV file: {exc}") from exc
+    """Yield an ``Article`` per row with a PMID; rows without one, or not one cell per column, go to ``on_skip``.
+
+    No title column is an ``InputError``, and so is a last row cut short (a truncated file), after the rows before it.
+    """
+    rows = _rows(handle, name)
+    _, header = next(rows, (0, []))
+    header = [h.strip().lower() for h in header]
     if "title" not in header:
         raise InputError(f"{name}: CSV has no 'title' column (columns: {', '.join(header) or 'none'})")
     pmid_column = next((c for c in _PMID_COLUMNS if c in header), None)
+    short = None  # a row with too few cells is a bad row, unless the file ends with it: then the file was cut
+    for line, row in rows:
+        if short:
+            on_skip(short)
+            short = None
+        if len(row) != len(header):
+            wrong = Skipped(name, f"line {line} ({len(row)} cells for {len(header)} columns)", "not one cell per column")
+            if len(row) < len(header):
+                short = wrong
+            else:
+                on_skip(wrong)
+            continue
+        values = dict(zip(header, row))
+        article = article_from_row(values, pmid_column)
+        if article.pmid:
+            yield article
+        else:
+            doi = values.get("doi", "").strip()
+            reason = f"no PMID (DOI {doi})" if doi else "no PMID"
+            on_skip(Skipped(name, f"line {line}", reason))
+    if short:
+        raise InputError(f"{name}: truncated CSV: {short.record} ends the file")
+
+
+def _rows(handle: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
+    """(line it starts on, cells) for each row that is not blank; a cell may hold line breaks inside quotes."""
+    reader = csv.reader(handle, strict=True)  # strict: a file ending inside a quoted cell is an error, not a short cell
+    start = 1
     try:
         for row in reader:
-            if not any(cell.strip() for cell in row):
-                continue
-            values = dict(zip(header, row))
-            article = article_from_row(values, pmid_column)
-            if article.pmid:
-                yield article
-            else:
-                doi = values.get("doi", "").strip()
-                reason = f"no PMID (DOI {doi})" if doi else "no PMID"
-                on_skip(Skipped(name, f"line {reader.line_num}", reason))
+            if any(cell.strip() for cell in row):
+                yield start, row
+            start = reader.line_num + 1
     except csv.Error as exc:
+        if str(exc) == "unexpected end of data":  # strict mode's words for a file that ends inside quotes
+            raise InputError(f"{name}: truncated CSV: the row of line {start} ends inside a quoted cell") from exc
         raise InputError(f"{name}: line {reader.line_num}: malformed CSV: {exc}") from exc
 
 

@@ -4,11 +4,13 @@ neither damages what is stored nor stops the files after it."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from pathlib import Path
 
 import pytest
 
+from corpus.exports import WRITERS, iter_records
 from corpus.store import Store
 from harvester.ingest import ingest_files
 
@@ -150,6 +152,33 @@ def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
     assert (report.totals.read, report.totals.new) == (1, 1)
     assert store.get_article("123").title == "ok"
 
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        ("title", "line {line} (2 cells for 22 columns) ends the file"),
+        ("abstract", "the row of line {line} ends inside a quoted cell"),  # the last column
+    ],
+)
+def test_a_csv_export_cut_mid_row_keeps_the_rows_before_the_cut(research_store, tmp_path, cut, message):
+    pmids = [a.pmid for a in research_store.iter_articles()
+             if "," in a.abstract and len(a.title) > 30 and not set(a.title) & set(',"\n')][:21]
+
+    def exported(count: int) -> bytes:
+        out = io.StringIO()
+        WRITERS["csv"](iter_records(research_store, pmids[:count]), out)
+        return out.getvalue().encode()
+
+    complete, whole = exported(20), exported(21)
+    assert whole.startswith(complete)
+    path = tmp_path / "cut.csv"
+    path.write_bytes(whole[: len(complete) + 20 if cut == "title" else len(whole) - 20])
+    store = Store(":memory:")
+    report = ingest_files(store, [path])
+    assert report.errors == [f"{path}: truncated CSV: " + message.format(line=complete.count(b"\n") + 1)]
+    assert (report.totals.read, report.totals.new, report.totals.skipped) == (20, 20, [])
+    assert {a.pmid for a in store.iter_articles()} == set(pmids[:20])
 
 def test_a_pmid_twice_in_one_file_merges_both_rows(tmp_path):
     store = Store(":memory:")

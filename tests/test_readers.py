@@ -217,6 +217,45 @@ def test_csv_without_title_column_names_the_file(tmp_path):
     assert "\n" not in str(error.value)
 
 
+
+def test_csv_rows_not_one_cell_per_column_are_skipped_with_their_line(tmp_path):
+    path = tmp_path / "screening.csv"
+    path.write_text(
+        "pmid,title,journal,abstract\n"
+        '1,First,Pain,"Two\nlines, quoted."\n'
+        "2,Short row\n"
+        "3,Long row,Pain,Text.,extra\n"
+        "4,Last,Pain,Text.\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"screening.csv: line 4 \(2 cells for 4 columns\): not one cell per column"):
+        list(read_records(path))
+    skipped = []
+    assert [(a.pmid, a.abstract) for a in articles(path, on_skip=skipped.append)] == [("1", "Two\nlines, quoted."), ("4", "Text.")]
+    assert [str(s) for s in skipped] == [
+        f"{path}: line 4 (2 cells for 4 columns): not one cell per column",
+        f"{path}: line 5 (5 cells for 4 columns): not one cell per column",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cut", "message"),
+    [
+        ("3,Cut,Pa", r"truncated CSV: line 4 \(3 cells for 4 columns\) ends the file"),
+        ('3,Cut,Pain,"Half an abs', r"truncated CSV: the row of line 4 ends inside a quoted cell"),
+        ('3,Cut,Pain,"Half\nan abs', r"truncated CSV: the row of line 4 ends inside a quoted cell"),
+    ],
+)
+def test_a_csv_cut_mid_row_is_an_error_after_the_rows_before_it(tmp_path, cut, message):
+    path = tmp_path / "cut.csv"
+    path.write_text(f'pmid,title,journal,abstract\n1,One,Pain,"A, b."\n2,Two,Pain,Text.\n{cut}', encoding="utf-8")
+    read = []
+    with pytest.raises(InputError, match=message) as error:
+        read.extend(read_records(path, on_skip=pytest.fail))
+    assert str(error.value).startswith(f"{path}: ") and "\n" not in str(error.value)
+    assert [a.pmid for a in read] == ["1", "2"]
+
+
 # -- JSON Lines and flattened abstracts ------------------------------------------------------
 
 
