@@ -58,6 +58,15 @@ def find_digest(store: Store, period: str) -> DigestRecord | None:
     return DigestRecord(**dict(row)) if row else None
 
 
+def owing_digests(store: Store, excluding: str = "") -> list[DigestRecord]:
+    """Recorded digests some recipient still lacks (a pending delivery), oldest first, but ``excluding``."""
+    rows = store.db.execute(
+        "SELECT * FROM digests WHERE period != ? AND id IN (SELECT digest_id FROM deliveries WHERE status = 'pending') "
+        "ORDER BY id", (excluding,),
+    )
+    return [DigestRecord(**dict(row)) for row in rows]
+
+
 def last_digest(store: Store) -> DigestRecord | None:
     """The digest covering the latest records: the next one starts where it ended."""
     row = store.db.execute("SELECT * FROM digests ORDER BY until DESC, id DESC LIMIT 1").fetchone()

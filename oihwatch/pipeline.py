@@ -17,11 +17,11 @@ from corpus.errors import ClassifierError, DeliveryError, OihwatchError
 from harvester.harvest import harvest_all
 from oihwatch.app import App
 from oihwatch.commands.classify import classify_records, train_and_save
-from oihwatch.commands.digest import digest_params, transport_for
+from oihwatch.commands.digest import digest_params, still_owed, transport_for
 from oihwatch.commands.harvest import eutils_client
 from oihwatch.runlog import recorded
 from reports.period import digest_due
-from reports.sending import send_due_digest
+from reports.sending import send_digests
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,17 @@ def digest_step(app: App, now: datetime) -> str:
         if period is None:
             return "not due: this period's digest has gone to every recipient"
         folder = settings.resolve(settings.digest.outbox)
-        outcome = send_due_digest(
+        outcomes = send_digests(
             store, params, now, transport_for(settings, None), period=period, archive_dir=folder / "archive"
         )
-        counts["found"], counts["new"] = outcome.items, len(outcome.delivered)
-        if outcome.failed:
-            raise DeliveryError(
-                f"{outcome.period}: not delivered to {', '.join(outcome.failed)}; the next run retries only them"
-            )
-    return f"{outcome.period}: {outcome.items} papers, delivered to {len(outcome.delivered)} recipient(s)" + (
-        f", {len(outcome.earlier)} had it already" if outcome.earlier else ""
+        counts["found"], counts["new"] = outcomes[-1].items, sum(len(o.delivered) for o in outcomes)
+        owed = still_owed(outcomes)
+        if owed:
+            raise DeliveryError(f"{owed}; the next run retries only them")
+    return "; ".join(
+        f"{o.period}{' (owed from before)' if o.late else ''}: {o.items} papers, delivered to {len(o.delivered)} recipient(s)"
+        + (f", {len(o.earlier)} had it already" if o.earlier else "")
+        for o in outcomes
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from corpus.ledger import deliveries, find_digest, unlisted
+from corpus.ledger import deliveries, find_digest, owing_digests, unlisted
 from corpus.store import Store
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -42,10 +42,11 @@ def current_period(weekday: str, at: str, tz: str, now: datetime) -> str:
 
 def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, recipients: Iterable[str] = ()) -> str | None:
     """The period to send now, or None: due once its moment has passed, until every recipient has it
-    (``recipients``: the configured addresses, so one added after the digest went out gets it too)."""
+    (``recipients``: the configured addresses, so one added after the digest went out gets it too),
+    and while an earlier period's digest is still owed to someone."""
     period = current_period(weekday, at, tz, now)
     record = find_digest(store, period)
-    if record is None:
+    if record is None or owing_digests(store, excluding=period):
         return period
     listed = deliveries(store, record.id)
     if not all(d.done for d in listed) or unlisted(listed, recipients):

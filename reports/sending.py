@@ -6,6 +6,9 @@
    recipient stays pending and the others go on; a lost connection stops the run.
 3. A rerun rebuilds the recorded digest and sends only what is pending; a period whose
    deliveries are all done sends nothing.
+4. An earlier period's digest that some recipient still lacks (the server was down all week)
+   goes out as it was recorded, before the current one: the next window starts where its
+   window ended, so nothing else would ever bring them its papers.
 
 ``reports`` never imports the application, so settings arrive as a plain ``DigestParams``.
 """
@@ -20,7 +23,8 @@ from typing import Protocol
 
 from corpus.errors import ConfigError, DeliveryError, InputError
 from corpus.ledger import (
-    DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, record_digest, unlisted,
+    DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, owing_digests, record_digest,
+    unlisted,
 )
 from corpus.store import Store
 from reports.assembly import Digest, for_recipient
@@ -73,6 +77,7 @@ class DigestOutcome:
     items: int = 0
     unclassified: int = 0
     new: bool = False  # recorded in this run
+    late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
     earlier: list[str] = field(default_factory=list)  # in earlier runs
     failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending
@@ -169,8 +174,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                     period: str | None = None, since: date | None = None,
                     archive_dir: Path | None = None) -> DigestOutcome:
     """Send what is missing of the period's digest (the current period by default); never send twice."""
-    if not params.recipients:
-        raise ConfigError("recipients: none configured; add a [[recipients]] block before sending a digest")
+    _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
     record = recorded_digest(store, period, since)
@@ -181,17 +185,53 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                                         threshold=params.relevance_threshold)
         _add_newcomers(store, params, record, digest, outcome)
     outcome.items = len(digest.items)
-    listed = deliveries(store, record.id)
-    pending = [d for d in listed if not d.done]
-    outcome.earlier = [d.recipient for d in listed if d.done]
     chart = trend_png(digest.trend)
     if archive_dir is not None:
         full = render_digest(digest, chart_src=f"{period}.png")
         outcome.archive = write_archive(archive_dir, period, full.subject, full.html, chart, params.title, now)
+    _deliver(store, params, record, digest, chart, now, transport, outcome)
+    return outcome
+
+
+def send_owed_digests(store: Store, params: DigestParams, now: datetime, transport: Transport,
+                      current: str) -> list[DigestOutcome]:
+    """Deliver what earlier periods' digests (not ``current``) still owe, oldest first, as recorded."""
+    outcomes = []
+    for record in owing_digests(store, excluding=current):
+        outcome = DigestOutcome(record.period, transport.where, late=True)
+        digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics,
+                                        threshold=params.relevance_threshold)
+        outcome.items = len(digest.items)
+        _deliver(store, params, record, digest, trend_png(digest.trend), now, transport, outcome)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def send_digests(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
+                 period: str | None = None, since: date | None = None,
+                 archive_dir: Path | None = None) -> list[DigestOutcome]:
+    """What ``digest --send`` and a run do: earlier digests still owed, then the current period's."""
+    _require_recipients(params)
+    period = period or current_period(params.weekday, params.time, params.timezone, now)
+    owed = send_owed_digests(store, params, now, transport, period)
+    return [*owed, send_due_digest(store, params, now, transport, period=period, since=since, archive_dir=archive_dir)]
+
+
+def _require_recipients(params: DigestParams) -> None:
+    if not params.recipients:
+        raise ConfigError("recipients: none configured; add a [[recipients]] block before sending a digest")
+
+
+def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: Digest, chart: bytes, now: datetime,
+             transport: Transport, outcome: DigestOutcome) -> None:
+    """Send each of the digest's pending deliveries; mark each one only once the server accepted it."""
+    listed = deliveries(store, record.id)
+    pending = [d for d in listed if not d.done]
+    outcome.earlier = [d.recipient for d in listed if d.done]
     if not pending:
-        return outcome
+        return
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
-    cid = chart_cid(period)
+    cid = chart_cid(record.period)
     unsubscribe = unsubscribe_url(params.unsubscribe, params.sender)
     with transport:
         for delivery in pending:
@@ -221,4 +261,3 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     for delivery in pending:
         if delivery.recipient not in (*outcome.delivered, *outcome.dropped, *outcome.failed):
             outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"
-    return outcome

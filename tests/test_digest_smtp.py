@@ -16,9 +16,9 @@ from aiosmtpd.smtp import AuthResult
 from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
 from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
-from reports.delivery import SmtpTransport
+from reports.delivery import OutboxTransport, SmtpTransport
 from reports.period import digest_due
-from reports.sending import Recipient, preview_digest, send_due_digest
+from reports.sending import Recipient, preview_digest, send_digests, send_due_digest
 from smtp_server import LoopbackSmtp
 
 KETAMINE = Recipient("ketamine@example.org", ("ketamine",))
@@ -132,6 +132,37 @@ def test_an_unreachable_server_is_one_clear_error_and_nothing_is_marked_sent(sto
     with pytest.raises(DeliveryError, match=r"cannot connect to SMTP 127\.0\.0\.1:\d+ \(none\).*rerun"):
         send_due_digest(store, params((KETAMINE,)), MONDAY, SmtpTransport("127.0.0.1", port, "none", timeout=2))
     assert [d.status for d in deliveries(store, find_digest(store, "2026-W48").id)] == ["pending"]
+
+
+def test_a_digest_still_owed_when_the_next_is_due_goes_out_first(store, smtp):
+    """The next window starts where the owed digest's ended: nothing else would bring its papers."""
+    with LoopbackSmtp() as server:
+        port = server.port
+    with pytest.raises(DeliveryError):  # the server is down all week
+        send_due_digest(store, params((KETAMINE,)), MONDAY, SmtpTransport("127.0.0.1", port, "none", timeout=2))
+    assert smtp.handler.received_by(KETAMINE.email) == []
+    next_week, due = MONDAY + timedelta(weeks=1), ("mon", "07:00", "America/New_York")
+    late, current = send_digests(store, params((KETAMINE,)), next_week, transport(smtp))
+    assert (late.period, late.late, late.delivered) == ("2026-W48", True, [KETAMINE.email])
+    assert (current.period, current.late, current.delivered) == ("2026-W49", False, [KETAMINE.email])
+    first, second = smtp.handler.received_by(KETAMINE.email)
+    assert "2026-W48" in first["Subject"] and "2026-W49" in second["Subject"]
+    links = [set(re.findall(r"PubMed: (\S+)", parts(message)[0])) for message in (first, second)]
+    assert links[0] and not links[0] & links[1]  # the late digest's papers are in no other
+    assert digest_due(store, *due, next_week, [KETAMINE.email]) is None
+    assert send_digests(store, params((KETAMINE,)), next_week, transport(smtp))[-1].already_sent
+    assert len(smtp.handler.received_by(KETAMINE.email)) == 2
+
+
+def test_an_owed_digest_keeps_the_digest_due_after_the_current_one_went_out(store, tmp_path):
+    """A run sends only when a digest is due: one owed from an earlier week must count."""
+    with LoopbackSmtp() as server:
+        port = server.port
+    with pytest.raises(DeliveryError):
+        send_due_digest(store, params((KETAMINE,)), MONDAY, SmtpTransport("127.0.0.1", port, "none", timeout=2))
+    next_week, due = MONDAY + timedelta(weeks=1), ("mon", "07:00", "America/New_York")
+    assert send_due_digest(store, params((KETAMINE,)), next_week, OutboxTransport(tmp_path)).delivered == [KETAMINE.email]
+    assert digest_due(store, *due, next_week, [KETAMINE.email]) == "2026-W49"
 
 
 def test_the_password_never_appears_in_an_error(store, smtp):

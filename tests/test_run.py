@@ -13,11 +13,13 @@ import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from fake_eutils import FakeRecord
 from lxml import etree
 
 from corpus import Store
+from corpus.errors import DeliveryError
 from oihwatch.app import App
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
@@ -157,6 +159,22 @@ def test_a_digest_missed_for_weeks_is_sent_once(tmp_path, smtp, shared_data):
         assert digest_step(app, three_weeks_later + timedelta(hours=1)).startswith("not due")
     app.close()
     assert len(smtp.handler.received_by("all@example.org")) == 2
+
+
+def test_a_digest_the_mail_server_missed_goes_out_with_the_next_one(tmp_path, smtp):
+    monday = datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc)
+    down = App(str(write_config(tmp_path, "http://127.0.0.1:9/", 9)), environ={})  # nothing listens on port 9
+    with down.writing("run"), pytest.raises(DeliveryError):
+        digest_step(down, monday)
+    down.close()
+    up = App(str(write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)), environ={})
+    with up.writing("run"):
+        report = digest_step(up, monday + timedelta(weeks=1))
+        assert report.startswith("2026-W45 (owed from before): ") and "; 2026-W46: " in report
+        assert digest_step(up, monday + timedelta(weeks=1, hours=1)).startswith("not due")
+    up.close()
+    subjects = [m["Subject"] for m in smtp.handler.received_by("all@example.org")]
+    assert len(subjects) == 2 and "2026-W45" in subjects[0] and "2026-W46" in subjects[1]
 
 
 def test_schedule_lists_jobs_and_stops_cleanly_on_sigterm(tmp_path, smtp):

@@ -17,7 +17,7 @@ from oihwatch.runlog import recorded
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
 from reports.render import render_digest
-from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, preview_digest, send_due_digest
+from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, preview_digest, send_digests
 
 
 def digest_now() -> datetime:
@@ -58,9 +58,10 @@ def transport_for(settings: Settings, outbox: Path | None) -> Transport:
 
 
 def report_outcome(outcome: DigestOutcome) -> None:
-    """Where the digest went and to whom, on stdout; raise if anyone is still missing it."""
+    """Where the digest went and to whom, on stdout."""
     unclassified = f"; {outcome.unclassified} new records not classified yet (run 'oihwatch classify')" if outcome.unclassified else ""
-    click.echo(f"digest {outcome.period}: {outcome.items} paper{'s' if outcome.items != 1 else ''}{unclassified}")
+    late = " (an earlier period's digest, still owed)" if outcome.late else ""
+    click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}{unclassified}")
     verb = "written for" if outcome.where.startswith("outbox") else "sent to"
     for recipient in outcome.added:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
@@ -78,9 +79,15 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"not sent to {recipient}: no longer in [[recipients]]")
     for recipient, why in outcome.failed.items():
         click.echo(f"NOT delivered to {recipient}: {why}")
-    if outcome.failed:
-        raise DeliveryError(f"{len(outcome.failed)} recipient(s) still pending for {outcome.period}; "
-                            "rerun 'oihwatch digest --send' to send only what is missing")
+
+
+def still_owed(outcomes: list[DigestOutcome]) -> str:
+    """'2 recipient(s) still pending for 2026-W48, 2026-W49', or '' when every delivery went out."""
+    failed = [o for o in outcomes if o.failed]
+    if not failed:
+        return ""
+    return (f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
+            f"{', '.join(o.period for o in failed)}")
 
 
 @click.command()
@@ -121,6 +128,10 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         return
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
-        outcome = send_due_digest(store, params, now, transport, since=day, archive_dir=folder / "archive")
-        counts["found"], counts["new"] = outcome.items, len(outcome.delivered)
-        report_outcome(outcome)
+        outcomes = send_digests(store, params, now, transport, since=day, archive_dir=folder / "archive")
+        counts["found"], counts["new"] = outcomes[-1].items, sum(len(o.delivered) for o in outcomes)
+        for outcome in outcomes:
+            report_outcome(outcome)
+        owed = still_owed(outcomes)
+        if owed:
+            raise DeliveryError(f"{owed}; rerun 'oihwatch digest --send' to send only what is missing")

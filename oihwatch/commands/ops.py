@@ -64,8 +64,9 @@ def schedule(app: App, list_only: bool) -> None:
             click.echo(f"{name:<8} {expression:<16} next: {', '.join(t.isoformat() for t in times)}")
         return
 
-    def harvest_job() -> None:
-        run_job(app, [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app))])
+    def harvest_job() -> None:  # with the digest step, so a digest a failed send still owes goes out the next night
+        run_job(app, [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)),
+                      ("digest", lambda: digest_step(app, digest_now()))])
 
     def digest_job() -> None:
         run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, digest_now()))])
