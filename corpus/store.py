@@ -158,9 +158,20 @@ class Store:
 
     def corrupt_error(self, exc: sqlite3.DatabaseError) -> StorageError | None:
         """The one line for ``exc`` if it comes from a damaged file, else None."""
-        if self.is_corrupt(exc):
-            return StorageError(f"the corpus database {self.path} is corrupt ({exc}); restore it from a backup")
-        return None
+        return self._corrupt(exc) if self.is_corrupt(exc) else None
+
+    def _corrupt(self, detail: object) -> StorageError:
+        return StorageError(f"the corpus database {self.path} is corrupt ({detail}); restore it from a backup")
+
+    def check_integrity(self) -> None:
+        """Raise if the file is damaged. An unattended pass mostly appends: it could run for weeks
+        on damaged pages it never reads, reporting success, while every reader fails."""
+        try:
+            verdict = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise self.error(exc, "check") from None
+        if verdict != "ok":
+            raise self._corrupt(verdict)
 
     def is_corrupt(self, exc: sqlite3.DatabaseError) -> bool:
         """Whether ``exc`` comes from a damaged file. SQLite says so itself when it notices, but a

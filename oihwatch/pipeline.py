@@ -81,9 +81,11 @@ def digest_step(app: App, now: datetime) -> str:
 
 
 def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Callable[[StepResult], None]) -> list[StepResult]:
-    """Run each step under one write lock; a failure is reported and the next step still runs."""
+    """Run each step under one write lock, on a corpus checked for damage first; a failure is
+    reported and the next step still runs."""
     results = []
-    with app.writing("run"):
+    with app.writing("run") as store:
+        store.check_integrity()
         for name, step in steps:
             try:
                 result = StepResult(name, True, step())

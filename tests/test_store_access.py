@@ -91,6 +91,15 @@ def test_a_damaged_corpus_is_reported_as_corrupt_whatever_reads_it(config, tmp_p
         assert result.stderr.endswith("); restore it from a backup\n")
 
 
+def test_a_run_on_a_damaged_corpus_fails_before_its_steps_say_ok(config, tmp_path):
+    """A harvest only appends: without a check, a run reports success for weeks on damaged pages."""
+    damaged_store(tmp_path / "oihwatch.db")
+    result = oihwatch(config, "run")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"Error: the corpus database {tmp_path / 'oihwatch.db'} is corrupt (")
+    assert "harvest" not in result.output
+
+
 KILLED_MID_HARVEST = textwrap.dedent(
     """
     import sys
