@@ -39,7 +39,7 @@ def write_lock(
     """Hold the lock at ``path`` for the ``with`` block; wait up to ``wait`` seconds for it (at least ``GRACE``)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+", encoding="utf-8")
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # a descriptor: closing it never writes
     except OSError as exc:
         raise StorageError(
             f"cannot create the lock file {path}: {exc.strerror}; commands that write need a writable folder "
@@ -55,20 +55,23 @@ def write_lock(
                 if time.monotonic() >= deadline:
                     raise LockError(f"another oihwatch is writing to this corpus ({_holder(path)}); try again later") from None
                 time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
         since = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        handle.write(json.dumps({"pid": os.getpid(), "command": command, "since": since}))
-        handle.flush()
+        _record_holder(handle, json.dumps({"pid": os.getpid(), "command": command, "since": since}).encode())
         try:
             yield
         finally:
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
+            _record_holder(handle, b"")
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
-        handle.close()
+        os.close(handle)
+
+
+def _record_holder(handle: int, text: bytes) -> None:
+    """Who holds the lock, for the message a second process prints. Only that message needs it, so
+    a full disk leaves it unrecorded rather than stopping the command: the flock is the lock."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, text, 0)
 
 
 def held(path: Path) -> bool:
