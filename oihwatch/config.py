@@ -6,7 +6,9 @@ README's reference. Precedence: defaults < config.toml < ``OIHWATCH_<SECTION>_<K
 environment variables < command-line flags. Loading is a pure function of the
 file text and an environment mapping (and today's date, which ``harvest.start`` may
 not pass), so tests hand in both. Every value is checked here, at start, so a bad one
-stops a command before it harvests or sends anything.
+stops a command before it harvests or sends anything. A file's value must have its TOML type
+('3' is not 3, "no" is not false); an environment variable is always a string, converted by
+the type of its setting.
 
 Secrets never live in the file: the NCBI API key comes from ``NCBI_API_KEY`` and
 the SMTP password from ``OIHWATCH_SMTP_PASSWORD``.
@@ -20,15 +22,17 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator,
+    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError,
+    ValidatorFunctionWrapHandler, field_validator,
 )
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from corpus.errors import ConfigError
 from oihwatch.crontab import cron_trigger
@@ -42,14 +46,19 @@ HTTP_URL = TypeAdapter(HttpUrl)
 SOME_MONDAY = datetime(2026, 1, 5, 12, tzinfo=timezone.utc)
 
 
-def _not_blank(value: object) -> object:
-    """Path('') is '.', the config's own folder: an unset variable would point the corpus at a directory."""
-    if isinstance(value, str) and not value.strip():
+def _path(value: object) -> object:
+    """A TOML string → Path (strict validation takes only a Path); Path('') is '.', the config's own
+    folder, so an unset variable would point the corpus at a directory."""
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("string_type", "Input should be a valid string")
+    if not value.strip():
         raise ValueError("empty; give a file or folder name")
-    return value
+    return Path(value)
 
 
-FilePath = Annotated[Path, BeforeValidator(_not_blank)]
+FilePath = Annotated[Path, BeforeValidator(_path)]
 
 
 class Section(BaseModel):
@@ -120,9 +129,14 @@ class ClassifierSettings(Section):
         "model", description='OIH relevance (0-1) needed to appear in a digest; "model" = the threshold training chose'
     )
 
-    @field_validator("relevance_threshold")
+    @field_validator("relevance_threshold", mode="wrap")
     @classmethod
-    def _is_probability(cls, value: str | float) -> str | float:
+    def _is_probability(cls, value: object, handler: ValidatorFunctionWrapHandler) -> str | float:
+        """One message, where pydantic would give one per member of the union."""
+        try:
+            value = handler(value)
+        except ValidationError:
+            raise PydanticCustomError("probability_type", 'use a number from 0 to 1, or "model"') from None
         if value != "model" and not 0 <= value <= 1:
             raise ValueError('use a number from 0 to 1, or "model"')
         return value
@@ -311,12 +325,17 @@ def settings_from_mapping(
         where = f"${origin[key]}" if key in origin else str(path)
         return ConfigError(f"{key} in {where}: {problem}")
 
+    for key, name in origin.items():  # a variable is a string: converted by its setting's type (lax), the file is not
+        section, field = key.split(".")
+        try:
+            data[section][field] = getattr(SECTIONS[section].model_validate({field: environ[name]}), field)
+        except ValidationError as exc:
+            raise error(key, _problem(exc.errors()[0])) from None
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(data, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
-        message = first["msg"].replace("Extra inputs are not permitted", "unknown setting").removeprefix("Value error, ")
-        raise error(".".join(str(part) for part in first["loc"]), message) from None
+        raise error(".".join(str(part) for part in first["loc"]), _problem(first)) from None
     if settings.harvest.start > (today or date.today()):
         raise error("harvest.start", f"{settings.harvest.start} is after today; PubMed has no records created then (use a past date)")
     if require_email and not settings.ncbi.email:
@@ -333,6 +352,15 @@ def settings_from_mapping(
         raise error(next((k for k in ("schedule.digest", "digest.time", "digest.weekday") if k in origin), "schedule.digest"), late)
     settings.source = path.absolute()  # not resolve(): a symlinked config.toml keeps its own folder
     return settings
+
+
+def _problem(error: ErrorDetails) -> str:
+    """pydantic's message in our words; a wrong type shows the value as TOML writes it ('"3"' is a string)."""
+    message = error["msg"].replace("Extra inputs are not permitted", "unknown setting").removeprefix("Value error, ")
+    if error["type"].endswith("_type"):
+        value = error["input"]
+        message += f", not {value.isoformat() if isinstance(value, date | time) else json.dumps(value, ensure_ascii=False, default=str)}"
+    return message
 
 
 def digest_job_late(digest: DigestSettings, schedule: ScheduleSettings) -> str:

@@ -52,6 +52,17 @@ def test_missing_email_names_the_key_and_file(tmp_path):
     [
         ('[ncbi]\nemail = "a@b.org"\nemial = 1\n', r"ncbi\.emial in .*: unknown setting"),
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nbatch_size = "many"\n', r"harvest\.batch_size in .*valid integer"),
+        # A value of another TOML type is an error, not converted ('3' is a string, true is not 1).
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\nper_section = true\n', r"^digest\.per_section in .*config\.toml: Input should be a valid integer, not true$"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\nper_section = "3"\n', r"^digest\.per_section in .*config\.toml: Input should be a valid integer, not \"3\"$"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\nsend_empty = "no"\n', r"^digest\.send_empty in .*config\.toml: Input should be a valid boolean, not \"no\"$"),
+        ('[ncbi]\nemail = "a@b.org"\n[classifier]\nrelevance_threshold = "0.5"\n',
+         r"^classifier\.relevance_threshold in .*config\.toml: use a number from 0 to 1, or \"model\", not \"0\.5\"$"),
+        ('[ncbi]\nemail = "a@b.org"\n[smtp]\nport = 25.0\n', r"^smtp\.port in .*: Input should be a valid integer, not 25\.0$"),
+        ('[ncbi]\nemail = "a@b.org"\n[database]\npath = 5\n', r"^database\.path in .*: Input should be a valid string, not 5$"),
+        ('[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = "2020-01-01"\n', r"^harvest\.start in .*: Input should be a valid date, not \"2020-01-01\"$"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntime = 07:00:00\n', r"^digest\.time in .*: Input should be a valid string, not 07:00:00$"),
+        ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = "tapering"\n', r"^recipients\.0\.topics in .*valid list"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsecurity = "tls"\n', r"smtp\.security in "),
         ('[ncbi]\nemail = "a@b.org"\n[ncbi\n', r"is not valid TOML"),
         ('[ncbi]\nemail = "a@b.org"\napi_key = "abc"\n', r"secrets are not read from files; set \$NCBI_API_KEY"),
@@ -160,6 +171,22 @@ def test_environment_overrides_file_and_errors_name_the_variable(tmp_path):
         load_settings(path, {"OIHWATCH_HARVEST_BATCH_SIZE": "lots"})
     with pytest.raises(ConfigError, match="OIHWATCH_NCBI_FOO"):
         load_settings(path, {"OIHWATCH_NCBI_FOO": "1"})
+
+
+def test_environment_strings_are_converted_by_the_type_of_their_setting(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2020-01-01\n[database]\nlock_wait = 5\n'
+                           '[classifier]\nrelevance_threshold = 1\n')
+    settings = load_settings(path, {})
+    assert (settings.harvest.start, settings.database.lock_wait, settings.classifier.relevance_threshold) == (date(2020, 1, 1), 5.0, 1.0)
+    settings = load_settings(path, {"OIHWATCH_DIGEST_PER_SECTION": "5", "OIHWATCH_DIGEST_SEND_EMPTY": "false",
+                                    "OIHWATCH_HARVEST_START": "2021-02-03", "OIHWATCH_DATABASE_PATH": "/srv/oih.db",
+                                    "OIHWATCH_CLASSIFIER_RELEVANCE_THRESHOLD": "model"})
+    assert (settings.digest.per_section, settings.digest.send_empty, settings.harvest.start) == (5, False, date(2021, 2, 3))
+    assert (settings.database_path, settings.classifier.relevance_threshold) == (Path("/srv/oih.db"), "model")
+    with pytest.raises(ConfigError, match=r"^digest\.send_empty in \$OIHWATCH_DIGEST_SEND_EMPTY: Input should be a valid boolean"):
+        load_settings(path, {"OIHWATCH_DIGEST_SEND_EMPTY": "maybe"})
+    with pytest.raises(ConfigError, match=r"^database\.path in \$OIHWATCH_DATABASE_PATH: empty"):
+        load_settings(path, {"OIHWATCH_DATABASE_PATH": ""})
 
 
 def test_secrets_come_from_environment_and_are_masked(tmp_path, monkeypatch):
