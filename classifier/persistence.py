@@ -104,7 +104,8 @@ def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
     is read once more.
     """
     for attempt in range(2):
-        meta = _checked_meta(directory, app_version, settings)
+        meta = read_meta(directory)
+        check_meta(meta, directory, app_version, settings)
         path = model_path(directory, meta)
         try:
             handle = open(path, "rb")  # once open, a save removing the file cannot take it away
@@ -122,9 +123,8 @@ def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
         return model
 
 
-def _checked_meta(directory: Path, app_version: str, settings: dict) -> dict:
-    """The metadata, if these library versions and topic rules made the model it describes."""
-    meta = read_meta(directory)
+def check_meta(meta: dict, directory: Path, app_version: str, settings: dict) -> None:
+    """Raise unless these library versions and topic rules made the model ``meta`` describes."""
     made = (meta.get("format"), meta.get("sklearn"), meta.get("oihwatch"))
     here = (FORMAT, sklearn.__version__, app_version)
     if made != here:
@@ -135,4 +135,3 @@ def _checked_meta(directory: Path, app_version: str, settings: dict) -> dict:
     trained_for = {"topics": meta["settings"]["topics"], "relevance": meta["settings"]["relevance"]}
     if trained_for != settings:
         raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")
-    return meta

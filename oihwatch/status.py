@@ -82,6 +82,9 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
             found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
     if status["model"] is None:
         found.append("no trained model: run 'oihwatch train'")
+    elif status["model"].get("problem"):
+        found.append(f"the saved model cannot be used: {status['model']['problem']} "
+                     "('oihwatch run' trains one and re-classifies every record)")
     if status["digests"]["pending"]:
         found.append(f"{len(status['digests']['pending'])} digest deliveries pending: 'oihwatch digest --send' retries them")
     return found

@@ -8,6 +8,7 @@ training is the slow step and every later command reads the model it saved.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,10 @@ from click.testing import CliRunner
 from classifier.curated import default_label_file, read_label_file
 from corpus.store import Store
 from harvester.jsonl import parse_jsonl
+from oihwatch.app import App
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
+from oihwatch.pipeline import classify_step
 
 
 CURATED_TRAIN = set(read_label_file(default_label_file()).for_training())
@@ -142,3 +145,26 @@ def test_explain_says_relevance_is_not_trained_yet(shared_data: Path, tmp_path: 
         pmid = next(store.iter_articles()).pmid
     lines = invoke(path, "explain", pmid).stdout.splitlines()
     assert lines[1:3] == ["oih (relevance)", "    not trained yet (too few labelled records): 'oihwatch train' prints why"]
+
+
+def test_a_topic_added_to_the_config_retrains_and_tags_every_record_on_the_next_run(trained: Path, tmp_path: Path):
+    """Only new records would otherwise meet the new topic, and status would not say the model is stale."""
+    shutil.copytree(trained.parent, tmp_path / "copy")
+    config = tmp_path / "copy" / "config.toml"
+    assert invoke(config, "classify", "--all").exit_code == 0
+    text = config.read_text(encoding="utf-8").replace(
+        "[classifier]", '[topics.sleep]\nlabel = "Sleep"\nkeywords = ["sleep", "insomnia"]\n\n[classifier]', 1)
+    config.write_text(text, encoding="utf-8")
+    status = json.loads(invoke(config, "status", "--json").stdout)
+    assert any("the saved model cannot be used: the topics or their rules changed" in w for w in status["warnings"])
+    app = App(str(config), environ={})
+    with app.writing("run"):
+        report = classify_step(app)
+    app.close()
+    with Store(config.parent / "oihwatch.db") as store:
+        records = store.count_articles()
+        versions = {row[0] for row in store.db.execute("SELECT DISTINCT model_version FROM classifications")}
+        sleep = store.db.execute("SELECT COUNT(*) FROM tags WHERE topic = 'sleep' AND assigned = 1").fetchone()[0]
+    assert report.startswith("trained model ") and report.endswith(f"; {records} records classified")
+    assert len(versions) == 1 and sleep > 0
+    assert not json.loads(invoke(config, "status", "--json").stdout)["model"]["problem"]

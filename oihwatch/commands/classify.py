@@ -16,7 +16,7 @@ from classifier.documents import record_text
 from classifier.evaluation import cross_validate, evaluate_model
 from classifier.features import load_hyperparameters
 from classifier.model import OihModel
-from classifier.persistence import load_model, save_model
+from classifier.persistence import check_meta, load_model, save_model
 from classifier.tagging import classify_articles
 from classifier.topics import TopicRule, rules_fingerprint, topic_rules
 from classifier.training import train_model
@@ -43,6 +43,16 @@ def curated_labels(app: App) -> CuratedSet:
 def current_model(app: App, rules: list[TopicRule]) -> OihModel:
     """The saved model, checked against this version and these topic rules."""
     return load_model(app.settings.resolve(app.settings.classifier.model_dir), __version__, rules_fingerprint(rules))
+
+
+def model_problem(app: App, meta: dict) -> str | None:
+    """Why the saved model ``meta`` describes cannot be used (another version, changed topics), or None."""
+    rules, _ = rules_for(app)
+    try:
+        check_meta(meta, app.settings.resolve(app.settings.classifier.model_dir), __version__, rules_fingerprint(rules))
+    except ClassifierError as exc:
+        return str(exc)
+    return None
 
 
 def classify_records(app: App, everything: bool = False) -> int:

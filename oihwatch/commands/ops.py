@@ -12,6 +12,7 @@ from rich.table import Table
 
 from corpus.errors import OihwatchError
 from oihwatch.app import App
+from oihwatch.commands.classify import model_problem
 from oihwatch.commands.digest import digest_now
 from oihwatch.commands.setup import inspected_settings
 from oihwatch.model_info import model_meta
@@ -96,7 +97,11 @@ def status(app: App, as_json: bool) -> None:
         oihwatch status --json
     """
     settings = inspected_settings(app)
-    info = gather_status(settings, app.store, model_summary(model_meta(settings)), datetime.now(timezone.utc))
+    meta = model_meta(settings)
+    model = model_summary(meta)
+    if meta is not None:
+        model["problem"] = model_problem(app, meta)
+    info = gather_status(settings, app.store, model, datetime.now(timezone.utc))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
