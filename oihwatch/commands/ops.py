@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from corpus.errors import OihwatchError
@@ -123,18 +124,19 @@ def model_summary(meta: dict | None) -> dict | None:
 
 
 def print_status(info: dict) -> None:
+    """The status for a person; every text from the data is escaped, since rich reads '[smtp]' as markup."""
     console = Console()
-    console.print(f"[bold]corpus[/] {info['database']}: {info['records']:,} records "
+    console.print(f"[bold]corpus[/] {escape(info['database'])}: {info['records']:,} records "
                   f"({info['unclassified']:,} awaiting classification, {info['relevant']:,} about OIH, "
                   f"{info['deleted']:,} deleted by NLM)")
     topics = Table("topic", "label", "tagged", title="topics")
     for name, topic in info["topics"].items():
-        topics.add_row(name, topic["label"], f"{topic['tagged']:,}")
+        topics.add_row(name, escape(topic["label"]), f"{topic['tagged']:,}")
     console.print(topics)
     runs = Table("step", "query", "started", "result", "found", "new", "updated", "error", title="last runs")
     for run in info["last_runs"]:
         runs.add_row(run["step"], run["query"], run["started"], run["status"], str(run["found"]), str(run["new"]),
-                     str(run["updated"]), run["error"])
+                     str(run["updated"]), escape(run["error"]))
     console.print(runs if info["last_runs"] else "no runs yet")
     model = info["model"]
     console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
@@ -144,4 +146,4 @@ def print_status(info: dict) -> None:
                   f"{len(digests['pending'])} deliveries pending")
     console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
     for warning in info["warnings"]:
-        console.print(f"[bold red]warning:[/] {warning}", markup=True, highlight=False)
+        console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)  # '[smtp]' is not markup

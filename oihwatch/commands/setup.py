@@ -6,6 +6,7 @@ import json
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from corpus.errors import ConfigError
@@ -74,5 +75,5 @@ def config_show(app: App, as_json: bool) -> None:
     table = Table("setting", "value", "meaning", title=f"{app.config_file}")
     for key, value, meaning in rows:
         shown = "(not set)" if value is None else value if isinstance(value, str) else json.dumps(value)
-        table.add_row(key, shown, meaning)
+        table.add_row(key, escape(shown), escape(meaning))  # a PubMed term's [tiab] is not markup
     Console().print(table)
