@@ -50,7 +50,8 @@ def test_help_ends_with_an_example():
 def test_preview_writes_files_and_records_nothing(config):
     result = run(config)
     assert result.exit_code == 0, result.output
-    assert "preview of 20" in result.output and "nothing sent" in result.output
+    assert "preview of 20" in result.output
+    assert result.stdout.splitlines()[-1] == "nothing sent; recipients: all@example.org, ketamine@example.org (add --send)"
     previews = list((config.parent / "outbox" / "preview").glob("*.html"))
     assert len(previews) == 1 and previews[0].with_suffix(".txt").exists()
     with Store(config.parent / "oihwatch.db") as store:
@@ -83,6 +84,18 @@ def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
     again = run(config, "--send", "--outbox", str(outbox))
     assert again.exit_code == 0 and "nothing sent" in again.output and "written for" not in again.output
     assert len(list(outbox.glob("*/*.eml"))) == 2
+    preview = run(config)
+    assert preview.stdout.splitlines()[-1] == ("nothing sent; this period's digest has gone to every recipient "
+                                               "(all@example.org, ketamine@example.org); --send would send nothing")
+
+
+def test_a_preview_without_recipients_says_what_send_needs(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"))
+    Store(tmp_path / "oihwatch.db").close()
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == "nothing sent; no recipients configured: add a [[recipients]] block to the config before --send"
 
 
 def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config, tmp_path, monkeypatch):

@@ -9,13 +9,14 @@ from pathlib import Path
 import click
 
 from corpus.errors import ConfigError, DeliveryError
-from corpus.store import utc_now
+from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.config import Settings
 from oihwatch.model_info import relevance_threshold
 from oihwatch.runlog import recorded
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
+from reports.period import digest_due
 from reports.render import render_digest
 from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, preview_digest, send_digests
 
@@ -81,6 +82,16 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"NOT delivered to {recipient}: {why}")
 
 
+def send_hint(store: Store, params: DigestParams, now: datetime) -> str:
+    """What --send would do now, for the line under a preview."""
+    addresses = [r.email for r in params.recipients]
+    if not addresses:
+        return "no recipients configured: add a [[recipients]] block to the config before --send"
+    if digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
+        return f"this period's digest has gone to every recipient ({', '.join(addresses)}); --send would send nothing"
+    return f"recipients: {', '.join(addresses)} (add --send)"
+
+
 def still_owed(outcomes: list[DigestOutcome]) -> str:
     """'2 recipient(s) still pending for 2026-W48, 2026-W49', or '' when every delivery went out."""
     failed = [o for o in outcomes if o.failed]
@@ -123,8 +134,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         path = write_preview(folder / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
         unclassified = f", {whole.unclassified} not classified yet" if whole.unclassified else ""
         click.echo(f"preview of {whole.period} ({len(whole.items)} papers{unclassified}): {path}")
-        click.echo(f"nothing sent; recipients: {', '.join(r.email for r in params.recipients) or 'none configured'} "
-                   "(add --send)")
+        click.echo(f"nothing sent; {send_hint(app.store, params, now)}")
         return
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
