@@ -54,7 +54,8 @@ def record_progress(store: Store, run_id: int, found: int, new: int, updated: in
         db.execute("UPDATE runs SET found = ?, new = ?, updated = ? WHERE id = ?", (found, new, updated, run_id))
 
 
-INTERRUPTED = "the process stopped before the step finished (killed, or the machine went down)"
+INTERRUPTED = ("the process stopped before the step finished (killed, or the machine went down), or could not "
+               "record its end (a full disk); the output of that run says which")
 
 
 def mark_interrupted(store: Store) -> int:
