@@ -21,7 +21,10 @@ from corpus.article import Article
 MAX_SENTENCES = 3
 _CONCLUSION_LABEL = re.compile(r"^(main )?(conclusions?|interpretations?|implications?|significance|summary)\b", re.I)
 _CONCLUSION_CATEGORY = {"CONCLUSIONS"}
-_INLINE_CONCLUSION = re.compile(r"\b(?:CONCLUSIONS?|INTERPRETATION|Conclusions?)(?: AND (?:RELEVANCE|IMPLICATIONS))?\s*:\s*")
+# "CONCLUSIONS: ..." flattened into the text, or a heading glued between two sentences as some
+# publishers send them to PubMed: "... (P = .118).ConclusionOur results demonstrate ...".
+_INLINE_CONCLUSION = re.compile(r"\b(?:CONCLUSIONS?|INTERPRETATION|Conclusions?)(?: AND (?:RELEVANCE|IMPLICATIONS))?\s*:\s*"
+                                r"|(?<=[.!?)\]])(?:CONCLUSIONS?|Conclusions?)(?=[A-Z][a-z])")
 _CUE = re.compile(r"^(in conclusion|in summary|to conclude|we conclude|these (results|findings|data|observations)|our (results|findings|data)"
                   r"|taken together|overall|collectively|thus|therefore|this study (shows|demonstrates|suggests)|it (is|was) concluded)", re.I)
 # A sentence opening with these leans on the one before ("In contrast, pain rose"), so the finding

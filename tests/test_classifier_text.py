@@ -120,6 +120,15 @@ def test_key_finding_of_an_unstructured_abstract_starts_at_a_concluding_cue():
     assert key_finding(Article("2", abstract_sections=[AbstractSection(text)])) == "In conclusion, tapering  helped. It was safe."
 
 
+def test_a_conclusions_heading_glued_between_sentences_starts_the_key_finding(shared_data):
+    text = ("Study DesignCohort study.MethodsWe looked.ResultsPain fell (P = .01).ConclusionOur results favour ketamine. "
+            "More trials are needed.")
+    assert key_finding(_unstructured(text)) == "Our results favour ketamine. More trials are needed."
+    assert key_finding(_unstructured("Pain fell.Conclusively, it worked. It was safe.")) == "Pain fell.Conclusively, it worked. It was safe."
+    real = next(iter(parse_pubmed_xml(shared_data / "pubmed-xml" / "metapub" / "38856741.xml")))  # as PubMed has it
+    assert key_finding(real).startswith("Our results demonstrate that following radiation, bone density increased")
+
+
 def test_key_finding_without_abstract_is_empty():
     assert key_finding(Article("3", title="Only a title")) == ""
 
