@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from typing import BinaryIO
 
 from corpus.evidence import evidence_rank
 from corpus.store import Store
@@ -69,8 +69,9 @@ def corpus_stats(store: Store, include_retracted: bool = False, min_relevance: f
     return stats
 
 
-def plot_trends(stats: CorpusStats, path: Path, labels: Mapping[str, str] | None = None) -> None:
-    """A PNG chart: a line per topic (assigned) on the left axis, all articles as grey bars on the right.
+def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] | None = None) -> None:
+    """A PNG chart written to ``stream``: a line per topic (assigned) on the left axis, all articles as grey
+    bars on the right. A stream, so the caller decides where it goes and how it replaces a file.
 
     The total dwarfs every topic, so it gets its own axis instead of flattening the lines.
     """
@@ -97,6 +98,6 @@ def plot_trends(stats: CorpusStats, path: Path, labels: Mapping[str, str] | None
         axes.grid(True, alpha=0.3)
         axes.legend(frameon=False, fontsize="small")
         figure.tight_layout()
-        figure.savefig(path, format="png")
+        figure.savefig(stream, format="png")
     finally:
         pyplot.close(figure)

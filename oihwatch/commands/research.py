@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import click
 from rich.console import Console
@@ -17,7 +20,13 @@ from corpus.search import Filters, search, stored_topics
 from corpus.stats import corpus_stats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
+from oihwatch.lock import lock_path
 from oihwatch.model_info import relevance_threshold
+
+# SQLite's largest integer: a bigger --limit cannot be bound to its LIMIT (OverflowError).
+SQLITE_MAX_INTEGER = 2**63 - 1
+# A publication year has four digits; a bigger one cannot be bound either.
+YEAR = click.IntRange(0, 9999)
 
 # Topics say which clinical question a paper informs; relevance says whether it is about OIH
 # at all. The two are independent, so a topic filter alone lists many papers not about OIH.
@@ -30,8 +39,8 @@ FILTER_OPTIONS = [
     click.option("--min-score", type=float, metavar="X", help="topic score of at least X (0-1), assigned or not"),
     *RELEVANCE_OPTIONS,
     click.option("--study-type", metavar="S", help=f"one of: {', '.join(STUDY_TYPES)}"),
-    click.option("--since", type=int, metavar="YEAR", help="published in YEAR or later"),
-    click.option("--until", type=int, metavar="YEAR", help="published in YEAR or earlier"),
+    click.option("--since", type=YEAR, metavar="YEAR", help="published in YEAR or later"),
+    click.option("--until", type=YEAR, metavar="YEAR", help="published in YEAR or earlier"),
     click.option("--journal", metavar="J", help="journal title or ISO abbreviation, case-insensitive; * is a wildcard"),
     click.option("--include-retracted", is_flag=True, help="keep retracted articles (left out by default)"),
 ]
@@ -79,7 +88,8 @@ def make_filters(
 @click.command("search")
 @click.argument("query")
 @filter_options
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="best N matches")
+@click.option("--limit", type=click.IntRange(1, SQLITE_MAX_INTEGER), default=20, show_default=True, metavar="N",
+              help="best N matches")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv", "ris", "bibtex"]), default="table", show_default=True
 )
@@ -149,6 +159,54 @@ def _escape(text: str) -> str:
     return text.replace("[", "\\[")
 
 
+@contextlib.contextmanager
+def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
+    """A stream whose content replaces ``output`` once complete, so a failed write leaves no half file.
+
+    It is written beside the target and renamed over it; a target that is one of oihwatch's own
+    files is refused first (see ``check_output``).
+    """
+    check_output(app, output)
+    partial = output.with_name(output.name + ".part")
+    try:
+        with open(partial, mode, **open_args) as stream:
+            yield stream
+        partial.replace(output)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror}; check the folder exists and is writable") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def check_output(app: App, output: Path) -> None:
+    """Raise ``InputError`` when writing ``output`` would replace the corpus, a file SQLite or the lock
+    keeps beside it, the config in use or a saved model: a typing slip must not destroy them.
+
+    Paths are compared resolved (symlinks, relative paths) and, when both exist, as files (so a
+    different letter case on a case-insensitive disk is the same file).
+    """
+    database = app.settings.database_path
+    kept = {app.config_file: "the config file in use", lock_path(database): "the lock file of the corpus database"}
+    for base in (database, database.resolve()):  # SQLite keeps its -wal and -shm beside the real file
+        kept[base] = "the corpus database"
+        for end in ("-wal", "-shm"):
+            kept[base.with_name(base.name + end)] = "a file SQLite keeps beside the corpus database"
+    for path, what in kept.items():
+        if _same_file(output, path):
+            raise InputError(f"will not write {output}: it is {what} ({path}); choose another file")
+    models = app.settings.resolve(app.settings.classifier.model_dir).resolve()
+    target = output.resolve()
+    if target == models or models in target.parents:
+        raise InputError(f"will not write {output}: it is in the model folder ({models}); choose another file")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:  # one of them does not exist (yet)
+        return a.resolve() == b.resolve()
+
+
 @click.command("export")
 @click.option("--query", "-q", metavar="QUERY", help="full-text query as for search (default: every record)")
 @filter_options
@@ -173,15 +231,8 @@ def export_command(app: App, query: str | None, fmt: str, output: Path | None, *
     if output is None:
         count = WRITERS[fmt](records, sys.stdout)
     else:
-        # Written beside the target and renamed, so a failed export leaves no half file.
-        partial = output.with_name(output.name + ".part")
-        try:
-            with open(partial, "w", encoding="utf-8", newline="") as stream:
-                count = WRITERS[fmt](records, stream)
-            partial.replace(output)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise InputError(f"cannot write {output}: {exc.strerror}; check the folder exists and is writable") from None
+        with replacing(app, output, "w", encoding="utf-8", newline="") as stream:
+            count = WRITERS[fmt](records, stream)
     click.echo(f"exported {count} records" + (f" to {output}" if output else ""), err=True)
     _note_unclassified(app)
 
@@ -206,6 +257,10 @@ def stats_command(
     floor = min_relevance_of(app, relevant, min_relevance)
     Filters(min_relevance=floor).check(())
     stats = corpus_stats(app.store, include_retracted, floor)
+    if plot is not None:  # first, so a file it cannot write is the only output
+        labels = {name: topic.label for name, topic in app.settings.topics.items()}
+        with replacing(app, plot, "wb") as image:
+            plot_trends(stats, image, labels)
     if as_json:
         click.echo(json.dumps(stats.to_dict(), indent=2))
     else:
@@ -225,8 +280,6 @@ def stats_command(
         kinds.add_row("not classified yet", str(stats.unclassified))
         console.print(kinds)
     if plot is not None:
-        labels = {name: topic.label for name, topic in app.settings.topics.items()}
-        plot_trends(stats, plot, labels)
         click.echo(f"wrote {plot}", err=True)
 
 

@@ -1,0 +1,79 @@
+"""``search``, ``export`` and ``stats`` on the command line: what they refuse to write, and bad numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus.store import Store
+from oihwatch.cli import cli
+
+
+@pytest.fixture
+def home(tmp_path: Path, research_store_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder holding a copy of the research corpus, its config (naming it relatively) and a model file."""
+    with Store(research_store_path) as source:
+        source.db.execute("VACUUM INTO ?", (str(tmp_path / "oihwatch.db"),))
+    Store(tmp_path / "oihwatch.db").close()  # in WAL mode, as the commands leave it, so its bytes stay put
+    (tmp_path / "config.toml").write_text('[database]\npath = "oihwatch.db"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "model.pkl").write_bytes(b"a model")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["-c", "config.toml", *args])
+
+
+def kept_files(home: Path) -> dict[str, bytes]:
+    return {name: (home / name).read_bytes() for name in ("oihwatch.db", "config.toml", "models/model.pkl")}
+
+
+@pytest.mark.parametrize("output", [
+    "oihwatch.db", "./models/../oihwatch.db", "oihwatch.db-wal", "oihwatch.db-shm", "oihwatch.db.lock",
+    "config.toml", "models/model.pkl", "models/new.png", "link.db",
+])  # fmt: skip
+@pytest.mark.parametrize("command", [["export", "--format", "csv", "-o"], ["stats", "--plot"]])
+def test_an_output_over_our_own_files_is_refused(home: Path, command: list[str], output: str) -> None:
+    (home / "link.db").symlink_to(home / "oihwatch.db")
+    before = kept_files(home)
+    result = run(*command, output)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: will not write {Path(output)}: it is") and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+    assert kept_files(home) == before and not list(home.rglob("*.part")) and not (home / "models" / "new.png").exists()
+
+
+def test_the_real_file_of_a_linked_database_is_refused_too(home: Path) -> None:
+    (home / "linked.db").symlink_to(home / "oihwatch.db")
+    (home / "config.toml").write_text('[database]\npath = "linked.db"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    for output in ("oihwatch.db", "oihwatch.db-wal"):
+        result = run("export", "-o", output)
+        assert result.exit_code == 1 and "it is" in result.stderr, result.output
+
+
+def test_an_ordinary_file_is_still_replaced(home: Path) -> None:
+    (home / "out.csv").write_text("old", encoding="utf-8")
+    (home / "trend.png").write_bytes(b"old")
+    assert run("export", "--format", "csv", "-o", "out.csv").exit_code == 0
+    assert run("stats", "--plot", "trend.png").exit_code == 0
+    assert (home / "out.csv").read_text(encoding="utf-8").startswith("pmid")
+    assert (home / "trend.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_plot_in_a_missing_folder_is_one_line_before_any_table(home: Path) -> None:
+    result = run("stats", "--plot", str(home / "missing" / "t.png"))
+    assert result.exit_code == 1, result.output
+    said = f"Error: cannot write {home / 'missing' / 't.png'}: No such file or directory; check the folder exists"
+    assert result.stderr.startswith(said) and result.stderr.count("\n") == 1
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("option", ["--limit", "--since", "--until"])
+def test_a_number_sqlite_cannot_hold_is_a_usage_error(home: Path, option: str) -> None:
+    result = run("search", "ketamine", option, "99999999999999999999")
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.stderr and "Traceback" not in result.output
