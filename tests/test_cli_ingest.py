@@ -54,3 +54,9 @@ def test_missing_config_or_file_is_exit_1(config, tmp_path):
     assert result.stderr.startswith("Error: ") and "nope.xml" in result.stderr
     usage = CliRunner().invoke(cli, ["-c", str(config), "ingest"])
     assert usage.exit_code == 2
+
+
+def test_help_names_every_format_it_reads():
+    help_text = " ".join(CliRunner().invoke(cli, ["ingest", "--help"]).output.split())
+    for name in ("PubMed XML", "MEDLINE", "RIS", "CSV", "JSON Lines"):
+        assert name in help_text

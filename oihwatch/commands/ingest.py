@@ -1,4 +1,4 @@
-"""``oihwatch ingest FILE...``: load PubMed XML, MEDLINE, RIS or CSV files into the corpus."""
+"""``oihwatch ingest FILE...``: load PubMed XML, MEDLINE, RIS, CSV or JSON Lines files into the corpus."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from oihwatch.app import App
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1), help="records per transaction")
 @click.pass_obj
 def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
-    """Load records from PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris) or CSV files.
+    """Load records from PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris), CSV (.csv)
+    or JSON Lines (.jsonl, as 'oihwatch export' writes it) files.
 
     Each batch of records is one transaction; a bad file is reported and the files
     after it are still read. Ingesting a file twice changes nothing.
