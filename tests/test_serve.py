@@ -20,7 +20,7 @@ from corpus.errors import StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import QUERIES, make_datasette, snapshot_path  # noqa: E402
-from oihwatch.web.snapshot import build_snapshot  # noqa: E402
+from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 
 
@@ -100,6 +100,19 @@ def test_saved_search_is_ranked_as_the_cli_ranks(client: httpx.Client, snapshot:
     within = client.get(f"/{snapshot.stem}/search_topic.json", params={**params, "topic": "ketamine"}).json()["rows"]
     assert within and all("ketamine" in r["topics"] for r in within)
     assert len(within) == len(search(research_store, "opioid-induced", Filters(topics=("ketamine",))))
+    assert client.get(f"/{snapshot.stem}/search_topic.json", params={**params, "topic": " Ketamine"}).json()["rows"] == within
+
+
+def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "corpus-web.db")
+    db.executescript(SCHEMA)
+    for pmid, study_type, rank, relevant in [("1", "Randomised controlled trial", 2, 1), ("2", "Randomised controlled trial", 2, 0),
+                                             ("3", "Meta-analysis", 0, 1), ("4", "Meta-analysis", 0, 0)]:
+        db.execute("INSERT INTO articles VALUES (?, 'T', 'A', 'J', 2020, ?, ?, '[\"ketamine\"]', ?, ?, 0, ?, '', '', '', '', '', '')",
+                   (pmid, study_type, rank, 0.9 if relevant else 0.1, relevant, f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
+    for name, pmid in [("ketamine_rcts_since_2015", "1"), ("strongest_evidence", "3")]:
+        assert "OIH" in QUERIES[name]["title"]
+        assert [row[0] for row in db.execute(QUERIES[name]["sql"])] == [f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"], name
 
 
 def test_facets_topic_study_type_year_journal(client: httpx.Client, snapshot: Path) -> None:

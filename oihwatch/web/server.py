@@ -29,7 +29,7 @@ QUERIES = {
         "title": "RCTs on ketamine for OIH since 2015",
         "sql": (
             "SELECT pubmed, title, authors, journal, year, relevance, key_finding FROM articles "
-            "WHERE study_type = 'Randomised controlled trial' AND year >= 2015 AND retracted = 0 "
+            "WHERE study_type = 'Randomised controlled trial' AND year >= 2015 AND relevant = 1 AND retracted = 0 "
             "AND EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = 'ketamine') "
             "ORDER BY relevance DESC, year DESC"
         ),
@@ -50,7 +50,7 @@ QUERIES = {
             "articles.relevance, articles.topics "
             "FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid "
             "WHERE articles_fts MATCH fts_query(:q) AND articles.retracted = 0 "
-            "AND (:topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :topic)) "
+            "AND (trim(:topic) = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = trim(:topic) COLLATE NOCASE)) "
             f"ORDER BY bm25(articles_fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT 200"
         ),
     },
