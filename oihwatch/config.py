@@ -316,6 +316,8 @@ def settings_from_mapping(
         data.setdefault(section, {})[key] = value
         origin[f"{section}.{key}"] = name
     for env_name, (section, key) in SECRET_ENV.items():
+        if f"{section}.{key}" in origin:  # OIHWATCH_NCBI_API_KEY: the setting's name, not the secret's variable
+            raise ConfigError(f"{section}.{key} in ${origin[f'{section}.{key}']}: the secret is read from ${env_name}; set that instead")
         if key in data.get(section, {}):
             raise ConfigError(f"{section}.{key} in {path}: secrets are not read from files; set ${env_name} instead")
         if environ.get(env_name):

@@ -189,6 +189,12 @@ def test_environment_strings_are_converted_by_the_type_of_their_setting(tmp_path
         load_settings(path, {"OIHWATCH_DATABASE_PATH": ""})
 
 
+def test_a_secret_under_its_setting_name_in_the_environment_names_the_variable_to_use(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    with pytest.raises(ConfigError, match=r"^ncbi\.api_key in \$OIHWATCH_NCBI_API_KEY: the secret is read from \$NCBI_API_KEY; set that instead$"):
+        load_settings(path, {"OIHWATCH_NCBI_API_KEY": "k"})
+
+
 def test_secrets_come_from_environment_and_are_masked(tmp_path, monkeypatch):
     path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
     settings = load_settings(path, {"NCBI_API_KEY": "k3y-s3cret", "OIHWATCH_SMTP_PASSWORD": "pw-s3cret"})
