@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,6 +24,8 @@ from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import QUERIES, make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
+
+VIEW = "corpus-web"  # the view's name for corpus.db in URLs, whichever process serves it
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +70,7 @@ def test_snapshot_holds_only_what_researchers_see(snapshot: Path) -> None:
 
 
 def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
-    response = client.get(f"/{snapshot.stem}/articles.json", params={"_search": "ketamin*", "_shape": "objects"})
+    response = client.get(f"/{VIEW}/articles.json", params={"_search": "ketamin*", "_shape": "objects"})
     assert response.status_code == 200
     rows = response.json()["rows"]
     assert rows and all("ketamin" in (r["title"] + r["abstract"] + r["mesh"] + r["keywords"]).lower() for r in rows)
@@ -75,7 +79,7 @@ def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
 
 @pytest.mark.parametrize("query", ["opioid-induced", "5-HT3", 'title:"opioid-induced hyperalgesia"', "title:(ketamine OR magnesium)"])
 def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Path, research_store: Store, query: str) -> None:
-    response = client.get(f"/{snapshot.stem}/articles.json", params={"_search": query, "_shape": "objects", "_size": "max"})
+    response = client.get(f"/{VIEW}/articles.json", params={"_search": query, "_shape": "objects", "_size": "max"})
     assert response.status_code == 200, response.text[:300]
     found = {r["pmid"] for r in response.json()["rows"]}
     assert found == {h.pmid for h in search(research_store, query, Filters(include_retracted=True))}
@@ -86,21 +90,21 @@ def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Pat
 def test_table_is_newest_first(client: httpx.Client, snapshot: Path) -> None:
     newest = sqlite3.connect(snapshot).execute("SELECT MAX(year) FROM articles").fetchone()[0]
     for params in ({}, {"_search": "morphine"}):
-        rows = client.get(f"/{snapshot.stem}/articles.json", params={**params, "_shape": "objects"}).json()["rows"]
+        rows = client.get(f"/{VIEW}/articles.json", params={**params, "_shape": "objects"}).json()["rows"]
         years = [r["year"] for r in rows]
         assert len(years) == 50 and years == sorted(years, reverse=True)
-    assert years[0] < newest == client.get(f"/{snapshot.stem}/articles.json", params={"_shape": "objects"}).json()["rows"][0]["year"]
+    assert years[0] < newest == client.get(f"/{VIEW}/articles.json", params={"_shape": "objects"}).json()["rows"][0]["year"]
 
 
 def test_saved_search_is_ranked_as_the_cli_ranks(client: httpx.Client, snapshot: Path, research_store: Store) -> None:
     params = {"q": "opioid-induced", "topic": "", "_shape": "objects"}
-    rows = client.get(f"/{snapshot.stem}/search_topic.json", params=params).json()["rows"]
+    rows = client.get(f"/{VIEW}/search_topic.json", params=params).json()["rows"]
     ranked = [h.pmid for h in search(research_store, "opioid-induced")]
     assert rows and [r["pubmed"].rstrip("/").rsplit("/", 1)[1] for r in rows] == ranked
-    within = client.get(f"/{snapshot.stem}/search_topic.json", params={**params, "topic": "ketamine"}).json()["rows"]
+    within = client.get(f"/{VIEW}/search_topic.json", params={**params, "topic": "ketamine"}).json()["rows"]
     assert within and all("ketamine" in r["topics"] for r in within)
     assert len(within) == len(search(research_store, "opioid-induced", Filters(topics=("ketamine",))))
-    assert client.get(f"/{snapshot.stem}/search_topic.json", params={**params, "topic": " Ketamine"}).json()["rows"] == within
+    assert client.get(f"/{VIEW}/search_topic.json", params={**params, "topic": " Ketamine"}).json()["rows"] == within
 
 
 def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) -> None:
@@ -116,30 +120,30 @@ def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) ->
 
 
 def test_facets_topic_study_type_year_journal(client: httpx.Client, snapshot: Path) -> None:
-    response = client.get(f"/{snapshot.stem}/articles.json", params={"_search": "morphine", "_size": "0"})
+    response = client.get(f"/{VIEW}/articles.json", params={"_search": "morphine", "_size": "0"})
     assert response.status_code == 200
     facets = response.json()["facet_results"]
     facets = facets.get("results", facets)  # the shape changed across Datasette releases
     assert {"topics", "study_type", "year", "journal", "relevant"} <= set(facets)
     topics = {item["value"] for item in facets["topics"]["results"]}
     assert {"tapering", "non_opioid"} <= topics
-    narrowed = client.get(f"/{snapshot.stem}/articles.json", params={"topics__arraycontains": "ketamine", "_shape": "objects"})
+    narrowed = client.get(f"/{VIEW}/articles.json", params={"topics__arraycontains": "ketamine", "_shape": "objects"})
     assert narrowed.json()["rows"] and all("ketamine" in r["topics"] for r in narrowed.json()["rows"])
 
 
 def test_saved_queries_run(client: httpx.Client, snapshot: Path) -> None:
     for name in QUERIES:
         params = {"q": "hyperalges*", "topic": "ketamine"} if name == "search_topic" else {}
-        response = client.get(f"/{snapshot.stem}/{name}.json", params=params)
+        response = client.get(f"/{VIEW}/{name}.json", params=params)
         assert response.status_code == 200, (name, response.text[:300])
-    retracted = client.get(f"/{snapshot.stem}/retracted.json", params={"_shape": "objects"}).json()["rows"]
+    retracted = client.get(f"/{VIEW}/retracted.json", params={"_shape": "objects"}).json()["rows"]
     assert [r["pubmed"] for r in retracted] == [f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED_PMID}/"]
 
 
 def test_the_saved_search_names_the_configured_topics_and_opens_empty(client: httpx.Client, snapshot: Path) -> None:
-    page = client.get(f"/{snapshot.stem}/search_topic")
+    page = client.get(f"/{VIEW}/search_topic")
     assert page.status_code == 200 and "topic: tapering, ketamine, hypnosis, or empty" in page.text
-    assert client.get(f"/{snapshot.stem}/search_topic.json", params={"q": "", "topic": ""}).json()["rows"] == []
+    assert client.get(f"/{VIEW}/search_topic.json", params={"q": "", "topic": ""}).json()["rows"] == []
 
 
 def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tmp_path: Path) -> None:
@@ -152,40 +156,125 @@ def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:
     database = client.get("/-/databases.json").json()
     assert [d["is_mutable"] for d in database] == [False]
     before = sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
-    sql = client.get(f"/{snapshot.stem}.json", params={"sql": "DELETE FROM articles"})
+    sql = client.get(f"/{VIEW}.json", params={"sql": "DELETE FROM articles"})
     assert sql.status_code in (400, 403)
-    for path in (f"/{snapshot.stem}/articles/-/insert", f"/{snapshot.stem}/-/create", f"/{snapshot.stem}/articles/1/-/delete"):
+    for path in (f"/{VIEW}/articles/-/insert", f"/{VIEW}/-/create", f"/{VIEW}/articles/1/-/delete"):
         response = client.post(path, json={"row": {"pmid": "1", "title": "x"}})
         assert response.status_code in (403, 404, 405), path
     assert sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0] == before
 
 
-def serve(research_store_path: Path, tmp_path: Path, *args: str) -> subprocess.Popen:
-    """``oihwatch serve`` as a real process, on the research corpus."""
+def serve(database: Path, tmp_path: Path, *args: str) -> subprocess.Popen:
+    """``oihwatch serve`` as a real process, on ``database``."""
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    config.write_text(f'[database]\npath = "{database}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
     command = [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "serve", *args]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def test_serve_port_0_prints_the_port_it_listens_on(tmp_path: Path, research_store_path: Path) -> None:
-    with serve(research_store_path, tmp_path, "--port", "0") as process:
+def serving(process: subprocess.Popen) -> tuple[Path, str]:
+    """The snapshot and URL a serve names on stderr once it listens and the snapshot is written (requests wait)."""
+    line = process.stderr.readline()
+    found = re.search(r"\((.+)\) on (http://127\.0\.0\.1:(\d+)/)$", line.strip())
+    assert found and found.group(3) != "0", line
+    return Path(found.group(1)), found.group(2)
+
+
+def answering(process: subprocess.Popen) -> str:
+    """The URL of ``serving``, once the server has answered there: it has started, so it handles SIGTERM."""
+    url = serving(process)[1]
+    assert httpx.get(url + "-/versions.json", timeout=30).status_code == 200
+    return url
+
+
+def snapshots(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("corpus-web"))
+
+
+@pytest.fixture
+def small_corpus(research_store_path: Path, tmp_path: Path) -> Path:
+    """A copy of the research corpus in a folder of its own, showing 20 articles: quick to snapshot."""
+    path = tmp_path / "data" / "corpus.db"
+    path.parent.mkdir()
+    source, copy = sqlite3.connect(research_store_path), sqlite3.connect(path)
+    source.backup(copy)
+    with copy:
+        copy.execute("UPDATE articles SET deleted = 1 WHERE pmid NOT IN (SELECT pmid FROM articles ORDER BY pmid LIMIT 20)")
+    source.close()
+    copy.close()
+    return path
+
+
+def test_serve_port_0_prints_the_port_it_listens_on(tmp_path: Path, small_corpus: Path) -> None:
+    with serve(small_corpus, tmp_path, "--port", "0") as process:
         try:
-            line = process.stderr.readline()  # printed once the socket listens and the snapshot is written
-            url = re.search(r"on (http://127\.0\.0\.1:(\d+)/)$", line.strip())
-            assert url and url.group(2) != "0", line
-            assert httpx.get(url.group(1) + "-/versions.json", timeout=30).status_code == 200
+            answering(process)
+        finally:
+            process.terminate()
+
+
+def test_a_serve_starting_leaves_what_another_serves_unchanged(tmp_path: Path, small_corpus: Path) -> None:
+    with serve(small_corpus, tmp_path, "--port", "0") as first:
+        try:
+            first_snapshot, first_url = serving(first)
+            with sqlite3.connect(small_corpus) as db:
+                pmid = db.execute("SELECT MIN(pmid) FROM articles WHERE deleted = 0").fetchone()[0]
+                db.execute("UPDATE articles SET deleted = 1 WHERE pmid = ?", (pmid,))
+            db.close()
+            with serve(small_corpus, tmp_path, "--port", "0") as second:
+                try:
+                    second_url = answering(second)
+                    with sqlite3.connect(f"file:{first_snapshot}?mode=ro", uri=True) as served:
+                        assert served.execute("SELECT COUNT(*) FROM articles WHERE pmid = ?", (pmid,)).fetchone() == (1,)
+                    served.close()
+                    assert httpx.get(f"{first_url}{VIEW}/articles/{pmid}.json", timeout=30).status_code == 200
+                    assert httpx.get(f"{second_url}{VIEW}/articles/{pmid}.json", timeout=30).status_code == 404
+                    assert len(snapshots(small_corpus.parent)) == 2
+                finally:
+                    second.terminate()
+        finally:
+            first.terminate()
+    assert snapshots(small_corpus.parent) == []
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_serve_deletes_its_snapshot_when_stopped(tmp_path: Path, small_corpus: Path, stop: signal.Signals) -> None:
+    with serve(small_corpus, tmp_path, "--port", "0") as process:
+        try:
+            answering(process)
+            assert snapshots(small_corpus.parent) == [f"corpus-web.{process.pid}.db"]
+        finally:
+            process.send_signal(stop)
+    assert snapshots(small_corpus.parent) == []
+    if stop == signal.SIGTERM:
+        assert process.returncode == -signal.SIGTERM  # ended by the signal, as a service manager expects
+
+
+def test_a_serve_deletes_the_snapshots_of_serves_killed_outright(tmp_path: Path, small_corpus: Path) -> None:
+    folder = small_corpus.parent
+    with serve(small_corpus, tmp_path, "--port", "0") as killed:
+        serving(killed)
+        killed.kill()
+    half_written = f"corpus-web.{killed.pid}.db.part"
+    (folder / half_written).write_text("")
+    kept = [f"corpus-web.{os.getpid()}.db", "corpus-web.db", "corpus-web.notes.db"]  # a live process's, and not ours
+    for name in kept:
+        (folder / name).write_text("")
+    assert snapshots(folder) == sorted([f"corpus-web.{killed.pid}.db", half_written, *kept])
+    with serve(small_corpus, tmp_path, "--port", "0") as process:
+        try:
+            answering(process)
+            assert snapshots(folder) == sorted([f"corpus-web.{process.pid}.db", *kept])
         finally:
             process.terminate()
 
 
 def test_serve_on_a_taken_port_is_one_line_error_before_any_work(research_store_path: Path, research_cli) -> None:
-    target = snapshot_path(research_store_path)
-    before = target.stat().st_mtime_ns if target.exists() else None
+    before = snapshots(research_store_path.parent)
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = research_cli("serve", "--port", str(port))
     assert result.exit_code == 1
     assert result.stderr == f"Error: port {port} on 127.0.0.1 is in use; stop what uses it or choose another with --port\n"
     assert "serving" not in result.output
-    assert (target.stat().st_mtime_ns if target.exists() else None) == before  # no snapshot rebuilt for nothing
+    assert snapshots(research_store_path.parent) == before  # no snapshot built for nothing

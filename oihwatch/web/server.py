@@ -1,14 +1,20 @@
 """Datasette over the snapshot: settings that keep it read-only, facets, saved queries, and search.
 
 The snapshot is opened as an *immutable* database, so no request can change it; the
-settings below keep SQL time-limited and facets on the columns librarians slice by.
+settings below keep SQL time-limited and facets on the columns librarians slice by. Each
+serve process has its own snapshot file, deleted when it stops, so a serve starting (after
+a harvest, say) never changes what another one serves.
 Searches in the page go through the CLI's own query translation (``search_plugin``), so a
 query the CLI accepts ("opioid-induced", 5-HT3, title:"...") works in the browser too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import os
+import re
+import signal
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -69,8 +75,40 @@ QUERIES = {
 
 
 def snapshot_path(database: Path) -> Path:
-    """Where the snapshot of ``database`` lives: beside it, ``NAME-web.db``."""
-    return database.with_name(database.stem + "-web.db")
+    """This process's snapshot of ``database``: beside it, ``NAME-web.PID.db``.
+
+    Each serve writes and serves its own, so one starting never replaces what another serves."""
+    return database.with_name(f"{database.stem}-web.{os.getpid()}.db")
+
+
+def view_name(snapshot: Path) -> str:
+    """The snapshot's name in the view's URLs, ``NAME-web`` without the PID: links outlive a restart."""
+    return re.sub(r"\.\d+$", "", snapshot.stem)
+
+
+def remove_stale_snapshots(snapshot: Path) -> None:
+    """Delete the snapshots beside ``snapshot``, whole or half-written, of serve processes that are gone.
+
+    A serve deletes its own when it stops; one killed outright (SIGKILL, a crash) cannot.
+    """
+    # Up to 9 digits: any PID (Linux allows 2**22), and always a number os.kill accepts.
+    stale = re.compile(re.escape(view_name(snapshot)) + r"\.(\d{1,9})\.db(\.part)?(-journal)?")
+    for path in snapshot.parent.iterdir():
+        match = stale.fullmatch(path.name)
+        if match and not _running(int(match[1])):
+            with contextlib.suppress(OSError):  # deleted meanwhile, or not ours to delete
+                path.unlink()
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 sends nothing; another user's process is not ours to signal)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def metadata(database_name: str, topics: Sequence[str]) -> dict:
@@ -122,7 +160,13 @@ def make_datasette(snapshot: Path, topics: Sequence[str]):
     handle_exception.rich = None
     if not pm.is_registered(search_plugin):
         pm.register(search_plugin, name="oihwatch-search")
-    return Datasette(immutables=[str(snapshot)], metadata=metadata(snapshot.stem, topics), settings=SETTINGS)
+    name = view_name(snapshot)
+    datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(name, topics), settings=SETTINGS)
+    # Datasette names a database after its file; the view's name leaves out the PID.
+    database = datasette.databases[snapshot.stem]
+    datasette.remove_database(snapshot.stem)
+    datasette.add_database(database, name=name)
+    return datasette
 
 
 def listen(host: str, port: int) -> socket.socket:
@@ -148,8 +192,24 @@ def url_of(sock: socket.socket) -> str:
 
 
 def run_server(snapshot: Path, sock: socket.socket, topics: Sequence[str]) -> None:
-    """Serve on the listening ``sock`` until interrupted."""
+    """Serve this process's ``snapshot`` on the listening ``sock`` until stopped (Ctrl-C, SIGTERM),
+    then delete it; first delete those that serves killed outright left beside it."""
     import uvicorn
 
+    remove_stale_snapshots(snapshot)
     server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, topics).app(), log_level="warning"))
-    server.run(sockets=[sock])
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def terminated(signum, frame) -> None:
+        # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
+        # the default one would end the process before the ``finally`` below.
+        snapshot.unlink(missing_ok=True)
+        signal.signal(signum, previous)
+        signal.raise_signal(signum)  # ended by SIGTERM as before: systemd counts that as a clean stop
+
+    signal.signal(signal.SIGTERM, terminated)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        snapshot.unlink(missing_ok=True)
