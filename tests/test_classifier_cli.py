@@ -168,3 +168,13 @@ def test_a_topic_added_to_the_config_retrains_and_tags_every_record_on_the_next_
     assert report.startswith("trained model ") and report.endswith(f"; {records} records classified")
     assert len(versions) == 1 and sleep > 0
     assert not json.loads(invoke(config, "status", "--json").stdout)["model"]["problem"]
+
+
+def test_label_with_an_unknown_topic_lists_the_topics_there_are(tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    result = invoke(path, "label", "1", "nope")
+    assert result.exit_code == 1 and result.stderr == "Error: unknown topic 'nope'; use 'oih' or one of: tapering, ketamine, genetics, non_opioid\n"
+    path.write_text('[ncbi]\nemail = "ops@example.org"\n[topics]\n', encoding="utf-8")
+    result = invoke(path, "label", "1", "nope")
+    assert result.exit_code == 1 and result.stderr == "Error: unknown topic 'nope'; use 'oih' (no [topics.*] are configured)\n"

@@ -192,7 +192,8 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
         oihwatch label 38011560 ketamine --not
     """
     if topic != RELEVANCE and topic not in app.settings.topics:
-        raise ClassifierError(f"unknown topic {topic!r}; use 'oih' or one of: {', '.join(app.settings.topics)}")
+        topics = f"or one of: {', '.join(app.settings.topics)}" if app.settings.topics else "(no [topics.*] are configured)"
+        raise ClassifierError(f"unknown topic {topic!r}; use 'oih' {topics}")
     rules, _ = rules_for(app)
     try:  # loaded before the lock, so a scheduled job waiting for it does not wait through the load
         model = current_model(app, rules)
