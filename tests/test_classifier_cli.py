@@ -178,3 +178,10 @@ def test_label_with_an_unknown_topic_lists_the_topics_there_are(tmp_path: Path):
     path.write_text('[ncbi]\nemail = "ops@example.org"\n[topics]\n', encoding="utf-8")
     result = invoke(path, "label", "1", "nope")
     assert result.exit_code == 1 and result.stderr == "Error: unknown topic 'nope'; use 'oih' (no [topics.*] are configured)\n"
+
+
+def test_a_pasted_pmid_with_spaces_is_the_pmid_and_anything_else_is_a_usage_error(trained: Path):
+    assert invoke(trained, "explain", " 38011560 ").stdout.startswith("38011560: relevance ")
+    wrong = invoke(trained, "explain", "PMID:38011560")
+    assert wrong.exit_code == 2 and "'PMID:38011560' is not a PMID (digits only, e.g. 38011560)" in wrong.stderr
+    assert invoke(trained, "label", "x1", "oih").exit_code == 2

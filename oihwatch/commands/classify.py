@@ -30,6 +30,18 @@ log = logging.getLogger(__name__)
 BATCH = 2000
 
 
+class Pmid(click.ParamType):
+    """A PMID as typed or pasted: surrounding spaces dropped, digits only."""
+
+    name = "PMID"
+
+    def convert(self, value, param, ctx) -> str:
+        pmid = str(value).strip()
+        if not pmid.isdigit():
+            self.fail(f"{value!r} is not a PMID (digits only, e.g. 38011560)", param, ctx)
+        return pmid
+
+
 def rules_for(app: App) -> tuple[list[TopicRule], dict]:
     hyperparameters = load_hyperparameters()
     topics = {name: topic.model_dump() for name, topic in app.settings.topics.items()}
@@ -145,7 +157,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
 
 
 @click.command()
-@click.argument("pmid")
+@click.argument("pmid", type=Pmid())
 @click.pass_obj
 def explain(app: App, pmid: str) -> None:
     """Show the terms that pushed each tag of one record.
@@ -180,7 +192,7 @@ def explain(app: App, pmid: str) -> None:
 
 
 @click.command()
-@click.argument("pmid")
+@click.argument("pmid", type=Pmid())
 @click.argument("topic")
 @click.option("--not", "negative", is_flag=True, help="the record is NOT about the topic")
 @click.pass_obj
