@@ -245,7 +245,11 @@ def test_a_serve_deletes_its_snapshot_when_stopped(tmp_path: Path, small_corpus:
             assert snapshots(small_corpus.parent) == [f"corpus-web.{process.pid}.db"]
         finally:
             process.send_signal(stop)
+            process.wait(timeout=30)
+            said = process.stderr.read().strip()
     assert snapshots(small_corpus.parent) == []
+    if stop == signal.SIGINT:  # Ctrl-C in a terminal: a normal stop, not an error
+        assert process.returncode == 0 and said == "stopped"
     if stop == signal.SIGTERM:
         assert process.returncode == -signal.SIGTERM  # ended by the signal, as a service manager expects
 

@@ -23,8 +23,9 @@ from oihwatch.app import App
 from oihwatch.lock import lock_path
 from oihwatch.model_info import relevance_threshold
 
-# SQLite's largest integer: a bigger --limit cannot be bound to its LIMIT (OverflowError).
-SQLITE_MAX_INTEGER = 2**63 - 1
+# search lists the best matches for reading; export takes every match. (A number SQLite cannot hold
+# was an OverflowError.)
+MAX_LIMIT = 100_000
 # A publication year has four digits; a bigger one cannot be bound either.
 YEAR = click.IntRange(0, 9999)
 
@@ -88,8 +89,8 @@ def make_filters(
 @click.command("search")
 @click.argument("query")
 @filter_options
-@click.option("--limit", type=click.IntRange(1, SQLITE_MAX_INTEGER), default=20, show_default=True, metavar="N",
-              help="best N matches")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=20, show_default=True, metavar="N",
+              help="best N matches (at most 100,000; export takes them all)")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv", "ris", "bibtex"]), default="table", show_default=True
 )
@@ -307,5 +308,8 @@ def serve_command(app: App, port: int, host: str) -> None:
         target = snapshot_path(app.settings.database_path)
         count = build_snapshot(app.store, target, relevance_threshold(app.settings))
         click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
-        run_server(target, sock, list(app.settings.topics))
+        try:
+            run_server(target, sock, list(app.settings.topics))
+        except KeyboardInterrupt:  # Ctrl-C is how a server in a terminal is stopped, not an error
+            click.echo("stopped", err=True)
 
