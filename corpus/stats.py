@@ -79,6 +79,7 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
+    from matplotlib.ticker import MaxNLocator
 
     labels = labels or {}
     figure, axes = pyplot.subplots(figsize=(9, 4.5), dpi=120)
@@ -96,7 +97,11 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
         axes.set_ylabel("articles with the topic")
         axes.set_title("Articles per topic per year")
         axes.grid(True, alpha=0.3)
-        axes.legend(frameon=False, fontsize="small")
+        for counts in (axes, total_axes):  # counts start at 0 and come whole: no 0.25 on either axis
+            counts.set_ylim(bottom=0)
+            counts.yaxis.set_major_locator(MaxNLocator(integer=True))
+        if stats.topics:
+            axes.legend(frameon=False, fontsize="small")
         figure.tight_layout()
         figure.savefig(stream, format="png")
     finally:

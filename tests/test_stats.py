@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
+import warnings
 from pathlib import Path
 
+from matplotlib.figure import Figure
 
-from corpus.stats import corpus_stats
+from corpus.stats import CorpusStats, corpus_stats, plot_trends
 from corpus.store import Store
 
 
@@ -65,3 +68,25 @@ def test_stats_command_table_json_and_plot(tmp_path: Path, research_cli) -> None
     assert sum(data["all_by_year"].values()) == data["total"]
     relevant = json.loads(research_cli("stats", "--json", "--relevant").stdout)
     assert 0 < relevant["total"] < data["total"]
+
+
+def test_the_plot_counts_whole_articles_and_needs_no_topic(monkeypatch) -> None:
+    """A small corpus drew 0.25, 1.25 ... on its axes; one with no tags warned about an empty legend."""
+    ticks = []
+    save = Figure.savefig
+
+    def looking(figure, *args, **kwargs):
+        ticks.extend(tick for axes in figure.axes for tick in axes.get_yticks())
+        return save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", looking)
+    few = CorpusStats(total=3, topics=["ketamine"], years=[2024, 2025], all_by_year={2024: 1, 2025: 2},
+                      by_topic_year={"ketamine": {2024: 1, 2025: 1}})
+    untagged = CorpusStats(total=1, years=[2025], all_by_year={2025: 1})
+    for stats in (few, untagged):
+        out = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            plot_trends(stats, out)
+        assert out.getvalue().startswith(b"\x89PNG")
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
