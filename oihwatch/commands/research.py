@@ -300,12 +300,13 @@ def serve_command(app: App, port: int, host: str) -> None:
     Example:
         oihwatch serve --port 8001     # then open http://127.0.0.1:8001/
     """
-    from oihwatch.web.server import listen, run_server, snapshot_path, url_of
+    from oihwatch.web.server import listen, remove_stale_snapshots, run_server, snapshot_path, url_of
     from oihwatch.web.snapshot import build_snapshot
 
     # The port first: a taken port is an error before the snapshot is rebuilt for nothing.
     with listen(host, port) as sock:
         target = snapshot_path(app.settings.database_path)
+        remove_stale_snapshots(target)  # before the build: a disk that holds only one more needs their room
         count = build_snapshot(app.store, target, relevance_threshold(app.settings))
         click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
         try:

@@ -193,10 +193,9 @@ def url_of(sock: socket.socket) -> str:
 
 def run_server(snapshot: Path, sock: socket.socket, topics: Sequence[str]) -> None:
     """Serve this process's ``snapshot`` on the listening ``sock`` until stopped (Ctrl-C, SIGTERM),
-    then delete it; first delete those that serves killed outright left beside it."""
+    then delete it."""
     import uvicorn
 
-    remove_stale_snapshots(snapshot)
     server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, topics).app(), log_level="warning"))
     previous = signal.getsignal(signal.SIGTERM)
 
