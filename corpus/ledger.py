@@ -35,7 +35,9 @@ class DigestRecord:
 class Delivery:
     digest_id: int
     recipient: str
-    status: str  # pending | sent | written | dropped (no longer a recipient)
+    # pending | sent | written (to the outbox) | dropped (no longer a recipient) | skipped (nothing in
+    # their topics with send_empty off) | refused (the server refused the address for good: 5xx)
+    status: str
     message_id: str
     attempts: int
     sent: str | None
@@ -43,7 +45,12 @@ class Delivery:
 
     @property
     def done(self) -> bool:
-        return self.status in ("sent", "written", "dropped")
+        """Nothing more to try: delivered, or never to be."""
+        return self.status != "pending"
+
+    @property
+    def delivered(self) -> bool:
+        return self.status in ("sent", "written")
 
 
 def standing_marks(article: Article) -> set[str]:
@@ -106,9 +113,10 @@ def record_digest(
     items: Mapping[str, str],
     deliveries: Mapping[str, str],
     marks: Iterable[tuple[str, str, bool]],
+    skipped: Iterable[str] = (),
 ) -> DigestRecord:
-    """Record a digest before sending it: items (PMID -> fingerprint), deliveries (recipient -> Message-ID)
-    and marks ((PMID, mark, warned)), all or nothing."""
+    """Record a digest before sending it: items (PMID -> fingerprint), deliveries (recipient -> Message-ID),
+    marks ((PMID, mark, warned)) and the recipients it skips (nothing for them), all or nothing."""
     with store.transaction() as db:
         cursor = db.execute(
             "INSERT INTO digests (period, since, until, created, subject) VALUES (?, ?, ?, ?, ?)",
@@ -119,10 +127,7 @@ def record_digest(
             "INSERT INTO digest_items (digest_id, pmid, fingerprint) VALUES (?, ?, ?)",
             [(digest_id, pmid, fingerprint) for pmid, fingerprint in items.items()],
         )
-        db.executemany(
-            "INSERT INTO deliveries (digest_id, recipient, message_id) VALUES (?, ?, ?)",
-            [(digest_id, recipient, message_id) for recipient, message_id in deliveries.items()],
-        )
+        _insert_deliveries(db, digest_id, deliveries, skipped)
         db.executemany(
             "INSERT OR IGNORE INTO digest_marks (pmid, mark, digest_id, warned) VALUES (?, ?, ?, ?)",
             [(pmid, mark, digest_id, int(warned)) for pmid, mark, warned in marks],
@@ -138,13 +143,19 @@ def unlisted(listed: Iterable[Delivery], addresses: Iterable[str]) -> list[str]:
     return [a for a in addresses if a.casefold() not in known]
 
 
-def add_deliveries(store: Store, digest_id: int, deliveries: Mapping[str, str]) -> None:
-    """Pending deliveries (recipient -> Message-ID) for recipients added after the digest was recorded."""
+def add_deliveries(store: Store, digest_id: int, deliveries: Mapping[str, str], skipped: Iterable[str] = ()) -> None:
+    """Deliveries (recipient -> Message-ID) for recipients added after the digest was recorded."""
     with store.transaction() as db:
-        db.executemany(
-            "INSERT OR IGNORE INTO deliveries (digest_id, recipient, message_id) VALUES (?, ?, ?)",
-            [(digest_id, recipient, message_id) for recipient, message_id in deliveries.items()],
-        )
+        _insert_deliveries(db, digest_id, deliveries, skipped)
+
+
+def _insert_deliveries(db, digest_id: int, deliveries: Mapping[str, str], skipped: Iterable[str]) -> None:
+    """Pending deliveries, and 'skipped' ones, so a recipient with nothing to get counts as done."""
+    db.executemany(
+        "INSERT OR IGNORE INTO deliveries (digest_id, recipient, message_id, status) VALUES (?, ?, ?, ?)",
+        [(digest_id, recipient, message_id, "pending") for recipient, message_id in deliveries.items()]
+        + [(digest_id, recipient, "", "skipped") for recipient in skipped],
+    )
 
 
 def digest_items(store: Store, digest_id: int) -> dict[str, str]:
@@ -194,6 +205,15 @@ def mark_delivered(store: Store, digest_id: int, recipient: str, status: str) ->
             "UPDATE deliveries SET status = ?, attempts = attempts + 1, sent = ?, error = '' "
             "WHERE digest_id = ? AND recipient = ?",
             (status, store.now(), digest_id, recipient),
+        )
+
+
+def mark_refused(store: Store, digest_id: int, recipient: str, error: str) -> None:
+    """The server refused the address for good (5xx): never retried, so it cannot hold later digests up."""
+    with store.transaction() as db:
+        db.execute(
+            "UPDATE deliveries SET status = 'refused', attempts = attempts + 1, error = ? WHERE digest_id = ? AND recipient = ?",
+            (error, digest_id, recipient),
         )
 
 

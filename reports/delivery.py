@@ -24,7 +24,12 @@ from reports.render import archive_index
 
 
 class RecipientRefused(DeliveryError):
-    """The server refused one recipient; the others can still be sent."""
+    """The server refused one recipient; the others can still be sent. ``permanent``: a 5xx reply
+    ("no such user"), which a retry would only meet again; a 4xx one may pass later."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -94,7 +99,7 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = exc.recipients.get(recipient, (0, b""))
             text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}") from None
+            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}", permanent=500 <= code < 600) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._connection.close()
             self._connection = None

@@ -23,8 +23,8 @@ from typing import Protocol
 
 from corpus.errors import ConfigError, DeliveryError, InputError
 from corpus.ledger import (
-    DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, owing_digests, record_digest,
-    unlisted,
+    DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, mark_refused, owing_digests,
+    record_digest, unlisted,
 )
 from corpus.store import Store
 from reports.assembly import Digest, for_recipient
@@ -123,17 +123,17 @@ def recorded_digest(store: Store, period: str, since: date | None) -> DigestReco
     return record
 
 
-def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Iterable[Recipient],
-            outcome: DigestOutcome) -> dict[str, str]:
-    """Recipient -> Message-ID of those who get this digest. Warnings go to everyone: skipping a
-    recipient because nothing is new in their topics would lose the warning for them for good."""
-    wanted = {}
+def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Iterable[Recipient]) -> tuple[dict[str, str], list[str]]:
+    """Recipient -> Message-ID of those who get this digest, and those skipped: nothing new in their
+    topics with send_empty off. Warnings go to everyone: skipping a recipient because nothing is new
+    in their topics would lose the warning for them for good."""
+    wanted, skipped = {}, []
     for recipient in recipients:
         if params.send_empty or digest.warnings or for_recipient(digest, recipient.topics).sections:
             wanted[recipient.email] = message_id(period, recipient.email, params.sender)
         else:
-            outcome.skipped_empty.append(recipient.email)
-    return wanted
+            skipped.append(recipient.email)
+    return wanted, skipped
 
 
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
@@ -141,8 +141,9 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
     start = window_start(store, now, since)
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold)
-    wanted = _wanted(params, content.digest, period, params.recipients, outcome)
-    record = record_digest(store, period, start, iso_utc(now), content.digest.subject, content.items, wanted, content.marks)
+    wanted, outcome.skipped_empty = _wanted(params, content.digest, period, params.recipients)
+    record = record_digest(store, period, start, iso_utc(now), content.digest.subject, content.items, wanted, content.marks,
+                           skipped=outcome.skipped_empty)
     outcome.new = True
     outcome.unclassified = content.digest.unclassified
     return record, content.digest
@@ -153,9 +154,9 @@ def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, dig
     """A recipient configured after the period's digest was recorded gets it too, once."""
     missing = set(unlisted(deliveries(store, record.id), [r.email for r in params.recipients]))
     newcomers = [r for r in params.recipients if r.email in missing]
-    wanted = _wanted(params, digest, record.period, newcomers, outcome)
-    if wanted:
-        add_deliveries(store, record.id, wanted)
+    wanted, outcome.skipped_empty = _wanted(params, digest, record.period, newcomers)
+    if wanted or outcome.skipped_empty:
+        add_deliveries(store, record.id, wanted, skipped=outcome.skipped_empty)
         outcome.added = list(wanted)
 
 
@@ -227,7 +228,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
     """Send each of the digest's pending deliveries; mark each one only once the server accepted it."""
     listed = deliveries(store, record.id)
     pending = [d for d in listed if not d.done]
-    outcome.earlier = [d.recipient for d in listed if d.done]
+    outcome.earlier = [d.recipient for d in listed if d.delivered]
     if not pending:
         return
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
@@ -249,8 +250,13 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             try:
                 transport.send(message, recipient.email)
             except RecipientRefused as exc:
-                mark_failed(store, record.id, delivery.recipient, str(exc))
-                outcome.failed[delivery.recipient] = str(exc)
+                if exc.permanent:  # retrying would fail the same way every run, and hold every later digest up
+                    mark_refused(store, record.id, delivery.recipient, str(exc))
+                    outcome.failed[delivery.recipient] = (f"{exc}; refused for good, so not retried: correct or remove "
+                                                          "the address in [[recipients]]")
+                else:
+                    mark_failed(store, record.id, delivery.recipient, str(exc))
+                    outcome.failed[delivery.recipient] = str(exc)
                 continue
             except DeliveryError as exc:
                 mark_failed(store, record.id, delivery.recipient, str(exc))

@@ -154,7 +154,12 @@ def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):
     recipients = (Recipient("k@example.org", ("ketamine",)), Recipient("g@example.org", ("genetics",)))
     outcome = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
     assert outcome.delivered == ["k@example.org"] and outcome.skipped_empty == ["g@example.org"]
-    assert [d.recipient for d in deliveries(store, find_digest(store, "2026-W48").id)] == ["k@example.org"]
+    listed = {d.recipient: d.status for d in deliveries(store, find_digest(store, "2026-W48").id)}
+    assert listed == {"k@example.org": "written", "g@example.org": "skipped"}
+    # The skipped recipient is done with this period: it is no longer due, nor sent again
+    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, [r.email for r in recipients]) is None
+    again = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
+    assert again.already_sent and again.earlier == ["k@example.org"] and not again.added
 
 
 def test_send_empty_off_still_delivers_a_warning_to_everyone(tmp_path):

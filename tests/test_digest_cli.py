@@ -123,13 +123,13 @@ def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
     with LoopbackSmtp() as smtp:
         env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
                "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "digest@example.org"}
-        smtp.handler.refuse = {"ketamine@example.org"}
+        smtp.handler.busy = {"ketamine@example.org"}
         first = run(config, "--send", env=env)
         assert first.exit_code == 1
         assert "sent to all@example.org via SMTP 127.0.0.1" in first.stdout
         assert "NOT delivered to ketamine@example.org" in first.stdout
         assert first.stderr.strip().startswith("Error: 1 recipient(s) still pending") and "rerun" in first.stderr
-        smtp.handler.refuse = set()
+        smtp.handler.busy = set()
         second = run(config, "--send", env=env)
         assert second.exit_code == 0, second.output
         assert "sent to ketamine@example.org" in second.stdout and "earlier run to all@example.org" in second.stdout

@@ -69,15 +69,15 @@ def test_a_subject_that_fits_a_line_alone_is_folded_at_a_space(store, smtp):
     assert len(parsed["Subject"]) == 77 and parsed["Subject"] == f"{title}{subject.removeprefix('OIH evidence digest')}"
 
 
-def test_a_refused_recipient_is_retried_on_the_next_run_and_nobody_gets_two(store, smtp):
-    smtp.handler.refuse = {"ketamine@example.org"}
+def test_a_recipient_refused_for_now_is_retried_on_the_next_run_and_nobody_gets_two(store, smtp):
+    smtp.handler.busy = {"ketamine@example.org"}
     first = send_due_digest(store, params((KETAMINE, GENETICS, EVERYTHING)), MONDAY, transport(smtp))
     assert sorted(first.delivered) == ["all@example.org", "genes@example.org"]
-    assert "550" in first.failed["ketamine@example.org"]
+    assert "450" in first.failed["ketamine@example.org"]
     pending = {d.recipient: d for d in deliveries(store, find_digest(store, "2026-W48").id)}
     assert pending["ketamine@example.org"].status == "pending" and pending["ketamine@example.org"].attempts == 1
 
-    smtp.handler.refuse = set()
+    smtp.handler.busy = set()
     second = send_due_digest(store, params((KETAMINE, GENETICS, EVERYTHING)), MONDAY + timedelta(hours=1), transport(smtp))
     assert second.delivered == ["ketamine@example.org"] and sorted(second.earlier) == ["all@example.org", "genes@example.org"]
 
@@ -85,6 +85,20 @@ def test_a_refused_recipient_is_retried_on_the_next_run_and_nobody_gets_two(stor
     assert third.already_sent and not third.delivered
     for recipient in ("ketamine@example.org", "genes@example.org", "all@example.org"):
         assert len(smtp.handler.received_by(recipient)) == 1
+
+
+def test_a_recipient_refused_for_good_is_not_retried_and_holds_no_later_digest_up(store, smtp):
+    """A 550 comes back on every retry: retrying would pile every later digest up behind it."""
+    smtp.handler.refuse = {"ketamine@example.org"}
+    first = send_due_digest(store, params((KETAMINE, EVERYTHING)), MONDAY, transport(smtp))
+    assert first.delivered == ["all@example.org"]
+    assert "550" in first.failed["ketamine@example.org"] and "correct or remove the address in [[recipients]]" in first.failed["ketamine@example.org"]
+    refused = {d.recipient: d for d in deliveries(store, find_digest(store, "2026-W48").id)}["ketamine@example.org"]
+    assert (refused.status, refused.attempts) == ("refused", 1) and "550" in refused.error
+    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, [KETAMINE.email, EVERYTHING.email]) is None
+    later, = send_digests(store, params((KETAMINE, EVERYTHING)), MONDAY + timedelta(weeks=1), transport(smtp))
+    assert later.period == "2026-W49" and "550" in later.failed["ketamine@example.org"]  # said again, each new digest
+    assert smtp.handler.received_by("ketamine@example.org") == []
 
 
 def test_a_recipient_added_after_the_digest_was_sent_gets_it_once(store, smtp):
