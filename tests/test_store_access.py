@@ -17,7 +17,9 @@ from click.testing import CliRunner
 
 from corpus.runs import last_runs, start_run
 from corpus.store import Store
+from oihwatch.app import App
 from oihwatch.cli import cli
+from oihwatch.commands.ops import run_job
 from oihwatch.config import default_config_text
 from oihwatch.lock import write_lock
 from read_only import read_only
@@ -98,6 +100,16 @@ def test_a_run_on_a_damaged_corpus_fails_before_its_steps_say_ok(config, tmp_pat
     assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
     assert result.stderr.startswith(f"Error: the corpus database {tmp_path / 'oihwatch.db'} is corrupt (")
     assert "harvest" not in result.output
+
+
+def test_a_scheduled_job_on_a_damaged_corpus_says_it_failed_not_skipped(config, tmp_path, capsys):
+    damaged_store(tmp_path / "oihwatch.db")
+    app = App(str(config), environ={})
+    ran = []
+    run_job(app, [("harvest", lambda: ran.append("harvest") or "ok")])
+    app.close()
+    said = capsys.readouterr().err
+    assert ran == [] and said.startswith("job FAILED: the corpus database ") and "is corrupt" in said
 
 
 KILLED_MID_HARVEST = textwrap.dedent(

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from corpus.errors import OihwatchError
+from corpus.errors import LockError, OihwatchError
 from oihwatch.app import App
 from oihwatch.commands.classify import model_problem
 from oihwatch.commands.digest import digest_now
@@ -80,11 +80,14 @@ def schedule(app: App, list_only: bool) -> None:
 
 
 def run_job(app: App, steps) -> None:
-    """A scheduled job: the same steps as ``run``; a lock held by a manual run skips this turn."""
+    """A scheduled job: the same steps as ``run``; a lock held by a manual run skips this turn, and
+    anything else that stops the job before its steps (a damaged corpus) is said as a failure."""
     try:
         run_steps(app, steps, print_step)
-    except OihwatchError as exc:
+    except LockError as exc:
         click.echo(f"job skipped: {exc}", err=True)
+    except OihwatchError as exc:
+        click.echo(f"job FAILED: {' '.join(str(exc).split())}", err=True)
 
 
 @click.command()
