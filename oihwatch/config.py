@@ -281,14 +281,21 @@ def default_config_text(email: str = "") -> str:
     return text.replace('email = ""', f"email = {json.dumps(email)}", 1) if email else text
 
 
+def require_ncbi_email(settings: Settings) -> str:
+    """The contact address NCBI asks of every client: only talking to NCBI needs it, so a researcher
+    who searches the corpus, or an operator fixing the config, can do without."""
+    if not settings.ncbi.email:
+        raise ConfigError(f"ncbi.email in {settings.source}: required to harvest, since NCBI asks every client for a "
+                          "contact address; set it there (or in $OIHWATCH_NCBI_EMAIL)")
+    return settings.ncbi.email
+
+
 def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
     """-c, else $OIHWATCH_CONFIG, else ./config.toml."""
     return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
 
 
-def load_settings(
-    path: Path, environ: Mapping[str, str] | None = None, require_email: bool = True, today: date | None = None
-) -> Settings:
+def load_settings(path: Path, environ: Mapping[str, str] | None = None, today: date | None = None) -> Settings:
     """Read, merge and validate the configuration; every problem is one ConfigError line."""
     environ = os.environ if environ is None else environ
     if not path.exists():
@@ -299,11 +306,11 @@ def load_settings(
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    return settings_from_mapping(data, path, environ, require_email, today or date.today())
+    return settings_from_mapping(data, path, environ, today)
 
 
 def settings_from_mapping(
-    data: dict, path: Path, environ: Mapping[str, str], require_email: bool = True, today: date | None = None
+    data: dict, path: Path, environ: Mapping[str, str], today: date | None = None
 ) -> Settings:
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     origin: dict[str, str] = {}  # "section.key" -> the environment variable it came from
@@ -340,8 +347,6 @@ def settings_from_mapping(
         raise error(".".join(str(part) for part in first["loc"]), _problem(first)) from None
     if settings.harvest.start > (today or date.today()):
         raise error("harvest.start", f"{settings.harvest.start} is after today; PubMed has no records created then (use a past date)")
-    if require_email and not settings.ncbi.email:
-        raise error("ncbi.email", "required; NCBI asks every client for a contact address")
     bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)
     if bad_topics:
         raise error("recipients.topics", f"unknown topic {sorted(bad_topics)[0]!r}")

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from corpus.errors import ConfigError
 from corpus.store import Store
 from oihwatch.cli import cli
-from oihwatch.config import SECTIONS, default_config_text, load_settings
+from oihwatch.config import SECTIONS, default_config_text, load_settings, require_ncbi_email
 from read_only import read_only
 
 
@@ -41,10 +41,12 @@ def test_default_config_documents_every_setting():
             assert key in data.get(section, {}), f"{section}.{key} missing from default_config.toml"
 
 
-def test_missing_email_names_the_key_and_file(tmp_path):
+def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file(tmp_path):
     path = write(tmp_path, default_config_text())
-    with pytest.raises(ConfigError, match=r"^ncbi\.email in .*config\.toml: required"):
-        load_settings(path, {})
+    settings = load_settings(path, {})
+    with pytest.raises(ConfigError, match=r"^ncbi\.email in .*config\.toml: required to harvest, .*\$OIHWATCH_NCBI_EMAIL\)$"):
+        require_ncbi_email(settings)
+    assert require_ncbi_email(load_settings(path, {"OIHWATCH_NCBI_EMAIL": "me@example.org"})) == "me@example.org"
 
 
 @pytest.mark.parametrize(
@@ -233,7 +235,11 @@ def test_inspecting_works_without_the_ncbi_email_and_harvesting_does_not(tmp_pat
     harvested = runner.invoke(cli, ["-c", str(path), "harvest"])
     assert harvested.exit_code == 1
     assert harvested.output.startswith("Error: ncbi.email in ") and "required" in harvested.output
+    assert not (tmp_path / "oihwatch.db").exists()  # refused before anything was made
     Store(tmp_path / "oihwatch.db").close()
+    for args in (["search", "ketamine"], ["stats"], ["export"], ["digest"]):  # a researcher needs no NCBI address
+        result = runner.invoke(cli, ["-c", str(path), *args], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (args, result.output)
     status = runner.invoke(cli, ["-c", str(path), "status", "--json"])
     assert status.exit_code == 0, status.output
     assert json.loads(status.output)["database"] == str(tmp_path / "oihwatch.db")

@@ -14,7 +14,7 @@ from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, ProgressUpdate, QueryResult, harvest_all
 from harvester.harvest import Progress as ProgressCallback
 from oihwatch.app import App
-from oihwatch.config import Settings
+from oihwatch.config import Settings, require_ncbi_email
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
 
@@ -43,7 +43,8 @@ def harvest(app: App, since: datetime | None, until: datetime | None, query_name
     if since and until and since > until:
         raise click.BadParameter(f"{since:%Y-%m-%d} is after --until {until:%Y-%m-%d}", param_hint="--since")
     console = Console(stderr=True)
-    with app.writing("harvest") as store, eutils_client(settings) as client, _progress_bar(console) as progress:
+    client = eutils_client(settings)  # before the corpus is opened: a missing ncbi.email creates nothing
+    with client, app.writing("harvest") as store, _progress_bar(console) as progress:
         try:
             results = harvest_all(
                 settings.queries,
@@ -67,7 +68,7 @@ def eutils_client(settings: Settings) -> EutilsClient:
     return EutilsClient(
         ncbi.base_url,
         tool=ncbi.tool,
-        email=ncbi.email,
+        email=require_ncbi_email(settings),
         api_key=ncbi.api_key.get_secret_value() if ncbi.api_key else None,
         timeout=ncbi.timeout,
         retry_budget=ncbi.retry_budget,

@@ -15,7 +15,6 @@ from corpus.errors import LockError, OihwatchError
 from oihwatch.app import App
 from oihwatch.commands.classify import model_problem
 from oihwatch.commands.digest import digest_now
-from oihwatch.commands.setup import inspected_settings
 from oihwatch.model_info import model_meta
 from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
 from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
@@ -100,7 +99,7 @@ def status(app: App, as_json: bool) -> None:
     Example:
         oihwatch status --json
     """
-    settings = inspected_settings(app)
+    settings = app.settings
     meta = model_meta(settings)
     model = model_summary(meta)
     if meta is not None:

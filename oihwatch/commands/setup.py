@@ -11,7 +11,7 @@ from rich.table import Table
 
 from corpus.errors import ConfigError
 from oihwatch.app import App
-from oihwatch.config import Settings, default_config_text, describe_settings, load_settings
+from oihwatch.config import default_config_text, describe_settings
 from reports.address import parse_address
 
 
@@ -42,12 +42,6 @@ def init(app: App, email: str | None, force: bool) -> None:
     click.echo(f"wrote {path}" + ("" if email else "; set ncbi.email in it before harvesting"))
 
 
-def inspected_settings(app: App) -> Settings:
-    """The settings without requiring ncbi.email (only talking to NCBI needs it), so they can be shown while it is fixed."""
-    app.settings = load_settings(app.config_file, app.environ, require_email=False)
-    return app.settings
-
-
 @click.group("config")
 def config_group() -> None:
     """Inspect the configuration.
@@ -68,7 +62,7 @@ def config_show(app: App, as_json: bool) -> None:
     Example:
         OIHWATCH_DATABASE_PATH=/srv/oih.db oihwatch config show
     """
-    rows = describe_settings(inspected_settings(app))
+    rows = describe_settings(app.settings)
     if as_json:
         click.echo(json.dumps([{"key": k, "value": v, "meaning": m} for k, v, m in rows], indent=2))
         return
