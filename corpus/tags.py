@@ -93,6 +93,12 @@ def pmids_to_classify(store: Store, everything: bool = False) -> list[str]:
     return [r[0] for r in store.db.execute(f"SELECT pmid FROM articles WHERE {where} ORDER BY CAST(pmid AS INTEGER)")]
 
 
+def mark_all_to_classify(store: Store) -> None:
+    """A new model: every record's tags came from the old one, so the next ``classify`` redoes them all."""
+    with store.transaction() as db:
+        db.execute("UPDATE articles SET needs_classification = 1 WHERE deleted = 0 AND needs_classification = 0")
+
+
 def count_to_classify(store: Store) -> int:
     """How many records wait for ``classify``."""
     return store.db.execute(f"SELECT COUNT(*) FROM articles WHERE {_TO_CLASSIFY}").fetchone()[0]

@@ -45,14 +45,14 @@ def harvest_step(app: App) -> str:
 
 
 def classify_step(app: App) -> str:
-    """Classify new and changed records, training a model first if there is none usable; a new
-    model (the topics changed, or oihwatch or scikit-learn did) re-classifies every record."""
+    """Classify new and changed records, training a model first if there is none usable (the topics
+    changed, or oihwatch or scikit-learn did): a new model has every record classified again."""
     try:
         saved = classify_records(app)
     except ClassifierError as exc:
         log.warning("%s; training a model now", exc)
         version = train_and_save(app)
-        return f"trained model {version}; {classify_records(app, everything=True)} records classified"
+        return f"trained model {version}; {classify_records(app)} records classified"
     return f"{saved} records classified"
 
 

@@ -83,8 +83,8 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     if status["model"] is None:
         found.append("no trained model: run 'oihwatch train'")
     elif status["model"].get("problem"):
-        found.append(f"the saved model cannot be used: {status['model']['problem']} "
-                     "('oihwatch run' trains one and re-classifies every record)")
+        found.append(f"the saved model cannot be used: {status['model']['problem']}, then 'oihwatch classify' "
+                     "(or 'oihwatch run', which does both)")
     if status["digests"]["pending"]:
         found.append(f"{len(status['digests']['pending'])} digest deliveries pending: 'oihwatch digest --send' retries them")
     return found

@@ -185,3 +185,15 @@ def test_a_pasted_pmid_with_spaces_is_the_pmid_and_anything_else_is_a_usage_erro
     wrong = invoke(trained, "explain", "PMID:38011560")
     assert wrong.exit_code == 2 and "'PMID:38011560' is not a PMID (digits only, e.g. 38011560)" in wrong.stderr
     assert invoke(trained, "label", "x1", "oih").exit_code == 2
+
+
+def test_after_a_train_every_record_waits_for_classify(trained: Path, tmp_path: Path):
+    """Its tags came from the model replaced: a plain classify brings every one up to date."""
+    shutil.copytree(trained.parent, tmp_path / "copy")
+    config = tmp_path / "copy" / "config.toml"
+    assert invoke(config, "classify", "--all").exit_code == 0
+    assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == 0
+    assert invoke(config, "train").exit_code == 0
+    records = json.loads(invoke(config, "status", "--json").stdout)["records"]
+    assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == records
+    assert invoke(config, "classify").stdout == f"{records} records classified\n"

@@ -21,7 +21,7 @@ from classifier.tagging import classify_articles
 from classifier.topics import TopicRule, rules_fingerprint, topic_rules
 from classifier.training import train_model
 from corpus.errors import ClassifierError, InputError
-from corpus.tags import RELEVANCE, load_labels, pmids_to_classify, save_classifications, set_label
+from corpus.tags import RELEVANCE, load_labels, mark_all_to_classify, pmids_to_classify, save_classifications, set_label
 from oihwatch import __version__
 from oihwatch.app import App
 from oihwatch.runlog import recorded
@@ -85,7 +85,8 @@ def classify_records(app: App, everything: bool = False) -> int:
 
 def train_and_save(app: App) -> str:
     """Train on the stored records, weak and curated labels; save the model; return its version.
-    Holds the write lock and records the run (the ``train`` command and the pipeline alike)."""
+    Holds the write lock and records the run (the ``train`` command and the pipeline alike). Every
+    record is then due for ``classify``: its tags came from the model replaced."""
     rules, hyperparameters = rules_for(app)
     with app.writing("train") as store, recorded(store, "train"):
         curated = curated_labels(app)
@@ -93,6 +94,7 @@ def train_and_save(app: App) -> str:
         click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
+        mark_all_to_classify(store)
     click.echo(f"model {model.version} saved to {path.parent}")
     for label, metrics in model.meta["cv_metrics"].items():
         threshold = model.thresholds[label]
@@ -108,8 +110,11 @@ def train(app: App) -> None:
     """Train the topic and relevance model on the stored records, weak labels and curated labels.
 
     \b
+    Every record is then due for 'oihwatch classify', since its tags came from the model replaced.
+
+    \b
     Example:
-        oihwatch train && oihwatch classify --all
+        oihwatch train && oihwatch classify
     """
     train_and_save(app)
 
