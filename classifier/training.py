@@ -96,10 +96,11 @@ def train_model(
         positives = int(y.sum())
         need = int(params["min_positives"])
         if positives < need or len(y) - positives < need:
-            rules_at = "[relevance] of the classifier hyperparameters" if rule.name == RELEVANCE else f"[topics.{rule.name}]"
+            # Relevance's rule lives in the package's hyperparameters, which a user does not edit: labels are the way.
+            remedy = "" if rule.name == RELEVANCE else f"add keywords or MeSH to [topics.{rule.name}] or "
             skipped[rule.name] = (
                 f"label {rule.name!r} not trained: {positives} positive and {len(y) - positives} negative labels (need {need} of each); "
-                f"add keywords or MeSH to {rules_at} or label records with 'oihwatch label PMID {rule.name}'"
+                f"{remedy}label records with 'oihwatch label PMID {rule.name}'"
             )
             log.warning(skipped[rule.name])
             continue

@@ -91,7 +91,9 @@ def train_and_save(app: App) -> str:
     with app.writing("train") as store, recorded(store, "train"):
         curated = curated_labels(app)
         articles = list(store.iter_articles())
-        click.echo(f"training on {len(articles)} records ({len(curated.for_training())} curated, {len(curated.test_pmids)} held out)", err=True)
+        stored = {article.pmid for article in articles}  # the shipped labels cover records this corpus may not hold
+        click.echo(f"training on {len(articles)} records ({len(stored & set(curated.for_training()))} with curated labels, "
+                   f"{len(stored & curated.test_pmids)} held out)", err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
         mark_all_to_classify(store)
