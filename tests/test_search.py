@@ -290,7 +290,21 @@ def test_search_and_export_say_when_tags_wait_for_classify(tmp_path: Path, resea
         set_label(store, pmids(store, "title:ketamine")[0], "genetics", True)
     for result in (run("search", "title:ketamine"), run("export", "--topic", "genetics")):
         assert result.exit_code == 0, result.output
-        assert "note: 1 record is new, revised or newly labelled since the last classify; run 'oihwatch classify'" in result.stderr
+        assert "note: 1 record is new, revised, newly labelled or tagged by an older model; run 'oihwatch classify'" in result.stderr
+
+
+def test_the_table_keeps_topic_names_whole_on_a_narrow_terminal_and_no_match_draws_no_table(
+    tmp_path: Path, research_store_path: Path, research_cli
+) -> None:
+    config = tmp_path / "narrow.toml"
+    config.write_text(f'[database]\npath = "{research_store_path}"\n', encoding="utf-8")
+    narrow = CliRunner().invoke(cli, ["-c", str(config), "search", "ketamine", "--topic", "non_opioid", "--limit", "5"],
+                                env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0, narrow.output
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    assert "non_opioid" in narrow.stdout and "non_o…" not in narrow.stdout and "topics" in narrow.stdout
+    empty = research_cli("search", "zzzzqqqq")
+    assert empty.exit_code == 0 and empty.stdout == "" and empty.stderr.startswith("0 matches")
 
 
 def test_search_help_ends_with_an_example() -> None:

@@ -115,7 +115,8 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     hits = search(app.store, query, make_filters(app, **filter_args), limit)
     records = list(iter_records(app.store, [h.pmid for h in hits]))
     if fmt == "table":
-        _print_table(records)
+        if records:  # no empty frame: the count below says it
+            _print_table(records)
     elif fmt == "json":
         scores = {h.pmid: round(h.score, 4) for h in hits}
         click.echo(json.dumps([{**r, "match_score": scores[r["pmid"]]} for r in records], ensure_ascii=False, indent=2))
@@ -127,11 +128,12 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
 
 
 def _note_unclassified(app: App) -> None:
-    """Tags are what the last ``classify`` wrote: say so when records (new, revised, relabelled) wait for it."""
+    """Tags are what the last ``classify`` wrote: say so when records (new, revised, relabelled, or
+    tagged by a model since replaced) wait for it."""
     waiting = count_to_classify(app.store)
     if waiting:
         records = "1 record is" if waiting == 1 else f"{waiting} records are"
-        click.echo(f"note: {records} new, revised or newly labelled since the last classify; "
+        click.echo(f"note: {records} new, revised, newly labelled or tagged by an older model; "
                    "run 'oihwatch classify' to bring their tags up to date", err=True)
 
 
@@ -147,12 +149,12 @@ def _print_table(records: list[dict]) -> None:
         table.add_column("journal", ratio=1, no_wrap=True, overflow="ellipsis")
     table.add_column("study type", no_wrap=True)
     table.add_column("OIH", no_wrap=True, justify="right")
-    table.add_column("topics", ratio=1)
+    table.add_column("topics", min_width=len("non_opioid"))  # a topic name is never cut
     for r in records:
         title = ("[bold red]RETRACTED[/] " if r["retracted"] else "") + _escape(r["title"])
         journal = [_escape(r["journal_abbrev"] or r["journal"])] if wide else []
         relevance = "" if r["relevance"] is None else f"{r['relevance']:.2f}"
-        table.add_row(r["pmid"], str(r["year"] or ""), title, *journal, r["study_type"] or "", relevance, ", ".join(r["topics"]))
+        table.add_row(r["pmid"], str(r["year"] or ""), title, *journal, r["study_type"] or "", relevance, "\n".join(r["topics"]))
     console.print(table)
 
 
