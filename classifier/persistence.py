@@ -82,8 +82,9 @@ def model_path(directory: Path, meta: dict) -> Path:
     return directory / meta.get("model_file", UNNAMED_MODEL_FILE)
 
 
-def read_meta(directory: Path) -> dict:
-    """The saved model's metadata; an error unless the model file it names is there too."""
+def read_meta(directory: Path, require_file: bool = True) -> dict:
+    """The saved model's metadata; an error unless the model file it names is there too (unless not
+    ``require_file``: a loader that opens the file finds out itself, and can read again)."""
     path = directory / META_FILE
     if not path.exists():
         raise ClassifierError(f"no trained model in {directory}; run 'oihwatch train' first")
@@ -91,7 +92,7 @@ def read_meta(directory: Path) -> dict:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ClassifierError(f"cannot read {path} ({exc}); run 'oihwatch train' to rebuild the model") from None
-    if not model_path(directory, meta).is_file():
+    if require_file and not model_path(directory, meta).is_file():
         raise ClassifierError(f"no usable model in {directory}: {model_path(directory, meta).name} is missing; run 'oihwatch train'")
     return meta
 
@@ -104,7 +105,7 @@ def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
     is read once more.
     """
     for attempt in range(2):
-        meta = read_meta(directory)
+        meta = read_meta(directory, require_file=False)
         check_meta(meta, directory, app_version, settings)
         path = model_path(directory, meta)
         try:

@@ -281,8 +281,8 @@ def test_a_train_replacing_the_model_while_it_loads_gives_the_new_model(model, t
     save_model(model, tmp_path)
     first_read = read_meta
 
-    def read_then_train(directory):
-        meta = first_read(directory)
+    def read_then_train(directory, **options):
+        meta = first_read(directory, **options)
         monkeypatch.setattr("classifier.persistence.read_meta", first_read)
         save_model(newer, tmp_path)  # lands now, before the file named in ``meta`` is opened
         return meta

@@ -185,6 +185,7 @@ def test_a_pasted_pmid_with_spaces_is_the_pmid_and_anything_else_is_a_usage_erro
     wrong = invoke(trained, "explain", "PMID:38011560")
     assert wrong.exit_code == 2 and "'PMID:38011560' is not a PMID (digits only, e.g. 38011560)" in wrong.stderr
     assert invoke(trained, "label", "x1", "oih").exit_code == 2
+    assert invoke(trained, "explain", "３８０１１５６０").exit_code == 2  # full-width digits are not a PMID
 
 
 def test_after_a_train_every_record_waits_for_classify(trained: Path, tmp_path: Path):

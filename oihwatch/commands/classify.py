@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import click
 
@@ -37,7 +38,7 @@ class Pmid(click.ParamType):
 
     def convert(self, value, param, ctx) -> str:
         pmid = str(value).strip()
-        if not pmid.isdigit():
+        if not re.fullmatch(r"[0-9]+", pmid):  # not str.isdigit: it takes "３８" and "²"
             self.fail(f"{value!r} is not a PMID (digits only, e.g. 38011560)", param, ctx)
         return pmid
 
