@@ -43,6 +43,25 @@ def pubmed_list(items: Sequence[Item]) -> str:
     return "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in items)
 
 
+MAX_LINKED = 200  # PMIDs in one link: 1.8 KB of URL; thousands would be refused (414) and swell the mail
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A section as one e-mail shows it: the papers it lists, and the rest, linked."""
+
+    listed: Sequence[Item]
+    rest: Sequence[Item]
+
+    @property
+    def rest_link(self) -> str:
+        return pubmed_list(self.rest[:MAX_LINKED])
+
+    @property
+    def rest_where(self) -> str:
+        return "all on PubMed" if len(self.rest) <= MAX_LINKED else f"the first {MAX_LINKED} on PubMed, all in the archive"
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -53,7 +72,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(full_stop=full_stop, pubmed_list=pubmed_list)
+    env.filters.update(full_stop=full_stop)
     return env
 
 
@@ -77,7 +96,8 @@ def render_digest(
     clients (Gmail shows about 100 KB) and read by no one.
     """
     context = {
-        "per_section": per_section,
+        "shown": {section.topic: Shown(section.items[:per_section], section.items[per_section:] if per_section else ())
+                  for section in digest.sections},
         "digest": digest,
         "window": window_text(digest.since, digest.until),
         "trend_text": trend_text(digest.trend),

@@ -300,6 +300,18 @@ def test_a_long_section_lists_its_strongest_papers_and_links_the_rest(real_diges
     assert "more in" not in whole.text and whole.text == render_digest(digest).text
 
 
+def test_the_link_to_the_rest_of_a_long_section_names_a_bounded_number_of_papers(real_digest, monkeypatch):
+    """Thousands of PMIDs in one URL are refused by servers (414) and swell the mail the cap shrinks."""
+    _, digest = real_digest
+    monkeypatch.setattr("reports.render.MAX_LINKED", 2)
+    section = max(digest.sections, key=lambda s: len(s.items))
+    assert len(section.items) > 3
+    rendered = render_digest(digest, per_section=1)
+    link = "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in section.items[1:3])
+    assert f"+ {len(section.items) - 1} more in {section.label} (weaker evidence or older), the first 2 on PubMed, all in the archive:\n  {link}\n" in rendered.text
+    assert link in check_html(rendered.html).links
+
+
 def test_mails_are_capped_per_section_but_the_archive_lists_everything(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=2))
     store, _ = filled_store(shared_data, clock)
