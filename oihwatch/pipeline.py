@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from corpus.errors import ClassifierError, DeliveryError, OihwatchError
+from corpus.errors import ClassifierError, OihwatchError
 from harvester.harvest import harvest_all
 from oihwatch.app import App
 from oihwatch.commands.classify import classify_records, train_and_save
-from oihwatch.commands.digest import digest_params, still_owed, transport_for
+from oihwatch.commands.digest import check_delivered, deliver, digest_params, transport_for
 from oihwatch.commands.harvest import eutils_client
 from oihwatch.runlog import recorded
 from reports.period import digest_due
-from reports.sending import send_digests
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,8 @@ def classify_step(app: App) -> str:
 
 
 def digest_step(app: App, now: datetime) -> str:
-    """Send this period's digest if it is due and not yet delivered to everyone."""
+    """Send this period's digest if it is due and not yet delivered to everyone, after those of earlier
+    periods some recipient still lacks."""
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
@@ -67,13 +67,9 @@ def digest_step(app: App, now: datetime) -> str:
         if period is None:
             return "not due: this period's digest has gone to every recipient"
         folder = settings.resolve(settings.digest.outbox)
-        outcomes = send_digests(
-            store, params, now, transport_for(settings, None), period=period, archive_dir=folder / "archive"
-        )
-        counts["found"], counts["new"] = outcomes[-1].items, sum(len(o.delivered) for o in outcomes)
-        owed = still_owed(outcomes)
-        if owed:
-            raise DeliveryError(f"{owed}; the next run retries only them")
+        outcomes = deliver(store, params, now, transport_for(settings, None), counts, period=period,
+                           archive_dir=folder / "archive")
+        check_delivered(outcomes)
     return "; ".join(
         f"{o.period}{' (owed from before)' if o.late else ''}: {o.items} papers, delivered to {len(o.delivered)} recipient(s)"
         + (f", {len(o.earlier)} had it already" if o.earlier else "")

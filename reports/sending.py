@@ -160,13 +160,17 @@ def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, dig
         outcome.added = list(wanted)
 
 
+def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest:
+    """A recorded digest as it went out, in today's settings' words (title, topic labels)."""
+    return gather_recorded_digest(store, record, title=params.title, topics=params.topics, threshold=params.relevance_threshold)
+
+
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
     """The whole digest of the current period as it would be (or was) sent; records nothing."""
     period = current_period(params.weekday, params.time, params.timezone, now)
     record = recorded_digest(store, period, since)
     if record is not None:
-        return gather_recorded_digest(store, record, title=params.title, topics=params.topics,
-                                      threshold=params.relevance_threshold)
+        return _rebuilt(store, params, record)
     return gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
                              title=params.title, topics=params.topics, threshold=params.relevance_threshold).digest
 
@@ -182,8 +186,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     if record is None:
         record, digest = _record(store, params, period, now, since, outcome)
     else:
-        digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics,
-                                        threshold=params.relevance_threshold)
+        digest = _rebuilt(store, params, record)
         _add_newcomers(store, params, record, digest, outcome)
     outcome.items = len(digest.items)
     chart = trend_png(digest.trend)
@@ -200,8 +203,7 @@ def send_owed_digests(store: Store, params: DigestParams, now: datetime, transpo
     outcomes = []
     for record in owing_digests(store, excluding=current):
         outcome = DigestOutcome(record.period, transport.where, late=True)
-        digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics,
-                                        threshold=params.relevance_threshold)
+        digest = _rebuilt(store, params, record)
         outcome.items = len(digest.items)
         _deliver(store, params, record, digest, trend_png(digest.trend), now, transport, outcome)
         outcomes.append(outcome)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -92,13 +92,21 @@ def send_hint(store: Store, params: DigestParams, now: datetime) -> str:
     return f"recipients: {', '.join(addresses)} (add --send)"
 
 
-def still_owed(outcomes: list[DigestOutcome]) -> str:
-    """'2 recipient(s) still pending for 2026-W48, 2026-W49', or '' when every delivery went out."""
+def deliver(store: Store, params: DigestParams, now: datetime, transport: Transport, counts: dict, *,
+            period: str | None = None, since: date | None = None, archive_dir: Path | None = None) -> list[DigestOutcome]:
+    """``send_digests``, its counts put in the run's record (papers of the current one, messages delivered)."""
+    outcomes = send_digests(store, params, now, transport, period=period, since=since, archive_dir=archive_dir)
+    counts["found"], counts["new"] = outcomes[-1].items, sum(len(o.delivered) for o in outcomes)
+    return outcomes
+
+
+def check_delivered(outcomes: list[DigestOutcome]) -> None:
+    """Raise, once everything was tried, when a recipient still lacks a digest."""
     failed = [o for o in outcomes if o.failed]
-    if not failed:
-        return ""
-    return (f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
-            f"{', '.join(o.period for o in failed)}")
+    if failed:
+        raise DeliveryError(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
+                            f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run "
+                            "sends only what is missing")
 
 
 @click.command()
@@ -138,10 +146,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         return
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
-        outcomes = send_digests(store, params, now, transport, since=day, archive_dir=folder / "archive")
-        counts["found"], counts["new"] = outcomes[-1].items, sum(len(o.delivered) for o in outcomes)
+        outcomes = deliver(store, params, now, transport, counts, since=day, archive_dir=folder / "archive")
         for outcome in outcomes:
             report_outcome(outcome)
-        owed = still_owed(outcomes)
-        if owed:
-            raise DeliveryError(f"{owed}; rerun 'oihwatch digest --send' to send only what is missing")
+        check_delivered(outcomes)
