@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import signal
@@ -125,8 +126,25 @@ def test_a_read_only_folder_is_one_line_naming_the_lock_file(tmp_path):
                 pass
 
 
-def test_a_full_disk_leaves_the_holder_unrecorded_but_the_lock_works(tmp_path):
-    """The holder's line is only for a second process's message; writes to /dev/full fail as on a full disk."""
+def test_a_full_disk_leaves_the_holder_unrecorded_but_the_lock_works(tmp_path, monkeypatch):
+    """The holder's line is only for a second process's message; a full disk must not stop the command."""
+    path = tmp_path / "c.db.lock"
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("oihwatch.lock.os.pwrite", full)
+    with write_lock(path, "run", wait=0):
+        with pytest.raises(LockError, match="holder not recorded"):  # held all the same
+            with write_lock(path, "harvest", wait=0):
+                pass
+    with write_lock(path, "run", wait=0):  # and released
+        pass
+
+
+def test_a_lock_file_on_a_full_device_still_locks(tmp_path):
+    """/dev/full fails every write with ENOSPC (a truncate with EINVAL), as a full disk does; the
+    buffered writes this replaced raised there, on flush and again on close."""
     path = tmp_path / "c.db.lock"
     path.symlink_to("/dev/full")
     ran = []
