@@ -367,6 +367,8 @@ def _problem(error: ErrorDetails) -> str:
     if error["type"].endswith("_type"):
         value = error["input"]
         message += f", not {value.isoformat() if isinstance(value, date | time) else json.dumps(value, ensure_ascii=False, default=str)}"
+        if error["type"] == "date_type" and isinstance(value, str):  # TOML has dates of its own
+            message += f" (write it without quotes: {value})"
     return message
 
 

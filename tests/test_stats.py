@@ -72,11 +72,12 @@ def test_stats_command_table_json_and_plot(tmp_path: Path, research_cli) -> None
 
 def test_the_plot_counts_whole_articles_and_needs_no_topic(monkeypatch) -> None:
     """A small corpus drew 0.25, 1.25 ... on its axes; one with no tags warned about an empty legend."""
-    ticks = []
+    ticks, bottoms = [], []
     save = Figure.savefig
 
     def looking(figure, *args, **kwargs):
         ticks.extend(tick for axes in figure.axes for tick in axes.get_yticks())
+        bottoms.extend(axes.get_ylim()[0] for axes in figure.axes)
         return save(figure, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", looking)
@@ -90,3 +91,4 @@ def test_the_plot_counts_whole_articles_and_needs_no_topic(monkeypatch) -> None:
             plot_trends(stats, out)
         assert out.getvalue().startswith(b"\x89PNG")
     assert ticks and all(float(tick).is_integer() for tick in ticks)
+    assert bottoms and set(bottoms) == {0}  # counts start at zero on both axes
