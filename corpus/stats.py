@@ -84,7 +84,7 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
     labels = labels or {}
     figure, axes = pyplot.subplots(figsize=(9, 4.5), dpi=120)
     try:
-        years = stats.years
+        years = list(range(stats.years[0], stats.years[-1] + 1)) if stats.years else []  # a gap is zero, not a line across it
         total_axes = axes.twinx()
         total_axes.bar(years, [stats.all_by_year.get(y, 0) for y in years], color="0.88", width=0.8)
         total_axes.set_ylabel("all articles (grey bars)", color="0.45")

@@ -60,7 +60,9 @@ def test_a_label_before_any_model_is_kept_and_says_what_shows_it(shared_data: Pa
     path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
     assert invoke(path, "ingest", str(shared_data / "pubmed-xml" / "metapub" / "38011560.xml")).exit_code == 0
     result = invoke(path, "label", "38011560", "ketamine", "--not")
-    assert result.exit_code == 0 and "after 'oihwatch train' and 'oihwatch classify'" in result.output, result.output
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("PMID 38011560 is not about ketamine (Ketamine and NMDA antagonists); ")
+    assert "after 'oihwatch train' and 'oihwatch classify'" in result.stdout
     with Store(tmp_path / "oihwatch.db") as store:
         rows = store.db.execute("SELECT topic, value FROM labels WHERE pmid = '38011560'").fetchall()
     assert [tuple(row) for row in rows] == [("ketamine", 0)]

@@ -103,7 +103,8 @@ def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config,
     monkeypatch.setattr(importlib.import_module("oihwatch.commands.digest"), "digest_now", lambda: now)
     today = now.date()
     tomorrow = run(config, "--since", str(today + timedelta(days=1)))
-    assert tomorrow.exit_code == 2 and f"Error: Invalid value for --since: {today + timedelta(days=1)} is in the future" in tomorrow.output
+    assert tomorrow.exit_code == 1 and tomorrow.stderr.startswith(f"Error: --since {today + timedelta(days=1)} is in the future")
+    assert tomorrow.stderr.count("\n") == 1
 
     start = str(today - timedelta(days=3))
     sent = run(config, "--send", "--since", start, "--outbox", str(tmp_path / "out"))

@@ -92,3 +92,19 @@ def test_the_plot_counts_whole_articles_and_needs_no_topic(monkeypatch) -> None:
         assert out.getvalue().startswith(b"\x89PNG")
     assert ticks and all(float(tick).is_integer() for tick in ticks)
     assert bottoms and set(bottoms) == {0}  # counts start at zero on both axes
+
+
+def test_the_plot_draws_a_year_without_articles_as_zero(monkeypatch) -> None:
+    """A line straight from 1967 to 1993 hides 25 years without a paper."""
+    drawn = []
+    save = Figure.savefig
+
+    def looking(figure, *args, **kwargs):
+        drawn.extend((list(line.get_xdata()), list(line.get_ydata())) for axes in figure.axes for line in axes.get_lines())
+        return save(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", looking)
+    gap = CorpusStats(total=2, topics=["ketamine"], years=[2020, 2023], all_by_year={2020: 1, 2023: 1},
+                      by_topic_year={"ketamine": {2020: 1, 2023: 1}})
+    plot_trends(gap, io.BytesIO())
+    assert drawn == [([2020, 2021, 2022, 2023], [1, 0, 0, 1])]

@@ -219,7 +219,8 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
         model = current_model(app, rules)
     except ClassifierError:  # the label is kept; it shows once the record is classified
         model = None
-    said = f"{pmid} {'is not' if negative else 'is'} {topic}"
+    about = "OIH" if topic == RELEVANCE else f"{topic} ({app.settings.topics[topic].label})"
+    said = f"PMID {pmid} is {'not ' if negative else ''}about {about}"
     with app.writing("label") as store:
         article = store.get_article(pmid)
         if article is None:

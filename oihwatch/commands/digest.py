@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from corpus.errors import ConfigError, DeliveryError
+from corpus.errors import ConfigError, DeliveryError, InputError
 from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.config import Settings
@@ -133,8 +133,8 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     params = digest_params(settings)
     now = digest_now()
     day = since.date() if since else None
-    if day is not None and day > now.date():
-        raise click.BadParameter(f"{day} is in the future (today is {now.date()} UTC)", param_hint="--since")
+    if day is not None and day > now.date():  # as harvest says it: one line
+        raise InputError(f"--since {day} is in the future (today is {now.date()} UTC): nothing can have been first seen yet")
     folder = outbox or settings.resolve(settings.digest.outbox)
     if not send:
         whole = preview_digest(app.store, params, now, day)
