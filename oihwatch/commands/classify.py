@@ -149,10 +149,19 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
         oihwatch evaluate --json > evaluation.json
     """
     rules, hyperparameters = rules_for(app)
+    model = current_model(app, rules)  # before the slow part: no model is an error at once
     curated = curated_labels(app)
     articles = list(app.store.iter_articles())
-    report = {"cross_validated": cross_validate(articles, rules, curated, hyperparameters, folds=folds)}
-    report["held_out"] = evaluate_model(current_model(app, rules), articles, rules, curated.held_out())
+    click.echo(f"cross-validating over {len(curated.for_training())} curated train labels ({folds} folds), "
+               f"then the saved model on {len(curated.test_pmids)} held out...", err=True)
+    training_log = logging.getLogger("classifier.training")
+    level = training_log.level
+    training_log.setLevel(logging.ERROR)  # the fold models' 'not trained' lines: 'oihwatch train' said them already
+    try:
+        report = {"cross_validated": cross_validate(articles, rules, curated, hyperparameters, folds=folds)}
+    finally:
+        training_log.setLevel(level)
+    report["held_out"] = evaluate_model(model, articles, rules, curated.held_out())
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
