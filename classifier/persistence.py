@@ -20,13 +20,11 @@ from pathlib import Path
 import joblib
 import sklearn
 
+from classifier.metadata import META_FILE, UNNAMED_MODEL_FILE, model_path, read_meta
 from classifier.model import OihModel
 from classifier.training import FORMAT
 from corpus.errors import ClassifierError
 
-META_FILE = "model.json"
-# The model file of metadata written before it named one.
-UNNAMED_MODEL_FILE = "model.joblib"
 
 
 def save_model(model: OihModel, directory: Path) -> Path:
@@ -75,26 +73,6 @@ def _digest(path: Path) -> str:
     """The start of the SHA-256 of ``path``: a model file's name tells its content."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()[:16]
-
-
-def model_path(directory: Path, meta: dict) -> Path:
-    """The model file ``meta`` describes."""
-    return directory / meta.get("model_file", UNNAMED_MODEL_FILE)
-
-
-def read_meta(directory: Path, require_file: bool = True) -> dict:
-    """The saved model's metadata; an error unless the model file it names is there too (unless not
-    ``require_file``: a loader that opens the file finds out itself, and can read again)."""
-    path = directory / META_FILE
-    if not path.exists():
-        raise ClassifierError(f"no trained model in {directory}; run 'oihwatch train' first")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ClassifierError(f"cannot read {path} ({exc}); run 'oihwatch train' to rebuild the model") from None
-    if require_file and not model_path(directory, meta).is_file():
-        raise ClassifierError(f"no usable model in {directory}: {model_path(directory, meta).name} is missing; run 'oihwatch train'")
-    return meta
 
 
 def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:

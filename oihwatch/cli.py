@@ -7,6 +7,7 @@ exit 2. Results go to stdout, logs to stderr.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sqlite3
 
@@ -19,6 +20,16 @@ from oihwatch.commands import COMMANDS
 
 
 class OihwatchGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        """The command, its module imported now (``COMMANDS``)."""
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(f"oihwatch.commands.{module}"), attribute)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -52,10 +63,6 @@ def cli(ctx: click.Context, config: str | None, verbose: bool) -> None:
     app = App(config)
     ctx.obj = app
     ctx.call_on_close(app.close)
-
-
-for command in COMMANDS:
-    cli.add_command(command)
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ OIH relevance a record needs to reach a digest."""
 
 from __future__ import annotations
 
-from classifier.persistence import read_meta
+from classifier.metadata import read_meta
 from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
 from oihwatch.config import Settings

@@ -13,14 +13,21 @@ from conftest import REPO
 
 
 def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command under ``group``, as a user reaches it (the top group loads its commands lazily)."""
     found = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         path = (*prefix, name)
         found += leaf_commands(command, path) if isinstance(command, click.Group) else [path]
     return found
 
 
 COMMANDS = leaf_commands(cli)
+
+
+def test_every_command_is_found():
+    assert len(COMMANDS) == 17 and ("config", "show") in COMMANDS and ("search",) in COMMANDS
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)

@@ -1,0 +1,35 @@
+"""The saved model's metadata file, ``model.json``, read as JSON: what the digest's relevance
+threshold and ``status`` need, without unpickling the model or importing scikit-learn (a second
+of every command's start). Writing it, and loading the model it names: ``classifier.persistence``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from corpus.errors import ClassifierError
+
+META_FILE = "model.json"
+# The model file of metadata written before it named one.
+UNNAMED_MODEL_FILE = "model.joblib"
+
+
+def model_path(directory: Path, meta: dict) -> Path:
+    """The model file ``meta`` describes."""
+    return directory / meta.get("model_file", UNNAMED_MODEL_FILE)
+
+
+def read_meta(directory: Path, require_file: bool = True) -> dict:
+    """The saved model's metadata; an error unless the model file it names is there too (unless not
+    ``require_file``: a loader that opens the file finds out itself, and can read again)."""
+    path = directory / META_FILE
+    if not path.exists():
+        raise ClassifierError(f"no trained model in {directory}; run 'oihwatch train' first")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ClassifierError(f"cannot read {path} ({exc}); run 'oihwatch train' to rebuild the model") from None
+    if require_file and not model_path(directory, meta).is_file():
+        raise ClassifierError(f"no usable model in {directory}: {model_path(directory, meta).name} is missing; run 'oihwatch train'")
+    return meta
