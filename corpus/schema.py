@@ -169,6 +169,13 @@ MIGRATIONS: list[str] = [
           AND json_extract(link.value, '$.kind') IN ('RetractionOf', 'ErratumFor', 'ExpressionOfConcernFor')
           AND json_extract(link.value, '$.pmid') != '';
     """,
+    # 5: deliveries may also be 'skipped' (nothing in the recipient's topics, send_empty off) or
+    # 'refused' (the server refused the address for good). An older oihwatch would take both for
+    # 'pending' and send or retry them, so this version number stops it; and an index for the
+    # deliveries still pending, which every send now looks for across all digests.
+    """
+    CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(digest_id) WHERE status = 'pending';
+    """,
 ]
 
 # The version from which each stored notice has flagged the paper it concerns (migration 4).

@@ -65,7 +65,7 @@ def digest_step(app: App, now: datetime) -> str:
     with app.writing("digest") as store, recorded(store, "digest") as counts:
         period = digest_due(store, params.weekday, params.time, params.timezone, now, [r.email for r in params.recipients])
         if period is None:
-            return "not due: this period's digest has gone to every recipient"
+            return "not due: this period's digest is done for every recipient (sent, or skipped or refused)"
         folder = settings.resolve(settings.digest.outbox)
         outcomes = deliver(store, params, now, transport_for(settings, None), counts, period=period,
                            archive_dir=folder / "archive")

@@ -36,6 +36,10 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
         "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"
     ).fetchall()
     last_digest = db.execute("SELECT period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+    refused = db.execute(  # in the latest digest: an address still refused is refused again each week
+        "SELECT d.period, v.recipient, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
+        "WHERE v.status = 'refused' AND d.id = (SELECT MAX(id) FROM digests) ORDER BY v.recipient"
+    ).fetchall()
     fire_times = next_fire_times(settings.schedule, now, count=2)
     records = store.count_articles()
     status = {
@@ -56,6 +60,7 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
             ).fetchone()[0],
             "last": dict(last_digest) if last_digest else None,
             "pending": [dict(row) for row in pending],
+            "refused": [dict(row) for row in refused],
         },
         "next_runs": {name: times[0].isoformat() if times else None for name, times in fire_times.items()},
     }
@@ -85,6 +90,9 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     elif status["model"].get("problem"):
         found.append(f"the saved model cannot be used: {status['model']['problem']}, then 'oihwatch classify' "
                      "(or 'oihwatch run', which does both)")
+    for row in status["digests"]["refused"]:
+        found.append(f"the mail server refused {row['recipient']} for good in {row['period']} ({row['error']}): "
+                     "correct or remove the address in [[recipients]]")
     if status["digests"]["pending"]:
         found.append(f"{len(status['digests']['pending'])} digest deliveries pending: 'oihwatch digest --send' retries them")
     return found

@@ -2,8 +2,9 @@
 
 1. If the period has no digest yet, gather the records first seen since the last digest, and record
    the digest, its items, its warnings and one pending delivery per recipient, before sending.
-2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A refused
-   recipient stays pending and the others go on; a lost connection stops the run.
+2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A recipient
+   refused for now (4xx) stays pending and the others go on; one refused for good (5xx) is marked
+   refused and never retried; a lost connection stops the run.
 3. A rerun rebuilds the recorded digest and sends only what is pending; a period whose
    deliveries are all done sends nothing.
 4. An earlier period's digest that some recipient still lacks (the server was down all week)
@@ -80,15 +81,18 @@ class DigestOutcome:
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
     earlier: list[str] = field(default_factory=list)  # in earlier runs
-    failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending
+    failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending, retried next time
+    refused: dict[str, str] = field(default_factory=dict)  # recipient -> the server's 5xx; never retried
     skipped_empty: list[str] = field(default_factory=list)  # nothing in their topics, no warning, send_empty off
     dropped: list[str] = field(default_factory=list)  # pending, but no longer in [[recipients]]
     added: list[str] = field(default_factory=list)  # configured after the digest was recorded
+    earlier_skipped: list[str] = field(default_factory=list)  # skipped when the digest was recorded
+    earlier_refused: list[str] = field(default_factory=list)  # refused for good in an earlier run
     archive: Path | None = None
 
     @property
     def already_sent(self) -> bool:
-        return not self.new and not self.delivered and not self.failed and not self.dropped
+        return not (self.new or self.delivered or self.failed or self.refused or self.dropped)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -231,6 +235,8 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
     listed = deliveries(store, record.id)
     pending = [d for d in listed if not d.done]
     outcome.earlier = [d.recipient for d in listed if d.delivered]
+    outcome.earlier_skipped = [d.recipient for d in listed if d.status == "skipped" and d.recipient not in outcome.skipped_empty]
+    outcome.earlier_refused = [d.recipient for d in listed if d.status == "refused"]
     if not pending:
         return
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
@@ -254,8 +260,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             except RecipientRefused as exc:
                 if exc.permanent:  # retrying would fail the same way every run, and hold every later digest up
                     mark_refused(store, record.id, delivery.recipient, str(exc))
-                    outcome.failed[delivery.recipient] = (f"{exc}; refused for good, so not retried: correct or remove "
-                                                          "the address in [[recipients]]")
+                    outcome.refused[delivery.recipient] = str(exc)
                 else:
                     mark_failed(store, record.id, delivery.recipient, str(exc))
                     outcome.failed[delivery.recipient] = str(exc)
@@ -267,5 +272,5 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             mark_delivered(store, record.id, delivery.recipient, transport.status)
             outcome.delivered.append(delivery.recipient)
     for delivery in pending:
-        if delivery.recipient not in (*outcome.delivered, *outcome.dropped, *outcome.failed):
+        if delivery.recipient not in (*outcome.delivered, *outcome.dropped, *outcome.failed, *outcome.refused):
             outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"

@@ -159,7 +159,7 @@ def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):
     # The skipped recipient is done with this period: it is no longer due, nor sent again
     assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, [r.email for r in recipients]) is None
     again = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
-    assert again.already_sent and again.earlier == ["k@example.org"] and not again.added
+    assert again.already_sent and again.earlier == ["k@example.org"] and again.earlier_skipped == ["g@example.org"] and not again.added
 
 
 def test_send_empty_off_still_delivers_a_warning_to_everyone(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -85,7 +86,7 @@ def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
     assert again.exit_code == 0 and "nothing sent" in again.output and "written for" not in again.output
     assert len(list(outbox.glob("*/*.eml"))) == 2
     preview = run(config)
-    assert preview.stdout.splitlines()[-1] == ("nothing sent; this period's digest has gone to every recipient "
+    assert preview.stdout.splitlines()[-1] == ("nothing sent; this period's digest is done for every recipient "
                                                "(all@example.org, ketamine@example.org); --send would send nothing")
 
 
@@ -136,6 +137,24 @@ def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
         assert second.exit_code == 0, second.output
         assert "sent to ketamine@example.org" in second.stdout and "earlier run to all@example.org" in second.stdout
         assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [1, 1]
+
+
+def test_an_address_refused_for_good_is_named_with_what_to_do_in_the_error_and_in_status(config):
+    with LoopbackSmtp() as smtp:
+        env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
+               "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "digest@example.org"}
+        smtp.handler.refuse = {"ketamine@example.org"}
+        first = run(config, "--send", env=env)
+        assert first.exit_code == 1 and "REFUSED for good, not retried: " in first.stdout
+        assert first.stderr.strip() == ("Error: the mail server refused ketamine@example.org for good (not retried): "
+                                        "correct or remove the address in [[recipients]]")
+        again = run(config, "--send", env=env)
+        assert again.exit_code == 0, again.output
+        assert "refused for good in an earlier run: ketamine@example.org" in again.stdout
+        assert "nothing sent: delivered before to all@example.org" in again.stdout
+    status = CliRunner().invoke(cli, ["-c", str(config), "status", "--json"])
+    warnings = json.loads(status.stdout)["warnings"]
+    assert any(w.startswith("the mail server refused ketamine@example.org for good in ") and "550" in w for w in warnings)
 
 
 def test_a_sender_with_a_display_name_is_a_normal_from(config):

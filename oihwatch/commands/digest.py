@@ -70,8 +70,12 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"{verb} {recipient} via {outcome.where}")
     for recipient in outcome.skipped_empty:
         click.echo(f"nothing for {recipient} (nothing new in their topics; digest.send_empty is off)")
+    for recipient in outcome.earlier_skipped:
+        click.echo(f"nothing for {recipient} in this digest (nothing new in their topics; digest.send_empty is off)")
+    for recipient in outcome.earlier_refused:
+        click.echo(f"refused for good in an earlier run: {recipient}")
     if outcome.already_sent:
-        click.echo(f"already delivered to {', '.join(outcome.earlier) or 'nobody (no recipients)'}; nothing sent")
+        click.echo(f"nothing sent: {('delivered before to ' + ', '.join(outcome.earlier)) if outcome.earlier else 'no one is due it'}")
     elif outcome.earlier:
         click.echo(f"delivered in an earlier run to {', '.join(outcome.earlier)}")
     if outcome.archive is not None:
@@ -80,6 +84,8 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"not sent to {recipient}: no longer in [[recipients]]")
     for recipient, why in outcome.failed.items():
         click.echo(f"NOT delivered to {recipient}: {why}")
+    for recipient, why in outcome.refused.items():
+        click.echo(f"REFUSED for good, not retried: {why}")
 
 
 def send_hint(store: Store, params: DigestParams, now: datetime) -> str:
@@ -88,7 +94,7 @@ def send_hint(store: Store, params: DigestParams, now: datetime) -> str:
     if not addresses:
         return "no recipients configured: add a [[recipients]] block to the config before --send"
     if digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
-        return f"this period's digest has gone to every recipient ({', '.join(addresses)}); --send would send nothing"
+        return f"this period's digest is done for every recipient ({', '.join(addresses)}); --send would send nothing"
     return f"recipients: {', '.join(addresses)} (add --send)"
 
 
@@ -101,12 +107,19 @@ def deliver(store: Store, params: DigestParams, now: datetime, transport: Transp
 
 
 def check_delivered(outcomes: list[DigestOutcome]) -> None:
-    """Raise, once everything was tried, when a recipient still lacks a digest."""
+    """Raise, once everything was tried, when a recipient still lacks a digest: pending ones are
+    retried by the next send, addresses refused for good need the config corrected."""
+    problems = []
     failed = [o for o in outcomes if o.failed]
     if failed:
-        raise DeliveryError(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
-                            f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run "
-                            "sends only what is missing")
+        problems.append(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
+                        f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run sends only what is missing")
+    refused = sorted({recipient for o in outcomes for recipient in o.refused})
+    if refused:
+        problems.append(f"the mail server refused {', '.join(refused)} for good (not retried): correct or remove "
+                        "the address in [[recipients]]")
+    if problems:
+        raise DeliveryError("; and ".join(problems))
 
 
 @click.command()
