@@ -236,6 +236,9 @@ def test_inspecting_works_without_the_ncbi_email_and_harvesting_does_not(tmp_pat
     assert harvested.exit_code == 1
     assert harvested.output.startswith("Error: ncbi.email in ") and "required" in harvested.output
     assert not (tmp_path / "oihwatch.db").exists()  # refused before anything was made
+    ran = runner.invoke(cli, ["-c", str(path), "run"])  # at start, not as a failed harvest step each night
+    assert ran.exit_code == 1 and ran.stderr.startswith("Error: ncbi.email in ") and ran.stderr.count("\n") == 1
+    assert not (tmp_path / "oihwatch.db").exists()
     Store(tmp_path / "oihwatch.db").close()
     for args in (["search", "ketamine"], ["stats"], ["export"], ["digest"]):  # a researcher needs no NCBI address
         result = runner.invoke(cli, ["-c", str(path), *args], env={"COLUMNS": "200"})

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from corpus.errors import LockError, OihwatchError
 from oihwatch.app import App
+from oihwatch.config import require_ncbi_email
 from oihwatch.commands.classify import model_problem
 from oihwatch.commands.digest import digest_now
 from oihwatch.model_info import model_meta
@@ -38,6 +39,7 @@ def run(app: App) -> None:
     Example:
         oihwatch -c /srv/oihwatch/config.toml run
     """
+    needs_ncbi(app)
     results = full_pass(app, digest_now, print_step)
     failed = [r.step for r in results if not r.ok]
     if failed:
@@ -65,6 +67,8 @@ def schedule(app: App, list_only: bool) -> None:
             click.echo(f"{name:<8} {expression:<16} next: {', '.join(t.isoformat() for t in times)}")
         return
 
+    needs_ncbi(app)
+
     def harvest_job() -> None:  # with the digest step, so a digest a failed send still owes goes out the next night
         run_job(app, [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)),
                       ("digest", lambda: digest_step(app, digest_now()))])
@@ -76,6 +80,12 @@ def schedule(app: App, list_only: bool) -> None:
     run_forever(scheduler, lambda: click.echo(
         f"scheduling harvest '{settings.schedule.harvest}' and digest '{settings.schedule.digest}' "
         f"({settings.schedule.timezone}); Ctrl-C stops", err=True))
+
+
+def needs_ncbi(app: App) -> None:
+    """A pass that harvests checks for the NCBI contact address at start, not each night at the harvest."""
+    if app.settings.queries:
+        require_ncbi_email(app.settings)
 
 
 def run_job(app: App, steps) -> None:
