@@ -361,13 +361,21 @@ def settings_from_mapping(
     return settings
 
 
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _problem(error: ErrorDetails) -> str:
     """pydantic's message in our words; a wrong type shows the value as TOML writes it ('"3"' is a string)."""
     message = error["msg"].replace("Extra inputs are not permitted", "unknown setting").removeprefix("Value error, ")
     if error["type"].endswith("_type"):
         value = error["input"]
         message += f", not {value.isoformat() if isinstance(value, date | time) else json.dumps(value, ensure_ascii=False, default=str)}"
-        if error["type"] == "date_type" and isinstance(value, str):  # TOML has dates of its own
+        if error["type"] == "date_type" and isinstance(value, str) and _is_iso_date(value):  # TOML has dates of its own
             message += f" (write it without quotes: {value})"
     return message
 

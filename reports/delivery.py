@@ -99,7 +99,9 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = exc.recipients.get(recipient, (0, b""))
             text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}", permanent=500 <= code < 600) from None
+            # RFC 5321 4.5.3.1.10: a 552 (mailbox full) to RCPT is to be taken as temporary
+            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}",
+                                   permanent=500 <= code < 600 and code != 552) from None
         except (smtplib.SMTPException, OSError) as exc:
             self._connection.close()
             self._connection = None

@@ -59,7 +59,7 @@ class Shown:
 
     @property
     def rest_where(self) -> str:
-        return "all on PubMed" if len(self.rest) <= MAX_LINKED else f"the first {MAX_LINKED} on PubMed, all in the archive"
+        return "all on PubMed" if len(self.rest) <= MAX_LINKED else f"the first {MAX_LINKED} of them on PubMed"
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it accepted, for delivery tests.
 
-Switches: ``refuse`` answers 550 (for good) to the given recipients, ``busy`` 450 (try later);
+Switches: ``refuse`` answers 550 (for good) to the given recipients, ``busy`` 450 (try later),
+``full`` 552 (a full mailbox: temporary, says RFC 5321);
 ``drop_after`` closes the connection
 instead of accepting the message after that many messages were accepted. ``raw`` keeps the bytes
 of each accepted message as they came over the wire.
@@ -21,6 +22,7 @@ class RecordingHandler:
         self.raw: list[bytes] = []
         self.refuse: set[str] = set()
         self.busy: set[str] = set()
+        self.full: set[str] = set()
         self.drop_after: int | None = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -28,6 +30,8 @@ class RecordingHandler:
             return f"550 5.1.1 <{address}>: mailbox unavailable"
         if address in self.busy:
             return f"450 4.2.1 <{address}>: mailbox busy, try again later"
+        if address in self.full:
+            return f"552 5.2.2 <{address}>: mailbox full"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

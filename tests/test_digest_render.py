@@ -308,7 +308,7 @@ def test_the_link_to_the_rest_of_a_long_section_names_a_bounded_number_of_papers
     assert len(section.items) > 3
     rendered = render_digest(digest, per_section=1)
     link = "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in section.items[1:3])
-    assert f"+ {len(section.items) - 1} more in {section.label} (weaker evidence or older), the first 2 on PubMed, all in the archive:\n  {link}\n" in rendered.text
+    assert f"+ {len(section.items) - 1} more in {section.label} (weaker evidence or older), the first 2 of them on PubMed:\n  {link}\n" in rendered.text
     assert link in check_html(rendered.html).links
 
 

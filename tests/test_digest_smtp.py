@@ -87,6 +87,14 @@ def test_a_recipient_refused_for_now_is_retried_on_the_next_run_and_nobody_gets_
         assert len(smtp.handler.received_by(recipient)) == 1
 
 
+def test_a_full_mailbox_is_retried_though_its_code_is_a_5xx(store, smtp):
+    smtp.handler.full = {"ketamine@example.org"}
+    first = send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp))
+    assert "552" in first.failed["ketamine@example.org"] and not first.refused
+    smtp.handler.full = set()
+    assert send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp)).delivered == [KETAMINE.email]
+
+
 def test_a_recipient_refused_for_good_is_not_retried_and_holds_no_later_digest_up(store, smtp):
     """A 550 comes back on every retry: retrying would pile every later digest up behind it."""
     smtp.handler.refuse = {"ketamine@example.org"}

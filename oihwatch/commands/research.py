@@ -149,7 +149,7 @@ def _print_table(records: list[dict]) -> None:
         table.add_column("journal", ratio=1, no_wrap=True, overflow="ellipsis")
     table.add_column("study type", no_wrap=True)
     table.add_column("OIH", no_wrap=True, justify="right")
-    table.add_column("topics", min_width=len("non_opioid"))  # a topic name is never cut
+    table.add_column("topics", min_width=max((len(t) for r in records for t in r["topics"]), default=6))  # never cut
     for r in records:
         title = ("[bold red]RETRACTED[/] " if r["retracted"] else "") + _escape(r["title"])
         journal = [_escape(r["journal_abbrev"] or r["journal"])] if wide else []
