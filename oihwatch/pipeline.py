@@ -49,9 +49,9 @@ def classify_step(app: App) -> str:
     try:
         saved = classify_records(app)
     except ClassifierError as exc:
-        log.info("no usable model (%s): training one now", exc)  # the step's line says it trained
         version = train_and_save(app)
-        return f"trained model {version}; {classify_records(app)} records classified"
+        why = str(exc).split(";")[0]  # the cause, without its advice to run 'oihwatch train'
+        return f"trained model {version} ({why}); {classify_records(app)} records classified"
     return f"{saved} records classified"
 
 

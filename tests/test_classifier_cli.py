@@ -8,6 +8,7 @@ training is the slow step and every later command reads the model it saved.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -128,6 +129,9 @@ def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
     for part in ("cross_validated", "held_out"):
         assert {"without_mesh", "with_mesh", "records"} <= set(report[part])
         assert "relevance_positives" in report[part]["without_mesh"]
+    # what it measures, on stderr; the fold models' 'not trained' lines are not the user's model's
+    assert re.fullmatch(r"cross-validating \(2 folds\), then the saved model on the held-out records "
+                        r"\(\d+ with curated labels, \d+ held out\)\.\.\.\n", result.stderr), result.stderr
 
 
 def test_explain_says_when_a_paper_is_retracted(trained: Path):
@@ -168,6 +172,7 @@ def test_a_topic_added_to_the_config_retrains_and_tags_every_record_on_the_next_
         versions = {row[0] for row in store.db.execute("SELECT DISTINCT model_version FROM classifications")}
         sleep = store.db.execute("SELECT COUNT(*) FROM tags WHERE topic = 'sleep' AND assigned = 1").fetchone()[0]
     assert report.startswith("trained model ") and report.endswith(f"; {records} records classified")
+    assert "(the topics or their rules changed since the model in " in report  # why it trained
     assert len(versions) == 1 and sleep > 0
     assert not json.loads(invoke(config, "status", "--json").stdout)["model"]["problem"]
 

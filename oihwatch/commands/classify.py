@@ -68,6 +68,12 @@ def model_problem(app: App, meta: dict) -> str | None:
     return None
 
 
+def labels_held(curated: CuratedSet, articles: list) -> str:
+    """'1832 with curated labels, 760 held out' among ``articles``: the shipped labels cover records a corpus may not hold."""
+    stored = {article.pmid for article in articles}
+    return f"{len(stored & set(curated.for_training()))} with curated labels, {len(stored & curated.test_pmids)} held out"
+
+
 def classify_records(app: App, everything: bool = False) -> int:
     """Classify new or changed records (or all); the pipeline's classify step. Returns how many were saved."""
     rules, _ = rules_for(app)
@@ -92,9 +98,7 @@ def train_and_save(app: App) -> str:
     with app.writing("train") as store, recorded(store, "train"):
         curated = curated_labels(app)
         articles = list(store.iter_articles())
-        stored = {article.pmid for article in articles}  # the shipped labels cover records this corpus may not hold
-        click.echo(f"training on {len(articles)} records ({len(stored & set(curated.for_training()))} with curated labels, "
-                   f"{len(stored & curated.test_pmids)} held out)", err=True)
+        click.echo(f"training on {len(articles)} records ({labels_held(curated, articles)})", err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
         mark_all_to_classify(store)
@@ -152,8 +156,8 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     model = current_model(app, rules)  # before the slow part: no model is an error at once
     curated = curated_labels(app)
     articles = list(app.store.iter_articles())
-    click.echo(f"cross-validating over {len(curated.for_training())} curated train labels ({folds} folds), "
-               f"then the saved model on {len(curated.test_pmids)} held out...", err=True)
+    click.echo(f"cross-validating ({folds} folds), then the saved model on the held-out records "
+               f"({labels_held(curated, articles)})...", err=True)
     training_log = logging.getLogger("classifier.training")
     level = training_log.level
     training_log.setLevel(logging.ERROR)  # the fold models' 'not trained' lines: 'oihwatch train' said them already
