@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from classifier.curated import default_label_file, read_label_file
 from classifier.documents import record_text
-from classifier.features import load_hyperparameters
+from classifier.hyperparameters import load_hyperparameters
 from classifier.tagging import classify_articles
 from classifier.topics import topic_rules
 from classifier.training import train_model

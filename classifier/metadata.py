@@ -6,10 +6,12 @@ of every command's start). Writing it, and loading the model it names: ``classif
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from pathlib import Path
 
 from corpus.errors import ClassifierError
 
+FORMAT = 1  # of the saved model; bump when its layout changes
 META_FILE = "model.json"
 # The model file of metadata written before it named one.
 UNNAMED_MODEL_FILE = "model.joblib"
@@ -33,3 +35,17 @@ def read_meta(directory: Path, require_file: bool = True) -> dict:
     if require_file and not model_path(directory, meta).is_file():
         raise ClassifierError(f"no usable model in {directory}: {model_path(directory, meta).name} is missing; run 'oihwatch train'")
     return meta
+
+
+def check_meta(meta: dict, directory: Path, app_version: str, settings: dict) -> None:
+    """Raise unless these library versions and topic rules made the model ``meta`` describes."""
+    made = (meta.get("format"), meta.get("sklearn"), meta.get("oihwatch"))
+    here = (FORMAT, version("scikit-learn"), app_version)
+    if made != here:
+        raise ClassifierError(
+            f"the model in {directory} was made by oihwatch {made[2]} with scikit-learn {made[1]} (format {made[0]}); "
+            f"this is oihwatch {here[2]} with scikit-learn {here[1]}: run 'oihwatch train'"
+        )
+    trained_for = {"topics": meta["settings"]["topics"], "relevance": meta["settings"]["relevance"]}
+    if trained_for != settings:
+        raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")

@@ -18,11 +18,9 @@ import os
 from pathlib import Path
 
 import joblib
-import sklearn
 
-from classifier.metadata import META_FILE, UNNAMED_MODEL_FILE, model_path, read_meta
+from classifier.metadata import META_FILE, UNNAMED_MODEL_FILE, check_meta, model_path, read_meta
 from classifier.model import OihModel
-from classifier.training import FORMAT
 from corpus.errors import ClassifierError
 
 
@@ -100,17 +98,3 @@ def load_model(directory: Path, app_version: str, settings: dict) -> OihModel:
         if not isinstance(model, OihModel):
             raise ClassifierError(f"{path} is not an oihwatch model; run 'oihwatch train'")
         return model
-
-
-def check_meta(meta: dict, directory: Path, app_version: str, settings: dict) -> None:
-    """Raise unless these library versions and topic rules made the model ``meta`` describes."""
-    made = (meta.get("format"), meta.get("sklearn"), meta.get("oihwatch"))
-    here = (FORMAT, sklearn.__version__, app_version)
-    if made != here:
-        raise ClassifierError(
-            f"the model in {directory} was made by oihwatch {made[2]} with scikit-learn {made[1]} (format {made[0]}); "
-            f"this is oihwatch {here[2]} with scikit-learn {here[1]}: run 'oihwatch train'"
-        )
-    trained_for = {"topics": meta["settings"]["topics"], "relevance": meta["settings"]["relevance"]}
-    if trained_for != settings:
-        raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")

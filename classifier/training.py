@@ -25,6 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from classifier.curated import CuratedSet
 from classifier.documents import has_text, record_text
 from classifier.features import FeatureBuilder
+from classifier.metadata import FORMAT
 from classifier.model import OihModel, sigmoid
 from classifier.topics import TopicRule, rules_fingerprint
 from classifier.weak_labels import keyword_hits, rule_hits
@@ -33,7 +34,6 @@ from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
 
 log = logging.getLogger(__name__)
-FORMAT = 1  # bump when the saved layout changes
 
 
 @dataclass

@@ -1,11 +1,15 @@
-"""What the application reads of the saved model without loading it: its metadata, and the
-OIH relevance a record needs to reach a digest."""
+"""What the application reads of the saved model without loading it (nor scikit-learn): its
+metadata, whether it can be used with these settings, and the OIH relevance a record needs to
+reach a digest; and the topic rules the settings make."""
 
 from __future__ import annotations
 
-from classifier.metadata import read_meta
+from classifier.hyperparameters import load_hyperparameters
+from classifier.metadata import check_meta, read_meta
+from classifier.topics import TopicRule, rules_fingerprint, topic_rules
 from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
+from oihwatch import __version__
 from oihwatch.config import Settings
 
 # Without a model there are no probabilities to compare, only rule hits (0 or 1).
@@ -27,3 +31,20 @@ def relevance_threshold(settings: Settings) -> float:
         return float(configured)
     meta = model_meta(settings) or {}
     return float(meta.get("thresholds", {}).get(RELEVANCE, NO_MODEL_THRESHOLD))
+
+
+def rules_for(settings: Settings) -> tuple[list[TopicRule], dict]:
+    """The topic and relevance rules of these settings, and the classifier's hyperparameters."""
+    hyperparameters = load_hyperparameters()
+    topics = {name: topic.model_dump() for name, topic in settings.topics.items()}
+    return topic_rules(topics, hyperparameters["relevance"]), hyperparameters
+
+
+def model_problem(settings: Settings, meta: dict) -> str | None:
+    """Why the saved model ``meta`` describes cannot be used (another version, changed topics), or None."""
+    rules, _ = rules_for(settings)
+    try:
+        check_meta(meta, settings.resolve(settings.classifier.model_dir), __version__, rules_fingerprint(rules))
+    except ClassifierError as exc:
+        return str(exc)
+    return None

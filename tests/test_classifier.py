@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from classifier.curated import CuratedSet
-from classifier.features import load_hyperparameters
+from classifier.hyperparameters import load_hyperparameters
 from classifier.persistence import load_model, read_meta, save_model
 from classifier.tagging import classify_articles
 from classifier.topics import topic_rules

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.features import load_hyperparameters
+from classifier.hyperparameters import load_hyperparameters
 from classifier.topics import topic_rules
 from classifier.weak_labels import keyword_hits
 from oihwatch.config import load_settings

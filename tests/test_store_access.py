@@ -19,7 +19,7 @@ from corpus.runs import last_runs, start_run
 from corpus.store import Store
 from oihwatch.app import App
 from oihwatch.cli import cli
-from oihwatch.commands.ops import run_job
+from oihwatch.commands.unattended import run_job
 from oihwatch.config import default_config_text
 from oihwatch.lock import write_lock
 from read_only import read_only

@@ -17,7 +17,7 @@ COMMANDS = {
     "evaluate": "classify:evaluate",
     "explain": "classify:explain",
     "label": "classify:label",
-    "run": "ops:run",
-    "schedule": "ops:schedule",
+    "run": "unattended:run",
+    "schedule": "unattended:schedule",
     "status": "ops:status",
 }

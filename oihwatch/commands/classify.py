@@ -15,16 +15,16 @@ import click
 from classifier.curated import CuratedSet, default_label_file, merge_labels, read_label_file
 from classifier.documents import record_text
 from classifier.evaluation import cross_validate, evaluate_model
-from classifier.features import load_hyperparameters
 from classifier.model import OihModel
-from classifier.persistence import check_meta, load_model, save_model
+from classifier.persistence import load_model, save_model
 from classifier.tagging import classify_articles
-from classifier.topics import TopicRule, rules_fingerprint, topic_rules
+from classifier.topics import TopicRule, rules_fingerprint
 from classifier.training import train_model
 from corpus.errors import ClassifierError, InputError
 from corpus.tags import RELEVANCE, load_labels, mark_all_to_classify, pmids_to_classify, save_classifications, set_label
 from oihwatch import __version__
 from oihwatch.app import App
+from oihwatch.model_info import rules_for
 from oihwatch.runlog import recorded
 
 log = logging.getLogger(__name__)
@@ -43,12 +43,6 @@ class Pmid(click.ParamType):
         return pmid
 
 
-def rules_for(app: App) -> tuple[list[TopicRule], dict]:
-    hyperparameters = load_hyperparameters()
-    topics = {name: topic.model_dump() for name, topic in app.settings.topics.items()}
-    return topic_rules(topics, hyperparameters["relevance"]), hyperparameters
-
-
 def curated_labels(app: App) -> CuratedSet:
     return merge_labels(read_label_file(default_label_file()), load_labels(app.store))
 
@@ -56,16 +50,6 @@ def curated_labels(app: App) -> CuratedSet:
 def current_model(app: App, rules: list[TopicRule]) -> OihModel:
     """The saved model, checked against this version and these topic rules."""
     return load_model(app.settings.resolve(app.settings.classifier.model_dir), __version__, rules_fingerprint(rules))
-
-
-def model_problem(app: App, meta: dict) -> str | None:
-    """Why the saved model ``meta`` describes cannot be used (another version, changed topics), or None."""
-    rules, _ = rules_for(app)
-    try:
-        check_meta(meta, app.settings.resolve(app.settings.classifier.model_dir), __version__, rules_fingerprint(rules))
-    except ClassifierError as exc:
-        return str(exc)
-    return None
 
 
 def labels_held(curated: CuratedSet, articles: list) -> str:
@@ -76,7 +60,7 @@ def labels_held(curated: CuratedSet, articles: list) -> str:
 
 def classify_records(app: App, everything: bool = False) -> int:
     """Classify new or changed records (or all); the pipeline's classify step. Returns how many were saved."""
-    rules, _ = rules_for(app)
+    rules, _ = rules_for(app.settings)
     model = current_model(app, rules)
     curated = curated_labels(app).values
     with app.writing("classify") as store, recorded(store, "classify") as counts:
@@ -94,7 +78,7 @@ def train_and_save(app: App) -> str:
     """Train on the stored records, weak and curated labels; save the model; return its version.
     Holds the write lock and records the run (the ``train`` command and the pipeline alike). Every
     record is then due for ``classify``: its tags came from the model replaced."""
-    rules, hyperparameters = rules_for(app)
+    rules, hyperparameters = rules_for(app.settings)
     with app.writing("train") as store, recorded(store, "train"):
         curated = curated_labels(app)
         articles = list(store.iter_articles())
@@ -152,7 +136,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     Example:
         oihwatch evaluate --json > evaluation.json
     """
-    rules, hyperparameters = rules_for(app)
+    rules, hyperparameters = rules_for(app.settings)
     model = current_model(app, rules)  # before the slow part: no model is an error at once
     curated = curated_labels(app)
     articles = list(app.store.iter_articles())
@@ -187,7 +171,7 @@ def explain(app: App, pmid: str) -> None:
     Example:
         oihwatch explain 38011560
     """
-    rules, _ = rules_for(app)
+    rules, _ = rules_for(app.settings)
     model = current_model(app, rules)
     article = app.store.get_article(pmid)
     if article is None:
@@ -227,7 +211,7 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
     if topic != RELEVANCE and topic not in app.settings.topics:
         topics = f"or one of: {', '.join(app.settings.topics)}" if app.settings.topics else "(no [topics.*] are configured)"
         raise ClassifierError(f"unknown topic {topic!r}; use 'oih' {topics}")
-    rules, _ = rules_for(app)
+    rules, _ = rules_for(app.settings)
     try:  # loaded before the lock, so a scheduled job waiting for it does not wait through the load
         model = current_model(app, rules)
     except ClassifierError:  # the label is kept; it shows once the record is classified
