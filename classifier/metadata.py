@@ -1,6 +1,7 @@
-"""The saved model's metadata file, ``model.json``, read as JSON: what the digest's relevance
+"""The saved model's metadata file, ``model.json``, read as JSON, and the check that the model it
+describes fits this oihwatch, scikit-learn and these topic rules: what the digest's relevance
 threshold and ``status`` need, without unpickling the model or importing scikit-learn (a second
-of every command's start). Writing it, and loading the model it names: ``classifier.persistence``.
+of every command's start). Writing the model, and loading it: ``classifier.persistence``.
 """
 
 from __future__ import annotations
