@@ -7,7 +7,7 @@ of every command's start). Writing the model, and loading it: ``classifier.persi
 from __future__ import annotations
 
 import json
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from corpus.errors import ClassifierError
@@ -16,6 +16,16 @@ FORMAT = 1  # of the saved model; bump when its layout changes
 META_FILE = "model.json"
 # The model file of metadata written before it named one.
 UNNAMED_MODEL_FILE = "model.joblib"
+
+
+def sklearn_version() -> str:
+    """scikit-learn's version without importing it; training records the same string, so the two always compare."""
+    try:
+        return version("scikit-learn")
+    except PackageNotFoundError:  # a build without package metadata: ask the module itself
+        import sklearn
+
+        return sklearn.__version__
 
 
 def model_path(directory: Path, meta: dict) -> Path:
@@ -41,7 +51,7 @@ def read_meta(directory: Path, require_file: bool = True) -> dict:
 def check_meta(meta: dict, directory: Path, app_version: str, settings: dict) -> None:
     """Raise unless these library versions and topic rules made the model ``meta`` describes."""
     made = (meta.get("format"), meta.get("sklearn"), meta.get("oihwatch"))
-    here = (FORMAT, version("scikit-learn"), app_version)
+    here = (FORMAT, sklearn_version(), app_version)
     if made != here:
         raise ClassifierError(
             f"the model in {directory} was made by oihwatch {made[2]} with scikit-learn {made[1]} (format {made[0]}); "

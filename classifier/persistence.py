@@ -24,7 +24,6 @@ from classifier.model import OihModel
 from corpus.errors import ClassifierError
 
 
-
 def save_model(model: OihModel, directory: Path) -> Path:
     """Write the model file, then the metadata naming it; returns the metadata path.
 

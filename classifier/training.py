@@ -18,14 +18,13 @@ from datetime import datetime, timezone
 
 import numpy as np
 import scipy.sparse as sp
-import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from classifier.curated import CuratedSet
 from classifier.documents import has_text, record_text
 from classifier.features import FeatureBuilder
-from classifier.metadata import FORMAT
+from classifier.metadata import FORMAT, sklearn_version
 from classifier.model import OihModel, sigmoid
 from classifier.topics import TopicRule, rules_fingerprint
 from classifier.weak_labels import keyword_hits, rule_hits
@@ -127,7 +126,7 @@ def train_model(
         "model_version": f"{app_version or '0'}+{created:%Y%m%d%H%M%S}.{data_hash[:8]}",
         "created": created.isoformat(timespec="seconds"),
         "oihwatch": app_version,
-        "sklearn": sklearn.__version__,
+        "sklearn": sklearn_version(),
         "training_data_hash": data_hash,
         "records": len(data.texts),
         "curated_records": int(data.curated.any(axis=1).sum()),

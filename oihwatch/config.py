@@ -362,11 +362,11 @@ def settings_from_mapping(
 
 
 def _is_iso_date(text: str) -> bool:
+    """YYYY-MM-DD, as TOML writes a date (``date.fromisoformat`` also takes 20200101, which TOML does not)."""
     try:
-        date.fromisoformat(text)
+        return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text)) and bool(date.fromisoformat(text))
     except ValueError:
         return False
-    return True
 
 
 def _problem(error: ErrorDetails) -> str:

@@ -8,6 +8,7 @@ digest of what was harvested before go out); the pass as a whole then fails.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ def classify_step(app: App) -> str:
         saved = classify_records(app)
     except ClassifierError as exc:
         version = train_and_save(app)
-        why = str(exc).split(";")[0]  # the cause, without its advice to run 'oihwatch train'
+        why = re.sub(r"[;:] run 'oihwatch train'.*$", "", str(exc))  # the cause, without its advice
         return f"trained model {version} ({why}); {classify_records(app)} records classified"
     return f"{saved} records classified"
 
@@ -65,7 +66,7 @@ def digest_step(app: App, now: datetime) -> str:
     with app.writing("digest") as store, recorded(store, "digest") as counts:
         period = digest_due(store, params.weekday, params.time, params.timezone, now, [r.email for r in params.recipients])
         if period is None:
-            return "not due: this period's digest is done for every recipient (sent, or skipped or refused)"
+            return "not due: this period's digest is done for every recipient (sent, skipped, refused or dropped)"
         folder = settings.resolve(settings.digest.outbox)
         outcomes = deliver(store, params, now, transport_for(settings, None), counts, period=period,
                            archive_dir=folder / "archive")

@@ -36,10 +36,12 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
         "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"
     ).fetchall()
     last_digest = db.execute("SELECT period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
-    refused = db.execute(  # in the latest digest: an address still refused is refused again each week
+    configured = {r.email.casefold() for r in settings.recipients}
+    refused = [row for row in db.execute(  # each address as the last digest that tried it left it
         "SELECT d.period, v.recipient, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
-        "WHERE v.status = 'refused' AND d.id = (SELECT MAX(id) FROM digests) ORDER BY v.recipient"
-    ).fetchall()
+        "WHERE v.status = 'refused' AND v.digest_id = (SELECT MAX(w.digest_id) FROM deliveries w "
+        "WHERE w.recipient = v.recipient AND w.status != 'skipped') ORDER BY v.recipient"
+    ) if row["recipient"].casefold() in configured]  # one taken out of the config needs nothing more
     fire_times = next_fire_times(settings.schedule, now, count=2)
     records = store.count_articles()
     status = {

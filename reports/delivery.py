@@ -99,7 +99,7 @@ class SmtpTransport:
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = exc.recipients.get(recipient, (0, b""))
             text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-            # RFC 5321 4.5.3.1.10: a 552 (mailbox full) to RCPT is to be taken as temporary
+            # RFC 5321 4.5.3.1.10: a 552 to RCPT is to be treated as temporary (servers send it for a full mailbox too)
             raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}",
                                    permanent=500 <= code < 600 and code != 552) from None
         except (smtplib.SMTPException, OSError) as exc:

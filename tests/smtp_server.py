@@ -1,7 +1,7 @@
 """A real SMTP server on loopback (aiosmtpd) that records what it accepted, for delivery tests.
 
 Switches: ``refuse`` answers 550 (for good) to the given recipients, ``busy`` 450 (try later),
-``full`` 552 (a full mailbox: temporary, says RFC 5321);
+``full`` 552 (a full mailbox; RFC 5321 has a 552 to RCPT treated as temporary);
 ``drop_after`` closes the connection
 instead of accepting the message after that many messages were accepted. ``raw`` keeps the bytes
 of each accepted message as they came over the wire.

@@ -131,7 +131,7 @@ def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
         assert "relevance_positives" in report[part]["without_mesh"]
     # what it measures, on stderr; the fold models' 'not trained' lines are not the user's model's
     assert re.fullmatch(r"cross-validating \(2 folds\), then the saved model on the held-out records "
-                        r"\(\d+ with curated labels, \d+ held out\)\.\.\.\n", result.stderr), result.stderr
+                        r"\(\d+ with curated training labels, \d+ held out\)\.\.\.\n", result.stderr), result.stderr
 
 
 def test_explain_says_when_a_paper_is_retracted(trained: Path):
@@ -205,3 +205,17 @@ def test_after_a_train_every_record_waits_for_classify(trained: Path, tmp_path: 
     records = json.loads(invoke(config, "status", "--json").stdout)["records"]
     assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == records
     assert invoke(config, "classify").stdout == f"{records} records classified\n"
+
+
+def test_a_run_that_retrains_for_another_version_says_what_changed(trained: Path, tmp_path: Path):
+    shutil.copytree(trained.parent, tmp_path / "copy")
+    config = tmp_path / "copy" / "config.toml"
+    meta_path = config.parent / "models" / "model.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta_path.write_text(json.dumps({**meta, "oihwatch": "0.0.1"}), encoding="utf-8")
+    app = App(str(config), environ={})
+    with app.writing("run"):
+        report = classify_step(app)
+    app.close()
+    assert re.search(r"\(the model in .* was made by oihwatch 0\.0\.1 with scikit-learn \S+ \(format 1\); "
+                     r"this is oihwatch \S+ with scikit-learn \S+\); \d+ records classified$", report), report

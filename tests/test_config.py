@@ -64,6 +64,7 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\n[database]\npath = 5\n', r"^database\.path in .*: Input should be a valid string, not 5$"),
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = "2020-01-01"\n', r"^harvest\.start in .*: Input should be a valid date, not \"2020-01-01\" \(write it without quotes: 2020-01-01\)$"),
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = "last year"\n', r"^harvest\.start in .*: Input should be a valid date, not \"last year\"$"),
+        ('[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = "20200101"\n', r"^harvest\.start in .*: Input should be a valid date, not \"20200101\"$"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\ntime = 07:00:00\n', r"^digest\.time in .*: Input should be a valid string, not 07:00:00$"),
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "x@y.org"\ntopics = "tapering"\n', r"^recipients\.0\.topics in .*valid list"),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nsecurity = "tls"\n', r"smtp\.security in "),

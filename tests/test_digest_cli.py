@@ -155,6 +155,9 @@ def test_an_address_refused_for_good_is_named_with_what_to_do_in_the_error_and_i
     status = CliRunner().invoke(cli, ["-c", str(config), "status", "--json"])
     warnings = json.loads(status.stdout)["warnings"]
     assert any(w.startswith("the mail server refused ketamine@example.org for good in ") and "550" in w for w in warnings)
+    config.write_text(config.read_text().replace('email = "ketamine@example.org"', 'email = "k2@example.org"'))
+    after = json.loads(CliRunner().invoke(cli, ["-c", str(config), "status", "--json"]).stdout)["warnings"]
+    assert not any("refused" in w for w in after)  # taken out of the config: nothing more to do
 
 
 def test_a_sender_with_a_display_name_is_a_normal_from(config):

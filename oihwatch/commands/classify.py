@@ -53,9 +53,9 @@ def current_model(app: App, rules: list[TopicRule]) -> OihModel:
 
 
 def labels_held(curated: CuratedSet, articles: list) -> str:
-    """'1832 with curated labels, 760 held out' among ``articles``: the shipped labels cover records a corpus may not hold."""
+    """'1832 with curated training labels, 760 held out' among ``articles``: the shipped labels cover records a corpus may not hold."""
     stored = {article.pmid for article in articles}
-    return f"{len(stored & set(curated.for_training()))} with curated labels, {len(stored & curated.test_pmids)} held out"
+    return f"{len(stored & set(curated.for_training()))} with curated training labels, {len(stored & curated.test_pmids)} held out"
 
 
 def classify_records(app: App, everything: bool = False) -> int:

@@ -71,7 +71,7 @@ def report_outcome(outcome: DigestOutcome) -> None:
     for recipient in outcome.skipped_empty:
         click.echo(f"nothing for {recipient} (nothing new in their topics; digest.send_empty is off)")
     for recipient in outcome.earlier_skipped:
-        click.echo(f"nothing for {recipient} in this digest (nothing new in their topics; digest.send_empty is off)")
+        click.echo(f"nothing for {recipient} in this digest (nothing new in their topics when it was recorded)")
     for recipient in outcome.earlier_refused:
         click.echo(f"refused for good in an earlier run: {recipient}")
     if outcome.already_sent:

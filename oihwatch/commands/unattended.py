@@ -13,6 +13,7 @@ from oihwatch.config import require_ncbi_email
 from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
 from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
 
+
 def print_step(result: StepResult) -> None:
     click.echo(result.line(), err=True)
 
