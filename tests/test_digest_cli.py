@@ -38,6 +38,12 @@ def config(tmp_path, shared_data):
     return path
 
 
+def smtp_env(smtp: LoopbackSmtp, sender: str = "digest@example.org") -> dict[str, str]:
+    """The settings that point the digest at the loopback SMTP server."""
+    return {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
+            "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": sender}
+
+
 def run(config, *args, env=None):
     return CliRunner().invoke(cli, ["-c", str(config), "digest", *args], env=env)
 
@@ -123,8 +129,7 @@ def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config,
 
 def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
     with LoopbackSmtp() as smtp:
-        env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
-               "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "digest@example.org"}
+        env = smtp_env(smtp)
         smtp.handler.busy = {"ketamine@example.org"}
         first = run(config, "--send", env=env)
         assert first.exit_code == 1
@@ -141,8 +146,7 @@ def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
 
 def test_an_address_refused_for_good_is_named_with_what_to_do_in_the_error_and_in_status(config):
     with LoopbackSmtp() as smtp:
-        env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
-               "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "digest@example.org"}
+        env = smtp_env(smtp)
         smtp.handler.refuse = {"ketamine@example.org"}
         first = run(config, "--send", env=env)
         assert first.exit_code == 1 and "REFUSED for good, not retried: " in first.stdout
@@ -162,8 +166,7 @@ def test_an_address_refused_for_good_is_named_with_what_to_do_in_the_error_and_i
 
 def test_a_sender_with_a_display_name_is_a_normal_from(config):
     with LoopbackSmtp() as smtp:
-        env = {"OIHWATCH_SMTP_HOST": "127.0.0.1", "OIHWATCH_SMTP_PORT": str(smtp.port),
-               "OIHWATCH_SMTP_SECURITY": "none", "OIHWATCH_SMTP_SENDER": "OIH Watch <digest@oihwatch.example.org>"}
+        env = smtp_env(smtp, "OIH Watch <digest@oihwatch.example.org>")
         result = run(config, "--send", env=env)
         assert result.exit_code == 0, result.output
         (message,) = smtp.handler.received_by("all@example.org")
