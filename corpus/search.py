@@ -101,8 +101,8 @@ def fts_query(text: str) -> str:
 
 
 def _word(token: str) -> str:
-    field = token.removesuffix(":")
-    if field in FTS_COLUMNS:
+    field = token[:-1]
+    if token.endswith(":") and field in FTS_COLUMNS:  # 'title:' alone; the word 'title' is a word
         raise InputError(f"the field {token!r} needs a word, \"phrase\" or (group) right after it, e.g. {field}:ketamine; {SYNTAX_HELP}")
     if _BAREWORD.fullmatch(token):
         return token

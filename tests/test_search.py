@@ -310,3 +310,8 @@ def test_the_table_keeps_topic_names_whole_on_a_narrow_terminal_and_no_match_dra
 def test_search_help_ends_with_an_example() -> None:
     result = CliRunner().invoke(cli, ["search", "--help"])
     assert "Example:" in result.output and "oihwatch search" in result.output
+
+
+def test_a_field_name_without_its_colon_is_an_ordinary_word() -> None:
+    assert fts_query("abstract review") == "abstract review"
+    assert fts_query("mesh") == "mesh"
