@@ -201,15 +201,15 @@ class _Job:
     def run(self, start: date, end: date) -> QueryResult:
         span = Window(start, end) if start <= end else None
         result = QueryResult(self.query.name, self.step, span)
-        run_id = self.run_id = start_run(self.store, self.step, self.query.name, str(start), str(end))
+        self.run_id = start_run(self.store, self.step, self.query.name, str(start), str(end))
         try:
             self._windows(list(split_range(start, end)), result)
         except BaseException as exc:
             error = str(exc) if isinstance(exc, HarvestError) else f"{type(exc).__name__}: {exc}"
-            finish_run(self.store, run_id, "failed", result.found, result.counts.new, result.counts.updated, error)
+            finish_run(self.store, self.run_id, "failed", result.found, result.counts.new, result.counts.updated, error)
             raise
         result.watermark = get_watermark(self.store, self.query.name)
-        finish_run(self.store, run_id, "ok", result.found, result.counts.new, result.counts.updated)
+        finish_run(self.store, self.run_id, "ok", result.found, result.counts.new, result.counts.updated)
         logger.info("%s", result.summary())
         return result
 

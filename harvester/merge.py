@@ -52,9 +52,12 @@ def merge(stored: Article, incoming: Article) -> Article:
     return replace(stored, **changed, source=incoming.source)
 
 
+_BARE = content_json(_EMPTY.to_dict())  # an article's content with no PMID and nothing else
+
+
 def is_bare(article: Article) -> bool:
     """Nothing but a PMID: a merge would change nothing and a new record would hold nothing."""
-    return content_json(article.to_dict()) == content_json(replace(_EMPTY, pmid=article.pmid).to_dict())
+    return content_json(replace(article, pmid="").to_dict()) == _BARE
 
 
 def _from_pubmed(article: Article) -> bool:

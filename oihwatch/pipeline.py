@@ -97,11 +97,12 @@ def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Call
     return results
 
 
+def pass_steps(app: App, clock: Callable[[], datetime]) -> list[tuple[str, Callable[[], str]]]:
+    """Harvest → classify → digest if due: ``oihwatch run`` and the nightly scheduled job. The digest
+    reads the clock when its step starts, so its window takes in what this pass's harvest stored."""
+    return [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, clock()))]
+
+
 def full_pass(app: App, clock: Callable[[], datetime], report: Callable[[StepResult], None]) -> list[StepResult]:
-    """``oihwatch run``: harvest → classify → digest if due. The digest reads the clock when its step
-    starts, so its window takes in what this run's harvest stored."""
-    return run_steps(
-        app,
-        [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, clock()))],
-        report,
-    )
+    """``oihwatch run``: the pass's steps under one lock."""
+    return run_steps(app, pass_steps(app, clock), report)

@@ -10,7 +10,7 @@ from corpus.errors import LockError, OihwatchError
 from oihwatch.app import App
 from oihwatch.commands.digest import digest_now
 from oihwatch.config import require_ncbi_email
-from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, harvest_step, run_steps
+from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, pass_steps, run_steps
 from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
 
 
@@ -59,9 +59,8 @@ def schedule(app: App, list_only: bool) -> None:
 
     needs_ncbi(app)
 
-    def harvest_job() -> None:  # with the digest step, so a digest a failed send still owes goes out the next night
-        run_job(app, [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)),
-                      ("digest", lambda: digest_step(app, digest_now()))])
+    def harvest_job() -> None:  # the whole pass, so a digest a failed send still owes goes out the next night
+        run_job(app, pass_steps(app, digest_now))
 
     def digest_job() -> None:
         run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, digest_now()))])
