@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from corpus.exports import WRITERS
 from corpus.store import Store
 from oihwatch.cli import cli
 
@@ -62,6 +66,38 @@ def test_an_ordinary_file_is_still_replaced(home: Path) -> None:
     assert run("stats", "--plot", "trend.png").exit_code == 0
     assert (home / "out.csv").read_text(encoding="utf-8").startswith("pmid")
     assert (home / "trend.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_file_named_like_the_partial_one_is_left_alone(home: Path) -> None:
+    (home / "out.csv.part").write_text("a file of the user's", encoding="utf-8")
+    assert run("export", "--format", "csv", "-o", "out.csv").exit_code == 0
+    assert (home / "out.csv.part").read_text(encoding="utf-8") == "a file of the user's"
+    assert (home / "out.csv").read_text(encoding="utf-8").startswith("pmid")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_an_export_gets_the_permissions_of_a_file_created_normally(home: Path, umask: int) -> None:
+    old = os.umask(umask)
+    try:
+        assert run("export", "-o", "out.jsonl").exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((home / "out.jsonl").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_write_that_fails_midway_keeps_the_old_file_and_leaves_no_partial_one(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (home / "out.csv").write_text("old", encoding="utf-8")
+    before = sorted(home.iterdir())
+
+    def disk_full(records, out) -> int:
+        out.write("pmid,title\n")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setitem(WRITERS, "csv", disk_full)
+    result = run("export", "--format", "csv", "-o", "out.csv")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("Error: cannot write out.csv: No space left on device;") and result.stderr.count("\n") == 1
+    assert sorted(home.iterdir()) == before and (home / "out.csv").read_text(encoding="utf-8") == "old"
 
 
 def test_a_plot_in_a_missing_folder_is_one_line_before_any_table(home: Path) -> None:

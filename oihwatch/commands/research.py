@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -166,19 +168,32 @@ def _escape(text: str) -> str:
 def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
     """A stream whose content replaces ``output`` once complete, so a failed write leaves no half file.
 
-    It is written beside the target and renamed over it; a target that is one of oihwatch's own
-    files is refused first (see ``check_output``).
+    It is written beside the target under a unique name and renamed over it, with the permissions
+    a newly created file gets; a target that is one of oihwatch's own files is refused first (see
+    ``check_output``).
     """
     check_output(app, output)
-    partial = output.with_name(output.name + ".part")
+    partial = None
     try:
-        with open(partial, mode, **open_args) as stream:
+        # A name of its own, so a user's file that happens to be called 'FILE.part' is left alone.
+        descriptor, name = tempfile.mkstemp(dir=output.parent, prefix=f"{output.name}.", suffix=".part")
+        partial = Path(name)
+        with open(descriptor, mode, **open_args) as stream:
             yield stream
+        partial.chmod(0o666 & ~_umask())  # mkstemp's 0600 is not what a file created by open() gets
         partial.replace(output)
     except OSError as exc:
         raise InputError(f"cannot write {output}: {exc.strerror}; check the folder exists and is writable") from None
     finally:
-        partial.unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask: reading it means setting it, so it is put back at once."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def check_output(app: App, output: Path) -> None:
