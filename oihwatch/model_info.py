@@ -26,11 +26,16 @@ def model_meta(settings: Settings) -> dict | None:
 
 def relevance_threshold(settings: Settings) -> float:
     """``classifier.relevance_threshold``, or (``"model"``) the threshold training chose for relevance."""
+    return threshold_of(settings, model_meta(settings) if settings.classifier.relevance_threshold == "model" else None)
+
+
+def threshold_of(settings: Settings, meta: dict | None) -> float:
+    """``relevance_threshold`` from the model's metadata the caller has read (None: no usable model),
+    so that a caller that also shows the model counts with that same model's threshold."""
     configured = settings.classifier.relevance_threshold
     if configured != "model":
         return float(configured)
-    meta = model_meta(settings) or {}
-    return float(meta.get("thresholds", {}).get(RELEVANCE, NO_MODEL_THRESHOLD))
+    return float((meta or {}).get("thresholds", {}).get(RELEVANCE, NO_MODEL_THRESHOLD))
 
 
 def rules_for(settings: Settings) -> tuple[list[TopicRule], dict]:

@@ -1,7 +1,9 @@
 """``oihwatch status``: what happened last, what the corpus holds, and what needs a look.
 
 Gathering is a function of the settings, the store, the model's metadata and a 'now', so
-tests hand in all four; the command only prints it. A run recorded 'running' whose process
+tests hand in all four; the command only prints it. The metadata is read once, by the command:
+the model shown and the threshold the relevant records are counted with are the same model's,
+even when a training replaces it meanwhile. A run recorded 'running' whose process
 no longer holds the write lock was killed: it shows as 'interrupted'.
 """
 
@@ -14,12 +16,13 @@ from corpus.store import Store
 from corpus.tags import count_to_classify
 from oihwatch.config import Settings
 from oihwatch.lock import held, lock_path
-from oihwatch.model_info import relevance_threshold
+from oihwatch.model_info import model_problem, threshold_of
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
 
 
-def gather_status(settings: Settings, store: Store, model: dict | None, now: datetime) -> dict:
-    """Everything ``status`` shows, as plain data (also the ``--json`` output)."""
+def gather_status(settings: Settings, store: Store, meta: dict | None, now: datetime) -> dict:
+    """Everything ``status`` shows, as plain data (also the ``--json`` output); ``meta``: the saved
+    model's metadata (``model_info.model_meta``)."""
     db = store.db
     runs = [
         {k: getattr(run, k) for k in ("step", "query", "started", "finished", "status", "found", "new", "updated", "error")}
@@ -30,7 +33,7 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
             if run["status"] == "running":
                 run.update(status="interrupted", error=INTERRUPTED)
     tagged = dict(db.execute("SELECT topic, COUNT(*) FROM tags WHERE assigned = 1 GROUP BY topic").fetchall())
-    threshold = relevance_threshold(settings)
+    threshold = threshold_of(settings, meta)
     pending = db.execute(
         "SELECT d.period, v.recipient, v.attempts, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
         "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"
@@ -55,7 +58,7 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
             name: {"label": topic.label, "tagged": tagged.get(name, 0)} for name, topic in settings.topics.items()
         },
         "last_runs": runs,
-        "model": model,
+        "model": model_summary(settings, meta),
         "digests": {
             "sent": db.execute(
                 "SELECT COUNT(DISTINCT digest_id) FROM deliveries WHERE status IN ('sent', 'written')"
@@ -68,6 +71,22 @@ def gather_status(settings: Settings, store: Store, model: dict | None, now: dat
     }
     status["warnings"] = warnings(settings, store, status, now)
     return status
+
+
+def model_summary(settings: Settings, meta: dict | None) -> dict | None:
+    """The parts of a model's metadata an operator reads: version, when, on what, how good, and why
+    it cannot be used, if so."""
+    if meta is None:
+        return None
+    return {
+        "version": meta.get("model_version", ""),
+        "trained": meta.get("created", ""),
+        "training_data_hash": meta.get("training_data_hash", ""),
+        "records": meta.get("records", 0),
+        "skipped": meta.get("skipped", {}),
+        "cv_metrics": meta.get("cv_metrics", {}),
+        "problem": model_problem(settings, meta),
+    }
 
 
 def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> list[str]:

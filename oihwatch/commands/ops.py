@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from oihwatch.app import App
-from oihwatch.model_info import model_meta, model_problem
+from oihwatch.model_info import model_meta
 from oihwatch.status import gather_status
 
 
@@ -26,30 +26,11 @@ def status(app: App, as_json: bool) -> None:
     Example:
         oihwatch status --json
     """
-    settings = app.settings
-    meta = model_meta(settings)
-    model = model_summary(meta)
-    if meta is not None:
-        model["problem"] = model_problem(settings, meta)
-    info = gather_status(settings, app.store, model, datetime.now(timezone.utc))
+    info = gather_status(app.settings, app.store, model_meta(app.settings), datetime.now(timezone.utc))
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
     print_status(info)
-
-
-def model_summary(meta: dict | None) -> dict | None:
-    """The parts of a model's metadata an operator reads: version, when, on what, how good."""
-    if meta is None:
-        return None
-    return {
-        "version": meta.get("model_version", ""),
-        "trained": meta.get("created", ""),
-        "training_data_hash": meta.get("training_data_hash", ""),
-        "records": meta.get("records", 0),
-        "skipped": meta.get("skipped", {}),
-        "cv_metrics": meta.get("cv_metrics", {}),
-    }
 
 
 def print_status(info: dict) -> None:
