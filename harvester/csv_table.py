@@ -1,8 +1,10 @@
 """CSV (one row per record) → ``Article``: ASReview-style files and oihwatch's own ``export --format csv``.
 
 ASReview files carry title, abstract, pmid/doi, keywords, authors, year; our export adds
-journal, volume, issue, pages, pmcid, mesh, publication_types and language, with lists joined
-by '; ' and a structured abstract as 'LABEL: text' lines. Headers are matched
+journal, volume, issue, pages, pmcid, mesh, publication_types, language, and (in its last
+columns, absent from older exports) journal_abbrev and the printed pub_date, which gives the
+full date where the year alone would give January 1st. Lists are joined by '; ' and a
+structured abstract is written as 'LABEL: text' lines. Headers are matched
 case-insensitively, and the PMID column may be spelled as the tools that write these files
 spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
 (screening labels, record ids, and the tags and scores our export writes) are ignored.
@@ -26,7 +28,7 @@ from typing import TextIO
 from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
-from harvester.dates import iso_date
+from harvester.dates import date_or_year
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
 _INITIALS_FIRST = re.compile(r"^((?:[A-Z]\.?\s+)+)([^,]+)$")
@@ -88,18 +90,19 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
     pmid = values.get(pmid_column, "").strip() if pmid_column else ""
     if pmid.endswith(".0"):  # spreadsheets turn PMIDs into floats
         pmid = pmid[:-2]
-    year = values.get("year", "").strip()[:4]
+    pub_date, pub_date_sort = date_or_year(_cell(values, "pub_date"), values.get("year", ""))
     return Article(
         pmid=pmid if pmid.isdigit() else "",
         title=_cell(values, "title"),
         abstract_sections=sections_from_lines(values.get("abstract", "")),
         authors=[_author(name) for name in _parts(values.get("authors", ""))],
         journal=_cell(values, "journal"),
+        journal_abbrev=_cell(values, "journal_abbrev"),
         volume=_cell(values, "volume"),
         issue=_cell(values, "issue"),
         pages=_cell(values, "pages"),
-        pub_date=year if year.isdigit() else "",
-        pub_date_sort=iso_date(year),
+        pub_date=pub_date,
+        pub_date_sort=pub_date_sort,
         doi=_cell(values, "doi").removeprefix("https://doi.org/"),
         pmcid=_cell(values, "pmcid"),
         languages=_split(values.get("language", "")),

@@ -65,3 +65,10 @@ def printed_date(year: str, month: str = "", day: str = "", season: str = "") ->
     """'2023 Dec 05' / '2003 Spring' from PubDate parts, as PubMed prints them."""
     parts = [year.strip(), month_name(month) if month.strip() else season.strip(), day.strip() if month.strip() else ""]
     return " ".join(part for part in parts if part)
+
+
+def date_or_year(printed: str, year: str) -> tuple[str, str]:
+    """(as printed, sortable) from a file's printed date, else from its year: our CSV and JSON Lines
+    exports carry both, older exports and other tools' files the year alone."""
+    year = year.strip()[:4]
+    return printed or (year if year.isdigit() else ""), sort_date(printed) or iso_date(year)

@@ -18,7 +18,7 @@ from typing import TextIO
 from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
-from harvester.dates import iso_date, sort_date
+from harvester.dates import date_or_year
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
 
@@ -41,8 +41,7 @@ def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = rais
 
 
 def article_from_json(pmid: str, data: dict) -> Article:
-    year = str(data.get("year") or "")[:4]
-    printed = _text(data.get("pub_date"))
+    pub_date, pub_date_sort = date_or_year(_text(data.get("pub_date")), str(data.get("year") or ""))
     groups = set(_strings(data.get("collective_authors")))
     language = data.get("language")
     return Article(
@@ -55,8 +54,8 @@ def article_from_json(pmid: str, data: dict) -> Article:
         volume=_text(data.get("volume")),
         issue=_text(data.get("issue")),
         pages=_text(data.get("pages")),
-        pub_date=printed or (year if year.isdigit() else ""),
-        pub_date_sort=sort_date(printed) or iso_date(year),
+        pub_date=pub_date,
+        pub_date_sort=pub_date_sort,
         doi=_text(data.get("doi")),
         pmcid=_text(data.get("pmcid")),
         languages=_strings(language) if isinstance(language, list) else _strings(_text(language).split(";")),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.exports import WRITERS, iter_records
+from corpus.exports import CSV_COLUMNS, WRITERS, iter_records
 from corpus.store import Store
 from harvester.ingest import ingest_files
 
@@ -157,8 +157,8 @@ def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
 @pytest.mark.parametrize(
     ("cut", "message"),
     [
-        ("title", "line {line} (2 cells for 22 columns) ends the file"),
-        ("abstract", "the row of line {line} ends inside a quoted cell"),  # the last column
+        ("title", "line {line} (2 cells for {columns} columns) ends the file"),
+        ("abstract", "the row of line {line} ends inside a quoted cell"),  # the last quoted cell
     ],
 )
 def test_a_csv_export_cut_mid_row_keeps_the_rows_before_the_cut(research_store, tmp_path, cut, message):
@@ -173,10 +173,10 @@ def test_a_csv_export_cut_mid_row_keeps_the_rows_before_the_cut(research_store, 
     complete, whole = exported(20), exported(21)
     assert whole.startswith(complete)
     path = tmp_path / "cut.csv"
-    path.write_bytes(whole[: len(complete) + 20 if cut == "title" else len(whole) - 20])
+    path.write_bytes(whole[: len(complete) + 20 if cut == "title" else whole.rindex(b'"') - 20])
     store = Store(":memory:")
     report = ingest_files(store, [path])
-    assert report.errors == [f"{path}: truncated CSV: " + message.format(line=complete.count(b"\n") + 1)]
+    assert report.errors == [f"{path}: truncated CSV: " + message.format(line=complete.count(b"\n") + 1, columns=len(CSV_COLUMNS))]
     assert (report.totals.read, report.totals.new, report.totals.skipped) == (20, 20, [])
     assert {a.pmid for a in store.iter_articles()} == set(pmids[:20])
 

@@ -62,9 +62,10 @@ def carried(article: Article, form: str) -> dict:
         "languages": article.languages,
     }
     if form in ("jsonl", "csv"):
-        fields |= {"pmcid": article.pmcid, "mesh": article.mesh_terms, "keywords": article.keywords, "publication_types": article.publication_types}
+        fields |= {"pmcid": article.pmcid, "mesh": article.mesh_terms, "keywords": article.keywords, "publication_types": article.publication_types,
+                   "journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "pub_date_sort": article.pub_date_sort}
     if form == "jsonl":
-        fields |= {"journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "collective": [a.collective for a in article.authors]}
+        fields |= {"collective": [a.collective for a in article.authors]}
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full
         fields |= {"abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
                    "publication_types": article.publication_types, "pmcid": article.pmcid}
