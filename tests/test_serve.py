@@ -146,6 +146,16 @@ def test_the_saved_search_names_the_configured_topics_and_opens_empty(client: ht
     assert client.get(f"/{VIEW}/search_topic.json", params={"q": "", "topic": ""}).json()["rows"] == []
 
 
+def test_the_saved_search_names_an_unknown_topic_and_the_known_ones(client: httpx.Client, snapshot: Path) -> None:
+    """Not an empty result, which reads as 'no papers on that'."""
+    said = "unknown topic 'Ketamin'; valid topics: tapering, ketamine, hypnosis, or empty for every topic"
+    response = client.get(f"/{VIEW}/search_topic.json", params={"q": "opioid", "topic": " Ketamin "})
+    assert (response.status_code, response.json()["ok"], response.json()["error"]) == (400, False, said)
+    page = client.get(f"/{VIEW}/search_topic", params={"q": "opioid", "topic": "Ketamin"})
+    assert page.status_code == 400 and said.replace("'", "&#39;") in page.text and 'name="topic"' in page.text  # the form, to correct it
+    assert client.get(f"/{VIEW}/search_topic.json", params={"q": "opioid", "topic": "hypnosis"}).json()["rows"] == []  # known, no papers
+
+
 def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tmp_path: Path) -> None:
     (tmp_path / "not-a-folder").write_text("")
     with pytest.raises(StorageError, match=r"^cannot write the web view's snapshot .*; serve writes it beside the database"):

@@ -5,7 +5,8 @@ settings below keep SQL time-limited and facets on the columns librarians slice 
 serve process has its own snapshot file, deleted when it stops, so a serve starting (after
 a harvest, say) never changes what another one serves.
 Searches in the page go through the CLI's own query translation (``search_plugin``), so a
-query the CLI accepts ("opioid-induced", 5-HT3, title:"...") works in the browser too.
+query the CLI accepts ("opioid-induced", 5-HT3, title:"...") works in the browser too; the
+saved search's topic is checked against the configured ones (``topic_plugin``).
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ QUERIES = {
             "articles.relevance, articles.topics "
             "FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid "
             "WHERE articles_fts MATCH fts_query(:q) AND articles.retracted = 0 "
-            "AND (trim(:topic) = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = trim(:topic) COLLATE NOCASE)) "
+            "AND (:_known_topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :_known_topic)) "
             f"ORDER BY bm25(articles_fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT 200"
         ),
+        "params": ["q", "topic"],  # the form's fields; the SQL reads the topic checked (topic_plugin.py)
     },
     "topic_trend": {
         "title": "Articles per topic per year",
@@ -113,6 +115,8 @@ def _running(pid: int) -> bool:
 
 def metadata(database_name: str, topics: Sequence[str]) -> dict:
     """Datasette's metadata; ``topics`` are the configured topic names the saved search takes."""
+    from oihwatch.web import topic_plugin
+
     search_topic = QUERIES["search_topic"]
     queries = {**QUERIES, "search_topic": {**search_topic, "description": search_topic["description"].format(topics=", ".join(topics))}}
     return {
@@ -121,6 +125,7 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
         "Topics and study types are assigned by oihwatch's classifier; check the abstract before you rely on a tag.",
         "source": "PubMed (NCBI, U.S. National Library of Medicine)",
         "source_url": "https://pubmed.ncbi.nlm.nih.gov/",
+        "plugins": {topic_plugin.NAME: {"topics": list(topics)}},
         "databases": {
             database_name: {
                 "tables": {
@@ -152,14 +157,15 @@ def make_datasette(snapshot: Path, topics: Sequence[str]):
     from datasette import handle_exception
     from datasette.plugins import pm
 
-    from oihwatch.web import search_plugin
+    from oihwatch.web import search_plugin, topic_plugin
 
     # Datasette 0.65 prints every error page's exception with rich, and rich >= 14 raises
     # when that happens outside an ``except`` block: each 404 or 400 then drops the
     # connection instead of answering. Errors still reach the page and the log without it.
     handle_exception.rich = None
-    if not pm.is_registered(search_plugin):
-        pm.register(search_plugin, name="oihwatch-search")
+    for plugin, plugin_name in ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME)):
+        if not pm.is_registered(plugin):
+            pm.register(plugin, name=plugin_name)
     name = view_name(snapshot)
     datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(name, topics), settings=SETTINGS)
     # Datasette names a database after its file; the view's name leaves out the PID.
