@@ -21,7 +21,7 @@ pytest.importorskip("datasette")
 from corpus.errors import StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
-from oihwatch.web.server import QUERIES, make_datasette, snapshot_path  # noqa: E402
+from oihwatch.web.server import QUERIES, make_datasette, remove_stale_snapshots, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 
@@ -160,6 +160,8 @@ def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tm
     (tmp_path / "not-a-folder").write_text("")
     with pytest.raises(StorageError, match=r"^cannot write the web view's snapshot .*; serve writes it beside the database"):
         build_snapshot(research_store, tmp_path / "not-a-folder" / "corpus-web.db", 0.5)
+    with pytest.raises(StorageError, match=r"^cannot lock the web view's snapshot in .*not-a-folder: .*; serve writes it beside the database"):
+        snapshot_path(tmp_path / "not-a-folder" / "corpus.db")
 
 
 def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:
@@ -239,7 +241,7 @@ def test_a_serve_starting_leaves_what_another_serves_unchanged(tmp_path: Path, s
                     served.close()
                     assert httpx.get(f"{first_url}{VIEW}/articles/{pmid}.json", timeout=30).status_code == 200
                     assert httpx.get(f"{second_url}{VIEW}/articles/{pmid}.json", timeout=30).status_code == 404
-                    assert len(snapshots(small_corpus.parent)) == 2
+                    assert len(snapshots(small_corpus.parent)) == 4  # two snapshots, and their locks
                 finally:
                     second.terminate()
         finally:
@@ -252,7 +254,7 @@ def test_a_serve_deletes_its_snapshot_when_stopped(tmp_path: Path, small_corpus:
     with serve(small_corpus, tmp_path, "--port", "0") as process:
         try:
             answering(process)
-            assert snapshots(small_corpus.parent) == [f"corpus-web.{process.pid}.db"]
+            assert snapshots(small_corpus.parent) == [f"corpus-web.{process.pid}.db", f"corpus-web.{process.pid}.lock"]
         finally:
             process.send_signal(stop)
             process.wait(timeout=30)
@@ -271,16 +273,33 @@ def test_a_serve_deletes_the_snapshots_of_serves_killed_outright(tmp_path: Path,
         killed.kill()
     half_written = f"corpus-web.{killed.pid}.db.part"
     (folder / half_written).write_text("")
-    kept = [f"corpus-web.{os.getpid()}.db", "corpus-web.db", "corpus-web.notes.db"]  # a live process's, and not ours
-    for name in kept:
+    snapshot_path(small_corpus).write_text("")  # a live process's: this one holds its lock
+    kept = [f"corpus-web.{os.getpid()}.db", f"corpus-web.{os.getpid()}.lock", "corpus-web.db", "corpus-web.notes.db"]
+    for name in kept[2:]:  # not snapshots of a serve
         (folder / name).write_text("")
-    assert snapshots(folder) == sorted([f"corpus-web.{killed.pid}.db", half_written, *kept])
+    assert snapshots(folder) == sorted([f"corpus-web.{killed.pid}.db", f"corpus-web.{killed.pid}.lock", half_written, *kept])
     with serve(small_corpus, tmp_path, "--port", "0") as process:
         try:
             answering(process)
-            assert snapshots(folder) == sorted([f"corpus-web.{process.pid}.db", *kept])
+            assert snapshots(folder) == sorted([f"corpus-web.{process.pid}.db", f"corpus-web.{process.pid}.lock", *kept])
         finally:
             process.terminate()
+
+
+def test_a_snapshot_whose_pid_another_process_has_now_is_stale(tmp_path: Path) -> None:
+    """Its lock tells: the PID of a serve killed outright is given to other processes in time."""
+    with subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE) as other:
+        try:
+            for left in (f"corpus-web.{other.pid}.db", f"corpus-web.{other.pid}.lock"):  # the killed serve's
+                (tmp_path / left).write_text("")
+            mine = snapshot_path(tmp_path / "corpus.db")
+            mine.write_text("")
+            remove_stale_snapshots(mine)
+            assert other.poll() is None  # still running: its PID alone would have kept the snapshot
+        finally:
+            other.stdin.close()
+    assert not (tmp_path / f"corpus-web.{other.pid}.db").exists()
+    assert snapshots(tmp_path) == [mine.name, f"corpus-web.{os.getpid()}.lock"]
 
 
 def test_serve_on_a_taken_port_is_one_line_error_before_any_work(research_store_path: Path, research_cli) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import signal
@@ -20,7 +21,7 @@ import socket
 from collections.abc import Sequence
 from pathlib import Path
 
-from corpus.errors import InputError
+from corpus.errors import InputError, StorageError
 from corpus.search import BM25_WEIGHTS
 
 SETTINGS = {
@@ -76,11 +77,51 @@ QUERIES = {
 }
 
 
+# The snapshot locks this process holds: their descriptors stay open until it ends (a second lock
+# of one would wait for the first).
+_held: set[Path] = set()
+
+
 def snapshot_path(database: Path) -> Path:
     """This process's snapshot of ``database``: beside it, ``NAME-web.PID.db``.
 
-    Each serve writes and serves its own, so one starting never replaces what another serves."""
-    return database.with_name(f"{database.stem}-web.{os.getpid()}.db")
+    Each serve writes and serves its own, so one starting never replaces what another serves.
+    Its lock, ``NAME-web.PID.lock``, is taken here and held while this process runs (the system
+    lets it go however the process ends): a snapshot whose lock can be taken is stale.
+    """
+    snapshot = database.with_name(f"{database.stem}-web.{os.getpid()}.db")
+    lock = snapshot.with_suffix(".lock")
+    try:
+        while lock not in _held:  # None: a serve removing a stale lock of this PID deleted it meanwhile
+            if _lock(lock, wait=True) is not None:
+                _held.add(lock)
+    except OSError as exc:
+        raise StorageError(f"cannot lock the web view's snapshot in {lock.parent}: {exc.strerror}; serve writes it "
+                           "beside the database, so that folder must be writable") from None
+    return snapshot
+
+
+def _lock(path: Path, wait: bool) -> int | None:
+    """A descriptor of ``path`` (created if need be) holding its exclusive lock, or None: another
+    holds it (unless ``wait``), or ``path`` was deleted before the lock was had, which then guards nothing."""
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if os.path.samestat(os.fstat(fd), os.stat(path)):
+            return fd
+    except (BlockingIOError, FileNotFoundError):
+        pass
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
+def _discard(snapshot: Path) -> None:
+    """Delete this process's ``snapshot``, then its lock file (the lock itself goes with the process)."""
+    snapshot.unlink(missing_ok=True)
+    snapshot.with_suffix(".lock").unlink(missing_ok=True)
 
 
 def view_name(snapshot: Path) -> str:
@@ -91,26 +132,28 @@ def view_name(snapshot: Path) -> str:
 def remove_stale_snapshots(snapshot: Path) -> None:
     """Delete the snapshots beside ``snapshot``, whole or half-written, of serve processes that are gone.
 
-    A serve deletes its own when it stops; one killed outright (SIGKILL, a crash) cannot.
+    A serve deletes its own when it stops; one killed outright (SIGKILL, a crash) cannot. Its lock
+    tells, not its PID: the system gives that to other processes in time.
     """
-    # Up to 9 digits: any PID (Linux allows 2**22), and always a number os.kill accepts.
-    stale = re.compile(re.escape(view_name(snapshot)) + r"\.(\d{1,9})\.db(\.part)?(-journal)?")
+    name = view_name(snapshot)
+    family = re.compile(re.escape(name) + r"\.(\d+)\.(db(\.part)?(-journal)?|lock)")
+    files: dict[str, list[Path]] = {}
     for path in snapshot.parent.iterdir():
-        match = stale.fullmatch(path.name)
-        if match and not _running(int(match[1])):
-            with contextlib.suppress(OSError):  # deleted meanwhile, or not ours to delete
-                path.unlink()
-
-
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists (signal 0 sends nothing; another user's process is not ours to signal)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
+        if match := family.fullmatch(path.name):
+            files.setdefault(match[1], []).append(path)
+    for pid, paths in files.items():
+        lock = snapshot.with_name(f"{name}.{pid}.lock")
+        with contextlib.suppress(OSError):  # not ours to lock or delete (another user's)
+            fd = _lock(lock, wait=False)
+            if fd is None:  # its serve runs
+                continue
+            try:
+                for path in paths:
+                    if path != lock:
+                        path.unlink(missing_ok=True)
+                lock.unlink()  # the last: a serve that has this PID now cannot write before it is gone
+            finally:
+                os.close(fd)
 
 
 def metadata(database_name: str, topics: Sequence[str]) -> dict:
@@ -208,7 +251,7 @@ def run_server(snapshot: Path, sock: socket.socket, topics: Sequence[str]) -> No
     def terminated(signum, frame) -> None:
         # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
         # the default one would end the process before the ``finally`` below.
-        snapshot.unlink(missing_ok=True)
+        _discard(snapshot)
         signal.signal(signum, previous)
         signal.raise_signal(signum)  # ended by SIGTERM as before: systemd counts that as a clean stop
 
@@ -217,4 +260,4 @@ def run_server(snapshot: Path, sock: socket.socket, topics: Sequence[str]) -> No
         server.run(sockets=[sock])
     finally:
         signal.signal(signal.SIGTERM, previous)
-        snapshot.unlink(missing_ok=True)
+        _discard(snapshot)
