@@ -20,7 +20,7 @@ import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
-from corpus.article import Article, Author
+from corpus.article import Article, Author, MeshHeading
 from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
 from corpus.tags import Classification, load_classifications
@@ -51,6 +51,13 @@ def author_name(author: Author) -> str:
     return f"{author.last}, {author.fore or author.initials}".rstrip(", ")
 
 
+def mesh_heading(heading: MeshHeading) -> dict:
+    """A heading with its flags, beside the plain ``mesh`` names so readers of those keep working;
+    a qualifier's major flag is spelt out, not the model's trailing '*'."""
+    qualifiers = [{"name": q.removesuffix("*"), "major": q.endswith("*")} for q in heading.qualifiers]
+    return {"descriptor": heading.descriptor, "ui": heading.ui, "major": heading.major, "qualifiers": qualifiers}
+
+
 def article_record(article: Article, classification: Classification | None = None) -> dict:
     """The flat record of one article; tag fields are empty or null when it is not classified."""
     c = classification
@@ -71,6 +78,7 @@ def article_record(article: Article, classification: Classification | None = Non
         "pmcid": article.pmcid,
         "language": list(article.languages),
         "mesh": article.mesh_terms,
+        "mesh_headings": [mesh_heading(m) for m in article.mesh],
         "keywords": list(article.keywords),
         "publication_types": list(article.publication_types),
         "topics": c.assigned_topics if c else [],

@@ -2,8 +2,10 @@
 
 Everything the export writes about the record is read back: authors (with
 ``collective_authors`` marking group names), journal and its abbreviation, the printed
-date (else the year), volume, issue, pages, DOI, PMCID, language, MeSH names, keywords and
-publication types; a structured abstract's ``LABEL: text`` lines become sections again. Our
+date (else the year), volume, issue, pages, DOI, PMCID, language, MeSH headings, keywords and
+publication types; a structured abstract's ``LABEL: text`` lines become sections again. MeSH
+comes from ``mesh_headings`` (with major-topic flags, UI and qualifiers) when a line has it,
+else from the plain list of names in ``mesh``, which older exports and other corpora hold. Our
 tags, scores and key finding are the classifier's to compute, not the record's, and are
 ignored. The same reader takes the normalised corpora researchers pass around in that shape
 (``publication_types`` may be called ``pubtypes``; missing fields may be null).
@@ -59,10 +61,28 @@ def article_from_json(pmid: str, data: dict) -> Article:
         doi=_text(data.get("doi")),
         pmcid=_text(data.get("pmcid")),
         languages=_strings(language) if isinstance(language, list) else _strings(_text(language).split(";")),
-        mesh=[MeshHeading(term) for term in _strings(data.get("mesh"))],
+        mesh=_mesh(data),
         keywords=_strings(data.get("keywords")),
         publication_types=with_retraction(_strings(data.get("publication_types", data.get("pubtypes"))), data.get("retracted") is True),
     )
+
+
+def _mesh(data: dict) -> list[MeshHeading]:
+    """``mesh_headings`` with their flags when the line has them, else the names of the plain ``mesh`` list."""
+    headings = _objects(data.get("mesh_headings"), "descriptor")
+    if not headings:
+        return [MeshHeading(term) for term in _strings(data.get("mesh"))]
+    return [MeshHeading(_text(h["descriptor"]), _text(h.get("ui")), h.get("major") is True, _qualifiers(h.get("qualifiers"))) for h in headings]
+
+
+def _qualifiers(value: object) -> tuple[str, ...]:
+    """``{"name", "major"}`` objects as the model holds qualifiers: 'name', or 'name*' when major."""
+    return tuple(_text(q["name"]) + ("*" if q.get("major") is True else "") for q in _objects(value, "name"))
+
+
+def _objects(value: object, key: str) -> list[dict]:
+    """The objects of a JSON list that have ``key``; anything else is left out, as ``_strings`` leaves out empty items."""
+    return [item for item in value if isinstance(item, dict) and _text(item.get(key))] if isinstance(value, list) else []
 
 
 def _text(value: object) -> str:

@@ -66,9 +66,12 @@ def test_jsonl_contract_on_real_records(research_store: Store) -> None:
     for record in records:
         assert JSONL_FIELDS <= set(record)
         assert isinstance(record["mesh"], list) and isinstance(record["publication_types"], list)
+        assert [h["descriptor"] for h in record["mesh_headings"]] == record["mesh"]  # the names, with their flags beside
         assert isinstance(record["retracted"], bool)
     markup, non_ascii, retracted, unclassified = records
     assert "<i>" not in markup["title"] and "TERT gene" in markup["title"]
+    assert markup["mesh_headings"][0] == {"descriptor": "Adenocarcinoma", "ui": "D000230", "major": True, "qualifiers": [
+        {"name": "epidemiology", "major": True}, {"name": "genetics", "major": True}]}
     assert non_ascii["authors"][0].startswith("Martínez-Pérez, ")
     assert retracted["retracted"] is True and "ketamine" in retracted["topics"] and retracted["scores"]["ketamine"] > 0.5
     assert unclassified["topics"] == [] and unclassified["scores"] == {}

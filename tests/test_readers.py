@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
 
-from corpus.article import AbstractSection, Article
+from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_line, sections_from_lines
 from harvester.dates import sort_date
@@ -272,6 +273,22 @@ def test_jsonl_as_our_export_writes_it(tmp_path):
     assert (article.journal_abbrev, article.pub_date, article.pub_date_sort) == ("Pain", "2003 Spring", "2003-03-01")
     assert (article.pmcid, article.languages) == ("PMC1", ["eng", "spa"])
     assert [s.label for s in article.abstract_sections] == ["METHODS", "CONCLUSIONS"]
+
+
+def test_jsonl_mesh_headings_keep_their_flags_and_a_plain_mesh_list_still_reads(tmp_path):
+    path = tmp_path / "export.jsonl"
+    headings = [{"descriptor": "Ketamine", "ui": "D007649", "major": True,
+                 "qualifiers": [{"name": "therapeutic use", "major": True}, {"name": "adverse effects", "major": False}, "junk"]}]
+    lines = [
+        {"pmid": "7", "title": "Ours", "mesh": ["Ketamine"], "mesh_headings": headings},
+        {"pmid": "8", "title": "corpus.jsonl's shape", "mesh": ["Ketamine", "Humans"]},
+        {"pmid": "9", "title": "Not a list of headings", "mesh": ["Humans"], "mesh_headings": 5},
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    ours, plain, odd = articles(path)
+    assert ours.mesh == [MeshHeading("Ketamine", "D007649", True, ("therapeutic use*", "adverse effects"))]
+    assert plain.mesh == [MeshHeading("Ketamine"), MeshHeading("Humans")]
+    assert odd.mesh == [MeshHeading("Humans")]
 
 
 def test_flattened_abstracts_back_into_sections():
