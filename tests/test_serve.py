@@ -311,3 +311,15 @@ def test_serve_on_a_taken_port_is_one_line_error_before_any_work(research_store_
     assert result.stderr == f"Error: port {port} on 127.0.0.1 is in use; stop what uses it or choose another with --port\n"
     assert "serving" not in result.output
     assert snapshots(research_store_path.parent) == before  # no snapshot built for nothing
+
+
+@pytest.mark.parametrize("missing", ["datasette", "uvicorn"])
+def test_serve_without_the_web_extra_is_one_line_error_before_any_work(
+    research_store_path: Path, research_cli, monkeypatch: pytest.MonkeyPatch, missing: str
+) -> None:
+    before = snapshots(research_store_path.parent)
+    monkeypatch.setitem(sys.modules, missing, None)  # what find_spec and import see when it is not installed
+    result = research_cli("serve", "--port", "0")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: serve needs the [web] extra ({missing} not installed): pip install 'oihwatch[web]'\n"
+    assert snapshots(research_store_path.parent) == before

@@ -317,9 +317,10 @@ def serve_command(app: App, port: int, host: str) -> None:
     Example:
         oihwatch serve --port 8001     # then open http://127.0.0.1:8001/
     """
-    from oihwatch.web.server import listen, remove_stale_snapshots, run_server, snapshot_path, url_of
+    from oihwatch.web.server import listen, remove_stale_snapshots, require_web_extra, run_server, snapshot_path, url_of
     from oihwatch.web.snapshot import build_snapshot
 
+    require_web_extra()
     # The port first: a taken port is an error before the snapshot is rebuilt for nothing.
     with listen(host, port) as sock:
         target = snapshot_path(app.settings.database_path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import importlib.util
 import os
 import re
 import signal
@@ -216,6 +217,14 @@ def make_datasette(snapshot: Path, topics: Sequence[str]):
     datasette.remove_database(snapshot.stem)
     datasette.add_database(database, name=name)
     return datasette
+
+
+def require_web_extra() -> None:
+    """Raise ``InputError`` when Datasette or uvicorn is missing, before a port or a snapshot is taken:
+    they come with the optional [web] extra, and a bare ImportError would be a traceback."""
+    missing = [name for name in ("datasette", "uvicorn") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InputError(f"serve needs the [web] extra ({' and '.join(missing)} not installed): pip install 'oihwatch[web]'")
 
 
 def listen(host: str, port: int) -> socket.socket:
