@@ -117,20 +117,41 @@ def rule_options() -> re2.Options:
     return options
 
 
-def joined_pattern(name: str, patterns: tuple[str, ...]) -> str:
-    """The patterns as one lower-cased alternation, each checked first, so a bad one is named."""
-    for pattern in patterns:
+def compile_patterns(patterns: Sequence[str]) -> re2._Regexp | None:
+    """The patterns as one lower-cased RE2 alternation, as the rules apply them (None when there are
+    none); a ValueError naming the first pattern RE2 rejects. It only compiles (no model, no corpus),
+    so loading the configuration checks every topic's rules with it."""
+    for pattern in patterns:  # each alone first: 'a)|(b' would join into a valid alternation
         try:
-            re2.compile(pattern, rule_options())
+            re2.compile(_lower_pattern(pattern), rule_options())
         except re2.error as exc:
-            raise ClassifierError(
-                f"topics.{name}: pattern {pattern!r} is not a valid RE2 regular expression ({exc}); fix it in config.toml"
-            ) from None
-    return "|".join(f"(?:{_lower_pattern(p)})" for p in patterns)
+            try:
+                re2.compile(pattern, rule_options())
+            except re2.error as raw:
+                raise ValueError(f"pattern {pattern!r} is not a valid RE2 regular expression ({_reason(raw)})") from None
+            # r'\p{Greek}' lower-cased is r'\p{greek}', which RE2 does not know
+            raise ValueError(f"pattern {pattern!r} is not a valid RE2 regular expression once lower-cased, as rules "
+                             f"match lower-cased text ({_reason(exc)})") from None
+    if not patterns:
+        return None
+    joined = "|".join(f"(?:{_lower_pattern(p)})" for p in patterns)
+    try:
+        return re2.compile(joined, rule_options())
+    except re2.error as exc:
+        raise ValueError(f"the patterns {list(patterns)!r} do not join into one RE2 regular expression ({_reason(exc)})") from None
+
+
+def _reason(exc: re2.error) -> str:
+    """RE2's message as text (it comes as bytes)."""
+    reason = exc.args[0] if exc.args else exc
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
 
 
 def _compile(name: str, patterns: tuple[str, ...]) -> re2._Regexp | None:
-    return re2.compile(joined_pattern(name, patterns), rule_options()) if patterns else None
+    try:
+        return compile_patterns(patterns)
+    except ValueError as exc:
+        raise ClassifierError(f"topics.{name}: {exc}; fix it in config.toml") from None
 
 
 def _lower_pattern(pattern: str) -> str:

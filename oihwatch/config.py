@@ -34,7 +34,9 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from classifier.topics import compile_patterns
 from corpus.errors import ConfigError
+from corpus.tags import RELEVANCE
 from oihwatch.crontab import cron_trigger
 from reports.address import parse_address
 from reports.period import latest_due
@@ -121,6 +123,14 @@ class Topic(Section):
     mesh: list[str] = Field(default_factory=list, description="MeSH descriptors that mark the topic")
     requires: list[str] = Field(default_factory=list, description="context regexes: a keyword or MeSH hit counts only if one also matches")
     exclude: list[str] = Field(default_factory=list, description="regexes that veto a keyword or MeSH hit (off-topic uses of the words)")
+
+    @field_validator("keywords", "requires", "exclude")
+    @classmethod
+    def _are_rules(cls, value: list[str]) -> list[str]:
+        """Compiled as the classifier will (RE2, lower-cased), so a typo stops every command at start,
+        not classify in the middle of a run; compiling the default topics takes a few milliseconds."""
+        compile_patterns(value)
+        return value
 
 
 class ClassifierSettings(Section):
@@ -347,6 +357,8 @@ def settings_from_mapping(
         raise error(".".join(str(part) for part in first["loc"]), _problem(first)) from None
     if settings.harvest.start > (today or date.today()):
         raise error("harvest.start", f"{settings.harvest.start} is after today; PubMed has no records created then (use a past date)")
+    if RELEVANCE in settings.topics:
+        raise error(f"topics.{RELEVANCE}", f"the name {RELEVANCE!r} is reserved for OIH relevance; rename the topic")
     bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)
     if bad_topics:
         raise error("recipients.topics", f"unknown topic {sorted(bad_topics)[0]!r}")

@@ -102,6 +102,13 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
          '[[recipients]]\nemail = "all@example.org"\ntopics = []\n', r"^recipients in .*: recipient 'all@example\.org' is given twice;"),
         ('[ncbi]\nemail = "a@b.org"\n[[recipients]]\nemail = "all@example.org"\n[[recipients]]\nemail = "ALL@Example.org"\n',
          r"recipient 'ALL@Example\.org' is given twice \(also as 'all@example\.org'\)"),
+        # Topic rules are compiled as the classifier compiles them (RE2, lower-cased), not first met mid-run.
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nkeywords = ["taper", "deprescrib("]\n',
+         r"^topics\.t\.keywords in .*config\.toml: pattern 'deprescrib\(' is not a valid RE2 regular expression \(missing \): deprescrib\(\)$"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nrequires = ["(?<=a)b"]\n', r"^topics\.t\.requires in .*: pattern '\(\?<=a\)b' is not a valid RE2"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = ["a{2,1}"]\n', r"^topics\.t\.exclude in .*: pattern 'a\{2,1\}' is not a valid RE2"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nkeywords = [\'\\p{Greek}\']\n', r"^topics\.t\.keywords in .*: .* once lower-cased"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.oih]\nlabel = "T"\n', r"^topics\.oih in .*config\.toml: the name 'oih' is reserved for OIH relevance"),
         # A login over an unencrypted connection to another machine would send the password in clear.
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nhost = "mail.example.org"\nport = 25\nsecurity = "none"\nusername = "digest"\n',
          r"smtp\.security in .*'none' would send the SMTP password unencrypted to 'mail\.example\.org'; use starttls or ssl"),
@@ -248,6 +255,18 @@ def test_inspecting_works_without_the_ncbi_email_and_harvesting_does_not(tmp_pat
     status = runner.invoke(cli, ["-c", str(path), "status", "--json"])
     assert status.exit_code == 0, status.output
     assert json.loads(status.output)["database"] == str(tmp_path / "oihwatch.db")
+
+
+def test_a_bad_topic_rule_stops_every_command_at_start(tmp_path):
+    """A typo in a keyword regex is found by config show, and stops run before it harvests anything."""
+    path = write(tmp_path, default_config_text("me@example.org").replace("'deprescrib',", "'deprescrib(',"))
+    runner = CliRunner()
+    for args in (["config", "show"], ["run"], ["status"], ["search", "ketamine"]):
+        result = runner.invoke(cli, ["-c", str(path), *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr == (f"Error: topics.tapering.keywords in {path}: pattern 'deprescrib(' is not a valid RE2 "
+                                 "regular expression (missing ): deprescrib()\n"), args
+    assert not (tmp_path / "oihwatch.db").exists()
 
 
 def test_init_writes_a_config_and_refuses_to_overwrite(tmp_path):
