@@ -38,7 +38,7 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
         "SELECT d.period, v.recipient, v.attempts, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
         "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"
     ).fetchall()
-    last_digest = db.execute("SELECT period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+    last_digest = db.execute("SELECT id, period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
     configured = {r.email.casefold() for r in settings.recipients}
     refused = [row for row in db.execute(  # each address as the last digest that tried it left it
         "SELECT d.period, v.recipient, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
@@ -60,10 +60,9 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
         "last_runs": runs,
         "model": model_summary(settings, meta),
         "digests": {
-            "sent": db.execute(
-                "SELECT COUNT(DISTINCT digest_id) FROM deliveries WHERE status IN ('sent', 'written')"
-            ).fetchone()[0],
-            "last": dict(last_digest) if last_digest else None,
+            **digest_counts(store),
+            "last": {"period": last_digest["period"], "created": last_digest["created"],
+                     "deliveries": delivery_counts(store, last_digest["id"])} if last_digest else None,
             "pending": [dict(row) for row in pending],
             "refused": [dict(row) for row in refused],
         },
@@ -71,6 +70,27 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
     }
     status["warnings"] = warnings(settings, store, status, now)
     return status
+
+
+def digest_counts(store: Store) -> dict[str, int]:
+    """How many digests are recorded; how many every recipient has ('delivered': sent, written to the
+    outbox, skipped or dropped, none pending or refused); how many some recipient still waits for
+    ('with_pending') or was refused ('with_refused'); and ('sent') how many reached at least one recipient."""
+    row = store.db.execute(
+        "SELECT COUNT(*), COALESCE(SUM(pending + refused = 0), 0), COALESCE(SUM(pending > 0), 0), "
+        "COALESCE(SUM(refused > 0), 0), COALESCE(SUM(reached > 0), 0) FROM (SELECT d.id, "
+        "COALESCE(SUM(v.status = 'pending'), 0) AS pending, COALESCE(SUM(v.status = 'refused'), 0) AS refused, "
+        "COALESCE(SUM(v.status IN ('sent', 'written')), 0) AS reached "
+        "FROM digests d LEFT JOIN deliveries v ON v.digest_id = d.id GROUP BY d.id)"
+    ).fetchone()
+    return dict(zip(("recorded", "delivered", "with_pending", "with_refused", "sent"), row))
+
+
+def delivery_counts(store: Store, digest_id: int) -> dict[str, int]:
+    """A digest's deliveries by status ('sent', 'written', 'pending', 'refused', 'skipped', 'dropped')."""
+    return dict(store.db.execute(
+        "SELECT status, COUNT(*) FROM deliveries WHERE digest_id = ? GROUP BY status ORDER BY status", (digest_id,)
+    ).fetchall())
 
 
 def model_summary(settings: Settings, meta: dict | None) -> dict | None:
@@ -114,9 +134,26 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     for row in status["digests"]["refused"]:
         found.append(f"the mail server refused {row['recipient']} for good in {row['period']} ({row['error']}): "
                      "correct or remove the address in [[recipients]]")
-    if status["digests"]["pending"]:
-        found.append(f"{len(status['digests']['pending'])} digest deliveries pending: 'oihwatch digest --send' retries them")
+    found.extend(pending_warnings(status["digests"]["pending"]))
     return found
+
+
+def pending_warnings(pending: list[dict]) -> list[str]:
+    """One sentence per recipient still owed a digest: which, how often tried, and the last error."""
+    owed: dict[str, list[dict]] = {}
+    for row in pending:  # oldest period first
+        owed.setdefault(row["recipient"], []).append(row)
+    found = []
+    for recipient, rows in owed.items():
+        periods = ", ".join(f"{r['period']} ({_attempts(r['attempts'])})" for r in rows)
+        error = next((r["error"] for r in reversed(rows) if r["error"]), "")
+        found.append(f"digest delivery to {recipient} pending for {periods}" + (f", last error: {error}" if error else "")
+                     + f"; 'oihwatch digest --send' (or the next run) retries {'it' if len(rows) == 1 else 'them'}")
+    return found
+
+
+def _attempts(count: int) -> str:
+    return "not tried yet" if not count else f"{count} attempt{'s' if count > 1 else ''}"
 
 
 def harvest_interval(settings: Settings, now: datetime) -> timedelta:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
+from click.testing import CliRunner
+
+from corpus.ledger import mark_delivered, mark_failed, mark_refused, record_digest
 from corpus.runs import set_watermark
 from corpus.store import Store
+from oihwatch.cli import cli
 from oihwatch.config import default_config_text, load_settings
 from oihwatch.status import gather_status
 
@@ -38,3 +42,52 @@ def test_the_relevant_records_are_counted_by_the_threshold_of_the_model_shown(tm
     status = gather_status(settings, research_store, {"model_version": "before", "thresholds": {"oih": 0.0}}, NOW)
     assert status["relevant"] == research_store.db.execute("SELECT COUNT(*) FROM classifications").fetchone()[0] > 0
     assert status["model"]["version"] == "before"
+
+
+def digest_site(tmp_path):
+    """A config with two recipients and a store with three digests: W48 delivered to both, W49 refused
+    for one, W50 reaching nobody yet (one never tried, one refused for now twice)."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org") + '\n[[recipients]]\nemail = "all@example.org"\n'
+                    '\n[[recipients]]\nemail = "pharmacy@example.org"\n', encoding="utf-8")
+    settings = load_settings(path, {})
+    with Store(settings.database_path) as store:
+        ids = {}
+        for week in ("2026-W48", "2026-W49", "2026-W50"):
+            ids[week] = record_digest(store, week, "2026-11-01T00:00:00+00:00", "2026-11-02T00:00:00+00:00", "s", {},
+                                      {"all@example.org": f"<{week}.a>", "pharmacy@example.org": f"<{week}.p>"}, []).id
+        mark_delivered(store, ids["2026-W48"], "all@example.org", "sent")
+        mark_delivered(store, ids["2026-W48"], "pharmacy@example.org", "sent")
+        mark_delivered(store, ids["2026-W49"], "all@example.org", "sent")
+        mark_refused(store, ids["2026-W49"], "pharmacy@example.org", "550 5.1.1 mailbox unavailable")
+        for _ in range(2):
+            mark_failed(store, ids["2026-W50"], "pharmacy@example.org", "452 4.2.2 mailbox full")
+    return path, settings
+
+
+def test_digests_recorded_are_told_apart_from_digests_delivered(tmp_path):
+    path, settings = digest_site(tmp_path)
+    with Store(settings.database_path) as store:
+        digests = gather_status(settings, store, None, NOW)["digests"]
+    assert {k: digests[k] for k in ("recorded", "delivered", "with_pending", "with_refused", "sent")} == {
+        "recorded": 3, "delivered": 1, "with_pending": 1, "with_refused": 1, "sent": 2}
+    assert digests["last"]["period"] == "2026-W50" and digests["last"]["deliveries"] == {"pending": 2}
+    result = CliRunner().invoke(cli, ["-c", str(path), "status"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert ("digests 3 recorded, 1 delivered to every recipient (1 still pending for some, 1 refused for some); "
+            "last 2026-W50: 2 pending\n") in result.stdout
+
+
+def test_text_status_names_each_pending_recipient_with_its_attempts_and_last_error(tmp_path):
+    path, settings = digest_site(tmp_path)
+    with Store(settings.database_path) as store:
+        warnings = gather_status(settings, store, None, NOW)["warnings"]
+    pending = ["digest delivery to all@example.org pending for 2026-W50 (not tried yet); "
+               "'oihwatch digest --send' (or the next run) retries it",
+               "digest delivery to pharmacy@example.org pending for 2026-W50 (2 attempts), last error: 452 4.2.2 mailbox "
+               "full; 'oihwatch digest --send' (or the next run) retries it"]
+    assert [w for w in warnings if "pending" in w] == pending
+    result = CliRunner().invoke(cli, ["-c", str(path), "status"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    for warning in pending:
+        assert f"warning: {warning}\n" in result.stdout

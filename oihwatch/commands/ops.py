@@ -50,10 +50,27 @@ def print_status(info: dict) -> None:
     console.print(runs if info["last_runs"] else "no runs yet")
     model = info["model"]
     console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
-    digests = info["digests"]
-    last = digests["last"]
-    console.print(f"[bold]digests[/] {digests['sent']} sent; last {last['period'] if last else 'none'}; "
-                  f"{len(digests['pending'])} deliveries pending")
+    console.print(f"[bold]digests[/] {escape(digests_line(info['digests']))}", highlight=False)
     console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
     for warning in info["warnings"]:
         console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)  # '[smtp]' is not markup
+
+
+# How each delivery status reads after a count in the digests line.
+DELIVERY_WORDS = {"sent": "sent", "written": "written as .eml", "pending": "pending", "refused": "refused",
+                  "skipped": "skipped (nothing in their topics)", "dropped": "dropped (no longer a recipient)"}
+
+
+def digests_line(digests: dict) -> str:
+    """'3 recorded, 2 delivered to every recipient; last 2026-W50: 3 sent, 2 pending': a digest recorded is
+    not yet one delivered, and the last one says how far it got."""
+    line = f"{digests['recorded']} recorded, {digests['delivered']} delivered to every recipient"
+    some = [f"{digests[key]} {words}" for key, words in (("with_pending", "still pending for some"),
+                                                          ("with_refused", "refused for some")) if digests[key]]
+    line += f" ({', '.join(some)})" if some else ""
+    last = digests["last"]
+    if last is None:
+        return line + "; none yet"
+    counts = last["deliveries"]
+    parts = [f"{counts[status]} {words}" for status, words in DELIVERY_WORDS.items() if counts.get(status)]
+    return line + f"; last {last['period']}: " + (", ".join(parts) or "no recipients")
