@@ -1,7 +1,7 @@
 """Bookkeeping of unattended work: per-query watermarks and a record of every run.
 
-A run is recorded as 'running' when it starts and 'ok' or 'failed' when it ends, so a
-failure is never reported as "0 new records". Its counts move with each commit of records,
+A run is recorded as 'running' when it starts and 'ok' or 'failed' when it ends ('interrupted'
+when Ctrl-C stopped it), so a failure is never reported as "0 new records". Its counts move with each commit of records,
 so a run that dies shows what it stored. A process killed mid-step leaves its row
 'running'; the next writer, holding the lock that process held, marks it 'interrupted'.
 """
@@ -56,6 +56,19 @@ def record_progress(store: Store, run_id: int, found: int, new: int, updated: in
 
 INTERRUPTED = ("the process stopped before the step finished (killed, or the machine went down), or could not "
                "record its end (a full disk); the output of that run says which")
+
+
+STOPPED = ("stopped by an interrupt (Ctrl-C or SIGINT) before the step finished; what it committed is kept, "
+           "and the next run goes on from there")
+
+
+def finish_stopped(store: Store, run_id: int, exc: BaseException, found: int = 0, new: int = 0, updated: int = 0) -> bool:
+    """Record a run that ``exc`` ended before it finished as 'interrupted' when ``exc`` is an interrupt
+    (Ctrl-C), as a killed one is, not as 'failed' with the bare 'KeyboardInterrupt'; False for any other error."""
+    if not isinstance(exc, KeyboardInterrupt):
+        return False
+    finish_run(store, run_id, "interrupted", found, new, updated, error=STOPPED)
+    return True
 
 
 def mark_interrupted(store: Store) -> int:

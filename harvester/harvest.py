@@ -28,7 +28,7 @@ from typing import Protocol
 
 from corpus.article import Article
 from corpus.errors import ConfigError, HarvestError, InputError
-from corpus.runs import finish_run, get_watermark, last_success, record_progress, set_watermark, start_run
+from corpus.runs import finish_run, finish_stopped, get_watermark, last_success, record_progress, set_watermark, start_run
 from corpus.store import Store, UpsertCounts
 from harvester.eutils_protocol import History, SearchResult
 from harvester.windows import (
@@ -205,8 +205,10 @@ class _Job:
         try:
             self._windows(list(split_range(start, end)), result)
         except BaseException as exc:
-            error = str(exc) if isinstance(exc, HarvestError) else f"{type(exc).__name__}: {exc}"
-            finish_run(self.store, self.run_id, "failed", result.found, result.counts.new, result.counts.updated, error)
+            counts = (result.found, result.counts.new, result.counts.updated)
+            if not finish_stopped(self.store, self.run_id, exc, *counts):
+                error = str(exc) if isinstance(exc, HarvestError) else f"{type(exc).__name__}: {exc}"
+                finish_run(self.store, self.run_id, "failed", *counts, error)
             raise
         result.watermark = get_watermark(self.store, self.query.name)
         finish_run(self.store, self.run_id, "ok", result.found, result.counts.new, result.counts.updated)

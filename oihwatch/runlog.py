@@ -9,19 +9,20 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from corpus.runs import finish_run, start_run
+from corpus.runs import finish_run, finish_stopped, start_run
 from corpus.store import Store
 
 
 @contextlib.contextmanager
 def recorded(store: Store, step: str) -> Iterator[dict]:
-    """'running' now, then 'ok' or 'failed' with the error; the block may fill in counts
+    """'running' now, then 'ok', or 'failed' with the error ('interrupted' by Ctrl-C); the block may fill in counts
     (``found``, ``new``, ``updated``) through the dict it is given."""
     counts: dict = {}
     run_id = start_run(store, step)
     try:
         yield counts
     except BaseException as exc:
-        finish_run(store, run_id, "failed", error=" ".join(str(exc).split()) or type(exc).__name__, **counts)
+        if not finish_stopped(store, run_id, exc, **counts):
+            finish_run(store, run_id, "failed", error=" ".join(str(exc).split()) or type(exc).__name__, **counts)
         raise
     finish_run(store, run_id, "ok", **counts)

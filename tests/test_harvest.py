@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corpus.errors import ConfigError, HarvestError, InputError
-from corpus.runs import get_watermark, last_runs, set_watermark
+from corpus.runs import STOPPED, get_watermark, last_runs, set_watermark
 from corpus.store import Store
 from fake_eutils import FAULTS, FakeClock
 from harvester.eutils import EutilsClient
@@ -190,7 +190,8 @@ def test_a_harvest_killed_between_batches_stores_every_record_once_when_run_agai
     assert first and mark < str(TODAY)
     # the watermark's promise: every record created up to it is stored
     assert {p for p in expected(records) if str(records[p].created) <= mark} <= first
-    assert last_runs(store)[("harvest", "oih")].status == "failed"
+    run = last_runs(store)[("harvest", "oih")]  # Ctrl-C: interrupted, as a killed run is, not a failure
+    assert (run.status, run.error) == ("interrupted", STOPPED) and run.new == len(first)
     result = harvest(store, client, options=Options(batch_size=20))[0]
     want = expected(records)
     assert stored(store) == want and result.counts.new == len(want - first)
@@ -200,6 +201,7 @@ def test_a_harvest_killed_between_batches_stores_every_record_once_when_run_agai
 def test_a_run_killed_outright_shows_what_it_had_stored(fake, store, client, records, monkeypatch):
     """SIGKILL leaves no chance to record the end of a run; its row still counts every committed record."""
     monkeypatch.setattr("harvester.harvest.finish_run", lambda *args, **kwargs: None)
+    monkeypatch.setattr("harvester.harvest.finish_stopped", lambda *args, **kwargs: True)
     with pytest.raises(KeyboardInterrupt):
         harvest(store, Crashing(client, crash_on=5), options=Options(batch_size=20))
     run = last_runs(store)[("harvest", "oih")]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import signal
 from datetime import datetime, timezone
 
+import pytest
 from click.testing import CliRunner
 
 from corpus.ledger import mark_delivered, mark_failed, mark_refused, record_digest
-from corpus.runs import set_watermark
+from corpus.runs import STOPPED, last_runs, set_watermark
 from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text, load_settings
+from oihwatch.runlog import recorded
 from oihwatch.status import gather_status
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=timezone.utc)
@@ -91,3 +94,20 @@ def test_text_status_names_each_pending_recipient_with_its_attempts_and_last_err
     assert result.exit_code == 0, result.output
     for warning in pending:
         assert f"warning: {warning}\n" in result.stdout
+
+
+def test_a_step_stopped_by_ctrl_c_is_recorded_interrupted_not_failed(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    settings = load_settings(path, {})
+    with Store(settings.database_path) as store:
+        with pytest.raises(KeyboardInterrupt), recorded(store, "classify") as counts:
+            counts["new"] = 3
+            signal.raise_signal(signal.SIGINT)  # as Ctrl-C delivers it
+        with pytest.raises(ValueError), recorded(store, "train"):
+            raise ValueError("no labels")
+        runs = last_runs(store)
+        warnings = gather_status(settings, store, None, NOW)["warnings"]
+    assert (runs[("classify", "")].status, runs[("classify", "")].error, runs[("classify", "")].new) == ("interrupted", STOPPED, 3)
+    assert (runs[("train", "")].status, runs[("train", "")].error) == ("failed", "no labels")
+    assert any(w.startswith("last classify interrupted (started ") and w.endswith(f": {STOPPED}") for w in warnings)
