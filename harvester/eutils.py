@@ -172,10 +172,29 @@ class EutilsClient:
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise TransientError(f"HTTP {status} from {request.endpoint}", retry_after)
+        if 300 <= status < 400:
+            raise HarvestError(self._redirected(request, response))
         if status != 200:
             excerpt = self._redact(" ".join(response.text.split())[:200])
-            raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status}): {excerpt}")
+            raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else ""))
         return response.content
+
+    def _redirected(self, request: Request, response: httpx.Response) -> str:
+        """What to set ``ncbi.base_url`` to when NCBI redirects (http:// to https://, usually). The redirect
+        is not followed: a request would go where the config does not say, and a POST would become a GET.
+        The address is shown without its query, which repeats ours (and so the API key)."""
+        said = f"NCBI {request.endpoint} answered HTTP {response.status_code}, a redirect (not followed)"
+        location = response.headers.get("Location", "").strip()
+        if not location:
+            return f"{said} with no address to go to; check ncbi.base_url (or $OIHWATCH_NCBI_BASE_URL)"
+        try:
+            target = response.request.url.join(location).copy_with(query=None, fragment=None, username=None, password=None)
+        except (httpx.InvalidURL, ValueError):
+            return f"{said} to an address that is not a URL; check ncbi.base_url (or $OIHWATCH_NCBI_BASE_URL)"
+        shown = self._redact(str(target))
+        base = shown.removesuffix(request.path) if shown.endswith("/" + request.path) else ""
+        return (f"{said} to {shown}: set ncbi.base_url (or $OIHWATCH_NCBI_BASE_URL) to "
+                + (base if base else "the E-utilities address there"))
 
     def _redact(self, text: str) -> str:
         return redact(text, {self._api_key} if self._api_key else set())

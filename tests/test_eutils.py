@@ -294,3 +294,32 @@ def test_an_unknown_host_fails_at_once_instead_of_retrying():
     with pytest.raises(HarvestError, match=r"cannot resolve eutils\.host\.invalid \(ncbi\.base_url\)"):
         client.search("hyperalgesia")
     assert client.requests_sent == 1 and sleeps == []
+
+
+@pytest.mark.parametrize(
+    "location, said",
+    [
+        # What NCBI does to plain http: the same path and query over https.
+        ("https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esearch.fcgi?db=pubmed&term=x&api_key=" + KEY,
+         "esearch answered HTTP 302, a redirect (not followed) to https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esearch.fcgi: "
+         "set ncbi.base_url (or $OIHWATCH_NCBI_BASE_URL) to https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"),
+        ("/eutils/v2/esearch.fcgi?api_key=" + KEY, "to http://eutils.example.org/eutils/v2/esearch.fcgi: "
+         "set ncbi.base_url (or $OIHWATCH_NCBI_BASE_URL) to http://eutils.example.org/eutils/v2/"),
+        ("https://www.example.org/moved", "to https://www.example.org/moved: set ncbi.base_url (or $OIHWATCH_NCBI_BASE_URL) "
+         "to the E-utilities address there"),
+        ("", "302, a redirect (not followed) with no address to go to; check ncbi.base_url"),
+    ],
+)
+def test_a_redirect_says_where_to_and_what_to_set_without_following_it_or_showing_the_key(clock, location, said):
+    seen = []
+
+    def redirect(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url)
+        return httpx.Response(302, headers={"Location": location} if location else {})
+
+    client = EutilsClient("http://eutils.example.org/entrez/eutils/", tool="t", email="e@x.org", api_key=KEY, clock=clock,
+                          sleep=clock.sleep, limiter=RateLimiter(10, clock, clock.sleep), transport=httpx.MockTransport(redirect))
+    with pytest.raises(HarvestError) as failure:
+        client.search("x")
+    assert said in str(failure.value) and KEY not in str(failure.value)
+    assert len(seen) == 1 and clock.sleeps == []  # neither followed nor retried
