@@ -100,8 +100,7 @@ def train_and_save(app: App) -> str:
 def train(app: App) -> None:
     """Train the topic and relevance model on the stored records, weak labels and curated labels.
 
-    \b
-    Every record is then due for 'oihwatch classify', since its tags came from the model replaced.
+    Every record then waits for 'oihwatch classify': its tags came from the replaced model.
 
     \b
     Example:
