@@ -41,6 +41,13 @@ def test_default_config_documents_every_setting():
             assert key in data.get(section, {}), f"{section}.{key} missing from default_config.toml"
 
 
+def test_the_shipped_config_says_only_what_talks_to_ncbi_needs_the_email():
+    text = default_config_text()
+    comment = text[text.index("[ncbi]"):text.index('email = ""')]
+    assert "`harvest`, `run` and `schedule` stop at start without it" in comment
+    assert "Every command needs" not in comment
+
+
 def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file(tmp_path):
     path = write(tmp_path, default_config_text())
     settings = load_settings(path, {})
