@@ -13,6 +13,7 @@ import logging
 import re
 import sqlite3
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -20,6 +21,23 @@ from corpus.errors import OihwatchError
 from oihwatch import __version__
 from oihwatch.app import App
 from oihwatch.commands import COMMANDS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+# Wide enough that no value in a table is cut; a table is only as wide as what it holds.
+PIPED_WIDTH = 100_000
+
+
+def console_for_people(**options) -> Console:
+    """rich output for a person: on a terminal, fitted to its width; piped or redirected (cron mail,
+    a log, ``| less``), lines as long as their values, where rich would cut each table to 80 columns
+    ('2026-11-27T12:1…') and wrap each line."""
+    from rich.console import Console  # here: the commands that print no table need not import rich
+
+    console = Console(**options)
+    return console if console.is_terminal else Console(width=PIPED_WIDTH, **options)
 
 
 class IsoDate(click.DateTime):

@@ -29,3 +29,25 @@ def test_status_keeps_brackets_in_errors_and_warnings(tmp_path):
     shown = CliRunner().invoke(cli, ["-c", str(path), "status"], env={"COLUMNS": "400"})
     assert shown.exit_code == 0, shown.output
     assert shown.stdout.count("check [smtp] host") == 2  # in the table of runs and in the warning
+
+
+def test_piped_tables_and_lines_keep_whole_values(tmp_path):
+    """Cron mail, a log or '| less' is not a terminal: no timestamp, address or warning is cut to fit 80 columns."""
+    path = tmp_path / "config.toml"
+    address = "pain-clinic-and-perioperative-anaesthesia@hospital.clinic.example.org"
+    path.write_text(default_config_text("ops@example.org") + f'\n[[recipients]]\nemail = "{address}"\ntopics = ["tapering"]\n',
+                    encoding="utf-8")
+    error = "cannot connect to the SMTP server mail.clinic.example.org:587 (connection refused): check [smtp] host, port and security"
+    with Store(tmp_path / "oihwatch.db") as store:
+        run = start_run(store, "digest")
+        finish_run(store, run, "failed", error=error)
+        started = store.db.execute("SELECT started FROM runs WHERE id = ?", (run,)).fetchone()[0]
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["-c", str(path), "config", "show"], env={"COLUMNS": None})
+    assert shown.exit_code == 0, shown.output
+    assert any(line.startswith("│ recipients ") and f" {address} " in line and " tapering " in line
+               for line in shown.stdout.splitlines()), shown.stdout
+    status = runner.invoke(cli, ["-c", str(path), "status"], env={"COLUMNS": None})
+    assert status.exit_code == 0, status.output
+    assert any(line.startswith("│ digest ") and f" {started} " in line and error in line for line in status.stdout.splitlines())
+    assert f"\nwarning: last digest failed (started {started}): {error}\n" in status.stdout

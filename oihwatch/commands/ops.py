@@ -7,11 +7,11 @@ import json
 from datetime import datetime, timezone
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from oihwatch.app import App
+from oihwatch.cli import console_for_people
 from oihwatch.model_info import model_meta
 from oihwatch.status import gather_status
 
@@ -35,7 +35,7 @@ def status(app: App, as_json: bool) -> None:
 
 def print_status(info: dict) -> None:
     """The status for a person; every text from the data is escaped, since rich reads '[smtp]' as markup."""
-    console = Console()
+    console = console_for_people()
     console.print(f"[bold]corpus[/] {escape(info['database'])}: {info['records']:,} records "
                   f"({info['unclassified']:,} awaiting classification, {info['relevant']:,} about OIH, "
                   f"{info['deleted']:,} deleted by NLM)")

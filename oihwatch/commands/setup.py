@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from corpus.errors import ConfigError
 from oihwatch.app import App
+from oihwatch.cli import console_for_people
 from oihwatch.config import default_config_text, describe_settings
 from reports.address import parse_address
 
@@ -70,4 +70,4 @@ def config_show(app: App, as_json: bool) -> None:
     for key, value, meaning in rows:
         shown = "(not set)" if value is None else value if isinstance(value, str) else json.dumps(value)
         table.add_row(key, escape(shown), escape(meaning))  # a PubMed term's [tiab] is not markup
-    Console().print(table)
+    console_for_people().print(table)
