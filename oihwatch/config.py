@@ -175,8 +175,16 @@ class DigestSettings(Section):
     @field_validator("unsubscribe")
     @classmethod
     def _is_page_or_address(cls, value: str) -> str:
-        if value and not re.fullmatch(r"https://\S+", value):
+        if not value or re.fullmatch(r"https://\S+", value):
+            return value
+        if re.match(r"[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):  # a page, but not over https
+            raise ValueError(f"{value!r}: an unsubscribe page must be https:// (mail clients offer their one-click "
+                             "button only for https pages), or give an e-mail address")
+        try:
             parse_address(value.removeprefix("mailto:"), display_name=False)
+        except ValueError:
+            raise ValueError(f"{value!r} is neither an https:// page nor one e-mail address "
+                             "(write https://example.org/unsubscribe or name@example.org)") from None
         return value
 
 
