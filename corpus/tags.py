@@ -104,6 +104,19 @@ def count_to_classify(store: Store) -> int:
     return store.db.execute(f"SELECT COUNT(*) FROM articles WHERE {_TO_CLASSIFY}").fetchone()[0]
 
 
+def awaiting_classification(store: Store, pmids: Iterable[str]) -> list[str]:
+    """Those of ``pmids`` that wait for ``classify``: never classified, or changed (or relabelled,
+    or a new model trained) since their tags were made."""
+    wanted, waiting = list(pmids), []
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        waiting += [r[0] for r in store.db.execute(
+            f"SELECT pmid FROM articles a WHERE pmid IN ({marks}) AND deleted = 0 AND (needs_classification = 1 "
+            "OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.pmid = a.pmid))", chunk)]
+    return waiting
+
+
 def set_label(store: Store, pmid: str, topic: str, value: bool) -> None:
     """Record a curator's judgement; it overrides weak labels and the model, and marks the record for re-classification."""
     with store.transaction() as db:

@@ -58,7 +58,9 @@ def classify_step(app: App) -> str:
 
 def digest_step(app: App, now: datetime) -> str:
     """Send this period's digest if it is due and not yet delivered to everyone, after those of earlier
-    periods some recipient still lacks."""
+    periods some recipient still lacks. A new digest is held back (the step fails, nothing is recorded)
+    while records of its window wait for classify, as they do after a classify step that failed: it
+    would leave them out, or tell clinicians there is nothing new."""
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"

@@ -102,7 +102,7 @@ class Digest:
     sections: tuple[Section, ...]
     warnings: tuple[Warning, ...]
     trend: tuple[TrendPoint, ...]  # earlier digests, then this one
-    unclassified: int = 0
+    unclassified: int = 0  # records of the window waiting for classify, so not shown
 
     @property
     def items(self) -> list[Item]:

@@ -7,6 +7,9 @@ sweep brings in; search and the web view hold it. A record PubMed created during
 news whenever it is first seen, however late (an outage, slow indexing), so none is lost.
 A record without a create date (CSV, RIS, JSON Lines) cannot tell, and is left out.
 
+A record of the window still waiting for classify is not shown, and counted: the digest must
+not go out without it (``reports.sending``).
+
 A digest already recorded (a retry after a crash or a refused recipient) is rebuilt from its
 recorded items and warnings, so the recipients still missing it get the same papers and the
 same warnings as everyone else.
@@ -15,7 +18,7 @@ same warnings as everyone else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from corpus.ledger import (
@@ -30,7 +33,7 @@ from corpus.ledger import (
     watch_start,
 )
 from corpus.store import Store
-from corpus.tags import load_classifications
+from corpus.tags import awaiting_classification, load_classifications
 from reports.assembly import Digest, TrendPoint, assemble_digest, build_warning
 
 
@@ -63,12 +66,15 @@ def gather_new_digest(
 ) -> DigestContent:
     """The digest of the records new in [since, until), and of those an earlier digest missed
     because they were not classified yet (up to ``CATCH_UP_DAYS`` back), with warnings not
-    given before."""
+    given before. Records still waiting for classify are left out and counted (``Digest.unclassified``)."""
     horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
     created_from = min(since, watch_start(store) or since)[:10]  # PubMed's create dates are days
-    pmids = (first_seen_between(store, since, until, created_from)
-             + classified_after_their_digest(store, since, horizon, created_from))
     sent = sent_before(store)
+    candidates = (first_seen_between(store, since, until, created_from)
+                  + classified_after_their_digest(store, since, horizon, created_from))
+    waiting = {article.pmid for article in store.iter_articles(awaiting_classification(store, candidates))
+               if not article.is_notice}  # a notice is never listed: its tags change nothing
+    pmids = [pmid for pmid in candidates if pmid not in waiting]
     known = known_marks(store, list(sent))
     warnings, marks = [], []
     for article in store.iter_articles(sent):
@@ -77,6 +83,7 @@ def gather_new_digest(
             warnings.append(build_warning(article, new_marks))
             marks += [(article.pmid, mark, True) for mark in sorted(new_marks)]
     digest = _assemble(store, pmids, sent, warnings, None, period, since, until, title, topics, threshold)
+    digest = replace(digest, unclassified=len(waiting))
     shown = {item.pmid for item in digest.items}
     items = {}
     for article in store.iter_articles(sorted(shown)):

@@ -1,7 +1,8 @@
 """Send a period's digest exactly once per recipient: the function the CLI and the scheduler call.
 
 1. If the period has no digest yet, gather the records first seen since the last digest, and record
-   the digest, its items, its warnings and one pending delivery per recipient, before sending.
+   the digest, its items, its warnings and one pending delivery per recipient, before sending. While a record of its window waits for classify, the digest is
+   held back instead: recorded, it would leave that paper out for good, or say "nothing new".
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A recipient
    refused for now (4xx) stays pending and the others go on; one refused for good (5xx) is marked
    refused and never retried; a lost connection stops the run.
@@ -78,6 +79,7 @@ class DigestOutcome:
     items: int = 0
     unclassified: int = 0
     new: bool = False  # recorded in this run
+    held: bool = False  # not recorded: records of its window wait for classify (``unclassified`` of them)
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
     earlier: list[str] = field(default_factory=list)  # in earlier runs
@@ -92,7 +94,7 @@ class DigestOutcome:
 
     @property
     def already_sent(self) -> bool:
-        return not (self.new or self.delivered or self.failed or self.refused or self.dropped)
+        return not (self.new or self.held or self.delivered or self.failed or self.refused or self.dropped)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -141,15 +143,19 @@ def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Itera
 
 
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
-            outcome: DigestOutcome) -> tuple[DigestRecord, Digest]:
+            outcome: DigestOutcome) -> tuple[DigestRecord | None, Digest]:
+    """Record the period's new digest, or hold it back (None) while records of its window wait for classify."""
     start = window_start(store, now, since)
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold)
+    outcome.unclassified = content.digest.unclassified
+    if content.digest.unclassified:
+        outcome.held = True
+        return None, content.digest
     wanted, outcome.skipped_empty = _wanted(params, content.digest, period, params.recipients)
     record = record_digest(store, period, start, iso_utc(now), content.digest.subject, content.items, wanted, content.marks,
                            skipped=outcome.skipped_empty)
     outcome.new = True
-    outcome.unclassified = content.digest.unclassified
     return record, content.digest
 
 
@@ -182,13 +188,17 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
                     period: str | None = None, since: date | None = None,
                     archive_dir: Path | None = None) -> DigestOutcome:
-    """Send what is missing of the period's digest (the current period by default); never send twice."""
+    """Send what is missing of the period's digest (the current period by default); never send twice.
+    A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
+    of its window wait for classify."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
     record = recorded_digest(store, period, since)
     if record is None:
         record, digest = _record(store, params, period, now, since, outcome)
+        if record is None:
+            return outcome
     else:
         digest = _rebuilt(store, params, record)
         _add_newcomers(store, params, record, digest, outcome)

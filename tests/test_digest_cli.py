@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from corpus.store import Store
 from corpus.tags import save_classifications
-from digest_support import classify, created_on, real_articles
+from digest_support import classify, created_on, parts, real_articles
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
 from smtp_server import LoopbackSmtp
@@ -197,3 +197,41 @@ def test_no_recipients_is_a_config_error(tmp_path):
     Store(tmp_path / "oihwatch.db").close()  # digest needs a corpus; it never starts one
     result = run(path, "--send")
     assert result.exit_code == 1 and "[[recipients]]" in result.stderr
+
+
+@pytest.fixture
+def harvested(tmp_path, shared_data):
+    """A config and a corpus as a harvest leaves it: twelve records PubMed created today, not classified yet."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
+    with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
+        store.upsert_articles(created_on(real_articles(shared_data, 12), datetime.now(timezone.utc).date()))
+    return path
+
+
+def test_send_refuses_while_records_of_the_window_are_not_classified_and_sends_them_once_they_are(harvested):
+    preview = run(harvested)
+    assert preview.exit_code == 0, preview.output
+    assert re.search(r"preview of \d{4}-W\d\d \(0 papers, 12 not classified yet\)", preview.stdout)
+    assert preview.stdout.splitlines()[-1] == ("nothing sent; --send would refuse while 12 record(s) of its window "
+                                               "are not classified: run 'oihwatch classify' first")
+    with LoopbackSmtp() as smtp:
+        env = smtp_env(smtp)
+        refused = run(harvested, "--send", env=env)
+        assert refused.exit_code == 1 and refused.stdout == ""
+        assert refused.stderr.count("\n") == 1
+        assert re.fullmatch(r"Error: the \d{4}-W\d\d digest is not recorded or sent: 12 record\(s\) first seen in its window "
+                            r"are not classified yet, and it would leave them out; run 'oihwatch classify' \(or fix what "
+                            r"makes it fail\), then send again", refused.stderr.strip())
+        assert not smtp.handler.messages
+        with Store(harvested.parent / "oihwatch.db") as store:
+            assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
+            articles = list(store.iter_articles())
+            save_classifications(store, [classify(a, i) for i, a in enumerate(articles)])  # what 'oihwatch classify' does
+        sent = run(harvested, "--send", env=env)
+        assert sent.exit_code == 0, sent.output
+        assert re.match(r"digest \d{4}-W\d\d: 10 papers\n", sent.stdout)
+        (message,) = smtp.handler.received_by("all@example.org")
+    assert "10 new papers" in message["Subject"]
+    text, _ = parts(message)
+    assert all(f"pubmed.ncbi.nlm.nih.gov/{a.pmid}/" in text for i, a in enumerate(articles) if i % 5 != 4)

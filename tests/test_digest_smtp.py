@@ -15,7 +15,7 @@ from aiosmtpd.smtp import AuthResult
 
 from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
-from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts
+from digest_support import MONDAY, TOPICS, Clock, created_on, filled_store, params, parts, real_articles
 from reports.delivery import OutboxTransport, SmtpTransport
 from reports.period import digest_due
 from reports.sending import Recipient, preview_digest, send_digests, send_due_digest
@@ -174,6 +174,23 @@ def test_a_digest_still_owed_when_the_next_is_due_goes_out_first(store, smtp):
     assert digest_due(store, *due, next_week, [KETAMINE.email]) is None
     assert send_digests(store, params((KETAMINE,)), next_week, transport(smtp))[-1].already_sent
     assert len(smtp.handler.received_by(KETAMINE.email)) == 2
+
+
+def test_a_digest_owed_still_goes_out_while_the_next_waits_for_classify(store, smtp, shared_data):
+    """An owed digest is recorded, so whole; the new one waits for the records its window holds unclassified."""
+    smtp.handler.busy = {KETAMINE.email}  # all week
+    assert send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp)).failed
+    smtp.handler.busy = set()
+    harvested = created_on(real_articles(shared_data, 45)[40:], MONDAY.date())  # classify failed after this harvest
+    store.clock.now = MONDAY + timedelta(days=2)
+    store.upsert_articles(harvested)
+    next_week = MONDAY + timedelta(weeks=1)
+    late, current = send_digests(store, params((KETAMINE,)), next_week, transport(smtp))
+    assert (late.period, late.delivered) == ("2026-W48", [KETAMINE.email])
+    assert (current.period, current.held, current.unclassified, current.delivered) == ("2026-W49", True, len(harvested), [])
+    (message,) = smtp.handler.received_by(KETAMINE.email)
+    assert "2026-W48" in message["Subject"] and find_digest(store, "2026-W49") is None
+    assert digest_due(store, "mon", "07:00", "America/New_York", next_week, [KETAMINE.email]) == "2026-W49"
 
 
 def test_an_owed_digest_keeps_the_digest_due_after_the_current_one_went_out(store, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from lxml import etree
 
 from corpus import Store
 from corpus.errors import DeliveryError
+from corpus.tags import Classification, save_classifications
 from oihwatch.app import App
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
@@ -113,6 +115,31 @@ def test_the_first_run_mails_what_its_own_harvest_found_that_pubmed_created_this
     assert ": 1 papers, delivered to 2 recipient(s)" in first.stderr, first.stderr
     (message,) = smtp.handler.received_by("all@example.org")
     assert "pubmed.ncbi.nlm.nih.gov/99000001/" in message.get_body(("plain",)).get_content()
+
+
+def test_a_run_whose_classify_fails_sends_no_digest_without_the_records_it_could_not_tag(tmp_path, fake, smtp):
+    fresh = datetime.now(timezone.utc).date() - timedelta(days=2)
+    source = fake.records["38011560"]
+    fake.records.clear()  # three new records: too few to train a first model on, so classify fails
+    for pmid in ("99000001", "99000002", "99000003"):
+        fake.records[pmid] = created_on(source, pmid, fresh)
+    config = write_config(tmp_path, fake.url, smtp.port)
+    config.write_text(config.read_text().replace('relevance_threshold = "model"', "relevance_threshold = 0.0", 1))
+    first = oihwatch(config, "run")
+    assert first.returncode == 1
+    assert "harvest: ok" in first.stderr and "classify: FAILED: only 3 records" in first.stderr
+    assert re.search(r"^digest: FAILED: the \d{4}-W\d\d digest is not recorded or sent: 3 record\(s\) first seen in its "
+                     r"window are not classified yet", first.stderr, re.M), first.stderr
+    assert first.stderr.strip().splitlines()[-1].startswith("Error: classify, digest failed")
+    assert smtp.handler.messages == []  # no "nothing new" to anyone
+    with Store(tmp_path / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
+        save_classifications(store, [Classification(p, 0.9, "rct", "", "test") for p in ("99000001", "99000002", "99000003")])
+
+    second = oihwatch(config, "run")  # classify fails again, but nothing in the digest's window waits for it
+    assert "classify: FAILED" in second.stderr and ": 3 papers, delivered to 2 recipient(s)" in second.stderr, second.stderr
+    (message,) = smtp.handler.received_by("all@example.org")
+    assert all(f"pubmed.ncbi.nlm.nih.gov/{p}/" in message.get_body(("plain",)).get_content() for p in ("99000001", "99000003"))
 
 
 def test_two_runs_at_once_one_works_the_other_names_the_lock_holder(tmp_path, fake, smtp):

@@ -59,10 +59,11 @@ def transport_for(settings: Settings, outbox: Path | None) -> Transport:
 
 
 def report_outcome(outcome: DigestOutcome) -> None:
-    """Where the digest went and to whom, on stdout."""
-    unclassified = f"; {outcome.unclassified} new records not classified yet (run 'oihwatch classify')" if outcome.unclassified else ""
+    """Where the digest went and to whom, on stdout. A digest held back says nothing here: the error does."""
+    if outcome.held:
+        return
     late = " (an earlier period's digest, still owed)" if outcome.late else ""
-    click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}{unclassified}")
+    click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}")
     verb = "written for" if outcome.where.startswith("outbox") else "sent to"
     for recipient in outcome.added:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
@@ -88,13 +89,16 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"REFUSED for good, not retried: {why}")
 
 
-def send_hint(store: Store, params: DigestParams, now: datetime) -> str:
-    """What --send would do now, for the line under a preview."""
+def send_hint(store: Store, params: DigestParams, now: datetime, unclassified: int = 0) -> str:
+    """What --send would do now, for the line under a preview (``unclassified``: records of the window
+    of a digest not recorded yet that wait for classify)."""
     addresses = [r.email for r in params.recipients]
     if not addresses:
         return "no recipients configured: add a [[recipients]] block to the config before --send"
     if digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
         return f"this period's digest is done for every recipient ({', '.join(addresses)}); --send would send nothing"
+    if unclassified:
+        return f"--send would refuse while {unclassified} record(s) of its window are not classified: run 'oihwatch classify' first"
     return f"recipients: {', '.join(addresses)} (add --send)"
 
 
@@ -109,7 +113,9 @@ def deliver(store: Store, params: DigestParams, now: datetime, transport: Transp
 def check_delivered(outcomes: list[DigestOutcome]) -> None:
     """Raise, once everything was tried, when a recipient still lacks a digest: pending ones are
     retried by the next send, addresses refused for good need the config corrected."""
-    problems = []
+    problems = [f"the {o.period} digest is not recorded or sent: {o.unclassified} record(s) first seen in its window "
+                "are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what makes it fail), "
+                "then send again" for o in outcomes if o.held]
     failed = [o for o in outcomes if o.failed]
     if failed:
         problems.append(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
@@ -136,7 +142,8 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     Without --send, writes what this period's digest holds (HTML and text) to OUTBOX/preview/
     and records nothing. With --send, records the digest and delivers it: by SMTP when
     [smtp] host is set, else as .eml files in the outbox with an HTML archive (index.html).
-    A rerun sends only what is missing; a period already sent sends nothing.
+    A rerun sends only what is missing; a period already sent sends nothing. A digest whose
+    records are not all classified yet is refused: run 'oihwatch classify' first.
 
     \b
     Example:
@@ -155,7 +162,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         path = write_preview(folder / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
         unclassified = f", {whole.unclassified} not classified yet" if whole.unclassified else ""
         click.echo(f"preview of {whole.period} ({len(whole.items)} papers{unclassified}): {path}")
-        click.echo(f"nothing sent; {send_hint(app.store, params, now)}")
+        click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified)}")
         return
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
