@@ -103,6 +103,7 @@ class Digest:
     warnings: tuple[Warning, ...]
     trend: tuple[TrendPoint, ...]  # earlier digests, then this one
     unclassified: int = 0  # records of the window waiting for classify, so not shown
+    listed_earlier: int = 0  # records of the window an earlier digest listed, so not shown again
 
     @property
     def items(self) -> list[Item]:

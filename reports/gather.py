@@ -7,8 +7,10 @@ sweep brings in; search and the web view hold it. A record PubMed created during
 news whenever it is first seen, however late (an outage, slow indexing), so none is lost.
 A record without a create date (CSV, RIS, JSON Lines) cannot tell, and is left out.
 
-A record of the window still waiting for classify is not shown, and counted: the digest must
-not go out without it (``reports.sending``).
+A record an earlier digest listed is never listed again (a ``--since`` reaching back into an
+earlier digest's window would send it again as new); a warning says when it is retracted or
+corrected. A record of the window still waiting for classify is not shown, and counted: the
+digest must not go out without it (``reports.sending``).
 
 A digest already recorded (a retry after a crash or a refused recipient) is rebuilt from its
 recorded items and warnings, so the recipients still missing it get the same papers and the
@@ -64,14 +66,16 @@ def first_seen_between(store: Store, since: str, until: str, created_from: str) 
 def gather_new_digest(
     store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float
 ) -> DigestContent:
-    """The digest of the records new in [since, until), and of those an earlier digest missed
-    because they were not classified yet (up to ``CATCH_UP_DAYS`` back), with warnings not
-    given before. Records still waiting for classify are left out and counted (``Digest.unclassified``)."""
+    """The digest of the records new in [since, until) that no earlier digest listed, and of those
+    an earlier digest missed because they were not classified yet (up to ``CATCH_UP_DAYS`` back),
+    with warnings not given before. Records still waiting for classify are left out and counted
+    (``Digest.unclassified``), as are those an earlier digest listed (``Digest.listed_earlier``)."""
     horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
     created_from = min(since, watch_start(store) or since)[:10]  # PubMed's create dates are days
     sent = sent_before(store)
-    candidates = (first_seen_between(store, since, until, created_from)
-                  + classified_after_their_digest(store, since, horizon, created_from))
+    window = first_seen_between(store, since, until, created_from)
+    listed_earlier = [pmid for pmid in window if pmid in sent]
+    candidates = [pmid for pmid in window if pmid not in sent] + classified_after_their_digest(store, since, horizon, created_from)
     waiting = {article.pmid for article in store.iter_articles(awaiting_classification(store, candidates))
                if not article.is_notice}  # a notice is never listed: its tags change nothing
     pmids = [pmid for pmid in candidates if pmid not in waiting]
@@ -83,7 +87,7 @@ def gather_new_digest(
             warnings.append(build_warning(article, new_marks))
             marks += [(article.pmid, mark, True) for mark in sorted(new_marks)]
     digest = _assemble(store, pmids, sent, warnings, None, period, since, until, title, topics, threshold)
-    digest = replace(digest, unclassified=len(waiting))
+    digest = replace(digest, unclassified=len(waiting), listed_earlier=len(listed_earlier))
     shown = {item.pmid for item in digest.items}
     items = {}
     for article in store.iter_articles(sorted(shown)):

@@ -1,7 +1,8 @@
 """Send a period's digest exactly once per recipient: the function the CLI and the scheduler call.
 
-1. If the period has no digest yet, gather the records first seen since the last digest, and record
-   the digest, its items, its warnings and one pending delivery per recipient, before sending. While a record of its window waits for classify, the digest is
+1. If the period has no digest yet, gather the records first seen since the last digest (those no
+   earlier digest listed), and record the digest, its items, its warnings and one pending delivery
+   per recipient, before sending. While a record of its window waits for classify, the digest is
    held back instead: recorded, it would leave that paper out for good, or say "nothing new".
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A recipient
    refused for now (4xx) stays pending and the others go on; one refused for good (5xx) is marked
@@ -80,6 +81,7 @@ class DigestOutcome:
     unclassified: int = 0
     new: bool = False  # recorded in this run
     held: bool = False  # not recorded: records of its window wait for classify (``unclassified`` of them)
+    listed_earlier: int = 0  # records of the window left out: an earlier digest listed them
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
     earlier: list[str] = field(default_factory=list)  # in earlier runs
@@ -149,6 +151,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold)
     outcome.unclassified = content.digest.unclassified
+    outcome.listed_earlier = content.digest.listed_earlier
     if content.digest.unclassified:
         outcome.held = True
         return None, content.digest

@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
 
 from corpus.store import Store
 from corpus.tags import save_classifications
-from digest_support import classify, created_on, parts, real_articles
+from digest_support import Clock, classify, created_on, parts, real_articles
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
 from smtp_server import LoopbackSmtp
@@ -235,3 +235,36 @@ def test_send_refuses_while_records_of_the_window_are_not_classified_and_sends_t
     assert "10 new papers" in message["Subject"]
     text, _ = parts(message)
     assert all(f"pubmed.ncbi.nlm.nih.gov/{a.pmid}/" in text for i, a in enumerate(articles) if i % 5 != 4)
+
+
+def test_a_since_reaching_into_an_earlier_digest_leaves_its_papers_out(tmp_path, shared_data, monkeypatch):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
+    clock = Clock(datetime(2026, 11, 18, 12, 0, tzinfo=timezone.utc))
+    articles = real_articles(shared_data, 20)
+    earlier, later = created_on(articles[:10], clock.now.date()), created_on(articles[10:], date(2026, 11, 25))
+    with Store(tmp_path / "oihwatch.db", clock=clock) as store:
+        store.upsert_articles(earlier)
+        save_classifications(store, [classify(a, i) for i, a in enumerate(earlier)])
+    command = importlib.import_module("oihwatch.commands.digest")
+    with LoopbackSmtp() as smtp:
+        env = smtp_env(smtp)
+        monkeypatch.setattr(command, "digest_now", lambda: datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc))
+        first = run(path, "--send", env=env)
+        assert first.exit_code == 0 and first.stdout.startswith("digest 2026-W48: 8 papers\n"), first.output
+        clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
+        with Store(tmp_path / "oihwatch.db", clock=clock) as store:
+            store.upsert_articles(later)
+            save_classifications(store, [classify(a, i) for i, a in enumerate(later)])
+        monkeypatch.setattr(command, "digest_now", lambda: datetime(2026, 11, 30, 14, 0, tzinfo=timezone.utc))
+        preview = run(path, "--since", "2026-11-16")
+        assert "preview of 2026-W49 (8 papers, 8 left out: earlier digests listed them)" in preview.stdout, preview.output
+        second = run(path, "--send", "--since", "2026-11-16", env=env)
+        assert second.exit_code == 0, second.output
+        assert second.stdout.startswith("digest 2026-W49: 8 papers; 8 left out: earlier digests listed them\n")
+        w48, w49 = smtp.handler.received_by("all@example.org")
+    first_text, second_text = parts(w48)[0], parts(w49)[0]
+    assert all(f"/{a.pmid}/" not in second_text for a in earlier) and all(f"/{a.pmid}/" not in first_text for a in later)
+    assert "2026-W48 8, 2026-W49 (this one) 8." in second_text
+    with Store(tmp_path / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM digest_items GROUP BY pmid HAVING COUNT(*) > 1").fetchall() == []

@@ -58,12 +58,21 @@ def transport_for(settings: Settings, outbox: Path | None) -> Transport:
     return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, password, smtp.timeout)
 
 
+def left_out_note(listed_earlier: int) -> str:
+    """What a window reaching back into earlier digests' windows left out, for the lines on stdout."""
+    if not listed_earlier:
+        return ""
+    return f"{listed_earlier} left out: earlier digests listed {'them' if listed_earlier != 1 else 'it'}"
+
+
 def report_outcome(outcome: DigestOutcome) -> None:
     """Where the digest went and to whom, on stdout. A digest held back says nothing here: the error does."""
     if outcome.held:
         return
+    left_out = left_out_note(outcome.listed_earlier)
     late = " (an earlier period's digest, still owed)" if outcome.late else ""
-    click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}")
+    click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}"
+               + (f"; {left_out}" if left_out else ""))
     verb = "written for" if outcome.where.startswith("outbox") else "sent to"
     for recipient in outcome.added:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
@@ -142,8 +151,9 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     Without --send, writes what this period's digest holds (HTML and text) to OUTBOX/preview/
     and records nothing. With --send, records the digest and delivers it: by SMTP when
     [smtp] host is set, else as .eml files in the outbox with an HTML archive (index.html).
-    A rerun sends only what is missing; a period already sent sends nothing. A digest whose
-    records are not all classified yet is refused: run 'oihwatch classify' first.
+    A rerun sends only what is missing; a period already sent sends nothing. Papers an earlier
+    digest listed are left out, and a digest whose records are not all classified yet is
+    refused: run 'oihwatch classify' first.
 
     \b
     Example:
@@ -160,8 +170,9 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         whole = preview_digest(app.store, params, now, day)
         rendered = render_digest(whole, chart_src=f"{whole.period}.png", per_section=params.per_section)
         path = write_preview(folder / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
-        unclassified = f", {whole.unclassified} not classified yet" if whole.unclassified else ""
-        click.echo(f"preview of {whole.period} ({len(whole.items)} papers{unclassified}): {path}")
+        notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
+                                                  left_out_note(whole.listed_earlier)) if note)
+        click.echo(f"preview of {whole.period} ({len(whole.items)} papers{notes}): {path}")
         click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified)}")
         return
     transport = transport_for(settings, outbox)
