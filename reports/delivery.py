@@ -2,7 +2,8 @@
 
 Both transports are context managers with ``send(message, recipient)``: it returns once the message
 is accepted (the server said 250, or the file is in place) and raises otherwise, so the caller marks
-a recipient delivered only after that. ``RecipientRefused`` concerns one recipient and the
+a recipient delivered only after that, and only when the transport ``delivers``: files written while
+SMTP is configured are copies, and the recipients still get the digest by SMTP. ``RecipientRefused`` concerns one recipient and the
 connection stays usable; any other ``DeliveryError`` means the connection is gone.
 
 The SMTP password is handed in by the application (from ``$OIHWATCH_SMTP_PASSWORD``) and never
@@ -44,6 +45,7 @@ class SmtpTransport:
     """Send through an SMTP server: ``security`` is 'starttls', 'ssl' or 'none' (loopback only)."""
 
     status = "sent"
+    delivers = True
 
     def __init__(self, host: str, port: int, security: str = "starttls", username: str = "",
                  password: str | None = None, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None):
@@ -110,12 +112,14 @@ class SmtpTransport:
 
 
 class OutboxTransport:
-    """Write each message to ``<folder>/<period>/<recipient>.eml`` instead of sending it."""
+    """Write each message to ``<folder>/<period>/<recipient>.eml`` instead of sending it. The file is
+    the delivery when no SMTP server is configured; with ``delivers=False`` it is a copy only."""
 
     status = "written"
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, delivers: bool = True):
         self.folder = Path(folder)
+        self.delivers = delivers
 
     @property
     def where(self) -> str:

@@ -67,6 +67,7 @@ class DigestParams:
 class Transport(Protocol):
     status: str  # what a delivery becomes once accepted: 'sent' or 'written'
     where: str
+    delivers: bool  # False: a copy only (files written while SMTP is configured); the recipient stays pending
 
     def __enter__(self) -> Transport: ...
     def __exit__(self, *exc) -> None: ...
@@ -84,6 +85,7 @@ class DigestOutcome:
     listed_earlier: int = 0  # records of the window left out: an earlier digest listed them
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
+    copied: list[str] = field(default_factory=list)  # a copy written in this run, still pending (``Transport.delivers``)
     earlier: list[str] = field(default_factory=list)  # in earlier runs
     failed: dict[str, str] = field(default_factory=dict)  # recipient -> why; still pending, retried next time
     refused: dict[str, str] = field(default_factory=dict)  # recipient -> the server's 5xx; never retried
@@ -96,7 +98,7 @@ class DigestOutcome:
 
     @property
     def already_sent(self) -> bool:
-        return not (self.new or self.held or self.delivered or self.failed or self.refused or self.dropped)
+        return not (self.new or self.held or self.delivered or self.copied or self.failed or self.refused or self.dropped)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -268,6 +270,10 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
                                     message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,
                                     chart_png=chart if mine.sections else None, cid=cid)
+            if not transport.delivers:  # a copy: the recipient is still owed the digest, and nothing is marked
+                transport.send(message, recipient.email)
+                outcome.copied.append(delivery.recipient)
+                continue
             try:
                 transport.send(message, recipient.email)
             except RecipientRefused as exc:
@@ -285,5 +291,5 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             mark_delivered(store, record.id, delivery.recipient, transport.status)
             outcome.delivered.append(delivery.recipient)
     for delivery in pending:
-        if delivery.recipient not in (*outcome.delivered, *outcome.dropped, *outcome.failed, *outcome.refused):
+        if delivery.recipient not in (*outcome.delivered, *outcome.copied, *outcome.dropped, *outcome.failed, *outcome.refused):
             outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"

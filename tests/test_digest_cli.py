@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from corpus.store import Store
 from corpus.tags import save_classifications
+from corpus.ledger import deliveries, find_digest
 from digest_support import Clock, classify, created_on, parts, real_articles
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text
@@ -86,7 +87,8 @@ def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
     assert result.exit_code == 0, result.output
     assert "written for all@example.org via outbox" in result.output
     assert "written for ketamine@example.org" in result.output
-    assert f"archive: {outbox / 'archive' / 'index.html'}" in result.output
+    assert f"archive: {config.parent / 'outbox' / 'archive' / 'index.html'}" in result.output  # one archive, every digest
+    assert not (outbox / "archive").exists()
     assert len(list(outbox.glob("*/*.eml"))) == 2
     again = run(config, "--send", "--outbox", str(outbox))
     assert again.exit_code == 0 and "nothing sent" in again.output and "written for" not in again.output
@@ -197,6 +199,31 @@ def test_no_recipients_is_a_config_error(tmp_path):
     Store(tmp_path / "oihwatch.db").close()  # digest needs a corpus; it never starts one
     result = run(path, "--send")
     assert result.exit_code == 1 and "[[recipients]]" in result.stderr
+
+
+def test_with_smtp_set_outbox_files_are_copies_and_every_recipient_still_gets_the_mail(config, tmp_path):
+    copies = tmp_path / "copies"
+    with LoopbackSmtp() as smtp:
+        env = smtp_env(smtp)
+        looked = run(config, "--send", "--outbox", str(copies), env=env)
+        assert looked.exit_code == 0, looked.output
+        assert "copy written for all@example.org in outbox" in looked.stdout and "NOT delivered" in looked.stdout
+        assert "stay pending, and the next 'oihwatch digest --send' (without --outbox) or run e-mails them" in looked.stdout
+        assert len(list(copies.glob("*/*.eml"))) == 2 and not smtp.handler.messages
+        archive = config.parent / "outbox" / "archive"
+        assert f"archive: {archive / 'index.html'}" in looked.stdout and not (copies / "archive").exists()
+        with Store(config.parent / "oihwatch.db") as store:
+            (period,) = [row[0] for row in store.db.execute("SELECT period FROM digests")]
+            assert {d.status for d in deliveries(store, find_digest(store, period).id)} == {"pending"}
+
+        sent = run(config, "--send", env=env)
+        assert sent.exit_code == 0, sent.output
+        assert "sent to all@example.org via SMTP" in sent.stdout and "sent to ketamine@example.org via SMTP" in sent.stdout
+        assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [1, 1]
+        (copy,) = copies.glob("*/all@example.org.eml")
+        mailed = smtp.handler.received_by("all@example.org")[0]
+        assert parts(copy)[0].splitlines() == parts(mailed)[0].splitlines()  # the copy was that mail
+    assert (archive / f"{period}.html").exists() and f"{period}.html" in (archive / "index.html").read_text()
 
 
 @pytest.fixture

@@ -48,12 +48,16 @@ def digest_params(settings: Settings) -> DigestParams:
 
 
 def transport_for(settings: Settings, outbox: Path | None) -> Transport:
-    """SMTP when a host is configured (and no --outbox given), else ``.eml`` files in the outbox."""
+    """SMTP when a host is configured, else ``.eml`` files in the outbox (``outbox``, else digest.outbox),
+    which then count as delivered. With a host and ``outbox``: copies in ``outbox`` only, and every
+    recipient stays pending for SMTP, so a look at the files never takes the digest from anyone."""
     smtp = settings.smtp
-    if outbox is not None or not smtp.host:
+    if not smtp.host:
         return OutboxTransport(outbox or settings.resolve(settings.digest.outbox))
     if not smtp.sender:
         raise ConfigError(f"smtp.sender in {settings.source}: required to send e-mail (the From: address)")
+    if outbox is not None:
+        return OutboxTransport(outbox, delivers=False)
     password = smtp.password.get_secret_value() if smtp.password else None
     return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, password, smtp.timeout)
 
@@ -78,6 +82,11 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
     for recipient in outcome.delivered:
         click.echo(f"{verb} {recipient} via {outcome.where}")
+    for recipient in outcome.copied:
+        click.echo(f"copy written for {recipient} in {outcome.where}; NOT delivered")
+    if outcome.copied:
+        click.echo("[smtp] host is set, so --outbox writes copies only: these recipients stay pending, and the next "
+                   "'oihwatch digest --send' (without --outbox) or run e-mails them")
     for recipient in outcome.skipped_empty:
         click.echo(f"nothing for {recipient} (nothing new in their topics; digest.send_empty is off)")
     for recipient in outcome.earlier_skipped:
@@ -142,7 +151,9 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
               help="start the window at this date (YYYY-MM-DD, not in the future) instead of the end of the last "
                    "digest; a period's digest, once recorded, keeps its window")
 @click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-              help="write .eml files (or the preview) here instead of digest.outbox, even with [smtp] host set")
+              help="write the preview, or with --send the .eml files, here instead of digest.outbox; with [smtp] "
+                   "host set these are copies only: the recipients stay pending and get the digest by SMTP with "
+                   "the next --send without --outbox (or run)")
 @click.option("--send", is_flag=True, help="record and deliver the digest; without it, only write a preview")
 @click.pass_obj
 def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) -> None:
@@ -150,10 +161,10 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
 
     Without --send, writes what this period's digest holds (HTML and text) to OUTBOX/preview/
     and records nothing. With --send, records the digest and delivers it: by SMTP when
-    [smtp] host is set, else as .eml files in the outbox with an HTML archive (index.html).
-    A rerun sends only what is missing; a period already sent sends nothing. Papers an earlier
-    digest listed are left out, and a digest whose records are not all classified yet is
-    refused: run 'oihwatch classify' first.
+    [smtp] host is set, else as .eml files in the outbox; either way it adds the digest to the
+    HTML archive (digest.outbox/archive/index.html). A rerun sends only what is missing; a
+    period already sent sends nothing. Papers an earlier digest listed are left out, and a
+    digest whose records are not all classified yet is refused: run 'oihwatch classify' first.
 
     \b
     Example:
@@ -165,19 +176,19 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     day = since.date() if since else None
     if day is not None and day > now.date():  # as harvest says it: one line
         raise InputError(f"--since {day} is in the future (today is {now.date()} UTC): nothing can have been first seen yet")
-    folder = outbox or settings.resolve(settings.digest.outbox)
+    configured = settings.resolve(settings.digest.outbox)
     if not send:
         whole = preview_digest(app.store, params, now, day)
         rendered = render_digest(whole, chart_src=f"{whole.period}.png", per_section=params.per_section)
-        path = write_preview(folder / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
+        path = write_preview((outbox or configured) / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
         click.echo(f"preview of {whole.period} ({len(whole.items)} papers{notes}): {path}")
         click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified)}")
         return
     transport = transport_for(settings, outbox)
-    with app.writing("digest") as store, recorded(store, "digest") as counts:
-        outcomes = deliver(store, params, now, transport, counts, since=day, archive_dir=folder / "archive")
+    with app.writing("digest") as store, recorded(store, "digest") as counts:  # the archive lists every digest: one place
+        outcomes = deliver(store, params, now, transport, counts, since=day, archive_dir=configured / "archive")
         for outcome in outcomes:
             report_outcome(outcome)
         check_delivered(outcomes)
