@@ -188,6 +188,17 @@ def test_a_digest_missed_for_weeks_is_sent_once(tmp_path, smtp, shared_data):
     assert len(smtp.handler.received_by("all@example.org")) == 2
 
 
+def test_without_an_smtp_host_the_digest_line_says_the_files_were_written_not_delivered(tmp_path, smtp):
+    config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
+    config.write_text(config.read_text().replace('host = "127.0.0.1"', 'host = ""', 1))
+    app = App(str(config), environ={})
+    with app.writing("run"):
+        line = digest_step(app, datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc))
+    app.close()
+    assert line == f"2026-W45: 0 papers, written for 2 recipient(s) in outbox {tmp_path / 'outbox'}"
+    assert len(list((tmp_path / "outbox" / "2026-W45").glob("*.eml"))) == 2 and smtp.handler.messages == []
+
+
 def test_a_digest_the_mail_server_missed_goes_out_with_the_next_one(tmp_path, smtp):
     monday = datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc)
     down = App(str(write_config(tmp_path, "http://127.0.0.1:9/", 9)), environ={})  # nothing listens on port 9

@@ -62,6 +62,11 @@ def transport_for(settings: Settings, outbox: Path | None) -> Transport:
     return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, password, smtp.timeout)
 
 
+def delivered_verb(outcome: DigestOutcome) -> str:
+    """'written for' (.eml files in the outbox, no SMTP server configured) or 'sent to' (SMTP)."""
+    return "written for" if outcome.where.startswith("outbox") else "sent to"
+
+
 def left_out_note(listed_earlier: int) -> str:
     """What a window reaching back into earlier digests' windows left out, for the lines on stdout."""
     if not listed_earlier:
@@ -77,11 +82,10 @@ def report_outcome(outcome: DigestOutcome) -> None:
     late = " (an earlier period's digest, still owed)" if outcome.late else ""
     click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}"
                + (f"; {left_out}" if left_out else ""))
-    verb = "written for" if outcome.where.startswith("outbox") else "sent to"
     for recipient in outcome.added:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
     for recipient in outcome.delivered:
-        click.echo(f"{verb} {recipient} via {outcome.where}")
+        click.echo(f"{delivered_verb(outcome)} {recipient} via {outcome.where}")
     for recipient in outcome.copied:
         click.echo(f"copy written for {recipient} in {outcome.where}; NOT delivered")
     if outcome.copied:
