@@ -8,7 +8,9 @@ file text and an environment mapping (and today's date, which ``harvest.start`` 
 not pass), so tests hand in both. Every value is checked here, at start, so a bad one
 stops a command before it harvests or sends anything. A file's value must have its TOML type
 ('3' is not 3, "no" is not false); an environment variable is always a string, converted by
-the type of its setting.
+the type of its setting. A variable set to the empty string counts as unset (a placeholder
+``NCBI_API_KEY=`` in a crontab or an environment file), so it never blanks a value of the file;
+an error caused by a variable names the variable, not the file.
 
 Secrets never live in the file: the NCBI API key comes from ``NCBI_API_KEY`` and
 the SMTP password from ``OIHWATCH_SMTP_PASSWORD``.
@@ -29,7 +31,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError,
+    BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, PrivateAttr, SecretStr, TypeAdapter, ValidationError,
     ValidatorFunctionWrapHandler, field_validator,
 )
 from pydantic_core import ErrorDetails, PydanticCustomError
@@ -250,6 +252,7 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     source: Path | None = Field(None, exclude=True, description="the config file these settings came from")
+    _origin: dict[str, str] = PrivateAttr(default_factory=dict)  # "section.key" -> the environment variable that set it
 
     @field_validator("queries")
     @classmethod
@@ -274,6 +277,10 @@ class Settings(Section):
     @property
     def database_path(self) -> Path:
         return self.resolve(self.database.path)
+
+    def where(self, key: str) -> str:
+        """Where a setting's value came from, for an error message: '$OIHWATCH_NCBI_EMAIL' when a variable set it, else the file."""
+        return f"${self._origin[key]}" if key in self._origin else str(self.source)
 
 
 def _reject_repeats(names: list[str], what: str, why: str) -> None:
@@ -303,8 +310,10 @@ def require_ncbi_email(settings: Settings) -> str:
     """The contact address NCBI asks of every client: only talking to NCBI needs it, so a researcher
     who searches the corpus, or an operator fixing the config, can do without."""
     if not settings.ncbi.email:
-        raise ConfigError(f"ncbi.email in {settings.source}: required to harvest, since NCBI asks every client for a "
-                          "contact address; set it there (or in $OIHWATCH_NCBI_EMAIL)")
+        where = settings.where("ncbi.email")
+        fix = ("set an address there, or unset it to use the file's" if where.startswith("$")
+               else "set it there (or in $OIHWATCH_NCBI_EMAIL)")
+        raise ConfigError(f"ncbi.email in {where}: required to harvest, since NCBI asks every client for a contact address; {fix}")
     return settings.ncbi.email
 
 
@@ -333,20 +342,19 @@ def settings_from_mapping(
     data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
     origin: dict[str, str] = {}  # "section.key" -> the environment variable it came from
     for name, value in environ.items():
-        if not name.startswith("OIHWATCH_") or name in RESERVED_ENV:
+        if not name.startswith("OIHWATCH_") or name in RESERVED_ENV or value == "":  # empty: unset
             continue
         section, _, key = name[len("OIHWATCH_"):].lower().partition("_")
         if section not in SECTIONS or key not in SECTIONS[section].model_fields:
             raise ConfigError(f"unknown setting in environment variable {name} (expected OIHWATCH_<SECTION>_<KEY>)")
-        data.setdefault(section, {})[key] = value
         origin[f"{section}.{key}"] = name
     for env_name, (section, key) in SECRET_ENV.items():
         if f"{section}.{key}" in origin:  # OIHWATCH_NCBI_API_KEY: the setting's name, not the secret's variable
             raise ConfigError(f"{section}.{key} in ${origin[f'{section}.{key}']}: the secret is read from ${env_name}; set that instead")
-        if key in data.get(section, {}):
+        if isinstance(data.get(section), dict) and key in data[section]:
             raise ConfigError(f"{section}.{key} in {path}: secrets are not read from files; set ${env_name} instead")
         if environ.get(env_name):
-            data.setdefault(section, {})[key] = environ[env_name]
+            origin[f"{section}.{key}"] = env_name
 
     def error(key: str, problem: str) -> ConfigError:
         where = f"${origin[key]}" if key in origin else str(path)
@@ -354,6 +362,8 @@ def settings_from_mapping(
 
     for key, name in origin.items():  # a variable is a string: converted by its setting's type (lax), the file is not
         section, field = key.split(".")
+        if not isinstance(data.setdefault(section, {}), dict):
+            continue  # `ncbi = 5` in the file: its own error below, named after the file
         try:
             data[section][field] = getattr(SECTIONS[section].model_validate({field: environ[name]}), field)
         except ValidationError as exc:
@@ -372,12 +382,14 @@ def settings_from_mapping(
         raise error("recipients.topics", f"unknown topic {sorted(bad_topics)[0]!r}")
     smtp = settings.smtp
     if smtp.host and smtp.security == "none" and smtp.username and not is_loopback(smtp.host):  # a user name means a login
-        raise error("smtp.security", f"'none' would send the SMTP password unencrypted to {smtp.host!r}; "
+        blamed = next((k for k in ("smtp.security", "smtp.host", "smtp.username") if k in origin), "smtp.security")
+        raise error(blamed, f"security 'none' would send the SMTP password unencrypted to {smtp.host!r}; "
                     "use starttls or ssl (a login without encryption is allowed only to a relay on this machine)")
     late = digest_job_late(settings.digest, settings.schedule)
     if late:  # blame the setting that came from the environment, if one did
         raise error(next((k for k in ("schedule.digest", "digest.time", "digest.weekday") if k in origin), "schedule.digest"), late)
     settings.source = path.absolute()  # not resolve(): a symlinked config.toml keeps its own folder
+    settings._origin = origin
     return settings
 
 

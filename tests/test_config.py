@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -206,7 +207,56 @@ def test_environment_strings_are_converted_by_the_type_of_their_setting(tmp_path
     with pytest.raises(ConfigError, match=r"^digest\.send_empty in \$OIHWATCH_DIGEST_SEND_EMPTY: Input should be a valid boolean"):
         load_settings(path, {"OIHWATCH_DIGEST_SEND_EMPTY": "maybe"})
     with pytest.raises(ConfigError, match=r"^database\.path in \$OIHWATCH_DATABASE_PATH: empty"):
-        load_settings(path, {"OIHWATCH_DATABASE_PATH": ""})
+        load_settings(path, {"OIHWATCH_DATABASE_PATH": " "})
+
+
+def test_a_variable_set_to_the_empty_string_counts_as_unset(tmp_path):
+    """A placeholder such as `NCBI_API_KEY=` in a crontab or an EnvironmentFile leaves the file's value in force."""
+    path = write(tmp_path, '[database]\npath = "/srv/oih.db"\n[ncbi]\nemail = "a@b.org"\n[smtp]\nhost = "mail.example.org"\n')
+    empty = {name: "" for name in ("OIHWATCH_NCBI_EMAIL", "OIHWATCH_SMTP_HOST", "OIHWATCH_DATABASE_PATH", "OIHWATCH_HARVEST_BATCH_SIZE",
+                                    "NCBI_API_KEY", "OIHWATCH_SMTP_PASSWORD", "OIHWATCH_NCBI_API_KEY", "OIHWATCH_NO_SUCH_SETTING")}
+    settings = load_settings(path, empty)
+    assert require_ncbi_email(settings) == "a@b.org"
+    assert (settings.smtp.host, settings.database_path, settings.harvest.batch_size) == ("mail.example.org", Path("/srv/oih.db"), 200)
+    assert settings.ncbi.api_key is None and settings.smtp.password is None
+    assert settings.where("ncbi.email") == str(path.absolute())
+    result = CliRunner().invoke(cli, ["-c", str(path), "config", "show", "--json"], env=empty)
+    assert result.exit_code == 0, result.output
+    assert {row["key"]: row["value"] for row in json.loads(result.output)}["ncbi.email"] == "a@b.org"
+
+
+def test_a_blank_email_from_the_environment_is_blamed_on_the_variable(tmp_path):
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    settings = load_settings(path, {"OIHWATCH_NCBI_EMAIL": "  "})
+    assert settings.where("ncbi.email") == "$OIHWATCH_NCBI_EMAIL"
+    with pytest.raises(ConfigError, match=r"^ncbi\.email in \$OIHWATCH_NCBI_EMAIL: required to harvest, .*; set an address there, "
+                                          r"or unset it to use the file's$"):
+        require_ncbi_email(settings)
+    result = CliRunner().invoke(cli, ["-c", str(path), "harvest"], env={"OIHWATCH_NCBI_EMAIL": " "})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ncbi.email in $OIHWATCH_NCBI_EMAIL: required") and result.stderr.count("\n") == 1
+    assert str(path) not in result.stderr
+
+
+@pytest.mark.parametrize("name, value", [("OIHWATCH_SMTP_HOST", "mail.example.org"), ("OIHWATCH_SMTP_USERNAME", "digest"),
+                                         ("OIHWATCH_SMTP_SECURITY", "none")])
+def test_a_login_in_clear_made_by_a_variable_is_blamed_on_the_variable(tmp_path, name, value):
+    """The file alone is fine (a local relay, no login, or starttls); the variable makes the password cross the network."""
+    smtp = {"OIHWATCH_SMTP_HOST": 'host = "localhost"\nsecurity = "none"\nusername = "digest"\n',
+            "OIHWATCH_SMTP_USERNAME": 'host = "mail.example.org"\nsecurity = "none"\n',
+            "OIHWATCH_SMTP_SECURITY": 'host = "mail.example.org"\nsecurity = "starttls"\nusername = "digest"\n'}[name]
+    path = write(tmp_path, f'[ncbi]\nemail = "a@b.org"\n[smtp]\n{smtp}')
+    load_settings(path, {})
+    key = name.removeprefix("OIHWATCH_").lower().replace("_", ".", 1)
+    with pytest.raises(ConfigError, match=rf"^{re.escape(key)} in \${name}: security 'none' would send the SMTP password unencrypted "
+                                          r"to 'mail\.example\.org'; use starttls or ssl"):
+        load_settings(path, {name: value})
+
+
+def test_a_section_that_is_not_a_table_is_the_files_error_even_with_a_variable_for_it(tmp_path):
+    path = write(tmp_path, 'ncbi = 5\n')
+    with pytest.raises(ConfigError, match=rf"^ncbi in {re.escape(str(path))}: Input should be"):
+        load_settings(path, {"OIHWATCH_NCBI_EMAIL": "a@b.org", "NCBI_API_KEY": "abc123"})
 
 
 def test_a_secret_under_its_setting_name_in_the_environment_names_the_variable_to_use(tmp_path):
