@@ -80,7 +80,7 @@ class NcbiSettings(Section):
     base_url: str = Field(
         "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", description="E-utilities base URL (tests use a loopback fake)"
     )
-    api_key: SecretStr | None = Field(None, description="NCBI API key (from $NCBI_API_KEY only; 10 req/s instead of 3)")
+    api_key: SecretStr | None = Field(None, description="NCBI API key (from $NCBI_API_KEY only, letters and digits; 10 req/s instead of 3)")
     timeout: float = Field(60.0, gt=0, description="seconds to wait for one HTTP response")
     retry_budget: float = Field(600.0, gt=0, description="seconds of retrying a failing request before giving up")
 
@@ -355,6 +355,8 @@ def settings_from_mapping(
             raise ConfigError(f"{section}.{key} in {path}: secrets are not read from files; set ${env_name} instead")
         if environ.get(env_name):
             origin[f"{section}.{key}"] = env_name
+    if "ncbi.api_key" in origin and (problem := api_key_problem(environ["NCBI_API_KEY"])):
+        raise ConfigError(f"ncbi.api_key in $NCBI_API_KEY: {problem}")  # checked here, so no exception ever holds the key
 
     def error(key: str, problem: str) -> ConfigError:
         where = f"${origin[key]}" if key in origin else str(path)
@@ -391,6 +393,23 @@ def settings_from_mapping(
     settings.source = path.absolute()  # not resolve(): a symlinked config.toml keeps its own folder
     settings._origin = origin
     return settings
+
+
+def api_key_problem(key: str) -> str:
+    """Why ``key`` cannot be an NCBI API key ('' when it can), without quoting any of it.
+
+    NCBI's keys are letters and digits; a '-' passes too (a URL carries it as it is). Anything else is a
+    mistake that would go to NCBI with every request, most often a comment: cron keeps
+    ``NCBI_API_KEY=abc  # optional`` whole, and an env file may keep quotes."""
+    if "#" in key:
+        return ("holds a '#' comment, which cron keeps as part of the value; put the comment on a line of its own "
+                "(an NCBI API key is letters and digits only)")
+    if any(char.isspace() for char in key):
+        return "holds a space or line break; an NCBI API key is letters and digits only, so set the key alone"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", key):
+        return ("holds a character other than A-Z, a-z and 0-9 (a quote mark?); an NCBI API key is letters and "
+                "digits only, so set the key alone, as your NCBI account settings show it")
+    return ""
 
 
 def _is_iso_date(text: str) -> bool:

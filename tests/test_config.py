@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import traceback
 from datetime import date
 from pathlib import Path
 
@@ -276,6 +277,50 @@ def test_secrets_come_from_environment_and_are_masked(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
     assert '"ncbi.api_key"' in result.output and "********" in result.output
+
+
+REAL_SHAPED_KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e"  # NCBI's keys: 36 letters and digits
+
+
+@pytest.mark.parametrize("key", [REAL_SHAPED_KEY, REAL_SHAPED_KEY.upper(), "k3y-s3cret", "s3cret-ncbi-key-0123456789"])
+def test_an_ncbi_api_key_of_letters_and_digits_is_accepted(tmp_path, key):
+    settings = load_settings(write(tmp_path, '[ncbi]\nemail = "a@b.org"\n'), {"NCBI_API_KEY": key})
+    assert settings.ncbi.api_key.get_secret_value() == key
+    assert settings.where("ncbi.api_key") == "$NCBI_API_KEY"
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        # cron keeps a comment after a variable as part of its value (crontab(5))
+        (f"{REAL_SHAPED_KEY}            # optional: 10 requests/s instead of 3", r"holds a '#' comment, which cron keeps as part of the value; "
+                                                                                r"put the comment on a line of its own"),
+        (f"{REAL_SHAPED_KEY}#optional", r"holds a '#' comment"),
+        (f"{REAL_SHAPED_KEY} ", r"holds a space or line break; an NCBI API key is letters and digits only, so set the key alone$"),
+        (f" {REAL_SHAPED_KEY}", r"holds a space or line break"),
+        (f"{REAL_SHAPED_KEY}\n", r"holds a space or line break"),
+        ("   ", r"holds a space or line break"),
+        (f'"{REAL_SHAPED_KEY}"', r"holds a character other than A-Z, a-z and 0-9 \(a quote mark\?\)"),
+        (f"{REAL_SHAPED_KEY};", r"holds a character other than A-Z, a-z and 0-9"),
+        (f"{REAL_SHAPED_KEY}é", r"holds a character other than A-Z, a-z and 0-9"),
+    ],
+)
+def test_an_ncbi_api_key_of_another_shape_is_one_line_naming_the_variable_and_never_the_key(tmp_path, monkeypatch, value, problem):
+    """Sent as it is, it would go to NCBI with every request; the error must not leak the key into cron mail or a log."""
+    path = write(tmp_path, '[ncbi]\nemail = "a@b.org"\n')
+    with pytest.raises(ConfigError, match=rf"^ncbi\.api_key in \$NCBI_API_KEY: {problem}") as info:
+        load_settings(path, {"NCBI_API_KEY": value})
+    shown = "".join(traceback.format_exception(info.value))
+    assert "\n" not in str(info.value)
+    assert REAL_SHAPED_KEY not in shown and REAL_SHAPED_KEY[:8] not in shown
+    assert info.value.__context__ is None and info.value.__cause__ is None  # no pydantic error holding the value
+    monkeypatch.setenv("NCBI_API_KEY", value)
+    for args in (["config", "show"], ["harvest"]):
+        result = CliRunner().invoke(cli, ["-c", str(path), *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr.startswith("Error: ncbi.api_key in $NCBI_API_KEY: holds ") and result.stderr.count("\n") == 1
+        assert REAL_SHAPED_KEY[:8] not in result.output
+    assert not (tmp_path / "oihwatch.db").exists()
 
 
 def test_config_show_json_keeps_value_types(tmp_path):
