@@ -15,7 +15,10 @@ from click.testing import CliRunner
 from corpus.errors import ConfigError
 from corpus.store import Store
 from oihwatch.cli import cli
-from oihwatch.config import SECTIONS, default_config_text, load_settings, require_ncbi_email
+from oihwatch.config import (
+    SECRET_ENV, SECTIONS, Query, Recipient, Settings, Topic, default_config_text, load_settings, require_ncbi_email,
+    settings_from_mapping,
+)
 from read_only import read_only
 
 
@@ -33,14 +36,31 @@ def test_default_config_is_valid_once_an_email_is_set(tmp_path):
     assert settings.database_path == tmp_path / "oihwatch.db"
 
 
+COMMENTED_OUT = re.compile(r"^# (\[\[\w+\]\]|\w+ = .+)$", re.MULTILINE)  # `# timeout = 60`, `# [[recipients]]`
+
+
 def test_default_config_documents_every_setting():
-    """Every key of every section appears in the shipped, commented config.toml."""
-    data = tomllib.loads(default_config_text())
+    """Every setting the loader accepts appears in the shipped, commented config.toml: set, or commented
+    out with its default (`# timeout = 60`), and a secret by the variable it is read from."""
+    text = default_config_text()
+    data = tomllib.loads(COMMENTED_OUT.sub(r"\1", text))
+    assert set(data) == set(Settings.model_fields) - {"source"}
+    set_in_file = tomllib.loads(text)
     for section, model in SECTIONS.items():
         for key, field in model.model_fields.items():
-            if "only" in (field.description or "") or key in {"timeout", "retry_budget"}:
-                continue  # secrets come from the environment; timeouts are for tuning
-            assert key in data.get(section, {}), f"{section}.{key} missing from default_config.toml"
+            secret = [f"${name}" for name, setting in SECRET_ENV.items() if setting == (section, key)]
+            if secret:
+                assert key not in data[section] and secret[0] in text, f"{section}.{key}: say it comes from {secret[0]}"
+                continue
+            assert key in data[section], f"{section}.{key} missing from default_config.toml"
+            if key not in set_in_file[section]:  # commented out: its default, under a line that explains it
+                assert data[section][key] == field.default, f"{section}.{key}: commented out with another value than its default"
+                above = text[:text.index(f"\n# {key} = ", text.index(f"[{section}]"))].splitlines()[-1]
+                assert above.startswith("# ") and not COMMENTED_OUT.match(above), f"{section}.{key}: no explanation above it"
+    for name, topic in data["topics"].items():
+        assert set(topic) == set(Topic.model_fields), f"topics.{name}"
+    assert set(data["queries"][0]) == set(Query.model_fields) and set(data["recipients"][0]) == set(Recipient.model_fields)
+    settings_from_mapping(data, Path("config.toml"), {})  # what is commented out is valid once uncommented
 
 
 def test_the_shipped_config_says_only_what_talks_to_ncbi_needs_the_email():
