@@ -19,6 +19,7 @@ from oihwatch.config import (
     SECRET_ENV, SECTIONS, Query, Recipient, Settings, Topic, default_config_text, load_settings, require_ncbi_email,
     settings_from_mapping,
 )
+from conftest import REPO
 from read_only import read_only
 
 
@@ -61,6 +62,21 @@ def test_default_config_documents_every_setting():
         assert set(topic) == set(Topic.model_fields), f"topics.{name}"
     assert set(data["queries"][0]) == set(Query.model_fields) and set(data["recipients"][0]) == set(Recipient.model_fields)
     settings_from_mapping(data, Path("config.toml"), {})  # what is commented out is valid once uncommented
+
+
+def test_readmes_configuration_table_names_every_setting():
+    """A row per section naming each of its keys (secrets have their own line: they come from the environment)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\[\[?[\w.]+\]\]?)` \| (.+) \|$", readme, re.MULTILINE))
+    models = {f"[{section}]": model for section, model in SECTIONS.items()}
+    models |= {"[topics.NAME]": Topic, "[[queries]]": Query, "[[recipients]]": Recipient}
+    assert set(rows) == set(models)
+    secrets = set(SECRET_ENV.values())
+    for row, model in models.items():
+        for key in model.model_fields:
+            if (row.strip("[]"), key) not in secrets:
+                assert f"`{key}`" in rows[row], f"{key} missing from README's {row} row"
+    assert "RE2 regular expressions: no look-arounds" in rows["[topics.NAME]"]
 
 
 def test_the_shipped_config_says_only_what_talks_to_ncbi_needs_the_email():
