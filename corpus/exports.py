@@ -38,6 +38,10 @@ CHUNK = 500
 _LATEX = {"\\": r"\textbackslash{}", "%": r"\%", "&": r"\&", "_": r"\_", "#": r"\#",
           "$": r"\textdollar{}", "~": r"\textasciitilde{}", "{": r"\textbraceleft{}", "}": r"\textbraceright{}"}  # fmt: skip
 _LATEX_RE = re.compile("|".join(re.escape(c) for c in _LATEX))
+# Between BibTeX keywords: many MeSH headings hold a comma ("Analgesics, Opioid"), so a comma-separated
+# list would split them. Semicolons survive bibtexparser's reading (braces around a heading do not: its
+# LaTeX decoding drops them), and JabRef and biber can be told to split on them (see docs/sharing.md).
+BIBTEX_KEYWORD_SEPARATOR = "; "
 # A word of a title, as BibTeX styles change its case: hyphens separate words too.
 _TITLE_WORD = re.compile(r"[^\s-]+")
 
@@ -125,6 +129,11 @@ def tag_keywords(record: dict) -> list[str]:
     return words
 
 
+def reference_keywords(record: dict) -> list[str]:
+    """A reference manager's keywords: our tags, the MeSH headings, then the author keywords (RIS and BibTeX alike)."""
+    return tag_keywords(record) + record["mesh"] + record["keywords"]
+
+
 def record_notes(record: dict) -> list[str]:
     """Human-readable notes: retraction warning, study type, topics with scores, key finding."""
     notes = []
@@ -175,7 +184,7 @@ def ris_entry(record: dict) -> dict:
         "name_of_database": "PubMed",
         "abstract": _one_line(record["abstract"]),
         "urls": [record["url"]],
-        "keywords": tag_keywords(record) + record["mesh"] + record["keywords"],
+        "keywords": reference_keywords(record),
         "notes": [_one_line(n) for n in [f"PMID: {record['pmid']}", *record_notes(record)]],
         "language": "; ".join(record["language"]),
         "type_of_work": "; ".join(record["publication_types"]),  # M3, as PubMed's own RIS export writes them
@@ -222,7 +231,7 @@ def bibtex_entry(record: dict) -> dict:
         "pmid": record["pmid"],
         "abstract": latex_escape(record["abstract"]),
         "url": record["url"],
-        "keywords": ", ".join(latex_escape(k) for k in tag_keywords(record) + record["mesh"]),
+        "keywords": BIBTEX_KEYWORD_SEPARATOR.join(latex_escape(k) for k in reference_keywords(record)),
         "note": latex_escape("; ".join(record_notes(record))),
     }
     entry = {key: value for key, value in fields.items() if value}

@@ -171,6 +171,25 @@ def test_real_records_round_trip_through_both_libraries(research_store: Store) -
             assert bib_entry.get("title", "") == record["title"]
 
 
+def test_bibtex_keywords_keep_comma_headings_whole_and_carry_author_keywords_as_ris_does(research_store: Store) -> None:
+    everything = iter_records(research_store, [row[0] for row in research_store.db.execute("SELECT pmid FROM articles ORDER BY pmid")])
+    both = [r for r in everything if r["keywords"] and any("," in m for m in r["mesh"])][:50]
+    assert len(both) == 50
+    records = [*iter_records(research_store, ["9248571"]), *both]  # 21 MeSH headings, 4 with a comma
+    ris, bib = io.StringIO(), io.StringIO()
+    write_ris(records, ris)
+    write_bibtex(records, bib)
+    parser = BibTexParser(common_strings=True)
+    parser.customization = convert_to_unicode
+    bib_entries = bibtexparser.loads(bib.getvalue(), parser).entries
+    for record, ris_entry, bib_entry in zip(records, rispy.loads(ris.getvalue()), bib_entries, strict=True):
+        assert bib_entry["keywords"].split("; ") == ris_entry["keywords"]
+        assert set(record["keywords"]) <= set(bib_entry["keywords"].split("; "))  # the author's keywords too
+    first = bib_entries[0]["keywords"].split("; ")
+    assert {"Analgesics, Opioid", "Pain, Postoperative", "Receptors, N-Methyl-D-Aspartate"} <= set(first)
+    assert len([k for k in first if not k.startswith("oihwatch:")]) == 21
+
+
 def test_csv_joins_lists_for_spreadsheets(tricky: dict) -> None:
     out = io.StringIO()
     write_csv([tricky], out)
