@@ -107,12 +107,39 @@ def iter_records(store: Store, pmids: Iterable[str]) -> Iterator[dict]:
 
 
 def split_pages(pages: str) -> tuple[str, str]:
-    """MEDLINE's abbreviated page range as first and last page: '1123-9' -> ('1123', '1129')."""
-    first, sep, last = pages.partition("-")
-    first, last = first.strip(), last.strip()
-    if sep and first.isdigit() and last.isdigit() and len(last) < len(first):
-        last = first[: len(first) - len(last)] + last
+    """First and last page of MEDLINE's pagination, the abbreviated end written out: '1123-9' -> ('1123', '1129'),
+    'S66-81' -> ('S66', 'S81'), '100-4; discussion 104-5' -> ('100', '104'); see ``page_range``."""
+    first, last, _ = page_range(pages)
     return first, last
+
+
+# A page as MEDLINE prints the start of a range: an optional letter prefix (S for a supplement, E, e, OL...) and digits.
+_PREFIXED_PAGE = re.compile(r"([A-Za-z]*)([0-9]+)")
+# Where a compound pagination ('167-70, 173, 176-9', '100-4; discussion 104-5') goes on after its first range.
+_MORE_PAGES = re.compile(r"[;,]")
+
+
+def page_range(pages: str) -> tuple[str, str, bool]:
+    """First page, last page, and whether ``pages`` goes on after that first range.
+
+    MEDLINE shortens an end page to the digits that change and drops its prefix: '1123-9' is
+    1123-1129, 'S66-81' is S66-S81, 'e250-1' is e250-e251. Of a compound pagination the first
+    range is the pages (a reference manager has one range); the caller keeps the whole string
+    where there is room for it. A range it cannot read ('12-14-16') stays whole as the first
+    page, with no last page, rather than a wrong one.
+    """
+    head = _MORE_PAGES.split(pages, maxsplit=1)
+    more = len(head) > 1 and bool(head[1].strip())
+    first, sep, last = (part.strip() for part in head[0].partition("-"))
+    if not sep:
+        return first, "", more
+    if not first or not last or "-" in last or " " in first + last:
+        return pages.strip(), "", False
+    start = _PREFIXED_PAGE.fullmatch(first)
+    if start and last.isdigit():
+        prefix, digits = start.groups()
+        last = prefix + digits[: max(len(digits) - len(last), 0)] + last
+    return first, last, more
 
 
 TAG_PREFIX = "oihwatch:"  # our tags among a record's keywords; readers drop them on import
@@ -148,6 +175,8 @@ def record_notes(record: dict) -> list[str]:
         notes.append(f"oihwatch topics: {scored}")
     if record["key_finding"]:
         notes.append(f"Key finding: {record['key_finding']}")
+    if page_range(record["pages"])[2]:  # the pages fields hold its first range only
+        notes.append(f"Pages: {record['pages']}")
     return notes
 
 

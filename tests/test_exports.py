@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import bibtexparser
@@ -82,7 +83,53 @@ def test_split_pages_expands_medline_abbreviations() -> None:
     assert split_pages("1123-9") == ("1123", "1129")
     assert split_pages("e2305772120") == ("e2305772120", "")
     assert split_pages("S12-S19") == ("S12", "S19")
+    assert split_pages("12-14-16") == ("12-14-16", "")  # not a range it can read: whole, no wrong end page
     assert split_pages("") == ("", "")
+
+
+# Real paginations MEDLINE abbreviates beyond plain digits: PMID -> (as printed, first page, last page).
+REAL_PAGES = {
+    "11959880": ("S66-81", "S66", "S81"),  # a supplement's prefix belongs to the end page too
+    "25867086": ("E665-72", "E665", "E672"),
+    "21215239": ("OL1442-6", "OL1442", "OL1446"),
+    "24534990": ("e250-1", "e250", "e251"),
+    "36717101": ("C728-C740", "C728", "C740"),
+    "29225033": ("1134-1146.e6", "1134", "1146.e6"),
+    "7574850": ("100-4; discussion 104-5", "100", "104"),  # a compound pagination: its first range
+    "2829148": ("167-70, 173, 176-9", "167", "170"),
+    "17179337": ("W98; author reply W99", "W98", ""),
+    "18047641": ("R254", "R254", ""),
+}
+
+
+def test_abbreviated_and_compound_pages_of_real_records_come_out_whole(research_store: Store) -> None:
+    records = list(iter_records(research_store, list(REAL_PAGES)))
+    assert [(r["pmid"], r["pages"]) for r in records] == [(pmid, pages[0]) for pmid, pages in REAL_PAGES.items()]
+    ris, bib = io.StringIO(), io.StringIO()
+    write_ris(records, ris)
+    write_bibtex(records, bib)
+    ris_entries = {e["accession_number"]: e for e in rispy.loads(ris.getvalue())}
+    parser = BibTexParser(common_strings=True)
+    parser.customization = convert_to_unicode
+    bib_entries = {e["pmid"]: e for e in bibtexparser.loads(bib.getvalue(), parser).entries}
+    for pmid, (printed, first, last) in REAL_PAGES.items():
+        ris_entry, bib_entry = ris_entries[pmid], bib_entries[pmid]
+        assert (ris_entry["start_page"], ris_entry.get("end_page", "")) == (first, last), pmid
+        assert bib_entry["pages"] == (f"{first}--{last}" if last else first), pmid
+        compound = ";" in printed or "," in printed
+        assert (f"Pages: {printed}" in ris_entry["notes"]) == compound, pmid  # the rest of it is kept
+        assert (f"Pages: {printed}" in bib_entry.get("note", "")) == compound, pmid
+
+
+def test_every_real_pagination_gives_an_end_page_after_its_start_or_none(research_store: Store) -> None:
+    paginations = {row[0] for row in research_store.db.execute("SELECT pages FROM articles WHERE pages != ''")}
+    assert len(paginations) > 500
+    for pages in paginations:
+        first, last = split_pages(pages)
+        assert first and not set(first + last) & set(" ;,"), pages
+        if last:
+            (start_prefix, start), (end_prefix, end) = (re.match(r"([A-Za-z]*)([0-9]*)", page).groups() for page in (first, last))
+            assert end_prefix == start_prefix and int(end) >= int(start), pages
 
 
 def test_ris_round_trip_keeps_every_field(tricky: dict) -> None:
