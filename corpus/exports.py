@@ -192,13 +192,20 @@ def _one_line(text: str) -> str:
     return " ".join(text.split("\n"))
 
 
+def ris_group_name(name: str) -> str:
+    """A collective author as one RIS name: readers take 'A, B' for surname and first name, so its commas
+    become semicolons ('Task and Finish Group for Urinalysis (TFG-U); European Federation of ...')."""
+    return name.replace(",", ";")
+
+
 def ris_entry(record: dict) -> dict:
     """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, PMCID, abstract, URL,
     tags, publication types (a notice stays a notice in the store that reads it back)."""
     first, last = split_pages(record["pages"])
+    collective = set(record["collective_authors"])
     entry = {
         "type_of_reference": "JOUR" if record["journal"] else "GEN",
-        "authors": record["authors"],
+        "authors": [ris_group_name(n) if n in collective else n for n in record["authors"]],
         "title": _one_line(record["title"]),
         "journal_name": record["journal"],
         "alternate_title2": record["journal_abbrev"],

@@ -16,7 +16,7 @@ from bibtexparser.customization import convert_to_unicode
 
 from corpus.article import AbstractSection, Article, Author
 from corpus.exports import (
-    article_record, iter_records, protect_case, split_pages, write_bibtex, write_csv, write_jsonl, write_ris,
+    article_record, iter_records, protect_case, ris_group_name, split_pages, write_bibtex, write_csv, write_jsonl, write_ris,
 )  # fmt: skip
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore
@@ -157,6 +157,21 @@ def test_ris_round_trip_keeps_every_field(tricky: dict) -> None:
     assert "oihwatch OIH relevance: 0.93" in entry["notes"]
 
 
+def test_ris_writes_a_collective_author_with_a_comma_as_one_name(research_store: Store) -> None:
+    records = list(iter_records(research_store, ["38534005", "19353626"]))  # the real group names that hold a comma
+    groups = [name for record in records for name in record["collective_authors"]]
+    assert {"Task and Finish Group for Urinalysis (TFG-U), European Federation of Clinical Chemistry and Laboratory Medicine (EFLM)",
+            "CSD of Epidemiology Biostatistics, AIEOP"} <= set(groups)
+    out = io.StringIO()
+    write_ris(records, out)
+    names = [name for entry in rispy.loads(out.getvalue()) for name in entry["authors"]]
+    assert "Task and Finish Group for Urinalysis (TFG-U); European Federation of Clinical Chemistry and Laboratory Medicine (EFLM)" in names
+    assert "CSD of Epidemiology Biostatistics; AIEOP" in names
+    people = [name for record in records for name in record["authors"] if name not in groups]
+    assert people and set(people) <= set(names)  # a person stays 'Last, Fore'
+    assert not any("," in name for name in names if name not in people)
+
+
 def test_bibtex_round_trip_keeps_every_field(tricky: dict) -> None:
     out = io.StringIO()
     write_bibtex([tricky], out)
@@ -211,7 +226,8 @@ def test_real_records_round_trip_through_both_libraries(research_store: Store) -
     assert len(ris_entries) == len(bib_entries) == len(records)
     for record, ris_entry, bib_entry in zip(records, ris_entries, bib_entries, strict=True):
         assert ris_entry["accession_number"] == bib_entry["pmid"] == record["pmid"]
-        assert ris_entry.get("authors", []) == record["authors"]
+        groups = set(record["collective_authors"])
+        assert ris_entry.get("authors", []) == [ris_group_name(n) if n in groups else n for n in record["authors"]]
         assert ris_entry.get("title", "") == record["title"].replace("\n", " ")
         assert ris_entry.get("doi", "") == bib_entry.get("doi", "") == record["doi"]
         if "{" not in record["title"]:  # bibtexparser 1.x does not decode \textbraceleft back

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus.article import Article
-from corpus.exports import WRITERS, author_name, iter_records, split_pages
+from corpus.exports import WRITERS, author_name, iter_records, ris_group_name, split_pages
 from corpus.search import search
 from corpus.store import Store
 from harvester.ingest import ingest_files
@@ -66,8 +66,9 @@ def carried(article: Article, form: str) -> dict:
                    "journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "pub_date_sort": article.pub_date_sort}
     if form == "jsonl":  # MeSH with major-topic flags, UIs and qualifiers
         fields |= {"collective": [a.collective for a in article.authors], "mesh": article.mesh}
-    if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full
-        fields |= {"abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
+    if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full; a group's commas as ';'
+        fields |= {"authors": [ris_group_name(a.collective) if a.collective else author_name(a) for a in article.authors],
+                   "abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
                    "publication_types": article.publication_types, "pmcid": article.pmcid}
     return fields
 
