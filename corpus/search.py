@@ -2,9 +2,12 @@
 
 The query language is SQLite FTS5's, which is close to PubMed's: words, "phrases",
 AND / OR / NOT (upper case), parentheses, prefix* and ``title:`` style fields.
-Researchers type hyphenated terms ("opioid-induced", "5-HT3") that FTS5 would read
-as column filters, so ``fts_query`` quotes any word holding punctuation as a phrase.
-A field applies to the word, "phrase" or (group) right after it, as in FTS5.
+Researchers type hyphenated terms ("opioid-induced", "5-HT3") and ratios ("10:1") that
+FTS5 would read as column filters, so ``fts_query`` quotes any word holding punctuation
+as a phrase; FTS5's own operators that the help does not offer (``^`` for the start of
+a column, ``NEAR(...)``) become plain words the same way. A field (a name of letters
+before a colon) applies to the word, "phrase" or (group) right after it, as in FTS5.
+FTS5 joins a (group) to its neighbours only with an explicit AND, so one is put there.
 Everything the user typed travels as an SQL parameter; only fixed SQL fragments are
 joined into the statement.
 """
@@ -30,9 +33,13 @@ SYNTAX_HELP = (
     "and title: abstract: mesh: keywords: fields, e.g. '\"opioid-induced hyperalgesia\" AND ketamin*'"
 )
 
-# An optional ``field:`` glued to what follows it, then a "phrase", a parenthesis or a word.
-_TOKEN = re.compile(r'(?:(\w+):(?=\S))?("[^"]*"?|[()]|[^\s()"]+)')
-_BAREWORD = re.compile(r"\^?\w+\*?")
+# An optional ``field:`` (letters only: '10:1' is a ratio) glued to what follows it, then a "phrase",
+# a parenthesis or a word.
+_TOKEN = re.compile(r'(?:([^\W\d_]+):(?=\S))?("[^"]*"?|[()]|[^\s()"]+)')
+# A word FTS5 may read as it is: letters and digits, with an optional prefix star. 'NEAR' is FTS5's
+# proximity operator before a parenthesis, so it goes quoted, as a word.
+_BAREWORD = re.compile(r"\w+\*?")
+_FTS_KEYWORDS = frozenset({"NEAR"})
 
 
 @dataclass(frozen=True)
@@ -94,17 +101,28 @@ def fts_query(text: str) -> str:
                 raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
         elif token not in OPERATORS and token not in ("(", ")"):
             token = _word(token)
-        parts.append(f"{field}:{token}" if field else token)
+        part = f"{field}:{token}" if field else token
+        if parts and _ends_operand(parts[-1]) and _starts_operand(part) and (parts[-1] == ")" or part.endswith("(")):
+            parts.append("AND")  # 'ketamine (morphine OR pain)': FTS5 reads two words as both, not a word and a group
+        parts.append(part)
     if not parts:
         raise InputError(f"the search query is empty; {SYNTAX_HELP}")
     return " ".join(parts)
+
+
+def _ends_operand(part: str) -> bool:
+    return part not in OPERATORS and not part.endswith("(")
+
+
+def _starts_operand(part: str) -> bool:
+    return part not in OPERATORS and part != ")"
 
 
 def _word(token: str) -> str:
     field = token[:-1]
     if token.endswith(":") and field in FTS_COLUMNS:  # 'title:' alone; the word 'title' is a word
         raise InputError(f"the field {token!r} needs a word, \"phrase\" or (group) right after it, e.g. {field}:ketamine; {SYNTAX_HELP}")
-    if _BAREWORD.fullmatch(token):
+    if _BAREWORD.fullmatch(token) and token not in _FTS_KEYWORDS:
         return token
     prefix = token.endswith("*") and len(token) > 1
     phrase = token[:-1] if prefix else token

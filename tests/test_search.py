@@ -37,6 +37,13 @@ def pmids(research_store: Store, query: str | None, **filters) -> list[str]:
         ("5-HT3*", '"5-HT3"*'),
         ("μ-opioid", '"μ-opioid"'),
         ("'; DROP TABLE articles; --", "\"';\" DROP TABLE \"articles;\" \"--\""),
+        ("methadone 10:1", 'methadone "10:1"'),  # a ratio, not a field named '10'
+        ("10:30", '"10:30"'),
+        ("^ketamine", '"^ketamine"'),  # FTS5's 'start of a column' is punctuation here
+        ("NEAR(ketamine morphine)", '"NEAR" AND ( ketamine morphine )'),  # FTS5's NEAR is a word here
+        ("ketamine (morphine OR pain)", "ketamine AND ( morphine OR pain )"),  # FTS5 joins a group only by AND
+        ("(morphine OR pain) ketamine", "( morphine OR pain ) AND ketamine"),
+        ("title:(ketamine OR morphine) NOT (rat)", "title:( ketamine OR morphine ) NOT ( rat )"),
     ],
 )
 def test_fts_query_quotes_punctuated_words_as_phrases(typed: str, fts: str) -> None:
@@ -51,6 +58,7 @@ def test_fts_query_quotes_punctuated_words_as_phrases(typed: str, fts: str) -> N
         ("NOT ketamine", "cannot read the search query"),
         ('"opioid induced', "no closing quote"),
         ("author:smith", "unknown search field 'author'"),
+        ("titel:opioid", "unknown search field 'titel'"),
         ('author:"j smith"', "unknown search field 'author'"),
         ("title:", "the field 'title:' needs a word"),
         ("ketamine title: morphine", "the field 'title:' needs a word"),
@@ -91,6 +99,16 @@ def test_boolean_operators(research_store: Store) -> None:
     assert set(pmids(research_store, "ketamine AND morphine")) == ketamine & morphine
     assert set(pmids(research_store, "ketamine OR morphine")) == ketamine | morphine
     assert set(pmids(research_store, "ketamine NOT morphine")) == ketamine - morphine
+
+
+def test_a_ratio_a_caret_and_near_are_words_and_a_group_joins_a_word(research_store: Store) -> None:
+    ratio = set(pmids(research_store, "morphine 2:1"))
+    assert ratio and ratio == set(pmids(research_store, 'morphine "2 1"'))
+    assert set(pmids(research_store, "^ketamine")) == set(pmids(research_store, "ketamine"))
+    near = set(pmids(research_store, "NEAR(ketamine morphine)"))
+    assert near == set(pmids(research_store, "near AND ketamine AND morphine"))
+    joined = set(pmids(research_store, "ketamine (morphine OR pain)"))
+    assert joined and joined == set(pmids(research_store, "ketamine AND (morphine OR pain)"))
 
 
 def test_prefix_and_stemming(research_store: Store) -> None:
@@ -225,6 +243,12 @@ def test_search_command_table(research_cli) -> None:
     assert result.exit_code == 0, result.output
     assert "PMID" in result.stdout and "ketamine" in result.stdout.lower()
     assert "3 matches" in result.stderr
+
+
+def test_search_command_reads_a_ratio_as_words(research_cli) -> None:
+    result = research_cli("search", "morphine 2:1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) and "field" not in result.stderr
 
 
 def test_search_command_json_with_filters(research_cli) -> None:

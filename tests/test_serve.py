@@ -77,7 +77,8 @@ def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
     assert all(r["pubmed"].startswith("https://pubmed.ncbi.nlm.nih.gov/") for r in rows)
 
 
-@pytest.mark.parametrize("query", ["opioid-induced", "5-HT3", 'title:"opioid-induced hyperalgesia"', "title:(ketamine OR magnesium)"])
+@pytest.mark.parametrize("query", ["opioid-induced", "5-HT3", 'title:"opioid-induced hyperalgesia"', "title:(ketamine OR magnesium)",
+                                   "morphine 2:1", "^ketamine", "ketamine (morphine OR pain)"])
 def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Path, research_store: Store, query: str) -> None:
     response = client.get(f"/{VIEW}/articles.json", params={"_search": query, "_shape": "objects", "_size": "max"})
     assert response.status_code == 200, response.text[:300]

@@ -104,7 +104,8 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     prefix* and title: abstract: mesh: keywords: fields, which apply to the word,
     "phrase" or (group) right after them: title:"opioid-induced hyperalgesia",
     title:(ketamine OR magnesium). Punctuation inside a word separates it like a
-    space (5-HT3 finds "5 HT3"); other punctuation is ignored (C++ finds "c").
+    space (5-HT3 finds "5 HT3", 10:1 finds "10 1"); other punctuation is ignored
+    (C++ finds "c", ^ketamine finds "ketamine"), and NEAR is a word like any other.
 
     The "OIH" column is the relevance: how likely the record is about OIH itself.
     Topics are independent of it; --relevant keeps the records the digest would send.
