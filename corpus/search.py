@@ -8,6 +8,9 @@ as a phrase; FTS5's own operators that the help does not offer (``^`` for the st
 a column, ``NEAR(...)``) become plain words the same way. A field (a name of letters
 before a colon) applies to the word, "phrase" or (group) right after it, as in FTS5.
 FTS5 joins a (group) to its neighbours only with an explicit AND, so one is put there.
+PubMed's field tags after a word or "phrase" (ketamine[tiab], "Analgesics, Opioid"[MeSH])
+become the fields they name, so a PubMed query pastes as it is; a tag with no field here
+([au], [dp]) is an error naming the option that does its work, not a search for its letters.
 Everything the user typed travels as an SQL parameter; only fixed SQL fragments are
 joined into the statement.
 """
@@ -33,9 +36,40 @@ SYNTAX_HELP = (
     "and title: abstract: mesh: keywords: fields, e.g. '\"opioid-induced hyperalgesia\" AND ketamin*'"
 )
 
+# PubMed's field tags, as researchers paste them from PubMed ('ketamine[tiab]', '"Hyperalgesia"[MeSH]'):
+# the fields each searches here (none: every field). MeSH is not exploded to narrower headings, and the
+# major-topic flag is not indexed, so [majr] searches every heading.
+PUBMED_TAGS: dict[str, tuple[str, ...]] = {
+    "tiab": ("title", "abstract"), "title/abstract": ("title", "abstract"),
+    "ti": ("title",), "title": ("title",),
+    "ab": ("abstract",), "abstract": ("abstract",),
+    "mh": ("mesh",), "mesh": ("mesh",), "mesh terms": ("mesh",), "majr": ("mesh",), "mesh major topic": ("mesh",),
+    "ot": ("keywords",), "other term": ("keywords",),
+    "tw": (), "text word": (), "all": (), "all fields": (),
+}  # fmt: skip
+# PubMed's other tags: the option that does their work here, or "" when nothing does.
+_OPTION_FOR_TAG = {
+    **dict.fromkeys(["dp", "pdat", "publication date", "edat", "entry date", "crdt", "create date", "mhda", "dcom", "lr"],
+                    "--since / --until YEAR"),
+    **dict.fromkeys(["ta", "jour", "journal", "jid"], "--journal"),
+    **dict.fromkeys(["pt", "publication type"], "--study-type"),
+    **dict.fromkeys(["au", "author", "1au", "lastau", "fau", "full author name", "cn", "corporate author", "ad", "affiliation",
+                     "la", "language", "pmid", "uid", "sh", "subheading", "mesh subheading", "nm", "supplementary concept",
+                     "pa", "pharmacological action", "rn", "si", "sb", "subset", "filter", "gr", "ir", "fir", "ed", "pg",
+                     "vi", "ip", "aid", "lid", "pl", "ps", "pubn", "tt", "isbn", "book", "cois", "auid"], ""),
+}  # fmt: skip
+_TAG_NAMES = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted([*PUBMED_TAGS, *_OPTION_FOR_TAG], key=len, reverse=True))
+# A tag after its '[': a known name, maybe an option (':noexp', ':~3'), and the ']'.
+_TAG_BODY = rf"\s*(?i:{_TAG_NAMES})(?::[^\]\s]*)?\s*"
 # An optional ``field:`` (letters only: '10:1' is a ratio) glued to what follows it, then a "phrase",
-# a parenthesis or a word.
-_TOKEN = re.compile(r'(?:([^\W\d_]+):(?=\S))?("[^"]*"?|[()]|[^\s()"]+)')
+# a parenthesis, a word (in which a '[' is punctuation unless a PubMed tag starts there) or a tag
+# that follows nothing; then the PubMed tag of what came before.
+_TOKEN = re.compile(
+    rf'(?:(?P<field>[^\W\d_]+):(?=\S))?(?:(?P<term>"[^"]*"?|[()]|(?:[^\s()"\[]|\[(?!{_TAG_BODY}\]))+)|\[(?P<stray>{_TAG_BODY})\])'
+    rf"(?:\s*\[(?P<tag>{_TAG_BODY})\])?"
+)
+TAGS_READ = "[tiab] [ti] [ab] [mh] [majr] [ot] [tw] [all] after a word or \"phrase\""
+FIELDS_READ = "title: abstract: mesh: keywords: before one"
 # A word FTS5 may read as it is: letters and digits, with an optional prefix star. 'NEAR' is FTS5's
 # proximity operator before a parenthesis, so it goes quoted, as a word.
 _BAREWORD = re.compile(r"\w+\*?")
@@ -93,14 +127,20 @@ def fts_query(text: str) -> str:
     Operator misuse ("ketamine AND") is left for SQLite to report, see ``search``.
     """
     parts = []
-    for field, token in _TOKEN.findall(text):
+    for match in _TOKEN.finditer(text):
+        field, token, stray, tag = match.group("field", "term", "stray", "tag")
         if field and field not in FTS_COLUMNS:
             raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
+        if stray is not None:
+            raise InputError(f"PubMed's field tag [{' '.join(stray.split())}] must follow a word or \"phrase\", as in ketamine[tiab]; "
+                             f"{SYNTAX_HELP}")
         if token.startswith('"'):
             if len(token) == 1 or not token.endswith('"'):
                 raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
         elif token not in OPERATORS and token not in ("(", ")"):
             token = _word(token)
+        if tag is not None:
+            field = _tag_field(tag, token, field)
         part = f"{field}:{token}" if field else token
         if parts and _ends_operand(parts[-1]) and _starts_operand(part) and (parts[-1] == ")" or part.endswith("(")):
             parts.append("AND")  # 'ketamine (morphine OR pain)': FTS5 reads two words as both, not a word and a group
@@ -108,6 +148,33 @@ def fts_query(text: str) -> str:
     if not parts:
         raise InputError(f"the search query is empty; {SYNTAX_HELP}")
     return " ".join(parts)
+
+
+def _tag_field(tag: str, token: str, field: str | None) -> str | None:
+    """The FTS5 column filter of a PubMed tag after ``token``: 'title', '{title abstract}', or None for every field.
+
+    Raises ``InputError`` for a tag that has no field here (naming the option that does its work,
+    if one does), a tag after an operator or a parenthesis, or a tag beside a ``field:``.
+    """
+    typed = f"[{' '.join(tag.split())}]"
+    name, _, option = " ".join(tag.lower().split()).partition(":")
+    if token in OPERATORS or token in ("(", ")"):
+        raise InputError(f"PubMed's field tag {typed} follows a word or \"phrase\" here, not {token!r}; put title: abstract: "
+                         f"mesh: keywords: before a (group) instead, e.g. title:(ketamine OR magnesium)")
+    if field:
+        raise InputError(f"{field}:{token}{typed} has two fields; give {field}: or {typed}, not both")
+    if name not in PUBMED_TAGS:
+        instead = _OPTION_FOR_TAG[name]
+        use = f"use the option {instead}" if instead else f"only {TAGS_READ} are read, or {FIELDS_READ}"
+        raise InputError(f"PubMed's field tag {typed} has no field in oihwatch search; {use}")
+    if option and option != "noexp":  # proximity, [tiab:~3]
+        raise InputError(f"PubMed's proximity search {typed} is not read here; search the words with AND, or as an \"exact phrase\"")
+    columns = PUBMED_TAGS[name]
+    if "mesh" in columns and "/" in token:
+        raise InputError(f"MeSH subheadings are not indexed: search the heading alone, e.g. {token.split('/')[0]}\"{typed}")
+    if not columns:
+        return None
+    return columns[0] if len(columns) == 1 else "{" + " ".join(columns) + "}"
 
 
 def _ends_operand(part: str) -> bool:

@@ -44,6 +44,15 @@ def pmids(research_store: Store, query: str | None, **filters) -> list[str]:
         ("ketamine (morphine OR pain)", "ketamine AND ( morphine OR pain )"),  # FTS5 joins a group only by AND
         ("(morphine OR pain) ketamine", "( morphine OR pain ) AND ketamine"),
         ("title:(ketamine OR morphine) NOT (rat)", "title:( ketamine OR morphine ) NOT ( rat )"),
+        # PubMed's field tags, as its queries are written (the default config.toml's among them)
+        ("ketamine[tiab]", "{title abstract}:ketamine"),
+        ('"opioid-induced hyperalgesia"[Title/Abstract] OR hyperalgesi*[tiab]',
+         '{title abstract}:"opioid-induced hyperalgesia" OR {title abstract}:hyperalgesi*'),
+        ('"Analgesics, Opioid"[MeSH] AND Hyperalgesia[mh:noexp] NOT rat [MeSH Terms]',
+         'mesh:"Analgesics, Opioid" AND mesh:Hyperalgesia NOT mesh:rat'),
+        ("ketamine[ti] morphine[AB] pain[majr] OPRM1[ot] taper[tw] wean[all]",
+         "title:ketamine abstract:morphine mesh:pain keywords:OPRM1 taper wean"),
+        ("IL-1[beta] [3H]naloxone", '"IL-1[beta]" "[3H]naloxone"'),  # not PubMed tags: punctuation, as before
     ],
 )
 def test_fts_query_quotes_punctuated_words_as_phrases(typed: str, fts: str) -> None:
@@ -71,6 +80,48 @@ def test_broken_query_is_one_line_input_error_explaining_syntax(research_store: 
     message = str(caught.value)
     assert says in message and "\n" not in message
     assert '"exact phrases", AND / OR / NOT' in message
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("smith[au]", "PubMed's field tag [au] has no field in oihwatch search; only [tiab] [ti] [ab] [mh]"),
+        ("ketamine AND 2015:2020[dp]", "PubMed's field tag [dp] has no field in oihwatch search; use the option --since / --until YEAR"),
+        ('"Pain Med"[Journal]', "[Journal] has no field in oihwatch search; use the option --journal"),
+        ("randomized controlled trial[pt]", "[pt] has no field in oihwatch search; use the option --study-type"),
+        ('"opioid hyperalgesia"[tiab:~3]', "PubMed's proximity search [tiab:~3] is not read here"),
+        ('"Hyperalgesia/chemically induced"[Mesh]', 'MeSH subheadings are not indexed: search the heading alone, e.g. "Hyperalgesia"[Mesh]'),
+        ("(ketamine OR magnesium)[tiab]", "PubMed's field tag [tiab] follows a word or \"phrase\" here, not ')'"),
+        ("title:ketamine[tiab]", "title:ketamine[tiab] has two fields"),
+        ("[tiab] ketamine", "PubMed's field tag [tiab] must follow a word"),
+    ],
+)
+def test_a_pubmed_tag_with_no_field_here_is_one_line_naming_it(research_store: Store, query: str, says: str) -> None:
+    with pytest.raises(InputError) as caught:
+        search(research_store, query)
+    assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_pubmed_tags_search_the_fields_they_name(research_store: Store) -> None:
+    tiab = set(pmids(research_store, "ketamine[tiab]"))
+    assert tiab and tiab == set(pmids(research_store, "title:ketamine OR abstract:ketamine"))
+    assert tiab < set(pmids(research_store, "ketamine"))  # MeSH and keywords left out, as PubMed's [tiab] does
+    mesh = set(pmids(research_store, "hyperalgesia[mesh]"))
+    assert mesh and mesh == set(pmids(research_store, "mesh:hyperalgesia"))
+    phrase = set(pmids(research_store, '"opioid-induced hyperalgesia"[tiab]'))
+    assert phrase and phrase == set(pmids(research_store, 'title:"opioid-induced hyperalgesia" OR abstract:"opioid-induced hyperalgesia"'))
+
+
+def test_the_default_harvest_query_pasted_finds_oih_records(research_store: Store) -> None:
+    import tomllib
+
+    from oihwatch.config import default_config_text
+
+    term = tomllib.loads(default_config_text("t@example.org"))["queries"][0]["term"]
+    assert "[tiab]" in term and "[MeSH]" in term
+    found = pmids(research_store, term)
+    assert len(found) > 20
+    assert set(pmids(research_store, '"opioid-induced hyperalgesia"[tiab]')) <= set(found)
 
 
 def test_user_text_travels_as_parameters_only() -> None:
@@ -249,6 +300,15 @@ def test_search_command_reads_a_ratio_as_words(research_cli) -> None:
     result = research_cli("search", "morphine 2:1", "--format", "json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) and "field" not in result.stderr
+
+
+def test_search_command_reads_pubmed_tags_or_says_which_it_cannot(research_cli) -> None:
+    tagged = research_cli("search", "hyperalgesia[mesh]", "--format", "json", "--limit", "1000")
+    assert tagged.exit_code == 0, tagged.output
+    fielded = research_cli("search", "mesh:hyperalgesia", "--format", "json", "--limit", "1000")
+    assert json.loads(tagged.stdout) and json.loads(tagged.stdout) == json.loads(fielded.stdout)
+    author = research_cli("search", "chu lf[au]")
+    assert author.exit_code == 1 and author.stderr.startswith("Error: PubMed's field tag [au] has no field") and author.stderr.count("\n") == 1
 
 
 def test_search_command_json_with_filters(research_cli) -> None:

@@ -78,7 +78,8 @@ def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
 
 
 @pytest.mark.parametrize("query", ["opioid-induced", "5-HT3", 'title:"opioid-induced hyperalgesia"', "title:(ketamine OR magnesium)",
-                                   "morphine 2:1", "^ketamine", "ketamine (morphine OR pain)"])
+                                   "morphine 2:1", "^ketamine", "ketamine (morphine OR pain)",
+                                   '"opioid-induced hyperalgesia"[tiab]', "Hyperalgesia[MeSH]"])
 def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Path, research_store: Store, query: str) -> None:
     response = client.get(f"/{VIEW}/articles.json", params={"_search": query, "_shape": "objects", "_size": "max"})
     assert response.status_code == 200, response.text[:300]

@@ -107,6 +107,12 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     space (5-HT3 finds "5 HT3", 10:1 finds "10 1"); other punctuation is ignored
     (C++ finds "c", ^ketamine finds "ketamine"), and NEAR is a word like any other.
 
+    PubMed's field tags after a word or "phrase" are read too, so a PubMed query
+    pastes as it is: [tiab] (title or abstract), [ti], [ab], [mh] [mesh] [majr]
+    (MeSH headings; [majr] takes any heading, and a heading does not take in the
+    narrower ones as PubMed's does), [ot] (keywords), [tw] [all] (every field).
+    Other tags ([au], [dp], [pt]...) are an error that says what to use instead.
+
     The "OIH" column is the relevance: how likely the record is about OIH itself.
     Topics are independent of it; --relevant keeps the records the digest would send.
 
