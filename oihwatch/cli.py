@@ -7,12 +7,9 @@ exit 2. Results go to stdout, logs to stderr.
 
 from __future__ import annotations
 
-import calendar
 import importlib
 import logging
-import re
 import sqlite3
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 import click
@@ -40,43 +37,6 @@ def console_for_people(**options) -> Console:
     return console if console.is_terminal else Console(width=PIPED_WIDTH, **options)
 
 
-class IsoDate(click.DateTime):
-    """A YYYY-MM-DD option. An impossible date is said to be one: click's own type says '2026-13-01'
-    "does not match the format '%Y-%m-%d'", which it does."""
-
-    FORMAT = "%Y-%m-%d"
-
-    def __init__(self) -> None:
-        super().__init__([self.FORMAT])
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        text = str(value).strip()
-        try:
-            return datetime.strptime(text, self.FORMAT)
-        except ValueError:
-            pass
-        shaped = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-        if shaped is None:
-            self.fail(f"{text!r} is not a date: write YYYY-MM-DD, e.g. 2026-11-30", param, ctx)
-        year, month, _ = (int(part) for part in shaped.groups())
-        why = (f"there is no month {month}" if not 1 <= month <= 12 else
-               f"{calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days" if year else "there is no year 0")
-        self.fail(f"{text!r} is not a real date ({why})", param, ctx)
-
-
-def _iso_dates(command: click.Command) -> click.Command:
-    """Every YYYY-MM-DD option of the command (and its subcommands) read by ``IsoDate``, so each
-    command says the same about a date that does not exist."""
-    for param in command.params:
-        if type(param.type) is click.DateTime and list(param.type.formats) == [IsoDate.FORMAT]:
-            param.type = IsoDate()
-    for sub in getattr(command, "commands", {}).values():
-        _iso_dates(sub)
-    return command
-
-
 class OihwatchGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -86,7 +46,7 @@ class OihwatchGroup(click.Group):
         if name not in COMMANDS:
             return None
         module, attribute = COMMANDS[name].split(":")
-        return _iso_dates(getattr(importlib.import_module(f"oihwatch.commands.{module}"), attribute))
+        return getattr(importlib.import_module(f"oihwatch.commands.{module}"), attribute)
 
     def invoke(self, ctx: click.Context):
         try:

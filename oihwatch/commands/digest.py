@@ -11,6 +11,7 @@ import click
 from corpus.errors import ConfigError, DeliveryError, InputError
 from corpus.store import Store, utc_now
 from oihwatch.app import App
+from oihwatch.commands.params import IsoDate
 from oihwatch.config import Settings
 from oihwatch.model_info import relevance_threshold
 from oihwatch.runlog import recorded
@@ -151,7 +152,7 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
 
 
 @click.command()
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="D",
+@click.option("--since", type=IsoDate(), metavar="D",
               help="start the window at this date (YYYY-MM-DD, not in the future) instead of the end of the last "
                    "digest; a period's digest, once recorded, keeps its window")
 @click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",

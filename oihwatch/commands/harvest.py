@@ -14,9 +14,10 @@ from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, ProgressUpdate, QueryResult, harvest_all
 from harvester.harvest import Progress as ProgressCallback
 from oihwatch.app import App
+from oihwatch.commands.params import IsoDate
 from oihwatch.config import Settings, require_ncbi_email
 
-DATE = click.DateTime(formats=["%Y-%m-%d"])
+DATE = IsoDate()
 
 
 @click.command()
