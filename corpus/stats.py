@@ -1,7 +1,7 @@
 """Counts and trends of the tagged corpus: articles per topic per year, and per study type.
 
 Counting is SQL over the store; ``plot_trends`` draws the counts with matplotlib's
-Agg backend (no display needed on a server). Records without a publication year count
+Agg backend (no display needed on a server), as PNG, PDF, SVG or another format of its. Records without a publication year count
 under the year ``None`` ("unknown" in JSON), so every table adds up to the total.
 """
 
@@ -69,9 +69,22 @@ def corpus_stats(store: Store, include_retracted: bool = False, min_relevance: f
     return stats
 
 
-def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] | None = None) -> None:
-    """A PNG chart written to ``stream``: a line per topic (assigned) on the left axis, all articles as grey
-    bars on the right. A stream, so the caller decides where it goes and how it replaces a file.
+# matplotlib's output formats that are not a picture a reader opens: raw pixel buffers, and PGF
+# (LaTeX code, which needs a TeX installation to draw).
+_NOT_PICTURES = frozenset({"pgf", "raw", "rgba"})
+
+
+def plot_formats() -> list[str]:
+    """The formats ``plot_trends`` can write, named as file extensions: matplotlib's (png, pdf, svg, eps...)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return sorted(set(FigureCanvasBase.get_supported_filetypes()) - _NOT_PICTURES)
+
+
+def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] | None = None, fmt: str = "png") -> None:
+    """A chart written to ``stream`` in ``fmt`` (one of ``plot_formats``): a line per topic (assigned) on the
+    left axis, all articles as grey bars on the right. A stream, so the caller decides where it goes and how
+    it replaces a file.
 
     The total dwarfs every topic, so it gets its own axis instead of flattening the lines.
     """
@@ -103,6 +116,6 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
         if stats.topics:
             axes.legend(frameon=False, fontsize="small")
         figure.tight_layout()
-        figure.savefig(stream, format="png")
+        figure.savefig(stream, format=fmt)
     finally:
         pyplot.close(figure)

@@ -7,9 +7,10 @@ import json
 import warnings
 from pathlib import Path
 
+import pytest
 from matplotlib.figure import Figure
 
-from corpus.stats import CorpusStats, corpus_stats, plot_trends
+from corpus.stats import CorpusStats, corpus_stats, plot_formats, plot_trends
 from corpus.store import Store
 
 
@@ -108,3 +109,29 @@ def test_the_plot_draws_a_year_without_articles_as_zero(monkeypatch) -> None:
                       by_topic_year={"ketamine": {2020: 1, 2023: 1}})
     plot_trends(gap, io.BytesIO())
     assert drawn == [([2020, 2021, 2022, 2023], [1, 0, 0, 1])]
+
+
+@pytest.mark.parametrize(("name", "magic"), [
+    ("trend.pdf", b"%PDF-"), ("trend.svg", b"<?xml"), ("Trend.PNG", b"\x89PNG"), ("trend.eps", b"%!PS-Adobe"), ("trend.jpg", b"\xff\xd8\xff"),
+])  # fmt: skip
+def test_the_plot_is_in_the_format_its_extension_names(tmp_path: Path, research_cli, name: str, magic: bytes) -> None:
+    plot = tmp_path / name
+    result = research_cli("stats", "--plot", str(plot))
+    assert result.exit_code == 0, result.output
+    assert plot.read_bytes().startswith(magic)
+
+
+@pytest.mark.parametrize(("name", "has"), [("trend", "no extension to name a format"), ("trend.docx", "the extension .docx, not a format it can draw")])
+def test_a_plot_file_of_no_format_it_can_draw_is_a_usage_error_before_any_work(tmp_path: Path, research_cli, name: str, has: str) -> None:
+    plot = tmp_path / name
+    result = research_cli("stats", "--plot", str(plot))
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--plot': {plot} has {has}; end it in one of " in result.stderr
+    assert all(f".{extension}" in result.stderr for extension in ("pdf", "png", "svg", "eps"))
+    assert result.stdout == "" and not plot.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_the_formats_offered_are_pictures_matplotlib_writes() -> None:
+    formats = plot_formats()
+    assert {"png", "pdf", "svg", "eps"} <= set(formats)
+    assert not {"pgf", "raw", "rgba"} & set(formats)

@@ -19,7 +19,7 @@ from corpus.errors import InputError
 from corpus.evidence import STUDY_TYPES
 from corpus.exports import WRITERS, iter_records
 from corpus.search import Filters, search, stored_topics
-from corpus.stats import corpus_stats, plot_trends
+from corpus.stats import corpus_stats, plot_formats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
 from oihwatch.lock import lock_path
@@ -262,8 +262,19 @@ def export_command(app: App, query: str | None, fmt: str, output: Path | None, *
     _note_unclassified(app)
 
 
+def plot_format(plot: Path) -> str:
+    """The format ``--plot FILE`` asks for by its extension, one matplotlib writes (a PNG named .pdf is no use)."""
+    formats = plot_formats()
+    extension = plot.suffix.lower().removeprefix(".")
+    if extension not in formats:
+        has = f"the extension .{extension}, not a format it can draw" if extension else "no extension to name a format"
+        raise click.BadParameter(f"{plot} has {has}; end it in one of {', '.join('.' + f for f in formats)}", param_hint="'--plot'")
+    return extension
+
+
 @click.command("stats")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.png", help="also draw the trend per topic")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="also draw the trend per topic, in the format of FILE's extension: .png, .pdf, .svg, .eps...")
 @click.option("--json", "as_json", is_flag=True, help="print as JSON")
 @click.option("--include-retracted", is_flag=True, help="count retracted articles too")
 @with_options(RELEVANCE_OPTIONS)
@@ -278,14 +289,18 @@ def stats_command(
     \b
     Example:
         oihwatch stats --relevant --plot trends.png
+        oihwatch stats --plot figure2.pdf      # or .svg, for a manuscript
     """
     floor = min_relevance_of(app, relevant, min_relevance)
     Filters(min_relevance=floor).check(())
+    if plot is not None:
+        check_output(app, plot)  # one of our own files is refused whatever its extension
+        fmt = plot_format(plot)
     stats = corpus_stats(app.store, include_retracted, floor)
     if plot is not None:  # first, so a file it cannot write is the only output
         labels = {name: topic.label for name, topic in app.settings.topics.items()}
         with replacing(app, plot, "wb") as image:
-            plot_trends(stats, image, labels)
+            plot_trends(stats, image, labels, fmt)
     if as_json:
         click.echo(json.dumps(stats.to_dict(), indent=2))
     else:
