@@ -33,6 +33,8 @@ def save_model(model: OihModel, directory: Path) -> Path:
     """
     staged, staged_meta = directory / f".{UNNAMED_MODEL_FILE}.tmp", directory / f".{META_FILE}.tmp"
     saving = f"the model in {directory}"
+    if directory.exists() and not directory.is_dir():
+        raise ClassifierError(f"cannot save {saving}: it is a file, not a folder; set classifier.model_dir to a folder")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         joblib.dump(model, staged)
@@ -45,8 +47,9 @@ def save_model(model: OihModel, directory: Path) -> Path:
         _fsync(staged_meta)
         os.replace(staged_meta, directory / META_FILE)
     except OSError as exc:
-        staged.unlink(missing_ok=True)
-        staged_meta.unlink(missing_ok=True)
+        for temporary in (staged, staged_meta):
+            with contextlib.suppress(OSError):  # a folder that could not be made has nothing to clean up
+                temporary.unlink(missing_ok=True)
         raise ClassifierError(
             f"cannot save {saving}: {exc.strerror or exc}; the previous model is kept. "
             "Free some space (or fix the folder's permissions), then run 'oihwatch train'"

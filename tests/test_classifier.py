@@ -238,6 +238,16 @@ def test_a_full_disk_keeps_the_previous_model_and_says_so_in_one_line(model, rul
     assert load_model(tmp_path, "9.9", _trained_for(model)).meta == model.meta
 
 
+@pytest.mark.parametrize("inside", [False, True])
+def test_a_model_dir_that_is_a_file_or_inside_one_is_one_line_and_the_file_is_kept(model, tmp_path, inside):
+    taken = tmp_path / "models"
+    taken.write_text("not a folder")
+    directory = taken / "more" if inside else taken
+    with pytest.raises(ClassifierError, match="cannot save the model in .*(it is a file, not a folder|Not a directory)"):
+        save_model(model, directory)
+    assert taken.read_text() == "not a folder"
+
+
 class Killed(BaseException):
     """The process dying at this point: nothing after it runs, not even clean-up."""
 
