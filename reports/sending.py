@@ -124,9 +124,10 @@ def window_start(store: Store, now: datetime, since: date | None = None) -> str:
 
 def recorded_digest(store: Store, period: str, since: date | None) -> DigestRecord | None:
     """The period's digest if recorded. Its window cannot move (some recipients may have it), so a
-    ``since`` other than the one it was recorded with is an error rather than silently ignored."""
+    ``since`` other than the day it starts on is an error rather than silently ignored. The day, not
+    the moment: a digest recorded without ``--since`` starts when the one before it ended."""
     record = find_digest(store, period)
-    if record is not None and since is not None and utc_midnight(since) != record.since:
+    if record is not None and since is not None and since.isoformat() != record.since[:10]:
         raise InputError(f"--since {since}: the {period} digest is already recorded for records first seen "
                          f"{record.since[:10]} to {record.until[:10]} and a recorded digest never changes; "
                          "leave out --since, or use it once the next digest is due")

@@ -129,6 +129,18 @@ def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config,
     assert rerun.exit_code == 0 and "nothing sent" in rerun.output
 
 
+def test_a_digest_recorded_without_since_is_rerun_with_the_day_its_window_starts_on(config, tmp_path, monkeypatch):
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(importlib.import_module("oihwatch.commands.digest"), "digest_now", lambda: now)
+    out = str(tmp_path / "out")
+    assert run(config, "--send", "--outbox", out).exit_code == 0
+    with Store(config.parent / "oihwatch.db") as store:
+        since = store.db.execute("SELECT since FROM digests").fetchone()[0]
+    assert since[10:] != "T00:00:00+00:00"  # a week before the moment it was sent, not a midnight
+    rerun = run(config, "--send", "--since", since[:10], "--outbox", out)  # the day the refusal names
+    assert rerun.exit_code == 0 and "nothing sent" in rerun.output, rerun.output
+
+
 def test_send_by_smtp_with_a_refused_recipient_then_a_rerun(config):
     with LoopbackSmtp() as smtp:
         env = smtp_env(smtp)
