@@ -286,3 +286,13 @@ def test_export_to_a_missing_folder_is_one_line_error(tmp_path: Path, research_c
     result = research_cli("export", "--topic", "genetics", "-o", str(tmp_path / "no" / "x.csv"))
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: cannot write") and result.stderr.count("\n") == 1
+
+
+def test_export_to_dash_writes_stdout_not_a_file_named_dash(tmp_path: Path, research_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = research_cli("export", "--format", "csv", "--topic", "genetics", "-o", "-")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows and all("genetics" in row["topics"] for row in rows)
+    assert result.stderr.startswith(f"exported {len(rows)} records\n")
+    assert not (tmp_path / "-").exists()

@@ -236,7 +236,8 @@ def _same_file(a: Path, b: Path) -> bool:
 @click.option("--query", "-q", metavar="QUERY", help="full-text query as for search (default: every record)")
 @filter_options
 @click.option("--format", "fmt", type=click.Choice(list(WRITERS)), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="file to write (default: stdout)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="file to write (default, or -: stdout)")
 @click.pass_obj
 def export_command(app: App, query: str | None, fmt: str, output: Path | None, **filter_args) -> None:
     """Export the corpus, or a filtered slice, for reference managers and spreadsheets.
@@ -253,6 +254,8 @@ def export_command(app: App, query: str | None, fmt: str, output: Path | None, *
     """
     hits = search(app.store, query, make_filters(app, **filter_args))
     records = iter_records(app.store, [h.pmid for h in hits])
+    if output == Path("-"):  # the convention of click and most tools, not a file named '-'
+        output = None
     if output is None:
         count = WRITERS[fmt](records, sys.stdout)
     else:
