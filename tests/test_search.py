@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.errors import InputError
-from corpus.search import Filters, build_search, fts_query, search
+from corpus.search import Filters, build_search, count_matches, fts_query, search
 from corpus.store import Store
 from oihwatch.cli import cli
 from research_corpus import RETRACTED_PMID
@@ -272,9 +272,11 @@ def test_deleted_records_leave_search(tmp_path: Path, research_store_path: Path)
         source.db.execute("VACUUM INTO ?", (str(copy),))
     with Store(copy) as research_store:
         victim = pmids(research_store, "title:ketamine")[0]
+        before = count_matches(research_store, "ketamine"), count_matches(research_store, None)
         research_store.mark_deleted([victim])
         assert victim not in pmids(research_store, "ketamine")
         assert victim not in pmids(research_store, None)
+        assert (count_matches(research_store, "ketamine"), count_matches(research_store, None)) == (before[0] - 1, before[1] - 1)
 
 
 def test_unknown_topic_and_study_type_list_the_valid_ones() -> None:
@@ -293,7 +295,27 @@ def test_search_command_table(research_cli) -> None:
     result = research_cli("search", "title:ketamine", "--limit", "3")
     assert result.exit_code == 0, result.output
     assert "PMID" in result.stdout and "ketamine" in result.stdout.lower()
-    assert "3 matches" in result.stderr
+    assert result.stderr.startswith("first 3 of ")
+
+
+def test_the_footer_says_how_many_match_when_it_shows_only_the_first(research_store: Store, research_cli) -> None:
+    ketamine = len(pmids(research_store, "ketamine"))
+    assert ketamine > 20
+    assert research_cli("search", "ketamine").stderr.startswith(f"first 20 of {ketamine} matches; --limit N for more\n")
+    assert research_cli("search", "ketamine", "--limit", str(ketamine)).stderr.startswith(f"{ketamine} matches\n")
+    assert research_cli("search", "ketamine", "--limit", str(ketamine + 1)).stderr.startswith(f"{ketamine} matches\n")
+    tagged = len(pmids(research_store, "pain", topics=("ketamine",), since=2000))
+    assert tagged > 5
+    filtered = research_cli("search", "pain", "--topic", "ketamine", "--since", "2000", "--limit", "5", "--format", "json")
+    assert filtered.stderr.startswith(f"first 5 of {tagged} matches;")
+
+
+@pytest.mark.parametrize(("query", "filters"), [
+    ("ketamine", {}), ("pain", {"topics": ("tapering",), "min_score": 0.6}), ("morphine", {"study_type": "review", "since": 1995}),
+    ("morphine", {"journal": "*pain*", "include_retracted": True}), (None, {"topics": ("genetics",)}), ("zzzqqq", {}),
+])  # fmt: skip
+def test_count_matches_is_what_search_finds_without_a_limit(research_store: Store, query: str | None, filters: dict) -> None:
+    assert count_matches(research_store, query, Filters(**filters)) == len(pmids(research_store, query, **filters))
 
 
 def test_search_command_reads_a_ratio_as_words(research_cli) -> None:

@@ -18,7 +18,7 @@ from rich.table import Table
 from corpus.errors import InputError
 from corpus.evidence import STUDY_TYPES
 from corpus.exports import WRITERS, iter_records
-from corpus.search import Filters, search, stored_topics
+from corpus.search import Filters, count_matches, search, stored_topics
 from corpus.stats import corpus_stats, plot_formats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
@@ -121,7 +121,8 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
         oihwatch search '"opioid-induced hyperalgesia" AND ketamin*' --study-type rct --since 2015
         oihwatch search 'title:(ketamine OR magnesium)' --topic ketamine --relevant
     """
-    hits = search(app.store, query, make_filters(app, **filter_args), limit)
+    filters = make_filters(app, **filter_args)
+    hits = search(app.store, query, filters, limit)
     records = list(iter_records(app.store, [h.pmid for h in hits]))
     if fmt == "table":
         if records:  # no empty frame: the count below says it
@@ -131,8 +132,12 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
         click.echo(json.dumps([{**r, "match_score": scores[r["pmid"]]} for r in records], ensure_ascii=False, indent=2))
     else:
         WRITERS[fmt](records, sys.stdout)
-    more = "; --limit for more" if len(hits) == limit else ""
-    click.echo(f"{len(hits)} match{'' if len(hits) == 1 else 'es'}{more}", err=True)
+    total = count_matches(app.store, query, filters) if len(hits) == limit else len(hits)  # counted only when the page is full
+    if total > len(hits):
+        more = "export takes them all" if limit == MAX_LIMIT else "--limit N for more"
+        click.echo(f"first {len(hits)} of {total} matches; {more}", err=True)
+    else:
+        click.echo(f"{total} match{'' if total == 1 else 'es'}", err=True)
     _note_unclassified(app)
 
 
