@@ -340,8 +340,11 @@ def serve_command(app: App, port: int, host: str) -> None:
 
     Serves a snapshot of the corpus taken at start; restart it after a harvest to
     show new records. The port is taken first: one in use is an error before any
-    work. With --port 0 the line on stderr names the port the system gave. Needs
-    the [web] extra (pip install 'oihwatch[web]').
+    work. With --port 0 the line on stderr names the port the system gave.
+
+    Needs the [web] extra, installed into the venv oihwatch runs from: pip install
+    -e '.[web]' in the oihwatch folder (from a wheel: pip install
+    'oihwatch-VERSION-py3-none-any.whl[web]').
 
     \b
     Example:
