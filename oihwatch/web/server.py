@@ -224,10 +224,8 @@ def require_web_extra() -> None:
     they come with the optional [web] extra, and a bare ImportError would be a traceback."""
     missing = [name for name in ("datasette", "uvicorn") if importlib.util.find_spec(name) is None]
     if missing:
-        raise InputError(
-            f"serve needs the [web] extra ({' and '.join(missing)} not installed): install it into the venv oihwatch runs "
-            "from, with pip install -e '.[web]' in the oihwatch folder (from a wheel: pip install 'oihwatch-VERSION-py3-none-any.whl[web]')"
-        )
+        raise InputError(f"serve needs the [web] extra ({' and '.join(missing)} not installed): in oihwatch's venv, "
+                         "pip install -e '.[web]' from its folder (docs/sharing.md)")
 
 
 def listen(host: str, port: int) -> socket.socket:
