@@ -54,7 +54,13 @@ def _measure_results(results: Sequence, rules: Sequence[TopicRule], truth: Mappi
 def cross_validate(
     articles: Sequence[Article], rules: Sequence[TopicRule], curated: CuratedSet, hyperparameters: Mapping, folds: int = 5, seed: int = 0
 ) -> dict:
-    """k-fold over curated train records: retrain without each fold, score it; scores pooled over folds."""
+    """k-fold over curated train records: retrain without each fold, score it; scores pooled over folds.
+
+    ``folds`` is 2 or more: one fold would hold out every curated record, so its model would learn
+    from weak labels alone and the numbers would not be cross-validated.
+    """
+    if folds < 2:
+        raise ValueError(f"cross-validation needs 2 folds or more, not {folds}")
     train = curated.for_training()
     pmids = sorted(train)
     order = np.random.default_rng(seed).permutation(len(pmids))

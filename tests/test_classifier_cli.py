@@ -134,6 +134,28 @@ def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
                         r"\(\d+ with curated training labels, \d+ held out\)\.\.\.\n", result.stderr), result.stderr
 
 
+@pytest.mark.parametrize("folds", ["0", "-1", "1"])
+def test_evaluate_needs_two_folds_or_more(trained: Path, folds: str):
+    result = invoke(trained, "evaluate", "--folds", folds)
+    assert result.exit_code == 2, result.output  # one fold would hold out every curated record: nothing cross-validated
+    assert f"Invalid value for '--folds': {folds} is not in the range x>=2" in result.stderr and "Traceback" not in result.output
+
+
+def test_evaluate_refuses_more_folds_than_curated_records_before_training(trained: Path, monkeypatch: pytest.MonkeyPatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("evaluate trained a fold model before refusing --folds")
+
+    monkeypatch.setattr("classifier.evaluation.train_model", no_training)
+    with Store(trained.parent / "oihwatch.db") as store:
+        shipped = len({row[0] for row in store.db.execute("SELECT pmid FROM articles")} & CURATED_TRAIN)
+    result = invoke(trained, "evaluate", "--folds", "100000")
+    assert result.exit_code == 1, result.output
+    said = re.fullmatch(r"Error: --folds 100000 is more than the (\d+) records with curated training labels in the corpus "
+                        r"\(each fold holds out at least one\); give --folds 2 to \1\n", result.stderr)
+    assert said and int(said.group(1)) >= shipped > 1000, result.stderr  # the shipped labels, and any given with 'label'
+    assert result.stdout == ""
+
+
 def test_explain_says_when_a_paper_is_retracted(trained: Path):
     assert invoke(trained, "ingest", str(Path(__file__).parent / "fixtures" / "notices.xml")).exit_code == 0
     result = invoke(trained, "explain", "24084238")  # retracted by the notice 99000010

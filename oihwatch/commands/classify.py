@@ -124,7 +124,8 @@ def classify(app: App, everything: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="print the measurements as JSON")
-@click.option("--folds", default=5, show_default=True, help="cross-validation folds over the curated train labels")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True, metavar="K",
+              help="cross-validation folds over the curated train labels (2 or more)")
 @click.pass_obj
 def evaluate(app: App, as_json: bool, folds: int) -> None:
     """Measure precision, recall and F1 per topic and relevance ROC-AUC on curated labels, with and without MeSH.
@@ -139,6 +140,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     model = current_model(app, rules)  # before the slow part: no model is an error at once
     curated = curated_labels(app)
     articles = list(app.store.iter_articles())
+    check_folds(folds, curated, articles)
     click.echo(f"cross-validating ({folds} folds), then the saved model on the held-out records "
                f"({labels_held(curated, articles)})...", err=True)
     training_log = logging.getLogger("classifier.training")
@@ -158,6 +160,18 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
             click.echo(f"{name} ({part['records']} records, {mesh.replace('_', ' ')}): macro-F1 {m['macro_f1']}  relevance ROC-AUC {m['relevance_roc_auc']}")
             for topic, s in m["topics"].items():
                 click.echo(f"  {topic:<12} P {s['precision']:.2f}  R {s['recall']:.2f}  F1 {s['f1']:.2f}  ({s['positives']} positives)")
+
+
+def check_folds(folds: int, curated: CuratedSet, articles: list) -> None:
+    """Raise ``ClassifierError`` when the corpus holds too few curated training records for ``folds`` folds:
+    each fold holds out at least one, or the model of a fold is scored on nothing."""
+    stored = len({article.pmid for article in articles} & set(curated.for_training()))
+    if stored < 2:
+        raise ClassifierError(f"cross-validation needs at least 2 records with curated training labels in the corpus, "
+                              f"and it holds {stored}; ingest the labelled records or label some with 'oihwatch label'")
+    if folds > stored:
+        raise ClassifierError(f"--folds {folds} is more than the {stored} records with curated training labels in the "
+                              f"corpus (each fold holds out at least one); give --folds 2 to {stored}")
 
 
 @click.command()
