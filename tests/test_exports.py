@@ -296,3 +296,11 @@ def test_export_to_dash_writes_stdout_not_a_file_named_dash(tmp_path: Path, rese
     assert rows and all("genetics" in row["topics"] for row in rows)
     assert result.stderr.startswith(f"exported {len(rows)} records\n")
     assert not (tmp_path / "-").exists()
+
+
+def test_export_to_dot_slash_dash_writes_the_file_named_dash(tmp_path: Path, research_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = research_cli("export", "--format", "csv", "--topic", "genetics", "-o", "./-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert (tmp_path / "-").read_text(encoding="utf-8").startswith("pmid,")

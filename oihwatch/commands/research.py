@@ -241,10 +241,10 @@ def _same_file(a: Path, b: Path) -> bool:
 @click.option("--query", "-q", metavar="QUERY", help="full-text query as for search (default: every record)")
 @filter_options
 @click.option("--format", "fmt", type=click.Choice(list(WRITERS)), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+@click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),  # a str: './-' is a file, '-' is not
               help="file to write (default, or -: stdout)")
 @click.pass_obj
-def export_command(app: App, query: str | None, fmt: str, output: Path | None, **filter_args) -> None:
+def export_command(app: App, query: str | None, fmt: str, output: str | None, **filter_args) -> None:
     """Export the corpus, or a filtered slice, for reference managers and spreadsheets.
 
     JSONL has one object per record (with topics, scores, relevance, study type,
@@ -259,12 +259,11 @@ def export_command(app: App, query: str | None, fmt: str, output: Path | None, *
     """
     hits = search(app.store, query, make_filters(app, **filter_args))
     records = iter_records(app.store, [h.pmid for h in hits])
-    if output == Path("-"):  # the convention of click and most tools, not a file named '-'
+    if output in (None, "-"):  # '-' is the convention of click and most tools, not a file named '-'
         output = None
-    if output is None:
         count = WRITERS[fmt](records, sys.stdout)
     else:
-        with replacing(app, output, "w", encoding="utf-8", newline="") as stream:
+        with replacing(app, Path(output), "w", encoding="utf-8", newline="") as stream:
             count = WRITERS[fmt](records, stream)
     click.echo(f"exported {count} records" + (f" to {output}" if output else ""), err=True)
     _note_unclassified(app)
