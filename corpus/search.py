@@ -9,8 +9,11 @@ a column, ``NEAR(...)``) become plain words the same way. A field (a name of let
 before a colon) applies to the word, "phrase" or (group) right after it, as in FTS5.
 FTS5 joins a (group) to its neighbours only with an explicit AND, so one is put there.
 PubMed's field tags after a word or "phrase" (ketamine[tiab], "Analgesics, Opioid"[MeSH])
-become the fields they name, so a PubMed query pastes as it is; a tag with no field here
-([au], [dp]) is an error naming the option that does its work, not a search for its letters.
+become the fields they name, so a PubMed query pastes as it is; as in PubMed, a tag after
+unquoted words applies to all of them since the last operator, parenthesis, "phrase",
+field: or tag, as one phrase (opioid induced hyperalgesia[tiab]). A tag with no field here
+([au], [dp], a MeSH subheading) is an error saying what to use instead, not a
+search for its letters.
 Everything the user typed travels as an SQL parameter; only fixed SQL fragments are
 joined into the statement.
 """
@@ -123,10 +126,12 @@ class Hit:
 def fts_query(text: str) -> str:
     """The user's query as FTS5 syntax: punctuated words become phrases, fields are checked.
 
-    Raises ``InputError`` for an empty query, an unterminated phrase or an unknown field.
+    Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field or a
+    PubMed tag with no field here.
     Operator misuse ("ketamine AND") is left for SQLite to report, see ``search``.
     """
     parts = []
+    run: list[str] = []  # the unquoted words, as typed, that end ``parts``: a tag after the last applies to them all
     for match in _TOKEN.finditer(text):
         field, token, stray, tag = match.group("field", "term", "stray", "tag")
         if field and field not in FTS_COLUMNS:
@@ -134,13 +139,18 @@ def fts_query(text: str) -> str:
         if stray is not None:
             raise InputError(f"PubMed's field tag [{' '.join(stray.split())}] must follow a word or \"phrase\", as in ketamine[tiab]; "
                              f"{SYNTAX_HELP}")
+        plain = not field and not token.startswith('"') and token not in OPERATORS and token not in ("(", ")")
         if token.startswith('"'):
             if len(token) == 1 or not token.endswith('"'):
                 raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
         elif token not in OPERATORS and token not in ("(", ")"):
             token = _word(token)
         if tag is not None:
+            if plain and run:  # 'opioid induced hyperalgesia[tiab]': PubMed reads the words before a tag as one phrase
+                token = _phrase([*run, match.group("term")], tag)
+                del parts[-len(run):]
             field = _tag_field(tag, token, field)
+        run = [*run, match.group("term")] if plain and tag is None else []
         part = f"{field}:{token}" if field else token
         if parts and _ends_operand(parts[-1]) and _starts_operand(part) and (parts[-1] == ")" or part.endswith("(")):
             parts.append("AND")  # 'ketamine (morphine OR pain)': FTS5 reads two words as both, not a word and a group
@@ -148,6 +158,21 @@ def fts_query(text: str) -> str:
     if not parts:
         raise InputError(f"the search query is empty; {SYNTAX_HELP}")
     return " ".join(parts)
+
+
+def _phrase(words: list[str], tag: str) -> str:
+    """The unquoted ``words`` before a PubMed tag as one FTS5 phrase; a prefix* may end it, as in PubMed.
+
+    Raises ``InputError`` for a prefix* before the last word, which an FTS5 phrase cannot hold.
+    """
+    starred = [word for word in words[:-1] if word.endswith("*") and len(word) > 1]
+    if starred:
+        typed = f"[{' '.join(tag.split())}]"
+        raise InputError(f"a prefix* ends a tagged phrase here, not {starred[0]!r} in {' '.join(words)}{typed}; "
+                         f"search the words with AND, e.g. {' AND '.join(w + typed for w in words)}")
+    prefix = words[-1].endswith("*") and len(words[-1]) > 1
+    text = " ".join(words)
+    return '"' + (text[:-1] if prefix else text) + '"' + ("*" if prefix else "")
 
 
 def _tag_field(tag: str, token: str, field: str | None) -> str | None:

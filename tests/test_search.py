@@ -53,6 +53,14 @@ def pmids(research_store: Store, query: str | None, **filters) -> list[str]:
         ("ketamine[ti] morphine[AB] pain[majr] OPRM1[ot] taper[tw] wean[all]",
          "title:ketamine abstract:morphine mesh:pain keywords:OPRM1 taper wean"),
         ("IL-1[beta] [3H]naloxone", '"IL-1[beta]" "[3H]naloxone"'),  # not PubMed tags: punctuation, as before
+        # unquoted words before a tag are one phrase in that field, as PubMed reads them, back to the last
+        # operator, parenthesis, "phrase", field: or tag
+        ("opioid induced hyperalgesia[tiab]", '{title abstract}:"opioid induced hyperalgesia"'),
+        ('ketamine AND opioid-induced hyperalgesia[ti] OR "central" wind up[ab] NOT rat',
+         'ketamine AND title:"opioid-induced hyperalgesia" OR "central" abstract:"wind up" NOT rat'),
+        ("(pain) opioid induc*[tiab] morphine[ot] remifentanil tolerance[tw]",
+         '( pain ) AND {title abstract}:"opioid induc"* keywords:morphine "remifentanil tolerance"'),
+        ("title:ketamine Analgesics, Opioid[mh]", 'title:ketamine mesh:"Analgesics, Opioid"'),
     ],
 )
 def test_fts_query_quotes_punctuated_words_as_phrases(typed: str, fts: str) -> None:
@@ -91,6 +99,10 @@ def test_broken_query_is_one_line_input_error_explaining_syntax(research_store: 
         ("randomized controlled trial[pt]", "[pt] has no field in oihwatch search; use the option --study-type"),
         ('"opioid hyperalgesia"[tiab:~3]', "PubMed's proximity search [tiab:~3] is not read here"),
         ('"Hyperalgesia/chemically induced"[Mesh]', 'MeSH subheadings are not indexed: search the heading alone, e.g. "Hyperalgesia"[Mesh]'),
+        ("Hyperalgesia/chemically induced[mh]", 'MeSH subheadings are not indexed: search the heading alone, e.g. "Hyperalgesia"[mh]'),
+        ("ketamine AND Analgesics, Opioid/adverse effects[MeSH Terms]",
+         'MeSH subheadings are not indexed: search the heading alone, e.g. "Analgesics, Opioid"[MeSH Terms]'),
+        ("opioid* induced[tiab]", "a prefix* ends a tagged phrase here, not 'opioid*' in opioid* induced[tiab]; search the words with AND"),
         ("(ketamine OR magnesium)[tiab]", "PubMed's field tag [tiab] follows a word or \"phrase\" here, not ')'"),
         ("title:ketamine[tiab]", "title:ketamine[tiab] has two fields"),
         ("[tiab] ketamine", "PubMed's field tag [tiab] must follow a word"),
@@ -110,6 +122,14 @@ def test_pubmed_tags_search_the_fields_they_name(research_store: Store) -> None:
     assert mesh and mesh == set(pmids(research_store, "mesh:hyperalgesia"))
     phrase = set(pmids(research_store, '"opioid-induced hyperalgesia"[tiab]'))
     assert phrase and phrase == set(pmids(research_store, 'title:"opioid-induced hyperalgesia" OR abstract:"opioid-induced hyperalgesia"'))
+
+
+def test_a_pubmed_tag_after_unquoted_words_searches_them_as_one_phrase_in_its_field(research_store: Store) -> None:
+    run = set(pmids(research_store, "opioid induced hyperalgesia[tiab]"))
+    assert run and run == set(pmids(research_store, 'title:"opioid induced hyperalgesia" OR abstract:"opioid induced hyperalgesia"'))
+    assert run < set(pmids(research_store, "opioid induced (title:hyperalgesia OR abstract:hyperalgesia)"))  # the tag on the last word only
+    prefixed = set(pmids(research_store, "opioid induc*[tiab]"))  # FTS5's phrase with a prefix last word
+    assert run <= prefixed == {row[0] for row in research_store.db.execute(*build_search('{title abstract}:"opioid induc"*', Filters()))}
 
 
 def test_the_default_harvest_query_pasted_finds_oih_records(research_store: Store) -> None:
@@ -331,6 +351,9 @@ def test_search_command_reads_pubmed_tags_or_says_which_it_cannot(research_cli) 
     assert json.loads(tagged.stdout) and json.loads(tagged.stdout) == json.loads(fielded.stdout)
     author = research_cli("search", "chu lf[au]")
     assert author.exit_code == 1 and author.stderr.startswith("Error: PubMed's field tag [au] has no field") and author.stderr.count("\n") == 1
+    subheading = research_cli("search", "Hyperalgesia/chemically induced[mh]")
+    assert subheading.exit_code == 1 and subheading.stderr.count("\n") == 1
+    assert subheading.stderr.startswith('Error: MeSH subheadings are not indexed: search the heading alone, e.g. "Hyperalgesia"[mh]')
 
 
 def test_search_command_json_with_filters(research_cli) -> None:

@@ -111,7 +111,10 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     pastes as it is: [tiab] (title or abstract), [ti], [ab], [mh] [mesh] [majr]
     (MeSH headings; [majr] takes any heading, and a heading does not take in the
     narrower ones as PubMed's does), [ot] (keywords), [tw] [all] (every field).
-    Other tags ([au], [dp], [pt]...) are an error that says what to use instead.
+    As in PubMed, unquoted words before a tag are one phrase in that field:
+    opioid induced hyperalgesia[tiab]. Other tags ([au], [dp], [pt]...) and MeSH
+    subheadings (Hyperalgesia/drug therapy[mh]) are an error that says what to
+    use instead.
 
     The "OIH" column is the relevance: how likely the record is about OIH itself.
     Topics are independent of it; --relevant keeps the records the digest would send.
