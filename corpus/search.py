@@ -60,10 +60,17 @@ _OPTION_FOR_TAG = {
                      "la", "language", "pmid", "uid", "sh", "subheading", "mesh subheading", "nm", "supplementary concept",
                      "pa", "pharmacological action", "rn", "si", "sb", "subset", "filter", "gr", "ir", "fir", "ed", "pg",
                      "vi", "ip", "aid", "lid", "pl", "ps", "pubn", "tt", "isbn", "book", "cois", "auid"], ""),
+    # The long names PubMed's Advanced Search Builder writes.
+    **dict.fromkeys(["date - publication", "date - create", "date - entry", "date - entrez", "date - mesh",
+                     "date - completion", "date - modification"], "--since / --until YEAR"),
+    **dict.fromkeys(["author - first", "author - last", "author - full", "author - corporate", "author - identifier",
+                     "investigator", "investigator - full", "editor", "publisher", "volume", "issue", "pagination",
+                     "grant number", "ec/rn number", "lang", "conflict of interest statements", "location id",
+                     "secondary source id", "transliterated title", "place of publication", "nlm unique id"], ""),
 }  # fmt: skip
 _TAG_NAMES = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted([*PUBMED_TAGS, *_OPTION_FOR_TAG], key=len, reverse=True))
 # A tag after its '[': a known name, maybe an option (':noexp', ':~3'), and the ']'.
-_TAG_BODY = rf"\s*(?i:{_TAG_NAMES})(?::[^\]\s]*)?\s*"
+_TAG_BODY = rf"\s*(?ai:{_TAG_NAMES})(?::[^\]\s]*)?\s*"  # ASCII case only: 'İ' lower-cases to no tag
 # An optional ``field:`` (letters only: '10:1' is a ratio) glued to what follows it, then a "phrase",
 # a parenthesis, a word (in which a '[' is punctuation unless a PubMed tag starts there) or a tag
 # that follows nothing; then the PubMed tag of what came before.

@@ -106,12 +106,20 @@ def test_broken_query_is_one_line_input_error_explaining_syntax(research_store: 
         ("(ketamine OR magnesium)[tiab]", "PubMed's field tag [tiab] follows a word or \"phrase\" here, not ')'"),
         ("title:ketamine[tiab]", "title:ketamine[tiab] has two fields"),
         ("[tiab] ketamine", "PubMed's field tag [tiab] must follow a word"),
+        ('pain[tiab] AND ("2000/01/01"[Date - Publication] : "3000"[Date - Publication])',
+         "[Date - Publication] has no field in oihwatch search; use the option --since / --until YEAR"),
+        ("ketamine OR Smith J[Author - First]", "[Author - First] has no field in oihwatch search; only [tiab]"),
     ],
 )
 def test_a_pubmed_tag_with_no_field_here_is_one_line_naming_it(research_store: Store, query: str, says: str) -> None:
     with pytest.raises(InputError) as caught:
         search(research_store, query)
     assert says in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("query", ["ketamine[TİAB]", "ketamine[tıab]", "ketamine[ſb]"])
+def test_a_tag_spelt_with_letters_that_only_lower_case_to_one_is_not_a_tag(research_store: Store, query: str) -> None:
+    search(research_store, query)  # searched as words, as any other bracket is: no KeyError
 
 
 def test_pubmed_tags_search_the_fields_they_name(research_store: Store) -> None:
