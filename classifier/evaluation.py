@@ -62,15 +62,15 @@ def cross_validate(
     if folds < 2:
         raise ValueError(f"cross-validation needs 2 folds or more, not {folds}")
     train = curated.for_training()
-    pmids = sorted(train)
+    by_pmid = {a.pmid: a for a in articles}
+    pmids = sorted(p for p in train if p in by_pmid)  # a label of a record the corpus lacks cannot be scored
     order = np.random.default_rng(seed).permutation(len(pmids))
     fold_of = {pmids[i]: k % folds for k, i in enumerate(order)}
     pooled: list = []
-    by_pmid = {a.pmid: a for a in articles}
     for k in range(folds):
         held = frozenset(p for p in pmids if fold_of[p] == k)
         model = train_model(articles, rules, CuratedSet(train, held), hyperparameters)
-        pooled.append((model, [by_pmid[p] for p in held if p in by_pmid]))
+        pooled.append((model, [by_pmid[p] for p in held]))
     truth = {p: train[p] for p in pmids}
     return {
         "folds": folds,

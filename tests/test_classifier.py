@@ -134,6 +134,25 @@ def test_held_out_records_never_enter_training(rules, hyperparameters):
     assert model.meta["records"] == len(articles) - 40
 
 
+def test_cross_validation_folds_only_the_labelled_records_the_corpus_holds(rules, hyperparameters, monkeypatch):
+    from classifier import evaluation
+
+    articles = synthetic_articles(60)
+    present = {a.pmid: {"ketamine": int(a.pmid) % 3 == 1} for a in articles[:10]}
+    absent = {str(5000 + i): {"ketamine": True} for i in range(200)}  # labelled, but not in this corpus
+    held_per_fold = []
+    train = evaluation.train_model
+
+    def recording(articles, rules, curated, hyperparameters):
+        held_per_fold.append(len(curated.test_pmids))
+        return train(articles, rules, curated, hyperparameters)
+
+    monkeypatch.setattr(evaluation, "train_model", recording)
+    result = evaluation.cross_validate(articles, rules, CuratedSet({**present, **absent}), hyperparameters, folds=10)
+    assert held_per_fold == [1] * 10  # each fold scores one record; folded over all 210, some scored none
+    assert result["records"] == 10
+
+
 def test_saved_model_loads_back_with_the_same_scores(model, rules, tmp_path):
     save_model(model, tmp_path)
     loaded = load_model(tmp_path, "9.9", _trained_for(model))
