@@ -304,3 +304,9 @@ def test_export_to_dot_slash_dash_writes_the_file_named_dash(tmp_path: Path, res
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
     assert (tmp_path / "-").read_text(encoding="utf-8").startswith("pmid,")
+
+
+def test_export_to_an_empty_file_name_is_a_usage_error(research_cli) -> None:
+    result = research_cli("export", "--topic", "genetics", "-o", "")
+    assert result.exit_code == 2
+    assert "'-o': needs a file name, or - for stdout" in result.stderr

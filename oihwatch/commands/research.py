@@ -260,6 +260,8 @@ def export_command(app: App, query: str | None, fmt: str, output: str | None, **
     Example:
         oihwatch export --format ris --topic ketamine --relevant --since 2015 -o ketamine.ris
     """
+    if output == "":
+        raise click.BadParameter("needs a file name, or - for stdout", param_hint="'-o'")
     hits = search(app.store, query, make_filters(app, **filter_args))
     records = iter_records(app.store, [h.pmid for h in hits])
     if output in (None, "-"):  # '-' is the convention of click and most tools, not a file named '-'
