@@ -10,10 +10,14 @@ goes field by field:
   the stored one: the stored date in that year, the same page range written out in full, the
   same words of an abstract, the same author and MeSH names (a changed list keeps the stored
   author or heading of each name it still has);
+- a MeSH heading the file gives with more than its name (a UI, the major-topic flag, qualifiers:
+  our JSON Lines export's ``mesh_headings``, MEDLINE text) adds that detail to the stored heading
+  of that name; a heading given by name only never strips what is stored of it;
 - a different value replaces the stored one, except over a record PubMed itself wrote (XML,
   or MEDLINE text: NLM's create date or status is set) from a file PubMed did not: a reference
   manager's or a spreadsheet's copy may be cut short or edited by hand, so it only fills the
-  fields PubMed left empty;
+  fields PubMed left empty (of a heading, the UI MEDLINE text lacks, or the flags of one stored
+  by name only);
 - a record stored from PubMed XML is never changed by a file: it can be parsed again from its
   XML, a merge could not.
 
@@ -27,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any
 
-from corpus.article import Article, content_json, sections_text
+from corpus.article import Article, MeshHeading, content_json, sections_text
 from corpus.exports import author_name, split_pages
 
 _NOT_MERGED = {"pmid", "source", "raw_xml", "pub_date_sort"}  # identity, provenance; the sort date goes with pub_date
@@ -44,9 +48,17 @@ def merge(stored: Article, incoming: Article) -> Article:
     changed = {}
     for name in _MERGED:
         old, new, empty = getattr(stored, name), getattr(incoming, name), getattr(_EMPTY, name)
-        if new == empty or _same(name, stored, incoming) or (fills_only and old != empty):
+        if new == empty:
             continue
-        changed[name] = _keep_known_items(name, old, new)
+        if _same(name, stored, incoming):
+            if name == "mesh":  # the same headings, perhaps with detail the stored ones lack
+                detailed = _keep_known_items(name, old, new, fills_only)
+                if detailed != old:
+                    changed[name] = detailed
+            continue
+        if fills_only and old != empty:
+            continue
+        changed[name] = _keep_known_items(name, old, new, fills_only)
     if "pub_date" in changed:
         changed["pub_date_sort"] = incoming.pub_date_sort
     return replace(stored, **changed, source=incoming.source)
@@ -97,13 +109,33 @@ def _key(name: str, value: Any) -> object:
     return _words(value) if isinstance(value, str) else value
 
 
-def _keep_known_items(name: str, old: Any, new: Any) -> Any:
-    """A changed author or MeSH list keeps the stored item (flags, initials, group name) of each name it still has."""
+def _keep_known_items(name: str, old: Any, new: Any, fills_only: bool) -> Any:
+    """A changed author or MeSH list keeps the stored item (flags, initials, group name) of each name it still has;
+    a MeSH heading takes the detail the file adds to it (``_richer_heading``)."""
     if name not in _ITEM_KEYS:
         return new
     item_key = _ITEM_KEYS[name]
     known = {item_key(item): item for item in old}
+    if name == "mesh":
+        return [_richer_heading(known[item_key(item)], item, fills_only) if item_key(item) in known else item for item in new]
     return [known.get(item_key(item), item) for item in new]
+
+
+def _richer_heading(old: MeshHeading, new: MeshHeading, fills_only: bool) -> MeshHeading:
+    """The stored heading of a name with what the file says of it: a bare name says nothing more, so the stored
+    heading stays; a heading with detail replaces one stored by name only, and another one's flags unless PubMed
+    wrote the stored record; a UI the file lacks is kept, one the stored heading lacks is filled."""
+    if not _has_detail(new):
+        return old
+    if not _has_detail(old):
+        return new
+    if fills_only:
+        return replace(old, ui=old.ui or new.ui)
+    return replace(new, ui=new.ui or old.ui)
+
+
+def _has_detail(heading: MeshHeading) -> bool:
+    return bool(heading.ui or heading.major or heading.qualifiers)
 
 
 def _words(text: str) -> str:

@@ -3,9 +3,14 @@ PubMed's own record wins over a reference manager's or a spreadsheet's copy."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 from corpus.article import AbstractSection, Article, Author, MeshHeading
+from corpus.exports import WRITERS, iter_records
+from corpus.store import Store
+from harvester.ingest import ingest_files
 from harvester.merge import is_bare, merge
 
 STRUCTURED = [AbstractSection("Ketamine 0.5 mg/kg.", "METHODS", "METHODS"), AbstractSection("Less pain.", "CONCLUSIONS", "CONCLUSIONS")]
@@ -72,6 +77,54 @@ def test_changed_lists_keep_the_stored_item_of_each_name_they_still_have():
     merged = merge(stored(), from_file(mesh=[MeshHeading("Ketamine"), MeshHeading("Pain")], authors=[Author("OIH Study Group")]))
     assert merged.mesh == [stored().mesh[0], MeshHeading("Pain")]
     assert merged.authors == [Author(collective="OIH Study Group")]
+
+
+def test_headings_with_flags_and_qualifiers_enrich_the_same_names_and_names_alone_strip_nothing():
+    names_only = stored(mesh=[MeshHeading("Ketamine"), MeshHeading("Humans")])
+    detailed = from_file(mesh=stored().mesh)  # a JSON Lines export's mesh_headings
+    assert merge(names_only, detailed).mesh == stored().mesh
+    assert merge(stored(), from_file(mesh=[MeshHeading("Ketamine"), MeshHeading("Humans")])).mesh == stored().mesh
+    assert merge(stored(), detailed) == stored(source="new.csv")
+    no_longer_major = from_file(mesh=[MeshHeading("Ketamine", "D007649", False, ("adverse effects",)), MeshHeading("Humans")])
+    assert merge(stored(), no_longer_major).mesh == [no_longer_major.mesh[0], stored().mesh[1]]
+    medline = stored(created="2003-02-01", status="MEDLINE", mesh=[MeshHeading("Ketamine", "", True, ("therapeutic use*",)), MeshHeading("Humans")])
+    over_medline = merge(medline, from_file(mesh=[MeshHeading("Ketamine", "D007649", False), MeshHeading("Humans", "D006801")]))
+    assert over_medline.mesh == [MeshHeading("Ketamine", "D007649", True, ("therapeutic use*",)), MeshHeading("Humans", "D006801")]
+    added = merge(names_only, from_file(mesh=[*stored().mesh, MeshHeading("Pain", "D010146")]))
+    assert added.mesh == [*stored().mesh, MeshHeading("Pain", "D010146")]
+
+
+def one_line(shared_data: Path, pmid: str, path: Path) -> Path:
+    with open(shared_data / "corpus.jsonl", encoding="utf-8") as corpus:
+        path.write_text(next(line for line in corpus if json.loads(line)["pmid"] == pmid), encoding="utf-8")
+    return path
+
+
+def test_a_jsonl_export_with_mesh_flags_updates_a_record_stored_with_names_only(shared_data, tmp_path):
+    pmid = "38011560"  # in corpus.jsonl with MeSH names only, in PubMed XML with flags and qualifiers
+    with Store(tmp_path / "xml.db") as store:
+        ingest_files(store, [shared_data / "pubmed-xml" / "metapub" / f"{pmid}.xml"])
+        from_xml = next(store.iter_articles([pmid]))
+        with open(tmp_path / "export.jsonl", "w", encoding="utf-8") as out:
+            WRITERS["jsonl"](iter_records(store, [pmid]), out)
+    assert any(m.qualifiers for m in from_xml.mesh) and any(m.major for m in from_xml.mesh)
+    plain = one_line(shared_data, pmid, tmp_path / "corpus.jsonl")
+    with Store(tmp_path / "fresh.db") as store:
+        ingest_files(store, [tmp_path / "export.jsonl"])
+        assert next(store.iter_articles([pmid])).mesh == from_xml.mesh
+    with Store(tmp_path / "merged.db") as store:
+        ingest_files(store, [plain])
+        assert [m.descriptor for m in next(store.iter_articles([pmid])).mesh] == from_xml.mesh_terms
+        assert not any(m.ui or m.major or m.qualifiers for m in next(store.iter_articles([pmid])).mesh)
+        richer = ingest_files(store, [tmp_path / "export.jsonl"]).totals
+        assert (richer.updated, richer.unchanged) == (1, 0)
+        assert next(store.iter_articles([pmid])).mesh == from_xml.mesh
+        for again in (tmp_path / "export.jsonl", plain):  # the same file, then the poorer one: nothing changes
+            before = store.db.execute("SELECT data, fingerprint, last_updated FROM articles WHERE pmid = ?", (pmid,)).fetchone()
+            report = ingest_files(store, [again]).totals
+            assert (report.updated, report.unchanged) == (0, 1)
+            assert tuple(store.db.execute("SELECT data, fingerprint, last_updated FROM articles WHERE pmid = ?", (pmid,)).fetchone()) == tuple(before)
+        assert next(store.iter_articles([pmid])).mesh == from_xml.mesh
 
 
 def test_over_a_record_pubmed_wrote_a_file_only_fills_the_gaps():
