@@ -18,6 +18,8 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from markupsafe import escape  # noqa: E402 (comes with Datasette)
+
 from corpus.errors import StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
@@ -156,6 +158,23 @@ def test_the_saved_search_names_an_unknown_topic_and_the_known_ones(client: http
     page = client.get(f"/{VIEW}/search_topic", params={"q": "opioid", "topic": "Ketamin"})
     assert page.status_code == 400 and said.replace("'", "&#39;") in page.text and 'name="topic"' in page.text  # the form, to correct it
     assert client.get(f"/{VIEW}/search_topic.json", params={"q": "opioid", "topic": "hypnosis"}).json()["rows"] == []  # known, no papers
+
+
+@pytest.mark.parametrize("query", ["smith[au]", "titel:opioid", '"Hyperalgesia/chemically induced"[mh]'])
+def test_a_query_the_cli_refuses_is_its_one_line_error_in_the_web_view(client: httpx.Client, research_cli, query: str) -> None:
+    """The CLI's message, saying what to use; not FTS5's syntax error or "no such column"."""
+    cli = research_cli("search", query)
+    assert cli.exit_code == 1 and cli.stderr.startswith("Error: ") and cli.stderr.count("\n") == 1
+    said = cli.stderr.removeprefix("Error: ").rstrip("\n")
+    on_page = str(escape(said))
+    for path, params in [(f"/{VIEW}/articles", {"_search": query}), (f"/{VIEW}/articles", {"_search_title": query}),
+                         (f"/{VIEW}/search_topic", {"q": query, "topic": ""}), (f"/{VIEW}/search_topic", {"q": query, "topic": "ketamine"})]:
+        response = client.get(f"{path}.json", params=params)
+        assert (response.status_code, response.json()["ok"], response.json()["error"]) == (400, False, said), params
+        page = client.get(path, params=params)
+        assert page.status_code == 400 and on_page in page.text and "fts5" not in page.text, params
+    form = client.get(f"/{VIEW}/search_topic", params={"q": query, "topic": ""})
+    assert 'name="q"' in form.text  # the saved search shows its form, to correct the query
 
 
 def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tmp_path: Path) -> None:

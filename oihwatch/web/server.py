@@ -5,8 +5,9 @@ settings below keep SQL time-limited and facets on the columns librarians slice 
 serve process has its own snapshot file, deleted when it stops, so a serve starting (after
 a harvest, say) never changes what another one serves.
 Searches in the page go through the CLI's own query translation (``search_plugin``), so a
-query the CLI accepts ("opioid-induced", 5-HT3, title:"...") works in the browser too; the
-saved search's topic is checked against the configured ones (``topic_plugin``).
+query the CLI accepts ("opioid-induced", 5-HT3, title:"...") works in the browser too, and one it
+refuses shows the CLI's message; the saved search's topic is checked against the configured ones
+(``topic_plugin``).
 """
 
 from __future__ import annotations
@@ -58,11 +59,11 @@ QUERIES = {
             "SELECT articles.pubmed, articles.title, articles.journal, articles.year, articles.study_type, "
             "articles.relevance, articles.topics "
             "FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid "
-            "WHERE articles_fts MATCH fts_query(:q) AND articles.retracted = 0 "
+            "WHERE articles_fts MATCH :_fts_q AND articles.retracted = 0 "
             "AND (:_known_topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :_known_topic)) "
             f"ORDER BY bm25(articles_fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT 200"
         ),
-        "params": ["q", "topic"],  # the form's fields; the SQL reads the topic checked (topic_plugin.py)
+        "params": ["q", "topic"],  # the form's fields; the SQL reads q translated and the topic checked (search_plugin.py, topic_plugin.py)
     },
     "topic_trend": {
         "title": "Articles per topic per year",
