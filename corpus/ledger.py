@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from corpus.article import RETRACTED_LINKS, WARNING_LINKS, Article
-from corpus.store import Store
+from corpus.store import Store, in_chunks
 
 RETRACTED = "retracted"
 
@@ -176,10 +176,7 @@ def sent_before(store: Store, before_id: int | None = None) -> dict[str, str]:
 def known_marks(store: Store, pmids: Iterable[str]) -> dict[str, set[str]]:
     """The marks already sent or warned about, by PMID."""
     known: dict[str, set[str]] = {}
-    wanted = list(pmids)
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    for marks, chunk in in_chunks(pmids):
         for row in store.db.execute(f"SELECT pmid, mark FROM digest_marks WHERE pmid IN ({marks})", chunk):
             known.setdefault(row["pmid"], set()).add(row["mark"])
     return known

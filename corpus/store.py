@@ -8,6 +8,7 @@ batch or harvest window leaves the store exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import sqlite3
@@ -28,6 +29,17 @@ SQLITE_ERROR, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 11, 26
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# PMIDs bound to one ``IN (...)`` at most: older SQLite builds allow 999 variables in a statement.
+IN_CHUNK = 500
+
+
+def in_chunks(values: Iterable[str]) -> Iterator[tuple[str, list[str]]]:
+    """``values`` in chunks for ``IN (...)``, each with its placeholders: ('?,?,?', [a, b, c])."""
+    values = iter(values)
+    while chunk := list(itertools.islice(values, IN_CHUNK)):
+        yield ",".join("?" * len(chunk)), chunk
 
 
 @dataclass
@@ -320,18 +332,8 @@ class Store:
 
     def known_pmids(self, pmids: Iterable[str]) -> set[str]:
         """Those of ``pmids`` already stored."""
-        known: set[str] = set()
-        chunk: list[str] = []
-        for pmid in pmids:
-            chunk.append(pmid)
-            if len(chunk) == 500:
-                known |= self._known(chunk)
-                chunk = []
-        return known | self._known(chunk) if chunk else known
-
-    def _known(self, chunk: list[str]) -> set[str]:
-        marks = ",".join("?" * len(chunk))
-        return {r[0] for r in self.db.execute(f"SELECT pmid FROM articles WHERE pmid IN ({marks})", chunk)}
+        return {r[0] for marks, chunk in in_chunks(pmids)
+                for r in self.db.execute(f"SELECT pmid FROM articles WHERE pmid IN ({marks})", chunk)}
 
     def count_articles(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted = 0"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from corpus.store import Store
+from corpus.store import Store, in_chunks
 
 RELEVANCE = "oih"  # the label name for "is about opioid-induced hyperalgesia"
 
@@ -67,11 +67,8 @@ def load_classifications(store: Store, pmids: Iterable[str] | None = None) -> di
         rows = store.db.execute("SELECT * FROM classifications").fetchall()
         tag_rows = store.db.execute("SELECT * FROM tags ORDER BY pmid, topic").fetchall()
     else:
-        wanted = list(pmids)
         rows, tag_rows = [], []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        for marks, chunk in in_chunks(pmids):
             rows += store.db.execute(f"SELECT * FROM classifications WHERE pmid IN ({marks})", chunk).fetchall()
             tag_rows += store.db.execute(f"SELECT * FROM tags WHERE pmid IN ({marks}) ORDER BY pmid, topic", chunk).fetchall()
     result = {
@@ -107,10 +104,8 @@ def count_to_classify(store: Store) -> int:
 def awaiting_classification(store: Store, pmids: Iterable[str]) -> list[str]:
     """Those of ``pmids`` that wait for ``classify``: never classified, or changed (or relabelled,
     or a new model trained) since their tags were made."""
-    wanted, waiting = list(pmids), []
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
+    waiting = []
+    for marks, chunk in in_chunks(pmids):
         waiting += [r[0] for r in store.db.execute(
             f"SELECT pmid FROM articles a WHERE pmid IN ({marks}) AND deleted = 0 AND (needs_classification = 1 "
             "OR NOT EXISTS (SELECT 1 FROM classifications c WHERE c.pmid = a.pmid))", chunk)]
