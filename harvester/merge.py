@@ -51,14 +51,13 @@ def merge(stored: Article, incoming: Article) -> Article:
         if new == empty:
             continue
         if _same(name, stored, incoming):
-            if name == "mesh":  # the same headings, perhaps with detail the stored ones lack
-                detailed = _keep_known_items(name, old, new, fills_only)
-                if detailed != old:
-                    changed[name] = detailed
+            if name != "mesh":  # only the same MeSH headings can bring what the stored ones lack
+                continue
+        elif fills_only and old != empty:
             continue
-        if fills_only and old != empty:
-            continue
-        changed[name] = _keep_known_items(name, old, new, fills_only)
+        merged = _keep_known_items(name, old, new, fills_only)
+        if merged != old:
+            changed[name] = merged
     if "pub_date" in changed:
         changed["pub_date_sort"] = incoming.pub_date_sort
     return replace(stored, **changed, source=incoming.source)
