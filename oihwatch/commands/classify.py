@@ -14,7 +14,7 @@ import click
 
 from classifier.curated import CuratedSet, default_label_file, merge_labels, read_label_file
 from classifier.documents import record_text
-from classifier.evaluation import cross_validate, evaluate_model
+from classifier.evaluation import cross_validate, evaluate_model, stored_training_pmids
 from classifier.model import OihModel
 from classifier.persistence import load_model, save_model
 from classifier.tagging import classify_articles
@@ -54,8 +54,8 @@ def current_model(app: App, rules: list[TopicRule]) -> OihModel:
 
 def labels_held(curated: CuratedSet, articles: list) -> str:
     """'1832 with curated training labels, 760 held out' among ``articles``: the shipped labels cover records a corpus may not hold."""
-    stored = {article.pmid for article in articles}
-    return f"{len(stored & set(curated.for_training()))} with curated training labels, {len(stored & curated.test_pmids)} held out"
+    held_out = {article.pmid for article in articles} & curated.test_pmids
+    return f"{len(stored_training_pmids(curated, articles))} with curated training labels, {len(held_out)} held out"
 
 
 def classify_records(app: App, everything: bool = False) -> int:
@@ -165,7 +165,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
 def check_folds(folds: int, curated: CuratedSet, articles: list) -> None:
     """Raise ``ClassifierError`` when the corpus holds too few curated training records for ``folds`` folds:
     each fold holds out at least one, or the model of a fold is scored on nothing."""
-    stored = len({article.pmid for article in articles} & set(curated.for_training()))
+    stored = len(stored_training_pmids(curated, articles))
     if stored < 2:
         raise ClassifierError(f"cross-validation needs at least 2 records with curated training labels in the corpus, "
                               f"and it holds {stored}; ingest the labelled records or label some with 'oihwatch label'")
