@@ -280,7 +280,12 @@ class Settings(Section):
 
     def where(self, key: str) -> str:
         """Where a setting's value came from, for an error message: '$OIHWATCH_NCBI_EMAIL' when a variable set it, else the file."""
-        return f"${self._origin[key]}" if key in self._origin else str(self.source)
+        return _where(key, self._origin, self.source)
+
+
+def _where(key: str, origin: Mapping[str, str], path: Path | None) -> str:
+    """'$VARIABLE' when ``origin`` says a variable set ``key``, else the file's path."""
+    return f"${origin[key]}" if key in origin else str(path)
 
 
 def _reject_repeats(names: list[str], what: str, why: str) -> None:
@@ -359,8 +364,7 @@ def settings_from_mapping(
         raise ConfigError(f"ncbi.api_key in $NCBI_API_KEY: {problem}")  # checked here, so no exception ever holds the key
 
     def error(key: str, problem: str) -> ConfigError:
-        where = f"${origin[key]}" if key in origin else str(path)
-        return ConfigError(f"{key} in {where}: {problem}")
+        return ConfigError(f"{key} in {_where(key, origin, path)}: {problem}")
 
     for key, name in origin.items():  # a variable is a string: converted by its setting's type (lax), the file is not
         section, field = key.split(".")
