@@ -168,6 +168,8 @@ class EutilsClient:
             raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
         except httpx.TransportError as exc:
             raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
+        except httpx.DecodingError as exc:  # a compressed body damaged on the way: ask again, as for a cut one
+            raise TransientError(f"damaged response ({self._redact(str(exc))})") from None
         status = response.status_code
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

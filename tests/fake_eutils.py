@@ -9,12 +9,13 @@ event), its modification date from ``DateRevised``; a test may override either.
 
 Faults, queued one per request (``fake.faults.extend([...])``) or drawn at random with a seed
 (``fake.fault_rate``): 429 with or without Retry-After, 500/502/503, a delay longer than the
-client's timeout, a dropped connection, a truncated body (two ways), an HTML error page, and
-``<ERROR>`` inside a 200.
+client's timeout, a dropped connection, a truncated body (two ways), a damaged gzip body, an HTML
+error page, and ``<ERROR>`` inside a 200.
 """
 
 from __future__ import annotations
 
+import gzip
 import random
 import re
 import threading
@@ -27,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
-FAULTS = ("429", "429-retry-after", "500", "502", "503", "timeout", "drop", "truncate", "cut", "html", "error200")
+FAULTS = ("429", "429-retry-after", "500", "502", "503", "timeout", "drop", "truncate", "cut", "html", "error200", "gzip")
 
 # What NCBI answers when a PubMed esearch pages past its cap (E-utilities, since Nov 2022).
 CAP_ERROR = (
@@ -225,6 +226,10 @@ class FakeEutils:
             body = f"<?xml version=\"1.0\" ?>\n<{root}><ERROR>{BACKEND_ERROR}</ERROR></{root}>".encode()
         elif fault == "truncate":
             body = body[: len(body) // 2]
+        elif fault == "gzip":  # a gzip body damaged on the way (a proxy, a cut line) but of the length announced
+            packed = bytearray(gzip.compress(body))
+            packed[len(packed) // 2: len(packed) // 2 + 8] = bytes(8)
+            body, headers["Content-Encoding"] = bytes(packed), "gzip"
         handler.send_response(status)
         for name, value in headers.items():
             handler.send_header(name, value)
