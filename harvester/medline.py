@@ -97,15 +97,17 @@ def _one(record: dict, tag: str) -> str:
 
 
 def _authors(record: dict) -> list[Author]:
-    """FAU ('Mangalam, Harry') with AU ('Mangalam H') for initials; CN are group authors (listed after)."""
+    """FAU ('Mangalam, Harry') with AU ('Mangalam H') for initials; CN are group authors (listed after).
+    Records before 2002 carry only AU, whose last word is the initials."""
     full, short = _many(record, "FAU"), _many(record, "AU")
-    if not full:  # records before 2002 carry only AU
-        full = short
     authors = []
-    for index, name in enumerate(full):
-        last, _, fore = name.partition(",")
+    for index, name in enumerate(full or short):
         initials = short[index].rpartition(" ")[2] if index < len(short) and " " in short[index] else ""
-        authors.append(Author(last=last.strip(), fore=fore.strip() if "," in name else "", initials=initials))
+        if full:
+            last, _, fore = name.partition(",")
+            authors.append(Author(last=last.strip(), fore=fore.strip(), initials=initials))
+        else:
+            authors.append(Author(last=name.rpartition(" ")[0].strip() if initials else name, initials=initials))
     return authors + [Author(collective=group) for group in _many(record, "CN")]
 
 

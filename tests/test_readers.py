@@ -77,6 +77,15 @@ def test_medline_links_and_missing_pmid(tmp_path):
     assert [str(s) for s in skipped] == [f"{path}: record 2: no PMID"]
 
 
+def test_medline_authors_before_2002_have_only_au_lines(tmp_path):
+    path = tmp_path / "old.nbib"
+    path.write_text("PMID- 10321245\nTI  - Mechanisms of hyperalgesia.\nAU  - Mao J\nAU  - van der Berg JM\n"
+                    "AU  - Price DD\nCN  - Pain Study Group\n", encoding="utf-8")
+    (article,) = articles(path)
+    assert [(a.last, a.fore, a.initials, a.collective) for a in article.authors] == [
+        ("Mao", "", "J", ""), ("van der Berg", "", "JM", ""), ("Price", "", "DD", ""), ("", "", "", "Pain Study Group")]
+
+
 def test_medline_structured_abstract_gets_its_sections(shared_data):
     (article,) = articles(shared_data / "medline" / "pubmed_result3.txt")
     assert [s.label for s in article.abstract_sections] == ["PURPOSE", "METHODS", "RESULTS", "CONCLUSIONS"]
