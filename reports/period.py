@@ -8,7 +8,7 @@ Mondays sends one digest (covering everything since the last one), not three.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from corpus.ledger import deliveries, find_digest, owing_digests, unlisted
@@ -18,14 +18,15 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def latest_due(weekday: str, at: str, tz: str, now: datetime) -> datetime:
-    """The latest moment at or before ``now`` that is ``weekday`` at local time ``at`` (HH:MM) in ``tz``."""
+    """The latest moment at or before ``now`` that is ``weekday`` at local time ``at`` (HH:MM) in ``tz``.
+    Compared in UTC: two times of one zone compare as wall clocks, blind to the hour DST repeats."""
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)
     hour, minute = (int(part) for part in at.split(":"))
     days_back = (local.weekday() - WEEKDAYS.index(weekday)) % 7
     day = (local - timedelta(days=days_back)).date()
     due = datetime.combine(day, time(hour, minute), zone)
-    if due > local:
+    if due.astimezone(timezone.utc) > now.astimezone(timezone.utc):
         due = datetime.combine(day - timedelta(days=7), time(hour, minute), zone)
     return due
 

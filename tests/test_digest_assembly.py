@@ -45,6 +45,13 @@ def test_latest_due_is_the_configured_weekday_and_local_time():
     assert before.isoformat() == "2026-11-16T07:00:00-05:00"  # 06:59 in New York: last week's is the latest
 
 
+def test_the_hour_dst_repeats_keeps_the_week_whose_digest_fell_due():
+    # 2026-11-01: New York's clocks go back at 02:00 EDT, so 01:00-02:00 comes twice; due Sunday 01:30 EDT.
+    for utc_hour, utc_minute in ((5, 45), (6, 15), (6, 45)):  # 01:45 EDT, then 01:15 and 01:45 EST
+        due = latest_due("sun", "01:30", "America/New_York", datetime(2026, 11, 1, utc_hour, utc_minute, tzinfo=UTC))
+        assert due.isoformat() == "2026-11-01T01:30:00-04:00"
+
+
 def test_digest_due_once_per_period_and_missed_weeks_collapse(tmp_path):
     store = Store(":memory:", clock=Clock(MONDAY))
     three_weeks_later = MONDAY + timedelta(weeks=3)
