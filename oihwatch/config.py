@@ -174,6 +174,13 @@ class DigestSettings(Section):
             raise ValueError(f"{value!r} is not a time of day (use HH:MM, 00:00 to 23:59)")
         return value
 
+    @field_validator("title")
+    @classmethod
+    def _is_one_line(cls, value: str) -> str:
+        if any(char.isspace() and char != " " for char in value) or not value.isprintable():
+            raise ValueError(f"{value!r}: the title is an e-mail subject, so one line without tabs or control characters")
+        return value
+
     @field_validator("unsubscribe")
     @classmethod
     def _is_page_or_address(cls, value: str) -> str:

@@ -139,6 +139,8 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nlookback_days = -1\n', r"harvest\.lookback_days in "),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nport = 0\n', r"smtp\.port in "),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = ""\n', r"digest\.title in "),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = """OIH digest\n"""\n',
+         r"^digest\.title in .*: 'OIH digest\\n': the title is an e-mail subject, so one line without tabs or control"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\nper_section = 0\n', r"digest\.per_section in .*greater than or equal to 1"),
         ('[ncbi]\nemail = "a@b.org"\n[database]\npath = " "\n', r"database\.path in .*: empty; give a file or folder name"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\noutbox = ""\n', r"digest\.outbox in .*: empty"),
