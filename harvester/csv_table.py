@@ -70,8 +70,12 @@ def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on
         raise InputError(f"{name}: truncated CSV: {short.record} ends the file")
 
 
+_LONGEST_CELL = 64 * 1024 * 1024  # a consortium's author list passes csv's default limit of 128 KiB
+
+
 def _rows(handle: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
     """(line it starts on, cells) for each row that is not blank; a cell may hold line breaks inside quotes."""
+    csv.field_size_limit(max(csv.field_size_limit(), _LONGEST_CELL))
     reader = csv.reader(handle, strict=True)  # strict: a file ending inside a quoted cell is an error, not a short cell
     start = 1
     try:

@@ -214,6 +214,15 @@ def test_csv_as_our_export_writes_it(tmp_path):
     assert article.abstract_sections == [AbstractSection("Less\u00a0pain.", "RESULTS"), AbstractSection("Use it.", "CONCLUSIONS")]
 
 
+def test_csv_cell_longer_than_the_csv_module_default_is_read(tmp_path):
+    # A consortium paper's author list in our own CSV export: 10,000 authors, over csv's 131,072-character cell limit.
+    names = "; ".join(f"Author{index:05d}, A" for index in range(10000))
+    path = tmp_path / "consortium.csv"
+    path.write_text(f'pmid,title,authors\n1,GWAS of opioid response,"{names}"\n', encoding="utf-8")
+    (article,) = articles(path)
+    assert len(names) > 131_072 and len(article.authors) == 10000
+
+
 def test_csv_names_written_initials_first(shared_data):
     first = articles(shared_data / "cohen-2006" / "output" / "online" / "Opiods.csv")[0]
     assert [(a.last, a.initials) for a in first.authors[:2]] == [("Carr", "AS"), ("Fear", "DW")]
