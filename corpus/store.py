@@ -222,11 +222,15 @@ class Store:
         it (an old file ingested after a harvest must not roll a record back).
         Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
         PubMed XML. A replaced record is marked for re-classification. When a batch holds one
-        PMID twice (daily update files do), the later one wins. A notice flags the paper it
+        PMID twice (daily update files do), the same rule picks the copy (``kept_copy``), so
+        what is stored does not depend on how records are batched. A notice flags the paper it
         concerns, stored before or after it (``_note_notice``).
         """
         counts = UpsertCounts()
-        latest = {article.pmid: article for article in articles}
+        latest: dict[str, Article] = {}
+        for article in articles:
+            held = latest.get(article.pmid)
+            latest[article.pmid] = article if held is None else kept_copy(held, article)
         with self.transaction():
             for article in latest.values():
                 self._upsert_one(article, counts)
@@ -241,9 +245,7 @@ class Store:
             (article.pmid,),
         ).fetchone()
         if row is not None and not row["deleted"] and (
-            row["fingerprint"] == fingerprint
-            or (article.revised and article.revised < row["revised"])
-            or (row["from_pubmed"] and not article.raw_xml)  # a CSV/RIS/JSONL copy never replaces PubMed's record
+            row["fingerprint"] == fingerprint or _rolls_back(article, row["revised"], row["from_pubmed"])
         ):
             counts.unchanged += 1
             return
@@ -338,6 +340,18 @@ class Store:
     def count_articles(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted = 0"
         return self.db.execute(f"SELECT COUNT(*) FROM articles {where}").fetchone()[0]
+
+
+def kept_copy(held: Article, later: Article) -> Article:
+    """Of two copies of one record met in this order, the one the store keeps: ``later``, unless
+    storing it over ``held`` would roll the record back."""
+    return held if _rolls_back(later, held.revised, bool(held.raw_xml)) else later
+
+
+def _rolls_back(article: Article, revised: str, from_pubmed: bool) -> bool:
+    """Whether ``article`` is older than a copy revised on ``revised`` (PubMed's XML when
+    ``from_pubmed``): an earlier revision, or a CSV/RIS/JSONL copy of PubMed's record."""
+    return bool(article.revised and article.revised < revised) or (from_pubmed and not article.raw_xml)
 
 
 def _statements(script: str) -> Iterator[str]:

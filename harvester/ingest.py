@@ -29,7 +29,7 @@ from pathlib import Path
 
 from corpus.article import Article
 from corpus.errors import InputError
-from corpus.store import Store
+from corpus.store import Store, kept_copy
 from harvester.files import read_records
 from harvester.merge import is_bare, merge
 from harvester.records import Deletion, Skipped
@@ -103,7 +103,7 @@ def ingest_files(
 
 
 def _ingest_file(store: Store, path: Path, batch_size: int, report: FileReport, progress: Progress | None) -> None:
-    batch: dict[str, Article] = {}  # a PMID listed twice in one batch: the later one wins, as in the store
+    batch: dict[str, Article] = {}  # a PMID listed twice in one batch: the copy the store would keep
 
     def flush() -> None:
         if batch:
@@ -134,8 +134,10 @@ def _ingest_file(store: Store, path: Path, batch_size: int, report: FileReport, 
 
 
 def _merged(store: Store, batch: dict[str, Article], record: Article) -> Article:
-    """A file record merged into the copy this batch or the store holds; PubMed XML as it is."""
+    """A file record merged into the copy this batch or the store holds; of two PubMed XML copies
+    in one batch, the one the store would keep had they come in two batches (the newer revision)."""
+    held = batch.get(record.pmid)
     if record.raw_xml:
-        return record
-    stored = batch.get(record.pmid) or next(store.iter_articles([record.pmid]), None)
+        return record if held is None else kept_copy(held, record)
+    stored = held or next(store.iter_articles([record.pmid]), None)
     return merge(stored, record) if stored is not None else record

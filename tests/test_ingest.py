@@ -12,6 +12,7 @@ import pytest
 
 from corpus.exports import CSV_COLUMNS, WRITERS, iter_records
 from corpus.store import Store
+from harvester.files import read_records
 from harvester.ingest import ingest_files
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -193,3 +194,35 @@ def test_a_pmid_twice_in_one_file_merges_both_rows(tmp_path):
 def test_batch_size_must_be_positive():
     with pytest.raises(ValueError):
         ingest_files(Store(":memory:"), [], batch_size=0)
+
+
+def revisions_of_one_record(shared_data: Path, *revised: str) -> str:
+    """A PubmedArticleSet holding copies of one real record, each with its own DateRevised and title mark."""
+    text = (shared_data / "pubmed-xml" / "metapub" / "38011560.xml").read_text(encoding="utf-8")
+    record = re.search(r"<PubmedArticle>.*</PubmedArticle>", text, re.S).group(0)
+    stamp = re.search(r"<DateRevised>.*?</DateRevised>", record, re.S).group(0)
+    copies = []
+    for day in revised:
+        year, month, dd = day.split("-")
+        date_revised = f"<DateRevised><Year>{year}</Year><Month>{month}</Month><Day>{dd}</Day></DateRevised>"
+        copies.append(record.replace(stamp, date_revised).replace("<ArticleTitle>", f"<ArticleTitle>[{day}] ", 1))
+    return "<PubmedArticleSet>" + "".join(copies) + "</PubmedArticleSet>"
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 500])
+def test_a_pmid_twice_in_one_file_keeps_the_newer_revision_whatever_the_batch_size(shared_data, tmp_path, batch_size):
+    path = tmp_path / "two_copies.xml"
+    path.write_text(revisions_of_one_record(shared_data, "2025-06-01", "2023-01-01"), encoding="utf-8")
+    store = Store(":memory:")
+    assert ingest_files(store, [path], batch_size=batch_size).ok
+    article = store.get_article("38011560")
+    assert (article.revised, article.title[:12]) == ("2025-06-01", "[2025-06-01]")
+
+
+def test_one_upsert_holding_a_pmid_twice_keeps_the_newer_revision(shared_data, tmp_path):
+    """As an efetch batch is stored: one ``upsert_articles`` call, the copies in any order."""
+    path = tmp_path / "two_copies.xml"
+    path.write_text(revisions_of_one_record(shared_data, "2023-01-01", "2025-06-01", "2024-03-01"), encoding="utf-8")
+    store = Store(":memory:")
+    assert store.upsert_articles(read_records(path)).new == 1
+    assert store.get_article("38011560").revised == "2025-06-01"
