@@ -132,8 +132,7 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
         found.append(f"the saved model cannot be used: {status['model']['problem']}, then 'oihwatch classify' "
                      "(or 'oihwatch run', which does both)")
     for row in status["digests"]["refused"]:
-        found.append(f"the mail server refused {row['recipient']} for good in {row['period']} ({row['error']}): "
-                     "correct or remove the address in [[recipients]]")
+        found.append(f"the {row['period']} digest to {row['recipient']} was refused for good, not retried: {row['error']}")
     found.extend(pending_warnings(status["digests"]["pending"]))
     return found
 

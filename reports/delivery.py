@@ -3,8 +3,9 @@
 Both transports are context managers with ``send(message, recipient)``: it returns once the message
 is accepted (the server said 250, or the file is in place) and raises otherwise, so the caller marks
 a recipient delivered only after that, and only when the transport ``delivers``: files written while
-SMTP is configured are copies, and the recipients still get the digest by SMTP. ``RecipientRefused`` concerns one recipient and the
-connection stays usable; any other ``DeliveryError`` means the connection is gone.
+SMTP is configured are copies, and the recipients still get the digest by SMTP. ``RecipientRefused``
+concerns one recipient's message (the address, the message's size or content, an address the server
+cannot take) and the connection stays usable; any other ``DeliveryError`` means the connection is gone.
 
 The SMTP password is handed in by the application (from ``$OIHWATCH_SMTP_PASSWORD``) and never
 appears in a message: smtplib's errors carry the server's reply, not the credentials.
@@ -25,8 +26,9 @@ from reports.render import archive_index
 
 
 class RecipientRefused(DeliveryError):
-    """The server refused one recipient; the others can still be sent. ``permanent``: a 5xx reply
-    ("no such user"), which a retry would only meet again; a 4xx one may pass later."""
+    """The server refused one recipient's message; the others can still be sent. ``permanent``: a
+    retry would only meet the same refusal ("no such user", a message over the server's size limit);
+    otherwise it may pass later (a 4xx reply, or a sender the operator can correct)."""
 
     def __init__(self, message: str, permanent: bool = False):
         super().__init__(message)
@@ -100,15 +102,60 @@ class SmtpTransport:
             self._connection.send_message(message, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = exc.recipients.get(recipient, (0, b""))
-            text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
             # RFC 5321 4.5.3.1.10: a 552 to RCPT is to be treated as temporary (servers send it for a full mailbox too)
-            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {text}",
-                                   permanent=500 <= code < 600 and code != 552) from None
+            if 500 <= code < 600 and code != 552:
+                raise RecipientRefused(f"{self.where} refused {recipient}: {code} {_text(reply)}; correct or remove "
+                                       "the address in [[recipients]]", permanent=True) from None
+            raise RecipientRefused(f"{self.where} refused {recipient}: {code} {_text(reply)}") from None
+        except smtplib.SMTPNotSupportedError:  # raised before MAIL FROM: the conversation is untouched
+            raise self._needs_smtputf8(recipient) from None
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            if self._connection.sock is None:  # smtplib closed it (a 421 reply, or the server hung up)
+                raise self._lost(recipient, exc) from None
+            raise self._refused(message, recipient, exc) from None
         except (smtplib.SMTPException, OSError) as exc:
-            self._connection.close()
-            self._connection = None
-            raise DeliveryError(f"{self.where} failed while sending to {recipient}: {exc or type(exc).__name__}; "
-                                "rerun to send what is missing") from None
+            raise self._lost(recipient, exc) from None
+
+    def _lost(self, recipient: str, exc: Exception) -> DeliveryError:
+        """The connection is gone: closed here, and nothing more can be sent over it."""
+        self._connection.close()
+        self._connection = None
+        return DeliveryError(f"{self.where} failed while sending to {recipient}: {exc or type(exc).__name__}; "
+                             "rerun to send what is missing")
+
+    def _refused(self, message: EmailMessage, recipient: str, exc: smtplib.SMTPResponseException) -> RecipientRefused:
+        """A reply to MAIL FROM or to the end of DATA: it concerns this message, and smtplib has reset the
+        transaction, so the next recipient is sent over the same connection."""
+        code, reply = exc.smtp_code, _text(exc.smtp_error)
+        said = f"{code} {reply}"
+        if code < 500 or reply.startswith("5.2.2"):  # a 4xx, or a full mailbox (RFC 3463 X.2.2), may pass later
+            return RecipientRefused(f"{self.where} refused the digest to {recipient} for now: {said}")
+        if code == 552:  # RFC 1870: the message is over the server's size limit; the same digest always is
+            return RecipientRefused(
+                f"{self.where} refused the digest to {recipient} as too large ({len(message.as_bytes()):,} bytes): "
+                f"{said}; resending this digest cannot help: to fit the next one, lower digest.per_section or the "
+                "recipient's topics, or have the server's size limit raised", permanent=True)
+        if isinstance(exc, smtplib.SMTPSenderRefused):  # the sender, not this recipient: the same for every message
+            return RecipientRefused(f"{self.where} refused the sender {exc.sender}: {said}; check smtp.sender "
+                                    "(and that smtp.username may send as it), then rerun to send what is missing")
+        return RecipientRefused(f"{self.where} refused the digest to {recipient}: {said}; resending this digest "
+                                "cannot help (the reply says why); the next digest goes to them as usual", permanent=True)
+
+    def _needs_smtputf8(self, recipient: str) -> RecipientRefused:
+        """An address with non-ASCII letters before the @ needs the server's SMTPUTF8 extension (RFC 6531).
+        A recipient's is refused for good; the sender's would refuse every message alike, so they stay
+        pending until smtp.sender is corrected."""
+        if recipient.isascii():
+            return RecipientRefused(f"{self.where} does not offer SMTPUTF8, which the non-ASCII smtp.sender needs; "
+                                    "give an ASCII address in smtp.sender, then rerun to send what is missing")
+        return RecipientRefused(f"{self.where} cannot take {recipient}: non-ASCII letters before the @ need SMTPUTF8, "
+                                "which this server does not offer; give an ASCII address for this recipient in "
+                                "[[recipients]], or use a server that offers SMTPUTF8", permanent=True)
+
+
+def _text(reply: bytes | str) -> str:
+    """A server's reply as text."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 class OutboxTransport:

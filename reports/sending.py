@@ -4,9 +4,11 @@
    earlier digest listed), and record the digest, its items, its warnings and one pending delivery
    per recipient, before sending. While a record of its window waits for classify, the digest is
    held back instead: recorded, it would leave that paper out for good, or say "nothing new".
-2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A recipient
-   refused for now (4xx) stays pending and the others go on; one refused for good (5xx) is marked
-   refused and never retried; a lost connection stops the run.
+2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A server's
+   refusal concerns one recipient's message and the others go on over the same connection: refused
+   for now (4xx) stays pending; refused for good (a 5xx to the address, or a message too large or
+   rejected at the end of DATA, which this digest would meet again) is marked refused and never
+   retried, while the next digest goes to them as usual. Only a lost connection stops the run.
 3. A rerun rebuilds the recorded digest and sends only what is pending; a period whose
    deliveries are all done sends nothing.
 4. An earlier period's digest that some recipient still lacks (the server was down all week)

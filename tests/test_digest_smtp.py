@@ -109,6 +109,58 @@ def test_a_recipient_refused_for_good_is_not_retried_and_holds_no_later_digest_u
     assert smtp.handler.received_by("ketamine@example.org") == []
 
 
+def answer_data(smtp: LoopbackSmtp, replies: dict[str, str]) -> None:
+    """The server's reply at the end of DATA for the given recipients, in place of accepting the message."""
+    accept = smtp.handler.handle_DATA
+
+    async def handle_DATA(server, session, envelope):
+        refused = [replies[r] for r in envelope.rcpt_tos if r in replies]
+        return refused[0] if refused else await accept(server, session, envelope)
+
+    smtp.handler.handle_DATA = handle_DATA
+
+
+def test_a_message_over_the_size_limit_is_refused_for_that_recipient_alone(store):
+    """The all-topics message is the largest: a 552 to it must not keep the digest from the others."""
+    with LoopbackSmtp(data_size_limit=60_000) as smtp:
+        outcome = send_due_digest(store, params((EVERYTHING, KETAMINE)), MONDAY, transport(smtp))
+        assert outcome.delivered == [KETAMINE.email] and not outcome.failed
+        why = outcome.refused[EVERYTHING.email]
+        assert "552" in why and "too large" in why and "digest.per_section" in why and "rerun" not in why
+        assert len(smtp.handler.received_by(KETAMINE.email)) == 1
+    status = {d.recipient: (d.status, d.error) for d in deliveries(store, find_digest(store, "2026-W48").id)}
+    assert status[EVERYTHING.email] == ("refused", why) and status[KETAMINE.email][0] == "sent"
+
+
+def test_a_message_refused_at_the_end_of_data_concerns_its_recipient_only(store, smtp):
+    """A 5xx after DATA is refused for good, a 4xx stays pending; the connection goes on to the next recipient."""
+    answer_data(smtp, {EVERYTHING.email: "554 5.7.1 Message content rejected",
+                       GENETICS.email: "451 4.3.0 Temporary local problem, try later"})
+    first = send_due_digest(store, params((EVERYTHING, GENETICS, KETAMINE)), MONDAY, transport(smtp))
+    assert first.delivered == [KETAMINE.email]
+    assert "554 5.7.1" in first.refused[EVERYTHING.email] and "resending this digest cannot help" in first.refused[EVERYTHING.email]
+    assert list(first.failed) == [GENETICS.email] and "451 4.3.0" in first.failed[GENETICS.email]
+    del smtp.handler.handle_DATA
+    second = send_due_digest(store, params((EVERYTHING, GENETICS, KETAMINE)), MONDAY + timedelta(hours=1), transport(smtp))
+    assert second.delivered == [GENETICS.email] and second.earlier_refused == [EVERYTHING.email]
+    assert smtp.handler.received_by(EVERYTHING.email) == []
+
+
+def test_a_refused_sender_keeps_every_recipient_pending_and_names_smtp_sender(store, smtp):
+    """The sender is refused for every message alike: no recipient is refused for good, and each is tried."""
+    async def handle_MAIL(server, session, envelope, address, mail_options):
+        return f"553 5.7.1 <{address}>: Sender address rejected: not owned by user"
+
+    smtp.handler.handle_MAIL = handle_MAIL
+    first = send_due_digest(store, params((GENETICS, KETAMINE)), MONDAY, transport(smtp))
+    assert not first.delivered and not first.refused and sorted(first.failed) == [GENETICS.email, KETAMINE.email]
+    assert all("553 5.7.1" in why and "check smtp.sender" in why for why in first.failed.values())
+    assert [d.attempts for d in deliveries(store, find_digest(store, "2026-W48").id)] == [1, 1]
+    del smtp.handler.handle_MAIL
+    second = send_due_digest(store, params((GENETICS, KETAMINE)), MONDAY + timedelta(hours=1), transport(smtp))
+    assert sorted(second.delivered) == [GENETICS.email, KETAMINE.email]
+
+
 def test_a_recipient_added_after_the_digest_was_sent_gets_it_once(store, smtp):
     send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp))
     later = send_due_digest(store, params((KETAMINE, GENETICS)), MONDAY + timedelta(hours=3), transport(smtp))

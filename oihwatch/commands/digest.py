@@ -135,7 +135,7 @@ def deliver(store: Store, params: DigestParams, now: datetime, transport: Transp
 
 def check_delivered(outcomes: list[DigestOutcome]) -> None:
     """Raise, once everything was tried, when a recipient still lacks a digest: pending ones are
-    retried by the next send, addresses refused for good need the config corrected."""
+    retried by the next send; a refusal for good says why, and what to correct."""
     problems = [f"the {o.period} digest is not recorded or sent: {o.unclassified} record(s) first seen in its window "
                 "are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what makes it fail), "
                 "then send again" for o in outcomes if o.held]
@@ -143,10 +143,8 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
     if failed:
         problems.append(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
                         f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run sends only what is missing")
-    refused = sorted({recipient for o in outcomes for recipient in o.refused})
-    if refused:
-        problems.append(f"the mail server refused {', '.join(refused)} for good (not retried): correct or remove "
-                        "the address in [[recipients]]")
+    refused = {recipient: why for o in outcomes for recipient, why in o.refused.items()}  # each says what to do
+    problems.extend(f"not retried: {why}" for _, why in sorted(refused.items()))
     if problems:
         raise DeliveryError("; and ".join(problems))
 
