@@ -221,7 +221,9 @@ class Store:
         A record whose ``revised`` date is older than the stored one never replaces
         it (an old file ingested after a harvest must not roll a record back).
         Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
-        PubMed XML. A replaced record is marked for re-classification. When a batch holds one
+        PubMed XML. A record NLM deleted stays deleted (a copy of it counts as unchanged) until
+        PubMed's XML of a later revision comes: neither an older file ingested again nor a CSV/RIS
+        copy brings back what NLM withdrew. A replaced record is marked for re-classification. When a batch holds one
         PMID twice (daily update files do), the same rule picks the copy (``kept_copy``), so
         what is stored does not depend on how records are batched. A notice flags the paper it
         concerns, stored before or after it (``_note_notice``).
@@ -244,9 +246,7 @@ class Store:
             "SELECT rowid, fingerprint, revised, first_seen, deleted, raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
             (article.pmid,),
         ).fetchone()
-        if row is not None and not row["deleted"] and (
-            row["fingerprint"] == fingerprint or _rolls_back(article, row["revised"], row["from_pubmed"])
-        ):
+        if row is not None and _keeps_row(row, article, fingerprint):
             counts.unchanged += 1
             return
         now = self.now()
@@ -346,6 +346,14 @@ def kept_copy(held: Article, later: Article) -> Article:
     """Of two copies of one record met in this order, the one the store keeps: ``later``, unless
     storing it over ``held`` would roll the record back."""
     return held if _rolls_back(later, held.revised, bool(held.raw_xml)) else later
+
+
+def _keeps_row(row: sqlite3.Row, article: Article, fingerprint: str) -> bool:
+    """Whether the stored ``row`` stays as it is when ``article`` comes: the same content, an
+    older copy, or any copy of a deleted record but a later revision of PubMed's own."""
+    if row["deleted"]:
+        return not (article.raw_xml and article.revised > row["revised"])
+    return row["fingerprint"] == fingerprint or _rolls_back(article, row["revised"], row["from_pubmed"])
 
 
 def _rolls_back(article: Article, revised: str, from_pubmed: bool) -> bool:

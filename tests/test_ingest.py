@@ -226,3 +226,23 @@ def test_one_upsert_holding_a_pmid_twice_keeps_the_newer_revision(shared_data, t
     store = Store(":memory:")
     assert store.upsert_articles(read_records(path)).new == 1
     assert store.get_article("38011560").revised == "2025-06-01"
+
+
+def test_a_deleted_record_comes_back_only_with_a_later_pubmed_revision(shared_data, tmp_path):
+    baseline = shared_data / "pubmed-xml" / "metapub" / "38011560.xml"
+    update = tmp_path / "update.xml"
+    update.write_text("<PubmedArticleSet><DeleteCitation><PMID Version=\"1\">38011560</PMID></DeleteCitation></PubmedArticleSet>")
+    copy = tmp_path / "colleague.ris"
+    copy.write_text("TY  - JOUR\nTI  - Ketamine and OIH\nAN  - 38011560\nER  - \n", encoding="utf-8")
+    store = Store(":memory:")
+    ingest_files(store, [baseline, update])
+    stored = store.get_article("38011560")
+
+    again = ingest_files(store, [baseline, update, baseline, copy]).totals  # again, and in the wrong order
+    assert (again.read, again.new, again.updated, again.unchanged) == (3, 0, 0, 3)
+    assert store.count_articles() == 0 and store.get_article("38011560") == stored
+
+    later = tmp_path / "later.xml"
+    later.write_text(revisions_of_one_record(shared_data, "2099-01-01"), encoding="utf-8")
+    assert ingest_files(store, [later]).totals.updated == 1
+    assert [a.revised for a in store.iter_articles()] == ["2099-01-01"]

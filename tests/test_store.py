@@ -92,7 +92,10 @@ def test_full_text_index_follows_upserts_and_deletions():
     assert store.mark_deleted(["2", "999"]) == 1
     assert len(hits("ketamine")) == 0
     assert store.count_articles() == 1 and store.count_articles(include_deleted=True) == 2
-    assert store.upsert_articles([article("2", title="Ketamine infusion", mesh=[])]).updated == 1  # re-added
+    assert store.upsert_articles([article("2", title="Ketamine infusion", mesh=[])]).unchanged == 1  # stays deleted
+    assert len(hits("ketamine")) == 0
+    revised = article("2", title="Ketamine infusion", mesh=[], revised="2025-01-01", raw_xml="<PubmedArticle/>")
+    assert store.upsert_articles([revised]).updated == 1 and len(hits("ketamine")) == 1  # PubMed's later revision re-adds it
 
 
 def test_round_trip_keeps_every_field():
