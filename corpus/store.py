@@ -219,7 +219,9 @@ class Store:
         """Insert new records, replace revised ones, leave identical ones untouched.
 
         A record whose ``revised`` date is older than the stored one never replaces
-        it (an old file ingested after a harvest must not roll a record back).
+        it (an old file ingested after a harvest must not roll a record back). A record stored
+        without a create date (from a CSV, RIS or JSONL file) is first seen when a copy with one
+        comes: the digest takes records by first-seen and create date, and could not tell before.
         Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
         PubMed XML. A record NLM deleted stays deleted (a copy of it counts as unchanged) until
         PubMed's XML of a later revision comes: neither an older file ingested again nor a CSV/RIS
@@ -243,7 +245,7 @@ class Store:
         content = content_json(article.to_dict())
         fingerprint = content_fingerprint(content)
         row = self.db.execute(
-            "SELECT rowid, fingerprint, revised, first_seen, deleted, raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
+            "SELECT rowid, fingerprint, revised, created, first_seen, deleted, raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
             (article.pmid,),
         ).fetchone()
         if row is not None and _keeps_row(row, article, fingerprint):
@@ -251,7 +253,7 @@ class Store:
             return
         now = self.now()
         values = _article_row(article, content, fingerprint)
-        values["first_seen"] = row["first_seen"] if row is not None else now
+        values["first_seen"] = row["first_seen"] if row is not None and (row["created"] or not article.created) else now
         values["last_updated"] = now
         columns = ", ".join(values)
         placeholders = ", ".join(f":{c}" for c in values)
@@ -332,10 +334,12 @@ class Store:
             if row is not None:
                 yield _row_article(row)
 
-    def known_pmids(self, pmids: Iterable[str]) -> set[str]:
-        """Those of ``pmids`` already stored."""
+    def pubmed_pmids(self, pmids: Iterable[str]) -> set[str]:
+        """Those of ``pmids`` stored as PubMed's own XML record. A copy from a MEDLINE, RIS, CSV or
+        JSON Lines file is not: it lacks the raw XML and often the create date and MeSH, so a
+        harvest that finds the PMID fetches PubMed's record to replace it."""
         return {r[0] for marks, chunk in in_chunks(pmids)
-                for r in self.db.execute(f"SELECT pmid FROM articles WHERE pmid IN ({marks})", chunk)}
+                for r in self.db.execute(f"SELECT pmid FROM articles WHERE pmid IN ({marks}) AND raw_xml != ''", chunk)}
 
     def count_articles(self, include_deleted: bool = False) -> int:
         where = "" if include_deleted else "WHERE deleted = 0"

@@ -2,10 +2,12 @@
 
 For each query: search create-date windows from the stored watermark minus a look-back up to
 today (a first run backfills from ``start``); halve any window with more hits than PubMed lists;
-skip PMIDs already stored; fetch the rest in batches and commit each batch as it arrives, the
-last batch of a window in the same transaction that moves the watermark to the window's end.
-So a crash or an outage keeps every committed record, leaves the watermark short of what was
-not committed, and the next run looks back over the gap and stores each missing record once.
+skip PMIDs already stored as PubMed's record (a copy from a RIS, CSV or other file is fetched,
+to be replaced by PubMed's with its dates); fetch the rest in batches and commit each batch as
+it arrives, the last batch of a window in the same transaction that moves the watermark to the
+window's end. So a crash or an outage keeps every committed record, leaves the watermark short
+of what was not committed, and the next run looks back over the gap and stores each missing
+record once.
 
 Every ``sweep_days`` a modification-date sweep re-fetches the query's records changed since
 the last sweep (revisions, retraction and erratum links, late MeSH that makes an old record
@@ -260,11 +262,12 @@ class _Job:
                     raise
 
     def _batches(self, search: SearchResult) -> Iterator[Callable[[], list[Article]]]:
-        """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs."""
+        """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs
+        (a harvest skips those stored as PubMed's record; a copy from another file is replaced)."""
         size = self.options.batch_size
         wanted = list(search.pmids)
         if self.step == HARVEST:
-            known = self.store.known_pmids(search.pmids)
+            known = self.store.pubmed_pmids(search.pmids)
             wanted = [pmid for pmid in search.pmids if pmid not in known]
         if search.history is not None and len(wanted) == search.count:
             history = search.history

@@ -17,6 +17,7 @@ from corpus.store import Store
 from fake_eutils import FAULTS, FakeClock
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
+from harvester.ingest import ingest_files
 from harvester.ratelimit import RateLimiter
 from harvester.windows import Window, extends_coverage, harvest_range, split_range, windowed_term
 from oihwatch.cli import cli
@@ -129,6 +130,21 @@ def test_a_record_created_today_but_published_two_years_ago_is_found(fake, store
     [result, _sweep] = harvest(store, client, today=today)
     assert late in stored(store) and result.counts.new == 1
     assert store.get_article(late).pub_date_sort < str(today - timedelta(days=365))
+
+
+def test_a_record_stored_from_a_reference_manager_file_is_replaced_by_pubmeds_record(fake, store, client, tmp_path):
+    """A RIS copy has no create date, MeSH or XML, so no digest can list it: the harvest that finds it fetches it."""
+    pmid = "38011560"
+    fake.set_dates(pmid, created=TODAY - timedelta(days=2))
+    copy = tmp_path / "colleague.ris"
+    copy.write_text(f"TY  - JOUR\nTI  - Ketamine and OIH\nAN  - {pmid}\nER  - \n", encoding="utf-8")
+    ingest_files(store, [copy])
+    [result] = harvest(store, client, since=TODAY - timedelta(days=7))
+    article = store.get_article(pmid)
+    assert result.counts.updated == 1 and article.source == "eutils"
+    assert article.raw_xml and article.created and article.mesh
+    [again] = harvest(store, client, since=TODAY - timedelta(days=7))
+    assert again.counts.updated == again.counts.new == 0
 
 
 def test_a_window_over_the_cap_is_split_until_each_part_fits(fake, store, client, records):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.article import AbstractSection, Article, Author, MeshHeading
@@ -12,6 +13,7 @@ from corpus.exports import WRITERS, iter_records
 from corpus.store import Store
 from harvester.ingest import ingest_files
 from harvester.merge import is_bare, merge
+from reports.gather import first_seen_between
 
 STRUCTURED = [AbstractSection("Ketamine 0.5 mg/kg.", "METHODS", "METHODS"), AbstractSection("Less pain.", "CONCLUSIONS", "CONCLUSIONS")]
 
@@ -145,3 +147,18 @@ def test_pubmed_text_updates_a_file_copy_and_a_file_never_changes_a_pubmed_xml_r
 def test_only_a_pmid_is_bare():
     assert is_bare(from_file()) and is_bare(Article("123", source="a.ris"))
     assert not is_bare(from_file(volume="3"))
+
+
+def test_pubmeds_record_over_a_copy_without_a_create_date_is_first_seen_when_it_comes():
+    """A digest takes records first seen in its week that PubMed created in it; a RIS copy stored a week before
+    PubMed's record arrived could not tell its create date then, and must not make the paper miss every digest."""
+    now = [datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)]
+    store = Store(clock=lambda: now[0])
+    store.upsert_articles([from_file(title="Ketamine for OIH")])
+    store.upsert_articles([from_file(title="Ketamine for OIH", volume="9")])  # another file: still no create date
+    now[0] = datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
+    assert store.upsert_articles([stored(created="2026-11-09", raw_xml="<PubmedArticle/>")]).updated == 1
+    assert first_seen_between(store, "2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00", "2026-11-09") == ["123"]
+    now[0] = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+    store.upsert_articles([stored(created="2026-11-09", raw_xml="<PubmedArticle/>", revised="2026-11-20")])
+    assert store.db.execute("SELECT first_seen FROM articles").fetchone()[0] == "2026-11-17T08:00:00+00:00"
