@@ -142,9 +142,10 @@ class SmtpTransport:
                                 "cannot help (the reply says why); the next digest goes to them as usual", permanent=True)
 
     def _needs_smtputf8(self, recipient: str) -> RecipientRefused:
-        """An address with non-ASCII letters before the @ needs the server's SMTPUTF8 extension (RFC 6531).
-        A recipient's is refused for good; the sender's would refuse every message alike, so they stay
-        pending until smtp.sender is corrected."""
+        """An address with non-ASCII letters before the @ needs the server's SMTPUTF8 extension (RFC 6531);
+        a domain does not, as it goes out in IDNA (``reports.address``). A recipient's is refused for
+        good; the sender's would refuse every message alike, so they stay pending until smtp.sender is
+        corrected."""
         if recipient.isascii():
             return RecipientRefused(f"{self.where} does not offer SMTPUTF8, which the non-ASCII smtp.sender needs; "
                                     "give an ASCII address in smtp.sender, then rerun to send what is missing")

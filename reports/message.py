@@ -25,12 +25,12 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from email.header import Header
-from email.headerregistry import HeaderRegistry, UnstructuredHeader
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, make_msgid
 
-from reports.address import parse_address
+from reports.address import ascii_domain, parse_address, smtp_address
 from reports.render import RenderedDigest
 
 CHART_NAME = "trend.png"
@@ -55,7 +55,7 @@ POLICY = default.clone(header_factory=_HEADERS)
 
 def message_id(period: str, recipient: str, sender: str) -> str:
     """A stable '<oihwatch.2026-W48.ab12cd34@example.org>' for one digest to one recipient."""
-    domain = parse_address(sender).domain if sender else "oihwatch.invalid"
+    domain = ascii_domain(parse_address(sender).domain) if sender else "oihwatch.invalid"
     token = hashlib.sha256(recipient.lower().encode()).hexdigest()[:12]
     return f"<oihwatch.{period}.{token}@{domain}>"
 
@@ -76,11 +76,13 @@ def build_message(
     chart_png: bytes | None = None,
     cid: str = "",
 ) -> EmailMessage:
-    """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``."""
+    """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``. Addresses
+    carry their domain in ASCII (IDNA): the header encoding would turn a non-ASCII one into an
+    encoded word, which no address may hold."""
     message = EmailMessage(policy=POLICY)
     message["Subject"] = rendered.subject
-    message["From"] = parse_address(sender) if sender else "oihwatch@localhost"
-    message["To"] = recipient
+    message["From"] = _ascii_domain(parse_address(sender)) if sender else "oihwatch@localhost"
+    message["To"] = smtp_address(recipient)
     message["Date"] = format_datetime(date)
     message["Message-ID"] = message_id
     if unsubscribe:
@@ -97,9 +99,13 @@ def build_message(
     return message
 
 
+def _ascii_domain(address: Address) -> Address:
+    return Address(address.display_name, address.username, ascii_domain(address.domain))
+
+
 def unsubscribe_url(unsubscribe: str, sender: str) -> str:
     """The setting's https: link as it is, else 'mailto:ADDRESS?subject=unsubscribe' (the setting's address or the sender)."""
     if unsubscribe.startswith("https://"):
         return unsubscribe
     address = unsubscribe.removeprefix("mailto:") or (parse_address(sender).addr_spec if sender else "")
-    return f"mailto:{address}?subject=unsubscribe" if address else ""
+    return f"mailto:{smtp_address(address)}?subject=unsubscribe" if address else ""

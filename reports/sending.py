@@ -32,6 +32,7 @@ from corpus.ledger import (
     record_digest, unlisted,
 )
 from corpus.store import Store
+from reports.address import smtp_address
 from reports.assembly import Digest, for_recipient
 from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
@@ -273,12 +274,13 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
                                     message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,
                                     chart_png=chart if mine.sections else None, cid=cid)
+            address = smtp_address(recipient.email)  # the envelope's, as the To: header has it: the domain in IDNA
             if not transport.delivers:  # a copy: the recipient is still owed the digest, and nothing is marked
-                transport.send(message, recipient.email)
+                transport.send(message, address)
                 outcome.copied.append(delivery.recipient)
                 continue
             try:
-                transport.send(message, recipient.email)
+                transport.send(message, address)
             except RecipientRefused as exc:
                 if exc.permanent:  # retrying would fail the same way every run, and hold every later digest up
                     mark_refused(store, record.id, delivery.recipient, str(exc))

@@ -16,6 +16,7 @@ from aiosmtpd.smtp import AuthResult
 from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
 from digest_support import MONDAY, TOPICS, Clock, created_on, filled_store, params, parts, real_articles
+from reports.address import parse_address
 from reports.delivery import OutboxTransport, SmtpTransport
 from reports.period import digest_due
 from reports.sending import Recipient, preview_digest, send_digests, send_due_digest
@@ -159,6 +160,36 @@ def test_a_refused_sender_keeps_every_recipient_pending_and_names_smtp_sender(st
     del smtp.handler.handle_MAIL
     second = send_due_digest(store, params((GENETICS, KETAMINE)), MONDAY + timedelta(hours=1), transport(smtp))
     assert sorted(second.delivered) == [GENETICS.email, KETAMINE.email]
+
+
+def test_an_idn_domain_goes_out_in_ascii_and_a_non_ascii_local_part_is_refused_without_smtputf8(store):
+    """'bücher.de' is sent as IDNA, which every server takes; only letters before the @ need SMTPUTF8."""
+    ana, anais, anna = Recipient("ana@bücher.de"), Recipient("anaïs@example.org"), Recipient("anna@example.org")
+    with LoopbackSmtp(enable_SMTPUTF8=False) as smtp:
+        outcome = send_due_digest(store, params((ana, anais, anna)), MONDAY, transport(smtp))
+        assert outcome.delivered == [ana.email, anna.email] and not outcome.failed
+        assert "SMTPUTF8" in outcome.refused[anais.email] and "rerun" not in outcome.refused[anais.email]
+        (message,) = smtp.handler.received_by("ana@xn--bcher-kva.de")
+        assert message["To"] == "ana@xn--bcher-kva.de"
+    with LoopbackSmtp(enable_SMTPUTF8=True) as smtp:
+        later = send_due_digest(store, params((anais,)), MONDAY + timedelta(weeks=1), transport(smtp))
+        assert later.delivered == [anais.email] and smtp.handler.received_by(anais.email)
+
+
+def test_a_sender_with_an_idn_domain_is_written_in_ascii(store, smtp):
+    send_due_digest(store, params((KETAMINE,), sender="OIH Watch <digest@straße.de>"), MONDAY, transport(smtp))
+    (raw,) = smtp.handler.raw
+    message = email.message_from_bytes(raw, policy=default)
+    assert message["From"] == "OIH Watch <digest@xn--strae-oqa.de>"  # IDNA 2008: not strasse.de
+    assert message["Message-ID"].endswith("@xn--strae-oqa.de>")
+    assert message["List-Unsubscribe"] == "<mailto:digest@xn--strae-oqa.de?subject=unsubscribe>"
+
+
+@pytest.mark.parametrize("address", ["ana@-bücher.de", "ana@bü_cher.de", "ana@" + "ü" * 64 + ".de"],
+                         ids=["hyphen first", "underscore", "label too long"])
+def test_an_address_whose_domain_is_no_domain_name_is_refused_when_read(address):
+    with pytest.raises(ValueError, match="is not a domain name"):
+        parse_address(address, display_name=False)
 
 
 def test_a_recipient_added_after_the_digest_was_sent_gets_it_once(store, smtp):
