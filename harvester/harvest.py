@@ -25,7 +25,7 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 from corpus.article import Article
@@ -39,6 +39,7 @@ from harvester.windows import (
     Window,
     extends_coverage,
     harvest_range,
+    ncbi_today,
     split_range,
     windowed_term,
 )
@@ -127,11 +128,11 @@ def harvest_all(
 
     ``since``/``until`` harvest a chosen create-date range instead (no sweep; ``until`` stops
     at today); the watermark still only moves where that leaves no gap. Raises ``HarvestFailed`` at the first query
-    that fails, after recording its run as failed.
+    that fails, after recording its run as failed. ``today`` is NCBI's date (``ncbi_today``) unless given.
     """
-    today = today or date.today()
+    today = today or ncbi_today(datetime.now(timezone.utc))
     if since and since > today:
-        raise InputError(f"since {since} is in the future (today is {today}): nothing can have been created yet")
+        raise InputError(f"since {since} is in the future (today is {today} at NCBI, US Eastern time): nothing can have been created yet")
     if since and until and since > until:
         raise InputError(f"since {since} is after until {until}; swap them")
     if until and until > today:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from corpus.errors import HarvestError
 
@@ -25,6 +26,9 @@ BACKFILL_WINDOW_DAYS = 366
 
 CREATE_DATE = "crdt"
 MODIFICATION_DATE = "mdat"
+
+# PubMed dates what it creates and revises by NCBI's clock, US Eastern time (Bethesda, Maryland).
+NCBI_TIME_ZONE = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True, order=True)
@@ -67,6 +71,16 @@ def split_range(start: date, end: date, max_days: int = BACKFILL_WINDOW_DAYS) ->
         last = min(end, start + timedelta(days=max_days - 1))
         yield Window(start, last)
         start = last + timedelta(days=1)
+
+
+def ncbi_today(now: datetime) -> date:
+    """NCBI's date at ``now`` (an aware time), the last day a search can cover.
+
+    The machine's own date can run a day ahead (02:30 in Berlin is 20:30 the evening before in New
+    York): a sweep ending on that date would start the next one after the rest of NCBI's day, and
+    a revision made that evening would never be swept.
+    """
+    return now.astimezone(NCBI_TIME_ZONE).date()
 
 
 def harvest_range(

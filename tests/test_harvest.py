@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -19,7 +20,7 @@ from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
 from harvester.ingest import ingest_files
 from harvester.ratelimit import RateLimiter
-from harvester.windows import Window, extends_coverage, harvest_range, split_range, windowed_term
+from harvester.windows import Window, extends_coverage, harvest_range, ncbi_today, split_range, windowed_term
 from oihwatch.cli import cli
 
 TODAY = date(2024, 12, 31)
@@ -269,6 +270,34 @@ def test_the_sweep_updates_revised_records_when_due(fake, store, client):
     assert sweep.step == "sweep" and sweep.span == Window(TODAY, TODAY + timedelta(days=7))
     assert sweep.counts.updated == 1 and store.get_article(pmid).title.startswith("REVISED")
     assert last_runs(store)[("sweep", "oih")].updated == 1
+
+
+class PassAt(datetime):
+    """``datetime`` whose ``now()`` is the time a test's pass runs at."""
+
+    moment = datetime(2024, 12, 31, 2, 30, tzinfo=ZoneInfo("Europe/Berlin"))
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.moment.astimezone(tz)
+
+
+def test_the_sweep_covers_ncbis_whole_day_when_the_machines_date_runs_ahead(fake, store, client, monkeypatch):
+    """At 02:30 in Berlin it is 20:30 the evening before at NCBI: a revision NCBI makes later that
+    evening is dated that day, and the next sweep must cover it."""
+    berlin = ZoneInfo("Europe/Berlin")
+    assert ncbi_today(datetime(2024, 12, 31, 2, 30, tzinfo=berlin)) == date(2024, 12, 30)
+    assert ncbi_today(datetime(2024, 12, 31, 6, 30, tzinfo=berlin)) == date(2024, 12, 31)
+    monkeypatch.setattr("harvester.harvest.datetime", PassAt)
+    first = harvest_all(QUERIES, Options(), store, client)
+    assert [r.span.end for r in first] == [date(2024, 12, 30)] * 2
+    pmid = "38011560"
+    title = store.get_article(pmid).title.encode()[:20]
+    fake.revise(pmid, title, b"RETRACTED: " + title, modified=date(2024, 12, 30))
+    monkeypatch.setattr(PassAt, "moment", PassAt.moment + timedelta(days=7))
+    sweep = harvest_all(QUERIES, Options(), store, client)[1]
+    assert sweep.span == Window(date(2024, 12, 30), date(2025, 1, 6)) and sweep.counts.updated == 1
+    assert store.get_article(pmid).title.startswith("RETRACTED")
 
 
 def test_bad_choices_are_one_line_errors(store, client):
