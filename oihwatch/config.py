@@ -40,7 +40,7 @@ from classifier.topics import compile_patterns
 from corpus.errors import ConfigError
 from corpus.tags import RELEVANCE
 from oihwatch.crontab import cron_trigger
-from reports.address import parse_address
+from reports.address import EMAIL_PLACEHOLDER, parse_address
 from reports.period import latest_due
 
 SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
@@ -164,7 +164,8 @@ class DigestSettings(Section):
         10, ge=1, description="papers listed per topic in an e-mail, strongest evidence first; the rest are one PubMed link"
     )
     unsubscribe: str = Field(
-        "", description="List-Unsubscribe: an e-mail address or an https:// page (one-click); empty = the sender"
+        "", description="List-Unsubscribe: an e-mail address or an https:// page, one-click when it holds {email} "
+                        "(each recipient's address); empty = the sender"
     )
 
     @field_validator("time")
@@ -184,7 +185,12 @@ class DigestSettings(Section):
     @field_validator("unsubscribe")
     @classmethod
     def _is_page_or_address(cls, value: str) -> str:
-        if not value or re.fullmatch(r"https://\S+", value):
+        if not value:
+            return value
+        if re.fullmatch(r"https://\S+", value):
+            if re.search(r"[{}]", value.replace(EMAIL_PLACEHOLDER, "")):  # a mistyped placeholder, or a stray brace
+                raise ValueError(f"{value!r}: the one placeholder an unsubscribe page takes is {EMAIL_PLACEHOLDER} "
+                                 "(each recipient's address), and a URL holds no other { or }")
             return value
         if re.match(r"[a-z][a-z0-9+.-]*://", value, re.IGNORECASE):  # a page, but not over https
             raise ValueError(f"{value!r}: an unsubscribe page must be https:// (mail clients offer their one-click "

@@ -14,6 +14,8 @@ from email.policy import default
 
 import idna
 
+EMAIL_PLACEHOLDER = "{email}"  # in digest.unsubscribe: each recipient's address (reports.message.unsubscribe_link)
+
 
 def parse_address(text: str, *, display_name: bool = True) -> Address:
     """The one address in ``text``; a ValueError saying what is wrong otherwise."""

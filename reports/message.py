@@ -6,10 +6,14 @@
         ├── text/html                   (<img src="cid:...">)
         └── image/png                   (the trend chart, Content-ID)
 
-List-Unsubscribe names where to unsubscribe (a mailto: address, or an https: page). Only an https:
-link comes with List-Unsubscribe-Post, the one-click button Gmail and Yahoo require of bulk senders:
-RFC 8058 allows that header with an HTTPS URI only. The Message-ID is chosen when the delivery is
-recorded, so a retry carries the same ID; its domain is the sender's, which may carry a display name
+List-Unsubscribe names where to unsubscribe (a mailto: address, or an https: page), the same link
+as the footer's. List-Unsubscribe-Post, the one-click button Gmail and Yahoo require of bulk senders,
+comes only with an https: link that names the recipient: RFC 8058 allows it with an HTTPS URI only,
+and the POST a mail client sends holds nothing but 'List-Unsubscribe=One-Click', so the URI is all
+that tells the page who clicked. The setting's ``{email}`` is each recipient's address, URL-encoded;
+a link without it is offered as a page to visit, not as a button that would tell a reader they are
+unsubscribed while nothing knows who clicked. The Message-ID is chosen when the delivery is recorded,
+so a retry carries the same ID; its domain is the sender's, which may carry a display name
 ('OIH Watch <digest@example.org>').
 
 Two headers are folded by hand-picked rules instead of the default policy's. That policy moves a
@@ -29,8 +33,9 @@ from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import default
 from email.utils import format_datetime, make_msgid
+from urllib.parse import quote
 
-from reports.address import ascii_domain, parse_address, smtp_address
+from reports.address import EMAIL_PLACEHOLDER, ascii_domain, parse_address, smtp_address
 from reports.render import RenderedDigest
 
 CHART_NAME = "trend.png"
@@ -73,10 +78,12 @@ def build_message(
     message_id: str,
     date: datetime,
     unsubscribe: str = "",
+    one_click: bool = False,
     chart_png: bytes | None = None,
     cid: str = "",
 ) -> EmailMessage:
-    """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``. Addresses
+    """The e-mail for one recipient; ``rendered.html`` refers to the chart as ``cid:{cid}``; ``one_click``:
+    ``unsubscribe`` is an https: link that names the recipient (``unsubscribe_link``). Addresses
     carry their domain in ASCII (IDNA): the header encoding would turn a non-ASCII one into an
     encoded word, which no address may hold."""
     message = EmailMessage(policy=POLICY)
@@ -87,7 +94,7 @@ def build_message(
     message["Message-ID"] = message_id
     if unsubscribe:
         message["List-Unsubscribe"] = f"<{unsubscribe}>"
-        if unsubscribe.startswith("https://"):
+        if one_click and unsubscribe.startswith("https://"):
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(rendered.text, subtype="plain", charset="utf-8")
@@ -103,9 +110,12 @@ def _ascii_domain(address: Address) -> Address:
     return Address(address.display_name, address.username, ascii_domain(address.domain))
 
 
-def unsubscribe_url(unsubscribe: str, sender: str) -> str:
-    """The setting's https: link as it is, else 'mailto:ADDRESS?subject=unsubscribe' (the setting's address or the sender)."""
+def unsubscribe_link(unsubscribe: str, sender: str, recipient: str) -> tuple[str, bool]:
+    """Where ``recipient`` unsubscribes, and whether it is one-click: the setting's https: link with
+    ``{email}`` filled in (one-click), or as it is (a page to visit); else
+    'mailto:ADDRESS?subject=unsubscribe' (the setting's address or the sender), whose mail comes from
+    the recipient and so names them."""
     if unsubscribe.startswith("https://"):
-        return unsubscribe
+        return unsubscribe.replace(EMAIL_PLACEHOLDER, quote(recipient, safe="")), EMAIL_PLACEHOLDER in unsubscribe
     address = unsubscribe.removeprefix("mailto:") or (parse_address(sender).addr_spec if sender else "")
-    return f"mailto:{smtp_address(address)}?subject=unsubscribe" if address else ""
+    return (f"mailto:{smtp_address(address)}?subject=unsubscribe" if address else ""), False

@@ -37,7 +37,7 @@ from reports.assembly import Digest, for_recipient
 from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
 from reports.gather import gather_new_digest, gather_recorded_digest
-from reports.message import build_message, chart_cid, message_id, unsubscribe_url
+from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.period import current_period
 from reports.render import render_digest
 
@@ -59,7 +59,7 @@ class DigestParams:
     relevance_threshold: float
     recipients: tuple[Recipient, ...]
     sender: str
-    unsubscribe: str = ""
+    unsubscribe: str = ""  # an address, or an https: link in which {email} is each recipient's address
     send_empty: bool = True
     per_section: int | None = None  # papers listed per section in an e-mail (None: all)
     weekday: str = "mon"
@@ -260,7 +260,6 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
         return
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
     cid = chart_cid(record.period)
-    unsubscribe = unsubscribe_url(params.unsubscribe, params.sender)
     with transport:
         for delivery in pending:
             recipient = configured.get(delivery.recipient.casefold())
@@ -269,11 +268,12 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
                 outcome.dropped.append(delivery.recipient)
                 continue
             mine = for_recipient(digest, recipient.topics)
+            unsubscribe, one_click = unsubscribe_link(params.unsubscribe, params.sender, recipient.email)
             rendered = render_digest(mine, chart_src=f"cid:{cid}", unsubscribe=unsubscribe,
                                      topics_note=_topics_note(params, recipient), per_section=params.per_section)
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
                                     message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,
-                                    chart_png=chart if mine.sections else None, cid=cid)
+                                    one_click=one_click, chart_png=chart if mine.sections else None, cid=cid)
             address = smtp_address(recipient.email)  # the envelope's, as the To: header has it: the domain in IDNA
             if not transport.delivers:  # a copy: the recipient is still owed the digest, and nothing is marked
                 transport.send(message, address)

@@ -19,7 +19,7 @@ from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.assembly import Tag, TrendPoint
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
-from reports.message import build_message, chart_cid, unsubscribe_url
+from reports.message import build_message, chart_cid, unsubscribe_link
 from reports.render import RenderedDigest, render_digest
 from reports.sending import preview_digest, send_due_digest
 
@@ -221,16 +221,19 @@ def test_headers_read_back_as_written_at_any_length(length, word):
     assert parsed["Subject"] == subject and parsed["List-Unsubscribe"] == f"<{page}>"
 
 
-def test_an_https_unsubscribe_page_gets_the_one_click_header(real_digest):
-    page = unsubscribe_url("https://lists.example.org/oih/leave", "digest@example.org")
-    assert page == "https://lists.example.org/oih/leave"
-    assert unsubscribe_url("list@example.org", "digest@example.org") == "mailto:list@example.org?subject=unsubscribe"
+def test_an_https_unsubscribe_page_naming_the_recipient_gets_the_one_click_header(real_digest):
+    page, one_click = unsubscribe_link("https://lists.example.org/oih/leave/{email}", "digest@example.org", "a.b@example.org")
+    assert (page, one_click) == ("https://lists.example.org/oih/leave/a.b%40example.org", True)
+    assert unsubscribe_link("https://lists.example.org/oih/leave", "d@example.org", "a@example.org") == (
+        "https://lists.example.org/oih/leave", False)
+    assert unsubscribe_link("list@example.org", "digest@example.org", "a@example.org") == (
+        "mailto:list@example.org?subject=unsubscribe", False)
     rendered = render_digest(real_digest[1], unsubscribe=page)
-    message = build_message(rendered, sender="digest@example.org", recipient="a@example.org",
-                            message_id="<m.2@example.org>", date=MONDAY, unsubscribe=page)
-    assert message["List-Unsubscribe"] == "<https://lists.example.org/oih/leave>"
+    message = build_message(rendered, sender="digest@example.org", recipient="a.b@example.org",
+                            message_id="<m.2@example.org>", date=MONDAY, unsubscribe=page, one_click=one_click)
+    assert message["List-Unsubscribe"] == f"<{page}>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert 'href="https://lists.example.org/oih/leave"' in rendered.html
+    assert f'href="{page}"' in rendered.html
 
 
 def test_trend_chart_and_its_text_equivalent():
