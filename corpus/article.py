@@ -14,7 +14,15 @@ from dataclasses import dataclass, field, fields
 
 # A notice's link to the paper it concerns -> the link NLM gives that paper back. The two sides
 # arrive apart (a new notice by create date, the revised original by a later sweep, or never).
-NOTICE_LINKS = {"RetractionOf": "RetractionIn", "ErratumFor": "ErratumIn", "ExpressionOfConcernFor": "ExpressionOfConcernIn"}
+# The names are PubMed XML's CommentsCorrections RefType values; a partial retraction has none in
+# the XML DTD (pubmed_250101), and these are the names harvester.medline gives MEDLINE's PROF / PRIN.
+NOTICE_LINKS = {
+    "RetractionOf": "RetractionIn",
+    "PartialRetractionOf": "PartialRetractionIn",
+    "ErratumFor": "ErratumIn",
+    "CorrectedandRepublishedFrom": "CorrectedandRepublishedIn",  # the corrected version, a paper of its own
+    "ExpressionOfConcernFor": "ExpressionOfConcernIn",
+}
 # CommentsCorrections RefType values that tell a reader an article's standing changed.
 RETRACTED_LINKS = frozenset({"RetractionIn"})
 WARNING_LINKS = frozenset(NOTICE_LINKS.values())
@@ -123,7 +131,8 @@ class Article:
         return not NOTICE_PUBLICATION_TYPES.isdisjoint(self.publication_types)
 
     def concerned(self) -> list[tuple[str, Link]]:
-        """(PMID, link it gets back) for each paper this notice retracts, corrects or raises concern about."""
+        """(PMID, link it gets back) for each paper this notice retracts, corrects or raises concern
+        about, or this corrected version republishes."""
         return [(link.pmid, Link(NOTICE_LINKS[link.kind], self.pmid)) for link in self.links if link.kind in NOTICE_LINKS and link.pmid]
 
     @property

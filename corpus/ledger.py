@@ -6,8 +6,9 @@ recipient are recorded in one transaction *before* anything is sent; each recipi
 finds what is missing and nothing else. The Message-ID is fixed when the delivery is recorded, so
 a message retried after an ambiguous failure carries the same ID and a mail client can fold it.
 
-``digest_marks`` remembers each record's standing marks (retracted, erratum, expression of concern)
-as they were when it was sent or warned about, so a new mark is warned about in one digest only.
+``digest_marks`` remembers each record's standing marks (retracted, partially retracted, erratum,
+corrected and republished, expression of concern) as they were when it was sent or warned about,
+so a new mark is warned about in one digest only.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Delivery:
 
 
 def standing_marks(article: Article) -> set[str]:
-    """What a reader must be warned about: 'retracted', and each erratum / expression of concern by PMID."""
+    """What a reader must be warned about: 'retracted', and by PMID each partial retraction, erratum,
+    corrected and republished version and expression of concern (``WARNING_LINKS``)."""
     marks = {RETRACTED} if article.retracted else set()
     marks |= {f"{link.kind}:{link.pmid}" for link in article.links if link.kind in WARNING_LINKS - RETRACTED_LINKS}
     return marks

@@ -163,11 +163,20 @@ def build_item(article: Article, classification: Classification, topic_labels: M
     )
 
 
+NOTICE_WORDS = {  # each of corpus.article.WARNING_LINKS but the retraction, which is RETRACTED
+    "PartialRetractionIn": "Partially retracted",
+    "ErratumIn": "Erratum published",
+    "CorrectedandRepublishedIn": "Corrected and republished",
+    "ExpressionOfConcernIn": "Expression of concern",
+}
+
+
 def notice_text(mark: str) -> str:
+    """A standing mark as a reader's words: 'Retracted', 'Erratum published (PMID 123)' ..."""
     if mark == RETRACTED:
         return "Retracted"
     kind, _, pmid = mark.partition(":")
-    what = {"ErratumIn": "Erratum published", "ExpressionOfConcernIn": "Expression of concern"}.get(kind, kind)
+    what = NOTICE_WORDS.get(kind, kind)
     return f"{what} (PMID {pmid})" if pmid else what
 
 

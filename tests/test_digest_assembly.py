@@ -7,14 +7,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from corpus.article import Article, Author, Link
+from corpus.article import RETRACTED_LINKS, WARNING_LINKS, Article, Author, Link
 from corpus.errors import ConfigError
 from corpus.evidence import evidence_rank
 from corpus.ledger import deliveries, digest_items, find_digest, record_digest, standing_marks
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore, save_classifications
 from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts, real_articles
-from reports.assembly import OTHER_LABEL, assemble_digest, for_recipient, short_authors
+from reports.assembly import NOTICE_WORDS, OTHER_LABEL, assemble_digest, for_recipient, short_authors
 from reports.delivery import OutboxTransport
 from reports.period import current_period, digest_due, latest_due
 from reports.sending import Recipient, send_due_digest
@@ -154,6 +154,27 @@ def test_an_erratum_is_warned_about_and_the_corrected_paper_is_not_listed_again(
     assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in html
     assert "Nothing new on opioid-induced hyperalgesia" in text and "updated since first sent" not in text
     assert outcome.items == 0 and outcome.listed_earlier == first.items
+
+
+@pytest.mark.parametrize("kind, words", [("CorrectedandRepublishedIn", "Corrected and republished (PMID 123)"),
+                                         ("PartialRetractionIn", "Partially retracted (PMID 123)")])
+def test_a_sent_paper_republished_corrected_or_partly_retracted_is_warned_about_once(shared_data, tmp_path, kind, words):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, articles = filled_store(shared_data, clock, limit=6)
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
+    original = store.get_article(pmid)
+    clock.now = MONDAY + timedelta(days=1)
+    store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, "123")], revised="2026-11-24")])
+    send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+    assert "WARNING" in text and words in text and words in html
+    send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path))
+    assert words not in parts(tmp_path / "2026-W50" / "all@example.org.eml")[0]  # once
+
+
+def test_every_warning_link_has_words_for_readers():
+    assert set(NOTICE_WORDS) == WARNING_LINKS - RETRACTED_LINKS
 
 
 def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):

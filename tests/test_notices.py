@@ -1,4 +1,5 @@
-"""Retraction, erratum and expression-of-concern notices flag the paper they concern, whichever comes first.
+"""Retraction, erratum and expression-of-concern notices (and partial retractions, corrected republications)
+flag the paper they concern, whichever comes first.
 
 The originals are real records of the shared data as NLM first published them (no link back to the
 notice yet); the notices are tests/fixtures/notices.xml.
@@ -6,6 +7,7 @@ notice yet); the notices are tests/fixtures/notices.xml.
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import threading
 from datetime import timedelta
@@ -22,6 +24,7 @@ from corpus.search import Filters, search
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
+from harvester.medline import parse_medline
 from harvester.pubmed_xml import parse_pubmed_xml
 from reports.delivery import OutboxTransport
 from reports.sending import send_due_digest
@@ -74,6 +77,47 @@ def test_readers_see_the_flag(originals):
     assert article_record(store.get_article(RETRACTED), None)["retracted"] is True
     listed = {hit.pmid for hit in search(store, "miRNA")}
     assert RETRACTED not in listed and RETRACTED in {hit.pmid for hit in search(store, "miRNA", Filters(include_retracted=True))}
+
+
+# A corrected version of 23657305 that NLM republished (PubMed XML names the link
+# CorrectedandRepublishedFrom), and a partial retraction of 24349601 as a MEDLINE (.nbib) record: the
+# XML has no RefType for partial retractions, MEDLINE's is PROF. PMIDs 99000013-99000014 are invented.
+REPUBLISHED = f"""<PubmedArticleSet><PubmedArticle>
+  <MedlineCitation Status="PubMed-not-MEDLINE" Owner="NLM"><PMID Version="1">99000013</PMID>
+    <Article PubModel="Print">
+      <Journal><JournalIssue CitedMedium="Internet"><PubDate><Year>2026</Year></PubDate></JournalIssue><Title>Arquivos de gastroenterologia</Title></Journal>
+      <ArticleTitle>Hfe mutations and iron overload in patients with alcoholic liver disease.</ArticleTitle>
+      <PublicationTypeList><PublicationType UI="D016428">Journal Article</PublicationType></PublicationTypeList>
+    </Article>
+    <CommentsCorrectionsList><CommentsCorrections RefType="CorrectedandRepublishedFrom"><RefSource>Arq Gastroenterol. 2013</RefSource><PMID Version="1">{CORRECTED}</PMID></CommentsCorrections></CommentsCorrectionsList>
+  </MedlineCitation>
+  <PubmedData><ArticleIdList><ArticleId IdType="pubmed">99000013</ArticleId></ArticleIdList></PubmedData>
+</PubmedArticle></PubmedArticleSet>""".encode()
+PARTIAL_RETRACTION = f"""PMID- 99000014
+STAT- Publisher
+DP  - 2026 Nov
+TI  - Partial retraction: Genes, Economics, and Happiness.
+PT  - Retraction of Publication
+PROF- J Neurosci Psychol Econ. 2012 Dec;5(4):193-211. PMID: {CONCERNED}
+CRDT- 2026/11/25 06:00
+
+"""
+
+
+def corrections() -> list[Article]:
+    """The republished version and the partial retraction, as the XML and MEDLINE readers give them."""
+    return [*parse_pubmed_xml(REPUBLISHED), *parse_medline(io.StringIO(PARTIAL_RETRACTION))]
+
+
+@pytest.mark.parametrize("notices_first", [False, True])
+def test_a_corrected_republication_or_partial_retraction_flags_the_paper_it_concerns(originals, notices_first):
+    store = Store()
+    store.upsert_articles([*corrections(), *originals] if notices_first else [*originals, *corrections()])
+    assert standing_marks(store.get_article(CORRECTED)) == {"CorrectedandRepublishedIn:99000013"}
+    assert standing_marks(store.get_article(CONCERNED)) == {"PartialRetractionIn:99000014"}
+    assert not store.get_article(CONCERNED).retracted  # in part: still found by search and exports
+    republished, partial = corrections()
+    assert not republished.is_notice and partial.is_notice  # the corrected version is a paper to list
 
 
 def version_3_store(path: Path, articles: list[Article]) -> None:
