@@ -237,30 +237,38 @@ class _Job:
                 self.progress(ProgressUpdate(self.query.name, self.step, result.windows, total, result.counts.new + result.counts.updated))
 
     def _store_window(self, window: Window, search: SearchResult, result: QueryResult) -> None:
-        """Fetch and commit the window's records batch by batch; the last commit also moves the watermark."""
+        """Fetch and commit the window's records batch by batch; the last commit also moves the watermark.
+
+        Each batch is committed in a worker thread while the next is fetched: at NCBI's 10 requests/s
+        the storing would otherwise add to the wait the rate limit imposes. The fetches stay in this
+        (the main) thread, where Ctrl-C stops one at once, even in the back-off of its retries, and
+        nothing more goes to NCBI; leaving the ``with`` block waits only for the commit under way,
+        so every batch fetched before the interruption is kept.
+        """
         advance = self.step == HARVEST and extends_coverage(window, _watermark_date(self.store, self.query.name), self.options.start)
         batches = list(self._batches(search))
         if not batches and advance:
             set_watermark(self.store, self.query.name, str(window.end))
-        # The next batch is fetched (and parsed) while this one is stored: at NCBI's 10 requests/s the
-        # storing would otherwise add to the wait the rate limit imposes. Fetches stay one at a time.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="efetch") as fetcher:
-            upcoming = fetcher.submit(batches[0]) if batches else None
-            for number in range(1, len(batches) + 1):
-                articles = upcoming.result()
-                upcoming = fetcher.submit(batches[number]) if number < len(batches) else None
-                for article in articles:
-                    article.source = "eutils"
-                try:
-                    with self.store.transaction():
-                        result.counts += self.store.upsert_articles(articles)
-                        record_progress(self.store, self.run_id, result.found, result.counts.new, result.counts.updated)
-                        if number == len(batches) and advance:
-                            set_watermark(self.store, self.query.name, str(window.end))
-                except BaseException:
-                    if upcoming is not None:
-                        upcoming.cancel()
-                    raise
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit") as committer:
+            committing = None
+            for number, fetch in enumerate(batches, 1):
+                articles = fetch()
+                if committing is not None:
+                    committing.result()
+                moves_watermark = number == len(batches) and advance
+                committing = committer.submit(self._commit, articles, window, moves_watermark, result)
+            if committing is not None:
+                committing.result()
+
+    def _commit(self, articles: list[Article], window: Window, moves_watermark: bool, result: QueryResult) -> None:
+        """Store one fetched batch and the run's progress in one transaction (with the watermark, for the last)."""
+        for article in articles:
+            article.source = "eutils"
+        with self.store.transaction():
+            result.counts += self.store.upsert_articles(articles)
+            record_progress(self.store, self.run_id, result.found, result.counts.new, result.counts.updated)
+            if moves_watermark:
+                set_watermark(self.store, self.query.name, str(window.end))
 
     def _batches(self, search: SearchResult) -> Iterator[Callable[[], list[Article]]]:
         """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -242,6 +246,33 @@ def test_an_outage_beyond_the_retry_budget_fails_loudly_and_keeps_the_watermark(
     fake.faults.clear()
     [result] = harvest(store, client, today=TODAY + timedelta(days=2))  # no sweep: the last was 2 days ago
     assert result.counts.new == 1 and get_watermark(store, "oih") == str(TODAY + timedelta(days=2))
+
+
+def test_ctrl_c_while_a_fetch_is_retrying_stops_at_once_and_sends_nothing_more(fake, tmp_path):
+    """The retries of an outage can last the whole ncbi.retry_budget; Ctrl-C must not wait for them."""
+    fake.faults.extend([None] + ["503"] * 10_000)  # the search is answered, then every efetch fails
+    config = tmp_path / "config.toml"
+    config.write_text(f'[ncbi]\nemail = "test@example.org"\nbase_url = "{fake.url}"\nretry_budget = 120\n'
+                      f'[[queries]]\nname = "oih"\nterm = "hyperalgesia"\n', encoding="utf-8")
+    harvest = subprocess.Popen(
+        [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config),
+         "harvest", "--since", "2023-01-01", "--until", "2023-12-31"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(fake.requests("efetch")) < 2:  # a fetch failed twice, and waits a second or two to retry
+        assert harvest.poll() is None and time.monotonic() < deadline, harvest.communicate()
+        time.sleep(0.02)
+    sent = len(fake.requests("efetch"))
+    harvest.send_signal(signal.SIGINT)
+    try:
+        _, err = harvest.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        harvest.kill()
+        harvest.communicate()
+        pytest.fail("oihwatch harvest was still running 15 s after Ctrl-C")
+    assert harvest.returncode == 1 and err.splitlines()[-1] == "Error: interrupted; everything committed so far is kept"
+    assert len(fake.requests("efetch")) == sent
 
 
 def test_a_first_harvest_that_fails_says_where_the_next_run_starts(fake, store, client):
