@@ -164,8 +164,9 @@ def test_an_address_refused_for_good_is_named_with_what_to_do_in_the_error_and_i
         smtp.handler.refuse = {"ketamine@example.org"}
         first = run(config, "--send", env=env)
         assert first.exit_code == 1 and "REFUSED for good, not retried: " in first.stdout
-        assert re.fullmatch(r"Error: not retried: SMTP 127\.0\.0\.1:\d+ \(none\) refused ketamine@example\.org: 550 .*; "
-                            r"correct or remove the address in \[\[recipients\]\]", first.stderr.strip())
+        assert re.fullmatch(r"Error: refused for good, not retried: SMTP 127\.0\.0\.1:\d+ \(none\) refused "
+                            r"ketamine@example\.org: 550 .*; correct or remove the address in \[\[recipients\]\]",
+                            first.stderr.strip())
         again = run(config, "--send", env=env)
         assert again.exit_code == 0, again.output
         assert "refused for good in an earlier run: ketamine@example.org" in again.stdout

@@ -144,7 +144,7 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
         problems.append(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
                         f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run sends only what is missing")
     refused = {recipient: why for o in outcomes for recipient, why in o.refused.items()}  # each says what to do
-    problems.extend(f"not retried: {why}" for _, why in sorted(refused.items()))
+    problems.extend(f"refused for good, not retried: {why}" for _, why in sorted(refused.items()))
     if problems:
         raise DeliveryError("; and ".join(problems))
 
