@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Collection
+from contextlib import closing
 from dataclasses import dataclass
 
 from corpus.errors import InputError
@@ -133,9 +134,8 @@ class Hit:
 def fts_query(text: str) -> str:
     """The user's query as FTS5 syntax: punctuated words become phrases, fields are checked.
 
-    Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field or a
-    PubMed tag with no field here.
-    Operator misuse ("ketamine AND") is left for SQLite to report, see ``search``.
+    Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field, a
+    PubMed tag with no field here, or operator misuse FTS5 refuses ("ketamine AND", "(ketamine").
     """
     parts = []
     run: list[str] = []  # the unquoted words, as typed, that end ``parts``: a tag after the last applies to them all
@@ -164,7 +164,22 @@ def fts_query(text: str) -> str:
         parts.append(part)
     if not parts:
         raise InputError(f"the search query is empty; {SYNTAX_HELP}")
-    return " ".join(parts)
+    translated = " ".join(parts)
+    _check_syntax(text, translated)
+    return translated
+
+
+def _check_syntax(typed: str, translated: str) -> None:
+    """FTS5 finds operator misuse only when a statement runs: run the query on an empty table of the
+    same columns, so every caller (the CLI, the web view's box and saved search) refuses it alike,
+    and an error of the corpus itself (a locked file) is never taken for the user's."""
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.execute(f"CREATE VIRTUAL TABLE query USING fts5({', '.join(FTS_COLUMNS)})")
+        try:
+            db.execute("SELECT 1 FROM query WHERE query MATCH ?", (translated,)).fetchall()
+        except sqlite3.OperationalError as exc:
+            detail = str(exc).removeprefix("fts5: ")
+            raise InputError(f"cannot read the search query {typed!r} ({detail}); {SYNTAX_HELP}") from None
 
 
 def _phrase(words: list[str], tag: str) -> str:
@@ -315,24 +330,14 @@ def _like_pattern(text: str) -> str:
 def search(store: Store, query: str | None, filters: Filters = Filters(), limit: int | None = None) -> list[Hit]:
     """Records matching ``query`` (best first) and ``filters``; without a query, every match in PMID order."""
     fts = fts_query(query) if query is not None else None
-    rows = _run(store, query, *build_search(fts, filters, limit))
+    rows = store.db.execute(*build_search(fts, filters, limit)).fetchall()
     return [Hit(row[0], row[1]) for row in rows]
 
 
 def count_matches(store: Store, query: str | None, filters: Filters = Filters()) -> int:
     """How many records ``search`` finds with no limit: what a page of the best ones was taken from."""
     fts = fts_query(query) if query is not None else None
-    return _run(store, query, *build_count(fts, filters))[0][0]
-
-
-def _run(store: Store, query: str | None, sql: str, params: list) -> list:
-    try:
-        return store.db.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
-        if query is None:
-            raise
-        detail = str(exc).removeprefix("fts5: ")
-        raise InputError(f"cannot read the search query {query!r} ({detail}); {SYNTAX_HELP}") from None
+    return store.db.execute(*build_count(fts, filters)).fetchone()[0]
 
 
 def stored_topics(store: Store) -> set[str]:

@@ -160,7 +160,7 @@ def test_the_saved_search_names_an_unknown_topic_and_the_known_ones(client: http
     assert client.get(f"/{VIEW}/search_topic.json", params={"q": "opioid", "topic": "hypnosis"}).json()["rows"] == []  # known, no papers
 
 
-@pytest.mark.parametrize("query", ["smith[au]", "titel:opioid", '"Hyperalgesia/chemically induced"[mh]'])
+@pytest.mark.parametrize("query", ["smith[au]", "titel:opioid", '"Hyperalgesia/chemically induced"[mh]', "ketamine AND", "(ketamine", "title:AND"])
 def test_a_query_the_cli_refuses_is_its_one_line_error_in_the_web_view(client: httpx.Client, research_cli, query: str) -> None:
     """The CLI's message, saying what to use; not FTS5's syntax error or "no such column"."""
     cli = research_cli("search", query)
