@@ -179,9 +179,9 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
                         "fts_table": "articles_fts",
                         "fts_pk": "rowid",
                         "searchmode": "escaped",  # escape_fts is our fts_query here (search_plugin.py)
-                        "sort_desc": "year",
+                        "sort": "newest",  # year, then PMID, as one unique column (snapshot.py)
                         "label_column": "title",
-                        "description_html": "One row per PubMed article, newest first. Search accepts words, "
+                        "description_html": "One row per PubMed article, newest first (by year, then PMID: the column <em>newest</em>). Search accepts words, "
                         "&quot;phrases&quot;, AND / OR / NOT, prefix* and title: abstract: mesh: keywords: fields, "
                         "as <code>oihwatch search</code> does; the box narrows this table (newest first, with facets), "
                         'the saved query <a href="search_topic">search_topic</a> lists the best matches first. '

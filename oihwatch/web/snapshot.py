@@ -40,7 +40,8 @@ CREATE TABLE articles (
     abstract TEXT NOT NULL,
     mesh TEXT NOT NULL,
     keywords TEXT NOT NULL,
-    publication_types TEXT NOT NULL
+    publication_types TEXT NOT NULL,
+    newest INTEGER                     -- 1, 2, ...: year, newest first, then PMID, highest first
 );
 CREATE INDEX articles_year ON articles(year);
 CREATE INDEX articles_study_type ON articles(study_type);
@@ -78,6 +79,15 @@ def snapshot_row(record: dict, threshold: float) -> tuple:
     )
 
 
+def _number_newest_first(db: sqlite3.Connection) -> None:
+    """The web view's order, as one unique column: Datasette pages a sort with ties (year) wrongly,
+    ordering the first page without its primary key, so a download of every page lost and
+    repeated the rows of the year that crossed a page boundary."""
+    db.execute("UPDATE articles SET newest = ranked.n FROM (SELECT pmid, ROW_NUMBER() OVER "
+               "(ORDER BY year DESC, CAST(pmid AS INTEGER) DESC) AS n FROM articles) AS ranked WHERE ranked.pmid = articles.pmid")
+    db.execute("CREATE UNIQUE INDEX articles_newest ON articles(newest)")
+
+
 def build_snapshot(store: Store, target: Path, threshold: float) -> int:
     """Write the snapshot of every article that is not deleted (retracted ones flagged) to ``target``;
     ``threshold`` is the OIH relevance the digest needs (``oihwatch.model_info.relevance_threshold``)."""
@@ -97,11 +107,11 @@ def _write(store: Store, partial: Path, target: Path, threshold: float) -> int:
     db = sqlite3.connect(partial)
     try:
         db.executescript(SCHEMA)
-        # The web view sorts by year, newest first (server.py's "sort_desc"), not by this order.
         pmids = [row[0] for row in store.db.execute("SELECT pmid FROM articles WHERE deleted = 0 ORDER BY CAST(pmid AS INTEGER)")]
         rows = (snapshot_row(r, threshold) for r in iter_records(store, pmids))
         with db:
-            db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 18)})", rows)
+            db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 18)}, NULL)", rows)
+            _number_newest_first(db)
             db.execute("INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) "
                        "SELECT rowid, title, abstract, mesh, keywords FROM articles")
         db.execute("VACUUM")
