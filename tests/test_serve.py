@@ -129,7 +129,7 @@ def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) ->
     db.executescript(SCHEMA)
     for pmid, study_type, rank, relevant in [("1", "Randomised controlled trial", 2, 1), ("2", "Randomised controlled trial", 2, 0),
                                              ("3", "Meta-analysis", 0, 1), ("4", "Meta-analysis", 0, 0)]:
-        db.execute("INSERT INTO articles VALUES (?, 'T', 'A', 'J', 2020, ?, ?, '[\"ketamine\"]', ?, ?, 0, ?, '', '', '', '', '', '')",
+        db.execute("INSERT INTO articles VALUES (?, 'T', 'A', 'J', 2020, ?, ?, '[\"ketamine\"]', ?, ?, 0, ?, '', '', '', '', '', '', NULL)",
                    (pmid, study_type, rank, 0.9 if relevant else 0.1, relevant, f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
     for name, pmid in [("ketamine_rcts_since_2015", "1"), ("strongest_evidence", "3")]:
         assert "OIH" in QUERIES[name]["title"]
