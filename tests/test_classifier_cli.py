@@ -93,6 +93,19 @@ def test_explain_shows_the_terms_behind_each_tag(trained: Path):
     assert "ketamine:" in result.output and "ketamin" in result.output
 
 
+def test_explain_says_who_set_the_relevance(trained: Path, tmp_path: Path):
+    shutil.copytree(trained.parent, tmp_path / "copy")
+    config = tmp_path / "copy" / trained.name
+    curated = read_label_file(default_label_file()).values
+    with Store(config.parent / "oihwatch.db") as store:
+        unread = next(a.pmid for a in store.iter_articles() if a.pmid not in curated and a.abstract)
+    assert re.fullmatch(rf"{unread}: relevance [01]\.\d\d \(model\), .*", invoke(config, "explain", unread).stdout.splitlines()[0])
+    assert invoke(config, "explain", "38011560").stdout.startswith("38011560: relevance 0.00 (curator), ")  # read: not OIH
+    assert invoke(config, "label", "38011560", "oih").exit_code == 0
+    lines = invoke(config, "explain", "38011560").stdout.splitlines()
+    assert lines[:2] == ["38011560: relevance 1.00 (curator), study type review", "oih (relevance): 1.00 (curator)"]
+
+
 def test_explain_names_the_words_a_keyword_rule_matched(trained: Path):
     assert invoke(trained, "classify", "--all").exit_code == 0
     with Store(trained.parent / "oihwatch.db") as store:
@@ -172,7 +185,7 @@ def test_explain_says_relevance_is_not_trained_yet(shared_data: Path, tmp_path: 
     with Store(tmp_path / "oihwatch.db") as store:
         pmid = next(store.iter_articles()).pmid
     lines = invoke(path, "explain", pmid).stdout.splitlines()
-    assert lines[1:3] == ["oih (relevance)", "    not trained yet (too few labelled records): 'oihwatch train' prints why"]
+    assert lines[1:3] == ["oih (relevance): 0.00 (rule)", "    not trained yet (too few labelled records): 'oihwatch train' prints why"]
 
 
 def test_a_topic_added_to_the_config_retrains_and_tags_every_record_on_the_next_run(trained: Path, tmp_path: Path):

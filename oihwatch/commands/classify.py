@@ -189,14 +189,16 @@ def explain(app: App, pmid: str) -> None:
     article = app.store.get_article(pmid)
     if article is None:
         raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
-    result = next(classify_articles([article], model, rules, curated_labels(app).values))
-    click.echo(f"{pmid}: relevance {result.relevance:.2f}, study type {result.study_type}"
+    curated = curated_labels(app).values
+    result = next(classify_articles([article], model, rules, curated))
+    said_by = "curator" if RELEVANCE in curated.get(pmid, {}) else "model" if RELEVANCE in model.labels else "rule"
+    click.echo(f"{pmid}: relevance {result.relevance:.2f} ({said_by}), study type {result.study_type}"
                + ("; RETRACTED (search and export show it only with --include-retracted)" if article.retracted else ""))
     text = record_text(article)
     rule_of = {rule.name: rule for rule in rules}
     for score in [None, *result.topics]:
         label = RELEVANCE if score is None else score.topic
-        head = "oih (relevance)" if score is None else f"{label}: {score.score:.2f} {'assigned' if score.assigned else 'not assigned'} ({score.source})"
+        head = f"oih (relevance): {result.relevance:.2f} ({said_by})" if score is None else f"{label}: {score.score:.2f} {'assigned' if score.assigned else 'not assigned'} ({score.source})"
         click.echo(head)
         if score is not None and score.source == "rule" and score.assigned:
             words = rule_of[label].matched_words(text)
