@@ -29,7 +29,7 @@ CSV_COLUMNS = (
     "pmid", "title", "authors", "journal", "year", "volume", "issue", "pages", "doi", "pmcid",
     "topics", "scores", "relevance", "study_type", "retracted", "key_finding",
     "mesh", "keywords", "publication_types", "language", "url", "abstract",
-    "journal_abbrev", "pub_date",  # last: scripts that read the columns before by position still work
+    "journal_abbrev", "pub_date", "collective_authors",  # last: scripts that read the columns before by position still work
 )  # fmt: skip
 CHUNK = 500
 # LaTeX's special characters, escaped so a title with "50%" or "&" compiles. Braces

@@ -2,8 +2,10 @@
 
 ASReview files carry title, abstract, pmid/doi, keywords, authors, year; our export adds
 journal, volume, issue, pages, pmcid, mesh, publication_types, language, and (in its last
-columns, absent from older exports) journal_abbrev and the printed pub_date, which gives the
-full date where the year alone would give January 1st. Lists are joined by '; ' and a
+columns, absent from older exports) journal_abbrev, the printed pub_date, which gives the
+full date where the year alone would give January 1st, and collective_authors, which tells the
+group authors among the authors (in a file without it, a name without a comma that reads as a
+group's is one: ``records.is_group_name``). Lists are joined by '; ' and a
 structured abstract is written as 'LABEL: text' lines. Headers are matched
 case-insensitively, and the PMID column may be spelled as the tools that write these files
 spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
@@ -29,7 +31,7 @@ from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
-from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
+from harvester.records import OnSkip, Record, Skipped, author_from_name, is_group_name, raise_on_skip
 
 _INITIALS_FIRST = re.compile(r"^((?:[A-Z]\.?\s+)+)([^,]+)$")
 _PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
@@ -99,7 +101,7 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
         pmid=pmid if pmid.isdigit() else "",
         title=_cell(values, "title"),
         abstract_sections=sections_from_lines(values.get("abstract", "")),
-        authors=[_author(name) for name in _parts(values.get("authors", ""))],
+        authors=_authors(values),
         journal=_cell(values, "journal"),
         journal_abbrev=_cell(values, "journal_abbrev"),
         volume=_cell(values, "volume"),
@@ -116,9 +118,17 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
     )
 
 
+def _authors(values: dict[str, str]) -> list[Author]:
+    """The 'authors' cell; a name also in 'collective_authors' (our export's column) is a group author."""
+    groups = set(_parts(values.get("collective_authors", "")))
+    return [Author(collective=name) if name in groups else _author(name) for name in _parts(values.get("authors", ""))]
+
+
 def _author(name: str) -> Author:
-    """'Carr, A S' (our export, the Cohen files), or 'A S Carr' (ASReview's online files) → ``Author``."""
-    initials_first = _INITIALS_FIRST.match(name)
+    """'Carr, A S' (our export, the Cohen files), or 'A S Carr' (ASReview's online files) → ``Author``;
+    a group's name ('Nasal Diamorphine Trial Group', ``is_group_name``) → a collective author, before
+    its first word could be read as an initial ('A Study Group')."""
+    initials_first = None if is_group_name(name) else _INITIALS_FIRST.match(name)
     return author_from_name(f"{initials_first.group(2)}, {initials_first.group(1)}" if initials_first else name)
 
 

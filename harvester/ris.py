@@ -10,6 +10,9 @@ line) and ``rispy`` maps each one's tags. ``rispy`` alone would drop an entry th
 inside, or run two entries together when an 'ER' is missing; both are ``InputError`` here,
 after the complete entries before them, as a cut XML file is.
 
+A group author is one name, without the comma that parts a person's surname from the rest
+('EUROCARE Working Group'); our export writes a group's own commas as semicolons.
+
 RIS has one tag (``KW``) for every kind of keyword: MeSH headings and author keywords alike
 (a reference manager cannot tell them apart either), and the ``oihwatch:topic:...`` tags our
 export adds, which are ours to compute, not the record's, and are dropped.
@@ -23,7 +26,7 @@ from typing import TextIO
 
 import rispy
 
-from corpus.article import Article, with_retraction
+from corpus.article import Article, Author, with_retraction
 from corpus.errors import InputError
 from corpus.exports import RETRACTED_TAG, TAG_PREFIX
 from harvester.abstract_text import sections_from_line
@@ -79,7 +82,7 @@ def article_from_ris(entry: dict) -> Article:
         pmid=_pmid(entry),
         title=_first(entry, "title", "primary_title"),
         abstract_sections=sections_from_line(_first(entry, "abstract", "notes_abstract")),
-        authors=[author_from_name(a) for a in entry.get("authors") or entry.get("first_authors") or []],
+        authors=[_author(a) for a in entry.get("authors") or entry.get("first_authors") or []],
         journal=_first(entry, "journal_name", "secondary_title", "alternate_title3"),
         journal_abbrev=_first(entry, "alternate_title1", "alternate_title2"),
         issn=_first(entry, "issn"),
@@ -95,6 +98,15 @@ def article_from_ris(entry: dict) -> Article:
         publication_types=with_retraction([t.strip() for t in _first(entry, "type_of_work").split(";") if t.strip()],
                                           RETRACTED_TAG in keywords),
     )
+
+
+def _author(name: str) -> Author:
+    """A personal name is 'Last, Fore' in RIS; a name without a comma that reads as a group's is a group
+    author, and so is one with a semicolon, which our export writes for a group's commas (``ris_group_name``)
+    and no personal name holds: its commas are given back."""
+    if ";" in name and "," not in name:
+        return Author(collective=name.replace(";", ","))
+    return author_from_name(name)
 
 
 def _first(entry: dict, *keys: str) -> str:

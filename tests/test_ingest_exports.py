@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus.article import Article
-from corpus.exports import WRITERS, author_name, iter_records, ris_group_name, split_pages
+from corpus.exports import WRITERS, author_name, bibtex_entry, iter_records, ris_group_name, split_pages
 from corpus.search import search
 from corpus.store import Store
 from harvester.ingest import ingest_files
@@ -60,12 +60,13 @@ def carried(article: Article, form: str) -> dict:
         "pages": article.pages,
         "doi": article.doi,
         "languages": article.languages,
+        "collective": [a.collective for a in article.authors],
     }
     if form in ("jsonl", "csv"):
         fields |= {"pmcid": article.pmcid, "mesh": article.mesh_terms, "keywords": article.keywords, "publication_types": article.publication_types,
                    "journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "pub_date_sort": article.pub_date_sort}
     if form == "jsonl":  # MeSH with major-topic flags, UIs and qualifiers
-        fields |= {"collective": [a.collective for a in article.authors], "mesh": article.mesh}
+        fields |= {"mesh": article.mesh}
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full; a group's commas as ';'
         fields |= {"authors": [ris_group_name(a.collective) if a.collective else author_name(a) for a in article.authors],
                    "abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
@@ -183,3 +184,20 @@ def test_a_retracted_paper_and_its_notice_stay_so_in_a_store_built_from_the_expo
         ingest_files(theirs, [path])
         assert theirs.get_article("24084238").retracted
         assert theirs.get_article("99000010").is_notice  # and so no evidence there either
+
+
+def test_group_authors_sent_back_as_csv_or_ris_are_braced_in_bibtex(tmp_path):
+    csv_file, ris_file = tmp_path / "back.csv", tmp_path / "back.ris"
+    csv_file.write_text('pmid,title,authors,year\n11157525,Nasal diamorphine spray.,"Kendall, J M; Nasal Diamorphine Trial Group",2001\n',
+                        encoding="utf-8")
+    ris_file.write_text("TY  - JOUR\nAU  - Gatta, Gemma\nAU  - EUROCARE Working Group\nAU  - Tumour and Angiogenesis Research Group\n"
+                        "TI  - Childhood cancer survival.\nPY  - 2005\nAN  - 15923571\nDB  - PubMed\nER  - \n", encoding="utf-8")
+    store = Store(":memory:")
+    assert ingest_files(store, [csv_file, ris_file]).ok
+    records = list(iter_records(store, ["11157525", "15923571"]))
+    assert [r["collective_authors"] for r in records] == [["Nasal Diamorphine Trial Group"],
+                                                         ["EUROCARE Working Group", "Tumour and Angiogenesis Research Group"]]
+    assert [bibtex_entry(r)["author"] for r in records] == [
+        "Kendall, J M and {Nasal Diamorphine Trial Group}",
+        "Gatta, Gemma and {EUROCARE Working Group} and {Tumour and Angiogenesis Research Group}",
+    ]

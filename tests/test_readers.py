@@ -10,6 +10,7 @@ import pytest
 
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.errors import InputError
+from corpus.exports import author_name
 from harvester.abstract_text import sections_from_line, sections_from_lines
 from harvester.dates import sort_date
 from harvester.files import read_records
@@ -125,6 +126,19 @@ def test_ris_drops_our_tags_and_reads_languages_and_sections(tmp_path):
     ]
 
 
+def test_ris_group_authors_stay_groups(tmp_path):
+    path = tmp_path / "groups.ris"
+    path.write_text("TY  - JOUR\nAN  - 15923571\nAU  - Gatta, Gemma\nAU  - EUROCARE Working Group\n"
+                    "AU  - Tumour and Angiogenesis Research Group\nAU  - CSD of Epidemiology Biostatistics; AIEOP\n"
+                    "AU  - EMBRACE\nAU  - Basappa\nER  - \n", encoding="utf-8")
+    (article,) = articles(path)
+    assert [(a.last, a.fore, a.collective) for a in article.authors] == [
+        ("Gatta", "Gemma", ""), ("", "", "EUROCARE Working Group"), ("", "", "Tumour and Angiogenesis Research Group"),
+        ("", "", "CSD of Epidemiology Biostatistics, AIEOP"),  # our export's ';' for a group's comma, given back
+        ("", "", "EMBRACE"), ("Basappa", "", ""),  # a name in capitals is a group's acronym; a single surname a person
+    ]
+
+
 def test_ris_c2_is_a_pmcid_only_when_it_looks_like_one(tmp_path):
     path = tmp_path / "export.ris"
     path.write_text("TY  - JOUR\nAN  - 1\nC2  - PMC123456\nER  - \nTY  - JOUR\nAN  - 2\nC2  - 2019/03/01\nER  - \n",
@@ -207,7 +221,7 @@ def test_csv_as_our_export_writes_it(tmp_path):
         encoding="utf-8",
     )
     (article,) = articles(path)
-    assert [author.last for author in article.authors] == ["Smith", "OIH Group", "Smith"]
+    assert [(author.last, author.collective) for author in article.authors] == [("Smith", ""), ("", "OIH Group"), ("Smith", "")]
     assert (article.volume, article.issue, article.pages, article.pmcid) == ("12", "3", "1123-9", "PMC1")
     assert (article.mesh_terms, article.keywords) == (["Ketamine", "Analgesics, Opioid"], ["OIH"])
     assert (article.publication_types, article.languages) == (["Randomized Controlled Trial"], ["eng", "spa"])
@@ -226,6 +240,32 @@ def test_csv_cell_longer_than_the_csv_module_default_is_read(tmp_path):
 def test_csv_names_written_initials_first(shared_data):
     first = articles(shared_data / "cohen-2006" / "output" / "online" / "Opiods.csv")[0]
     assert [(a.last, a.initials) for a in first.authors[:2]] == [("Carr", "AS"), ("Fear", "DW")]
+
+
+def test_group_authors_of_the_cohen_csvs_are_groups_and_their_people_stay_people(shared_data):
+    groups, people = {}, {}
+    for path in sorted((shared_data / "cohen-2006" / "output").glob("*/*.csv")):
+        for article in articles(path):
+            for author in article.authors:
+                if author.collective:
+                    groups.setdefault(author.collective, article.pmid)
+                else:
+                    people[author_name(author)] = article.pmid
+    assert len(groups) == 50  # each one read and checked: every one names a group
+    assert {"Nasal Diamorphine Trial Group", "Americal Pain Society", "AAFP", "Neuropathic pain study group",
+            "Quality Standards Subcommittee of the American Academy of Neurology"} <= set(groups)
+    assert groups["Nasal Diamorphine Trial Group"] == "11157525"
+    assert people["Gruppo, R"] == "11060540"  # 'R Gruppo' in the online file: a Dr Gruppo, not a group
+    assert "Kendall, J M" in people
+
+
+def test_a_csv_names_its_group_authors_in_collective_authors(tmp_path):
+    group = "Task and Finish Group for Urinalysis (TFG-U), European Federation of Clinical Chemistry (EFLM)"
+    path = tmp_path / "export.csv"
+    path.write_text(f'pmid,title,authors,collective_authors\n1,Urinalysis,"Oyaert, Matthijs; {group}; HEBON","{group}"\n',
+                    encoding="utf-8")
+    (article,) = articles(path)
+    assert [(a.last, a.fore, a.collective) for a in article.authors] == [("Oyaert", "Matthijs", ""), ("", "", group), ("", "", "HEBON")]
 
 
 def test_csv_without_title_column_names_the_file(tmp_path):
