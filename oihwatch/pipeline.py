@@ -18,7 +18,7 @@ from corpus.errors import ClassifierError, OihwatchError
 from harvester.harvest import harvest_all
 from oihwatch.app import App
 from oihwatch.commands.classify import classify_records, train_and_save
-from oihwatch.commands.digest import check_delivered, deliver, delivered_verb, digest_params, transport_for
+from oihwatch.commands.digest import check_delivered, deliver, delivered_verb, digest_params, papers, transport_for
 from oihwatch.commands.harvest import eutils_client
 from oihwatch.runlog import recorded
 from reports.period import digest_due
@@ -74,7 +74,7 @@ def digest_step(app: App, now: datetime) -> str:
                            archive_dir=folder / "archive")
         check_delivered(outcomes)
     return "; ".join(
-        f"{o.period}{' (owed from before)' if o.late else ''}: {o.items} papers, "
+        f"{o.period}{' (owed from before)' if o.late else ''}: {papers(o.items)}, "
         + (f"written for {len(o.delivered)} recipient(s) in {o.where}" if delivered_verb(o) == "written for"
            else f"delivered to {len(o.delivered)} recipient(s)")
         + (f", {len(o.earlier)} had it already" if o.earlier else "")

@@ -81,6 +81,19 @@ def test_a_store_just_filled_from_files_previews_no_old_paper_as_new(tmp_path, s
     assert "(0 papers)" in result.output
 
 
+def test_one_paper_is_counted_as_one_paper_in_the_preview_and_the_send(tmp_path, shared_data):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
+    with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
+        articles = created_on(real_articles(shared_data, 1), datetime.now(timezone.utc).date())
+        store.upsert_articles(articles)
+        save_classifications(store, [classify(articles[0], 0)])
+    preview = run(path)
+    assert re.search(r"^preview of \d{4}-W\d\d \(1 paper\): ", preview.stdout, re.M), preview.output
+    sent = run(path, "--send")
+    assert re.match(r"digest \d{4}-W\d\d: 1 paper\n", sent.stdout), sent.output
+
+
 def test_send_to_the_outbox_then_rerun_sends_nothing(config, tmp_path):
     outbox = tmp_path / "elsewhere"
     result = run(config, "--send", "--outbox", str(outbox))

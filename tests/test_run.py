@@ -112,7 +112,7 @@ def test_the_first_run_mails_what_its_own_harvest_found_that_pubmed_created_this
     config.write_text(config.read_text().replace('relevance_threshold = "model"', "relevance_threshold = 0.0", 1))
     first = oihwatch(config, "run")
     assert first.returncode == 0, first.stderr
-    assert ": 1 papers, delivered to 2 recipient(s)" in first.stderr, first.stderr
+    assert ": 1 paper, delivered to 2 recipient(s)" in first.stderr, first.stderr
     (message,) = smtp.handler.received_by("all@example.org")
     assert "pubmed.ncbi.nlm.nih.gov/99000001/" in message.get_body(("plain",)).get_content()
 

@@ -63,6 +63,11 @@ def transport_for(settings: Settings, outbox: Path | None) -> Transport:
     return SmtpTransport(smtp.host, smtp.port, smtp.security, smtp.username, password, smtp.timeout)
 
 
+def papers(count: int) -> str:
+    """'1 paper', '3 papers': the count as every line about a digest prints it."""
+    return f"{count} paper{'s' if count != 1 else ''}"
+
+
 def delivered_verb(outcome: DigestOutcome) -> str:
     """'written for' (.eml files in the outbox, no SMTP server configured) or 'sent to' (SMTP)."""
     return "written for" if outcome.where.startswith("outbox") else "sent to"
@@ -81,7 +86,7 @@ def report_outcome(outcome: DigestOutcome) -> None:
         return
     left_out = left_out_note(outcome.listed_earlier)
     late = " (an earlier period's digest, still owed)" if outcome.late else ""
-    click.echo(f"digest {outcome.period}{late}: {outcome.items} paper{'s' if outcome.items != 1 else ''}"
+    click.echo(f"digest {outcome.period}{late}: {papers(outcome.items)}"
                + (f"; {left_out}" if left_out else ""))
     for recipient in outcome.added:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
@@ -186,7 +191,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         path = write_preview((outbox or configured) / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
-        click.echo(f"preview of {whole.period} ({len(whole.items)} papers{notes}): {path}")
+        click.echo(f"preview of {whole.period} ({papers(len(whole.items))}{notes}): {path}")
         click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified)}")
         return
     transport = transport_for(settings, outbox)
