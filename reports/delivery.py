@@ -84,8 +84,8 @@ class SmtpTransport:
         if isinstance(exc, smtplib.SMTPAuthenticationError):
             return DeliveryError(f"{self.where} refused the login of {self.username!r} ({exc.smtp_code}); "
                                  "check smtp.username and $OIHWATCH_SMTP_PASSWORD")
-        return DeliveryError(f"cannot connect to {self.where}: {exc}; check [smtp] host, port, security and username, then rerun "
-                             "(nothing was marked sent)")
+        return DeliveryError(f"cannot connect to {self.where}: {_said(exc)}; check [smtp] host, port, security and username, "
+                             "then rerun (nothing was marked sent)")
 
     def __exit__(self, *exc) -> None:
         if self._connection is not None:
@@ -120,7 +120,7 @@ class SmtpTransport:
         """The connection is gone: closed here, and nothing more can be sent over it."""
         self._connection.close()
         self._connection = None
-        return DeliveryError(f"{self.where} failed while sending to {recipient}: {exc or type(exc).__name__}; "
+        return DeliveryError(f"{self.where} failed while sending to {recipient}: {_said(exc)}; "
                              "rerun to send what is missing")
 
     def _refused(self, message: EmailMessage, recipient: str, exc: smtplib.SMTPResponseException) -> RecipientRefused:
@@ -157,6 +157,14 @@ class SmtpTransport:
 def _text(reply: bytes | str) -> str:
     """A server's reply as text."""
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _said(exc: Exception) -> str:
+    """What went wrong, as the server said it ('421 4.3.2 Service shutting down'): smtplib's str() of a
+    reply is a tuple holding bytes, ``(421, b'4.3.2 Service shutting down')``."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return str(exc) or type(exc).__name__
 
 
 class OutboxTransport:

@@ -147,6 +147,16 @@ def test_a_message_refused_at_the_end_of_data_concerns_its_recipient_only(store,
     assert smtp.handler.received_by(EVERYTHING.email) == []
 
 
+def test_a_server_closing_mid_send_is_worded_as_its_reply_says(store, smtp):
+    """A 421 at the end of DATA closes the connection: the reply as the server wrote it, not smtplib's tuple."""
+    answer_data(smtp, {KETAMINE.email: "421 4.3.2 Service shutting down"})
+    outcome = send_due_digest(store, params((KETAMINE,)), MONDAY, transport(smtp))
+    assert outcome.failed[KETAMINE.email] == (f"SMTP 127.0.0.1:{smtp.port} (none) failed while sending to {KETAMINE.email}: "
+                                              "421 4.3.2 Service shutting down; rerun to send what is missing")
+    (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
+    assert delivery.error == outcome.failed[KETAMINE.email]
+
+
 def test_a_refused_sender_keeps_every_recipient_pending_and_names_smtp_sender(store, smtp):
     """The sender is refused for every message alike: no recipient is refused for good, and each is tried."""
     async def handle_MAIL(server, session, envelope, address, mail_options):
