@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -260,7 +261,14 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
         return
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
     cid = chart_cid(record.period)
-    with transport:
+    with contextlib.ExitStack() as connected:
+        try:
+            connected.enter_context(transport)
+        except DeliveryError as exc:  # no connection or no login: a failed attempt for each, so status says why
+            for delivery in pending:
+                if delivery.recipient.casefold() in configured:
+                    mark_failed(store, record.id, delivery.recipient, str(exc))
+            raise
         for delivery in pending:
             recipient = configured.get(delivery.recipient.casefold())
             if recipient is None:  # taken out of the config: never sent, and the period is not held up
