@@ -29,6 +29,9 @@ WARNING_LINKS = frozenset(NOTICE_LINKS.values())
 RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
 # Notices are news about another paper, never a paper to list.
 NOTICE_PUBLICATION_TYPES = frozenset({"Retraction of Publication", "Published Erratum", "Expression of Concern"})
+# The months as PubMed prints a date ('2023 Dec 05', ``Article.pub_date``): the readers that spell
+# such a date out and the RIS writer that numbers its parts (DA) share them.
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
-from corpus.article import Article, Author, MeshHeading
+from corpus.article import MONTHS, Article, Author, MeshHeading
 from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
 from corpus.tags import Classification, load_classifications
@@ -198,8 +198,24 @@ def ris_group_name(name: str) -> str:
     return name.replace(",", ";")
 
 
+# A printed date: its year, then its month and day where PubMed printed them as such ('1976 Sep 28',
+# '2002 Sep'), then whatever else it says ('Spring', 'Dec-1999 Jan', the '5' of 'Dec 5').
+_PRINTED_DATE = re.compile(rf"(\d{{4}})(?: ({'|'.join(MONTHS)})(?: (\d{{2}}))?)?(?=\s|$)\s*(.*)")
+
+
+def ris_date(printed: str) -> str:
+    """RIS's DA, 'YYYY/MM/DD/other', of a date as printed: '1976 Sep 28' → '1976/09/28/', '2002 Sep' →
+    '2002/09//', '2003 Spring' → '2003///Spring', '1998 Dec-1999 Jan' → '1998///Dec-1999 Jan' (so the
+    reader gives back the printed date whole); '' when it does not start with a year (PY has the year)."""
+    match = _PRINTED_DATE.fullmatch(printed)
+    if not match:
+        return ""
+    year, month, day, other = match.groups()
+    return f"{year}/{MONTHS.index(month) + 1:02d}/{day or ''}/{other}" if month else f"{year}///{other}"
+
+
 def ris_entry(record: dict) -> dict:
-    """A rispy entry: authors, title, journal, year, volume, issue, pages, DOI, PMID, PMCID, abstract, URL,
+    """A rispy entry: authors, title, journal, year and date, volume, issue, pages, DOI, PMID, PMCID, abstract, URL,
     tags, publication types (a notice stays a notice in the store that reads it back)."""
     first, last = split_pages(record["pages"])
     collective = set(record["collective_authors"])
@@ -210,6 +226,7 @@ def ris_entry(record: dict) -> dict:
         "journal_name": record["journal"],
         "alternate_title2": record["journal_abbrev"],
         "year": str(record["year"] or ""),
+        "date": ris_date(record["pub_date"]),
         "volume": record["volume"],
         "number": record["issue"],
         "start_page": first,

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+from corpus.article import MONTHS
+
 _MONTH_NUMBER = {name.lower(): number for number, name in enumerate(MONTHS, start=1)}
 
 # NLM prints seasons instead of months for some quarterly journals. A season is mapped to its

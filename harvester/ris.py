@@ -30,7 +30,7 @@ from corpus.article import Article, Author, with_retraction
 from corpus.errors import InputError
 from corpus.exports import RETRACTED_TAG, TAG_PREFIX
 from harvester.abstract_text import sections_from_line
-from harvester.dates import sort_date
+from harvester.dates import date_or_year, printed_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
 
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
@@ -76,6 +76,7 @@ def _entries(handle: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
 def article_from_ris(entry: dict) -> Article:
     """Map one ``rispy`` entry (its long field names: 'primary_title', 'journal_name' ...)."""
     year = _first(entry, "year", "publication_year").split("/")[0]
+    pub_date, pub_date_sort = date_or_year(_printed_date(_first(entry, "date", "publication_year")), year)
     start, end = _first(entry, "start_page"), _first(entry, "end_page")
     keywords = [" ".join(k.split()) for k in entry.get("keywords", [])]
     return Article(
@@ -89,8 +90,8 @@ def article_from_ris(entry: dict) -> Article:
         volume=_first(entry, "volume"),
         issue=_first(entry, "number"),
         pages=f"{start}-{end}" if start and end and end != start else start,
-        pub_date=year,
-        pub_date_sort=sort_date(year),
+        pub_date=pub_date,
+        pub_date_sort=pub_date_sort,
         doi=_first(entry, "doi").removeprefix("https://doi.org/"),
         pmcid=_pmcid(entry),
         languages=[part.strip() for part in _first(entry, "language").split(";") if part.strip()],
@@ -107,6 +108,16 @@ def _author(name: str) -> Author:
     if ";" in name and "," not in name:
         return Author(collective=name.replace(";", ","))
     return author_from_name(name)
+
+
+def _printed_date(date: str) -> str:
+    """RIS's DA ('YYYY/MM/DD/other', as ``exports.ris_date`` writes it) as PubMed prints a date: '1976/09/28/' →
+    '1976 Sep 28', '2003///Spring' → '2003 Spring'; '' when it does not start with a year (EndNote's
+    free-text 'Sep 28': PY gives the year)."""
+    year, month, day, other = (date.split("/", 3) + ["", "", ""])[:4]
+    if not (len(year) == 4 and year.isdigit()):
+        return ""
+    return " ".join(part for part in (printed_date(year, month, day), other.strip()) if part)
 
 
 def _first(entry: dict, *keys: str) -> str:

@@ -16,7 +16,7 @@ from bibtexparser.customization import convert_to_unicode
 
 from corpus.article import AbstractSection, Article, Author
 from corpus.exports import (
-    article_record, iter_records, protect_case, ris_group_name, split_pages, write_bibtex, write_csv, write_jsonl, write_ris,
+    article_record, iter_records, protect_case, ris_date, ris_group_name, split_pages, write_bibtex, write_csv, write_jsonl, write_ris,
 )  # fmt: skip
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore
@@ -77,6 +77,23 @@ def test_jsonl_contract_on_real_records(research_store: Store) -> None:
     assert retracted["retracted"] is True and "ketamine" in retracted["topics"] and retracted["scores"]["ketamine"] > 0.5
     assert unclassified["topics"] == [] and unclassified["scores"] == {}
     assert unclassified["relevance"] is None and unclassified["study_type"] is None and unclassified["key_finding"] == ""
+
+
+@pytest.mark.parametrize(
+    ("printed", "da"),
+    [
+        ("1976 Sep 28", "1976/09/28/"),
+        ("2002 Sep", "2002/09//"),
+        ("2004", "2004///"),
+        ("2003 Spring", "2003///Spring"),
+        ("1998 Dec-1999 Jan", "1998///Dec-1999 Jan"),
+        ("2023 Dec 5", "2023/12//5"),  # a day printed without its leading zero stays so
+        ("2001 Jan 4-10", "2001/01//4-10"),
+        ("", ""),
+    ],
+)
+def test_ris_date_numbers_what_pubmed_printed_and_keeps_the_rest(printed: str, da: str) -> None:
+    assert ris_date(printed) == da
 
 
 def test_split_pages_expands_medline_abbreviations() -> None:
@@ -141,7 +158,7 @@ def test_ris_round_trip_keeps_every_field(tricky: dict) -> None:
     assert entry["authors"] == ["Martínez-Pérez, José Ángel", "Øster, Søren", "OIH Study Group & Friends"]
     assert entry["title"] == tricky["title"]
     assert entry["journal_name"] == "Journal of Pain & Symptom Management"
-    assert entry["year"] == "2019"
+    assert (entry["year"], entry["date"]) == ("2019", "2019/03//")
     assert (entry["volume"], entry["number"]) == ("12", "3 Suppl")
     assert (entry["start_page"], entry["end_page"]) == ("1123", "1129")
     assert entry["doi"] == "10.1000/xyz_123"

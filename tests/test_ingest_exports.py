@@ -61,10 +61,12 @@ def carried(article: Article, form: str) -> dict:
         "doi": article.doi,
         "languages": article.languages,
         "collective": [a.collective for a in article.authors],
+        "pub_date": article.pub_date,
+        "pub_date_sort": article.pub_date_sort,
     }
     if form in ("jsonl", "csv"):
         fields |= {"pmcid": article.pmcid, "mesh": article.mesh_terms, "keywords": article.keywords, "publication_types": article.publication_types,
-                   "journal_abbrev": article.journal_abbrev, "pub_date": article.pub_date, "pub_date_sort": article.pub_date_sort}
+                   "journal_abbrev": article.journal_abbrev}
     if form == "jsonl":  # MeSH with major-topic flags, UIs and qualifiers
         fields |= {"mesh": article.mesh}
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full; a group's commas as ';'

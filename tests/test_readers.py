@@ -139,6 +139,19 @@ def test_ris_group_authors_stay_groups(tmp_path):
     ]
 
 
+def test_ris_date_gives_the_date_as_printed(tmp_path):
+    path = tmp_path / "dates.ris"
+    entries = [("PY  - 1976\nDA  - 1976/09/28/", "1976 Sep 28", "1976-09-28"),  # our export, Zotero's
+               ("PY  - 2003\nDA  - 2003///Spring", "2003 Spring", "2003-03-01"),
+               ("PY  - 1998\nDA  - 1998///Dec-1999 Jan", "1998 Dec-1999 Jan", "1998-12-01"),
+               ("PY  - 2006\nDA  - 2006/01//", "2006 Jan", "2006-01-01"),
+               ("Y1  - 2008/04/07/", "2008 Apr 07", "2008-04-07"),
+               ("PY  - 2010\nDA  - Sep 28", "2010", "2010-01-01")]  # EndNote's free-text date: the year
+    path.write_text("".join(f"TY  - JOUR\nAN  - {n}\n{tags}\nER  - \n" for n, (tags, _, _) in enumerate(entries, start=1)),
+                    encoding="utf-8")
+    assert [(a.pub_date, a.pub_date_sort) for a in articles(path)] == [(printed, iso) for _, printed, iso in entries]
+
+
 def test_ris_c2_is_a_pmcid_only_when_it_looks_like_one(tmp_path):
     path = tmp_path / "export.ris"
     path.write_text("TY  - JOUR\nAN  - 1\nC2  - PMC123456\nER  - \nTY  - JOUR\nAN  - 2\nC2  - 2019/03/01\nER  - \n",
