@@ -99,6 +99,7 @@ class DigestOutcome:
     earlier_skipped: list[str] = field(default_factory=list)  # skipped when the digest was recorded
     earlier_refused: list[str] = field(default_factory=list)  # refused for good in an earlier run
     archive: Path | None = None
+    archive_error: str = ""  # why the archive page could not be written (the e-mails went regardless)
 
     @property
     def already_sent(self) -> bool:
@@ -200,7 +201,8 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                     archive_dir: Path | None = None) -> DigestOutcome:
     """Send what is missing of the period's digest (the current period by default); never send twice.
     A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
-    of its window wait for classify."""
+    of its window wait for classify. The page in ``archive_dir`` is written first; failing to write
+    it (``outcome.archive_error``) holds no e-mail back."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
@@ -216,7 +218,10 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     chart = trend_png(digest.trend)
     if archive_dir is not None:
         full = render_digest(digest, chart_src=f"{period}.png")
-        outcome.archive = write_archive(archive_dir, period, full.subject, full.html, chart, params.title, now)
+        try:
+            outcome.archive = write_archive(archive_dir, period, full.subject, full.html, chart, params.title, now)
+        except DeliveryError as exc:  # a copy to browse: the e-mails go all the same, and the caller says it failed
+            outcome.archive_error = str(exc)
     _deliver(store, params, record, digest, chart, now, transport, outcome)
     return outcome
 

@@ -215,6 +215,22 @@ def test_a_digest_the_mail_server_missed_goes_out_with_the_next_one(tmp_path, sm
     assert len(subjects) == 2 and "2026-W45" in subjects[0] and "2026-W46" in subjects[1]
 
 
+def test_an_archive_that_cannot_be_written_holds_no_e_mail_back(tmp_path, smtp):
+    """The archive is a copy to browse: the e-mails go, and the step fails saying what to fix."""
+    config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
+    (tmp_path / "outbox").mkdir()
+    (tmp_path / "outbox" / "archive").write_text("a file where the archive folder goes")
+    app = App(str(config), environ={})
+    with app.writing("run"), pytest.raises(DeliveryError) as raised:
+        digest_step(app, datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc))
+    app.close()
+    assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [1, 1]
+    assert str(raised.value) == (f"the 2026-W45 digest is not in the archive: cannot write the archive {tmp_path / 'outbox' / 'archive'}: "
+                                 "File exists; check digest.outbox, then 'oihwatch digest --send' adds it (it sends nothing twice)")
+    with Store(tmp_path / "oihwatch.db") as store:
+        assert {row[0] for row in store.db.execute("SELECT status FROM deliveries")} == {"sent"}
+
+
 def test_schedule_lists_jobs_and_stops_cleanly_on_sigterm(tmp_path, smtp):
     config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
     listing = oihwatch(config, "schedule", "--list")

@@ -140,7 +140,8 @@ def deliver(store: Store, params: DigestParams, now: datetime, transport: Transp
 
 def check_delivered(outcomes: list[DigestOutcome]) -> None:
     """Raise, once everything was tried, when a recipient still lacks a digest: pending ones are
-    retried by the next send; a refusal for good says why, and what to correct."""
+    retried by the next send; a refusal for good says why, and what to correct. So does an archive
+    page not written, which held no e-mail back."""
     problems = [f"the {o.period} digest is not recorded or sent: {o.unclassified} record(s) first seen in its window "
                 "are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what makes it fail), "
                 "then send again" for o in outcomes if o.held]
@@ -150,6 +151,8 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
                         f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run sends only what is missing")
     refused = {recipient: why for o in outcomes for recipient, why in o.refused.items()}  # each says what to do
     problems.extend(f"refused for good, not retried: {why}" for _, why in sorted(refused.items()))
+    problems.extend(f"the {o.period} digest is not in the archive: {o.archive_error}, then 'oihwatch digest --send' adds it "
+                    "(it sends nothing twice)" for o in outcomes if o.archive_error)
     if problems:
         raise DeliveryError("; and ".join(problems))
 
