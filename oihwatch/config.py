@@ -335,6 +335,30 @@ def require_ncbi_email(settings: Settings) -> str:
     return settings.ncbi.email
 
 
+def mail_problem(settings: Settings, login: bool = True) -> str:
+    """Why the digest cannot be e-mailed as configured ('' when it can, or when nothing goes by SMTP:
+    no smtp.host or no [[recipients]]). The commands that may send check it when they start, and
+    ``status`` shows it, rather than the digest step failing on the day it is due. ``login``: the
+    password counts too (not for .eml copies, which need only the From: address)."""
+    smtp = settings.smtp
+    if not (smtp.host and settings.recipients):
+        return ""
+    if not smtp.sender:
+        return (f"smtp.sender in {settings.where('smtp.sender')}: required to e-mail the digest (the From: address); "
+                'set it, e.g. sender = "OIH Watch <digest@example.org>"')
+    if login and smtp.username and smtp.password is None:
+        return (f"smtp.username in {settings.where('smtp.username')} asks for a login, but $OIHWATCH_SMTP_PASSWORD is not "
+                "set in this environment; set it where oihwatch runs (the crontab, the service's EnvironmentFile, the "
+                "shell of a command by hand), or empty smtp.username for a server without login")
+    return ""
+
+
+def require_mail(settings: Settings, login: bool = True) -> None:
+    """Raise ``mail_problem`` as a ConfigError, if there is one."""
+    if problem := mail_problem(settings, login):
+        raise ConfigError(problem)
+
+
 def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
     """-c, else $OIHWATCH_CONFIG, else ./config.toml."""
     return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)

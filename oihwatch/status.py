@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from corpus.runs import INTERRUPTED, get_watermark, last_runs, last_success
 from corpus.store import Store
 from corpus.tags import count_to_classify
-from oihwatch.config import Settings
+from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
@@ -126,6 +126,8 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
                          "run 'oihwatch harvest' to go on from there")
         elif now - datetime.fromisoformat(success.started) > expected:
             found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
+    if problem := mail_problem(settings):
+        found.append(f"the digest cannot be e-mailed: {problem}")
     if status["model"] is None:
         found.append("no trained model: run 'oihwatch train'")
     elif status["model"].get("problem"):

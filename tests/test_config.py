@@ -16,8 +16,8 @@ from corpus.errors import ConfigError
 from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import (
-    SECRET_ENV, SECTIONS, Query, Recipient, Settings, Topic, default_config_text, load_settings, require_ncbi_email,
-    settings_from_mapping,
+    SECRET_ENV, SECTIONS, Query, Recipient, Settings, Topic, default_config_text, load_settings, mail_problem,
+    require_ncbi_email, settings_from_mapping,
 )
 from conftest import REPO
 from read_only import read_only
@@ -212,6 +212,29 @@ def test_harvest_start_may_be_today_but_not_tomorrow(tmp_path):
 )
 def test_smtp_logins_that_keep_the_password_safe_are_accepted(tmp_path, smtp):
     load_settings(write(tmp_path, f'[ncbi]\nemail = "a@b.org"\n[smtp]\n{smtp}'), {"OIHWATCH_SMTP_PASSWORD": "pw"})
+
+
+MAILING = '[ncbi]\nemail = "a@b.org"\n[smtp]\nhost = "mail.example.org"\n[[recipients]]\nemail = "clinic@example.org"\n'
+
+
+def test_a_digest_that_could_not_be_mailed_is_found_from_the_config_alone(tmp_path):
+    """No sender, or a login without its password: found when a command starts, not when the digest is due."""
+    path = write(tmp_path, MAILING)
+    assert mail_problem(load_settings(path, {})) == (
+        f"smtp.sender in {path}: required to e-mail the digest (the From: address); "
+        'set it, e.g. sender = "OIH Watch <digest@example.org>"')
+    sender = {"OIHWATCH_SMTP_SENDER": "digest@example.org"}
+    assert mail_problem(load_settings(path, sender)) == ""
+    login = {**sender, "OIHWATCH_SMTP_USERNAME": "digest"}
+    assert mail_problem(load_settings(path, login)) == (
+        "smtp.username in $OIHWATCH_SMTP_USERNAME asks for a login, but $OIHWATCH_SMTP_PASSWORD is not set in this "
+        "environment; set it where oihwatch runs (the crontab, the service's EnvironmentFile, the shell of a command "
+        "by hand), or empty smtp.username for a server without login")
+    assert mail_problem(load_settings(path, {**login, "OIHWATCH_SMTP_PASSWORD": ""})) != ""  # empty is unset
+    assert mail_problem(load_settings(path, login), login=False) == ""  # .eml copies need no login
+    assert mail_problem(load_settings(path, {**login, "OIHWATCH_SMTP_PASSWORD": "pw"})) == ""
+    assert mail_problem(load_settings(write(tmp_path, '[smtp]\nhost = "mail.example.org"\n'), {})) == ""  # no recipients
+    assert mail_problem(load_settings(write(tmp_path, MAILING.replace('host = "mail.example.org"', 'host = ""')), {})) == ""
 
 
 def test_a_sender_may_carry_a_display_name(tmp_path):

@@ -220,6 +220,19 @@ def test_smtp_without_a_sender_is_a_config_error(config):
     assert result.exit_code == 1 and "smtp.sender" in result.stderr
 
 
+def test_a_login_without_its_password_is_named_in_the_preview_and_refused_by_send(config):
+    with LoopbackSmtp() as smtp:
+        env = {**smtp_env(smtp), "OIHWATCH_SMTP_USERNAME": "digest"}
+        preview = run(config, env=env)
+        sent = run(config, "--send", env=env)
+        assert smtp.handler.messages == []
+    unset = "smtp.username in $OIHWATCH_SMTP_USERNAME asks for a login, but $OIHWATCH_SMTP_PASSWORD is not set in this environment"
+    assert preview.exit_code == 0 and preview.stdout.splitlines()[-1].startswith(f"nothing sent; --send would refuse: {unset}; ")
+    assert sent.exit_code == 1 and sent.stderr.startswith(f"Error: {unset}; ") and sent.stderr.count("\n") == 1
+    with Store(config.parent / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
+
+
 def test_no_recipients_is_a_config_error(tmp_path):
     path = tmp_path / "config.toml"
     path.write_text(default_config_text("ops@example.org"))

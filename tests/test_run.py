@@ -156,6 +156,22 @@ def test_two_runs_at_once_one_works_the_other_names_the_lock_holder(tmp_path, fa
     assert len(smtp.handler.received_by("all@example.org")) == 1
 
 
+def test_run_and_schedule_refuse_at_start_a_digest_they_could_not_mail_and_status_says_why(tmp_path):
+    config = write_config(tmp_path, "http://127.0.0.1:9/", 9)
+    config.write_text(config.read_text().replace('sender = "oihwatch@example.org"', 'sender = ""', 1))
+    Store(tmp_path / "oihwatch.db").close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
+    for command in ("run", "schedule"):
+        started = subprocess.run([sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), command],
+                                 capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+        assert started.returncode == 1, (command, started.stderr)
+        assert started.stderr == (f"Error: smtp.sender in {config}: required to e-mail the digest (the From: address); "
+                                  'set it, e.g. sender = "OIH Watch <digest@example.org>"\n'), command
+    status = CliRunner().invoke(cli, ["-c", str(config), "status", "--json"])
+    assert f"the digest cannot be e-mailed: smtp.sender in {config}: required" in " ".join(json.loads(status.stdout)["warnings"])
+    assert CliRunner().invoke(cli, ["-c", str(config), "schedule", "--list"]).exit_code == 0  # listing sends nothing
+
+
 def test_a_failed_harvest_is_reported_and_the_digest_still_goes(tmp_path, smtp, shared_data):
     config = write_config(tmp_path, "http://127.0.0.1:9/entrez/eutils/", smtp.port, retry_budget="0.5")
     runner = CliRunner()

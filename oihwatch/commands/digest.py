@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from corpus.errors import ConfigError, DeliveryError, InputError
+from corpus.errors import DeliveryError, InputError
 from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.commands.params import IsoDate
-from oihwatch.config import Settings
+from oihwatch.config import Settings, mail_problem, require_mail
 from oihwatch.model_info import relevance_threshold
 from oihwatch.runlog import recorded
 from reports.chart import trend_png
@@ -55,8 +55,7 @@ def transport_for(settings: Settings, outbox: Path | None) -> Transport:
     smtp = settings.smtp
     if not smtp.host:
         return OutboxTransport(outbox or settings.resolve(settings.digest.outbox))
-    if not smtp.sender:
-        raise ConfigError(f"smtp.sender in {settings.source}: required to send e-mail (the From: address)")
+    require_mail(settings, login=outbox is None)
     if outbox is not None:
         return OutboxTransport(outbox, delivers=False)
     password = smtp.password.get_secret_value() if smtp.password else None
@@ -117,12 +116,15 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"REFUSED for good, not retried: {why}")
 
 
-def send_hint(store: Store, params: DigestParams, now: datetime, unclassified: int = 0) -> str:
+def send_hint(store: Store, params: DigestParams, now: datetime, unclassified: int = 0, mail: str = "") -> str:
     """What --send would do now, for the line under a preview (``unclassified``: records of the window
-    of a digest not recorded yet that wait for classify)."""
+    of a digest not recorded yet that wait for classify; ``mail``: why it could not e-mail, from
+    ``config.mail_problem``)."""
     addresses = [r.email for r in params.recipients]
     if not addresses:
         return "no recipients configured: add a [[recipients]] block to the config before --send"
+    if mail:
+        return f"--send would refuse: {mail}"
     if digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
         return f"this period's digest is done for every recipient ({', '.join(addresses)}); --send would send nothing"
     if unclassified:
@@ -195,7 +197,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
         click.echo(f"preview of {whole.period} ({papers(len(whole.items))}{notes}): {path}")
-        click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified)}")
+        click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified, mail_problem(settings))}")
         return
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store, recorded(store, "digest") as counts:  # the archive lists every digest: one place

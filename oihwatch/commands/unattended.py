@@ -9,7 +9,7 @@ import click
 from corpus.errors import LockError, OihwatchError
 from oihwatch.app import App
 from oihwatch.commands.digest import digest_now
-from oihwatch.config import require_ncbi_email
+from oihwatch.config import require_mail, require_ncbi_email
 from oihwatch.pipeline import StepResult, classify_step, digest_step, full_pass, pass_steps, run_steps
 from oihwatch.scheduler import build_scheduler, next_fire_times, run_forever
 
@@ -29,7 +29,7 @@ def run(app: App) -> None:
     Example:
         oihwatch -c /srv/oihwatch/config.toml run
     """
-    needs_ncbi(app)
+    check_at_start(app)
     results = full_pass(app, digest_now, print_step)
     failed = [r.step for r in results if not r.ok]
     if failed:
@@ -57,7 +57,7 @@ def schedule(app: App, list_only: bool) -> None:
             click.echo(f"{name:<8} {expression:<16} next: {', '.join(t.isoformat() for t in times)}")
         return
 
-    needs_ncbi(app)
+    check_at_start(app)
 
     def harvest_job() -> None:  # the whole pass, so a digest a failed send still owes goes out the next night
         run_job(app, pass_steps(app, digest_now))
@@ -71,10 +71,13 @@ def schedule(app: App, list_only: bool) -> None:
         f"({settings.schedule.timezone}); Ctrl-C stops", err=True))
 
 
-def needs_ncbi(app: App) -> None:
-    """A pass that harvests checks for the NCBI contact address at start, not each night at the harvest."""
+def check_at_start(app: App) -> None:
+    """What a pass needs that loading the config does not check, checked at start rather than each
+    night at its step: the NCBI contact address (to harvest), and the sender and the SMTP password
+    (to e-mail the digest, which is due only once a week)."""
     if app.settings.queries:
         require_ncbi_email(app.settings)
+    require_mail(app.settings)
 
 
 def run_job(app: App, steps) -> None:
