@@ -18,13 +18,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.article import Article, Link, content_fingerprint, content_json
-from corpus.errors import StorageError
+from corpus.errors import StorageError, unwritable
 from corpus.schema import MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
 
-# SQLite's primary result codes (sqlite3.h): a generic error, a damaged file, not a database at all.
-SQLITE_ERROR, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 11, 26
+# SQLite's primary result codes (sqlite3.h): a generic error, a file it may not write, a damaged
+# file, not a database at all.
+SQLITE_ERROR, SQLITE_READONLY, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 8, 11, 26
 
 
 def utc_now() -> datetime:
@@ -166,7 +167,12 @@ class Store:
     def error(self, exc: sqlite3.DatabaseError, doing: str) -> StorageError:
         """One line for a failure of SQLite, telling a corrupt file (restore a backup) from a full
         disk, a lock or a read-only file (fix that and rerun)."""
-        return self.corrupt_error(exc) or StorageError(f"cannot {doing} {self.path}: {exc}")
+        return self.corrupt_error(exc) or StorageError(f"cannot {doing} {self.path}: {self._reason(exc)}")
+
+    def _reason(self, exc: sqlite3.DatabaseError) -> str:
+        """SQLite's words, and what to do where they leave it out."""
+        fix = unwritable(Path(self.path)) if _primary_code(exc) == SQLITE_READONLY and self.path != ":memory:" else None
+        return f"{exc}; {fix}" if fix else str(exc)
 
     def corrupt_error(self, exc: sqlite3.DatabaseError) -> StorageError | None:
         """The one line for ``exc`` if it comes from a damaged file, else None."""
@@ -189,7 +195,7 @@ class Store:
         """Whether ``exc`` comes from a damaged file. SQLite says so itself when it notices, but a
         damaged page can also surface as a plain error (e.g. 'malformed JSON' from a torn record),
         so a plain error is checked against the file's structure."""
-        code = exc.sqlite_errorcode & 0xFF if getattr(exc, "sqlite_errorcode", None) is not None else None
+        code = _primary_code(exc)
         if code in (SQLITE_CORRUPT, SQLITE_NOTADB):
             return True
         if code != SQLITE_ERROR:
@@ -364,6 +370,11 @@ def _rolls_back(article: Article, revised: str, from_pubmed: bool) -> bool:
     """Whether ``article`` is older than a copy revised on ``revised`` (PubMed's XML when
     ``from_pubmed``): an earlier revision, or a CSV/RIS/JSONL copy of PubMed's record."""
     return bool(article.revised and article.revised < revised) or (from_pubmed and not article.raw_xml)
+
+
+def _primary_code(exc: sqlite3.DatabaseError) -> int | None:
+    """SQLite's primary result code of ``exc`` (its extended code's low byte), if it carries one."""
+    return exc.sqlite_errorcode & 0xFF if getattr(exc, "sqlite_errorcode", None) is not None else None
 
 
 def _statements(script: str) -> Iterator[str]:

@@ -9,6 +9,7 @@ process prints.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from corpus.errors import LockError, StorageError
+from corpus.errors import WRITABLE_FOLDER, LockError, StorageError, unwritable
 
 
 # ``held`` (behind 'oihwatch status') takes the lock shared for a moment: a writer that would not
@@ -41,10 +42,7 @@ def write_lock(
         path.parent.mkdir(parents=True, exist_ok=True)
         handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # a descriptor: closing it never writes
     except OSError as exc:
-        raise StorageError(
-            f"cannot create the lock file {path}: {exc.strerror}; commands that write need a writable folder "
-            "for the corpus database (database.path)"
-        ) from None
+        raise _unopened(path, exc) from None
     try:
         deadline = time.monotonic() + max(wait, GRACE)
         while True:
@@ -64,6 +62,14 @@ def write_lock(
             fcntl.flock(handle, fcntl.LOCK_UN)
     finally:
         os.close(handle)
+
+
+def _unopened(path: Path, exc: OSError) -> StorageError:
+    """The lock file cannot be opened: name the folder or the files this user may not write, and their
+    owner (a lock file left by a ``sudo oihwatch run`` sits in a folder the service user can write)."""
+    doing = "open" if path.exists() else "create"
+    fix = unwritable(path.with_suffix("")) if exc.errno in (errno.EACCES, errno.EPERM) else None
+    return StorageError(f"cannot {doing} the lock file {path}: {exc.strerror}; {fix or WRITABLE_FOLDER}")
 
 
 def _record_holder(handle: int, text: bytes) -> None:
