@@ -23,9 +23,9 @@ from corpus.schema import MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
 
-# SQLite's primary result codes (sqlite3.h): a generic error, a file it may not write, a damaged
-# file, not a database at all.
-SQLITE_ERROR, SQLITE_READONLY, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 8, 11, 26
+# SQLite's primary result codes (sqlite3.h): a generic error, another connection's write lock, a
+# file it may not write, a damaged file, not a database at all.
+SQLITE_ERROR, SQLITE_BUSY, SQLITE_READONLY, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 5, 8, 11, 26
 
 
 def utc_now() -> datetime:
@@ -170,8 +170,13 @@ class Store:
         return self.corrupt_error(exc) or StorageError(f"cannot {doing} {self.path}: {self._reason(exc)}")
 
     def _reason(self, exc: sqlite3.DatabaseError) -> str:
-        """SQLite's words, and what to do where they leave it out."""
-        fix = unwritable(Path(self.path)) if _primary_code(exc) == SQLITE_READONLY and self.path != ":memory:" else None
+        """SQLite's words, and what to do where they leave it out. 'database is locked' after the
+        busy timeout means a program beside oihwatch, whose own writers take turns under the write lock."""
+        code = _primary_code(exc)
+        if code == SQLITE_BUSY:
+            return ("another program (an sqlite3 shell, a backup tool...) has the database open for writing; "
+                    "close it and rerun")
+        fix = unwritable(Path(self.path)) if code == SQLITE_READONLY and self.path != ":memory:" else None
         return f"{exc}; {fix}" if fix else str(exc)
 
     def corrupt_error(self, exc: sqlite3.DatabaseError) -> StorageError | None:

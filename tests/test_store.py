@@ -244,3 +244,20 @@ def test_every_writer_reports_a_full_disk_as_a_storage_error(tmp_path):
             for n in range(500):
                 set_watermark(store, f"query-{n}", "x" * 2000)
     assert [a.pmid for a in store.iter_articles()] == ["1"]
+
+
+def test_another_programs_write_transaction_says_what_holds_the_database_and_what_to_do(tmp_path):
+    """An sqlite3 shell or a backup tool in a write transaction: SQLite's 'database is locked'
+    said neither; no oihwatch is the cause, since its writers take turns under the write lock."""
+    store = Store(tmp_path / "c.db")
+    store.db.execute("PRAGMA busy_timeout = 0")  # the store waits 10 s for it to end
+    other = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StorageError) as refused:
+        store.upsert_articles([article("1")])
+    assert str(refused.value) == (f"cannot write to {store.path}: another program (an sqlite3 shell, a backup tool...) "
+                                  "has the database open for writing; close it and rerun")
+    other.execute("ROLLBACK")
+    other.close()
+    assert store.upsert_articles([article("1")]).new == 1
+    store.close()
