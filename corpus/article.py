@@ -52,6 +52,16 @@ class Author:
 
 
 @dataclass(frozen=True)
+class Book:
+    """What a PubMed Bookshelf record (a GeneReviews chapter, a StatPearls one) says of its book besides the
+    title, which ``Article.journal`` holds: what a reference manager's chapter or book entry cites."""
+
+    publisher: str = ""
+    place: str = ""  # of publication: 'Seattle (WA)'
+    editors: tuple[Author, ...] = ()
+
+
+@dataclass(frozen=True)
 class AbstractSection:
     """One paragraph of an abstract; ``label`` and ``category`` are empty when unstructured."""
 
@@ -110,6 +120,7 @@ class Article:
     status: str = ""  # MedlineCitation/@Status: MEDLINE, In-Process, Publisher, ...
     version: int = 1
     is_book: bool = False
+    book: Book | None = None  # a Bookshelf record's publisher, place and editors, when it names them
     source: str = ""  # where it came from: a file name, or "eutils"
     raw_xml: str = ""  # the record's own XML, so a parser fix can re-derive fields
 
@@ -161,6 +172,8 @@ class Article:
         data["languages"] = list(self.languages)
         data["keywords"] = list(self.keywords)
         data["publication_types"] = list(self.publication_types)
+        if self.book is not None:
+            data["book"] = {**vars(self.book), "editors": [dict(vars(e)) for e in self.book.editors]}
         return data
 
     @classmethod
@@ -175,12 +188,16 @@ class Article:
             MeshHeading(**{**m, "qualifiers": tuple(m.get("qualifiers", ()))}) for m in data.get("mesh", [])
         ]
         kwargs["links"] = [Link(**link) for link in data.get("links", [])]
+        book = data.get("book")
+        kwargs["book"] = Book(**{**book, "editors": tuple(Author(**e) for e in book.get("editors", []))}) if book else None
         return cls(**kwargs)
 
 
 def content_json(data: dict) -> str:
-    """``Article.to_dict()`` output as canonical JSON, leaving out where the record came from."""
-    return json.dumps({k: v for k, v in data.items() if k not in ("source", "raw_xml")}, sort_keys=True)
+    """``Article.to_dict()`` output as canonical JSON, leaving out where the record came from, and an optional
+    field a record lacks (None: the ``book`` of a journal article), so adding one leaves the fingerprints of
+    the records stored before as they were: an unchanged record is not taken for a revised one."""
+    return json.dumps({k: v for k, v in data.items() if k not in ("source", "raw_xml") and v is not None}, sort_keys=True)
 
 
 def content_fingerprint(content: str) -> str:

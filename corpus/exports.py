@@ -20,7 +20,7 @@ import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
-from corpus.article import MONTHS, Article, Author, MeshHeading
+from corpus.article import MONTHS, Article, Author, Book, MeshHeading
 from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
 from corpus.tags import Classification, load_classifications
@@ -30,7 +30,12 @@ CSV_COLUMNS = (
     "topics", "scores", "relevance", "study_type", "retracted", "key_finding",
     "mesh", "keywords", "publication_types", "language", "url", "abstract",
     "journal_abbrev", "pub_date", "collective_authors",  # last: scripts that read the columns before by position still work
+    "reference_type", "publisher", "place", "editors",
 )  # fmt: skip
+# What a record is to a reference manager ('reference_type'), with its RIS type and BibTeX entry type:
+# a Bookshelf record is a chapter of its book (GeneReviews) or a whole book. A record without a journal
+# (or book) to name is RIS's GEN and BibTeX's misc.
+REFERENCE_TYPES = {"article": ("JOUR", "article"), "chapter": ("CHAP", "incollection"), "book": ("BOOK", "book")}
 CHUNK = 500
 # LaTeX's special characters, escaped so a title with "50%" or "&" compiles. Braces
 # become commands, not \{ \}: BibTeX (and bibtexparser) count braces even when escaped,
@@ -62,17 +67,31 @@ def mesh_heading(heading: MeshHeading) -> dict:
     return {"descriptor": heading.descriptor, "ui": heading.ui, "major": heading.major, "qualifiers": qualifiers}
 
 
+def reference_type(article: Article) -> str:
+    """'chapter' for a Bookshelf record with a title of its own, 'book' for a whole book (the book's title is
+    its own), 'article' for the rest."""
+    if not article.is_book:
+        return "article"
+    return "chapter" if article.title != article.journal else "book"
+
+
 def article_record(article: Article, classification: Classification | None = None) -> dict:
-    """The flat record of one article; tag fields are empty or null when it is not classified."""
+    """The flat record of one article; tag fields are empty or null when it is not classified, and the
+    book fields (publisher, place, editors) when it is not a book or chapter that names them."""
     c = classification
+    book = article.book or Book()
     return {
         "pmid": article.pmid,
+        "reference_type": reference_type(article),
         "title": article.title,
         "abstract": article.abstract,
         "authors": [author_name(a) for a in article.authors],
         "collective_authors": [a.collective for a in article.authors if a.collective],
         "journal": article.journal,
         "journal_abbrev": article.journal_abbrev,
+        "publisher": book.publisher,
+        "place": book.place,
+        "editors": [author_name(e) for e in book.editors],
         "year": article.year,
         "pub_date": article.pub_date,
         "volume": article.volume,
@@ -215,15 +234,21 @@ def ris_date(printed: str) -> str:
 
 
 def ris_entry(record: dict) -> dict:
-    """A rispy entry: authors, title, journal, year and date, volume, issue, pages, DOI, PMID, PMCID, abstract, URL,
-    tags, publication types (a notice stays a notice in the store that reads it back)."""
+    """A rispy entry: authors, title, journal (a chapter's book in T2, with editors, publisher and place),
+    year and date, volume, issue, pages, DOI, PMID, PMCID, abstract, URL, tags, publication types (a notice
+    stays a notice in the store that reads it back)."""
     first, last = split_pages(record["pages"])
     collective = set(record["collective_authors"])
+    kind = record["reference_type"]
     entry = {
-        "type_of_reference": "JOUR" if record["journal"] else "GEN",
+        "type_of_reference": REFERENCE_TYPES[kind][0] if record["journal"] else "GEN",
         "authors": [ris_group_name(n) if n in collective else n for n in record["authors"]],
         "title": _one_line(record["title"]),
-        "journal_name": record["journal"],
+        "journal_name": record["journal"] if kind == "article" else "",
+        "secondary_title": record["journal"] if kind == "chapter" else "",  # T2: the book of a chapter
+        "secondary_authors": record["editors"],  # A2
+        "publisher": record["publisher"],
+        "place_published": record["place"],  # CY
         "alternate_title2": record["journal_abbrev"],
         "year": str(record["year"] or ""),
         "date": ris_date(record["pub_date"]),
@@ -268,14 +293,20 @@ def protect_case(title: str) -> str:
 
 
 def bibtex_entry(record: dict) -> dict:
-    """A bibtexparser entry (values LaTeX-escaped, UTF-8 kept: biber, Zotero and JabRef read it)."""
+    """A bibtexparser entry (values LaTeX-escaped, UTF-8 kept: biber, Zotero and JabRef read it); a chapter
+    is an @incollection in its booktitle, with editor, publisher and address."""
     first, last = split_pages(record["pages"])
     collective = set(record["collective_authors"])
     names = [f"{{{latex_escape(n)}}}" if n in collective else latex_escape(n) for n in record["authors"]]
+    kind = record["reference_type"]
     fields = {
         "author": " and ".join(names),
         "title": protect_case(latex_escape(record["title"])),
-        "journal": latex_escape(record["journal"]),
+        "journal": latex_escape(record["journal"]) if kind == "article" else "",
+        "booktitle": latex_escape(record["journal"]) if kind == "chapter" else "",
+        "editor": " and ".join(latex_escape(n) for n in record["editors"]),
+        "publisher": latex_escape(record["publisher"]),
+        "address": latex_escape(record["place"]),
         "year": str(record["year"] or ""),
         "volume": latex_escape(record["volume"]),
         "number": latex_escape(record["issue"]),
@@ -288,7 +319,7 @@ def bibtex_entry(record: dict) -> dict:
         "note": latex_escape("; ".join(record_notes(record))),
     }
     entry = {key: value for key, value in fields.items() if value}
-    entry["ENTRYTYPE"] = "article" if record["journal"] else "misc"
+    entry["ENTRYTYPE"] = REFERENCE_TYPES[kind][1] if record["journal"] else "misc"
     entry["ID"] = f"pmid{record['pmid']}"
     return entry
 

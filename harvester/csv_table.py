@@ -5,7 +5,8 @@ journal, volume, issue, pages, pmcid, mesh, publication_types, language, and (in
 columns, absent from older exports) journal_abbrev, the printed pub_date, which gives the
 full date where the year alone would give January 1st, and collective_authors, which tells the
 group authors among the authors (in a file without it, a name without a comma that reads as a
-group's is one: ``records.is_group_name``). Lists are joined by '; ' and a
+group's is one: ``records.is_group_name``), then for a PubMed Bookshelf record its reference_type
+(chapter or book), publisher, place and editors. Lists are joined by '; ' and a
 structured abstract is written as 'LABEL: text' lines. Headers are matched
 case-insensitively, and the PMID column may be spelled as the tools that write these files
 spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
@@ -31,7 +32,7 @@ from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
-from harvester.records import OnSkip, Record, Skipped, author_from_name, is_group_name, raise_on_skip
+from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, is_group_name, raise_on_skip
 
 _INITIALS_FIRST = re.compile(r"^((?:[A-Z]\.?\s+)+)([^,]+)$")
 _PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
@@ -115,6 +116,7 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
         mesh=[MeshHeading(term) for term in _split(values.get("mesh", ""))],
         keywords=_split(values.get("keywords", "")),
         publication_types=with_retraction(_split(values.get("publication_types", "")), _cell(values, "retracted") == "True"),
+        **book_fields(_cell(values, "reference_type"), _cell(values, "publisher"), _cell(values, "place"), _parts(values.get("editors", ""))),
     )
 
 

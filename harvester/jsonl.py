@@ -2,13 +2,14 @@
 
 Everything the export writes about the record is read back: authors (with
 ``collective_authors`` marking group names), journal and its abbreviation, the printed
-date (else the year), volume, issue, pages, DOI, PMCID, language, MeSH headings, keywords and
-publication types; a structured abstract's ``LABEL: text`` lines become sections again. MeSH
-comes from ``mesh_headings`` (with major-topic flags, UI and qualifiers) when a line has it,
-else from the plain list of names in ``mesh``, which older exports and other corpora hold. Our
-tags, scores and key finding are the classifier's to compute, not the record's, and are
-ignored. The same reader takes the normalised corpora researchers pass around in that shape
-(``publication_types`` may be called ``pubtypes``; missing fields may be null).
+date (else the year), volume, issue, pages, DOI, PMCID, language, MeSH headings, keywords,
+publication types, and a book chapter's publisher, place and editors; a structured abstract's
+``LABEL: text`` lines become sections again. MeSH comes from ``mesh_headings`` (with major-topic
+flags, UI and qualifiers) when a line has it, else from the plain list of names in ``mesh``,
+which older exports and other corpora hold. Our tags, scores and key finding are the
+classifier's to compute, not the record's, and are ignored. The same reader takes the
+normalised corpora researchers pass around in that shape (``publication_types`` may be called
+``pubtypes``; missing fields may be null).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
-from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
+from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, raise_on_skip
 
 
 def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -64,6 +65,7 @@ def article_from_json(pmid: str, data: dict) -> Article:
         mesh=_mesh(data),
         keywords=_strings(data.get("keywords")),
         publication_types=with_retraction(_strings(data.get("publication_types", data.get("pubtypes"))), data.get("retracted") is True),
+        **book_fields(_text(data.get("reference_type")), _text(data.get("publisher")), _text(data.get("place")), _strings(data.get("editors"))),
     )
 
 

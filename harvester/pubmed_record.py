@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from corpus.article import AbstractSection, Article, Author, Link, MeshHeading
+from corpus.article import AbstractSection, Article, Author, Book, Link, MeshHeading
 from harvester.dates import iso_date, printed_date, sort_date
 
 # 'Cites' links are the reference list of old records (thousands per file): they say nothing
@@ -91,24 +91,34 @@ def _journal_article(record: etree._Element) -> Article:
 
 
 def _book_article(record: etree._Element) -> Article:
-    """A PubMed Bookshelf record (GeneReviews, StatPearls ...): the book plays the journal."""
+    """A PubMed Bookshelf record (GeneReviews, StatPearls ...): the book plays the journal.
+
+    A chapter's date is the date it was contributed (ContributionDate), which PubMed's citation gives
+    ('CACNA1C-Related Disorders. 2006 Feb 15 [updated 2024 Dec 19]. In: ... GeneReviews®'), not the
+    book's PubDate, the year a series such as GeneReviews began (1993); a whole book has the book's.
+    """
     document_element = _index(record).get("BookDocument")
     if document_element is None:
         return Article(pmid="")
     document = _index(document_element)
-    book = _index(document.get("Book"))
+    book_element = document.get("Book")
+    book = _index(book_element)
     book_data = _index(record).get("PubmedBookData")
     history = _history(book_data)
     ids = {**_article_ids(document_element), **_article_ids(book_data)}
     pmid_element = document.get("PMID")
-    pub_date, pub_date_sort = _pub_date(book.get("PubDate"))
-    author_lists = {a.get("Type", "authors"): a for a in document_element.iterfind("AuthorList")}
+    chapter = text_of(document.get("ArticleTitle"))
+    pub_date, pub_date_sort = _pub_date(document.get("ContributionDate")) if chapter else ("", "")
+    if not pub_date:
+        pub_date, pub_date_sort = _pub_date(book.get("PubDate"))
+    author_lists = _author_lists(document_element)
+    book_lists = _author_lists(book_element)
     return Article(
         pmid=text_of(pmid_element),
         version=_version(pmid_element),
-        title=text_of(document.get("ArticleTitle")) or text_of(book.get("BookTitle")),
+        title=chapter or text_of(book.get("BookTitle")),
         abstract_sections=_sections(document.get("Abstract")),
-        authors=_authors(author_lists.get("authors")) or _authors(book.get("AuthorList")),
+        authors=_authors(author_lists.get("authors")) or _authors(book_lists.get("authors")),
         journal=text_of(book.get("BookTitle")),
         volume=text_of(book.get("Volume")),
         pub_date=pub_date,
@@ -123,7 +133,19 @@ def _book_article(record: etree._Element) -> Article:
         keywords=_keywords(document_element),
         publication_types=_texts(document_element, "PublicationType"),
         is_book=True,
+        book=_book(_index(book.get("Publisher")), _authors(book_lists.get("editors"))),
     )
+
+
+def _author_lists(parent: etree._Element | None) -> dict[str, etree._Element]:
+    """A book's or chapter's AuthorLists by their Type ('authors', 'editors')."""
+    return {} if parent is None else {a.get("Type", "authors"): a for a in parent.iterfind("AuthorList")}
+
+
+def _book(publisher: dict, editors: list[Author]) -> Book | None:
+    """The publisher, its place and the editors of a book; None when the record names none of them."""
+    name, place = text_of(publisher.get("PublisherName")), text_of(publisher.get("PublisherLocation"))
+    return Book(name, place, tuple(editors)) if name or place or editors else None
 
 
 def _index(element: etree._Element | None) -> dict:

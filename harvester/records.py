@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from corpus.article import Article, Author
+from corpus.article import Article, Author, Book
 from corpus.errors import InputError
 
 
@@ -75,3 +75,12 @@ def author_from_name(name: str) -> Author:
     fore = " ".join(fore.split())
     initials = "".join(p[0] for p in fore.replace(".", " ").replace("-", " ").split() if p[0].isalpha())
     return Author(last=last.strip(), fore=fore, initials=initials)
+
+
+def book_fields(reference_type: str, publisher: str, place: str, editors: list[str]) -> dict:
+    """The ``Article`` fields of a book or chapter, as our exports write one ('reference_type' 'chapter' or
+    'book', the book's title in 'journal'); none for anything else."""
+    if reference_type not in ("chapter", "book"):
+        return {}
+    names = tuple(author_from_name(name) for name in editors)
+    return {"is_book": True, "book": Book(publisher, place, names) if publisher or place or names else None}

@@ -10,6 +10,9 @@ line) and ``rispy`` maps each one's tags. ``rispy`` alone would drop an entry th
 inside, or run two entries together when an 'ER' is missing; both are ``InputError`` here,
 after the complete entries before them, as a cut XML file is.
 
+A book chapter (``TY  - CHAP``) has its book's title in T2, read as the journal's, and its
+editors, publisher and place in A2, PB and CY; a whole book (BOOK) is its own title.
+
 A group author is one name, without the comma that parts a person's surname from the rest
 ('EUROCARE Working Group'); our export writes a group's own commas as semicolons.
 
@@ -31,11 +34,13 @@ from corpus.errors import InputError
 from corpus.exports import RETRACTED_TAG, TAG_PREFIX
 from harvester.abstract_text import sections_from_line
 from harvester.dates import date_or_year, printed_date
-from harvester.records import OnSkip, Record, Skipped, author_from_name, raise_on_skip
+from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, raise_on_skip
 
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 _PMID_NOTE = re.compile(r"PMID:\s*(\d+)")
 _TAG_LINE = re.compile(r"^([A-Z][A-Z0-9])  -")  # rispy's reading of a tag line
+# RIS types of a book chapter or a whole book (EndNote's electronic and edited ones too), as the exports name them.
+_BOOK_TYPES = {"CHAP": "chapter", "ECHAP": "chapter", "BOOK": "book", "EBOOK": "book", "EDBOOK": "book"}
 
 
 def parse_ris(handle: TextIO, *, name: str = "<ris>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -75,16 +80,18 @@ def _entries(handle: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
 
 def article_from_ris(entry: dict) -> Article:
     """Map one ``rispy`` entry (its long field names: 'primary_title', 'journal_name' ...)."""
+    kind = _BOOK_TYPES.get(_first(entry, "type_of_reference"), "")
+    title = _first(entry, "title", "primary_title")
     year = _first(entry, "year", "publication_year").split("/")[0]
     pub_date, pub_date_sort = date_or_year(_printed_date(_first(entry, "date", "publication_year")), year)
     start, end = _first(entry, "start_page"), _first(entry, "end_page")
     keywords = [" ".join(k.split()) for k in entry.get("keywords", [])]
     return Article(
         pmid=_pmid(entry),
-        title=_first(entry, "title", "primary_title"),
+        title=title,
         abstract_sections=sections_from_line(_first(entry, "abstract", "notes_abstract")),
         authors=[_author(a) for a in entry.get("authors") or entry.get("first_authors") or []],
-        journal=_first(entry, "journal_name", "secondary_title", "alternate_title3"),
+        journal=title if kind == "book" else _first(entry, "journal_name", "secondary_title", "alternate_title3"),
         journal_abbrev=_first(entry, "alternate_title1", "alternate_title2"),
         issn=_first(entry, "issn"),
         volume=_first(entry, "volume"),
@@ -98,6 +105,8 @@ def article_from_ris(entry: dict) -> Article:
         keywords=list(dict.fromkeys(k for k in keywords if k and not k.startswith(TAG_PREFIX))),
         publication_types=with_retraction([t.strip() for t in _first(entry, "type_of_work").split(";") if t.strip()],
                                           RETRACTED_TAG in keywords),
+        **book_fields(kind, _first(entry, "publisher"), _first(entry, "place_published"),
+                      [" ".join(name.split()) for name in entry.get("secondary_authors", [])]),
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus.article import Article
-from corpus.exports import WRITERS, author_name, bibtex_entry, iter_records, ris_group_name, split_pages
+from corpus.exports import WRITERS, author_name, bibtex_entry, iter_records, reference_type, ris_group_name, split_pages
 from corpus.search import search
 from corpus.store import Store
 from harvester.ingest import ingest_files
@@ -63,6 +63,7 @@ def carried(article: Article, form: str) -> dict:
         "collective": [a.collective for a in article.authors],
         "pub_date": article.pub_date,
         "pub_date_sort": article.pub_date_sort,
+        "book": (reference_type(article), article.book),
     }
     if form in ("jsonl", "csv"):
         fields |= {"pmcid": article.pmcid, "mesh": article.mesh_terms, "keywords": article.keywords, "publication_types": article.publication_types,
@@ -128,6 +129,7 @@ def test_the_round_trips_cover_mesh_flags_abbreviations_and_full_dates(research_
     assert sum(any(not q.endswith("*") for m in a.mesh for q in m.qualifiers) for a in articles) > 100
     assert sum(bool(a.journal_abbrev) for a in articles) > 100
     assert sum(len(a.pub_date.split()) == 3 for a in articles) > 100  # '1976 Sep 28'
+    assert sum(a.book is not None for a in articles) == 8  # GeneReviews, PDQ and Assay Guidance Manual chapters
 
 
 @pytest.mark.parametrize("form", ["jsonl", "csv", "ris"])

@@ -110,7 +110,7 @@ def test_book_article(xml):
     assert [a.last for a in article.authors] == ["Napolitano", "Priori"]  # authors, not the book's editors
     assert article.abstract_sections[0].label == "CLINICAL CHARACTERISTICS"
     assert "Copyright" not in article.abstract
-    assert (article.pub_date_sort, article.created, article.revised) == ("1993-01-01", "2024-12-19", "2024-12-19")
+    assert (article.pub_date_sort, article.created, article.revised) == ("2006-02-15", "2024-12-19", "2024-12-19")  # the chapter's ContributionDate, not the series' 1993
     assert article.keywords.count("Timothy Syndrome") == 1
 
 
