@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from corpus.store import Store
 from oihwatch.cli import cli
+from read_only import read_only
+from test_store import article
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "operations.md"
 TEXT = DOC.read_text(encoding="utf-8")
@@ -66,3 +69,17 @@ def test_every_crontab_line_names_oihwatch_by_its_full_path():
     commands = cron_commands()
     assert commands and all(command.startswith("/srv/oihwatch/.venv/bin/oihwatch ") for command in commands), commands
 
+
+def test_the_preview_in_a_read_only_folder_needs_outbox_as_the_page_says(tmp_path):
+    folder = tmp_path / "srv"
+    with Store(folder / "oihwatch.db") as store:
+        store.upsert_articles([article("1")])
+    config = folder / "config.toml"
+    config.write_text('[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    with read_only(folder):
+        plain = CliRunner().invoke(cli, ["-c", str(config), "digest"])
+        elsewhere = CliRunner().invoke(cli, ["-c", str(config), "digest", "--outbox", str(tmp_path / "preview")])
+    assert plain.exit_code == 1 and plain.stderr.startswith(f"Error: cannot write the preview to {folder / 'outbox'}")
+    assert elsewhere.exit_code == 0, elsewhere.output
+    item = next(item for item in TEXT.split("\n- ") if item.startswith("A read-only database folder"))
+    assert "`--outbox DIR`" in item and "`Error: cannot write the preview to …`" in item
