@@ -1,8 +1,8 @@
 """One full pass (harvest → classify → digest if due): what ``oihwatch run`` and the scheduler do.
 
 Each step is recorded in the store's run log and reported as one line. A failing step
-does not stop the others where they can still run (a failed harvest still lets the
-digest of what was harvested before go out); the pass as a whole then fails.
+does not stop the others where they can still run (after a failed harvest, classify still
+runs and a digest owed from an earlier week still goes out); the pass as a whole then fails.
 """
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ def classify_step(app: App) -> str:
 def digest_step(app: App, now: datetime) -> str:
     """Send this period's digest if it is due and not yet delivered to everyone, after those of earlier
     periods some recipient still lacks. A new digest is held back (the step fails, nothing is recorded)
-    while records of its window wait for classify, as they do after a classify step that failed: it
-    would leave them out, or tell clinicians there is nothing new."""
+    while records of its window wait for classify, as they do after a classify step that failed, or
+    while the last harvest failed, for up to ``HARVEST_OUTAGE_GRACE`` (``reports.outage``): it would
+    leave them out, or tell clinicians there is nothing new."""
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"

@@ -104,6 +104,7 @@ class Digest:
     trend: tuple[TrendPoint, ...]  # earlier digests, then this one
     unclassified: int = 0  # records of the window waiting for classify, so not shown
     listed_earlier: int = 0  # records of the window an earlier digest listed, so not shown again
+    unsearched_since: str = ""  # the day PubMed was last searched, when every search since failed (``reports.outage``)
 
     @property
     def items(self) -> list[Item]:
@@ -124,11 +125,19 @@ class Digest:
         return [item for item in ranked if item.sort_key[0] <= STRONG_ENOUGH and not item.retracted][:STRONGEST]
 
     @property
+    def caveat(self) -> str:
+        """What the digest may lack, said at its top ('' when PubMed could be searched)."""
+        if not self.unsearched_since:
+            return ""
+        return f"PubMed could not be searched since {self.unsearched_since}; papers added since then will be in the next digest."
+
+    @property
     def subject(self) -> str:
         count = len(self.items)
-        papers = "nothing new" if not count else f"{count} new paper{'s' if count != 1 else ''}"
+        papers = f"{count} new paper{'s' if count != 1 else ''}" if count else "nothing found" if self.caveat else "nothing new"
         warning = f"; {len(self.warnings)} retraction/correction warning{'s' if len(self.warnings) != 1 else ''}"
-        return f"{self.title}, {self.period}: {papers}{warning if self.warnings else ''}"
+        unsearched = f"; PubMed not searched since {self.unsearched_since}" if self.unsearched_since else ""
+        return f"{self.title}, {self.period}: {papers}{warning if self.warnings else ''}{unsearched}"
 
 
 def short_authors(names: Sequence[str]) -> str:

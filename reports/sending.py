@@ -2,8 +2,10 @@
 
 1. If the period has no digest yet, gather the records first seen since the last digest (those no
    earlier digest listed), and record the digest, its items, its warnings and one pending delivery
-   per recipient, before sending. While a record of its window waits for classify, the digest is
-   held back instead: recorded, it would leave that paper out for good, or say "nothing new".
+   per recipient, before sending. While a record of its window waits for classify, or the latest
+   harvest failed (``reports.outage``), the digest is held back instead: recorded, it would leave
+   that paper out for good, or say "nothing new". Past ``HARVEST_OUTAGE_GRACE`` after it was due,
+   a harvest still failing holds it no longer: it goes out saying since when PubMed could not be searched.
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A server's
    refusal concerns one recipient's message and the others go on over the same connection: refused
    for now (4xx) stays pending; refused for good (a 5xx to the address, or a message too large or
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
@@ -39,7 +41,8 @@ from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
 from reports.gather import gather_new_digest, gather_recorded_digest
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
-from reports.period import current_period
+from reports.outage import HarvestOutage, harvest_outage
+from reports.period import current_period, latest_due
 from reports.render import render_digest
 
 FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
@@ -66,6 +69,7 @@ class DigestParams:
     weekday: str = "mon"
     time: str = "07:00"
     timezone: str = "UTC"
+    queries: tuple[str, ...] = ()  # the configured queries' names: a digest waits while their harvest fails
 
 
 class Transport(Protocol):
@@ -85,7 +89,7 @@ class DigestOutcome:
     items: int = 0
     unclassified: int = 0
     new: bool = False  # recorded in this run
-    held: bool = False  # not recorded: records of its window wait for classify (``unclassified`` of them)
+    held: str = ""  # why it is not recorded: records of its window wait for classify, or the harvest fails
     listed_earlier: int = 0  # records of the window left out: an earlier digest listed them
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
@@ -152,22 +156,50 @@ def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Itera
     return wanted, skipped
 
 
+def _hold(params: DigestParams, now: datetime, digest: Digest, outage: HarvestOutage | None) -> str:
+    """Why the period's new digest must wait ('' when it may go): records of its window wait for classify,
+    or the latest harvest failed, until ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
+    if digest.unclassified:
+        return (f"the {digest.period} digest is not recorded or sent: {digest.unclassified} record(s) first seen in its "
+                "window are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what "
+                "makes it fail), then send again")
+    if outage is not None:
+        release = outage.release(latest_due(params.weekday, params.time, params.timezone, now))
+        if now < release:
+            return (f"the {digest.period} digest is held: the last harvest (query {outage.query}) failed at {outage.failed}; "
+                    f"it goes out after the next successful harvest, or from {iso_utc(release)} with a note that "
+                    f"PubMed could not be searched since {outage.since[:10]}")
+    return ""
+
+
+def hold_reason(store: Store, params: DigestParams, now: datetime, digest: Digest) -> str:
+    """Why ``digest``, not recorded yet, would be held back if sent now ('' if it would go)."""
+    return _hold(params, now, digest, harvest_outage(store, params.queries))
+
+
+def _unsearched(digest: Digest, outage: HarvestOutage | None) -> Digest:
+    """The digest, saying at its top since when PubMed could not be searched, if it could not."""
+    return replace(digest, unsearched_since=outage.since[:10]) if outage else digest
+
+
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
             outcome: DigestOutcome) -> tuple[DigestRecord | None, Digest]:
-    """Record the period's new digest, or hold it back (None) while records of its window wait for classify."""
+    """Record the period's new digest, or hold it back (None, ``outcome.held`` says why)."""
     start = window_start(store, now, since)
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold)
     outcome.unclassified = content.digest.unclassified
     outcome.listed_earlier = content.digest.listed_earlier
-    if content.digest.unclassified:
-        outcome.held = True
+    outage = harvest_outage(store, params.queries)
+    outcome.held = _hold(params, now, content.digest, outage)
+    if outcome.held:
         return None, content.digest
-    wanted, outcome.skipped_empty = _wanted(params, content.digest, period, params.recipients)
-    record = record_digest(store, period, start, iso_utc(now), content.digest.subject, content.items, wanted, content.marks,
+    digest = _unsearched(content.digest, outage)
+    wanted, outcome.skipped_empty = _wanted(params, digest, period, params.recipients)
+    record = record_digest(store, period, start, iso_utc(now), digest.subject, content.items, wanted, content.marks,
                            skipped=outcome.skipped_empty)
     outcome.new = True
-    return record, content.digest
+    return record, digest
 
 
 def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, digest: Digest,
@@ -182,8 +214,10 @@ def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, dig
 
 
 def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest:
-    """A recorded digest as it went out, in today's settings' words (title, topic labels)."""
-    return gather_recorded_digest(store, record, title=params.title, topics=params.topics, threshold=params.relevance_threshold)
+    """A recorded digest as it went out, in today's settings' words (title, topic labels), with its note
+    if the harvest was failing when it was recorded."""
+    digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics, threshold=params.relevance_threshold)
+    return _unsearched(digest, harvest_outage(store, params.queries, before=record.created))
 
 
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
@@ -192,8 +226,9 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
     record = recorded_digest(store, period, since)
     if record is not None:
         return _rebuilt(store, params, record)
-    return gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
-                             title=params.title, topics=params.topics, threshold=params.relevance_threshold).digest
+    content = gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
+                                title=params.title, topics=params.topics, threshold=params.relevance_threshold)
+    return _unsearched(content.digest, harvest_outage(store, params.queries))
 
 
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
@@ -201,8 +236,8 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                     archive_dir: Path | None = None) -> DigestOutcome:
     """Send what is missing of the period's digest (the current period by default); never send twice.
     A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
-    of its window wait for classify. The page in ``archive_dir`` is written first; failing to write
-    it (``outcome.archive_error``) holds no e-mail back."""
+    of its window wait for classify, or the harvest fails (``_hold``). The page in ``archive_dir`` is
+    written first; failing to write it (``outcome.archive_error``) holds no e-mail back."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)

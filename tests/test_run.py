@@ -172,7 +172,8 @@ def test_run_and_schedule_refuse_at_start_a_digest_they_could_not_mail_and_statu
     assert CliRunner().invoke(cli, ["-c", str(config), "schedule", "--list"]).exit_code == 0  # listing sends nothing
 
 
-def test_a_failed_harvest_is_reported_and_the_digest_still_goes(tmp_path, smtp, shared_data):
+def test_a_failed_harvest_holds_the_new_digest_in_run_the_digest_job_and_digest_send(tmp_path, smtp, shared_data):
+    """A first install whose backfill fails: no "nothing new" to clinicians while PubMed cannot be searched."""
     config = write_config(tmp_path, "http://127.0.0.1:9/entrez/eutils/", smtp.port, retry_budget="0.5")
     runner = CliRunner()
     earlier = shared_data / "pubmed-xml/exports/mokztk+pubmed-parser__pubmed_result.xml"  # harvested before the outage
@@ -181,13 +182,28 @@ def test_a_failed_harvest_is_reported_and_the_digest_still_goes(tmp_path, smtp, 
     result = oihwatch(config, "run")
     assert result.returncode == 1
     assert "harvest: FAILED" in result.stderr
-    assert "digest: ok" in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("Error: harvest failed")
-    assert len(smtp.handler.received_by("all@example.org")) == 1
+    held = re.search(r"^digest: FAILED: the (\d{4}-W\d\d) digest is held: the last harvest \(query oih\) failed at \S+; it goes "
+                     r"out after the next successful harvest, or from \S+ with a note that PubMed could not be searched "
+                     r"since \d{4}-\d\d-\d\d$", result.stderr, re.M)
+    assert held, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: harvest, digest failed")
     status = json.loads(oihwatch(config, "status", "--json").stdout)
     harvest = next(r for r in status["last_runs"] if r["step"] == "harvest")
     assert harvest["status"] == "failed" and harvest["error"]
     assert any("harvest" in w and "failed" in w for w in status["warnings"])
+
+    app = App(str(config), environ={})
+    with app.writing("digest"), pytest.raises(DeliveryError, match=rf"^the {held[1]} digest is held: "):
+        digest_step(app, datetime.now(timezone.utc))  # the scheduler's digest job, hours later
+    app.close()
+    by_hand = oihwatch(config, "digest", "--send")
+    assert by_hand.returncode == 1 and by_hand.stderr.startswith(f"Error: the {held[1]} digest is held: the last harvest")
+    preview = oihwatch(config, "digest")
+    assert preview.stdout.splitlines()[-1].startswith(f"nothing sent; --send would hold it back: the {held[1]} digest is held")
+    assert "INCOMPLETE: PubMed could not be searched since" in (tmp_path / "outbox" / "preview" / f"{held[1]}.txt").read_text()
+    assert smtp.handler.messages == []
+    with Store(tmp_path / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
 
 
 def test_a_digest_missed_for_weeks_is_sent_once(tmp_path, smtp, shared_data):

@@ -9,17 +9,19 @@ from pathlib import Path
 import click
 
 from corpus.errors import DeliveryError, InputError
+from corpus.ledger import find_digest
 from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.commands.params import IsoDate
 from oihwatch.config import Settings, mail_problem, require_mail
 from oihwatch.model_info import relevance_threshold
 from oihwatch.runlog import recorded
+from reports.assembly import Digest
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
 from reports.period import digest_due
 from reports.render import render_digest
-from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, preview_digest, send_digests
+from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, hold_reason, preview_digest, send_digests
 
 
 def digest_now() -> datetime:
@@ -45,6 +47,7 @@ def digest_params(settings: Settings) -> DigestParams:
         weekday=settings.digest.weekday,
         time=settings.digest.time,
         timezone=settings.schedule.timezone,
+        queries=tuple(query.name for query in settings.queries),
     )
 
 
@@ -116,10 +119,9 @@ def report_outcome(outcome: DigestOutcome) -> None:
         click.echo(f"REFUSED for good, not retried: {why}")
 
 
-def send_hint(store: Store, params: DigestParams, now: datetime, unclassified: int = 0, mail: str = "") -> str:
-    """What --send would do now, for the line under a preview (``unclassified``: records of the window
-    of a digest not recorded yet that wait for classify; ``mail``: why it could not e-mail, from
-    ``config.mail_problem``)."""
+def send_hint(store: Store, params: DigestParams, now: datetime, preview: Digest, mail: str = "") -> str:
+    """What --send would do now, for the line under the ``preview`` (``mail``: why it could not
+    e-mail, from ``config.mail_problem``)."""
     addresses = [r.email for r in params.recipients]
     if not addresses:
         return "no recipients configured: add a [[recipients]] block to the config before --send"
@@ -127,8 +129,11 @@ def send_hint(store: Store, params: DigestParams, now: datetime, unclassified: i
         return f"--send would refuse: {mail}"
     if digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
         return f"this period's digest is done for every recipient ({', '.join(addresses)}); --send would send nothing"
-    if unclassified:
-        return f"--send would refuse while {unclassified} record(s) of its window are not classified: run 'oihwatch classify' first"
+    if preview.unclassified:
+        return (f"--send would refuse while {preview.unclassified} record(s) of its window are not classified: "
+                "run 'oihwatch classify' first")
+    if find_digest(store, preview.period) is None and (held := hold_reason(store, params, now, preview)):
+        return f"--send would hold it back: {held}"
     return f"recipients: {', '.join(addresses)} (add --send)"
 
 
@@ -144,9 +149,7 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
     """Raise, once everything was tried, when a recipient still lacks a digest: pending ones are
     retried by the next send; a refusal for good says why, and what to correct. So does an archive
     page not written, which held no e-mail back."""
-    problems = [f"the {o.period} digest is not recorded or sent: {o.unclassified} record(s) first seen in its window "
-                "are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what makes it fail), "
-                "then send again" for o in outcomes if o.held]
+    problems = [o.held for o in outcomes if o.held]
     failed = [o for o in outcomes if o.failed]
     if failed:
         problems.append(f"{sum(len(o.failed) for o in failed)} recipient(s) still pending for "
@@ -178,6 +181,8 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     HTML archive (digest.outbox/archive/index.html). A rerun sends only what is missing; a
     period already sent sends nothing. Papers an earlier digest listed are left out, and a
     digest whose records are not all classified yet is refused: run 'oihwatch classify' first.
+    So is one while the last harvest failed, until three days after it was due: it then goes
+    out saying since when PubMed could not be searched.
 
     \b
     Example:
@@ -197,7 +202,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
         click.echo(f"preview of {whole.period} ({papers(len(whole.items))}{notes}): {path}")
-        click.echo(f"nothing sent; {send_hint(app.store, params, now, whole.unclassified, mail_problem(settings))}")
+        click.echo(f"nothing sent; {send_hint(app.store, params, now, whole, mail_problem(settings))}")
         return
     transport = transport_for(settings, outbox)
     with app.writing("digest") as store, recorded(store, "digest") as counts:  # the archive lists every digest: one place

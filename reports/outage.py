@@ -1,0 +1,52 @@
+"""Whether PubMed could be searched: a digest recorded while the harvest fails would miss what PubMed
+added, or tell clinicians there is nothing new.
+
+It is read from the runs table, so a digest sent by ``run``, by the scheduler's digest job or by
+hand sees the same thing. A new digest waits while the latest harvest of a configured query did not
+succeed (``reports.sending``), but not for ever: from ``HARVEST_OUTAGE_GRACE`` after it was due, it
+goes out with a note saying since when PubMed could not be searched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from corpus.store import Store
+
+# How long a digest waits for a successful harvest after it was due (or after harvesting began to fail,
+# if later): NCBI's outages last hours, mostly; one of days must not silence the digest for good.
+HARVEST_OUTAGE_GRACE = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class HarvestOutage:
+    """The latest harvest of ``query`` did not succeed."""
+
+    query: str
+    failed: str  # when that harvest ended (ISO, UTC)
+    since: str  # when the last successful harvest of the query began; its first attempt when none succeeded
+
+    def release(self, due: datetime) -> datetime:
+        """From when a digest due at ``due`` goes out without waiting any longer for a harvest."""
+        return max(due, datetime.fromisoformat(self.since)) + HARVEST_OUTAGE_GRACE
+
+
+def harvest_outage(store: Store, queries: Iterable[str], before: str | None = None) -> HarvestOutage | None:
+    """Of the ``queries`` whose latest harvest (begun at or before ``before``, when given) did not
+    succeed, the one failing longest; None when each one's latest harvest succeeded or none was ever
+    harvested (a corpus ingested from files). A harvest still running is not a failure."""
+    found = []
+    for query in queries:
+        latest = store.db.execute(
+            "SELECT status, COALESCE(finished, started) FROM runs WHERE step = 'harvest' AND query = ? "
+            "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
+        if latest is None or latest[0] in ("ok", "running"):
+            continue
+        success = store.db.execute(
+            "SELECT started FROM runs WHERE step = 'harvest' AND query = ? AND status = 'ok' "
+            "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
+        first = store.db.execute("SELECT MIN(started) FROM runs WHERE step = 'harvest' AND query = ?", (query,)).fetchone()
+        found.append(HarvestOutage(query, latest[1], (success or first)[0]))
+    return min(found, key=lambda outage: outage.since, default=None)

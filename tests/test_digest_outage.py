@@ -1,0 +1,99 @@
+"""A digest while the harvest fails: held back, then sent with a note once it has waited long enough."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from corpus.ledger import find_digest
+from corpus.runs import finish_run, start_run
+from digest_support import MONDAY, Clock, filled_store, params, parts
+from reports.delivery import SmtpTransport
+from reports.outage import HARVEST_OUTAGE_GRACE
+from reports.sending import Recipient, preview_digest, send_due_digest
+
+EVERYONE, KETAMINE = Recipient("all@example.org"), Recipient("ketamine@example.org", ("ketamine",))
+WATCHED = params((EVERYONE, KETAMINE), queries=("oih",))
+DUE = datetime.fromisoformat("2026-11-23T12:00:00+00:00")  # MONDAY's digest: 07:00 in New York
+NOTE = "PubMed could not be searched since 2026-11-22; papers added since then will be in the next digest."
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY - timedelta(days=1))
+
+
+@pytest.fixture
+def store(shared_data, clock):
+    store, _ = filled_store(shared_data, clock)
+    return store
+
+
+def harvest(store, clock: Clock, at: datetime, ok: bool) -> None:
+    """A harvest of query 'oih' recorded as the harvester records it."""
+    clock.now = at
+    finish_run(store, start_run(store, "harvest", "oih"), "ok" if ok else "failed", error="" if ok else "NCBI answered 503")
+
+
+def send(store, clock: Clock, at: datetime, smtp):
+    clock.now = at
+    return send_due_digest(store, WATCHED, at, SmtpTransport("127.0.0.1", smtp.port, "none", timeout=5))
+
+
+def test_a_digest_waits_for_a_failing_harvest_and_goes_after_the_next_success_without_a_note(store, clock, smtp):
+    harvest(store, clock, MONDAY - timedelta(days=1), ok=True)
+    harvest(store, clock, MONDAY - timedelta(hours=1), ok=False)  # NCBI is down on Monday morning
+    held = send(store, clock, MONDAY, smtp)
+    failed, release = MONDAY - timedelta(hours=1), DUE + HARVEST_OUTAGE_GRACE
+    assert held.held == (f"the 2026-W48 digest is held: the last harvest (query oih) failed at {failed.isoformat()}; "
+                         f"it goes out after the next successful harvest, or from {release.isoformat()} with a note that "
+                         "PubMed could not be searched since 2026-11-22")
+    assert find_digest(store, "2026-W48") is None and smtp.handler.messages == [] and not held.new
+    assert preview_digest(store, WATCHED, MONDAY).caveat == NOTE  # the preview says what it would lack
+
+    harvest(store, clock, MONDAY + timedelta(minutes=30), ok=True)
+    sent = send(store, clock, MONDAY + timedelta(hours=1), smtp)
+    assert not sent.held and sorted(sent.delivered) == [EVERYONE.email, KETAMINE.email]
+    (message,) = smtp.handler.received_by(EVERYONE.email)
+    assert "PubMed" not in message["Subject"] and "could not be searched" not in "".join(parts(message))
+
+
+def test_past_the_grace_a_digest_goes_out_saying_since_when_pubmed_could_not_be_searched(store, clock, smtp):
+    harvest(store, clock, MONDAY - timedelta(days=1), ok=True)
+    harvest(store, clock, MONDAY - timedelta(hours=1), ok=False)
+    harvest(store, clock, DUE + HARVEST_OUTAGE_GRACE - timedelta(hours=2), ok=False)  # still down on Thursday
+    assert send(store, clock, DUE + HARVEST_OUTAGE_GRACE - timedelta(minutes=1), smtp).held
+    smtp.handler.busy = {KETAMINE.email}
+    sent = send(store, clock, DUE + HARVEST_OUTAGE_GRACE, smtp)
+    assert not sent.held and sent.delivered == [EVERYONE.email] and list(sent.failed) == [KETAMINE.email]
+    (message,) = smtp.handler.received_by(EVERYONE.email)
+    text, html = parts(message)
+    assert text.replace("\r\n", "\n").split("\n\n")[1] == f"INCOMPLETE: {NOTE}"  # under the heading line, before anything else
+    assert html.index(NOTE) < html.index("The week at a glance")
+    assert message["Subject"].endswith("; PubMed not searched since 2026-11-22")
+
+    smtp.handler.busy = set()
+    harvest(store, clock, DUE + HARVEST_OUTAGE_GRACE + timedelta(hours=1), ok=True)  # NCBI is back
+    again = send(store, clock, DUE + HARVEST_OUTAGE_GRACE + timedelta(hours=2), smtp)
+    assert again.delivered == [KETAMINE.email]  # the digest as recorded, note and all
+    (late,) = smtp.handler.received_by(KETAMINE.email)
+    assert f"INCOMPLETE: {NOTE}" in parts(late)[0] and late["Subject"].endswith("; PubMed not searched since 2026-11-22")
+
+
+def test_a_first_backfill_that_fails_holds_the_first_digest_and_an_empty_one_says_nothing_found(store, clock, smtp):
+    harvest(store, clock, MONDAY - timedelta(hours=3), ok=False)  # no harvest ever succeeded: a first install
+    assert "could not be searched since 2026-11-23" in send(store, clock, MONDAY, smtp).held
+    later = MONDAY + timedelta(weeks=1)  # a week without papers, the harvest failing since the first attempt
+    harvest(store, clock, later - timedelta(hours=3), ok=False)
+    store.db.execute("DELETE FROM classifications")
+    store.db.execute("UPDATE articles SET first_seen = '2026-01-01T00:00:00+00:00'")
+    clock.now = later + HARVEST_OUTAGE_GRACE
+    empty = send_due_digest(store, params((EVERYONE,), queries=("oih",)), clock.now,
+                            SmtpTransport("127.0.0.1", smtp.port, "none", timeout=5))
+    assert empty.delivered == [EVERYONE.email] and empty.items == 0
+    (message,) = smtp.handler.received_by(EVERYONE.email)
+    text, _ = parts(message)
+    assert message["Subject"] == "OIH evidence digest, 2026-W49: nothing found; PubMed not searched since 2026-11-23"
+    assert "INCOMPLETE: PubMed could not be searched since 2026-11-23" in text and "Nothing found on opioid" in text
+    assert "Nothing new" not in text
