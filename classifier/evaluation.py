@@ -76,7 +76,8 @@ def cross_validate(
     pooled: list = []
     for k in range(folds):
         held = frozenset(p for p in pmids if fold_of[p] == k)
-        model = train_model(articles, rules, CuratedSet(train, held), hyperparameters)
+        # The held-out split stays out of every fold's training, as out of the shipped model's.
+        model = train_model(articles, rules, CuratedSet(train, held | curated.test_pmids), hyperparameters)
         pooled.append((model, [by_pmid[p] for p in held]))
     truth = {p: train[p] for p in pmids}
     return {

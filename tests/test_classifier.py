@@ -153,6 +153,26 @@ def test_cross_validation_folds_only_the_labelled_records_the_corpus_holds(rules
     assert result["records"] == 10
 
 
+def test_cross_validation_never_trains_on_the_held_out_split(rules, hyperparameters, monkeypatch):
+    """Not even as unlabelled text with weak labels: the held-out numbers must come from records no model saw."""
+    from classifier import evaluation
+
+    articles = synthetic_articles(60)
+    labels = {a.pmid: {"ketamine": int(a.pmid) % 3 == 1} for a in articles[:20]}
+    test = frozenset(a.pmid for a in articles[10:20])
+    trained_on = []
+    train = evaluation.train_model
+
+    def recording(articles, rules, curated, hyperparameters):
+        model = train(articles, rules, curated, hyperparameters)
+        trained_on.append(model.meta["records"])
+        return model
+
+    monkeypatch.setattr(evaluation, "train_model", recording)
+    evaluation.cross_validate(articles, rules, CuratedSet(labels, test), hyperparameters, folds=5)
+    assert trained_on == [60 - 10 - 2] * 5  # each fold: every record but the held-out split and the fold's two
+
+
 def test_saved_model_loads_back_with_the_same_scores(model, rules, tmp_path):
     save_model(model, tmp_path)
     loaded = load_model(tmp_path, "9.9", _trained_for(model))
