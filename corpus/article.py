@@ -21,10 +21,12 @@ NOTICE_LINKS = {
     "PartialRetractionOf": "PartialRetractionIn",
     "ErratumFor": "ErratumIn",
     "CorrectedandRepublishedFrom": "CorrectedandRepublishedIn",  # the corrected version, a paper of its own
+    "RetractedandRepublishedFrom": "RetractedandRepublishedIn",  # the version that replaced a retracted one, likewise
     "ExpressionOfConcernFor": "ExpressionOfConcernIn",
 }
 # CommentsCorrections RefType values that tell a reader an article's standing changed.
-RETRACTED_LINKS = frozenset({"RetractionIn"})
+RETRACTION_LINK = "RetractionIn"  # from the notice: the article's 'retracted' mark says all it says
+RETRACTED_LINKS = frozenset({RETRACTION_LINK, "RetractedandRepublishedIn"})
 WARNING_LINKS = frozenset(NOTICE_LINKS.values())
 RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
 # Notices are news about another paper, never a paper to list.

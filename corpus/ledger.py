@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from corpus.article import RETRACTED_LINKS, WARNING_LINKS, Article
+from corpus.article import RETRACTION_LINK, WARNING_LINKS, Article
 from corpus.store import Store, in_chunks
 
 RETRACTED = "retracted"
@@ -56,9 +56,10 @@ class Delivery:
 
 def standing_marks(article: Article) -> set[str]:
     """What a reader must be warned about: 'retracted', and by PMID each partial retraction, erratum,
-    corrected and republished version and expression of concern (``WARNING_LINKS``)."""
+    version republished (corrected, or in place of the retracted one) and expression of concern
+    (``WARNING_LINKS``)."""
     marks = {RETRACTED} if article.retracted else set()
-    marks |= {f"{link.kind}:{link.pmid}" for link in article.links if link.kind in WARNING_LINKS - RETRACTED_LINKS}
+    marks |= {f"{link.kind}:{link.pmid}" for link in article.links if link.kind in WARNING_LINKS - {RETRACTION_LINK}}
     return marks
 
 

@@ -31,6 +31,8 @@ _LINK_TAGS = {
     "RPI": "RepublishedIn",
     "RPF": "RepublishedFrom",
     "RIN": "RetractionIn",
+    "RRI": "RetractedandRepublishedIn",
+    "RRF": "RetractedandRepublishedFrom",
     "ROF": "RetractionOf",
     "UIN": "UpdateIn",
     "UOF": "UpdateOf",

@@ -172,10 +172,11 @@ def build_item(article: Article, classification: Classification, topic_labels: M
     )
 
 
-NOTICE_WORDS = {  # each of corpus.article.WARNING_LINKS but the retraction, which is RETRACTED
+NOTICE_WORDS = {  # each of corpus.article.WARNING_LINKS but the retraction notice's, which is RETRACTED
     "PartialRetractionIn": "Partially retracted",
     "ErratumIn": "Erratum published",
     "CorrectedandRepublishedIn": "Corrected and republished",
+    "RetractedandRepublishedIn": "Retracted and replaced",
     "ExpressionOfConcernIn": "Expression of concern",
 }
 

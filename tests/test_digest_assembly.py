@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from corpus.article import RETRACTED_LINKS, WARNING_LINKS, Article, Author, Link
+from corpus.article import RETRACTION_LINK, WARNING_LINKS, Article, Author, Link
 from corpus.errors import ConfigError
 from corpus.evidence import evidence_rank
 from corpus.ledger import deliveries, digest_items, find_digest, record_digest, standing_marks
@@ -157,7 +157,8 @@ def test_an_erratum_is_warned_about_and_the_corrected_paper_is_not_listed_again(
 
 
 @pytest.mark.parametrize("kind, words", [("CorrectedandRepublishedIn", "Corrected and republished (PMID 123)"),
-                                         ("PartialRetractionIn", "Partially retracted (PMID 123)")])
+                                         ("PartialRetractionIn", "Partially retracted (PMID 123)"),
+                                         ("RetractedandRepublishedIn", "Retracted and replaced (PMID 123)")])
 def test_a_sent_paper_republished_corrected_or_partly_retracted_is_warned_about_once(shared_data, tmp_path, kind, words):
     clock = Clock(MONDAY - timedelta(days=1))
     store, articles = filled_store(shared_data, clock, limit=6)
@@ -174,7 +175,7 @@ def test_a_sent_paper_republished_corrected_or_partly_retracted_is_warned_about_
 
 
 def test_every_warning_link_has_words_for_readers():
-    assert set(NOTICE_WORDS) == WARNING_LINKS - RETRACTED_LINKS
+    assert set(NOTICE_WORDS) == WARNING_LINKS - {RETRACTION_LINK}
 
 
 def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):

@@ -120,6 +120,18 @@ def test_a_corrected_republication_or_partial_retraction_flags_the_paper_it_conc
     assert not republished.is_notice and partial.is_notice  # the corrected version is a paper to list
 
 
+def test_a_paper_retracted_and_replaced_is_retracted_and_names_its_replacement(originals):
+    # MEDLINE's RRF: the replacing version (invented PMID 99000015) names the paper it replaced.
+    replacement = parse_medline(io.StringIO(
+        f"PMID- 99000015\nDP  - 2026 Nov\nTI  - Genes, Economics, and Happiness (replacement).\n"
+        f"PT  - Journal Article\nRRF - J Neurosci Psychol Econ. 2012 Dec;5(4):193-211. PMID: {CONCERNED}\n\n"))
+    store = Store()
+    store.upsert_articles([*originals, *replacement])
+    replaced = store.get_article(CONCERNED)
+    assert replaced.retracted and standing_marks(replaced) == {"retracted", "RetractedandRepublishedIn:99000015"}
+    assert not store.get_article("99000015").is_notice  # the replacement is a paper to list
+
+
 def version_3_store(path: Path, articles: list[Article]) -> None:
     """A corpus of ``articles`` as oihwatch wrote it before notices had their table (schema 3)."""
     with pytest.MonkeyPatch.context() as old:
