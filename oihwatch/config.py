@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import re
+import unicodedata
 import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
@@ -178,8 +179,12 @@ class DigestSettings(Section):
     @field_validator("title")
     @classmethod
     def _is_one_line(cls, value: str) -> str:
-        if any(char.isspace() and char != " " for char in value) or not value.isprintable():
-            raise ValueError(f"{value!r}: the title is an e-mail subject, so one line without tabs or control characters")
+        """An e-mail subject: a line break would end the header; spaces of any kind (a French
+        no-break space before ':') are fine."""
+        for char in value:
+            if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+                said = "a line break" if char in "\n\r\x0b\x0c\x85\u2028\u2029" else "a tab" if char == "\t" else "a control character"
+                raise ValueError(f"{value!r}: the title is an e-mail subject, one line; it holds {said} (U+{ord(char):04X})")
         return value
 
     @field_validator("unsubscribe")

@@ -140,7 +140,8 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nport = 0\n', r"smtp\.port in "),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = ""\n', r"digest\.title in "),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = """OIH digest\n"""\n',
-         r"^digest\.title in .*: 'OIH digest\\n': the title is an e-mail subject, so one line without tabs or control"),
+         r"^digest\.title in .*: 'OIH digest\\n': the title is an e-mail subject, one line; it holds a line break \(U\+000A\)$"),
+        ('[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = "OIH\\tdigest"\n', r"digest\.title in .*it holds a tab \(U\+0009\)$"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\nper_section = 0\n', r"digest\.per_section in .*greater than or equal to 1"),
         ('[ncbi]\nemail = "a@b.org"\n[database]\npath = " "\n', r"database\.path in .*: empty; give a file or folder name"),
         ('[ncbi]\nemail = "a@b.org"\n[digest]\noutbox = ""\n', r"digest\.outbox in .*: empty"),
@@ -167,6 +168,12 @@ def test_bad_config_is_one_line_error(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_settings(write(tmp_path, text), {})
     assert "\n" not in str(info.value)
+
+
+def test_a_title_may_hold_any_space_but_no_line_break(tmp_path):
+    title = "Veille OIH\u00a0: hyperalgésie\u202finduite"  # French no-break spaces before ':' and between words
+    settings = load_settings(write(tmp_path, f'[ncbi]\nemail = "a@b.org"\n[digest]\ntitle = "{title}"\n'), {})
+    assert settings.digest.title == title
 
 
 def test_pydantic_wording_stays_out_of_messages(tmp_path):
