@@ -219,7 +219,7 @@ def ris_group_name(name: str) -> str:
 
 # A printed date: its year, then its month and day where PubMed printed them as such ('1976 Sep 28',
 # '2002 Sep'), then whatever else it says ('Spring', 'Dec-1999 Jan', the '5' of 'Dec 5').
-_PRINTED_DATE = re.compile(rf"(\d{{4}})(?: ({'|'.join(MONTHS)})(?: (\d{{2}}))?)?(?=\s|$)\s*(.*)")
+_PRINTED_DATE = re.compile(rf"(\d{{4}})(?: ({'|'.join(MONTHS)})(?: (\d{{1,2}}))?)?(?=\s|$)\s*(.*)")
 
 
 def ris_date(printed: str) -> str:
@@ -230,7 +230,8 @@ def ris_date(printed: str) -> str:
     if not match:
         return ""
     year, month, day, other = match.groups()
-    return f"{year}/{MONTHS.index(month) + 1:02d}/{day or ''}/{other}" if month else f"{year}///{other}"
+    day = day.zfill(2) if day else ""  # RIS readers take only two digits for the day
+    return f"{year}/{MONTHS.index(month) + 1:02d}/{day}/{other}" if month else f"{year}///{other}"
 
 
 def ris_entry(record: dict) -> dict:

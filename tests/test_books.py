@@ -17,6 +17,7 @@ from corpus.exports import WRITERS, article_record, write_bibtex, write_ris
 from corpus.store import Store
 from harvester.ingest import ingest_files
 from harvester.pubmed_xml import parse_pubmed_xml
+from test_ingest_exports import two_digit_day
 
 GENEREVIEWS = Path("pubmed-xml") / "metapub" / "sample_article_20301577.xml"
 PDQ = Path("pubmed-xml") / "exports" / "solitude6060+Fulltext_search__data__pubmed_result.xml"
@@ -100,7 +101,8 @@ def test_books_come_back_from_each_export_as_books(form: str, shared_data: Path,
     for original in originals:
         copy = store.get_article(original.pmid)
         assert (copy.is_book, copy.book, copy.title, copy.journal) == (True, original.book, original.title, original.journal)
-        assert (copy.pub_date, copy.pub_date_sort) == (original.pub_date, original.pub_date_sort)
+        printed = two_digit_day(original.pub_date) if form == "ris" else original.pub_date
+        assert (copy.pub_date, copy.pub_date_sort) == (printed, original.pub_date_sort)
 
 
 def test_a_journal_article_keeps_the_content_it_had_before_books_had_fields(shared_data: Path) -> None:

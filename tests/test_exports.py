@@ -87,7 +87,7 @@ def test_jsonl_contract_on_real_records(research_store: Store) -> None:
         ("2004", "2004///"),
         ("2003 Spring", "2003///Spring"),
         ("1998 Dec-1999 Jan", "1998///Dec-1999 Jan"),
-        ("2023 Dec 5", "2023/12//5"),  # a day printed without its leading zero stays so
+        ("2023 Dec 5", "2023/12/05/"),  # RIS readers take the day in two digits
         ("2001 Jan 4-10", "2001/01//4-10"),
         ("", ""),
     ],

@@ -73,8 +73,14 @@ def carried(article: Article, form: str) -> dict:
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full; a group's commas as ';'
         fields |= {"authors": [ris_group_name(a.collective) if a.collective else author_name(a) for a in article.authors],
                    "abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
-                   "publication_types": article.publication_types, "pmcid": article.pmcid}
+                   "publication_types": article.publication_types, "pmcid": article.pmcid,
+                   "pub_date": two_digit_day(article.pub_date)}
     return fields
+
+
+def two_digit_day(printed: str) -> str:
+    """A printed date as RIS's DA gives it back: the day in two digits ('1996 Jun 1' → '1996 Jun 01')."""
+    return re.sub(r"^(\d{4} [A-Z][a-z]{2}) (\d)(?=\s|$)", r"\1 0\2", printed)
 
 
 def sections(article: Article) -> list[tuple[str, str]]:
