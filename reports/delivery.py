@@ -28,11 +28,22 @@ from reports.render import archive_index
 class RecipientRefused(DeliveryError):
     """The server refused one recipient's message; the others can still be sent. ``permanent``: a
     retry would only meet the same refusal ("no such user", a message over the server's size limit);
-    otherwise it may pass later (a 4xx reply, or a sender the operator can correct)."""
+    otherwise it may pass later (a 4xx reply, or a sender the operator can correct). ``reply``: the
+    server's reply, when it refused the message for good at the end of DATA with codes that say
+    neither sender nor size: the same refusal for every recipient concerns the sender or the message
+    after all, so the caller compares them (``alike``) before marking any refused."""
 
-    def __init__(self, message: str, permanent: bool = False):
+    def __init__(self, message: str, permanent: bool = False, reply: str = ""):
         super().__init__(message)
         self.permanent = permanent
+        self.reply = reply
+
+    @property
+    def alike(self) -> str:
+        """The reply's code and its first word, the enhanced status code ('554 5.6.0'), by which one
+        recipient's refusal is the same as another's: the rest of a reply often names the recipient or
+        a queue ID."""
+        return " ".join(self.reply.split()[:2])
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -128,7 +139,8 @@ class SmtpTransport:
         transaction, so the next recipient is sent over the same connection."""
         code, reply = exc.smtp_code, _text(exc.smtp_error)
         said = f"{code} {reply}"
-        if code < 500 or reply.startswith("5.2.2"):  # a 4xx, or a full mailbox (RFC 3463 X.2.2), may pass later
+        status = _enhanced_status(reply)
+        if code < 500 or status == "2.2":  # a 4xx, or a full mailbox (RFC 3463 X.2.2), may pass later
             return RecipientRefused(f"{self.where} refused the digest to {recipient} for now: {said}")
         if code == 552:  # RFC 1870: the message is over the server's size limit; the same digest always is
             return RecipientRefused(
@@ -138,8 +150,15 @@ class SmtpTransport:
         if isinstance(exc, smtplib.SMTPSenderRefused):  # the sender, not this recipient: the same for every message
             return RecipientRefused(f"{self.where} refused the sender {exc.sender}: {said}; check smtp.sender "
                                     "(and that smtp.username may send as it), then rerun to send what is missing")
+        if status.startswith("7.") or status in ("1.7", "1.8"):
+            # RFC 3463: X.7.x is a policy's refusal, most often of the sender (Office 365's '5.7.60 ... send as
+            # this sender', SPF, DMARC); X.1.7 and X.1.8 name the sender's address. The operator can correct it.
+            return RecipientRefused(f"{self.where} refused the digest to {recipient} for now: {said}; this refusal "
+                                    "concerns the sender or the server's policy: check smtp.sender (and that "
+                                    "smtp.username may send as it), then rerun to send what is missing")
         return RecipientRefused(f"{self.where} refused the digest to {recipient}: {said}; resending this digest "
-                                "cannot help (the reply says why); the next digest goes to them as usual", permanent=True)
+                                "cannot help (the reply says why); the next digest goes to them as usual",
+                                permanent=True, reply=said)
 
     def _needs_smtputf8(self, recipient: str) -> RecipientRefused:
         """An address with non-ASCII letters before the @ needs the server's SMTPUTF8 extension (RFC 6531);
@@ -152,6 +171,13 @@ class SmtpTransport:
         return RecipientRefused(f"{self.where} cannot take {recipient}: non-ASCII letters before the @ need SMTPUTF8, "
                                 "which this server does not offer; give an ASCII address for this recipient in "
                                 "[[recipients]], or use a server that offers SMTPUTF8", permanent=True)
+
+
+def _enhanced_status(reply: str) -> str:
+    """The subject and detail of the enhanced status code a reply begins with (RFC 3463): '2.2' of
+    '5.2.2' (a full mailbox), but '2.252' of '5.2.252' (Office 365's SendAsDenied); '' if it has none."""
+    found = re.match(r"[245]\.(\d{1,3}\.\d{1,3})(?!\d)", reply)
+    return found.group(1) if found else ""
 
 
 def _text(reply: bytes | str) -> str:

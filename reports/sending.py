@@ -8,9 +8,11 @@
    a harvest still failing holds it no longer: it goes out saying since when PubMed could not be searched.
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A server's
    refusal concerns one recipient's message and the others go on over the same connection: refused
-   for now (4xx) stays pending; refused for good (a 5xx to the address, or a message too large or
-   rejected at the end of DATA, which this digest would meet again) is marked refused and never
-   retried, while the next digest goes to them as usual. Only a lost connection stops the run.
+   for now (4xx, or a refusal of the sender or by policy) stays pending; refused for good (a 5xx to
+   the address, or a message too large or rejected at the end of DATA, which this digest would meet
+   again) is marked refused and never retried, while the next digest goes to them as usual. The
+   same refusal at the end of DATA for every recipient tried is the sender's, and keeps them all
+   pending. Only a lost connection stops the run.
 3. A rerun rebuilds the recorded digest and sends only what is pending; a period whose
    deliveries are all done sends nothing.
 4. An earlier period's digest that some recipient still lacks (the server was down all week)
@@ -301,6 +303,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
         return
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
     cid = chart_cid(record.period)
+    at_data: dict[str, RecipientRefused] = {}  # refused for good at the end of DATA: settled once all were tried
     with contextlib.ExitStack() as connected:
         try:
             connected.enter_context(transport)
@@ -330,7 +333,9 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             try:
                 transport.send(message, address)
             except RecipientRefused as exc:
-                if exc.permanent:  # retrying would fail the same way every run, and hold every later digest up
+                if exc.reply:
+                    at_data[delivery.recipient] = exc
+                elif exc.permanent:  # retrying would fail the same way every run, and hold every later digest up
                     mark_refused(store, record.id, delivery.recipient, str(exc))
                     outcome.refused[delivery.recipient] = str(exc)
                 else:
@@ -343,6 +348,26 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
                 break
             mark_delivered(store, record.id, delivery.recipient, transport.status)
             outcome.delivered.append(delivery.recipient)
+    _settle_at_data(store, record, at_data, transport.where, outcome)
     for delivery in pending:
         if delivery.recipient not in (*outcome.delivered, *outcome.copied, *outcome.dropped, *outcome.failed, *outcome.refused):
             outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"
+
+
+def _settle_at_data(store: Store, record: DigestRecord, refusals: Mapping[str, RecipientRefused], where: str,
+                    outcome: DigestOutcome) -> None:
+    """Mark the refusals for good at the end of DATA, once every recipient was tried. The same one for
+    every recipient tried, none of whom got the digest, is the server refusing the sender or the
+    message, not them (a submission server that will not send as smtp.sender): they stay pending, as
+    for a refused sender, rather than lose this digest for good."""
+    everyone = not outcome.delivered and len({exc.alike for exc in refusals.values()}) == 1
+    for recipient, exc in refusals.items():
+        if everyone:
+            why = (f"{where} refused the digest to {recipient}, as to every recipient tried: {exc.reply}; the same "
+                   "refusal for everyone concerns the sender or the message, not the addresses: check smtp.sender "
+                   "(and that smtp.username may send as it), then rerun to send what is missing")
+            mark_failed(store, record.id, recipient, why)
+            outcome.failed[recipient] = why
+        else:
+            mark_refused(store, record.id, recipient, str(exc))
+            outcome.refused[recipient] = str(exc)

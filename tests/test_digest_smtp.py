@@ -135,16 +135,56 @@ def test_a_message_over_the_size_limit_is_refused_for_that_recipient_alone(store
 
 def test_a_message_refused_at_the_end_of_data_concerns_its_recipient_only(store, smtp):
     """A 5xx after DATA is refused for good, a 4xx stays pending; the connection goes on to the next recipient."""
-    answer_data(smtp, {EVERYTHING.email: "554 5.7.1 Message content rejected",
+    answer_data(smtp, {EVERYTHING.email: "554 5.6.0 Message content rejected",
                        GENETICS.email: "451 4.3.0 Temporary local problem, try later"})
     first = send_due_digest(store, params((EVERYTHING, GENETICS, KETAMINE)), MONDAY, transport(smtp))
     assert first.delivered == [KETAMINE.email]
-    assert "554 5.7.1" in first.refused[EVERYTHING.email] and "resending this digest cannot help" in first.refused[EVERYTHING.email]
+    assert "554 5.6.0" in first.refused[EVERYTHING.email] and "resending this digest cannot help" in first.refused[EVERYTHING.email]
     assert list(first.failed) == [GENETICS.email] and "451 4.3.0" in first.failed[GENETICS.email]
     del smtp.handler.handle_DATA
     second = send_due_digest(store, params((EVERYTHING, GENETICS, KETAMINE)), MONDAY + timedelta(hours=1), transport(smtp))
     assert second.delivered == [GENETICS.email] and second.earlier_refused == [EVERYTHING.email]
     assert smtp.handler.received_by(EVERYTHING.email) == []
+
+
+@pytest.mark.parametrize("reply, refused", [
+    ("550 5.1.1 <genes@example.org>: Recipient address rejected", True),
+    ("550 5.2.252 SendAsDenied; not allowed to send as digest@example.org", True),  # a full mailbox is 5.2.2 only
+    ("552 5.2.2 <genes@example.org>: mailbox full", False),
+    ("550 5.7.60 SMTP; Client does not have permissions to send as this sender", False),
+    ("553 5.1.8 Sender address domain not found", False),
+], ids=["no such user", "5.2.252", "full mailbox", "policy 5.7", "sender 5.1.8"])
+def test_a_refusal_at_the_end_of_data_is_for_good_unless_its_code_says_it_may_pass(store, smtp, reply, refused):
+    """RFC 3463: X.2.2 is a full mailbox; X.7.x a policy's refusal (most often of the sender), X.1.7 and
+    X.1.8 the sender's address: the operator can correct those, and a resend then goes."""
+    answer_data(smtp, {GENETICS.email: reply})
+    outcome = send_due_digest(store, params((GENETICS, KETAMINE)), MONDAY, transport(smtp))
+    assert outcome.delivered == [KETAMINE.email]
+    assert list(outcome.refused if refused else outcome.failed) == [GENETICS.email]
+    assert not (outcome.failed if refused else outcome.refused)
+    status = {d.recipient: d.status for d in deliveries(store, find_digest(store, "2026-W48").id)}
+    assert status[GENETICS.email] == ("refused" if refused else "pending")
+    if reply.startswith(("550 5.7", "553")):
+        assert "check smtp.sender" in outcome.failed[GENETICS.email]
+
+
+@pytest.mark.parametrize("reply", ["550 5.7.60 SMTP; Client does not have permissions to send as this sender",
+                                   "554 5.2.252 SendAsDenied; digest@example.org not allowed to send as this sender",
+                                   "554 Transaction failed"])
+def test_the_same_refusal_at_the_end_of_data_for_every_recipient_keeps_them_pending(store, smtp, reply):
+    """A submission server that will not send as smtp.sender refuses every message alike: the digest waits
+    for the sender to be corrected, where every recipient lost it for good."""
+    everyone = (EVERYTHING, GENETICS, KETAMINE)
+    answer_data(smtp, {r.email: reply for r in everyone})
+    first = send_due_digest(store, params(everyone), MONDAY, transport(smtp))
+    assert not first.delivered and not first.refused and sorted(first.failed) == sorted(r.email for r in everyone)
+    assert all(reply in why and "check smtp.sender" in why and "cannot help" not in why for why in first.failed.values())
+    listed = deliveries(store, find_digest(store, "2026-W48").id)
+    assert [(d.status, d.attempts) for d in listed] == [("pending", 1)] * 3
+    assert listed[0].error == first.failed[listed[0].recipient]  # what status shows
+    del smtp.handler.handle_DATA  # the sender corrected
+    second = send_due_digest(store, params(everyone), MONDAY + timedelta(hours=1), transport(smtp))
+    assert sorted(second.delivered) == sorted(r.email for r in everyone)
 
 
 def test_a_server_closing_mid_send_is_worded_as_its_reply_says(store, smtp):
