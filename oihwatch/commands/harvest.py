@@ -29,7 +29,8 @@ def harvest(app: App, since: datetime | None, until: datetime | None, query_name
     """Fetch new PubMed records of the configured queries into the corpus.
 
     Searches create-date windows from each query's watermark (minus harvest.lookback_days) to
-    today, skips records already stored, and moves the watermark only over committed records.
+    today, skips records already stored from PubMed (a copy from a RIS, CSV or other file is fetched
+    again), and moves the watermark only over committed records.
     A first run backfills from harvest.start. Every harvest.sweep_days it also re-fetches
     records modified since (revisions, retractions). Prints one summary line per query.
 
