@@ -1,7 +1,8 @@
 """Where a digest goes: an SMTP server, or the outbox folder (``.eml`` files and a browsable archive).
 
-Both transports are context managers with ``send(message, recipient)``: it returns once the message
-is accepted (the server said 250, or the file is in place) and raises otherwise, so the caller marks
+Both transports are context managers with ``send(message, recipient)``, the recipient as configured
+(its domain goes out in IDNA, ``reports.address``; errors name it as written): it returns once the
+message is accepted (the server said 250, or the file is in place) and raises otherwise, so the caller marks
 a recipient delivered only after that, and only when the transport ``delivers``: files written while
 SMTP is configured are copies, and the recipients still get the digest by SMTP. ``RecipientRefused``
 concerns one recipient's message (the address, the message's size or content, an address the server
@@ -22,6 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from corpus.errors import DeliveryError
+from reports.address import smtp_address
 from reports.render import archive_index
 
 
@@ -109,10 +111,11 @@ class SmtpTransport:
     def send(self, message: EmailMessage, recipient: str) -> None:
         if self._connection is None:
             raise DeliveryError(f"the connection to {self.where} is closed; rerun to send the rest")
+        envelope = smtp_address(recipient)  # as the To: header has it: the domain in IDNA
         try:
-            self._connection.send_message(message, to_addrs=[recipient])
+            self._connection.send_message(message, to_addrs=[envelope])
         except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = exc.recipients.get(recipient, (0, b""))
+            code, reply = exc.recipients.get(envelope, (0, b""))
             # RFC 5321 4.5.3.1.10: a 552 to RCPT is to be treated as temporary (servers send it for a full mailbox too)
             if 500 <= code < 600 and code != 552:
                 raise RecipientRefused(f"{self.where} refused {recipient}: {code} {_text(reply)}; correct or remove "
@@ -165,7 +168,7 @@ class SmtpTransport:
         a domain does not, as it goes out in IDNA (``reports.address``). A recipient's is refused for
         good; the sender's would refuse every message alike, so they stay pending until smtp.sender is
         corrected."""
-        if recipient.isascii():
+        if smtp_address(recipient).isascii():
             return RecipientRefused(f"{self.where} does not offer SMTPUTF8, which the non-ASCII smtp.sender needs; "
                                     "give an ASCII address in smtp.sender, then rerun to send what is missing")
         return RecipientRefused(f"{self.where} cannot take {recipient}: non-ASCII letters before the @ need SMTPUTF8, "
@@ -216,7 +219,7 @@ class OutboxTransport:
     def eml_path(self, message: EmailMessage, recipient: str) -> Path:
         period = re.search(r"oihwatch\.([^.]+)\.", message["Message-ID"] or "")
         folder = period.group(1) if period else "undated"
-        return self.folder / folder / (re.sub(r"[^A-Za-z0-9@._-]", "_", recipient) + ".eml")
+        return self.folder / folder / (re.sub(r"[^A-Za-z0-9@._-]", "_", smtp_address(recipient)) + ".eml")
 
     def send(self, message: EmailMessage, recipient: str) -> None:
         try:

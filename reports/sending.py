@@ -37,7 +37,6 @@ from corpus.ledger import (
     record_digest, unlisted,
 )
 from corpus.store import Store
-from reports.address import smtp_address
 from reports.assembly import Digest, for_recipient
 from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
@@ -325,13 +324,12 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
                                     message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,
                                     one_click=one_click, chart_png=chart if mine.sections else None, cid=cid)
-            address = smtp_address(recipient.email)  # the envelope's, as the To: header has it: the domain in IDNA
             if not transport.delivers:  # a copy: the recipient is still owed the digest, and nothing is marked
-                transport.send(message, address)
+                transport.send(message, recipient.email)
                 outcome.copied.append(delivery.recipient)
                 continue
             try:
-                transport.send(message, address)
+                transport.send(message, recipient.email)
             except RecipientRefused as exc:
                 if exc.reply:
                     at_data[delivery.recipient] = exc

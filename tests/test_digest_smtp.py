@@ -235,6 +235,19 @@ def test_a_sender_with_an_idn_domain_is_written_in_ascii(store, smtp):
     assert message["List-Unsubscribe"] == "<mailto:digest@xn--strae-oqa.de?subject=unsubscribe>"
 
 
+def test_a_refused_idn_recipient_is_named_as_written_in_recipients(store, smtp, tmp_path):
+    """The envelope holds 'ana@xn--bcher-kva.de', which the operator never wrote: the error names 'ana@bücher.de'
+    (the server's reply may still give its own form). The .eml file keeps its ASCII name."""
+    ana, ben = Recipient("ana@bücher.de"), Recipient("ben@bücher.de")
+    smtp.handler.refuse = {"ana@xn--bcher-kva.de"}
+    answer_data(smtp, {"ben@xn--bcher-kva.de": "554 5.6.0 Message content rejected"})
+    outcome = send_due_digest(store, params((ana, ben, KETAMINE)), MONDAY, transport(smtp))
+    assert outcome.refused[ana.email].startswith(f"SMTP 127.0.0.1:{smtp.port} (none) refused ana@bücher.de: 550 5.1.1")
+    assert outcome.refused[ben.email].startswith(f"SMTP 127.0.0.1:{smtp.port} (none) refused the digest to ben@bücher.de: ")
+    written = send_due_digest(store, params((ana,)), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+    assert written.delivered == [ana.email] and (tmp_path / "2026-W49" / "ana@xn--bcher-kva.de.eml").exists()
+
+
 @pytest.mark.parametrize("address", ["ana@-bücher.de", "ana@bü_cher.de", "ana@" + "ü" * 64 + ".de"],
                          ids=["hyphen first", "underscore", "label too long"])
 def test_an_address_whose_domain_is_no_domain_name_is_refused_when_read(address):
