@@ -27,6 +27,12 @@ class HarvestOutage:
     query: str
     failed: str  # when that harvest ended (ISO, UTC)
     since: str  # when the last successful harvest of the query began; its first attempt when none succeeded
+    status: str = "failed"  # or 'interrupted' (Ctrl-C, or a process killed), as the runs table has it
+
+    @property
+    def ended(self) -> str:
+        """How that harvest ended, for a sentence: 'failed at ...' or 'was interrupted at ...'."""
+        return f"{'was interrupted' if self.status == 'interrupted' else 'failed'} at {self.failed}"
 
     def release(self, due: datetime) -> datetime:
         """From when a digest due at ``due`` goes out without waiting any longer for a harvest."""
@@ -48,5 +54,5 @@ def harvest_outage(store: Store, queries: Iterable[str], before: str | None = No
             "SELECT started FROM runs WHERE step = 'harvest' AND query = ? AND status = 'ok' "
             "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
         first = store.db.execute("SELECT MIN(started) FROM runs WHERE step = 'harvest' AND query = ?", (query,)).fetchone()
-        found.append(HarvestOutage(query, latest[1], (success or first)[0]))
+        found.append(HarvestOutage(query, latest[1], (success or first)[0], latest[0]))
     return min(found, key=lambda outage: outage.since, default=None)

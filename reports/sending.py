@@ -167,7 +167,7 @@ def _hold(params: DigestParams, now: datetime, digest: Digest, outage: HarvestOu
     if outage is not None:
         release = outage.release(latest_due(params.weekday, params.time, params.timezone, now))
         if now < release:
-            return (f"the {digest.period} digest is held: the last harvest (query {outage.query}) failed at {outage.failed}; "
+            return (f"the {digest.period} digest is held: the last harvest (query {outage.query}) {outage.ended}; "
                     f"it goes out after the next successful harvest, or from {iso_utc(release)} with a note that "
                     f"PubMed could not be searched since {outage.since[:10]}")
     return ""

@@ -59,6 +59,15 @@ def test_a_digest_waits_for_a_failing_harvest_and_goes_after_the_next_success_wi
     assert "PubMed" not in message["Subject"] and "could not be searched" not in "".join(parts(message))
 
 
+def test_a_harvest_stopped_by_ctrl_c_holds_the_digest_saying_it_was_interrupted(store, clock, smtp):
+    harvest(store, clock, MONDAY - timedelta(days=1), ok=True)
+    clock.now = stopped = MONDAY - timedelta(hours=1)
+    finish_run(store, start_run(store, "harvest", "oih"), "interrupted", error="interrupted by Ctrl-C")
+    held = send(store, clock, MONDAY, smtp)
+    assert held.held.startswith(f"the 2026-W48 digest is held: the last harvest (query oih) was interrupted at "
+                                f"{stopped.isoformat()}; it goes out after the next successful harvest")
+
+
 def test_past_the_grace_a_digest_goes_out_saying_since_when_pubmed_could_not_be_searched(store, clock, smtp):
     harvest(store, clock, MONDAY - timedelta(days=1), ok=True)
     harvest(store, clock, MONDAY - timedelta(hours=1), ok=False)
