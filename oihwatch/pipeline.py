@@ -61,18 +61,20 @@ def digest_step(app: App, now: datetime) -> str:
     periods some recipient still lacks. A new digest is held back (the step fails, nothing is recorded)
     while records of its window wait for classify, as they do after a classify step that failed, or
     while the last harvest failed, for up to ``HARVEST_OUTAGE_GRACE`` (``reports.outage``): it would
-    leave them out, or tell clinicians there is nothing new."""
+    leave them out, or tell clinicians there is nothing new. A digest it could not e-mail (no
+    smtp.sender, no $OIHWATCH_SMTP_PASSWORD for smtp.username) fails the step at its start, every
+    pass, while the harvest and classify before it go on."""
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
     params = digest_params(settings)
+    transport = transport_for(settings, None)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
         period = digest_due(store, params.weekday, params.time, params.timezone, now, [r.email for r in params.recipients])
         if period is None:
             return "not due: this period's digest is done for every recipient (sent, skipped, refused or dropped)"
         folder = settings.resolve(settings.digest.outbox)
-        outcomes = deliver(store, params, now, transport_for(settings, None), counts, period=period,
-                           archive_dir=folder / "archive")
+        outcomes = deliver(store, params, now, transport, counts, period=period, archive_dir=folder / "archive")
         check_delivered(outcomes)
     return "; ".join(
         f"{o.period}{' (owed from before)' if o.late else ''}: {papers(o.items)}, "

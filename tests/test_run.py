@@ -156,20 +156,38 @@ def test_two_runs_at_once_one_works_the_other_names_the_lock_holder(tmp_path, fa
     assert len(smtp.handler.received_by("all@example.org")) == 1
 
 
-def test_run_and_schedule_refuse_at_start_a_digest_they_could_not_mail_and_status_says_why(tmp_path):
-    config = write_config(tmp_path, "http://127.0.0.1:9/", 9)
+def test_a_digest_that_could_not_be_mailed_fails_the_digest_step_alone_and_status_says_why(tmp_path, fake, smtp):
+    """No $OIHWATCH_SMTP_PASSWORD in cron's environment, or no smtp.sender: the corpus still grows each night."""
+    config = write_config(tmp_path, fake.url, smtp.port)
+    config.write_text(config.read_text().replace('username = ""', 'username = "digest"', 1))
+    login = oihwatch(config, "run")
+    assert login.returncode == 1
+    assert "harvest: ok" in login.stderr and "classify: ok" in login.stderr, login.stderr
+    assert re.search(rf"^digest: FAILED: smtp\.username in {re.escape(str(config))} asks for a login, but "
+                     r"\$OIHWATCH_SMTP_PASSWORD is not set in this environment; ", login.stderr, re.M), login.stderr
+    assert login.stderr.strip().splitlines()[-1].startswith("Error: digest failed")
+    with Store(tmp_path / "oihwatch.db") as store:
+        assert store.count_articles() > 0 and store.db.execute("SELECT COUNT(*) FROM digests").fetchone()[0] == 0
+
     config.write_text(config.read_text().replace('sender = "oihwatch@example.org"', 'sender = ""', 1))
-    Store(tmp_path / "oihwatch.db").close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
-    for command in ("run", "schedule"):
-        started = subprocess.run([sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), command],
-                                 capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
-        assert started.returncode == 1, (command, started.stderr)
-        assert started.stderr == (f"Error: smtp.sender in {config}: required to e-mail the digest (the From: address); "
-                                  'set it, e.g. sender = "OIH Watch <digest@example.org>"\n'), command
+    sender = oihwatch(config, "run")
+    assert sender.returncode == 1 and "harvest: ok" in sender.stderr and "classify: ok" in sender.stderr
+    assert f"\ndigest: FAILED: smtp.sender in {config}: required to e-mail the digest (the From: address); " in sender.stderr
+    by_hand = oihwatch(config, "digest", "--send")
+    assert by_hand.returncode == 1 and by_hand.stderr == (
+        f"Error: smtp.sender in {config}: required to e-mail the digest (the From: address); "
+        'set it, e.g. sender = "OIH Watch <digest@example.org>"\n')
+    assert smtp.handler.messages == []
     status = CliRunner().invoke(cli, ["-c", str(config), "status", "--json"])
     assert f"the digest cannot be e-mailed: smtp.sender in {config}: required" in " ".join(json.loads(status.stdout)["warnings"])
-    assert CliRunner().invoke(cli, ["-c", str(config), "schedule", "--list"]).exit_code == 0  # listing sends nothing
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
+    scheduler = subprocess.Popen([sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "schedule"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    assert scheduler.stderr.readline().startswith("scheduling harvest '30 2 * * *'")  # its harvest job runs
+    scheduler.send_signal(signal.SIGTERM)
+    assert scheduler.wait(timeout=30) == 0
+    scheduler.communicate()
 
 
 def test_a_failed_harvest_holds_the_new_digest_in_run_the_digest_job_and_digest_send(tmp_path, smtp, shared_data):
