@@ -139,8 +139,7 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
                          "run 'oihwatch harvest' to go on from there")
         elif now - datetime.fromisoformat(success.started) > expected:
             found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
-    if problem := mail_problem(settings):
-        found.append(f"the digest cannot be e-mailed: {problem}")
+    found.extend(mail_warnings(settings))
     if status["model"] is None:
         found.append("no trained model: run 'oihwatch train'")
     elif status["model"].get("problem"):
@@ -150,6 +149,19 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
         found.append(f"the {row['period']} digest to {row['recipient']} was refused for good, not retried: {row['error']}")
     found.extend(pending_warnings(status["digests"]["pending"]))
     return found
+
+
+def mail_warnings(settings: Settings) -> list[str]:
+    """Why the digest could not be e-mailed, as far as status can tell: the sender is in the config,
+    but the password is in the environment of whatever sends (a service's EnvironmentFile, the
+    crontab), which status, run from a shell or by monitoring, does not see."""
+    if problem := mail_problem(settings, login=False):
+        return [f"the digest cannot be e-mailed: {problem}"]
+    if mail_problem(settings):  # only the password is missing, here
+        return [f"smtp.username in {settings.where('smtp.username')} asks for a login, but $OIHWATCH_SMTP_PASSWORD "
+                "is not set in this shell; if the service sets it (EnvironmentFile), ignore this; otherwise the "
+                "digest cannot be e-mailed: set it where oihwatch runs"]
+    return []
 
 
 def pending_warnings(pending: list[dict]) -> list[str]:
