@@ -19,6 +19,7 @@ from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
+from reports.address import ADDRESS_ADVICE
 
 
 def gather_status(settings: Settings, store: Store, meta: dict | None, now: datetime) -> dict:
@@ -146,9 +147,19 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
         found.append(f"the saved model cannot be used: {status['model']['problem']}, then 'oihwatch classify' "
                      "(or 'oihwatch run', which does both)")
     for row in status["digests"]["refused"]:
-        found.append(f"the {row['period']} digest to {row['recipient']} was refused for good, not retried: {row['error']}")
+        found.append(f"the {row['period']} digest to {row['recipient']} was refused for good, not retried: "
+                     f"{advised(row['recipient'], row['error'])}")
     found.extend(pending_warnings(status["digests"]["pending"]))
     return found
+
+
+def advised(recipient: str, error: str) -> str:
+    """A refusal's stored text, which says what to do. An earlier version stored the server's reply
+    alone ('SMTP ... refused ana@example.org: 550 ...'), and refused for good only an address (at
+    RCPT): such a text gets the advice an address's refusal holds now."""
+    if f" refused {recipient}: " in error and ADDRESS_ADVICE not in error:
+        return f"{error}; {ADDRESS_ADVICE}"
+    return error
 
 
 def mail_warnings(settings: Settings) -> list[str]:

@@ -15,6 +15,9 @@ from email.policy import default
 import idna
 
 EMAIL_PLACEHOLDER = "{email}"  # in digest.unsubscribe: each recipient's address (reports.message.unsubscribe_link)
+# What the error of an address the mail server refused for good ends with (reports.delivery), and what
+# status adds to such an error stored without it (oihwatch.status), here where status need not import the mailer.
+ADDRESS_ADVICE = "correct or remove the address in [[recipients]]"
 
 
 def parse_address(text: str, *, display_name: bool = True) -> Address:

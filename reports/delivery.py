@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from corpus.errors import DeliveryError
-from reports.address import smtp_address
+from reports.address import ADDRESS_ADVICE, smtp_address
 from reports.render import archive_index
 
 
@@ -118,8 +118,8 @@ class SmtpTransport:
             code, reply = exc.recipients.get(envelope, (0, b""))
             # RFC 5321 4.5.3.1.10: a 552 to RCPT is to be treated as temporary (servers send it for a full mailbox too)
             if 500 <= code < 600 and code != 552:
-                raise RecipientRefused(f"{self.where} refused {recipient}: {code} {_text(reply)}; correct or remove "
-                                       "the address in [[recipients]]", permanent=True) from None
+                raise RecipientRefused(f"{self.where} refused {recipient}: {code} {_text(reply)}; {ADDRESS_ADVICE}",
+                                       permanent=True) from None
             raise RecipientRefused(f"{self.where} refused {recipient}: {code} {_text(reply)}") from None
         except smtplib.SMTPNotSupportedError:  # raised before MAIL FROM: the conversation is untouched
             raise self._needs_smtputf8(recipient) from None

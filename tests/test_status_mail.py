@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus import Store
+from corpus.ledger import mark_refused, record_digest
 from oihwatch.cli import cli
 
 MAILING = ('[ncbi]\nemail = "ops@example.org"\n[smtp]\nhost = "mail.example.org"\nusername = "digest"\n'
@@ -44,3 +45,20 @@ def test_an_empty_sender_is_a_warning_whatever_the_environment(config):
         assert [w for w in warnings(config, **environ) if "e-mailed" in w] == [
             f"the digest cannot be e-mailed: smtp.sender in {config}: required to e-mail the digest (the From: address); "
             'set it, e.g. sender = "OIH Watch <digest@example.org>"']
+
+
+@pytest.mark.parametrize("stored", [
+    "SMTP mail.example.org:587 (starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable",
+    "SMTP mail.example.org:587 (starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable; "
+    "correct or remove the address in [[recipients]]",
+], ids=["stored by an earlier version", "stored now"])
+def test_an_address_refused_for_good_says_what_to_do_however_it_was_stored(config, stored):
+    """An earlier version stored the server's reply alone, and status added the advice; now the stored text has it."""
+    with Store(config.parent / "oihwatch.db") as store:
+        digest = record_digest(store, "2026-W48", "2026-11-16T12:00:00+00:00", "2026-11-23T12:00:00+00:00", "OIH", {},
+                               {"clinic@example.org": "<oihwatch.2026-W48.1@example.org>"}, [])
+        mark_refused(store, digest.id, "clinic@example.org", stored)
+    (found,) = [w for w in warnings(config, OIHWATCH_SMTP_PASSWORD="pw") if "refused" in w]
+    assert found == ("the 2026-W48 digest to clinic@example.org was refused for good, not retried: SMTP mail.example.org:587 "
+                     "(starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable; "
+                     "correct or remove the address in [[recipients]]")
