@@ -22,6 +22,7 @@ from oihwatch.commands.digest import check_delivered, deliver, delivered_verb, d
 from oihwatch.commands.harvest import eutils_client
 from oihwatch.runlog import recorded
 from reports.period import digest_due
+from reports.sending import archive_missing
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +64,20 @@ def digest_step(app: App, now: datetime) -> str:
     while the last harvest failed, for up to ``HARVEST_OUTAGE_GRACE`` (``reports.outage``): it would
     leave them out, or tell clinicians there is nothing new. A digest it could not e-mail (no
     smtp.sender, no $OIHWATCH_SMTP_PASSWORD for smtp.username) fails the step at its start, every
-    pass, while the harvest and classify before it go on."""
+    pass, while the harvest and classify before it go on. Due or not, it adds to the archive the page
+    of a recorded digest it lacks (``reports.sending.archive_missing``)."""
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
     params = digest_params(settings)
     transport = transport_for(settings, None)
     with app.writing("digest") as store, recorded(store, "digest") as counts:
+        archive = settings.resolve(settings.digest.outbox) / "archive"
         period = digest_due(store, params.weekday, params.time, params.timezone, now, [r.email for r in params.recipients])
-        if period is None:
+        if period is None:  # a page a failed write left out of the archive is still added
+            archive_missing(store, params, archive, now)
             return "not due: this period's digest is done for every recipient (sent, skipped, refused or dropped)"
-        folder = settings.resolve(settings.digest.outbox)
-        outcomes = deliver(store, params, now, transport, counts, period=period, archive_dir=folder / "archive")
+        outcomes = deliver(store, params, now, transport, counts, period=period, archive_dir=archive)
         check_delivered(outcomes)
     return "; ".join(
         f"{o.period}{' (owed from before)' if o.late else ''}: {papers(o.items)}, "

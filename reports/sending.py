@@ -238,7 +238,8 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     """Send what is missing of the period's digest (the current period by default); never send twice.
     A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
     of its window wait for classify, or the harvest fails (``_hold``). The page in ``archive_dir`` is
-    written first; failing to write it (``outcome.archive_error``) holds no e-mail back."""
+    written first, with those of earlier digests missing from it (``archive_missing``); failing to
+    write them (``outcome.archive_error``) holds no e-mail back."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
@@ -253,13 +254,34 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     outcome.items = len(digest.items)
     chart = trend_png(digest.trend)
     if archive_dir is not None:
-        full = render_digest(digest, chart_src=f"{period}.png")
         try:
-            outcome.archive = write_archive(archive_dir, period, full.subject, full.html, chart, params.title, now)
+            outcome.archive = _archive_page(params, archive_dir, digest, chart, now)
+            archive_missing(store, params, archive_dir, now)
         except DeliveryError as exc:  # a copy to browse: the e-mails go all the same, and the caller says it failed
             outcome.archive_error = str(exc)
     _deliver(store, params, record, digest, chart, now, transport, outcome)
     return outcome
+
+
+def archive_missing(store: Store, params: DigestParams, folder: Path, now: datetime) -> None:
+    """Write the archive page of every recorded digest that ``folder`` lacks: one whose write failed
+    (its e-mails went all the same, and the error promised the page), or an archive folder emptied or
+    moved. A DeliveryError names the first digest that is still missing."""
+    periods = [row[0] for row in store.db.execute("SELECT period FROM digests ORDER BY id")]
+    for period in periods:
+        if not (folder / f"{period}.html").exists():
+            digest = _rebuilt(store, params, find_digest(store, period))
+            _archive_page(params, folder, digest, trend_png(digest.trend), now)
+
+
+def _archive_page(params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime) -> Path:
+    """Write ``digest``'s page (the whole digest, every topic) in the archive; returns the index's path."""
+    full = render_digest(digest, chart_src=f"{digest.period}.png")
+    try:
+        return write_archive(folder, digest.period, full.subject, full.html, chart, params.title, now)
+    except DeliveryError as exc:
+        raise DeliveryError(f"the {digest.period} digest is not in the archive: {exc}, then the next run or "
+                            "'oihwatch digest --send' adds it (it sends nothing twice)") from None
 
 
 def send_owed_digests(store: Store, params: DigestParams, now: datetime, transport: Transport,

@@ -276,9 +276,33 @@ def test_an_archive_that_cannot_be_written_holds_no_e_mail_back(tmp_path, smtp):
     app.close()
     assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [1, 1]
     assert str(raised.value) == (f"the 2026-W45 digest is not in the archive: cannot write the archive {tmp_path / 'outbox' / 'archive'}: "
-                                 "File exists; check digest.outbox, then 'oihwatch digest --send' adds it (it sends nothing twice)")
+                                 "File exists; check digest.outbox, then the next run or 'oihwatch digest --send' adds it "
+                                 "(it sends nothing twice)")
     with Store(tmp_path / "oihwatch.db") as store:
         assert {row[0] for row in store.db.execute("SELECT status FROM deliveries")} == {"sent"}
+
+
+def test_a_page_the_archive_missed_is_added_by_a_later_run_or_send_even_in_another_week(tmp_path, smtp):
+    """The error promised the page: the next digest sent (by a run, as by 'digest --send'), or a pass with
+    none due, adds every recorded one missing."""
+    config = write_config(tmp_path, "http://127.0.0.1:9/", smtp.port)
+    archive = tmp_path / "outbox" / "archive"
+    archive.parent.mkdir()
+    archive.write_text("a file where the archive folder goes")
+    monday = datetime(2026, 11, 2, 13, 0, tzinfo=timezone.utc)
+    app = App(str(config), environ={})
+    with app.writing("run"), pytest.raises(DeliveryError, match="^the 2026-W45 digest is not in the archive: "):
+        digest_step(app, monday)
+    archive.unlink()  # fixed once the week was over
+    with app.writing("run"):
+        assert digest_step(app, monday + timedelta(weeks=1)).startswith("2026-W46: ")
+        assert sorted(page.name for page in archive.glob("*.html")) == ["2026-W45.html", "2026-W46.html", "index.html"]
+        assert "2026-W45.html" in (archive / "index.html").read_text()
+        (archive / "2026-W45.html").unlink()  # lost again, while no digest is due
+        assert digest_step(app, monday + timedelta(weeks=1, hours=1)).startswith("not due")
+    app.close()
+    assert (archive / "2026-W45.html").exists() and "2026-W45" in (archive / "2026-W45.subject").read_text()
+    assert [len(smtp.handler.received_by(r)) for r in ("all@example.org", "ketamine@example.org")] == [2, 2]
 
 
 def test_schedule_lists_jobs_and_stops_cleanly_on_sigterm(tmp_path, smtp):

@@ -156,8 +156,7 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
                         f"{', '.join(o.period for o in failed)}; the next 'oihwatch digest --send' or run sends only what is missing")
     refused = {recipient: why for o in outcomes for recipient, why in o.refused.items()}  # each says what to do
     problems.extend(f"refused for good, not retried: {why}" for _, why in sorted(refused.items()))
-    problems.extend(f"the {o.period} digest is not in the archive: {o.archive_error}, then 'oihwatch digest --send' adds it "
-                    "(it sends nothing twice)" for o in outcomes if o.archive_error)
+    problems.extend(o.archive_error for o in outcomes if o.archive_error)
     if problems:
         raise DeliveryError("; and ".join(problems))
 
