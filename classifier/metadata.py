@@ -12,7 +12,7 @@ from pathlib import Path
 
 from corpus.errors import ClassifierError
 
-FORMAT = 2  # of the saved model; bump when its layout changes (2: sentence evidence)
+FORMAT = 1  # of the saved model; bump when its layout changes
 META_FILE = "model.json"
 # The model file of metadata written before it named one.
 UNNAMED_MODEL_FILE = "model.joblib"

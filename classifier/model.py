@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from classifier.features import FeatureBuilder
-from classifier.sentences import SentenceEvidence
-from classifier.weak_labels import keyword_hits
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -34,7 +32,6 @@ class OihModel:
     thresholds: dict[str, float]
     skipped: dict[str, str] = field(default_factory=dict)  # label -> why it was not trained
     meta: dict = field(default_factory=dict)
-    sentences: SentenceEvidence | None = None  # the labels that also read their best sentence
 
     @property
     def version(self) -> str:
@@ -43,25 +40,11 @@ class OihModel:
     def decision(self, texts: Sequence[str], hits: np.ndarray | None = None) -> np.ndarray:
         return np.asarray(self.features.transform(texts, hits) @ self.coef) + self.intercept
 
-    def predict_proba(self, texts: Sequence[str], hits: np.ndarray | None = None, gate: bool = True) -> np.ndarray:
-        """(records x labels) calibrated probabilities; ``hits`` = the keyword-rule hits if already known.
-
-        ``gate`` False reads every record's sentences, not only those over a sentence label's floor:
-        slower, and (the floor is set so) no tag changes.
-        """
+    def predict_proba(self, texts: Sequence[str], hits: np.ndarray | None = None) -> np.ndarray:
+        """(records x labels) calibrated probabilities; ``hits`` = the keyword-rule hits if already known."""
         if not texts:
             return np.zeros((0, len(self.labels)))
-        hits = keyword_hits(texts, self.features.rules) if hits is None else hits
-        logit = self.decision(texts, hits) * self.platt[:, 0] + self.platt[:, 1]
-        if self.sentences is not None:
-            logit = self.sentences.rescore(texts, hits, logit, {label: j for j, label in enumerate(self.labels)}, gate)
-        return sigmoid(logit)
-
-    def best_sentence(self, text: str, label: str) -> tuple[str, float] | None:
-        """For a label with sentence evidence, the sentence of ``text`` that scored highest and its score."""
-        if self.sentences is None or label not in self.sentences.labels:
-            return None
-        return self.sentences.best_sentence(text, label)
+        return sigmoid(self.decision(texts, hits) * self.platt[:, 0] + self.platt[:, 1])
 
     def explain(self, text: str, label: str, top: int = 8) -> list[tuple[str, float]]:
         """The terms of ``text`` that pushed ``label`` most, with their share of the decision (positive first)."""

@@ -4,10 +4,7 @@ Targets are the rules' weak labels with every curated label written over them (a
 weighted ``curated_weight`` times). Each label's probabilities are Platt-calibrated
 on out-of-fold decisions, and its threshold has the best out-of-fold F-beta
 (``threshold_beta``: recall weighs more than precision) on curated labels (on weak
-labels when a label has too few curated positives). A label listed in ``[sentence_evidence]``
-also reads its best sentence (``classifier.sentences``): its calibration then takes the
-out-of-fold record logit and best-sentence score together, and its threshold is chosen on that.
-Records of the curated ``test`` split are left out entirely,
+labels when a label has too few curated positives). Records of the curated ``test`` split are left out entirely,
 so every number measured on them is honest. Pure: articles in, model out.
 """
 
@@ -29,7 +26,6 @@ from classifier.documents import has_text, record_text
 from classifier.features import FeatureBuilder
 from classifier.metadata import FORMAT, sklearn_version
 from classifier.model import OihModel, sigmoid
-from classifier.sentences import SentenceTrainer
 from classifier.topics import TopicRule, rules_fingerprint
 from classifier.weak_labels import keyword_hits, rule_hits
 from corpus.article import Article
@@ -94,8 +90,6 @@ def train_model(
     features = FeatureBuilder(rules, hyperparameters["features"]).fit(data.texts)
     X = features.transform(data.texts, data.hits)
     labels, columns, skipped, thresholds, metrics = [], [], {}, {}, {}
-    sentence_labels = hyperparameters.get("sentence_evidence", {}).get("labels", [])
-    sentences = SentenceTrainer(data.texts, rules, hyperparameters) if sentence_labels else None
     for j, rule in enumerate(rules):
         y, w = data.targets[:, j], data.weights[:, j]
         positives = int(y.sum())
@@ -112,17 +106,11 @@ def train_model(
         coef, intercept, platt, oof = fit_label(X, y, w, params)
         on_curated = y[data.curated[:, j]].sum() >= int(params["min_curated_positives"])
         truth_mask = data.curated[:, j] if on_curated else np.ones(len(y), dtype=bool)
-        if sentences is not None and rule.name in sentence_labels:
-            record_logit = _logit(oof)  # the calibrated record logit scoring computes
-            oof = sigmoid(sentences.combine(rule.name, y, w, label_folds(y, params), record_logit, truth_mask))
         # Topic tags are the model's or a keyword rule's; relevance is a score the digest cuts alone.
         ruled = data.hits[truth_mask, j].astype(bool) & (rule.name != RELEVANCE)
         thresholds[rule.name] = choose_threshold(
             oof[truth_mask], y[truth_mask], float(params["threshold_beta"]), float(params["min_recall"]), ruled=ruled
         )
-        if sentences is not None and rule.name in sentence_labels:
-            caught = truth_mask & (y == 1) & (oof >= thresholds[rule.name])  # the curated positives it tags
-            sentences.set_floor(rule.name, caught, data.hits[:, j].astype(bool))
         metrics[rule.name] = {
             "cv_on": "curated" if on_curated else "weak",
             **scores((oof[truth_mask] >= thresholds[rule.name]) | ruled, y[truth_mask]),
@@ -157,29 +145,18 @@ def train_model(
         thresholds=thresholds,
         skipped=skipped,
         meta=meta,
-        sentences=sentences.evidence() if sentences is not None else None,
     )
-
-
-def _logit(probability: np.ndarray) -> np.ndarray:
-    p = np.clip(probability, 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
 
 
 def _classifier(params: Mapping) -> LogisticRegression:
     return LogisticRegression(C=float(params["C"]), class_weight="balanced", solver="liblinear", random_state=int(params["random_state"]))
 
 
-def label_folds(y: np.ndarray, params: Mapping) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (train, test) row splits of one label's out-of-fold scores: the record and sentence models share them."""
-    folds = StratifiedKFold(n_splits=int(params["cv_folds"]), shuffle=True, random_state=int(params["random_state"]))
-    return list(folds.split(np.zeros(len(y)), y))
-
-
 def fit_label(X: sp.csr_matrix, y: np.ndarray, w: np.ndarray, params: Mapping) -> tuple[np.ndarray, float, tuple[float, float], np.ndarray]:
     """Coefficients, intercept and Platt (a, b) for one label, and its out-of-fold calibrated probabilities."""
+    folds = StratifiedKFold(n_splits=int(params["cv_folds"]), shuffle=True, random_state=int(params["random_state"]))
     oof = np.zeros(len(y))
-    for train, test in label_folds(y, params):
+    for train, test in folds.split(np.zeros(len(y)), y):
         oof[test] = _classifier(params).fit(X[train], y[train], sample_weight=w[train]).decision_function(X[test])
     calibrator = LogisticRegression(C=1e4).fit(oof.reshape(-1, 1), y, sample_weight=w)
     a, b = float(calibrator.coef_[0, 0]), float(calibrator.intercept_[0])

@@ -207,9 +207,6 @@ def explain(app: App, pmid: str) -> None:
         if label in model.labels and text:
             for term, weight in model.explain(text, label):
                 click.echo(f"    {weight:+.3f}  {term}")
-            best = model.best_sentence(text, label)
-            if best is not None:
-                click.echo(f'    best sentence (sentence score {best[1]:.2f}): "{best[0]}"')
         elif score is None:
             click.echo("    not trained yet (too few labelled records): 'oihwatch train' prints why")
 
