@@ -10,6 +10,11 @@ goes field by field:
   the stored one: the stored date in that year, the same page range written out in full, the
   same words of an abstract, the same author and MeSH names (a changed list keeps the stored
   author or heading of each name it still has);
+- an author the file marks a group (our CSV's ``collective_authors``, the group names RIS and other
+  CSV files are read with) makes the stored author of that name one, also in a record PubMed
+  wrote: an older ingest may have stored it as a person surnamed with the whole name, and a
+  MEDLINE file merged over that kept it so; a file that reads a group's name as a person's
+  never makes a stored group a person;
 - a MeSH heading the file gives with more than its name (a UI, the major-topic flag, qualifiers:
   our JSON Lines export's ``mesh_headings``, MEDLINE text) adds that detail to the stored heading
   of that name; a heading given by name only never strips what is stored of it;
@@ -29,9 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields, replace
+from functools import partial
 from typing import Any
 
-from corpus.article import Article, MeshHeading, content_json, sections_text
+from corpus.article import Article, Author, MeshHeading, content_json, sections_text
 from corpus.exports import author_name, split_pages
 
 _NOT_MERGED = {"pmid", "source", "raw_xml", "pub_date_sort"}  # identity, provenance; the sort date goes with pub_date
@@ -51,7 +57,7 @@ def merge(stored: Article, incoming: Article) -> Article:
         if new == empty:
             continue
         if _same(name, stored, incoming):
-            if name != "mesh":  # only the same MeSH headings can bring what the stored ones lack
+            if name not in _ITEM_KEYS:  # only the same MeSH headings or authors can bring what the stored ones lack
                 continue
         elif fills_only and old != empty:
             continue
@@ -109,15 +115,20 @@ def _key(name: str, value: Any) -> object:
 
 
 def _keep_known_items(name: str, old: Any, new: Any, fills_only: bool) -> Any:
-    """A changed author or MeSH list keeps the stored item (flags, initials, group name) of each name it still has;
-    a MeSH heading takes the detail the file adds to it (``_richer_heading``)."""
+    """The file's author or MeSH list with the stored item (flags, initials, group name) of each name it has;
+    a MeSH heading takes the detail the file adds to it (``_richer_heading``), an author the group flag."""
     if name not in _ITEM_KEYS:
         return new
     item_key = _ITEM_KEYS[name]
     known = {item_key(item): item for item in old}
-    if name == "mesh":
-        return [_richer_heading(known[item_key(item)], item, fills_only) if item_key(item) in known else item for item in new]
-    return [known.get(item_key(item), item) for item in new]
+    richer = partial(_richer_heading, fills_only=fills_only) if name == "mesh" else _group_if_marked
+    return [richer(known[item_key(item)], item) if item_key(item) in known else item for item in new]
+
+
+def _group_if_marked(old: Author, new: Author) -> Author:
+    """The file's author when it marks a group the stored author of that name is not; else the stored one (its
+    initials, its group flag: a file that reads a group's name as a person's says less, not otherwise)."""
+    return new if new.collective and not old.collective else old
 
 
 def _richer_heading(old: MeshHeading, new: MeshHeading, fills_only: bool) -> MeshHeading:

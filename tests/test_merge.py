@@ -3,14 +3,16 @@ PubMed's own record wins over a reference manager's or a spreadsheet's copy."""
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.article import AbstractSection, Article, Author, MeshHeading
-from corpus.exports import WRITERS, iter_records
+from corpus.exports import WRITERS, article_record, iter_records
 from corpus.store import Store
+from harvester.files import read_records
 from harvester.ingest import ingest_files
 from harvester.merge import is_bare, merge
 from reports.gather import first_seen_between
@@ -142,6 +144,39 @@ def test_pubmed_text_updates_a_file_copy_and_a_file_never_changes_a_pubmed_xml_r
     assert (merged.title, merged.status, merged.mesh) == ("Ketamine and OIH", "MEDLINE", stored().mesh)
     xml = stored(raw_xml="<PubmedArticle/>", source="pubmed.xml")
     assert merge(xml, from_file(title="Something else", volume="9")) is xml
+
+
+def cohen_row(shared_data: Path, pmid: str, path: Path) -> Path:
+    """The row of one PMID of the Cohen opioid CSV (ASReview's online file), under its header, as a file."""
+    with open(shared_data / "cohen-2006" / "output" / "online" / "Opiods.csv", encoding="utf-8", newline="") as cohen:
+        rows = csv.reader(cohen)
+        header = next(rows)
+        row = next(row for row in rows if row[1] == pmid)
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([header, row])
+    return path
+
+
+def test_a_file_that_knows_a_group_author_makes_the_person_stored_of_that_name_a_group(shared_data, tmp_path):
+    """A corpus an older CSV ingest built holds the Cohen files' group names as persons surnamed with the whole name."""
+    cohen = cohen_row(shared_data, "11157525", tmp_path / "cohen.csv")
+    (article,) = read_records(cohen)
+    group = Author(collective="Nasal Diamorphine Trial Group")
+    assert article.authors[-1] == group and not any(a.collective for a in article.authors[:-1])
+    as_person = replace(article, authors=[*article.authors[:-1], Author(last=group.collective)], source="old.csv")
+    merged_medline = replace(as_person, created="2001-01-25", status="MEDLINE")  # then a MEDLINE file merged over it
+    for form in ("csv", "ris"):  # our CSV names its groups in collective_authors; RIS goes by the name
+        with open(tmp_path / f"export.{form}", "w", encoding="utf-8") as out:
+            WRITERS[form]([article_record(article)], out)
+    for path in (cohen, tmp_path / "export.csv", tmp_path / "export.ris"):
+        for old in (as_person, merged_medline):
+            store = Store(":memory:")
+            store.upsert_articles([old])
+            assert ingest_files(store, [path]).totals.updated == 1, path.name
+            assert store.get_article("11157525").authors == article.authors, path.name
+    assert merge(article, as_person).authors == article.authors  # a file that reads the name as a person's says less
+    xml = replace(as_person, raw_xml="<PubmedArticle/>")
+    assert merge(xml, article) is xml
 
 
 def test_only_a_pmid_is_bare():
