@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -250,11 +250,9 @@ class _Job:
         if not batches and advance:
             set_watermark(self.store, self.query.name, str(window.end))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit") as committer:
-            committing = None
+            committing: Future[None] | None = None
             for number, fetch in enumerate(batches, 1):
-                articles = fetch()
-                if committing is not None:
-                    committing.result()
+                articles = _fetch_behind(fetch, committing)
                 moves_watermark = number == len(batches) and advance
                 committing = committer.submit(self._commit, articles, window, moves_watermark, result)
             if committing is not None:
@@ -291,6 +289,25 @@ class _Job:
             if warning not in self.warned:
                 self.warned.add(warning)
                 logger.warning("query %s: PubMed says %s", self.query.name, warning)
+
+
+def _fetch_behind(fetch: Callable[[], list[Article]], committing: Future[None] | None) -> list[Article]:
+    """``fetch()`` while the batch before is ``committing``, then wait for that commit.
+
+    A failed commit (a full disk, a locked file) is raised even when the fetch failed too (NCBI
+    down, Ctrl-C): it came first, and it is what the operator must fix; the fetch's error rides
+    along as its context. The batch that failed to commit was the last one submitted, so no later
+    batch, and no watermark, is committed after it.
+    """
+    try:
+        articles = fetch()
+    except BaseException:
+        if committing is not None:
+            committing.result()
+        raise
+    if committing is not None:
+        committing.result()
+    return articles
 
 
 def _watermark_date(store: Store, query: str) -> date | None:

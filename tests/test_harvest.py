@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from corpus.errors import ConfigError, HarvestError, InputError
+from corpus.errors import ConfigError, HarvestError, InputError, StorageError
 from corpus.runs import STOPPED, get_watermark, last_runs, set_watermark
 from corpus.store import Store
 from fake_eutils import FAULTS, FakeClock
@@ -227,6 +227,34 @@ def test_a_run_killed_outright_shows_what_it_had_stored(fake, store, client, rec
         harvest(store, Crashing(client, crash_on=5), options=Options(batch_size=20))
     run = last_runs(store)[("harvest", "oih")]
     assert run.status == "running" and run.new == len(stored(store)) > 0 and run.found >= run.new
+
+
+def test_a_commit_that_fails_while_the_next_fetch_fails_too_is_the_error_reported(fake, store, client, records, monkeypatch):
+    """The second batch cannot be stored (the disk is full) while NCBI fails the third: the disk is what to fix."""
+    harvest(store, client, until=date(2000, 12, 31))
+    before = stored(store)
+    upsert, calls = store.upsert_articles, []
+
+    def fill_the_disk_on_the_second_batch(articles):
+        calls.append(len(articles))
+        if len(calls) == 2:  # SQLite's page limit: every page it needs next is one too many, as on a full disk
+            pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+            store.db.execute(f"PRAGMA max_page_count = {pages}")
+        return upsert(articles)
+
+    monkeypatch.setattr(store, "upsert_articles", fill_the_disk_on_the_second_batch)
+    fake.faults.extend([None, None, None] + ["503"] * 1000)  # the search and two efetches answered, then NCBI fails
+    with pytest.raises(StorageError, match="database or disk is full") as failure:
+        harvest(store, client, since=date(2001, 1, 1), until=date(2001, 12, 31), options=Options(batch_size=5))
+    assert not isinstance(failure.value, HarvestError) and len(fake.requests("efetch")) > 3
+    assert get_watermark(store, "oih") == "2000-12-31" and len(stored(store)) == len(before) + 5 == len(before) + calls[0]
+    run = last_runs(store)[("harvest", "oih")]
+    assert (run.status, run.new) == ("failed", 5) and "database or disk is full" in run.error
+    store.db.execute("PRAGMA max_page_count = 1000000000")
+    fake.faults.clear()
+    [result] = harvest(store, client, since=date(2001, 1, 1), until=date(2001, 12, 31), options=Options(batch_size=5))
+    assert stored(store) == expected(records, end=date(2001, 12, 31)) and get_watermark(store, "oih") == "2001-12-31"
+    assert result.counts.new == len(expected(records, date(2001, 1, 1), date(2001, 12, 31))) - 5
 
 
 def test_an_outage_beyond_the_retry_budget_fails_loudly_and_keeps_the_watermark(fake, store, client, records):
