@@ -3,6 +3,12 @@
 ``Bio.Medline`` splits the tagged lines into a dict per record (continuation lines joined,
 repeated tags as lists); this module only maps the tags. MEDLINE text puts a structured
 abstract on one line with its labels inline; they are split into sections again.
+
+A PubMed Bookshelf record (a GeneReviews or StatPearls chapter) has a book title (BTI) where a
+journal article has JT, and the book's publisher (PB), place (PL, which for a journal is its
+country), editors (FED with ED, as FAU with AU) and the chapter's contribution date (CTDT); its
+revision date is DRDT where an article's is LR. They fill the fields ``pubmed_record`` reads
+from a ``<PubmedBookArticle>``, so a chapter from a ``.nbib`` file is cited and exported as one.
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ from typing import TextIO
 
 from Bio import Medline
 
-from corpus.article import AbstractSection, Article, Author, Link, MeshHeading
+from corpus.article import AbstractSection, Article, Author, Book, Link, MeshHeading
 from harvester.abstract_text import sections_from_line
-from harvester.dates import sort_date
+from harvester.dates import printed_date, sort_date
 from harvester.records import OnSkip, Record, Skipped, raise_on_skip
 
 # MEDLINE tags of the comment/correction links → the XML RefType names the rest of oihwatch uses.
@@ -57,13 +63,13 @@ def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = 
 
 def article_from_medline(record: dict) -> Article:
     """Map one ``Bio.Medline`` record (tag → str or list of str)."""
-    printed = _one(record, "DP")
+    printed = _printed_date(record)
     return Article(
         pmid=_one(record, "PMID"),
-        title=_one(record, "TI"),
+        title=_one(record, "TI") or _one(record, "BTI"),  # a whole book's title is its book title
         abstract_sections=sections_from_line(_one(record, "AB")),
         authors=_authors(record),
-        journal=_one(record, "JT"),
+        journal=_one(record, "JT") or _one(record, "BTI"),
         journal_abbrev=_one(record, "TA"),
         issn=_issn(record),
         volume=_one(record, "VI"),
@@ -73,7 +79,7 @@ def article_from_medline(record: dict) -> Article:
         pub_date_sort=sort_date(printed),
         created=_date(_one(record, "CRDT")) or _date(_one(record, "DA")),
         entrez_date=_date(_one(record, "EDAT")),
-        revised=_date(_one(record, "LR")),
+        revised=_date(_one(record, "LR")) or _date(_one(record, "DRDT")),
         doi=_doi(record),
         pmcid=_one(record, "PMC"),
         languages=_many(record, "LA"),
@@ -84,6 +90,7 @@ def article_from_medline(record: dict) -> Article:
         publication_types=_many(record, "PT"),
         links=[_link(kind, text) for tag, kind in _LINK_TAGS.items() for text in _many(record, tag)],
         status=_one(record, "STAT"),
+        **_book(record),
     )
 
 
@@ -98,19 +105,43 @@ def _one(record: dict, tag: str) -> str:
     return values[0] if values else ""
 
 
+def _printed_date(record: dict) -> str:
+    """DP; a book chapter's date is the day it was contributed (CTDT), not the date of its book (DP: the year
+    GeneReviews began), as ``pubmed_record`` reads a chapter. The day is printed as the XML gives it ('2018 Sep 5')."""
+    contributed = _date(_one(record, "CTDT")) if _one(record, "BTI") and _one(record, "TI") else ""
+    if not contributed:
+        return _one(record, "DP")
+    year, month, day = contributed.split("-")
+    return printed_date(year, month, str(int(day)))
+
+
 def _authors(record: dict) -> list[Author]:
-    """FAU ('Mangalam, Harry') with AU ('Mangalam H') for initials; CN are group authors (listed after).
+    """The persons of FAU and AU; CN are group authors (listed after)."""
+    return _people(record, "FAU", "AU") + [Author(collective=group) for group in _many(record, "CN")]
+
+
+def _people(record: dict, full_tag: str, short_tag: str) -> list[Author]:
+    """FAU ('Mangalam, Harry') with AU ('Mangalam H') for initials, or a book's FED with ED.
     Records before 2002 carry only AU, whose last word is the initials."""
-    full, short = _many(record, "FAU"), _many(record, "AU")
-    authors = []
+    full, short = _many(record, full_tag), _many(record, short_tag)
+    people = []
     for index, name in enumerate(full or short):
         initials = short[index].rpartition(" ")[2] if index < len(short) and " " in short[index] else ""
         if full:
             last, _, fore = name.partition(",")
-            authors.append(Author(last=last.strip(), fore=fore.strip(), initials=initials))
+            people.append(Author(last=last.strip(), fore=fore.strip(), initials=initials))
         else:
-            authors.append(Author(last=name.rpartition(" ")[0].strip() if initials else name, initials=initials))
-    return authors + [Author(collective=group) for group in _many(record, "CN")]
+            people.append(Author(last=name.rpartition(" ")[0].strip() if initials else name, initials=initials))
+    return people
+
+
+def _book(record: dict) -> dict:
+    """A Bookshelf record's ``is_book`` and ``book`` (publisher, place, editors; None when it names none of them);
+    nothing for a journal article, whose PL is its journal's country, not a place of publication."""
+    if not _one(record, "BTI"):
+        return {}
+    publisher, place, editors = _one(record, "PB"), _one(record, "PL"), tuple(_people(record, "FED", "ED"))
+    return {"is_book": True, "book": Book(publisher, place, editors) if publisher or place or editors else None}
 
 
 def _issn(record: dict) -> str:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from corpus.article import AbstractSection, Article, MeshHeading
+from corpus.article import AbstractSection, Article, Book, MeshHeading
 from corpus.errors import InputError
-from corpus.exports import author_name
+from corpus.exports import article_record, author_name
 from harvester.abstract_text import sections_from_line, sections_from_lines
 from harvester.dates import sort_date
 from harvester.files import read_records
@@ -59,6 +59,72 @@ def test_medline_doi_pmc_keywords_and_major_qualifiers(shared_data):
     (hifu,) = articles(shared_data / "medline" / "pubmed_result3.txt")
     heading = next(m for m in hifu.mesh if m.descriptor == "High-Intensity Focused Ultrasound Ablation")
     assert heading.qualifiers == ("adverse effects", "instrumentation", "methods*") and heading.major
+
+
+# The GeneReviews chapter of pubmed-xml/metapub/sample_article_20301577.xml as PubMed prints it in MEDLINE text
+# (the abstract, copyright line, affiliations and most keywords left out).
+CHAPTER_NBIB = """\
+PMID- 20301577
+STAT- Publisher
+DRDT- 20241219
+CTDT- 20060215
+PB  - University of Washington, Seattle
+DP  - 1993
+TI  - CACNA1C-Related Disorders
+BTI - GeneReviews®
+FED - Adam, Margaret P
+ED  - Adam MP
+FED - Feldman, Jerry
+ED  - Feldman J
+FED - Mirzaa, Ghayda M
+ED  - Mirzaa GM
+FED - Pagon, Roberta A
+ED  - Pagon RA
+FED - Wallace, Stephanie E
+ED  - Wallace SE
+FED - Amemiya, Anne
+ED  - Amemiya A
+FAU - Napolitano, Carlo
+AU  - Napolitano C
+FAU - Priori, Silvia G
+AU  - Priori SG
+LA  - eng
+PT  - Review
+PL  - Seattle (WA)
+OTO - NLM
+OT  - Timothy Syndrome
+OT  - CACNA1C
+EDAT- 2024/12/19 00:00
+MHDA- 2024/12/19 00:00
+CRDT- 2024/12/19 00:00
+AID - NBK1403 [bookaccession]
+"""
+
+
+def test_a_medline_book_chapter_reads_as_its_pubmed_xml_does(shared_data, tmp_path):
+    path = tmp_path / "chapter.nbib"
+    path.write_text(CHAPTER_NBIB, encoding="utf-8")
+    (chapter,) = articles(path)
+    (xml,) = articles(shared_data / "pubmed-xml" / "metapub" / "sample_article_20301577.xml")
+    assert (chapter.title, chapter.journal, chapter.is_book, chapter.book) == (xml.title, xml.journal, True, xml.book)
+    assert chapter.book == Book("University of Washington, Seattle", "Seattle (WA)", xml.book.editors) and len(xml.book.editors) == 6
+    assert chapter.authors == xml.authors
+    dates = ("pub_date", "pub_date_sort", "created", "entrez_date", "revised")
+    assert [getattr(chapter, d) for d in dates] == [getattr(xml, d) for d in dates] == ["2006 Feb 15", "2006-02-15", *["2024-12-19"] * 3]
+    record = article_record(chapter)
+    assert (record["reference_type"], record["publisher"], record["editors"][0]) == ("chapter", "University of Washington, Seattle", "Adam, Margaret P")
+    journal = articles(shared_data / "medline" / "pubmed_result1.txt")[0]  # its PL, 'England', is the journal's country
+    assert (journal.is_book, journal.book, article_record(journal)["reference_type"]) == (False, None, "article")
+
+
+def test_medline_whole_book_and_a_chapter_contributed_on_a_single_digit_day(tmp_path):
+    path = tmp_path / "books.nbib"
+    path.write_text("PMID- 1\nDP  - 2004\nBTI - Assay Guidance Manual\nPB  - Eli Lilly & Company\nPL  - Bethesda (MD)\n\n"
+                    "PMID- 2\nCTDT- 20180905\nDP  - 2002\nTI  - A summary\nBTI - PDQ Cancer Information Summaries\n", encoding="utf-8")
+    book, chapter = articles(path)
+    assert (book.title, book.journal, book.pub_date, book.book) == ("Assay Guidance Manual",) * 2 + ("2004", Book("Eli Lilly & Company", "Bethesda (MD)"))
+    assert article_record(book)["reference_type"] == "book"
+    assert (chapter.pub_date, chapter.pub_date_sort, chapter.book) == ("2018 Sep 5", "2018-09-05", None)  # as the XML prints Day 5
 
 
 def test_medline_links_and_missing_pmid(tmp_path):
