@@ -58,8 +58,8 @@ INTERRUPTED = ("the process stopped before the step finished (killed, or the mac
                "record its end (a full disk); the output of that run says which")
 
 
-STOPPED = ("stopped by an interrupt (Ctrl-C or SIGINT) before the step finished; what it committed is kept, "
-           "and the next run goes on from there")
+STOPPED = ("stopped by an interrupt (Ctrl-C or SIGINT, or a stop of oihwatch schedule) before the step finished; "
+           "what it committed is kept, and the next run goes on from there")
 
 
 def finish_stopped(store: Store, run_id: int, exc: BaseException, found: int = 0, new: int = 0, updated: int = 0) -> bool:

@@ -12,7 +12,8 @@ record once.
 Every ``sweep_days`` a modification-date sweep re-fetches the query's records changed since
 the last sweep (revisions, retraction and erratum links, late MeSH that makes an old record
 match) and upserts them. Every query and sweep is a run record; a failed one is recorded as
-failed with its error, never as "0 new records".
+failed with its error, never as "0 new records". An interrupted one (Ctrl-C, or a ``Stop`` set
+from another thread) is recorded as interrupted, and keeps what it committed.
 
 Plain values come in (anything with the attributes of ``QuerySpec`` / ``HarvestOptions``, e.g.
 oihwatch's settings); this module knows nothing of the application around it.
@@ -21,6 +22,7 @@ oihwatch's settings); this module knows nothing of the application around it.
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
@@ -104,6 +106,31 @@ class ProgressUpdate:
 Progress = Callable[[ProgressUpdate], None]
 
 
+class Stopped(KeyboardInterrupt):
+    """A harvest ended by its ``Stop``; handled as Ctrl-C is: what it committed is kept, its run is 'interrupted'."""
+
+
+class Stop(threading.Event):
+    """A request from another thread that a harvest stop at its next safe point.
+
+    Ctrl-C stops a harvest in the main thread at once. One that ``oihwatch schedule`` runs in a
+    worker thread, which no signal reaches, would go on retrying an NCBI outage for the whole
+    ncbi.retry_budget (600 s), where systemd waits 90 s for a service to stop. The scheduler's
+    signal handler sets this; the harvest checks it before every request, and a client whose
+    ``sleep`` is ``Stop.sleep`` leaves its retry back-off as soon as it is set. A request under
+    way is not cut: it ends within ncbi.timeout.
+    """
+
+    def check(self) -> None:
+        if self.is_set():
+            raise Stopped("stopped before it finished")
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep`` that ends early, raising ``Stopped``, once this is set."""
+        if self.wait(seconds):
+            self.check()
+
+
 class HarvestFailed(HarvestError):
     """A query failed; ``results`` holds what the queries before it did (committed and kept)."""
 
@@ -123,12 +150,14 @@ def harvest_all(
     until: date | None = None,
     only: str | None = None,
     progress: Progress | None = None,
+    stop: Stop | None = None,
 ) -> list[QueryResult]:
     """Harvest every query (or the one named ``only``), then sweep those whose sweep is due.
 
     ``since``/``until`` harvest a chosen create-date range instead (no sweep; ``until`` stops
     at today); the watermark still only moves where that leaves no gap. Raises ``HarvestFailed`` at the first query
-    that fails, after recording its run as failed. ``today`` is NCBI's date (``ncbi_today``) unless given.
+    that fails, after recording its run as failed; ``Stopped`` once ``stop`` is set. ``today`` is NCBI's date
+    (``ncbi_today``) unless given.
     """
     today = today or ncbi_today(datetime.now(timezone.utc))
     if since and since > today:
@@ -145,9 +174,10 @@ def harvest_all(
     results: list[QueryResult] = []
     for query in selected:
         try:
-            results.append(harvest_query(query, options, store, client, today=today, since=since, until=until, progress=progress))
+            results.append(harvest_query(query, options, store, client, today=today, since=since, until=until,
+                                         progress=progress, stop=stop))
             if since is None and until is None and sweep_due(store, query.name, options.sweep_days, today):
-                results.append(sweep_query(query, options, store, client, today=today, progress=progress))
+                results.append(sweep_query(query, options, store, client, today=today, progress=progress, stop=stop))
         except HarvestError as exc:
             mark = get_watermark(store, query.name)
             resume = f"watermark left at {mark}" if mark else f"no watermark yet, so the next run starts again from {options.start}"
@@ -168,11 +198,12 @@ def harvest_query(
     since: date | None = None,
     until: date | None = None,
     progress: Progress | None = None,
+    stop: Stop | None = None,
 ) -> QueryResult:
     """Search the query's create-date windows and store the records not yet stored."""
     start, end = harvest_range(_watermark_date(store, query.name), options.start, options.lookback_days, today)
     start, end = since or start, until or end
-    job = _Job(HARVEST, query, options, store, client, progress, CREATE_DATE)
+    job = _Job(HARVEST, query, options, store, client, progress, CREATE_DATE, stop)
     return job.run(start, end)
 
 
@@ -182,12 +213,13 @@ def sweep_due(store: Store, query: str, sweep_days: int, today: date) -> bool:
 
 
 def sweep_query(
-    query: QuerySpec, options: HarvestOptions, store: Store, client: Searcher, *, today: date, progress: Progress | None = None
+    query: QuerySpec, options: HarvestOptions, store: Store, client: Searcher, *, today: date,
+    progress: Progress | None = None, stop: Stop | None = None,
 ) -> QueryResult:
     """Re-fetch the query's records modified since the last sweep (the first: the last ``sweep_days``)."""
     last = last_success(store, SWEEP, query.name)
     start = date.fromisoformat(last.window_end) if last else today - timedelta(days=options.sweep_days)
-    job = _Job(SWEEP, query, options, store, client, progress, MODIFICATION_DATE)
+    job = _Job(SWEEP, query, options, store, client, progress, MODIFICATION_DATE, stop)
     return job.run(start, today)
 
 
@@ -195,9 +227,10 @@ class _Job:
     """One run (harvest or sweep) of one query over a date range, recorded in the runs table."""
 
     def __init__(self, step: str, query: QuerySpec, options: HarvestOptions, store: Store, client: Searcher,
-                 progress: Progress | None, date_field: str):
+                 progress: Progress | None, date_field: str, stop: Stop | None):
         self.step, self.query, self.options, self.store, self.client = step, query, options, store, client
         self.progress, self.date_field = progress, date_field
+        self.stop = stop or Stop()  # one never set stops nothing
         self.warned: set[str] = set()
         self.run_id = 0  # the runs row, once run() has started it
 
@@ -223,6 +256,7 @@ class _Job:
         total = len(pending)
         while pending:
             window = pending.popleft()
+            self.stop.check()
             search = self.client.search(windowed_term(self.query.term, window, self.date_field))
             self._warn(search.warnings)
             if search.count > self.client.max_hits:
@@ -252,7 +286,7 @@ class _Job:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit") as committer:
             committing: Future[None] | None = None
             for number, fetch in enumerate(batches, 1):
-                articles = _fetch_behind(fetch, committing)
+                articles = _fetch_behind(fetch, committing, self.stop)
                 moves_watermark = number == len(batches) and advance
                 committing = committer.submit(self._commit, articles, window, moves_watermark, result)
             if committing is not None:
@@ -291,15 +325,16 @@ class _Job:
                 logger.warning("query %s: PubMed says %s", self.query.name, warning)
 
 
-def _fetch_behind(fetch: Callable[[], list[Article]], committing: Future[None] | None) -> list[Article]:
-    """``fetch()`` while the batch before is ``committing``, then wait for that commit.
+def _fetch_behind(fetch: Callable[[], list[Article]], committing: Future[None] | None, stop: Stop) -> list[Article]:
+    """``fetch()`` (unless ``stop`` is set) while the batch before is ``committing``, then wait for that commit.
 
     A failed commit (a full disk, a locked file) is raised even when the fetch failed too (NCBI
-    down, Ctrl-C): it came first, and it is what the operator must fix; the fetch's error rides
-    along as its context. The batch that failed to commit was the last one submitted, so no later
-    batch, and no watermark, is committed after it.
+    down, Ctrl-C, a stop): it came first, and it is what the operator must fix; the fetch's error
+    rides along as its context. The batch that failed to commit was the last one submitted, so no
+    later batch, and no watermark, is committed after it.
     """
     try:
+        stop.check()
         articles = fetch()
     except BaseException:
         if committing is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from corpus.errors import ClassifierError, OihwatchError
-from harvester.harvest import harvest_all
+from harvester.harvest import Stop, harvest_all
 from oihwatch.app import App
 from oihwatch.commands.classify import classify_records, train_and_save
 from oihwatch.commands.digest import check_delivered, deliver, delivered_verb, digest_params, papers, transport_for
@@ -37,11 +37,13 @@ class StepResult:
         return f"{self.step}: {'ok' if self.ok else 'FAILED'}: {self.message}"
 
 
-def harvest_step(app: App) -> str:
-    """Harvest every configured query (the harvester records its own runs)."""
+def harvest_step(app: App, stop: Stop | None = None) -> str:
+    """Harvest every configured query (the harvester records its own runs); once ``stop`` is set,
+    it ends before its next request to NCBI, or in its retry back-off."""
     settings = app.settings
-    with app.writing("harvest") as store, eutils_client(settings) as client:
-        results = harvest_all(settings.queries, settings.harvest, store, client)
+    stop = stop or Stop()
+    with app.writing("harvest") as store, eutils_client(settings, sleep=stop.sleep) as client:
+        results = harvest_all(settings.queries, settings.harvest, store, client, stop=stop)
     return "; ".join(result.summary() for result in results) or "no queries configured"
 
 
@@ -88,13 +90,16 @@ def digest_step(app: App, now: datetime) -> str:
     )
 
 
-def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Callable[[StepResult], None]) -> list[StepResult]:
+def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Callable[[StepResult], None],
+              stop: Stop | None = None) -> list[StepResult]:
     """Run each step under one write lock, on a corpus checked for damage first; a failure is
-    reported and the next step still runs."""
+    reported and the next step still runs. Once ``stop`` is set no step starts (``Stopped``)."""
     results = []
     with app.writing("run") as store:
         store.check_integrity()
         for name, step in steps:
+            if stop is not None:
+                stop.check()
             try:
                 result = StepResult(name, True, step())
             except OihwatchError as exc:
@@ -107,10 +112,10 @@ def run_steps(app: App, steps: list[tuple[str, Callable[[], str]]], report: Call
     return results
 
 
-def pass_steps(app: App, clock: Callable[[], datetime]) -> list[tuple[str, Callable[[], str]]]:
+def pass_steps(app: App, clock: Callable[[], datetime], stop: Stop | None = None) -> list[tuple[str, Callable[[], str]]]:
     """Harvest → classify → digest if due: ``oihwatch run`` and the nightly scheduled job. The digest
     reads the clock when its step starts, so its window takes in what this pass's harvest stored."""
-    return [("harvest", lambda: harvest_step(app)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, clock()))]
+    return [("harvest", lambda: harvest_step(app, stop)), ("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, clock()))]
 
 
 def full_pass(app: App, clock: Callable[[], datetime], report: Callable[[StepResult], None]) -> list[StepResult]:

@@ -2,12 +2,14 @@
 
 Its two jobs call the same functions as ``oihwatch run``. One worker thread means one
 job at a time; ``coalesce`` turns a backlog of missed runs into one; ``max_instances=1``
-stops a slow harvest from overlapping the next.
+stops a slow harvest from overlapping the next. A stop signal ends a running harvest at its
+next request; a classify or digest under way finishes (no mail is cut mid-message).
 """
 
 from __future__ import annotations
 
 import signal
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -57,14 +59,18 @@ def build_scheduler(schedule: ScheduleSettings, jobs: dict[str, Callable[[], obj
     return scheduler
 
 
-def run_forever(scheduler: BlockingScheduler, started: Callable[[], None]) -> None:
-    """Block until SIGINT or SIGTERM, then let the running job finish and stop.
+def run_forever(scheduler: BlockingScheduler, started: Callable[[], None], stopping: threading.Event) -> None:
+    """Block until SIGINT or SIGTERM, then set ``stopping``, wait for the running job and stop.
 
+    Jobs run in a worker thread, which the signal does not reach: ``stopping`` tells the job to
+    end at its next safe point (a harvest before its next request or in its retry back-off,
+    ``harvester.harvest.Stop``), where systemd would otherwise kill one that retries an NCBI outage.
     ``started`` is called once the scheduler runs with the signal handlers in place, so whoever
     waits for it can stop us.
     """
 
     def stop(signum, frame):
+        stopping.set()
         scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, stop)

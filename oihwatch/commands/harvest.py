@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import click
@@ -64,8 +65,9 @@ def harvest(app: App, since: datetime | None, until: datetime | None, query_name
     _report(results)
 
 
-def eutils_client(settings: Settings) -> EutilsClient:
-    """The E-utilities client the settings describe (the API key comes from $NCBI_API_KEY)."""
+def eutils_client(settings: Settings, sleep: Callable[[float], None] = time.sleep) -> EutilsClient:
+    """The E-utilities client the settings describe (the API key comes from $NCBI_API_KEY); it waits
+    out its retry back-off with ``sleep``."""
     ncbi = settings.ncbi
     return EutilsClient(
         ncbi.base_url,
@@ -74,6 +76,7 @@ def eutils_client(settings: Settings) -> EutilsClient:
         api_key=ncbi.api_key.get_secret_value() if ncbi.api_key else None,
         timeout=ncbi.timeout,
         retry_budget=ncbi.retry_budget,
+        sleep=sleep,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import click
 
 from corpus.errors import LockError, OihwatchError
+from harvester.harvest import Stop, Stopped
 from oihwatch.app import App
 from oihwatch.commands.digest import digest_now
 from oihwatch.config import require_ncbi_email
@@ -42,8 +43,9 @@ def run(app: App) -> None:
 def schedule(app: App, list_only: bool) -> None:
     """Run the harvest and digest jobs on the [schedule] cron expressions, in the foreground.
 
-    Jobs run one at a time, missed runs are coalesced into one, and SIGTERM or Ctrl-C
-    lets the running job finish before stopping.
+    Jobs run one at a time and missed runs are coalesced into one. SIGTERM or Ctrl-C
+    stops a running harvest before its next request to NCBI (what it committed is kept) and
+    lets a classify or digest under way finish, then exits.
 
     \b
     Example:
@@ -58,17 +60,18 @@ def schedule(app: App, list_only: bool) -> None:
         return
 
     check_at_start(app)
+    stop = Stop()
 
     def harvest_job() -> None:  # the whole pass, so a digest a failed send still owes goes out the next night
-        run_job(app, pass_steps(app, digest_now))
+        run_job(app, pass_steps(app, digest_now, stop), stop)
 
     def digest_job() -> None:
-        run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, digest_now()))])
+        run_job(app, [("classify", lambda: classify_step(app)), ("digest", lambda: digest_step(app, digest_now()))], stop)
 
     scheduler = build_scheduler(settings.schedule, {"harvest": harvest_job, "digest": digest_job})
     run_forever(scheduler, lambda: click.echo(
         f"scheduling harvest '{settings.schedule.harvest}' and digest '{settings.schedule.digest}' "
-        f"({settings.schedule.timezone}); Ctrl-C stops", err=True))
+        f"({settings.schedule.timezone}); Ctrl-C stops", err=True), stop)
 
 
 def check_at_start(app: App) -> None:
@@ -80,11 +83,15 @@ def check_at_start(app: App) -> None:
         require_ncbi_email(app.settings)
 
 
-def run_job(app: App, steps) -> None:
+def run_job(app: App, steps, stop: Stop | None = None) -> None:
     """A scheduled job: the same steps as ``run``; a lock held by a manual run skips this turn, and
-    anything else that stops the job before its steps (a damaged corpus) is said as a failure."""
+    anything else that stops the job before its steps (a damaged corpus) is said as a failure.
+    ``stop``, set when the scheduler is told to stop, ends the job before its next step or request to NCBI."""
     try:
-        run_steps(app, steps, print_step)
+        run_steps(app, steps, print_step, stop)
+    except Stopped:
+        click.echo("job interrupted: oihwatch is stopping; everything committed so far is kept, "
+                   "and the next run goes on from there", err=True)
     except LockError as exc:
         click.echo(f"job skipped: {exc}", err=True)
     except OihwatchError as exc:
