@@ -6,7 +6,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from fake_eutils import FAULTS, FakeClock
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
 from harvester.ingest import ingest_files
+from processes import signal_while_retrying, stderr_once_stopped
 from harvester.ratelimit import RateLimiter
 from harvester.windows import Window, extends_coverage, harvest_range, ncbi_today, split_range, windowed_term
 from oihwatch.cli import cli
@@ -287,20 +287,10 @@ def test_ctrl_c_while_a_fetch_is_retrying_stops_at_once_and_sends_nothing_more(f
          "harvest", "--since", "2023-01-01", "--until", "2023-12-31"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
-    deadline = time.monotonic() + 60
-    while len(fake.requests("efetch")) < 2:  # a fetch failed twice, and waits a second or two to retry
-        assert harvest.poll() is None and time.monotonic() < deadline, harvest.communicate()
-        time.sleep(0.02)
-    sent = len(fake.requests("efetch"))
-    harvest.send_signal(signal.SIGINT)
-    try:
-        _, err = harvest.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        harvest.kill()
-        harvest.communicate()
-        pytest.fail("oihwatch harvest was still running 15 s after Ctrl-C")
+    sent = signal_while_retrying(harvest, fake, signal.SIGINT)
+    err = stderr_once_stopped(harvest, 15, "oihwatch harvest")
     assert harvest.returncode == 1 and err.splitlines()[-1] == "Error: interrupted; everything committed so far is kept"
-    assert len(fake.requests("efetch")) == sent
+    assert len(fake.seen) == sent
 
 
 def test_a_first_harvest_that_fails_says_where_the_next_run_starts(fake, store, client):

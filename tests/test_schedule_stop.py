@@ -11,10 +11,9 @@ import signal
 import subprocess
 import sys
 import time
-
 from datetime import datetime, timezone
 
-import pytest
+from processes import signal_while_retrying, stderr_once_stopped
 from test_run import write_config
 
 from corpus import Store
@@ -42,19 +41,9 @@ def test_sigterm_stops_a_harvest_retrying_an_outage_at_once_and_records_it_inter
     env = {k: v for k, v in os.environ.items() if not k.startswith("OIHWATCH_")}
     scheduler = subprocess.Popen([sys.executable, "-c", SCHEDULE_WITH_THE_HARVEST_DUE, "-c", str(config), "schedule"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    deadline = time.monotonic() + 60
-    while len(fake.requests("efetch")) < 2:  # a fetch failed twice, and waits a second or two to retry
-        assert scheduler.poll() is None and time.monotonic() < deadline, scheduler.communicate()
-        time.sleep(0.02)
-    sent = len(fake.seen)
-    scheduler.send_signal(signal.SIGTERM)
+    sent = signal_while_retrying(scheduler, fake, signal.SIGTERM)
     signalled = time.monotonic()
-    try:
-        _, err = scheduler.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        scheduler.kill()
-        scheduler.communicate()
-        pytest.fail("oihwatch schedule was still running 30 s after SIGTERM, its harvest retrying")
+    err = stderr_once_stopped(scheduler, 30, "oihwatch schedule, its harvest retrying,")
     assert scheduler.returncode == 0 and time.monotonic() - signalled < 10, err
     assert len(fake.seen) == sent  # nothing more went to NCBI
     assert err.strip().splitlines()[-1] == (
