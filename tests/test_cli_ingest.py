@@ -41,6 +41,8 @@ def test_bad_file_before_a_good_one(config, shared_data, tmp_path):
     assert result.exit_code == 1
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(error_lines) == 1 and "cut.xml" in error_lines[0]
+    [failed] = [line for line in result.stderr.splitlines() if not line.startswith("Error:")]
+    assert failed.startswith(f"failed: {truncated}: ") and len(failed) > 80  # one line, however long, for a log
     assert "the other 1 file(s) were ingested" in error_lines[0]
     assert "2 file(s), 1 failed" in result.stdout
     store = Store(tmp_path / "corpus.db")

@@ -40,7 +40,7 @@ def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
 
         report = ingest_files(store, files, batch_size=batch_size, progress=progress)
     for line in file_lines(report):
-        console.print(line, markup=False, highlight=False)
+        click.echo(line, err=True)  # one line each, however long: a log or grep reads them whole
     click.echo(summary_line(report))
     if not report.ok:
         failed = report.errors
