@@ -42,9 +42,10 @@ def rate(count: int, seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", type=Path, default=shared_data())
+    parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
-    articles = read_corpus(args.data / "corpus.jsonl") + read_corpus(args.data / "corpus_generic_negatives.jsonl")
+    data = args.data or shared_data()
+    articles = read_corpus(data / "corpus.jsonl") + read_corpus(data / "corpus_generic_negatives.jsonl")
     hyperparameters = load_hyperparameters()
     topics = tomllib.loads((REPO / "oihwatch" / "default_config.toml").read_text(encoding="utf-8"))["topics"]
     rules = topic_rules(topics, hyperparameters["relevance"])

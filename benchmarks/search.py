@@ -73,14 +73,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--limit", type=int, default=20, help="results per search, as the CLI default")
     parser.add_argument("--db", type=Path, help="reuse (or create) this corpus file instead of a temporary one")
-    parser.add_argument("--data", type=Path, default=shared_data())
+    parser.add_argument("--data", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "bench.db"
         store = Store(path)
         if store.count_articles() < args.records:
             start = time.perf_counter()
-            grow(store, args.data, args.records)
+            grow(store, args.data or shared_data(), args.records)
             print(f"grew the corpus to {store.count_articles()} records in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         print(f"{store.count_articles()} records, {args.runs} runs per search, --limit {args.limit}")
         print(f"{'search':<28} {'matches':>8} {'p50 ms':>8} {'p95 ms':>8} {'p50/base':>9}")

@@ -216,6 +216,8 @@ def main():
     a = ap.parse_args()
     rng = random.Random(a.seed)
     data = Path(a.data)
+    if not (data / "corpus.jsonl").is_file():
+        ap.error(f"no corpus.jsonl in {data}: give the shared data folder with --data")
     done = set()
     if Path(a.curated).exists():
         done = {json.loads(l)["pmid"] for l in open(a.curated) if l.strip()}
