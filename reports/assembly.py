@@ -3,8 +3,10 @@
 A record is in the digest when its OIH relevance reaches the threshold. It sits under every topic
 assigned to it (so a ketamine-and-tapering trial appears in both sections) or, with none, under
 "Other OIH research". Within a section the strongest evidence comes first (``corpus.evidence``),
-then the newest. A recipient subscribed to some topics gets only those sections; retraction
-warnings go to everyone, because a clinician may have acted on any paper we sent. Retraction,
+then the newest. A recipient subscribed to some topics gets those sections and "Other OIH
+research": the OIH papers no topic fits are most of them, the studies of OIH itself, and a topic
+list narrows the focus, not the subject. Retraction warnings go to everyone, because a clinician
+may have acted on any paper we sent. Retraction,
 erratum and expression-of-concern notices are never listed: they are news about the paper they
 concern, which the store flags, and readers who were sent that paper get the warning.
 """
@@ -238,8 +240,9 @@ def assemble_digest(
 
 
 def for_recipient(digest: Digest, topics: Sequence[str]) -> Digest:
-    """The digest as a recipient subscribed to ``topics`` sees it (empty = every topic)."""
+    """The digest as a recipient subscribed to ``topics`` sees it (empty = every topic): those
+    sections, then "Other OIH research", which every reader gets (see the module's docstring)."""
     if not topics:
         return digest
-    wanted = set(topics)
+    wanted = {*topics, OTHER}
     return replace(digest, sections=tuple(s for s in digest.sections if s.topic in wanted))

@@ -37,7 +37,7 @@ from corpus.ledger import (
     record_digest, unlisted,
 )
 from corpus.store import Store
-from reports.assembly import Digest, for_recipient
+from reports.assembly import OTHER_LABEL, Digest, for_recipient
 from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
 from reports.gather import gather_new_digest, gather_recorded_digest
@@ -116,7 +116,9 @@ def iso_utc(moment: datetime) -> str:
 
 
 def _topics_note(params: DigestParams, recipient: Recipient) -> str:
-    return ", ".join(params.topics[t] for t in recipient.topics if t in params.topics)
+    """What a reader of some topics gets, said under the heading ('' for a reader of every topic)."""
+    labels = ", ".join(params.topics[t] for t in recipient.topics if t in params.topics)
+    return f"{labels}; every reader also gets {OTHER_LABEL} (the OIH papers no topic fits)" if labels else ""
 
 
 def utc_midnight(day: date) -> str:
