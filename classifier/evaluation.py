@@ -34,18 +34,25 @@ def evaluate_model(model: OihModel, articles: Sequence[Article], rules: Sequence
 
 
 def _measure_results(results: Sequence, rules: Sequence[TopicRule], truth: Mapping[str, Mapping[str, bool]]) -> dict:
+    """Scores per topic; a topic with no positives among the scored records has no precision, recall or
+    F1 (None: nothing could be found, so 0 would read as a model that finds nothing) and is left out of
+    the macro-F1, which says over how many topics it is taken (``macro_f1_topics``). The ROC-AUC is
+    None when the relevance labels are all of one kind."""
     topics = {}
     for rule in rules[1:]:
         pairs = [(rule.name in r.assigned_topics, truth[r.pmid][rule.name]) for r in results if rule.name in truth[r.pmid]]
         if pairs:
             predicted, actual = np.array(pairs).T
-            topics[rule.name] = scores(predicted, actual)
+            measured = scores(predicted, actual)
+            topics[rule.name] = measured if measured["positives"] else {**measured, "precision": None, "recall": None, "f1": None}
     relevance = [(r.relevance, truth[r.pmid][RELEVANCE]) for r in results if RELEVANCE in truth[r.pmid]]
     y_score, y_true = (np.array(v) for v in zip(*relevance)) if relevance else (np.array([]), np.array([]))
     auc = float(roc_auc_score(y_true, y_score)) if 0 < y_true.sum() < len(y_true) else None
+    f1s = [t["f1"] for t in topics.values() if t["f1"] is not None]
     return {
         "topics": topics,
-        "macro_f1": round(float(np.mean([t["f1"] for t in topics.values()])), 4) if topics else None,
+        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
+        "macro_f1_topics": len(f1s),
         "relevance_roc_auc": None if auc is None else round(auc, 4),
         "relevance_positives": int(y_true.sum()),
     }

@@ -147,6 +147,32 @@ def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
                         r"\(\d+ with curated training labels, \d+ held out\)\.\.\.\n", result.stderr), result.stderr
 
 
+def test_evaluate_leaves_topics_without_positives_out_of_the_macro_f1(shared_data: Path, tmp_path: Path):
+    """The PubMed XML files' curated records hold no positive: a 0.00 would read as a model that finds
+    nothing, and 'None' is Python's word. Two records labelled ketamine make the one topic averaged."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    assert invoke(path, "ingest", *sorted(str(p) for p in (shared_data / "pubmed-xml" / "metapub").glob("*.xml"))).exit_code == 0
+    with Store(tmp_path / "oihwatch.db") as store:
+        curated = sorted({row[0] for row in store.db.execute("SELECT pmid FROM articles")} & CURATED_TRAIN)
+    for pmid in curated[:2]:
+        assert invoke(path, "label", pmid, "ketamine").exit_code == 0
+    assert invoke(path, "train").exit_code == 0
+    lines = invoke(path, "evaluate", "--folds", "2").stdout.splitlines()
+    none = "relevance ROC-AUC n/a (no positives)"
+    assert re.fullmatch(rf"cross_validated \(\d+ records, without mesh\): macro-F1 (\d\.\d{{3}}) over 1 of 4 topics "
+                        rf"\(the others have no positives\)  {re.escape(none)}", lines[0]), lines[0]
+    assert lines[1] == "  tapering     P, R, F1 n/a (no positives)"
+    assert re.fullmatch(r"  ketamine     P \d\.\d{3}  R \d\.\d{3}  F1 \d\.\d{3}  \(2 positives\)", lines[2]), lines[2]
+    assert re.fullmatch(rf"held_out \(\d+ records, without mesh\): macro-F1 n/a \(no positives\)  {re.escape(none)}", lines[10])
+    report = json.loads(invoke(path, "evaluate", "--folds", "2", "--json").stdout)
+    measured = report["cross_validated"]["without_mesh"]
+    assert measured["topics"]["tapering"] == {"precision": None, "recall": None, "f1": None, "positives": 0, "n": measured["topics"]["tapering"]["n"]}
+    assert (measured["macro_f1"], measured["macro_f1_topics"]) == (measured["topics"]["ketamine"]["f1"], 1)
+    held = report["held_out"]["without_mesh"]
+    assert (held["macro_f1"], held["macro_f1_topics"], held["relevance_roc_auc"]) == (None, 0, None)
+
+
 @pytest.mark.parametrize("folds", ["0", "-1", "1"])
 def test_evaluate_needs_two_folds_or_more(trained: Path, folds: str):
     result = invoke(trained, "evaluate", "--folds", folds)

@@ -131,6 +131,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     """Measure precision, recall and F1 per topic and relevance ROC-AUC on curated labels, with and without MeSH.
 
     Cross-validated over the curated train split, and on the held-out test split with the saved model.
+    A topic with no positives there has no P, R or F1 (n/a; null in JSON) and is left out of macro-F1.
 
     \b
     Example:
@@ -157,9 +158,34 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     for name, part in report.items():
         for mesh in ("without_mesh", "with_mesh"):
             m = part[mesh]
-            click.echo(f"{name} ({part['records']} records, {mesh.replace('_', ' ')}): macro-F1 {m['macro_f1']}  relevance ROC-AUC {m['relevance_roc_auc']}")
+            click.echo(f"{name} ({part['records']} records, {mesh.replace('_', ' ')}): macro-F1 {macro_f1_text(m)}  "
+                       f"relevance ROC-AUC {roc_auc_text(m)}")
             for topic, s in m["topics"].items():
-                click.echo(f"  {topic:<12} P {s['precision']:.2f}  R {s['recall']:.2f}  F1 {s['f1']:.2f}  ({s['positives']} positives)")
+                click.echo(f"  {topic:<12} {topic_text(s)}")
+
+
+def topic_text(scores: dict) -> str:
+    """'P 0.429  R 0.720  F1 0.537  (50 positives)', or n/a: with no positives, nothing could be found."""
+    if not scores["positives"]:
+        return "P, R, F1 n/a (no positives)"
+    return f"P {scores['precision']:.3f}  R {scores['recall']:.3f}  F1 {scores['f1']:.3f}  ({scores['positives']} positives)"
+
+
+def macro_f1_text(measures: dict) -> str:
+    """'0.680', or '0.250 over 1 of 4 topics (the others have no positives)': a topic with nothing to
+    find is left out of the average rather than counted as 0."""
+    averaged, topics = measures["macro_f1_topics"], len(measures["topics"])
+    if measures["macro_f1"] is None:
+        return "n/a (no positives)"
+    left_out = f" over {averaged} of {topics} topics (the others have no positives)" if averaged < topics else ""
+    return f"{measures['macro_f1']:.3f}{left_out}"
+
+
+def roc_auc_text(measures: dict) -> str:
+    """'0.941', or why it cannot be measured: it ranks positives above negatives, so it needs both."""
+    if measures["relevance_roc_auc"] is not None:
+        return f"{measures['relevance_roc_auc']:.3f}"
+    return "n/a (no positives)" if not measures["relevance_positives"] else "n/a (no negatives)"
 
 
 def check_folds(folds: int, curated: CuratedSet, articles: list) -> None:
