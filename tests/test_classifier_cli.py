@@ -262,13 +262,15 @@ def test_after_a_train_every_record_waits_for_classify(trained: Path, tmp_path: 
     config = tmp_path / "copy" / "config.toml"
     assert invoke(config, "classify", "--all").exit_code == 0
     assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == 0
-    assert invoke(config, "train").exit_code == 0
+    result = invoke(config, "train")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[-1] == "run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced"
     records = json.loads(invoke(config, "status", "--json").stdout)["records"]
     assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == records
     assert invoke(config, "classify").stdout == f"{records} records classified\n"
 
 
-def test_a_run_that_retrains_for_another_version_says_what_changed(trained: Path, tmp_path: Path):
+def test_a_run_that_retrains_for_another_version_says_what_changed(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture):
     shutil.copytree(trained.parent, tmp_path / "copy")
     config = tmp_path / "copy" / "config.toml"
     meta_path = config.parent / "models" / "model.json"
@@ -280,3 +282,5 @@ def test_a_run_that_retrains_for_another_version_says_what_changed(trained: Path
     app.close()
     assert re.search(r"\(the model in .* was made by oihwatch 0\.0\.1 with scikit-learn \S+ \(format 1\); "
                      r"this is oihwatch \S+ with scikit-learn \S+\); \d+ records classified$", report), report
+    printed = capsys.readouterr().out
+    assert "saved to" in printed and "'oihwatch classify' next" not in printed  # the run classifies right after

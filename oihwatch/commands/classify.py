@@ -107,6 +107,8 @@ def train(app: App) -> None:
         oihwatch train && oihwatch classify
     """
     train_and_save(app)
+    # Not in train_and_save: 'run' classifies right after its training.
+    click.echo("run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced")
 
 
 @click.command()
