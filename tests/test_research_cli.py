@@ -1,4 +1,4 @@
-"""``search``, ``export`` and ``stats`` on the command line: what they refuse to write, and bad numbers."""
+"""``search``, ``export`` and ``stats`` on the command line: what they refuse to write, bad numbers, and filters in any letter case."""
 
 from __future__ import annotations
 
@@ -113,3 +113,16 @@ def test_a_number_sqlite_cannot_hold_is_a_usage_error(home: Path, option: str) -
     result = run("search", "ketamine", option, "99999999999999999999")
     assert result.exit_code == 2, result.output
     assert f"Invalid value for '{option}'" in result.stderr and "Traceback" not in result.output
+
+
+def test_topic_and_study_type_filters_take_any_letter_case(research_cli) -> None:
+    """As the web view's saved search does: 'Ketamine' is the topic ketamine, 'RCT' the study type rct."""
+    for command in (["search", "the OR opioid", "--format", "csv"], ["export", "--format", "csv"]):
+        for option, exact, typed in (("--topic", "ketamine", " Ketamine"), ("--study-type", "rct", "RCT")):
+            expected = research_cli(*command, option, exact)
+            assert expected.exit_code == 0 and expected.stdout.count("\n") > 1, expected.output
+            assert research_cli(*command, option, typed).stdout == expected.stdout
+    wrong = research_cli("search", "ketamine", "--topic", "Ketamin")
+    assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: unknown topic 'Ketamin'; valid topics: "), wrong.output
+    wrong = research_cli("export", "--study-type", "RCTs")
+    assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: unknown study type 'RCTs'; valid study types: meta_analysis, "), wrong.output

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -38,10 +38,10 @@ RELEVANCE_OPTIONS = [
     click.option("--min-relevance", type=float, metavar="P", help="only records with OIH relevance of at least P (0-1)"),
 ]
 FILTER_OPTIONS = [
-    click.option("--topic", "topics", multiple=True, metavar="T", help="assigned topic T (repeat for any of several)"),
+    click.option("--topic", "topics", multiple=True, metavar="T", help="assigned topic T, in any letter case (repeat for any of several)"),
     click.option("--min-score", type=float, metavar="X", help="topic score of at least X (0-1), assigned or not"),
     *RELEVANCE_OPTIONS,
-    click.option("--study-type", metavar="S", help=f"one of: {', '.join(STUDY_TYPES)}"),
+    click.option("--study-type", metavar="S", help=f"one of (any letter case): {', '.join(STUDY_TYPES)}"),
     click.option("--since", type=YEAR, metavar="YEAR", help="published in YEAR or later"),
     click.option("--until", type=YEAR, metavar="YEAR", help="published in YEAR or earlier"),
     click.option("--journal", metavar="J", help="journal title or ISO abbreviation, case-insensitive; * is a wildcard"),
@@ -74,18 +74,28 @@ def make_filters(
     app: App, topics, min_score, relevant, min_relevance, study_type, since, until, journal, include_retracted
 ) -> Filters:
     """The filter options as ``Filters``, checked against the topics of the config and of the stored tags."""
+    known = set(app.settings.topics) | stored_topics(app.store)
     filters = Filters(
-        topics=tuple(topics),
+        topics=tuple(named_as(topic, known) for topic in topics),
         min_score=min_score,
         min_relevance=min_relevance_of(app, relevant, min_relevance),
-        study_type=study_type,
+        study_type=None if study_type is None else named_as(study_type, STUDY_TYPES),
         since=since,
         until=until,
         journal=journal,
         include_retracted=include_retracted,
     )
-    filters.check(set(app.settings.topics) | stored_topics(app.store))
+    filters.check(known)
     return filters
+
+
+def named_as(given: str, names: Collection[str]) -> str:
+    """``given`` as one of ``names`` spells it, whatever its letter case and surrounding spaces (as the web
+    view's saved search takes a topic: 'Ketamine', 'RCT'); unchanged when it is none of them, so the
+    check names it as typed."""
+    if given in names:
+        return given
+    return {name.casefold(): name for name in names}.get(given.strip().casefold(), given)
 
 
 @click.command("search")
