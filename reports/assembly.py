@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from urllib.parse import quote
 
 from corpus.article import Article
@@ -32,6 +33,31 @@ STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials;
 
 
 LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likely"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the locale's
+
+
+def day_text(moment: str) -> str:
+    """'30 Nov' of an ISO date or timestamp: how a clinician names a digest's day."""
+    day = date.fromisoformat(moment[:10])
+    return f"{day.day} {MONTHS[day.month - 1]}"
+
+
+def dates_text(since: str, until: str) -> str:
+    """The days a window covers as people write them, where the ISO week ('2026-W49') needs decoding:
+    '23-30 Nov 2026', '27 Nov - 4 Dec 2026', '28 Dec 2026 - 4 Jan 2027', or '30 Nov 2026'. ASCII, so
+    a subject stays as it is in the header instead of an encoded word."""
+    last = date.fromisoformat(until[:10])
+    end = f"{day_text(until)} {last.year}"
+    if not since:
+        return f"up to {end}"
+    first = date.fromisoformat(since[:10])
+    if first == last:
+        return end
+    if first.year != last.year:
+        return f"{day_text(since)} {first.year} - {end}"
+    if first.month != last.month:
+        return f"{day_text(since)} - {end}"
+    return f"{first.day}-{end}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +117,7 @@ class Warning:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    label: str
+    label: str  # the digest's day, '30 Nov' (``day_text``)
     count: int
 
 
@@ -127,6 +153,11 @@ class Digest:
         return [item for item in ranked if item.sort_key[0] <= STRONG_ENOUGH and not item.retracted][:STRONGEST]
 
     @property
+    def dates(self) -> str:
+        """The days the digest covers, '23-30 Nov 2026'; the period ('2026-W49') is for operators."""
+        return dates_text(self.since, self.until)
+
+    @property
     def caveat(self) -> str:
         """What the digest may lack, said at its top ('' when PubMed could be searched)."""
         if not self.unsearched_since:
@@ -139,7 +170,7 @@ class Digest:
         papers = f"{count} new paper{'s' if count != 1 else ''}" if count else "nothing found" if self.caveat else "nothing new"
         warning = f"; {len(self.warnings)} retraction/correction warning{'s' if len(self.warnings) != 1 else ''}"
         unsearched = f"; PubMed not searched since {self.unsearched_since}" if self.unsearched_since else ""
-        return f"{self.title}, {self.period}: {papers}{warning if self.warnings else ''}{unsearched}"
+        return f"{self.title}, {self.dates}: {papers}{warning if self.warnings else ''}{unsearched}"
 
 
 def short_authors(names: Sequence[str]) -> str:
@@ -235,7 +266,7 @@ def assemble_digest(
         for name, items in by_topic.items()
         if items
     )
-    this_week = TrendPoint(period, len({i.pmid for s in sections for i in s.items}))
+    this_week = TrendPoint(day_text(until), len({i.pmid for s in sections for i in s.items}))
     return Digest(title, period, since, until, sections, tuple(warnings), (*history, this_week), unclassified)
 
 

@@ -22,24 +22,27 @@ BAR = "#9fb7cc"
 THIS_WEEK = "#1f4e79"
 
 
-def trend_text(trend: Sequence[TrendPoint]) -> str:
-    """'New papers per digest (all topics): 2026-W45 3, 2026-W46 5, 2026-W47 (this one) 4.'"""
-    if not trend:
-        return "No digests yet."
-    parts = [f"{p.label} {p.count}" for p in trend[:-1]]
-    parts.append(f"{trend[-1].label} (this one) {trend[-1].count}")
-    average = ""
-    if len(trend) > 1:
-        mean = sum(p.count for p in trend[:-1]) / (len(trend) - 1)
-        average = f" Average of the earlier {len(trend) - 1}: {mean:.1f}."
-    return "New papers per digest (all topics): " + ", ".join(parts) + "." + average
+def trend_text(trend: Sequence[TrendPoint], every_topic: bool = True) -> str:
+    """The chart in words, counts of papers as whole numbers: 'New papers: 4 in this digest, 7 in the
+    one before (23 Nov).', or '..., on average 6 in the 3 before (9 Nov: 5, 16 Nov: 8, 23 Nov: 6).'
+    The counts are of every topic: for a reader of some topics (not ``every_topic``) the line says so,
+    since it sits under a heading that counts their papers only."""
+    *earlier, this = trend
+    said = f"New papers{'' if every_topic else ' in all topics, not only yours'}: {this.count} in this digest"
+    if not earlier:
+        return f"{said}, the first."
+    if len(earlier) == 1:
+        return f"{said}, {earlier[0].count} in the one before ({earlier[0].label})."
+    mean = int(sum(p.count for p in earlier) / len(earlier) + 0.5)  # half up: round() goes to even
+    each = ", ".join(f"{p.label}: {p.count}" for p in earlier)
+    return f"{said}, on average {mean} in the {len(earlier)} before ({each})."
 
 
 def trend_png(trend: Sequence[TrendPoint]) -> bytes:
     """A 560x180 px bar chart (retina: drawn at 2x) of the counts, the last bar highlighted."""
     figure = Figure(figsize=(5.6, 1.8), dpi=200)
     axes = figure.add_subplot()
-    labels = [p.label.split("-")[-1] for p in trend]  # 'W48' is enough on a small chart
+    labels = [p.label for p in trend]
     counts = [p.count for p in trend]
     colours = [BAR] * (len(trend) - 1) + [THIS_WEEK]
     bars = axes.bar(range(len(trend)), counts, color=colours, width=0.6)

@@ -36,7 +36,7 @@ from corpus.ledger import (
 )
 from corpus.store import Store
 from corpus.tags import awaiting_classification, load_classifications
-from reports.assembly import Digest, TrendPoint, assemble_digest, build_warning
+from reports.assembly import Digest, TrendPoint, assemble_digest, build_warning, day_text
 
 
 # How far back a digest looks for records an earlier digest missed because they were not yet
@@ -108,7 +108,7 @@ def gather_recorded_digest(
 
 
 def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, title, topics, threshold) -> Digest:
-    history = [TrendPoint(record.period, count) for record, count in digest_history(store, digest_id)]
+    history = [TrendPoint(day_text(record.until), count) for record, count in digest_history(store, digest_id)]
     return assemble_digest(
         store.iter_articles(pmids),
         load_classifications(store, pmids),

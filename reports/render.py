@@ -89,7 +89,8 @@ def inline_css(html: str) -> str:
 def render_digest(
     digest: Digest, *, chart_src: str = "", unsubscribe: str = "", topics_note: str = "", per_section: int | None = None
 ) -> RenderedDigest:
-    """Subject, text and HTML of one recipient's digest; ``chart_src`` is a ``cid:`` URL or a file name.
+    """Subject, text and HTML of one recipient's digest; ``chart_src`` is a ``cid:`` URL or a file name;
+    ``topics_note`` says what a reader of some topics gets ('' for a reader of every topic).
 
     ``per_section`` lists only a section's first papers (the strongest evidence, then the newest)
     and links the rest as one PubMed search: a mail of hundreds of papers is clipped by mail
@@ -100,7 +101,7 @@ def render_digest(
                   for section in digest.sections},
         "digest": digest,
         "window": window_text(digest.since, digest.until),
-        "trend_text": trend_text(digest.trend),
+        "trend_text": trend_text(digest.trend, every_topic=not topics_note),
         "chart_src": chart_src,
         "unsubscribe": unsubscribe,
         "topics_note": topics_note,

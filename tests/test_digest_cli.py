@@ -332,6 +332,6 @@ def test_a_since_reaching_into_an_earlier_digest_leaves_its_papers_out(tmp_path,
         w48, w49 = smtp.handler.received_by("all@example.org")
     first_text, second_text = parts(w48)[0], parts(w49)[0]
     assert all(f"/{a.pmid}/" not in second_text for a in earlier) and all(f"/{a.pmid}/" not in first_text for a in later)
-    assert "2026-W48 8, 2026-W49 (this one) 8." in second_text
+    assert "New papers: 8 in this digest, 8 in the one before (23 Nov)." in second_text
     with Store(tmp_path / "oihwatch.db") as store:
         assert store.db.execute("SELECT COUNT(*) FROM digest_items GROUP BY pmid HAVING COUNT(*) > 1").fetchall() == []

@@ -103,6 +103,6 @@ def test_a_first_backfill_that_fails_holds_the_first_digest_and_an_empty_one_say
     assert empty.delivered == [EVERYONE.email] and empty.items == 0
     (message,) = smtp.handler.received_by(EVERYONE.email)
     text, _ = parts(message)
-    assert message["Subject"] == "OIH evidence digest, 2026-W49: nothing found; PubMed not searched since 2026-11-23"
+    assert message["Subject"] == "OIH evidence digest, 26 Nov - 3 Dec 2026: nothing found; PubMed not searched since 2026-11-23"
     assert "INCOMPLETE: PubMed could not be searched since 2026-11-23" in text and "Nothing found on opioid" in text
     assert "Nothing new" not in text

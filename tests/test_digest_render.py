@@ -16,7 +16,7 @@ from corpus.article import AbstractSection, Article, Author
 from corpus.evidence import STUDY_TYPES
 from corpus.tags import Classification, TopicScore, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
-from reports.assembly import Tag, TrendPoint
+from reports.assembly import Tag, TrendPoint, dates_text
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
 from reports.message import build_message, chart_cid, unsubscribe_link
@@ -237,12 +237,41 @@ def test_an_https_unsubscribe_page_naming_the_recipient_gets_the_one_click_heade
 
 
 def test_trend_chart_and_its_text_equivalent():
-    trend = [TrendPoint("2026-W46", 3), TrendPoint("2026-W47", 5), TrendPoint("2026-W48", 4)]
-    assert trend_text(trend) == ("New papers per digest (all topics): 2026-W46 3, 2026-W47 5, 2026-W48 (this one) 4. "
-                                 "Average of the earlier 2: 4.0.")
+    """Papers are counted in whole numbers, and the line reads naturally for one earlier digest or several."""
+    trend = [TrendPoint("9 Nov", 3), TrendPoint("16 Nov", 6), TrendPoint("23 Nov", 4)]
+    assert trend_text(trend) == "New papers: 4 in this digest, on average 5 in the 2 before (9 Nov: 3, 16 Nov: 6)."
+    assert trend_text(trend[1:]) == "New papers: 4 in this digest, 6 in the one before (16 Nov)."
+    assert trend_text(trend[2:]) == "New papers: 4 in this digest, the first."
+    assert trend_text(trend[1:], every_topic=False) == (
+        "New papers in all topics, not only yours: 4 in this digest, 6 in the one before (16 Nov).")
     png = trend_png(trend)
     assert png.startswith(b"\x89PNG") and len(png) < 60_000
-    assert trend_png([TrendPoint("2026-W48", 0)]).startswith(b"\x89PNG")
+    assert trend_png([TrendPoint("23 Nov", 0)]).startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("since, until, dates", [
+    ("2026-11-23T12:40:00+00:00", "2026-11-30T12:40:00+00:00", "23-30 Nov 2026"),
+    ("2026-11-27T00:00:00+00:00", "2026-12-04T07:00:00+00:00", "27 Nov - 4 Dec 2026"),
+    ("2026-12-28T12:00:00+00:00", "2027-01-04T12:00:00+00:00", "28 Dec 2026 - 4 Jan 2027"),
+    ("2026-11-30T00:00:00+00:00", "2026-11-30T12:40:00+00:00", "30 Nov 2026"),
+    ("", "2026-11-30T12:40:00+00:00", "up to 30 Nov 2026"),
+])
+def test_a_digest_is_dated_as_people_write_dates(since, until, dates):
+    assert dates_text(since, until) == dates
+
+
+def test_subject_and_heading_name_the_dates_and_the_footer_keeps_the_period(real_digest):
+    """Clinicians date things by day and month, not by ISO week; operators still find the period."""
+    _, digest = real_digest
+    rendered = render_digest(digest, chart_src="cid:chart")
+    assert rendered.subject.startswith("OIH evidence digest, 16-23 Nov 2026: ") and "W48" not in rendered.subject
+    assert rendered.text.startswith(f"OIH evidence digest, 16-23 Nov 2026\n{'=' * 35}\n{len(digest.items)} new papers on ")
+    page = check_html(rendered.html)
+    visible = " ".join(" ".join(page.text).split())
+    assert f"{len(digest.items)} new papers · 16-23 Nov 2026" in visible
+    footer = "Digest 2026-W48: papers first seen 2026-11-16 to 2026-11-23 (UTC)."
+    assert footer in visible and footer in rendered.text
+    assert visible.count("W48") == rendered.text.count("W48") == 1
 
 
 def test_archive_lists_every_digest(shared_data, tmp_path):

@@ -60,6 +60,17 @@ def test_two_recipients_get_their_own_sections(store, smtp):
     assert all(d.status == "sent" for d in deliveries(store, find_digest(store, "2026-W48").id))
 
 
+def test_a_topic_reader_is_told_that_the_trend_counts_every_topic(store, smtp):
+    """Their heading counts their papers; the trend's count of all topics must not pass for theirs."""
+    send_due_digest(store, params((KETAMINE, EVERYTHING)), MONDAY, transport(smtp))
+    mine, _ = parts(smtp.handler.received_by(KETAMINE.email)[0])
+    whole, _ = parts(smtp.handler.received_by(EVERYTHING.email)[0])
+    count = int(re.search(r"^(\d+) new papers", whole, re.M).group(1))
+    assert int(re.search(r"^(\d+) new papers", mine, re.M).group(1)) < count
+    assert f"New papers in all topics, not only yours: {count} in this digest, the first." in mine
+    assert f"New papers: {count} in this digest, the first." in whole
+
+
 def test_a_subject_that_fits_a_line_alone_is_folded_at_a_space(store, smtp):
     """The default policy would send 'Subject:' CRLF ' OIH...' for a subject of 70-77 characters."""
     subject = preview_digest(store, params(), MONDAY).subject
@@ -319,7 +330,8 @@ def test_a_digest_still_owed_when_the_next_is_due_goes_out_first(store, smtp):
     assert (late.period, late.late, late.delivered) == ("2026-W48", True, [KETAMINE.email])
     assert (current.period, current.late, current.delivered) == ("2026-W49", False, [KETAMINE.email])
     first, second = smtp.handler.received_by(KETAMINE.email)
-    assert "2026-W48" in first["Subject"] and "2026-W49" in second["Subject"]
+    assert first["Subject"].startswith("OIH evidence digest, 16-23 Nov 2026: ")
+    assert second["Subject"].startswith("OIH evidence digest, 23-30 Nov 2026: ")
     links = [set(re.findall(r"PubMed: (\S+)", parts(message)[0])) for message in (first, second)]
     assert links[0] and not links[0] & links[1]  # the late digest's papers are in no other
     assert digest_due(store, *due, next_week, [KETAMINE.email]) is None
@@ -341,7 +353,7 @@ def test_a_digest_owed_still_goes_out_while_the_next_waits_for_classify(store, s
     assert (current.period, current.unclassified, current.delivered) == ("2026-W49", len(harvested), [])
     assert current.held.startswith(f"the 2026-W49 digest is not recorded or sent: {len(harvested)} record(s) first seen")
     (message,) = smtp.handler.received_by(KETAMINE.email)
-    assert "2026-W48" in message["Subject"] and find_digest(store, "2026-W49") is None
+    assert "16-23 Nov 2026" in message["Subject"] and find_digest(store, "2026-W49") is None
     assert digest_due(store, "mon", "07:00", "America/New_York", next_week, [KETAMINE.email]) == "2026-W49"
 
 
