@@ -265,8 +265,10 @@ def test_after_a_train_every_record_waits_for_classify(trained: Path, tmp_path: 
     result = invoke(config, "train")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[-1] == "run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced"
-    records = json.loads(invoke(config, "status", "--json").stdout)["records"]
-    assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == records
+    status = json.loads(invoke(config, "status", "--json").stdout)
+    records = status["records"]
+    assert status["unclassified"] == records
+    assert next(run["found"] for run in status["last_runs"] if run["step"] == "train") == records  # trained on
     assert invoke(config, "classify").stdout == f"{records} records classified\n"
 
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.ledger import mark_delivered, mark_failed, mark_refused, record_digest
-from corpus.runs import STOPPED, last_runs, set_watermark
+from corpus.runs import STOPPED, finish_run, last_runs, set_watermark, start_run
 from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text, load_settings
@@ -111,3 +111,33 @@ def test_a_step_stopped_by_ctrl_c_is_recorded_interrupted_not_failed(tmp_path):
     assert (runs[("classify", "")].status, runs[("classify", "")].error, runs[("classify", "")].new) == ("interrupted", STOPPED, 3)
     assert (runs[("train", "")].status, runs[("train", "")].error) == ("failed", "no labels")
     assert any(w.startswith("last classify interrupted (started ") and w.endswith(f": {STOPPED}") for w in warnings)
+
+
+def test_last_runs_say_each_steps_counts_in_its_own_words(tmp_path):
+    """The run log keeps found / new / updated for every step, and only a harvest's mean that: a digest's
+    are its papers and deliveries, a classify's the records classified, a train's the records trained on."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    settings = load_settings(path, {})
+    with Store(settings.database_path) as store:
+        finish_run(store, start_run(store, "harvest", "oih"), "ok", 1200, 3, 9)
+        finish_run(store, start_run(store, "sweep", "oih"), "ok", 1, 0, 1)
+        for step, counts in (("classify", {"found": 822, "updated": 822}), ("digest", {"found": 1, "new": 3}),
+                             ("train", {"found": 5789})):
+            with recorded(store, step) as kept:
+                kept.update(counts)
+    assert counts_column(path) == {"harvest": "1,200 found, 3 new, 9 updated", "sweep": "1 found, 0 new, 1 updated",
+                                   "classify": "822 classified", "digest": "1 paper, delivered to 3", "train": "5,789 records"}
+    with Store(settings.database_path) as store:
+        with recorded(store, "digest"), recorded(store, "train"):  # a digest not due; a train of an older version
+            pass
+    rows = counts_column(path)
+    assert (rows["digest"], rows["train"]) == ("nothing delivered", "")
+
+
+def counts_column(config) -> dict[str, str]:
+    """Step → its counts, as the text status's table of last runs shows them."""
+    result = CliRunner().invoke(cli, ["-c", str(config), "status"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    rows = (line.split("│") for line in result.stdout.splitlines())
+    return {cells[1].strip(): cells[5].strip() for cells in rows if len(cells) == 8}

@@ -79,9 +79,10 @@ def train_and_save(app: App) -> str:
     Holds the write lock and records the run (the ``train`` command and the pipeline alike). Every
     record is then due for ``classify``: its tags came from the model replaced."""
     rules, hyperparameters = rules_for(app.settings)
-    with app.writing("train") as store, recorded(store, "train"):
+    with app.writing("train") as store, recorded(store, "train") as counts:
         curated = curated_labels(app)
         articles = list(store.iter_articles())
+        counts["found"] = len(articles)
         click.echo(f"training on {len(articles)} records ({labels_held(curated, articles)})", err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))

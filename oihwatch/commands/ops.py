@@ -22,6 +22,12 @@ from oihwatch.status import gather_status
 def status(app: App, as_json: bool) -> None:
     """Show the last run of each step, the corpus, the model, digests and what needs a look.
 
+    Each of last_runs in --json keeps three counts, found, new and updated, which
+    mean, per step: harvest and sweep: the records PubMed listed, the new ones
+    stored, the stored ones updated; classify: the records classified (found and
+    updated); digest: the papers of the digest (found) and the deliveries made
+    (new); train: the records trained on (found).
+
     \b
     Example:
         oihwatch status --json
@@ -43,10 +49,9 @@ def print_status(info: dict) -> None:
     for name, topic in info["topics"].items():
         topics.add_row(name, escape(topic["label"]), f"{topic['tagged']:,}")
     console.print(topics)
-    runs = Table("step", "query", "started", "result", "found", "new", "updated", "error", title="last runs")
+    runs = Table("step", "query", "started", "result", "counts", "error", title="last runs")
     for run in info["last_runs"]:
-        runs.add_row(run["step"], run["query"], run["started"], run["status"], str(run["found"]), str(run["new"]),
-                     str(run["updated"]), escape(run["error"]))
+        runs.add_row(run["step"], run["query"], run["started"], run["status"], counts_text(run), escape(run["error"]))
     console.print(runs if info["last_runs"] else "no runs yet")
     model = info["model"]
     console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
@@ -54,6 +59,19 @@ def print_status(info: dict) -> None:
     console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
     for warning in info["warnings"]:
         console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)  # '[smtp]' is not markup
+
+
+def counts_text(run: dict) -> str:
+    """A run's counts in the words of its step: the run log keeps found, new and updated for every step,
+    and only a harvest's mean that ('4 papers, delivered to 3' for a digest, '822 classified')."""
+    found, new, updated = run["found"], run["new"], run["updated"]
+    if run["step"] == "digest":  # no paper and no delivery: not due, or nothing for anyone
+        return f"{found:,} paper{'' if found == 1 else 's'}, delivered to {new:,}" if found or new else "nothing delivered"
+    if run["step"] == "classify":
+        return f"{updated:,} classified"
+    if run["step"] == "train":  # an older version recorded no count
+        return f"{found:,} records" if found else ""
+    return f"{found:,} found, {new:,} new, {updated:,} updated"
 
 
 # How each delivery status reads after a count in the digests line.
