@@ -6,7 +6,9 @@ assigned to it (so a ketamine-and-tapering trial appears in both sections) or, w
 then the newest. A recipient subscribed to some topics gets those sections and "Other OIH
 research": the OIH papers no topic fits are most of them, the studies of OIH itself, and a topic
 list narrows the focus, not the subject. Retraction warnings go to everyone, because a clinician
-may have acted on any paper we sent. Retraction,
+may have acted on any paper we sent. A digest shown again (its archive page, a late delivery)
+marks each paper retracted or corrected since it was listed, naming the digest that warned of it:
+that page is where a clinician looks a paper up again. Retraction,
 erratum and expression-of-concern notices are never listed: they are news about the paper they
 concern, which the store flags, and readers who were sent that paper get the warning.
 """
@@ -77,6 +79,19 @@ class Tag:
 
 
 @dataclass(frozen=True)
+class Later:
+    """A notice that came after a digest listed the paper, and the later digest that warned of it."""
+
+    notice: str  # 'Retracted', 'Erratum published (PMID 123)' (``notice_text``)
+    dates: str  # the later digest's days, as its subject names them
+    retraction: bool
+
+    @property
+    def text(self) -> str:
+        return f"{self.notice} since this digest (see the {self.dates} digest)"
+
+
+@dataclass(frozen=True)
 class Item:
     pmid: str
     title: str
@@ -93,6 +108,12 @@ class Item:
     updated: bool
     retracted: bool
     sort_key: tuple = field(repr=False, compare=False, default=())
+    later: tuple[Later, ...] = ()  # notices since the digest listed it
+
+    @property
+    def retracted_when_listed(self) -> bool:
+        """Retracted already when the digest listed it; a retraction since is one of ``later``, marked so."""
+        return self.retracted and not any(notice.retraction for notice in self.later)
 
     @property
     def doi_url(self) -> str:
@@ -149,8 +170,15 @@ class Digest:
 
     @property
     def strongest(self) -> list[Item]:
+        """The strongest evidence, but no paper retracted when listed; one retracted since keeps its
+        place, marked, so that a page shown again still shows what readers were sent, and why not to trust it."""
         ranked = sorted(self.items, key=lambda item: item.sort_key)
-        return [item for item in ranked if item.sort_key[0] <= STRONG_ENOUGH and not item.retracted][:STRONGEST]
+        return [item for item in ranked if item.sort_key[0] <= STRONG_ENOUGH and not item.retracted_when_listed][:STRONGEST]
+
+    @property
+    def since_listed(self) -> list[Item]:
+        """The papers retracted or corrected since this digest listed them."""
+        return [item for item in self.items if item.later]
 
     @property
     def dates(self) -> str:
@@ -178,7 +206,8 @@ def short_authors(names: Sequence[str]) -> str:
     return ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
 
 
-def build_item(article: Article, classification: Classification, topic_labels: Mapping[str, str], updated: bool) -> Item:
+def build_item(article: Article, classification: Classification, topic_labels: Mapping[str, str], updated: bool,
+               later: Sequence[Later] = ()) -> Item:
     tags = tuple(
         Tag.of(topic_labels[t.topic], t)
         for t in classification.topics
@@ -202,6 +231,7 @@ def build_item(article: Article, classification: Classification, topic_labels: M
         updated=updated,
         retracted=article.retracted,
         sort_key=(evidence_rank(classification.study_type), -day, -int(article.pmid) if article.pmid.isdigit() else 0),
+        later=tuple(later),
     )
 
 
@@ -242,10 +272,13 @@ def assemble_digest(
     sent_fingerprints: Mapping[str, str] | None = None,
     warnings: Sequence[Warning] = (),
     history: Sequence[TrendPoint] = (),
+    later: Mapping[str, Sequence[Later]] | None = None,
 ) -> Digest:
     """The whole digest (every topic). ``topics`` maps topic name to label, in display order;
-    ``sent_fingerprints`` (PMID -> fingerprint as first sent) marks items that changed since as updated."""
+    ``sent_fingerprints`` (PMID -> fingerprint as first sent) marks items that changed since as updated;
+    ``later`` (PMID -> notices) marks those retracted or corrected since a recorded digest listed them."""
     sent = sent_fingerprints or {}
+    later = later or {}
     by_topic: dict[str, list[Item]] = {name: [] for name in [*topics, OTHER]}
     unclassified = 0
     for article in articles:
@@ -258,7 +291,7 @@ def assemble_digest(
         if classification.relevance < threshold:
             continue
         updated = article.pmid in sent and sent[article.pmid] != article.fingerprint()
-        item = build_item(article, classification, topics, updated)
+        item = build_item(article, classification, topics, updated, later.get(article.pmid, ()))
         for topic in item.topics or (OTHER,):
             by_topic[topic].append(item)
     sections = tuple(

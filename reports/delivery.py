@@ -18,6 +18,7 @@ import os
 import re
 import smtplib
 import ssl
+from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -230,15 +231,16 @@ class OutboxTransport:
 
 
 def write_archive(folder: Path, period: str, subject: str, html: str, chart_png: bytes | None, title: str,
-                  now: datetime) -> Path:
-    """Add (or replace) one digest page and its chart in ``folder``, and rewrite ``index.html`` listing every page."""
+                  now: datetime, changed: Mapping[str, tuple[int, int]]) -> Path:
+    """Add (or replace) one digest page and its chart in ``folder``, and rewrite ``index.html`` listing every
+    page; ``changed``: period -> papers of that digest retracted, and corrected, since (said beside it)."""
     try:
         _write_atomically(folder / f"{period}.html", html.encode("utf-8"))
         if chart_png is not None:
             _write_atomically(folder / f"{period}.png", chart_png)
         _write_atomically(folder / f"{period}.subject", subject.encode("utf-8"))
         entries = [
-            (page.stem, page.name, _subject_of(page))
+            (page.name, _subject_of(page), changed.get(page.stem, (0, 0)))
             for page in sorted(folder.glob("*.html"), reverse=True)
             if page.name != "index.html"
         ]

@@ -14,16 +14,18 @@ digest must not go out without it (``reports.sending``).
 
 A digest already recorded (a retry after a crash or a refused recipient) is rebuilt from its
 recorded items and warnings, so the recipients still missing it get the same papers and the
-same warnings as everyone else.
+same warnings as everyone else; and with what later digests warned about its papers, marked
+beside them (``later_notices``), for its archive page and a late delivery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from corpus.ledger import (
+    RETRACTED,
     DigestRecord,
     classified_after_their_digest,
     digest_history,
@@ -36,7 +38,7 @@ from corpus.ledger import (
 )
 from corpus.store import Store
 from corpus.tags import awaiting_classification, load_classifications
-from reports.assembly import Digest, TrendPoint, assemble_digest, build_warning, day_text
+from reports.assembly import Digest, Later, TrendPoint, assemble_digest, build_warning, dates_text, day_text, notice_text
 
 
 # How far back a digest looks for records an earlier digest missed because they were not yet
@@ -104,10 +106,47 @@ def gather_recorded_digest(
     warnings = [build_warning(article, warned[article.pmid]) for article in store.iter_articles(sorted(warned))]
     sent = sent_before(store, record.id)
     pmids = list(digest_items(store, record.id))
-    return _assemble(store, pmids, sent, warnings, record.id, record.period, record.since, record.until, title, topics, threshold)
+    return _assemble(store, pmids, sent, warnings, record.id, record.period, record.since, record.until, title, topics,
+                     threshold, later_notices(store, record.id))
 
 
-def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, title, topics, threshold) -> Digest:
+# The warnings later digests gave about the papers a digest listed: each mark is recorded once, by the
+# digest that listed the paper (known when sent) or by the one that warned of it.
+_LATER = ("SELECT {columns} FROM digest_items i JOIN digests listing ON listing.id = i.digest_id "
+          "JOIN digest_marks m ON m.pmid = i.pmid AND m.warned = 1 AND m.digest_id > i.digest_id "
+          "JOIN digests d ON d.id = m.digest_id ")
+
+
+def later_notices(store: Store, digest_id: int) -> dict[str, list[Later]]:
+    """PMID -> what later digests warned about that paper of this digest, oldest first, retraction first."""
+    rows = store.db.execute(_LATER.format(columns="m.pmid, m.mark, d.since, d.until") + "WHERE i.digest_id = ? "
+                            "ORDER BY d.id, m.mark != ?, m.mark", (digest_id, RETRACTED))
+    later: dict[str, list[Later]] = {}
+    for pmid, mark, since, until in rows:
+        later.setdefault(pmid, []).append(Later(notice_text(mark), dates_text(since, until), mark == RETRACTED))
+    return later
+
+
+def changed_since(store: Store) -> dict[str, tuple[int, int]]:
+    """Period -> how many papers it listed were retracted, and how many (only) corrected, since: for the archive index."""
+    marks: dict[str, dict[str, bool]] = {}  # period -> PMID -> retracted
+    for period, pmid, mark in store.db.execute(_LATER.format(columns="listing.period, m.pmid, m.mark")):
+        papers = marks.setdefault(period, {})
+        papers[pmid] = papers.get(pmid, False) or mark == RETRACTED
+    return {period: (sum(papers.values()), len(papers) - sum(papers.values())) for period, papers in marks.items()}
+
+
+def listed_in(store: Store, pmids: Iterable[str], before: str) -> list[DigestRecord]:
+    """The digests before the period ``before`` that listed any of ``pmids``, oldest first."""
+    wanted = sorted(set(pmids))
+    rows = store.db.execute(
+        f"SELECT DISTINCT d.* FROM digests d JOIN digest_items i ON i.digest_id = d.id "
+        f"WHERE i.pmid IN ({', '.join('?' * len(wanted))}) AND d.id < (SELECT id FROM digests WHERE period = ?) "
+        "ORDER BY d.id", (*wanted, before))
+    return [DigestRecord(**dict(row)) for row in rows]
+
+
+def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, title, topics, threshold, later=None) -> Digest:
     history = [TrendPoint(day_text(record.until), count) for record, count in digest_history(store, digest_id)]
     return assemble_digest(
         store.iter_articles(pmids),
@@ -121,4 +160,5 @@ def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, tit
         sent_fingerprints=sent,
         warnings=warnings,
         history=history,
+        later=later,
     )

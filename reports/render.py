@@ -113,8 +113,15 @@ def render_digest(
     return RenderedDigest(digest.subject, re.sub(r"\n{4,}", "\n\n\n", text), html)
 
 
-def archive_index(entries: list[tuple[str, str, str]], title: str, generated: datetime) -> str:
-    """The archive's index.html: (period, file name, subject) newest first."""
+def changed_note(retracted: int, corrected: int) -> str:
+    """'Since it went out, papers in it: 1 retracted, 2 corrected' ('' for none), beside a digest in the archive index."""
+    said = [f"{count} {word}" for count, word in ((retracted, "retracted"), (corrected, "corrected")) if count]
+    return f"Since it went out, papers in it: {', '.join(said)}" if said else ""
+
+
+def archive_index(entries: list[tuple[str, str, tuple[int, int]]], title: str, generated: datetime) -> str:
+    """The archive's index.html: (file name, subject, (papers retracted, corrected) since) newest first."""
     page = environment().get_template("archive_index.html.j2")
-    return inline_css(page.render(entries=entries, title=title, generated=generated.strftime("%Y-%m-%d %H:%M UTC")))
+    notes = [(name, subject, changed_note(*changed)) for name, subject, changed in entries]
+    return inline_css(page.render(entries=notes, title=title, generated=generated.strftime("%Y-%m-%d %H:%M UTC")))
 

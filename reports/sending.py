@@ -40,7 +40,7 @@ from corpus.store import Store
 from reports.assembly import OTHER_LABEL, Digest, for_recipient
 from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
-from reports.gather import gather_new_digest, gather_recorded_digest
+from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import HarvestOutage, harvest_outage
 from reports.period import current_period, latest_due
@@ -257,7 +257,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     chart = trend_png(digest.trend)
     if archive_dir is not None:
         try:
-            outcome.archive = _archive_page(params, archive_dir, digest, chart, now)
+            outcome.archive = _archive_page(store, params, archive_dir, digest, chart, now)
             archive_missing(store, params, archive_dir, now)
         except DeliveryError as exc:  # a copy to browse: the e-mails go all the same, and the caller says it failed
             outcome.archive_error = str(exc)
@@ -273,17 +273,30 @@ def archive_missing(store: Store, params: DigestParams, folder: Path, now: datet
     for period in periods:
         if not (folder / f"{period}.html").exists():
             digest = _rebuilt(store, params, find_digest(store, period))
-            _archive_page(params, folder, digest, trend_png(digest.trend), now)
+            _archive_page(store, params, folder, digest, trend_png(digest.trend), now)
 
 
-def _archive_page(params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime) -> Path:
-    """Write ``digest``'s page (the whole digest, every topic) in the archive; returns the index's path."""
-    full = render_digest(digest, chart_src=f"{digest.period}.png")
+def _archive_page(store: Store, params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime) -> Path:
+    """Write ``digest``'s page (the whole digest, every topic) in the archive; returns the index's path.
+    A digest with warnings first rewrites the pages of the earlier digests that listed those papers,
+    which then mark them retracted or corrected since: a clinician looks a paper up again on the page
+    that brought it. Its own page comes last, so while one of those fails it is missing, and the
+    next send or run (``archive_missing``) tries them all again. Each page is rendered whole from
+    the store, so writing it again changes nothing."""
     try:
-        return write_archive(folder, digest.period, full.subject, full.html, chart, params.title, now)
+        if digest.warnings:
+            for earlier in listed_in(store, [warning.pmid for warning in digest.warnings], digest.period):
+                rebuilt = _rebuilt(store, params, earlier)
+                _write_page(store, params, folder, rebuilt, trend_png(rebuilt.trend), now)
+        return _write_page(store, params, folder, digest, chart, now)
     except DeliveryError as exc:
         raise DeliveryError(f"the {digest.period} digest is not in the archive: {exc}, then the next run or "
                             "'oihwatch digest --send' adds it (it sends nothing twice)") from None
+
+
+def _write_page(store: Store, params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime) -> Path:
+    full = render_digest(digest, chart_src=f"{digest.period}.png")
+    return write_archive(folder, digest.period, full.subject, full.html, chart, params.title, now, changed_since(store))
 
 
 def send_owed_digests(store: Store, params: DigestParams, now: datetime, transport: Transport,

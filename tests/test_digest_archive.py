@@ -1,0 +1,105 @@
+"""The archive marks a paper retracted or corrected after the digest that listed it went out, on that digest's page."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import timedelta
+
+import pytest
+
+from corpus.article import Link
+from digest_support import MONDAY, Clock, filled_store, params, parts
+from reports.delivery import OutboxTransport
+from reports.sending import archive_missing, preview_digest, send_digests, send_due_digest
+from test_digest_render import check_html
+
+RETRACTED_SINCE = "Retracted since this digest (see the 23-30 Nov 2026 digest)"
+CORRECTED_SINCE = "Erratum published (PMID 99000002) since this digest (see the 23-30 Nov 2026 digest)"
+
+
+@pytest.fixture
+def two_weeks(shared_data, tmp_path):
+    """The 2026-W48 digest archived, then one of its strongest papers retracted and another corrected;
+    returns the store, the two papers and a function sending (and archiving) a week's digest."""
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=12)
+    strongest = preview_digest(store, params(), MONDAY).strongest
+    assert len(strongest) >= 2
+
+    def send(week: int):
+        return send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"),
+                               archive_dir=tmp_path / "archive")
+
+    send(0)
+    retracted, corrected = (store.get_article(item.pmid) for item in strongest[:2])
+    clock.now = MONDAY + timedelta(days=3)
+    store.upsert_articles([
+        dataclasses.replace(retracted, publication_types=[*retracted.publication_types, "Retracted Publication"],
+                            links=[*retracted.links, Link("RetractionIn", "99000001")]),
+        dataclasses.replace(corrected, links=[*corrected.links, Link("ErratumIn", "99000002")]),
+    ])
+    return store, retracted, corrected, send, tmp_path / "archive"
+
+
+def test_a_paper_retracted_after_its_digest_is_marked_on_that_digest_s_archived_page(two_weeks):
+    store, retracted, corrected, send, archive = two_weeks
+    before = (archive / "2026-W48.html").read_text()
+    assert "since this digest" not in before
+    send(1)
+    page = (archive / "2026-W48.html").read_text()
+    checked = check_html(page)
+    visible = " ".join(" ".join(checked.text).split())
+    assert "Since this digest went out, papers in it were retracted or corrected" in [text for _, text in checked.headings][1]
+    assert f"{RETRACTED_SINCE}: {retracted.title}" in visible and f"{CORRECTED_SINCE}: {corrected.title}" in visible
+    strongest = visible[visible.index("Strongest new evidence"):]
+    assert f"{retracted.title} \u26a0 {RETRACTED_SINCE}" in strongest  # still there, but no longer unmarked
+    assert f"{corrected.title} \u26a0 {CORRECTED_SINCE}" in strongest
+    for paper, mark in ((retracted, RETRACTED_SINCE), (corrected, CORRECTED_SINCE)):  # above it in each of its sections
+        listed = sum(tag == "h3" and text == paper.title for tag, text in checked.headings)
+        assert listed and visible.count(f"\u26a0 {mark} {paper.title}") == listed
+        assert visible.count(mark) == 2 + listed  # and in the banner and the strongest evidence
+    assert "RETRACTED" not in visible  # retracted since, not when it was sent
+    this_week = (archive / "2026-W49.html").read_text()
+    assert "since this digest" not in this_week and "Papers from earlier digests were retracted or corrected" in this_week
+
+    index = (archive / "index.html").read_text()
+    entries = re.findall(r"<li[^>]*>(.*?)</li>", index)
+    assert [("2026-W49.html" in e, "Since it went out" in e) for e in entries] == [(True, False), (False, True)]
+    assert "Since it went out, papers in it: 1 retracted, 1 corrected" in " ".join(" ".join(check_html(index).text).split())
+
+
+def test_marking_again_adds_nothing_twice(two_weeks):
+    store, retracted, corrected, send, archive = two_weeks
+    send(1)
+    first = (archive / "2026-W48.html").read_text()
+    assert send(1).already_sent  # a rerun writes the pages again
+    (archive / "2026-W49.html").unlink()
+    archive_missing(store, params(), archive, MONDAY + timedelta(weeks=1, hours=2))
+    assert (archive / "2026-W48.html").read_text() == first and (archive / "2026-W49.html").exists()
+    assert (archive / "index.html").read_text().count("Since it went out") == 1
+
+
+def test_a_page_that_cannot_be_marked_leaves_the_warning_digest_s_page_missing_until_it_can(two_weeks):
+    """The next send or run adds what the archive lacks: the page with the warnings is written last."""
+    store, retracted, corrected, send, archive = two_weeks
+    (archive / "2026-W48.html").unlink()
+    (archive / "2026-W48.html").mkdir()  # cannot be replaced
+    outcome = send(1)
+    assert outcome.delivered and outcome.archive_error.startswith("the 2026-W49 digest is not in the archive: ")
+    assert not (archive / "2026-W49.html").exists()
+    (archive / "2026-W48.html").rmdir()
+    archive_missing(store, params(), archive, MONDAY + timedelta(weeks=1, hours=1))
+    assert RETRACTED_SINCE in (archive / "2026-W48.html").read_text() and (archive / "2026-W49.html").exists()
+
+
+def test_a_late_delivery_of_the_earlier_digest_carries_the_marks_too(two_weeks, tmp_path):
+    store, retracted, corrected, send, archive = two_weeks
+    send(1)
+    store.db.execute("UPDATE deliveries SET status = 'pending' WHERE digest_id = 1")  # as if its send had failed
+    late, _ = send_digests(store, params(), MONDAY + timedelta(weeks=1, hours=1), OutboxTransport(tmp_path / "out"))
+    assert late.period == "2026-W48" and late.delivered == ["all@example.org"]
+    text, html = parts(tmp_path / "out" / "2026-W48" / "all@example.org.eml")
+    assert text.index("SINCE THIS DIGEST WENT OUT") < text.index("THE WEEK AT A GLANCE")
+    assert f"* {retracted.title} [{RETRACTED_SINCE}]\n" in text and RETRACTED_SINCE in html
+    assert f": {retracted.title} ({retracted.pubmed_url}) [{RETRACTED_SINCE}]\n- " in text  # in the strongest evidence
