@@ -1,4 +1,4 @@
-"""Key finding: one to three sentences copied verbatim from the abstract, never rewritten.
+"""Key finding: one to three sentences copied verbatim from the abstract, never rewritten nor cut.
 
 The CONCLUSIONS (or INTERPRETATION, IMPLICATIONS) section of a structured abstract
 when there is one (also when the labels were flattened into the text as
@@ -6,7 +6,8 @@ when there is one (also when the labels were flattened into the text as
 ("In conclusion", "These results") when one is near the end. Publisher matter that
 PubMed keeps at the end of abstracts (copyright lines, trial registration, funding,
 "Level of evidence") is never chosen: 19 shared records had a copyright line in their
-finding, one as the whole of it.
+finding, one as the whole of it. Past ``MAX_CHARACTERS`` whole sentences away from the
+conclusion are left out (a results list of 1,316 characters led one finding).
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ import re2
 from corpus.article import Article
 
 MAX_SENTENCES = 3
+# Longer findings lose whole sentences, the ones away from the conclusion. Measured on the 5,779
+# shared records (docs/classifier.md): 500 took the main sentence from 4 of 10 changed findings
+# read (two sentences of 500-520 characters); 600 from 2 of 19, and shortens 93.
+MAX_CHARACTERS = 600
 _CONCLUSION_LABEL = re.compile(r"^(main )?(conclusions?|interpretations?|implications?|significance|summary)\b", re.I)
 _CONCLUSION_CATEGORY = {"CONCLUSIONS"}
 # "CONCLUSIONS: ..." flattened into the text, or a heading glued between two sentences as some
@@ -119,14 +124,15 @@ def key_finding(article: Article) -> str:
 
 
 def _leading(text: str) -> str:
-    """The first sentences, up to the limit and up to any publisher matter."""
+    """The first sentences, up to the limits and up to any publisher matter."""
     runs = _finding_runs(text)
-    return text[runs[0][0][0] : runs[0][: MAX_SENTENCES][-1][1]] if runs else ""
+    return _quoted(text, _shortened(text, runs[0][:MAX_SENTENCES], keep="first")) if runs else ""
 
 
 def _closing(text: str) -> str:
     """From a concluding cue among the last three sentences to the end; else the last two, less
-    statistics that a conclusion follows, and with the sentence a connective leans on."""
+    statistics that a conclusion follows, and with the sentence a connective leans on unless that
+    one is a results list."""
     runs = _finding_runs(text)
     if not runs:
         return ""
@@ -134,15 +140,39 @@ def _closing(text: str) -> str:
     sentences = [text[a:b] for a, b in spans]
     last = len(spans) - 1
     cue = next((i for i in range(max(0, last - MAX_SENTENCES + 1), last + 1) if _CUE.match(sentences[i])), None)
-    if cue is not None:
-        first = cue
-    elif last > 0 and _STATISTIC.search(sentences[last - 1]) and not _RESULT.search(sentences[last]):
+    if cue is not None:  # the conclusion opens there
+        return _quoted(text, _shortened(text, spans[cue:], keep="first"))
+    if last > 0 and _STATISTIC.search(sentences[last - 1]) and not _RESULT.search(sentences[last]):
         first = last
     else:
         first = max(0, last - 1)
-    while first > 0 and last - first + 1 < MAX_SENTENCES and _CONNECTIVE.match(sentences[first]):
+    while (first > 0 and last - first + 1 < MAX_SENTENCES and _CONNECTIVE.match(sentences[first])
+           and not _is_results_list(sentences[first - 1])):
         first -= 1
-    return text[spans[first][0] : spans[last][1]]
+    return _quoted(text, _shortened(text, spans[first:], keep="last"))
+
+
+def _is_results_list(sentence: str) -> bool:
+    """Two statistics or more: results a connective after them does not take into the finding
+    ("... 12.3 mm +/- 0.9 ... [P < 0.0001]); 2) ... In addition, at 1 year ..."). A sentence with one is
+    taken in: "... pain (P < 0.05). In addition, tramadol was as effective as lignocaine" needs it."""
+    return len(_STATISTIC.findall(sentence)) >= 2
+
+
+def _shortened(text: str, spans: list[tuple[int, int]], keep: str) -> list[tuple[int, int]]:
+    """Whole sentences dropped from the end away from the conclusion (``keep``: its 'first' or 'last'
+    sentence) while the finding is longer than ``MAX_CHARACTERS``; one sentence stays, however long.
+    A sentence opening on a connective goes with the one it leans on ("However, when ...")."""
+    while len(spans) > 1 and spans[-1][1] - spans[0][0] > MAX_CHARACTERS:
+        spans = spans[:-1] if keep == "first" else spans[1:]
+        while keep == "last" and len(spans) > 1 and _CONNECTIVE.match(text[spans[0][0] : spans[0][1]]):
+            spans = spans[1:]
+    return spans
+
+
+def _quoted(text: str, spans: list[tuple[int, int]]) -> str:
+    """The sentences as one piece of the text, with what stands between them."""
+    return text[spans[0][0] : spans[-1][1]]
 
 
 def _finding_runs(text: str) -> list[list[tuple[int, int]]]:

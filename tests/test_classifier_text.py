@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.key_finding import is_boilerplate, key_finding, split_sentences
+from classifier.key_finding import MAX_CHARACTERS, is_boilerplate, key_finding, split_sentences
 from classifier.study_type import study_type
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.evidence import STUDY_TYPES
@@ -78,6 +78,31 @@ def test_a_finding_never_starts_on_a_connective_without_the_sentence_it_leans_on
     )
     alone = "Twelve volunteers took part. In contrast to placebo, ketamine abolished it. Mechanisms differ."
     assert key_finding(_unstructured(alone)) == "In contrast to placebo, ketamine abolished it. Mechanisms differ."
+
+
+def test_a_connective_does_not_take_in_a_results_list_before_it(corpus_records):
+    text = ("Forty took part. Pain fell (VAS 12 +/- 1 vs 25 +/- 11, P < 0.001) and fewer needed rescue (57% vs 96%, P < 0.001). "
+            "In addition, no late complications were seen. Epidural M-ADL was safe and effective.")
+    assert key_finding(_unstructured(text)) == "In addition, no late complications were seen. Epidural M-ADL was safe and effective."
+    one = "Forty took part. Injection pain was less after tramadol (P < 0.05). In addition, tramadol was as good as lignocaine."
+    assert key_finding(_unstructured(one)) == "Injection pain was less after tramadol (P < 0.05). In addition, tramadol was as good as lignocaine."
+    real = key_finding(corpus_records["11841719"])  # its results list was 1,016 of the finding's 1,316 characters
+    assert real.startswith("In addition, at 1 year of follow-up") and real.endswith("improved postoperative pain control and return to function.")
+
+
+def test_a_long_finding_loses_whole_sentences_away_from_its_conclusion():
+    """Never cut inside one; the conclusion stays: a closing one is the last, a CONCLUSIONS section's or a cue's the first."""
+    long = "A finding of many words stands here" + ", and more" * 60 + "."
+    closing = key_finding(_unstructured(f"Forty took part. {long} The method is safe."))
+    assert closing == "The method is safe."
+    leaning = key_finding(_unstructured(f"Forty took part. {long} However, it was {'very ' * 60}slow. The method is safe."))
+    assert leaning == "The method is safe."  # 'However, ...' leans on the sentence left out
+    section = Article("1", abstract_sections=[AbstractSection(f"Ketamine helps. {long} More work is needed.", "CONCLUSIONS", "CONCLUSIONS")])
+    assert key_finding(section) == "Ketamine helps."
+    cue = key_finding(_unstructured(f"Forty took part. Pain fell. In conclusion, ketamine helps. {long}"))
+    assert cue == "In conclusion, ketamine helps."
+    assert key_finding(_unstructured(f"Forty took part. {long}")) == long  # one sentence stays whole, however long
+    assert len(long) > MAX_CHARACTERS
 
 
 def test_a_closing_statistic_gives_way_to_the_conclusion_after_it():
@@ -187,6 +212,7 @@ def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(co
         finding = key_finding(article)
         assert finding in article.abstract
         assert bool(finding) == bool(article.abstract.strip())
+        assert len(finding) <= MAX_CHARACTERS or len(split_sentences(finding)) == 1, article.pmid
         assert not any(is_boilerplate(sentence) for sentence in split_sentences(finding)), article.pmid
     assert {"rct", "preclinical", "observational", "review", "case_report"} <= seen
 
