@@ -98,16 +98,16 @@ def gather_new_digest(
     return DigestContent(digest, items, marks)
 
 
-def gather_recorded_digest(
-    store: Store, record: DigestRecord, *, title: str, topics: Mapping[str, str], threshold: float
-) -> Digest:
-    """A recorded digest rebuilt from its items and warnings, for the recipients still missing it."""
+def gather_recorded_digest(store: Store, record: DigestRecord, *, title: str, topics: Mapping[str, str]) -> Digest:
+    """A recorded digest rebuilt from its items and warnings, for the recipients still missing it and its
+    archive page. Every item it recorded was shown: today's relevance (a retrain, another cut-off)
+    takes none of them back."""
     warned = warned_in(store, record.id)
     warnings = [build_warning(article, warned[article.pmid]) for article in store.iter_articles(sorted(warned))]
     sent = sent_before(store, record.id)
     pmids = list(digest_items(store, record.id))
     return _assemble(store, pmids, sent, warnings, record.id, record.period, record.since, record.until, title, topics,
-                     threshold, later_notices(store, record.id))
+                     0.0, later_notices(store, record.id))
 
 
 # The warnings later digests gave about the papers a digest listed: each mark is recorded once, by the

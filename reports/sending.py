@@ -219,7 +219,7 @@ def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, dig
 def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest:
     """A recorded digest as it went out, in today's settings' words (title, topic labels), with its note
     if the harvest was failing when it was recorded."""
-    digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics, threshold=params.relevance_threshold)
+    digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics)
     return _unsearched(digest, harvest_outage(store, params.queries, before=record.created))
 
 

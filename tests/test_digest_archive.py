@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from corpus.article import Link
+from corpus.tags import load_classifications, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.delivery import OutboxTransport
 from reports.sending import archive_missing, preview_digest, send_digests, send_due_digest
@@ -103,3 +104,18 @@ def test_a_late_delivery_of_the_earlier_digest_carries_the_marks_too(two_weeks, 
     assert text.index("SINCE THIS DIGEST WENT OUT") < text.index("THE WEEK AT A GLANCE")
     assert f"* {retracted.title} [{RETRACTED_SINCE}]\n" in text and RETRACTED_SINCE in html
     assert f": {retracted.title} ({retracted.pubmed_url}) [{RETRACTED_SINCE}]\n- " in text  # in the strongest evidence
+
+
+def test_a_page_marked_again_lists_every_paper_its_digest_sent(two_weeks):
+    """What readers were sent stays on the page: a paper classified again below today's relevance cut-off
+    (a retrain, another threshold) is still listed, and the counts stay those of the digest."""
+    store, retracted, corrected, send, archive = two_weeks
+    sent = preview_digest(store, params(), MONDAY)
+    dropped = next(item.pmid for item in sent.items if item.pmid not in (retracted.pmid, corrected.pmid))
+    [classification] = load_classifications(store, [dropped]).values()
+    save_classifications(store, [dataclasses.replace(classification, relevance=0.0)])
+    send(1)
+    page = (archive / "2026-W48.html").read_text()
+    assert RETRACTED_SINCE in page and store.get_article(dropped).title in page
+    assert len(preview_digest(store, params(), MONDAY).items) == len(sent.items)
+
