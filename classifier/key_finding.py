@@ -146,7 +146,7 @@ def _closing(text: str) -> str:
         first = last
     else:
         first = max(0, last - 1)
-    while (first > 0 and last - first + 1 < MAX_SENTENCES and _CONNECTIVE.match(sentences[first])
+    while (first > 0 and last - first + 1 < MAX_SENTENCES and leans_back(sentences[first])
            and not _is_results_list(sentences[first - 1])):
         first -= 1
     return _quoted(text, _shortened(text, spans[first:], keep="last"))
@@ -162,12 +162,21 @@ def _is_results_list(sentence: str) -> bool:
 def _shortened(text: str, spans: list[tuple[int, int]], keep: str) -> list[tuple[int, int]]:
     """Whole sentences dropped from the end away from the conclusion (``keep``: its 'first' or 'last'
     sentence) while the finding is longer than ``MAX_CHARACTERS``; one sentence stays, however long.
-    A sentence opening on a connective goes with the one it leans on ("However, when ...")."""
+    A sentence opening on a connective goes with the one it leans on ("However, when ..."), and never
+    stands alone: rather both, over the length."""
     while len(spans) > 1 and spans[-1][1] - spans[0][0] > MAX_CHARACTERS:
-        spans = spans[:-1] if keep == "first" else spans[1:]
-        while keep == "last" and len(spans) > 1 and _CONNECTIVE.match(text[spans[0][0] : spans[0][1]]):
-            spans = spans[1:]
+        shorter = spans[:-1] if keep == "first" else spans[1:]
+        while keep == "last" and len(shorter) > 1 and leans_back(text[shorter[0][0] : shorter[0][1]]):
+            shorter = shorter[1:]
+        if keep == "last" and leans_back(text[shorter[0][0] : shorter[0][1]]):
+            break
+        spans = shorter
     return spans
+
+
+def leans_back(sentence: str) -> bool:
+    """Whether ``sentence`` opens on a connective that leans on the one before ("However, ...")."""
+    return bool(_CONNECTIVE.match(sentence))
 
 
 def _quoted(text: str, spans: list[tuple[int, int]]) -> str:

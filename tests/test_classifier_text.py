@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from classifier.key_finding import MAX_CHARACTERS, is_boilerplate, key_finding, split_sentences
+from classifier.key_finding import MAX_CHARACTERS, is_boilerplate, key_finding, leans_back, split_sentences
 from classifier.study_type import study_type
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.evidence import STUDY_TYPES
@@ -102,6 +102,9 @@ def test_a_long_finding_loses_whole_sentences_away_from_its_conclusion():
     cue = key_finding(_unstructured(f"Forty took part. Pain fell. In conclusion, ketamine helps. {long}"))
     assert cue == "In conclusion, ketamine helps."
     assert key_finding(_unstructured(f"Forty took part. {long}")) == long  # one sentence stays whole, however long
+    contrast = f"However, it was {'very ' * 40}slow."
+    both = key_finding(_unstructured(f"Forty took part. {long} {contrast}"))
+    assert both == f"{long} {contrast}"  # 'However, ...' never stands alone: both stay, over the cap
     assert len(long) > MAX_CHARACTERS
 
 
@@ -212,7 +215,8 @@ def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(co
         finding = key_finding(article)
         assert finding in article.abstract
         assert bool(finding) == bool(article.abstract.strip())
-        assert len(finding) <= MAX_CHARACTERS or len(split_sentences(finding)) == 1, article.pmid
+        sentences = split_sentences(finding)  # over the length: one sentence, and those leaning on it ('However, ...')
+        assert len(finding) <= MAX_CHARACTERS or all(leans_back(sentence) for sentence in sentences[1:]), article.pmid
         assert not any(is_boilerplate(sentence) for sentence in split_sentences(finding)), article.pmid
     assert {"rct", "preclinical", "observational", "review", "case_report"} <= seen
 
