@@ -127,12 +127,12 @@ def test_last_runs_say_each_steps_counts_in_its_own_words(tmp_path):
             with recorded(store, step) as kept:
                 kept.update(counts)
     assert counts_column(path) == {"harvest": "1,200 found, 3 new, 9 updated", "sweep": "1 found, 0 new, 1 updated",
-                                   "classify": "822 classified", "digest": "1 paper, delivered to 3", "train": "5,789 records"}
+                                   "classify": "822 classified", "digest": "1 paper, for 3 recipients", "train": "5,789 records"}
     with Store(settings.database_path) as store:
         with recorded(store, "digest"), recorded(store, "train"):  # a digest not due; a train of an older version
             pass
     rows = counts_column(path)
-    assert (rows["digest"], rows["train"]) == ("nothing delivered", "")
+    assert (rows["digest"], rows["train"]) == ("nothing sent or written", "")
 
 
 def counts_column(config) -> dict[str, str]:

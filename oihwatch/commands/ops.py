@@ -25,8 +25,8 @@ def status(app: App, as_json: bool) -> None:
     Each of last_runs in --json keeps three counts, found, new and updated, which
     mean, per step: harvest and sweep: the records PubMed listed, the new ones
     stored, the stored ones updated; classify: the records classified (found and
-    updated); digest: the papers of the digest (found) and the deliveries made
-    (new); train: the records trained on (found).
+    updated); digest: the papers of the digest (found) and the recipients it was
+    sent to or written for as .eml (new); train: the records trained on (found).
 
     \b
     Example:
@@ -63,10 +63,11 @@ def print_status(info: dict) -> None:
 
 def counts_text(run: dict) -> str:
     """A run's counts in the words of its step: the run log keeps found, new and updated for every step,
-    and only a harvest's mean that ('4 papers, delivered to 3' for a digest, '822 classified')."""
+    and only a harvest's mean that ('4 papers, for 3 recipients' for a digest, '822 classified'). A digest's
+    count does not tell sent from written as .eml: the digests line does."""
     found, new, updated = run["found"], run["new"], run["updated"]
     if run["step"] == "digest":  # no paper and no delivery: not due, or nothing for anyone
-        return f"{found:,} paper{'' if found == 1 else 's'}, delivered to {new:,}" if found or new else "nothing delivered"
+        return f"{found:,} paper{'' if found == 1 else 's'}, for {new:,} recipient{'' if new == 1 else 's'}" if found or new else "nothing sent or written"
     if run["step"] == "classify":
         return f"{updated:,} classified"
     if run["step"] == "train":  # an older version recorded no count
