@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from corpus import Store
 from corpus.ledger import mark_refused, record_digest
+from corpus.runs import finish_run, start_run
 from oihwatch.cli import cli
 
 MAILING = ('[ncbi]\nemail = "ops@example.org"\n[smtp]\nhost = "mail.example.org"\nusername = "digest"\n'
@@ -62,3 +63,14 @@ def test_an_address_refused_for_good_says_what_to_do_however_it_was_stored(confi
     assert found == ("the 2026-W48 digest to clinic@example.org was refused for good, not retried: SMTP mail.example.org:587 "
                      "(starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable; "
                      "correct or remove the address in [[recipients]]")
+
+
+def test_a_digest_due_and_held_back_by_a_failing_harvest_is_a_warning(config):
+    """The next runs name the digest job as if it would go; a digest held while NCBI fails would not."""
+    config.write_text(MAILING + '[[queries]]\nname = "oih"\nterm = "hyperalgesia"\n', encoding="utf-8")
+    assert not [w for w in warnings(config) if "digest is held" in w]
+    with Store(config.parent / "oihwatch.db") as store:
+        finish_run(store, start_run(store, "harvest", "oih"), "failed", error="NCBI answered 503")
+    [held] = [w for w in warnings(config) if "digest is held" in w]
+    assert held.startswith("the 20") and "the last harvest (query oih) failed at " in held
+
