@@ -216,12 +216,15 @@ def test_send_empty_off_still_delivers_a_warning_to_everyone(tmp_path):
 
 
 def test_an_empty_week_says_so_in_one_line(tmp_path):
+    """'in your topics' only to a reader who chose some."""
     store = Store(":memory:", clock=Clock(MONDAY))
-    outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    assert outcome.delivered == ["all@example.org"] and outcome.items == 0
-    text, html = parts(tmp_path / "2026-W48" / "all@example.org.eml")
-    assert "Nothing new on opioid-induced hyperalgesia in your topics this week." in text
-    assert "Nothing new on opioid-induced hyperalgesia in your topics this week." in html
+    readers = (Recipient("all@example.org"), Recipient("k@example.org", ("ketamine",)))
+    outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(tmp_path))
+    assert outcome.delivered == ["all@example.org", "k@example.org"] and outcome.items == 0
+    for reader, said in (("all@example.org", "Nothing new on opioid-induced hyperalgesia this week."),
+                         ("k@example.org", "Nothing new on opioid-induced hyperalgesia in your topics this week.")):
+        text, html = parts(tmp_path / "2026-W48" / f"{reader}.eml")
+        assert said in text and said in html
     assert "nothing new" in (tmp_path / "2026-W48" / "all@example.org.eml").read_text().splitlines()[0]
 
 
