@@ -6,6 +6,7 @@ import importlib
 import json
 import re
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -28,15 +29,20 @@ topics = ["ketamine"]
 """
 
 
-@pytest.fixture
-def config(tmp_path, shared_data):
+def corpus_config(tmp_path, shared_data, papers: int) -> Path:
+    """A config with two recipients beside a corpus of ``papers`` real records, created and classified today."""
     path = tmp_path / "config.toml"
     path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
     with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
-        articles = created_on(real_articles(shared_data, 12), datetime.now(timezone.utc).date())
+        articles = created_on(real_articles(shared_data, papers), datetime.now(timezone.utc).date())
         store.upsert_articles(articles)
         save_classifications(store, [classify(a, i) for i, a in enumerate(articles)])
     return path
+
+
+@pytest.fixture
+def config(tmp_path, shared_data):
+    return corpus_config(tmp_path, shared_data, 12)
 
 
 def smtp_env(smtp: LoopbackSmtp, sender: str = "digest@example.org") -> dict[str, str]:
@@ -82,12 +88,7 @@ def test_a_store_just_filled_from_files_previews_no_old_paper_as_new(tmp_path, s
 
 
 def test_one_paper_is_counted_as_one_paper_in_the_preview_and_the_send(tmp_path, shared_data):
-    path = tmp_path / "config.toml"
-    path.write_text(default_config_text("ops@example.org") + RECIPIENTS)
-    with Store(tmp_path / "oihwatch.db", clock=lambda: datetime.now(timezone.utc)) as store:
-        articles = created_on(real_articles(shared_data, 1), datetime.now(timezone.utc).date())
-        store.upsert_articles(articles)
-        save_classifications(store, [classify(articles[0], 0)])
+    path = corpus_config(tmp_path, shared_data, 1)
     preview = run(path)
     assert re.search(r"^preview of \d{4}-W\d\d \(1 paper\): ", preview.stdout, re.M), preview.output
     sent = run(path, "--send")

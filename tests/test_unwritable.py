@@ -93,27 +93,17 @@ def only_root(reason: str):
     return pytest.mark.skipif(not ROOT, reason=f"{reason}; only root can give a file to another user")
 
 
-@only_root("a lock file of root's")
-def test_a_lock_file_of_another_user_is_named_with_its_owner_and_the_chown(corpus):
-    lock = corpus / "oihwatch.db.lock"
-    os.chown(lock, 0, -1)
+@only_root("a lock file or a database of root's")
+@pytest.mark.parametrize("name, failed", [("oihwatch.db.lock", "cannot open the lock file {path}: Permission denied"),
+                                          ("oihwatch.db", "cannot write to {path}: attempt to write a readonly database")])
+def test_a_file_of_another_user_is_named_with_its_owner_and_the_chown(corpus, name, failed):
+    path = corpus / name
+    os.chown(path, 0, -1)
     result = label(corpus)
     assert result.returncode == 1
     assert result.stderr == (
-        f"Error: cannot open the lock file {lock}: Permission denied; oihwatch.db.lock belongs to {OWNER}, "
-        f"not to {RUNNER}, the user running oihwatch; chown it: sudo chown {RUNNER} {lock}\n"
-    )
-
-
-@only_root("a database of root's")
-def test_a_database_of_another_user_is_named_with_its_owner_and_the_chown(corpus):
-    database = corpus / "oihwatch.db"
-    os.chown(database, 0, -1)
-    result = label(corpus)
-    assert result.returncode == 1
-    assert result.stderr == (
-        f"Error: cannot write to {database}: attempt to write a readonly database; oihwatch.db belongs to {OWNER}, "
-        f"not to {RUNNER}, the user running oihwatch; chown it: sudo chown {RUNNER} {database}\n"
+        f"Error: {failed.format(path=path)}; {name} belongs to {OWNER}, "
+        f"not to {RUNNER}, the user running oihwatch; chown it: sudo chown {RUNNER} {path}\n"
     )
 
 
