@@ -12,18 +12,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from corpus.errors import StorageError
-from corpus.ledger import find_digest
 from corpus.runs import INTERRUPTED, get_watermark, last_runs, last_success
 from corpus.store import Store
 from corpus.tags import count_to_classify
-from oihwatch.commands.digest import digest_params
 from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
 from reports.address import ADDRESS_ADVICE
 from reports.period import digest_due
-from reports.sending import hold_reason, preview_digest
 
 
 def gather_status(settings: Settings, store: Store, meta: dict | None, now: datetime) -> dict:
@@ -161,12 +158,16 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
 def held_digest(settings: Settings, store: Store, now: datetime) -> list[str]:
     """Why the digest due now would be held back (records waiting for classify, a failing harvest):
     the next runs above name its job as if it would go."""
-    params = digest_params(settings)
-    addresses = [recipient.email for recipient in params.recipients]
-    if not addresses or digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
+    addresses = [recipient.email for recipient in settings.recipients]
+    if not addresses or digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone,
+                                   now, addresses) is None:
         return []
-    preview = preview_digest(store, params, now)
-    held_back = "" if find_digest(store, preview.period) else hold_reason(store, params, now, preview)
+    # Only now: the digest code (templates, charts, mail) would slow every status, which monitoring runs often.
+    from oihwatch.commands.digest import digest_params
+    from reports.sending import hold_reason, preview_digest
+
+    params = digest_params(settings)
+    held_back = hold_reason(store, params, now, preview_digest(store, params, now))
     return [held_back] if held_back else []
 
 

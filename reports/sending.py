@@ -176,7 +176,10 @@ def _hold(params: DigestParams, now: datetime, digest: Digest, outage: HarvestOu
 
 
 def hold_reason(store: Store, params: DigestParams, now: datetime, digest: Digest) -> str:
-    """Why ``digest``, not recorded yet, would be held back if sent now ('' if it would go)."""
+    """Why ``digest`` would be held back if sent now ('' if it would go, or is recorded already: only a
+    new digest waits)."""
+    if find_digest(store, digest.period) is not None:
+        return ""
     return _hold(params, now, digest, harvest_outage(store, params.queries))
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 
 from corpus.errors import DeliveryError, InputError
-from corpus.ledger import find_digest
 from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.commands.params import IsoDate
@@ -132,7 +131,7 @@ def send_hint(store: Store, params: DigestParams, now: datetime, preview: Digest
     if preview.unclassified:
         return (f"--send would refuse while {preview.unclassified} record(s) of its window are not classified: "
                 "run 'oihwatch classify' first")
-    if find_digest(store, preview.period) is None and (held := hold_reason(store, params, now, preview)):
+    if held := hold_reason(store, params, now, preview):
         return f"--send would hold it back: {held}"
     return f"recipients: {', '.join(addresses)} (add --send)"
 
