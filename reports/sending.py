@@ -286,20 +286,22 @@ def _archive_page(store: Store, params: DigestParams, folder: Path, digest: Dige
     that brought it. Its own page comes last, so while one of those fails it is missing, and the
     next send or run (``archive_missing``) tries them all again. Each page is rendered whole from
     the store, so writing it again changes nothing."""
+    changes = changed_since(store)  # the index's notes, the same for every page written now
     try:
         if digest.warnings:
             for earlier in listed_in(store, [warning.pmid for warning in digest.warnings], digest.period):
                 rebuilt = _rebuilt(store, params, earlier)
-                _write_page(store, params, folder, rebuilt, trend_png(rebuilt.trend), now)
-        return _write_page(store, params, folder, digest, chart, now)
+                _write_page(params, folder, rebuilt, trend_png(rebuilt.trend), now, changes)
+        return _write_page(params, folder, digest, chart, now, changes)
     except DeliveryError as exc:
         raise DeliveryError(f"the {digest.period} digest is not in the archive: {exc}, then the next run or "
                             "'oihwatch digest --send' adds it (it sends nothing twice)") from None
 
 
-def _write_page(store: Store, params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime) -> Path:
+def _write_page(params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime,
+                changes: dict[str, tuple[int, int]]) -> Path:
     full = render_digest(digest, chart_src=f"{digest.period}.png")
-    return write_archive(folder, digest.period, full.subject, full.html, chart, params.title, now, changed_since(store))
+    return write_archive(folder, digest.period, full.subject, full.html, chart, params.title, now, changes)
 
 
 def send_owed_digests(store: Store, params: DigestParams, now: datetime, transport: Transport,
