@@ -20,6 +20,7 @@ joined into the statement.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Collection
@@ -131,6 +132,7 @@ class Hit:
     score: float  # -bm25: higher is more relevant; 0 when there was no query
 
 
+@functools.lru_cache(maxsize=64)  # pure; a full page of results counts its query again (count_matches)
 def fts_query(text: str) -> str:
     """The user's query as FTS5 syntax: punctuated words become phrases, fields are checked.
 
