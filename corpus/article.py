@@ -62,6 +62,12 @@ class Book:
     place: str = ""  # of publication: 'Seattle (WA)'
     editors: tuple[Author, ...] = ()
 
+    @classmethod
+    def named(cls, publisher: str, place: str, editors: Iterable[Author]) -> Book | None:
+        """The book, or None when the record names no publisher, place or editor (an empty book says nothing)."""
+        editors = tuple(editors)
+        return cls(publisher, place, editors) if publisher or place or editors else None
+
 
 @dataclass(frozen=True)
 class AbstractSection:

@@ -140,8 +140,7 @@ def _book(record: dict) -> dict:
     nothing for a journal article, whose PL is its journal's country, not a place of publication."""
     if not _one(record, "BTI"):
         return {}
-    publisher, place, editors = _one(record, "PB"), _one(record, "PL"), tuple(_people(record, "FED", "ED"))
-    return {"is_book": True, "book": Book(publisher, place, editors) if publisher or place or editors else None}
+    return {"is_book": True, "book": Book.named(_one(record, "PB"), _one(record, "PL"), _people(record, "FED", "ED"))}
 
 
 def _issn(record: dict) -> str:

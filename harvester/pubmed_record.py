@@ -144,8 +144,7 @@ def _author_lists(parent: etree._Element | None) -> dict[str, etree._Element]:
 
 def _book(publisher: dict, editors: list[Author]) -> Book | None:
     """The publisher, its place and the editors of a book; None when the record names none of them."""
-    name, place = text_of(publisher.get("PublisherName")), text_of(publisher.get("PublisherLocation"))
-    return Book(name, place, tuple(editors)) if name or place or editors else None
+    return Book.named(text_of(publisher.get("PublisherName")), text_of(publisher.get("PublisherLocation")), editors)
 
 
 def _index(element: etree._Element | None) -> dict:

@@ -82,5 +82,4 @@ def book_fields(reference_type: str, publisher: str, place: str, editors: list[s
     'book', the book's title in 'journal'); none for anything else."""
     if reference_type not in ("chapter", "book"):
         return {}
-    names = tuple(author_from_name(name) for name in editors)
-    return {"is_book": True, "book": Book(publisher, place, names) if publisher or place or names else None}
+    return {"is_book": True, "book": Book.named(publisher, place, (author_from_name(name) for name in editors))}
