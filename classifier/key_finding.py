@@ -166,10 +166,11 @@ def _shortened(text: str, spans: list[tuple[int, int]], keep: str) -> list[tuple
     stands alone: rather both, over the length."""
     while len(spans) > 1 and spans[-1][1] - spans[0][0] > MAX_CHARACTERS:
         shorter = spans[:-1] if keep == "first" else spans[1:]
-        while keep == "last" and len(shorter) > 1 and leans_back(text[shorter[0][0] : shorter[0][1]]):
-            shorter = shorter[1:]
-        if keep == "last" and leans_back(text[shorter[0][0] : shorter[0][1]]):
-            break
+        if keep == "last":  # start at the next sentence that leans on none before it
+            standing = next((i for i, (start, end) in enumerate(shorter) if not leans_back(text[start:end])), None)
+            if standing is None:
+                break
+            shorter = shorter[standing:]
         spans = shorter
     return spans
 

@@ -130,7 +130,9 @@ def _author(name: str) -> Author:
     """'Carr, A S' (our export, the Cohen files), or 'A S Carr' (ASReview's online files) → ``Author``;
     a group's name ('Nasal Diamorphine Trial Group', ``is_group_name``) → a collective author, before
     its first word could be read as an initial ('A Study Group')."""
-    initials_first = None if is_group_name(name) else _INITIALS_FIRST.match(name)
+    if is_group_name(name):
+        return Author(collective=name)
+    initials_first = _INITIALS_FIRST.match(name)
     return author_from_name(f"{initials_first.group(2)}, {initials_first.group(1)}" if initials_first else name)
 
 
