@@ -335,14 +335,10 @@ def _fetch_behind(fetch: Callable[[], list[Article]], committing: Future[None] |
     """
     try:
         stop.check()
-        articles = fetch()
-    except BaseException:
+        return fetch()
+    finally:
         if committing is not None:
             committing.result()
-        raise
-    if committing is not None:
-        committing.result()
-    return articles
 
 
 def _watermark_date(store: Store, query: str) -> date | None:

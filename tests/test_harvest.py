@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, replace
+from concurrent.futures import Future
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,7 +21,7 @@ from corpus.runs import STOPPED, get_watermark, last_runs, set_watermark
 from corpus.store import Store
 from fake_eutils import FAULTS, FakeClock
 from harvester.eutils import EutilsClient
-from harvester.harvest import HarvestFailed, harvest_all
+from harvester.harvest import HarvestFailed, Stop, Stopped, _fetch_behind, harvest_all
 from harvester.ingest import ingest_files
 from processes import signal_while_retrying, stderr_once_stopped
 from harvester.ratelimit import RateLimiter
@@ -255,6 +256,44 @@ def test_a_commit_that_fails_while_the_next_fetch_fails_too_is_the_error_reporte
     [result] = harvest(store, client, since=date(2001, 1, 1), until=date(2001, 12, 31), options=Options(batch_size=5))
     assert stored(store) == expected(records, end=date(2001, 12, 31)) and get_watermark(store, "oih") == "2001-12-31"
     assert result.counts.new == len(expected(records, date(2001, 1, 1), date(2001, 12, 31))) - 5
+
+
+def committed(error: BaseException | None = None) -> Future:
+    """A batch's commit, done: stored, or failed with ``error``."""
+    commit = Future()
+    if error is None:
+        commit.set_result(None)
+    else:
+        commit.set_exception(error)
+    return commit
+
+
+def test_a_fetch_behind_a_commit_returns_its_batch_only_once_that_commit_is_stored():
+    batch = ["a record"]
+    assert _fetch_behind(lambda: batch, None, Stop()) is batch
+    assert _fetch_behind(lambda: batch, committed(), Stop()) is batch
+    with pytest.raises(StorageError, match="disk is full") as failure:
+        _fetch_behind(lambda: batch, committed(StorageError("database or disk is full")), Stop())
+    assert failure.value.__context__ is None
+
+
+@pytest.mark.parametrize("fails, stopped", [(HarvestError("efetch failed"), False), (KeyboardInterrupt(), False),
+                                             (None, True)])
+def test_a_failed_commit_wins_over_a_failed_fetch_which_rides_along_as_its_context(fails, stopped):
+    """NCBI down, Ctrl-C, or a stop before the fetch: the full disk is what to fix, and it is what is raised."""
+    def fetch():
+        raise fails
+
+    stop = Stop()
+    if stopped:
+        stop.set()
+    disk_full = StorageError("database or disk is full")
+    with pytest.raises(StorageError) as failure:
+        _fetch_behind(fetch, committed(disk_full), stop)
+    assert failure.value is disk_full
+    assert isinstance(failure.value.__context__, Stopped) if stopped else failure.value.__context__ is fails
+    with pytest.raises(Stopped if stopped else type(fails)):  # behind a commit that was stored, the fetch's own error
+        _fetch_behind(fetch, committed(), stop)
 
 
 def test_an_outage_beyond_the_retry_budget_fails_loudly_and_keeps_the_watermark(fake, store, client, records):
