@@ -50,9 +50,16 @@ def harvest_outage(store: Store, queries: Iterable[str], before: str | None = No
             "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
         if latest is None or latest[0] in ("ok", "running"):
             continue
-        success = store.db.execute(
-            "SELECT started FROM runs WHERE step = 'harvest' AND query = ? AND status = 'ok' "
-            "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
-        first = store.db.execute("SELECT MIN(started) FROM runs WHERE step = 'harvest' AND query = ?", (query,)).fetchone()
-        found.append(HarvestOutage(query, latest[1], (success or first)[0], latest[0]))
+        found.append(HarvestOutage(query, latest[1], _failing_since(store, query, before), latest[0]))
     return min(found, key=lambda outage: outage.since, default=None)
+
+
+def _failing_since(store: Store, query: str, before: str | None) -> str:
+    """When the last successful harvest of ``query`` (begun at or before ``before``) began; its first
+    attempt when none succeeded, which is looked up only then."""
+    success = store.db.execute(
+        "SELECT started FROM runs WHERE step = 'harvest' AND query = ? AND status = 'ok' "
+        "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
+    if success is not None:
+        return success[0]
+    return store.db.execute("SELECT MIN(started) FROM runs WHERE step = 'harvest' AND query = ?", (query,)).fetchone()[0]

@@ -8,9 +8,10 @@ import pytest
 
 from corpus.ledger import find_digest
 from corpus.runs import finish_run, start_run
+from corpus.store import Store
 from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.delivery import SmtpTransport
-from reports.outage import HARVEST_OUTAGE_GRACE
+from reports.outage import HARVEST_OUTAGE_GRACE, harvest_outage
 from reports.sending import Recipient, preview_digest, send_due_digest
 
 EVERYONE, KETAMINE = Recipient("all@example.org"), Recipient("ketamine@example.org", ("ketamine",))
@@ -57,6 +58,21 @@ def test_a_digest_waits_for_a_failing_harvest_and_goes_after_the_next_success_wi
     assert not sent.held and sorted(sent.delivered) == [EVERYONE.email, KETAMINE.email]
     (message,) = smtp.handler.received_by(EVERYONE.email)
     assert "PubMed" not in message["Subject"] and "could not be searched" not in "".join(parts(message))
+
+
+def test_an_outage_after_a_success_is_dated_from_it_without_looking_up_the_first_attempt():
+    clock = Clock(MONDAY - timedelta(days=2))
+    with Store(":memory:", clock=clock) as runs:
+        harvest(runs, clock, MONDAY - timedelta(days=2), ok=False)  # the first attempt, before any success
+        harvest(runs, clock, MONDAY - timedelta(days=1), ok=True)
+        harvest(runs, clock, MONDAY - timedelta(hours=1), ok=False)
+        statements: list[str] = []
+        runs.db.set_trace_callback(statements.append)
+        outage = harvest_outage(runs, ["oih"])
+        runs.db.set_trace_callback(None)
+        success = runs.db.execute("SELECT started FROM runs WHERE status = 'ok'").fetchone()[0]
+    assert outage.since == success and outage.status == "failed"
+    assert len(statements) == 2 and not any("MIN(started)" in sql for sql in statements)  # the latest run, the success
 
 
 def test_a_harvest_stopped_by_ctrl_c_holds_the_digest_saying_it_was_interrupted(store, clock, smtp):
