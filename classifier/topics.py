@@ -111,9 +111,14 @@ def rules_fingerprint(rules: Sequence[TopicRule]) -> dict:
 
 
 def rule_options() -> re2.Options:
-    """RE2 (linear time, no backtracking): rules are config, a slow pattern must not stall classification."""
+    """RE2 (linear time, no backtracking): rules are config, a slow pattern must not stall classification.
+
+    All rules scan as one RE2 set, whose lazily built DFA outgrows RE2's default 8 MiB budget and
+    is then thrown away and rebuilt again and again: 32 MiB scans the default rules 1.6-1.8 times
+    faster, with the same matches."""
     options = re2.Options()
     options.log_errors = False
+    options.max_mem = 32 << 20
     return options
 
 

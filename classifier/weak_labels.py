@@ -38,7 +38,9 @@ def keyword_hits(texts: Sequence[str], rules: Sequence[TopicRule]) -> np.ndarray
             searcher.Add(pattern)
         searcher.Compile()
         for i, text in enumerate(texts):
-            matched[i, searcher.Match(text.lower())] = True
+            found = searcher.Match(text.lower())
+            if found:  # None when nothing matches, and matched[i, None] would mark the whole row
+                matched[i, found] = True
     hits = np.zeros((len(texts), len(rules)), dtype=np.float64)
     for j, (keyword, requires, exclude) in enumerate(slots):
         if keyword >= 0:
