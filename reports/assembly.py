@@ -18,12 +18,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from corpus.article import Article
 from corpus.evidence import STUDY_TYPES, evidence_rank
 from corpus.ledger import RETRACTED
 from corpus.tags import Classification, TopicScore
+
+if TYPE_CHECKING:
+    from reports.outage import HarvestOutage
 
 OTHER = ""  # the section of relevant records without a topic
 OTHER_LABEL = "Other OIH research"
@@ -153,7 +157,7 @@ class Digest:
     trend: tuple[TrendPoint, ...]  # earlier digests, then this one
     unclassified: int = 0  # records of the window waiting for classify, so not shown
     listed_earlier: int = 0  # records of the window an earlier digest listed, so not shown again
-    unsearched_since: str = ""  # the day PubMed was last searched, when every search since failed (``reports.outage``)
+    outage: HarvestOutage | None = None  # the failing harvest when the digest was made, if it was failing (``reports.outage``)
 
     @property
     def items(self) -> list[Item]:
@@ -184,6 +188,11 @@ class Digest:
     def dates(self) -> str:
         """The days the digest covers, '23-30 Nov 2026'; the period ('2026-W49') is for operators."""
         return dates_text(self.since, self.until)
+
+    @property
+    def unsearched_since(self) -> str:
+        """The day PubMed was last searched, when every search since failed ('' when it could be searched)."""
+        return self.outage.since[:10] if self.outage else ""
 
     @property
     def caveat(self) -> str:

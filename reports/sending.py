@@ -42,7 +42,7 @@ from reports.chart import trend_png
 from reports.delivery import RecipientRefused, write_archive
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
-from reports.outage import HarvestOutage, harvest_outage
+from reports.outage import harvest_outage
 from reports.period import current_period, latest_due
 from reports.render import render_digest
 
@@ -159,9 +159,10 @@ def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Itera
     return wanted, skipped
 
 
-def _hold(params: DigestParams, now: datetime, digest: Digest, outage: HarvestOutage | None) -> str:
+def _hold(params: DigestParams, now: datetime, digest: Digest) -> str:
     """Why the period's new digest must wait ('' when it may go): records of its window wait for classify,
-    or the latest harvest failed, until ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
+    or the latest harvest failed (``digest.outage``), until ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
+    outage = digest.outage
     if digest.unclassified:
         return (f"the {digest.period} digest is not recorded or sent: {digest.unclassified} record(s) first seen in its "
                 "window are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what "
@@ -176,16 +177,12 @@ def _hold(params: DigestParams, now: datetime, digest: Digest, outage: HarvestOu
 
 
 def hold_reason(store: Store, params: DigestParams, now: datetime, digest: Digest) -> str:
-    """Why ``digest`` would be held back if sent now ('' if it would go, or is recorded already: only a
-    new digest waits)."""
+    """Why ``digest``, as ``preview_digest`` made it just now, would be held back if sent ('' if it would go,
+    or is recorded already: only a new digest waits). The harvest is judged by the outage the preview read
+    (``Digest.outage``): a hint under a preview reads the runs once."""
     if find_digest(store, digest.period) is not None:
         return ""
-    return _hold(params, now, digest, harvest_outage(store, params.queries))
-
-
-def _unsearched(digest: Digest, outage: HarvestOutage | None) -> Digest:
-    """The digest, saying at its top since when PubMed could not be searched, if it could not."""
-    return replace(digest, unsearched_since=outage.since[:10]) if outage else digest
+    return _hold(params, now, digest)
 
 
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
@@ -196,11 +193,10 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
                                 topics=params.topics, threshold=params.relevance_threshold)
     outcome.unclassified = content.digest.unclassified
     outcome.listed_earlier = content.digest.listed_earlier
-    outage = harvest_outage(store, params.queries)
-    outcome.held = _hold(params, now, content.digest, outage)
+    digest = replace(content.digest, outage=harvest_outage(store, params.queries))
+    outcome.held = _hold(params, now, digest)
     if outcome.held:
-        return None, content.digest
-    digest = _unsearched(content.digest, outage)
+        return None, digest
     wanted, outcome.skipped_empty = _wanted(params, digest, period, params.recipients)
     record = record_digest(store, period, start, iso_utc(now), digest.subject, content.items, wanted, content.marks,
                            skipped=outcome.skipped_empty)
@@ -223,7 +219,7 @@ def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest
     """A recorded digest as it went out, in today's settings' words (title, topic labels), with its note
     if the harvest was failing when it was recorded."""
     digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics)
-    return _unsearched(digest, harvest_outage(store, params.queries, before=record.created))
+    return replace(digest, outage=harvest_outage(store, params.queries, before=record.created))
 
 
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
@@ -234,7 +230,7 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
         return _rebuilt(store, params, record)
     content = gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
                                 title=params.title, topics=params.topics, threshold=params.relevance_threshold)
-    return _unsearched(content.digest, harvest_outage(store, params.queries))
+    return replace(content.digest, outage=harvest_outage(store, params.queries))
 
 
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,

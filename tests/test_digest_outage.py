@@ -12,7 +12,7 @@ from corpus.store import Store
 from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.delivery import SmtpTransport
 from reports.outage import HARVEST_OUTAGE_GRACE, harvest_outage
-from reports.sending import Recipient, preview_digest, send_due_digest
+from reports.sending import Recipient, hold_reason, preview_digest, send_due_digest
 
 EVERYONE, KETAMINE = Recipient("all@example.org"), Recipient("ketamine@example.org", ("ketamine",))
 WATCHED = params((EVERYONE, KETAMINE), queries=("oih",))
@@ -73,6 +73,21 @@ def test_an_outage_after_a_success_is_dated_from_it_without_looking_up_the_first
         success = runs.db.execute("SELECT started FROM runs WHERE status = 'ok'").fetchone()[0]
     assert outage.since == success and outage.status == "failed"
     assert len(statements) == 2 and not any("MIN(started)" in sql for sql in statements)  # the latest run, the success
+
+
+def test_the_hint_under_a_preview_reads_the_failing_harvest_once(store, clock):
+    """``digest`` without --send, and status, ask preview_digest, then hold_reason of that preview."""
+    harvest(store, clock, MONDAY - timedelta(days=1), ok=True)
+    harvest(store, clock, MONDAY - timedelta(hours=1), ok=False)
+    clock.now = MONDAY
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    held = hold_reason(store, WATCHED, MONDAY, preview_digest(store, WATCHED, MONDAY))
+    store.db.set_trace_callback(None)
+    assert held.startswith(f"the 2026-W48 digest is held: the last harvest (query oih) failed at "
+                           f"{(MONDAY - timedelta(hours=1)).isoformat()}; it goes out after the next successful harvest")
+    assert held.endswith("PubMed could not be searched since 2026-11-22")
+    assert len([sql for sql in statements if "FROM runs WHERE step = 'harvest'" in sql]) == 2  # the latest run, the success
 
 
 def test_a_harvest_stopped_by_ctrl_c_holds_the_digest_saying_it_was_interrupted(store, clock, smtp):
