@@ -9,16 +9,18 @@ as a record fresh from PubMed arrives; "with MeSH" lets the MeSH rule add tags.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from classifier.curated import CuratedSet
+from classifier.documents import record_text
 from classifier.model import OihModel
 from classifier.tagging import classify_articles
 from classifier.topics import TopicRule
 from classifier.training import scores, train_model
+from classifier.weak_labels import keyword_hits, rule_hits
 from corpus.article import Article
 from corpus.tags import RELEVANCE
 
@@ -34,28 +36,40 @@ def evaluate_model(model: OihModel, articles: Sequence[Article], rules: Sequence
 
 
 def _measure_results(results: Sequence, rules: Sequence[TopicRule], truth: Mapping[str, Mapping[str, bool]]) -> dict:
-    """Scores per topic; a topic with no positives among the scored records has no precision, recall or
-    F1 (None: nothing could be found, so 0 would read as a model that finds nothing) and is left out of
-    the macro-F1, which says over how many topics it is taken (``macro_f1_topics``). The ROC-AUC is
-    None when the relevance labels are all of one kind."""
+    """Scores per topic and the relevance ROC-AUC. The ROC-AUC is None when the relevance labels are all
+    of one kind."""
+    relevance = [(r.relevance, truth[r.pmid][RELEVANCE]) for r in results if RELEVANCE in truth[r.pmid]]
+    y_score, y_true = (np.array(v) for v in zip(*relevance)) if relevance else (np.array([]), np.array([]))
+    auc = float(roc_auc_score(y_true, y_score)) if 0 < y_true.sum() < len(y_true) else None
+    return {
+        **_topic_scores({r.pmid: r.assigned_topics for r in results}, rules, truth),
+        "relevance_roc_auc": None if auc is None else round(auc, 4),
+        "relevance_positives": int(y_true.sum()),
+    }
+
+
+def _topic_scores(assigned: Mapping[str, Collection[str]], rules: Sequence[TopicRule], truth: Mapping[str, Mapping[str, bool]]) -> dict:
+    """Precision, recall and F1 per topic of the tags ``assigned`` to each PMID, and their macro-F1. A topic
+    with no positives among the scored records has no precision, recall or F1 (None: nothing could be
+    found, so 0 would read as a model that finds nothing) and is left out of the macro-F1, which says over
+    how many topics it is taken (``macro_f1_topics``)."""
     topics = {}
     for rule in rules[1:]:
-        pairs = [(rule.name in r.assigned_topics, truth[r.pmid][rule.name]) for r in results if rule.name in truth[r.pmid]]
+        pairs = [(rule.name in tags, truth[pmid][rule.name]) for pmid, tags in assigned.items() if rule.name in truth[pmid]]
         if pairs:
             predicted, actual = np.array(pairs).T
             measured = scores(predicted, actual)
             topics[rule.name] = measured if measured["positives"] else {**measured, "precision": None, "recall": None, "f1": None}
-    relevance = [(r.relevance, truth[r.pmid][RELEVANCE]) for r in results if RELEVANCE in truth[r.pmid]]
-    y_score, y_true = (np.array(v) for v in zip(*relevance)) if relevance else (np.array([]), np.array([]))
-    auc = float(roc_auc_score(y_true, y_score)) if 0 < y_true.sum() < len(y_true) else None
     f1s = [t["f1"] for t in topics.values() if t["f1"] is not None]
-    return {
-        "topics": topics,
-        "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None,
-        "macro_f1_topics": len(f1s),
-        "relevance_roc_auc": None if auc is None else round(auc, 4),
-        "relevance_positives": int(y_true.sum()),
-    }
+    return {"topics": topics, "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None, "macro_f1_topics": len(f1s)}
+
+
+def _rules_alone(articles: Sequence[Article], rules: Sequence[TopicRule], truth: Mapping[str, Mapping[str, bool]]) -> dict:
+    """What the keyword (and MeSH) rules tag without the model, measured the same way: the model is there
+    to add to the rules, and an auditor sees by how much."""
+    hits = rule_hits(articles, keyword_hits([record_text(a) for a in articles], rules), rules).astype(bool)
+    assigned = {a.pmid: {rule.name for j, rule in enumerate(rules) if hits[i, j]} for i, a in enumerate(articles)}
+    return _topic_scores(assigned, rules, truth)
 
 
 def stored_training_pmids(curated: CuratedSet, articles: Sequence[Article]) -> list[str]:
@@ -96,9 +110,11 @@ def cross_validate(
 
 
 def _pooled(pooled, rules, truth, strip_mesh: bool) -> dict:
-    """Score every fold with its own model, then measure all predictions together."""
-    results = []
+    """Score every fold with its own model, then measure all predictions together, and the rules alone on
+    the same records."""
+    results, scored = [], []
     for model, held in pooled:
         held = [dataclasses.replace(a, mesh=[]) for a in held] if strip_mesh else held
         results += list(classify_articles(held, model, rules, curated={}))
-    return _measure_results(results, rules, truth)
+        scored += held
+    return {**_measure_results(results, rules, truth), "rules_alone": _rules_alone(scored, rules, truth)}

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from classifier import evaluation
 from classifier.curated import CuratedSet
 from classifier.hyperparameters import load_hyperparameters
 from classifier.persistence import load_model, read_meta, save_model
@@ -127,6 +128,19 @@ def test_record_without_title_or_abstract_gets_no_tags(model, rules):
     assert result.topics == [] and result.relevance == 0.0 and result.key_finding == ""
 
 
+def test_evaluation_scores_the_rules_alone_beside_the_model(model, rules):
+    """What the model adds is read against the keyword rules (and, with MeSH, the MeSH rule) on the same
+    records: one rule hit right, one wrong, one positive no rule sees, one only the MeSH rule sees."""
+    articles = [Article("51", title="A taper of the dose"), Article("52", title="A dose study"),
+                Article("53", title="Taper talk"), Article("54", title="Some patients", mesh=[MeshHeading("Deprescriptions")])]
+    truth = {"51": {"tapering": True}, "52": {"tapering": True}, "53": {"tapering": False}, "54": {"tapering": True}}
+    report = evaluation.evaluate_model(model, articles, rules, truth)
+    text, mesh = report["without_mesh"]["rules_alone"], report["with_mesh"]["rules_alone"]
+    assert text["topics"]["tapering"] == {"precision": 0.5, "recall": 0.3333, "f1": 0.4, "positives": 3, "n": 4}
+    assert mesh["topics"]["tapering"] == {"precision": 0.6667, "recall": 0.6667, "f1": 0.6667, "positives": 3, "n": 4}
+    assert (text["macro_f1"], text["macro_f1_topics"]) == (0.4, 1)
+
+
 def test_held_out_records_never_enter_training(rules, hyperparameters):
     articles = synthetic_articles()
     held = frozenset(a.pmid for a in articles[:40])
@@ -135,8 +149,6 @@ def test_held_out_records_never_enter_training(rules, hyperparameters):
 
 
 def test_cross_validation_folds_only_the_labelled_records_the_corpus_holds(rules, hyperparameters, monkeypatch):
-    from classifier import evaluation
-
     articles = synthetic_articles(60)
     present = {a.pmid: {"ketamine": int(a.pmid) % 3 == 1} for a in articles[:10]}
     absent = {str(5000 + i): {"ketamine": True} for i in range(200)}  # labelled, but not in this corpus
@@ -155,8 +167,6 @@ def test_cross_validation_folds_only_the_labelled_records_the_corpus_holds(rules
 
 def test_cross_validation_never_trains_on_the_held_out_split(rules, hyperparameters, monkeypatch):
     """Not even as unlabelled text with weak labels: the held-out numbers must come from records no model saw."""
-    from classifier import evaluation
-
     articles = synthetic_articles(60)
     labels = {a.pmid: {"ketamine": int(a.pmid) % 3 == 1} for a in articles[:20]}
     test = frozenset(a.pmid for a in articles[10:20])

@@ -142,6 +142,7 @@ def test_evaluate_json_reports_with_and_without_mesh(trained: Path):
     for part in ("cross_validated", "held_out"):
         assert {"without_mesh", "with_mesh", "records"} <= set(report[part])
         assert "relevance_positives" in report[part]["without_mesh"]
+        assert {"topics", "macro_f1", "macro_f1_topics"} == set(report[part]["with_mesh"]["rules_alone"])
     # what it measures, on stderr; the fold models' 'not trained' lines are not the user's model's
     assert re.fullmatch(r"cross-validating \(2 folds\), then the saved model on the held-out records "
                         r"\(\d+ with curated training labels, \d+ held out\)\.\.\.\n", result.stderr), result.stderr
@@ -164,7 +165,11 @@ def test_evaluate_leaves_topics_without_positives_out_of_the_macro_f1(shared_dat
                         rf"\(the others have no positives\)  {re.escape(none)}", lines[0]), lines[0]
     assert lines[1] == "  tapering     P, R, F1 n/a (no positives)"
     assert re.fullmatch(r"  ketamine     P \d\.\d{3}  R \d\.\d{3}  F1 \d\.\d{3}  \(2 positives\)", lines[2]), lines[2]
-    assert re.fullmatch(rf"held_out \(\d+ records, without mesh\): macro-F1 n/a \(no positives\)  {re.escape(none)}", lines[10])
+    # each part ends with the rules alone on the same records, the topics without positives n/a there too
+    assert re.fullmatch(r"  rules alone: macro-F1 \d\.\d{3} over 1 of 4 topics \(the others have no positives\) \(tapering n/a, "
+                        r"ketamine R \d\.\d{3} F1 \d\.\d{3}, genetics n/a, non_opioid n/a\)", lines[5]), lines[5]
+    assert re.fullmatch(rf"held_out \(\d+ records, without mesh\): macro-F1 n/a \(no positives\)  {re.escape(none)}", lines[12])
+    assert lines[17] == "  rules alone: macro-F1 n/a (no positives) (tapering n/a, ketamine n/a, genetics n/a, non_opioid n/a)"
     report = json.loads(invoke(path, "evaluate", "--folds", "2", "--json").stdout)
     measured = report["cross_validated"]["without_mesh"]
     assert measured["topics"]["tapering"] == {"precision": None, "recall": None, "f1": None, "positives": 0, "n": measured["topics"]["tapering"]["n"]}
