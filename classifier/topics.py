@@ -127,6 +127,8 @@ def compile_patterns(patterns: Sequence[str]) -> re2._Regexp | None:
     none); a ValueError naming the first pattern RE2 rejects. It only compiles (no model, no corpus),
     so loading the configuration checks every topic's rules with it."""
     for pattern in patterns:  # each alone first: 'a)|(b' would join into a valid alternation
+        if not pattern.strip():  # a stray "" left in a TOML list: a keyword on every record, an exclude vetoing every hit
+            raise ValueError(f"pattern {pattern!r}: an empty pattern matches every record; remove it from the list")
         try:
             re2.compile(_lower_pattern(pattern), rule_options())
         except re2.error as exc:

@@ -135,6 +135,15 @@ class Topic(Section):
         compile_patterns(value)
         return value
 
+    @field_validator("mesh")
+    @classmethod
+    def _are_descriptors(cls, value: list[str]) -> list[str]:
+        """An empty term names no descriptor: a stray "" in the list, which marks nothing."""
+        for term in value:
+            if not term.strip():
+                raise ValueError(f"MeSH term {term!r}: an empty term names no descriptor; remove it from the list")
+        return value
+
 
 class ClassifierSettings(Section):
     model_dir: FilePath = Field(Path("models"), description="where trained models are saved (relative to the config file)")

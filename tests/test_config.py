@@ -159,6 +159,13 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = ["a{2,1}"]\n', r"^topics\.t\.exclude in .*: pattern 'a\{2,1\}' is not a valid RE2"),
         ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nkeywords = [\'\\p{Greek}\']\n', r"^topics\.t\.keywords in .*: .* once lower-cased"),
         ('[ncbi]\nemail = "a@b.org"\n[topics.oih]\nlabel = "T"\n', r"^topics\.oih in .*config\.toml: the name 'oih' is reserved for OIH relevance"),
+        # A stray "" in a list would put the topic on every record (or, in exclude, veto every hit).
+        ('[ncbi]\nemail = "a@b.org"\n[topics.naloxone]\nlabel = "N"\nkeywords = ["naloxone", ""]\n',
+         r"^topics\.naloxone\.keywords in .*config\.toml: pattern '': an empty pattern matches every record; remove it from the list$"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nrequires = [" "]\n', r"^topics\.t\.requires in .*: pattern ' ': an empty pattern matches every record"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = [""]\n', r"^topics\.t\.exclude in .*: pattern '': an empty pattern matches every record"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nmesh = ["Naloxone", ""]\n',
+         r"^topics\.t\.mesh in .*: MeSH term '': an empty term names no descriptor; remove it from the list$"),
         # A login over an unencrypted connection to another machine would send the password in clear.
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nhost = "mail.example.org"\nport = 25\nsecurity = "none"\nusername = "digest"\n',
          r"smtp\.security in .*'none' would send the SMTP password unencrypted to 'mail\.example\.org'; use starttls or ssl"),
@@ -438,6 +445,17 @@ def test_a_bad_topic_rule_stops_every_command_at_start(tmp_path):
         assert result.exit_code == 1, (args, result.output)
         assert result.stderr == (f"Error: topics.tapering.keywords in {path}: pattern 'deprescrib(' is not a valid RE2 "
                                  "regular expression (missing ): deprescrib()\n"), args
+    assert not (tmp_path / "oihwatch.db").exists()
+
+
+def test_an_empty_keyword_stops_every_command_at_start(tmp_path):
+    """Left in a list, "" would tag every record by the rule; train would then advise adding keywords."""
+    path = write(tmp_path, default_config_text("me@example.org") + '\n[topics.naloxone]\nlabel = "Naloxone"\nkeywords = ["naloxone", ""]\n')
+    for args in (["config", "show"], ["train"], ["status"]):
+        result = CliRunner().invoke(cli, ["-c", str(path), *args])
+        assert result.exit_code == 1, (args, result.output)
+        assert result.stderr == (f"Error: topics.naloxone.keywords in {path}: pattern '': an empty pattern matches every "
+                                 "record; remove it from the list\n"), args
     assert not (tmp_path / "oihwatch.db").exists()
 
 
