@@ -190,10 +190,8 @@ class DigestSettings(Section):
     def _is_one_line(cls, value: str) -> str:
         """An e-mail subject: a line break would end the header; spaces of any kind (a French
         no-break space before ':') are fine."""
-        for char in value:
-            if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
-                said = "a line break" if char in "\n\r\x0b\x0c\x85\u2028\u2029" else "a tab" if char == "\t" else "a control character"
-                raise ValueError(f"{value!r}: the title is an e-mail subject, one line; it holds {said} (U+{ord(char):04X})")
+        if said := _control_character(value):
+            raise ValueError(f"{value!r}: the title is an e-mail subject, one line; it holds {said}")
         return value
 
     @field_validator("unsubscribe")
@@ -308,6 +306,55 @@ class Settings(Section):
     def where(self, key: str) -> str:
         """Where a setting's value came from, for an error message: '$OIHWATCH_NCBI_EMAIL' when a variable set it, else the file."""
         return _where(key, self._origin, self.source)
+
+
+def _control_character(text: str) -> str:
+    """The first line break, tab or other control character in ``text``, in words ('a tab (U+0009)'),
+    or '' when it has none: spaces of any kind are not."""
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            said = "a line break" if char in "\n\r\x0b\x0c\x85\u2028\u2029" else "a tab" if char == "\t" else "a control character"
+            return f"{said} (U+{ord(char):04X})"
+    return ""
+
+
+def _topic_key(name: str) -> str:
+    """``topics.NAME`` as config.toml writes it, quoted when NAME is not a bare key ('topics.""', 'topics."a;b"')."""
+    return f"topics.{name if re.fullmatch(r'[A-Za-z0-9_-]+', name) else json.dumps(name, ensure_ascii=False)}"
+
+
+def _topic_name_problem(name: str) -> str:
+    """Why ``name`` cannot name a topic ('' when it can). A name is free text (spaces, hyphens,
+    capitals, 'bupré') but for what would break where it is shown or matched: the digest's section
+    of papers without a topic is keyed '', the CSV export joins scores as "name=score; ...", the
+    web view and search drop the spaces around a topic they are given, and 'oih' is relevance."""
+    if not name.strip():
+        return (f"{name!r} is an empty topic name, which the digest keeps for its 'Other OIH research' section; "
+                "name the topic, e.g. [topics.naloxone]")
+    if name != name.strip():
+        return f"{name!r} begins or ends with a space, which search and the web view drop from a topic they are given; remove it"
+    if said := _control_character(name):
+        return f"{name!r} holds {said}; a topic name is one line of text"
+    if separator := next((char for char in ";=" if char in name), ""):
+        return (f"{name!r} holds {separator!r}, which separates the topics' scores in the CSV export "
+                "(\"name=score; ...\"); rename the topic")
+    if name.casefold() == RELEVANCE:
+        return f"the name {name!r} is reserved for OIH relevance; rename the topic"
+    return ""
+
+
+def _topic_names_problem(names: list[str]) -> tuple[str, str] | None:
+    """The key and problem of the first topic name that cannot be (``_topic_name_problem``, or another's
+    name in other letter case: topic names are matched ignoring case), or None when all can."""
+    seen: dict[str, str] = {}
+    for name in names:
+        if problem := _topic_name_problem(name):
+            return _topic_key(name), problem
+        if name.casefold() in seen:
+            return _topic_key(name), (f"{name!r} and {seen[name.casefold()]!r} differ only in letter case, and topic "
+                                      "names are matched ignoring case (search, recipients, the web view); rename one")
+        seen[name.casefold()] = name
+    return None
 
 
 def _where(key: str, origin: Mapping[str, str], path: Path | None) -> str:
@@ -425,6 +472,8 @@ def settings_from_mapping(
             data[section][field] = getattr(SECTIONS[section].model_validate({field: environ[name]}), field)
         except ValidationError as exc:
             raise error(key, _problem(exc.errors()[0])) from None
+    if isinstance(data.get("topics"), dict) and (bad_name := _topic_names_problem(list(data["topics"]))):
+        raise error(*bad_name)  # before the topics' rules, whose errors are keyed by the name
     try:
         settings = Settings.model_validate(data, strict=True)
     except ValidationError as exc:
@@ -432,11 +481,12 @@ def settings_from_mapping(
         raise error(".".join(str(part) for part in first["loc"]), _problem(first)) from None
     if settings.harvest.start > (today or date.today()):
         raise error("harvest.start", f"{settings.harvest.start} is after today; PubMed has no records created then (use a past date)")
-    if RELEVANCE in settings.topics:
-        raise error(f"topics.{RELEVANCE}", f"the name {RELEVANCE!r} is reserved for OIH relevance; rename the topic")
-    bad_topics = {t for r in settings.recipients for t in r.topics} - set(settings.topics)
+    by_folded = {name.casefold(): name for name in settings.topics}
+    bad_topics = {t for r in settings.recipients for t in r.topics if t.strip().casefold() not in by_folded}
     if bad_topics:
         raise error("recipients.topics", f"unknown topic {sorted(bad_topics)[0]!r}")
+    for recipient in settings.recipients:  # as configured, in any letter case, as search and the web view take a topic
+        recipient.topics = list(dict.fromkeys(by_folded[t.strip().casefold()] for t in recipient.topics))
     smtp = settings.smtp
     if smtp.host and smtp.security == "none" and smtp.username and not is_loopback(smtp.host):  # a user name means a login
         blamed = next((k for k in ("smtp.security", "smtp.host", "smtp.username") if k in origin), "smtp.security")

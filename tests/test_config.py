@@ -159,6 +159,19 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = ["a{2,1}"]\n', r"^topics\.t\.exclude in .*: pattern 'a\{2,1\}' is not a valid RE2"),
         ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nkeywords = [\'\\p{Greek}\']\n', r"^topics\.t\.keywords in .*: .* once lower-cased"),
         ('[ncbi]\nemail = "a@b.org"\n[topics.oih]\nlabel = "T"\n', r"^topics\.oih in .*config\.toml: the name 'oih' is reserved for OIH relevance"),
+        # A topic name is free text but for what breaks where it is shown or matched.
+        ('[ncbi]\nemail = "a@b.org"\n[topics.""]\nlabel = "E"\n',
+         r"^topics\.\"\" in .*config\.toml: '' is an empty topic name, which the digest keeps for its 'Other OIH research' section"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics." "]\nlabel = "E"\n', r"^topics\.\" \" in .*: ' ' is an empty topic name"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics." ketamine"]\nlabel = "K"\n', r"^topics\.\" ketamine\" in .*: ' ketamine' begins or ends with a space"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics."a;b=c"]\nlabel = "S"\n',
+         r"^topics\.\"a;b=c\" in .*: 'a;b=c' holds ';', which separates the topics' scores in the CSV export \(\"name=score; \.\.\.\"\); rename the topic$"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics."x=y"]\nlabel = "S"\n', r"^topics\.\"x=y\" in .*: 'x=y' holds '='"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics."a\\tb"]\nlabel = "T"\n', r"^topics\.\"a\\tb\" in .*: 'a\\tb' holds a tab \(U\+0009\); a topic name is one line"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.OIH]\nlabel = "T"\n', r"^topics\.OIH in .*: the name 'OIH' is reserved for OIH relevance"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.ketamine]\nlabel = "K"\n[topics.Ketamine]\nlabel = "K2"\n',
+         r"^topics\.Ketamine in .*: 'Ketamine' and 'ketamine' differ only in letter case, and topic names are matched ignoring case"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.""]\nlabel = "E"\nkeywords = ["("]\n', r"^topics\.\"\" in .*: '' is an empty topic name"),
         # A stray "" in a list would put the topic on every record (or, in exclude, veto every hit).
         ('[ncbi]\nemail = "a@b.org"\n[topics.naloxone]\nlabel = "N"\nkeywords = ["naloxone", ""]\n',
          r"^topics\.naloxone\.keywords in .*config\.toml: pattern '': an empty pattern matches every record; remove it from the list$"),
@@ -457,6 +470,22 @@ def test_an_empty_keyword_stops_every_command_at_start(tmp_path):
         assert result.stderr == (f"Error: topics.naloxone.keywords in {path}: pattern '': an empty pattern matches every "
                                  "record; remove it from the list\n"), args
     assert not (tmp_path / "oihwatch.db").exists()
+
+
+def test_topic_names_are_free_text_matched_ignoring_case(tmp_path):
+    """Spaces, hyphens, capitals and accents name a topic; a recipient's topics are matched as search and the web
+    view match one (any letter case), and kept as the config spells them, which is how the digest keys its sections."""
+    path = write(tmp_path, default_config_text("me@example.org") + (
+        '\n[topics."Pain science"]\nlabel = "Pain science"\nkeywords = ["nociception"]\n'
+        '[topics."bupré-low"]\nlabel = "Low-dose buprenorphine"\nkeywords = ["buprenorphin"]\n'
+        '[[recipients]]\nemail = "reader@example.org"\ntopics = ["KETAMINE", "pain science", "Bupré-Low", "ketamine"]\n'))
+    assert load_settings(path, {}).recipients[0].topics == ["ketamine", "Pain science", "bupré-low"]
+    result = CliRunner().invoke(cli, ["-c", str(path), "config", "show"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "reader@example.org" in result.output and "ketamine, Pain science, bupré-low" in result.output
+    path.with_name("other.toml").write_text(path.read_text(encoding="utf-8").replace('"ketamine"]', '"ketamin"]'), encoding="utf-8")
+    unknown = CliRunner().invoke(cli, ["-c", str(path.with_name("other.toml")), "config", "show"])
+    assert (unknown.exit_code, unknown.stderr) == (1, f"Error: recipients.topics in {path.with_name('other.toml')}: unknown topic 'ketamin'\n")
 
 
 def test_init_writes_a_config_and_refuses_to_overwrite(tmp_path):
