@@ -11,6 +11,8 @@ migration: append a new one.
 
 from __future__ import annotations
 
+import re
+
 MIGRATIONS: list[str] = [
     # 1: articles, full-text index, tags, labels, harvest bookkeeping, digests.
     """
@@ -180,3 +182,9 @@ MIGRATIONS: list[str] = [
 
 # The version from which each stored notice has flagged the paper it concerns (migration 4).
 NOTICES_SCHEMA = 4
+
+# ``PRAGMA application_id`` of a corpus (the bytes 'OIHW'), set by every writable open: it tells a corpus
+# from another program's SQLite file before anything is written to it. A corpus made before it was set
+# has a schema version and the tables of migration 1.
+APPLICATION_ID = int.from_bytes(b"OIHW", "big")
+FIRST_TABLES = frozenset(re.findall(r"CREATE (?:VIRTUAL )?TABLE (\w+)", MIGRATIONS[0]))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from corpus.article import Article, Link, content_fingerprint, content_json
 from corpus.errors import StorageError, unwritable
-from corpus.schema import MIGRATIONS, NOTICES_SCHEMA
+from corpus.schema import APPLICATION_ID, FIRST_TABLES, MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
 
@@ -83,6 +83,7 @@ class Store:
         try:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA busy_timeout = 10000")
+            self._check_corpus()
             if self.path != ":memory:" and not read_only:
                 self.db.execute("PRAGMA journal_mode = WAL")
                 # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, and
@@ -100,10 +101,26 @@ class Store:
 
     # -- plumbing ---------------------------------------------------------------
 
+    def _check_corpus(self) -> None:
+        """Refuse another program's SQLite file before anything is written to it (oihwatch's tables, WAL
+        mode): a typing error in database.path must not take it over. A corpus carries ``APPLICATION_ID``;
+        one made before has a schema version and the tables of migration 1; an empty file becomes one."""
+        application_id = self.application_id
+        if application_id == APPLICATION_ID:
+            return
+        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
+        version = self.schema_version
+        if application_id == 0 and (version == 0 and not names or version > 0 and FIRST_TABLES <= names):
+            return
+        raise StorageError(f"{self.path} is an SQLite database but not an oihwatch corpus; check database.path "
+                           "(the file was left as it was)")
+
     def _migrate(self, read_only: bool) -> None:
-        """Apply the missing migrations in one transaction. The version is read again under the write
-        lock: another process opening the same old file may have upgraded it in the meantime."""
-        if self._version() == len(MIGRATIONS):
+        """Apply the missing migrations in one transaction, and mark the file as a corpus
+        (``APPLICATION_ID``: one made before is marked by its first writable open). The version is read
+        again under the write lock: another process opening the same old file may have upgraded it in
+        the meantime."""
+        if self._version() == len(MIGRATIONS) and (read_only or self.application_id == APPLICATION_ID):
             return
         if read_only:
             raise StorageError(
@@ -118,6 +135,7 @@ class Store:
             if current < NOTICES_SCHEMA:  # flag the papers of the notices migration 4 found stored
                 self._relink([row[0] for row in db.execute("SELECT DISTINCT original FROM notices ORDER BY original")])
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     def _version(self) -> int:
         """The schema version, if this oihwatch knows it."""
@@ -132,6 +150,10 @@ class Store:
     @property
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    @property
+    def application_id(self) -> int:
+        return self.db.execute("PRAGMA application_id").fetchone()[0]
 
     def now(self) -> str:
         """The clock's time as an ISO timestamp (UTC, seconds)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime, timezone
 
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corpus import AbstractSection, Article, Link, MeshHeading, StorageError, Store
-from corpus.schema import MIGRATIONS
+from corpus.schema import APPLICATION_ID, MIGRATIONS
 from read_only import read_only
 
 
@@ -127,6 +128,46 @@ def test_a_file_that_is_not_a_database_is_reported_as_corrupt(tmp_path):
     path.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(StorageError, match=r"not\.db is corrupt \(file is not a database\); restore it from a backup"):
         Store(path)
+
+
+def foreign_database(path, shape: str) -> bytes:
+    """Another program's SQLite file at ``path``, as ``shape`` says; returns its bytes."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        if shape == "other tables":
+            db.execute("CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT)")
+        elif shape == "a table named like ours":
+            db.execute("CREATE TABLE articles (id INTEGER PRIMARY KEY, body TEXT)")
+        else:  # another application's id and schema version (GeoPackage's 'GPKG'), on oihwatch's tables
+            db.executescript(MIGRATIONS[0])
+            db.execute(f"PRAGMA application_id = {int.from_bytes(b'GPKG', 'big')}")
+            db.execute("PRAGMA user_version = 1")
+        db.commit()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("shape", ["other tables", "a table named like ours", "another application id"])
+@pytest.mark.parametrize("read_only_open", [False, True], ids=["writable", "read-only"])
+def test_another_programs_database_is_refused_and_left_as_it_was(tmp_path, shape, read_only_open):
+    path = tmp_path / "app.db"
+    before = foreign_database(path, shape)
+    with pytest.raises(StorageError) as refused:
+        Store(path, read_only=read_only_open)
+    assert str(refused.value) == (f"{path} is an SQLite database but not an oihwatch corpus; check database.path "
+                                  "(the file was left as it was)")
+    assert path.read_bytes() == before  # no table added, not switched to WAL
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+
+
+def test_a_new_corpus_is_marked_and_one_made_before_the_mark_still_opens(tmp_path):
+    path = tmp_path / "c.db"
+    with Store(path) as store:
+        assert store.application_id == APPLICATION_ID
+        store.upsert_articles([article("1")])
+        store.db.execute("PRAGMA application_id = 0")  # as an older oihwatch made it
+    with Store(path, read_only=True) as store:  # read, never marked
+        assert [a.pmid for a in store.iter_articles()] == ["1"] and store.application_id == 0
+    with Store(path) as store:  # marked by the first open that may write
+        assert [a.pmid for a in store.iter_articles()] == ["1"] and store.application_id == APPLICATION_ID
 
 
 def damaged_store(path, schema: int = len(MIGRATIONS)):

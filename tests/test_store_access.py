@@ -23,7 +23,7 @@ from oihwatch.commands.unattended import run_job
 from oihwatch.config import default_config_text
 from oihwatch.lock import write_lock
 from read_only import read_only
-from test_store import article, damaged_store
+from test_store import article, damaged_store, foreign_database
 
 
 @pytest.fixture
@@ -91,6 +91,19 @@ def test_a_damaged_corpus_is_reported_as_corrupt_whatever_reads_it(config, tmp_p
         assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
         assert result.stderr.startswith(f"Error: the corpus database {tmp_path / 'oihwatch.db'} is corrupt (")
         assert result.stderr.endswith("); restore it from a backup\n")
+
+
+@pytest.mark.parametrize("args", [["status"], ["search", "pain"], ["export"], ["run"], ["ingest", "records.ris"]], ids=" ".join)
+def test_another_programs_database_in_database_path_is_refused_by_every_command(config, tmp_path, args, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("records.ris").write_text("TY  - JOUR\nAN  - 38011560\nTI  - Ketamine and hyperalgesia\nER  - \n", encoding="utf-8")
+    database = tmp_path / "patients.db"
+    before = foreign_database(database, "other tables")
+    result = oihwatch(config, *args, database=database)
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: {database} is an SQLite database but not an oihwatch corpus; check database.path "
+        "(the file was left as it was)\n"), result.output
+    assert database.read_bytes() == before
 
 
 def test_a_run_on_a_damaged_corpus_fails_before_its_steps_say_ok(config, tmp_path):
