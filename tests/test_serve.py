@@ -23,11 +23,12 @@ from markupsafe import escape  # noqa: E402 (comes with Datasette)
 from corpus.errors import StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
-from oihwatch.web.server import QUERIES, make_datasette, remove_stale_snapshots, snapshot_path  # noqa: E402
+from oihwatch.web.server import make_datasette, remove_stale_snapshots, saved_queries, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 
 VIEW = "corpus-web"  # the view's name for corpus.db in URLs, whichever process serves it
+TOPICS = ["tapering", "ketamine", "hypnosis"]  # the configured topics of the module's server
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def base_url(snapshot: Path) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, ["tapering", "ketamine", "hypnosis"]).app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, TOPICS).app(), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -131,9 +132,10 @@ def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) ->
                                              ("3", "Meta-analysis", 0, 1), ("4", "Meta-analysis", 0, 0)]:
         db.execute("INSERT INTO articles VALUES (?, 'T', 'A', 'J', 2020, ?, ?, '[\"ketamine\"]', ?, ?, 0, ?, '', '', '', '', '', '', NULL)",
                    (pmid, study_type, rank, 0.9 if relevant else 0.1, relevant, f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
+    queries = saved_queries(TOPICS)
     for name, pmid in [("ketamine_rcts_since_2015", "1"), ("strongest_evidence", "3")]:
-        assert "OIH" in QUERIES[name]["title"]
-        assert [row[0] for row in db.execute(QUERIES[name]["sql"])] == [f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"], name
+        assert "OIH" in queries[name]["title"]
+        assert [row[0] for row in db.execute(queries[name]["sql"])] == [f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"], name
 
 
 def test_facets_topic_study_type_year_journal(client: httpx.Client, snapshot: Path) -> None:
@@ -149,7 +151,7 @@ def test_facets_topic_study_type_year_journal(client: httpx.Client, snapshot: Pa
 
 
 def test_saved_queries_run(client: httpx.Client, snapshot: Path) -> None:
-    for name in QUERIES:
+    for name in saved_queries(TOPICS):
         params = {"q": "hyperalges*", "topic": "ketamine"} if name == "search_topic" else {}
         response = client.get(f"/{VIEW}/{name}.json", params=params)
         assert response.status_code == 200, (name, response.text[:300])
@@ -210,10 +212,10 @@ def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:
     assert sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0] == before
 
 
-def serve(database: Path, tmp_path: Path, *args: str) -> subprocess.Popen:
-    """``oihwatch serve`` as a real process, on ``database``."""
+def serve(database: Path, tmp_path: Path, *args: str, topics: str = "") -> subprocess.Popen:
+    """``oihwatch serve`` as a real process, on ``database``, with the ``[topics.*]`` blocks of ``topics``."""
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\npath = "{database}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    config.write_text(f'[database]\npath = "{database}"\n[ncbi]\nemail = "t@example.org"\n{topics}', encoding="utf-8")
     command = [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "serve", *args]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -257,6 +259,24 @@ def test_serve_port_0_prints_the_port_it_listens_on(tmp_path: Path, small_corpus
             answering(process)
         finally:
             process.terminate()
+
+
+@pytest.mark.parametrize("name", ["ketamine", "Ketamine", "nmda_antagonists"])
+def test_the_ketamine_rcts_are_offered_only_with_a_topic_named_ketamine(tmp_path: Path, small_corpus: Path, name: str) -> None:
+    """Renamed or removed, the topic has no tags under 'ketamine': the query would list nothing, and say nothing."""
+    with serve(small_corpus, tmp_path, "--port", "0", topics=f'[topics.{name}]\nlabel = "NMDA antagonists"\nkeywords = ["ketamin"]\n') as process:
+        try:
+            url = answering(process)
+            queries = [query["name"] for query in httpx.get(url + f"{VIEW}.json", timeout=30).json()["queries"]]
+            rcts = httpx.get(url + f"{VIEW}/ketamine_rcts_since_2015.json", timeout=30)
+        finally:
+            process.terminate()
+    if name.casefold() == "ketamine":
+        assert queries[0] == "ketamine_rcts_since_2015" and rcts.status_code == 200
+        assert f"WHERE value = '{name}')" in rcts.json()["query"]["sql"]
+    else:
+        assert "ketamine_rcts_since_2015" not in queries and "search_topic" in queries
+        assert rcts.status_code == 404
 
 
 def test_a_serve_starting_leaves_what_another_serves_unchanged(tmp_path: Path, small_corpus: Path) -> None:

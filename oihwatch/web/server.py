@@ -33,17 +33,9 @@ SETTINGS = {
     "allow_download": True,  # the snapshot holds nothing private; researchers may take it
 }
 
-# Saved queries: what a systematic reviewer asks first. Read-only SELECTs.
+# Saved queries: what a systematic reviewer asks first. Read-only SELECTs. ``saved_queries`` adds
+# the one about a configured topic.
 QUERIES = {
-    "ketamine_rcts_since_2015": {
-        "title": "RCTs on ketamine for OIH since 2015",
-        "sql": (
-            "SELECT pubmed, title, authors, journal, year, relevance, key_finding FROM articles "
-            "WHERE study_type = 'Randomised controlled trial' AND year >= 2015 AND relevant = 1 AND retracted = 0 "
-            "AND EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = 'ketamine') "
-            "ORDER BY relevance DESC, year DESC"
-        ),
-    },
     "strongest_evidence": {
         "title": "Meta-analyses and systematic reviews about OIH, newest first",
         "sql": (
@@ -158,12 +150,32 @@ def remove_stale_snapshots(snapshot: Path) -> None:
                 os.close(fd)
 
 
-def metadata(database_name: str, topics: Sequence[str]) -> dict:
-    """Datasette's metadata; ``topics`` are the configured topic names the saved search takes."""
-    from oihwatch.web import topic_plugin
-
+def saved_queries(topics: Sequence[str]) -> dict:
+    """``QUERIES`` for the configured ``topics``: the saved search lists them, and the RCTs on ketamine
+    come first when a topic is named ketamine (in any letter case, as configured). Without one (renamed,
+    removed) that query is left out, where it would return nothing and say nothing."""
     search_topic = QUERIES["search_topic"]
     queries = {**QUERIES, "search_topic": {**search_topic, "description": search_topic["description"].format(topics=", ".join(topics))}}
+    ketamine = next((topic for topic in topics if topic.casefold() == "ketamine"), None)
+    if ketamine is None:
+        return queries
+    rcts = {
+        "title": "RCTs on ketamine for OIH since 2015",
+        "sql": (
+            "SELECT pubmed, title, authors, journal, year, relevance, key_finding FROM articles "
+            "WHERE study_type = 'Randomised controlled trial' AND year >= 2015 AND relevant = 1 AND retracted = 0 "
+            f"AND EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = '{ketamine}') "  # letters only: it folds to 'ketamine'
+            "ORDER BY relevance DESC, year DESC"
+        ),
+    }
+    return {"ketamine_rcts_since_2015": rcts, **queries}
+
+
+def metadata(database_name: str, topics: Sequence[str]) -> dict:
+    """Datasette's metadata; ``topics`` are the configured topic names the saved queries take."""
+    from oihwatch.web import topic_plugin
+
+    queries = saved_queries(topics)
     return {
         "title": "oihwatch: research on opioid-induced hyperalgesia",
         "description": "A read-only, tagged bibliography of PubMed records about opioid-induced hyperalgesia. "
