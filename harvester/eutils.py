@@ -6,8 +6,9 @@ HTML bodies and ``<ERROR>`` inside a 200, honouring ``Retry-After``; after the r
 ``HarvestError`` says so. A 4xx other than 429 is our request's fault and fails at once.
 
 The API key is a URL parameter and httpx logs URLs, so the key is scrubbed from httpx's and
-httpcore's log records here, and from every message this module raises; it never leaves
-this object except on the wire to NCBI.
+httpcore's log records here, from every answer before it is read (NCBI may echo the key in
+an error), and from every message this module raises, before the retry loop logs it; it
+never leaves this object except on the wire to NCBI.
 """
 
 from __future__ import annotations
@@ -142,15 +143,26 @@ class EutilsClient:
 
     def _call(self, request: Request, read: Callable[[bytes], object], what: str):
         request = identified(request, self.tool, self.email, self._api_key)
+        return call_with_retries(
+            lambda: self._attempt(request, read), what, self.policy, clock=self.clock, sleep=self.sleep, rng=self.rng
+        )
+
+    def _attempt(self, request: Request, read: Callable[[bytes], object]):
+        """One exchange and the reading of its answer, with the key redacted from every message raised: here,
+        before the retry loop logs a ``TransientError`` in its warning, or a ``HarvestError`` reaches the caller."""
         try:
-            return call_with_retries(
-                lambda: read(self._send(request)), what, self.policy, clock=self.clock, sleep=self.sleep, rng=self.rng
-            )
+            return read(self._send(request))
+        except TransientError as exc:
+            raise TransientError(self._redact(str(exc)), exc.retry_after) from None
         except HarvestError as exc:
             raise HarvestError(self._redact(str(exc))) from None
 
     def _send(self, request: Request) -> bytes:
-        """One HTTP exchange under the rate limiter; passing failures become ``TransientError``."""
+        """One HTTP exchange under the rate limiter; passing failures become ``TransientError``.
+
+        The body comes back with the key taken out: what is read from it (an ``<ERROR>``, PubMed's
+        warnings, a parser's complaint) is quoted cut to a length, and a key cut in two would no
+        longer match the secret when the message is redacted."""
         self.limiter.acquire()
         self.requests_sent += 1
         url = self.base_url + request.path
@@ -165,11 +177,11 @@ class EutilsClient:
             if _unknown_host(exc):  # a typo in base_url or no DNS at all: waiting will not fix it
                 host = httpx.URL(self.base_url).host
                 raise HarvestError(f"cannot resolve {host} (ncbi.base_url): check the address and this machine's network") from None
-            raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
+            raise TransientError(f"connection failed ({type(exc).__name__}: {exc})") from None
         except httpx.TransportError as exc:
-            raise TransientError(f"connection failed ({type(exc).__name__}: {self._redact(str(exc))})") from None
+            raise TransientError(f"connection failed ({type(exc).__name__}: {exc})") from None
         except httpx.DecodingError as exc:  # a compressed body damaged on the way: ask again, as for a cut one
-            raise TransientError(f"damaged response ({self._redact(str(exc))})") from None
+            raise TransientError(f"damaged response ({exc})") from None
         status = response.status_code
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
@@ -179,7 +191,7 @@ class EutilsClient:
         if status != 200:
             excerpt = self._redact(" ".join(response.text.split())[:200])
             raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else ""))
-        return response.content
+        return response.content.replace(self._api_key.encode(), b"***") if self._api_key else response.content
 
     def _redirected(self, request: Request, response: httpx.Response) -> str:
         """What to set ``ncbi.base_url`` to when NCBI redirects (http:// to https://, usually). The redirect

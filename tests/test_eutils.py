@@ -323,3 +323,38 @@ def test_a_redirect_says_where_to_and_what_to_set_without_following_it_or_showin
         client.search("x")
     assert said in str(failure.value) and KEY not in str(failure.value)
     assert len(seen) == 1 and clock.sleeps == []  # neither followed nor retried
+
+
+# -- the key in NCBI's answers: echoed back, it is redacted in every log line and message ------------
+
+
+@pytest.fixture
+def keyed(httpserver, clock):
+    """A client with the API key against a loopback server each test scripts (pytest-httpserver)."""
+    return EutilsClient(httpserver.url_for("/"), tool="t", email="e@x.org", api_key=KEY, retry_budget=5, clock=clock,
+                        sleep=clock.sleep, rng=random.Random(1), limiter=RateLimiter(10, clock, clock.sleep))
+
+
+def test_retry_warnings_never_show_a_key_ncbi_echoes(httpserver, keyed, caplog):
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(
+        f"<eSearchResult><ERROR>API key {KEY} is invalid</ERROR></eSearchResult>", content_type="text/xml")
+    httpserver.expect_request("/efetch.fcgi").respond_with_data(
+        f"<PubmedArticleSet><ERROR>key {KEY}</ERROR></PubmedArticleSet>", content_type="text/xml")
+    with caplog.at_level(logging.WARNING, logger="harvester"):
+        for call in (lambda: keyed.search("x"), lambda: keyed.fetch_pmids(["1"])):
+            with pytest.raises(HarvestError) as failure:
+                call()
+            assert KEY not in str(failure.value)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "harvester.retry"]
+    assert any("esearch failed (esearch returned an error: API key *** is invalid); retry 1" in w for w in warnings)
+    assert any("efetch of 1 PMIDs failed" in w and "key ***" in w for w in warnings)
+    assert not any(KEY in r.getMessage() for r in caplog.records if r.name != "werkzeug")  # the server's own log aside
+
+
+def test_pubmed_warnings_never_show_a_key_ncbi_echoes(httpserver, keyed):
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(
+        f"<eSearchResult><Count>0</Count><IdList/><ErrorList><PhraseNotFound>{KEY}</PhraseNotFound></ErrorList>"
+        f"<WarningList><OutputMessage>No items found for {KEY}.</OutputMessage></WarningList></eSearchResult>",
+        content_type="text/xml")
+    assert keyed.search("x").warnings == ("PhraseNotFound: ***", "OutputMessage: No items found for ***.")
+
