@@ -189,7 +189,7 @@ class EutilsClient:
         if 300 <= status < 400:
             raise HarvestError(self._redirected(request, response))
         if status != 200:
-            excerpt = self._redact(" ".join(response.text.split())[:200])
+            excerpt = " ".join(self._redact(response.text).split())[:200]
             raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else ""))
         return response.content.replace(self._api_key.encode(), b"***") if self._api_key else response.content
 

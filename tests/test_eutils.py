@@ -358,3 +358,17 @@ def test_pubmed_warnings_never_show_a_key_ncbi_echoes(httpserver, keyed):
         content_type="text/xml")
     assert keyed.search("x").warnings == ("PhraseNotFound: ***", "OutputMessage: No items found for ***.")
 
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [   # NCBI's refusal in JSON, and an <ERROR>, each long enough that the 200-character excerpt ends inside the key
+        (400, '{"error":"API key invalid' + "x" * 156 + f'","api-key":"{KEY}"}}'),
+        (200, "<eSearchResult><ERROR>" + "y" * 190 + f" key={KEY}</ERROR></eSearchResult>"),
+    ],
+)
+def test_no_part_of_the_key_is_left_where_an_excerpt_cuts_it(httpserver, keyed, status, body):
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(body, status=status, content_type="text/xml")
+    with pytest.raises(HarvestError) as failure:
+        keyed.search("x")
+    assert KEY[:4] not in str(failure.value)
+
