@@ -108,7 +108,11 @@ class EutilsClient:
         self.max_hits = max_hits  # PubMed's cap; tests lower it to exercise window splitting cheaply
         self.requests_sent = 0
         _install_redaction(self._api_key)
-        self._http = httpx.Client(timeout=timeout, transport=transport, headers={"User-Agent": f"{tool} (oihwatch)"})
+        try:
+            self._http = httpx.Client(timeout=timeout, transport=transport, headers={"User-Agent": f"{tool} (oihwatch)"})
+        except UnicodeEncodeError:  # the tool names us in the User-Agent header, which HTTP keeps to ASCII
+            raise HarvestError(f"ncbi.tool {tool!r} holds a character other than ASCII, which an HTTP header cannot carry; "
+                               "name the tool in ASCII letters (or set $OIHWATCH_NCBI_TOOL)") from None
 
     def __repr__(self) -> str:
         return f"EutilsClient({self.base_url!r}, tool={self.tool!r}, api_key={'set' if self._api_key else 'none'})"
@@ -182,6 +186,9 @@ class EutilsClient:
             raise TransientError(f"connection failed ({type(exc).__name__}: {exc})") from None
         except httpx.DecodingError as exc:  # a compressed body damaged on the way: ask again, as for a cut one
             raise TransientError(f"damaged response ({exc})") from None
+        except (httpx.InvalidURL, UnicodeError) as exc:  # 'http://a..b/': a host name no resolver can be asked for
+            raise HarvestError(f"ncbi.base_url {self.base_url} is not a usable address ({exc}); "
+                               "check it (or $OIHWATCH_NCBI_BASE_URL)") from None
         status = response.status_code
         if status == 429 or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))

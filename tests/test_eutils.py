@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import socket
 from datetime import date, datetime, timezone
 
 import httpx
@@ -372,3 +373,23 @@ def test_no_part_of_the_key_is_left_where_an_excerpt_cuts_it(httpserver, keyed, 
         keyed.search("x")
     assert KEY[:4] not in str(failure.value)
 
+
+def test_a_tool_name_no_http_header_can_carry_is_one_clear_error():
+    with pytest.raises(HarvestError, match=r"ncbi\.tool 'oihwätch' holds a character other than ASCII"):
+        EutilsClient("http://127.0.0.1:9/", tool="oihwätch", email="e@example.org")
+
+
+def test_a_host_name_that_cannot_be_encoded_fails_at_once_with_one_clear_error(monkeypatch):
+    loopback_only = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):  # as the stdlib's does before asking a resolver (the test guard does not)
+        host.encode("idna")
+        return loopback_only(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    sleeps = []
+    client = EutilsClient("http://a..b/", tool="t", email="e@example.org",
+                          limiter=RateLimiter(1000, clock=lambda: 0.0, sleep=sleeps.append), sleep=sleeps.append)
+    with pytest.raises(HarvestError, match=r"^ncbi\.base_url http://a\.\.b/ is not a usable address \(.*\); check it") as failure:
+        client.search("hyperalgesia")
+    assert "\n" not in str(failure.value) and client.requests_sent == 1 and sleeps == []
