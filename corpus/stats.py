@@ -7,8 +7,9 @@ under the year ``None`` ("unknown" in JSON), so every table adds up to the total
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
+from itertools import cycle, product
 from typing import BinaryIO
 
 from corpus.evidence import evidence_rank
@@ -74,6 +75,15 @@ def corpus_stats(store: Store, include_retracted: bool = False, min_relevance: f
 _NOT_PICTURES = frozenset({"pgf", "raw", "rgba"})
 
 
+def _line_looks() -> Iterator[dict]:
+    """A look for each topic's line, none alike for 200 topics: matplotlib's 10 colours drawn solid, then
+    dashed, dotted and dash-dotted, then all of those again with another marker. Its colour cycle alone
+    repeats from the 11th topic, and two topics of one colour cannot be told apart in the legend."""
+    colours = [f"C{n}" for n in range(10)]
+    for marker, style, colour in product(".osD^", ("-", "--", ":", "-."), colours):
+        yield {"color": colour, "linestyle": style, "marker": marker}
+
+
 def plot_formats() -> list[str]:
     """The formats ``plot_trends`` can write, named as file extensions: matplotlib's (png, pdf, svg, eps...)."""
     from matplotlib.backend_bases import FigureCanvasBase
@@ -103,9 +113,9 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
         total_axes.set_ylabel("all articles (grey bars)", color="0.45")
         axes.set_zorder(total_axes.get_zorder() + 1)
         axes.patch.set_visible(False)
-        for topic in stats.topics:
+        for topic, look in zip(stats.topics, cycle(_line_looks())):
             counts = stats.by_topic_year[topic]
-            axes.plot(years, [counts.get(y, 0) for y in years], marker=".", linewidth=1.8, label=labels.get(topic, topic))
+            axes.plot(years, [counts.get(y, 0) for y in years], linewidth=1.8, label=labels.get(topic, topic), **look)
         axes.set_xlabel("publication year")
         axes.set_ylabel("articles with the topic")
         axes.set_title("Articles per topic per year")
