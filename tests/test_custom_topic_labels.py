@@ -1,0 +1,73 @@
+"""A topic of one's own, labelled with 'oihwatch label': on the shared corpus (corpus.jsonl), a
+buprenorphine topic the shipped curated labels do not cover, labelled as a user would.
+
+One ingested corpus for the module; each test trains on its own copy.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from corpus.store import Store
+from oihwatch.cli import cli
+from oihwatch.config import default_config_text
+
+BUPRENORPHINE = """
+[topics.buprenorphine]
+label = "Buprenorphine"
+keywords = ['buprenorphin', 'butrans', 'suboxone']
+requires = ['\\bpain', 'analges', 'hyperalges']
+exclude = ['maintenance treatment']
+mesh = ["Buprenorphine"]
+"""
+# Buprenorphine in the title, none in the shipped held-out split.
+POSITIVES = "9439446 8138651 9167372 9404175 8280545 8542854 8961492 9349066 8737553 8829938 7489472".split()
+
+
+@pytest.fixture(scope="module")
+def ingested(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("custom-topic") / "config.toml"
+    path.write_text(default_config_text("ops@example.org") + BUPRENORPHINE, encoding="utf-8")
+    result = invoke(path, "ingest", str(shared_data / "corpus.jsonl"))
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def config(ingested: Path, tmp_path: Path) -> Path:
+    shutil.copytree(ingested.parent, tmp_path / "copy")
+    return tmp_path / "copy" / ingested.name
+
+
+def invoke(config: Path, *args: str):
+    return CliRunner().invoke(cli, ["-c", str(config), *args])
+
+
+def line_of(output: str, label: str) -> str:
+    return next(line for line in output.splitlines() if line.split()[:1] == [label])
+
+
+def tagged(config: Path, topic: str) -> tuple[int, int]:
+    """How many records carry ``topic``, of how many."""
+    with Store(config.parent / "oihwatch.db") as store:
+        count = store.db.execute("SELECT COUNT(*) FROM tags WHERE topic = ? AND assigned = 1", (topic,)).fetchone()[0]
+        return count, store.count_articles()
+
+
+def test_a_few_labelled_positives_and_one_negative_do_not_put_a_new_topic_on_the_corpus(config: Path):
+    """With (almost) no curated negatives no false alarm can be counted, so a threshold chosen on curated
+    records alone fell below most of the corpus: 2,343 of 4,818 records tagged, 'P 0.92 R 1.00'."""
+    for pmid in POSITIVES:
+        assert invoke(config, "label", pmid, "buprenorphine").exit_code == 0
+    assert invoke(config, "label", "9301399", "buprenorphine", "--not").exit_code == 0  # the keyword rule tags it
+    trained = invoke(config, "train")
+    assert trained.exit_code == 0, trained.output
+    assert ("CV on weak labels (its own rules, not a measurement; 11 curated positives and 1 negative, "
+            "a curated threshold needs 5 of each): P ") in line_of(trained.stdout, "buprenorphine")
+    assert invoke(config, "classify").exit_code == 0
+    count, records = tagged(config, "buprenorphine")
+    assert 11 <= count < records / 20, (count, records)  # about the 50 records that name it, not 2,343
