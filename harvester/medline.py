@@ -20,6 +20,7 @@ from typing import TextIO
 from Bio import Medline
 
 from corpus.article import AbstractSection, Article, Author, Book, Link, MeshHeading
+from corpus.errors import InputError
 from harvester.abstract_text import sections_from_line
 from harvester.dates import printed_date, sort_date
 from harvester.records import OnSkip, Record, Skipped, raise_on_skip
@@ -52,13 +53,35 @@ _DOI = re.compile(r"^(\S+)\s*\[doi\]$")
 
 
 def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
-    """Yield an ``Article`` per MEDLINE record; a record without PMID goes to ``on_skip``."""
-    for number, record in enumerate(Medline.parse(handle), start=1):
+    """Yield an ``Article`` per MEDLINE record; a record without PMID goes to ``on_skip``.
+
+    MEDLINE has no end-of-record mark, so a file cut in transit shows only in its last line, which
+    has no line break: the record it ends is not read, and an ``InputError`` says so after the
+    records before it, as for a RIS entry without its 'ER' line."""
+    lines = _Lines(handle)
+    for number, record in enumerate(Medline.parse(lines), start=1):
+        if lines.cut:
+            pmid = f" (PMID {record['PMID']})" if record.get("PMID") else ""
+            raise InputError(f"{name}: truncated MEDLINE: the file ends inside line {lines.count}, with no line break, "
+                             f"so record {number}{pmid} is cut off; download or export the file again")
         article = article_from_medline(record)
         if article.pmid:
             yield article
         else:
             on_skip(Skipped(name, f"record {number}", "no PMID"))
+
+
+class _Lines:
+    """The lines of a text handle, counted; ``cut`` once a line ends without a line break (only a file's last can)."""
+
+    def __init__(self, handle: TextIO):
+        self.handle, self.count, self.cut = handle, 0, False
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.handle:
+            self.count += 1
+            self.cut = not line.endswith("\n")
+            yield line
 
 
 def article_from_medline(record: dict) -> Article:

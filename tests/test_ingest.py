@@ -155,6 +155,17 @@ def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
 
 
 
+
+def test_a_medline_file_cut_mid_line_keeps_the_records_before_the_cut_and_not_the_cut_one(shared_data, tmp_path):
+    path = tmp_path / "cut.nbib"  # the second record, PMID 16377612, ends inside its abstract: '... genomic, compa'
+    path.write_bytes((shared_data / "medline" / "pubmed_result2.txt").read_bytes()[:3000])
+    store = Store(":memory:")
+    report = ingest_files(store, [path])
+    assert report.errors == [f"{path}: truncated MEDLINE: the file ends inside line 82, with no line break, "
+                             "so record 2 (PMID 16377612) is cut off; download or export the file again"]
+    assert (report.totals.read, report.totals.new) == (1, 1)
+    assert [a.pmid for a in store.iter_articles()] == ["16403221"]
+
 @pytest.mark.parametrize(
     ("cut", "message"),
     [
