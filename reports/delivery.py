@@ -9,7 +9,8 @@ concerns one recipient's message (the address, the message's size or content, an
 cannot take) and the connection stays usable; any other ``DeliveryError`` means the connection is gone.
 
 The SMTP password is handed in by the application (from ``$OIHWATCH_SMTP_PASSWORD``) and never
-appears in a message: smtplib's errors carry the server's reply, not the credentials.
+appears in a message: smtplib's errors carry the server's reply, not the credentials, and credentials
+smtplib cannot send are refused before connecting (``login_problem``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,21 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def login_problem(username: str, password: str) -> str:
+    """Why smtplib cannot log in with these credentials ('' if it can). It sends every AUTH mechanism's
+    answer as ASCII, and fails on anything else with a UnicodeEncodeError naming the position of the
+    character in the password; its hooks (``auth_plain``...) return text it encodes itself, so the UTF-8
+    that RFC 4616 allows for PLAIN cannot go through them. The message names no character of the password."""
+    if not username.isascii():
+        return (f"smtp.username {username!r} holds non-ASCII characters, which Python's smtplib cannot send in an SMTP "
+                "login; set the account's ASCII login name there (often its e-mail address) and rerun (nothing was marked sent)")
+    if not password.isascii():
+        return ("$OIHWATCH_SMTP_PASSWORD holds non-ASCII characters, which Python's smtplib cannot send in an SMTP login; "
+                "give the mail account a password of ASCII characters only (or an app password, where the provider offers "
+                "them), set it there and rerun (nothing was marked sent)")
+    return ""
+
+
 class SmtpTransport:
     """Send through an SMTP server: ``security`` is 'starttls', 'ssl' or 'none' (loopback only)."""
 
@@ -65,6 +81,8 @@ class SmtpTransport:
 
     def __init__(self, host: str, port: int, security: str = "starttls", username: str = "",
                  password: str | None = None, timeout: float = 30.0, tls_context: ssl.SSLContext | None = None):
+        if username and (problem := login_problem(username, password or "")):
+            raise DeliveryError(problem)
         self.host, self.port, self.security = host, port, security
         self.username, self._password, self.timeout = username, password, timeout
         self.tls_context = tls_context  # None: the system's trusted CAs, with host name checking

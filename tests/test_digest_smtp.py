@@ -12,12 +12,16 @@ from email.policy import default
 
 import pytest
 from aiosmtpd.smtp import AuthResult
+from click.testing import CliRunner
 
+from corpus import Store
 from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
+from corpus.runs import last_runs
 from digest_support import MONDAY, TOPICS, Clock, created_on, filled_store, params, parts, real_articles
+from oihwatch.cli import cli
 from reports.address import parse_address
-from reports.delivery import OutboxTransport, SmtpTransport
+from reports.delivery import OutboxTransport, SmtpTransport, login_problem
 from reports.period import digest_due
 from reports.sending import Recipient, preview_digest, send_digests, send_due_digest
 from smtp_server import LoopbackSmtp
@@ -427,3 +431,38 @@ def test_a_wrong_password_is_one_clear_error_without_the_password(shared_data, c
     assert "wrong-Pa55" not in str(raised.value)
     (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
     assert delivery.attempts == 1 and "refused the login of 'digest'" in delivery.error and "wrong-Pa55" not in delivery.error
+
+
+NON_ASCII_LOGINS = [("digest", "s3cr3t-Pa55é€"), ("digestüser", "s3cr3t")]
+
+
+@pytest.mark.parametrize("username, password", NON_ASCII_LOGINS, ids=["password", "username"])
+def test_credentials_smtplib_cannot_send_are_refused_before_connecting_without_the_password(store, username, password):
+    """smtplib sends AUTH as ASCII: it raised a UnicodeEncodeError giving the position of the character in the password."""
+    logins: list[tuple[str, str]] = []
+    with LoopbackSmtp(authenticator=authenticator(logins), auth_require_tls=False) as smtp:
+        with pytest.raises(DeliveryError) as raised:
+            send_due_digest(store, params((KETAMINE,)), MONDAY,
+                            SmtpTransport("127.0.0.1", smtp.port, "none", username, password, timeout=5))
+    said = str(raised.value)
+    assert said == login_problem(username, password) and "non-ASCII characters" in said
+    assert not any(part in said for part in ("é", "€", "s3cr3t", "position"))
+    assert logins == [] and smtp.handler.messages == [] and find_digest(store, "2026-W48") is None
+
+
+@pytest.mark.parametrize("username, password", NON_ASCII_LOGINS, ids=["password", "username"])
+def test_run_and_digest_send_say_what_to_change_in_one_line_not_a_bug(tmp_path, username, password):
+    config = tmp_path / "config.toml"
+    Store(tmp_path / "oihwatch.db").close()
+    environ = {"OIHWATCH_SMTP_PASSWORD": password}
+    with LoopbackSmtp(authenticator=authenticator([]), auth_require_tls=False) as smtp:
+        config.write_text(f'[ncbi]\nemail = "ops@example.org"\n[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
+                          f'security = "none"\nusername = "{username}"\nsender = "digest@example.org"\n'
+                          '[[recipients]]\nemail = "all@example.org"\n', encoding="utf-8")
+        send = CliRunner().invoke(cli, ["-c", str(config), "digest", "--send"], env=environ)
+        run = CliRunner().invoke(cli, ["-c", str(config), "run"], env=environ)
+    assert send.exit_code == 1 and send.stderr == f"Error: {login_problem(username, password)}\n"
+    assert f"digest: FAILED: {login_problem(username, password)}\n" in run.output and "a bug" not in run.output
+    with Store(tmp_path / "oihwatch.db") as store:
+        errors = " ".join(step.error for step in last_runs(store).values())
+    assert "harvest" in run.output and not any(part in errors for part in (password, "position", "UnicodeEncodeError"))
