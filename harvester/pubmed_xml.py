@@ -17,6 +17,7 @@ complete; what the caller does with them is its decision (see ``harvester.ingest
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import zlib
@@ -118,7 +119,7 @@ def _release(element: etree._Element) -> None:
 
 
 def _syntax_message(name: str, head: bytes, count: int, last_pmid: str, exc: etree.XMLSyntaxError) -> str:
-    start = head.lstrip()[:200].lower()
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip()[:200].lower()  # PubMed's website exports begin with one
     if not start:
         return f"{name}: empty file, no PubMed XML in it"
     if b"<html" in start or b"<!doctype html" in start:

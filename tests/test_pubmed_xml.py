@@ -3,6 +3,7 @@ fixtures for what the shared data lacks, a differential test against Bio.Entrez,
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
 from pathlib import Path
@@ -227,6 +228,15 @@ def test_truncated_xml_names_last_pmid_and_line():
     with pytest.raises(InputError, match=r"<bytes>: truncated or malformed XML at line \d+ after PMID 99000001"):
         records.extend(parse_pubmed_xml(cut))
     assert [r.pmid for r in records] == ["99000001"]  # the complete record before the cut was yielded
+
+
+def test_a_truncated_export_that_starts_with_a_byte_order_mark_is_called_truncated(xml, tmp_path):
+    export = xml / "exports" / "sk8erjs69+sr-project__test-files__pubmed_result.xml"  # as PubMed's website saves it
+    assert export.read_bytes().startswith(codecs.BOM_UTF8)
+    cut = tmp_path / "cut.xml"
+    cut.write_bytes(export.read_bytes()[:900_000])
+    with pytest.raises(InputError, match=r"cut\.xml: truncated or malformed XML at line \d+ after PMID \d+ \(\d+ records read\)"):
+        list(parse_pubmed_xml(cut))
 
 
 def test_empty_article_set_is_no_records():
