@@ -15,6 +15,7 @@ smtplib cannot send are refused before connecting (``login_problem``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import smtplib
@@ -51,11 +52,17 @@ class RecipientRefused(DeliveryError):
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write beside, then rename: a crash leaves the old file or the new one, never half of one."""
+    """Write beside, then rename: a crash leaves the old file or the new one, never half of one. A write
+    that fails (a full disk, an interrupt) removes its half-written temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):  # a folder it could not write has none to remove
+            temporary.unlink(missing_ok=True)
+        raise
 
 
 def login_problem(username: str, password: str) -> str:

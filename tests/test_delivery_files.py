@@ -1,0 +1,65 @@
+"""Files a digest writes (the .eml outbox, the archive, the preview) on a disk that fills up mid-write:
+one clear error, the old file whole, and no temporary file left beside it."""
+
+from __future__ import annotations
+
+import errno
+import os
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from corpus.errors import DeliveryError
+from corpus.ledger import deliveries, find_digest
+from digest_support import MONDAY, Clock, filled_store, params
+from reports.delivery import OutboxTransport, write_archive, write_preview
+from reports.sending import send_due_digest
+
+
+def fill_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on every file write stores half of its bytes, then fails as a full disk does."""
+    write_bytes = Path.write_bytes
+
+    def half_then_full(path: Path, data: bytes) -> int:
+        write_bytes(path, data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full)
+
+
+def files_in(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+def test_an_eml_that_fills_the_disk_leaves_no_temporary_file_and_the_recipient_pending(shared_data, tmp_path, monkeypatch):
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
+    outbox = tmp_path / "outbox"
+    fill_disk(monkeypatch)
+    outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(outbox))
+    said = f"cannot write to the outbox {outbox}: No space left on device; check digest.outbox or --outbox"
+    assert outcome.failed == {"all@example.org": said}
+    assert files_in(outbox) == []  # neither the .eml nor its .all@example.org.eml.tmp
+    (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
+    assert delivery.status == "pending" and delivery.error == said
+    monkeypatch.undo()  # space freed: the rerun writes it
+    assert send_due_digest(store, params(), MONDAY, OutboxTransport(outbox)).delivered == ["all@example.org"]
+    assert files_in(outbox) == ["2026-W48/all@example.org.eml"]
+
+
+WRITERS = {
+    "archive": lambda folder: write_archive(folder, "2026-W48", "OIH digest", "<p>new</p>", b"png", "OIH Watch",
+                                            datetime(2026, 11, 23, tzinfo=timezone.utc), {}),
+    "preview": lambda folder: write_preview(folder, "2026-W48", "new", "<p>new</p>", b"png"),
+}
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_page_that_fills_the_disk_keeps_the_old_one_whole_and_leaves_no_temporary_file(tmp_path, monkeypatch, writer):
+    folder = tmp_path / writer
+    folder.mkdir()
+    (folder / "2026-W48.png").write_bytes(b"old chart")
+    fill_disk(monkeypatch)
+    with pytest.raises(DeliveryError, match="No space left on device"):
+        WRITERS[writer](folder)
+    assert files_in(folder) == ["2026-W48.png"] and (folder / "2026-W48.png").read_bytes() == b"old chart"
