@@ -33,7 +33,7 @@ def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = rais
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{name}: line {number}: not JSON ({exc.msg})") from None
+            raise InputError(_not_json(name, number, line, exc)) from None
         if not isinstance(data, dict):
             raise InputError(f"{name}: line {number}: expected a JSON object per line")
         pmid = str(data.get("pmid") or "").strip()
@@ -41,6 +41,15 @@ def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = rais
             on_skip(Skipped(name, f"line {number}", "no PMID"))
             continue
         yield article_from_json(pmid, data)
+
+
+def _not_json(name: str, number: int, line: str, exc: json.JSONDecodeError) -> str:
+    """What is wrong with a line JSON cannot read. Only a file's last line can lack its line break:
+    then the file was cut off inside that record, as a download or copy that stopped early leaves it."""
+    if not line.endswith("\n"):
+        return (f"{name}: truncated JSON Lines: line {number} ends the file inside a record ({exc.msg}); "
+                "the records before it are read: export or download the whole file again")
+    return f"{name}: line {number}: not JSON ({exc.msg} at column {exc.colno})"
 
 
 def article_from_json(pmid: str, data: dict) -> Article:
