@@ -49,17 +49,17 @@ def _measure_results(results: Sequence, rules: Sequence[TopicRule], truth: Mappi
 
 
 def _topic_scores(assigned: Mapping[str, Collection[str]], rules: Sequence[TopicRule], truth: Mapping[str, Mapping[str, bool]]) -> dict:
-    """Precision, recall and F1 per topic of the tags ``assigned`` to each PMID, and their macro-F1. A topic
-    with no positives among the scored records has no precision, recall or F1 (None: nothing could be
-    found, so 0 would read as a model that finds nothing) and is left out of the macro-F1, which says over
-    how many topics it is taken (``macro_f1_topics``)."""
+    """Precision, recall and F1 per topic of the tags ``assigned`` to each PMID, and their macro-F1. Every
+    configured topic is listed: one with no positives among the scored records (none labelled at all, as a
+    new or renamed topic's, ``n`` 0) has no precision, recall or F1 (None: nothing could be found, so 0
+    would read as a model that finds nothing) and is left out of the macro-F1, which says over how many
+    topics it is taken (``macro_f1_topics``)."""
     topics = {}
     for rule in rules[1:]:
         pairs = [(rule.name in tags, truth[pmid][rule.name]) for pmid, tags in assigned.items() if rule.name in truth[pmid]]
-        if pairs:
-            predicted, actual = np.array(pairs).T
-            measured = scores(predicted, actual)
-            topics[rule.name] = measured if measured["positives"] else {**measured, "precision": None, "recall": None, "f1": None}
+        predicted, actual = np.array(pairs, dtype=bool).reshape(-1, 2).T
+        measured = scores(predicted, actual)
+        topics[rule.name] = measured if measured["positives"] else {**measured, "precision": None, "recall": None, "f1": None}
     f1s = [t["f1"] for t in topics.values() if t["f1"] is not None]
     return {"topics": topics, "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None, "macro_f1_topics": len(f1s)}
 

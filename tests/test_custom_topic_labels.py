@@ -6,6 +6,7 @@ One ingested corpus for the module; each test trains on its own copy.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -71,3 +72,23 @@ def test_a_few_labelled_positives_and_one_negative_do_not_put_a_new_topic_on_the
     assert invoke(config, "classify").exit_code == 0
     count, records = tagged(config, "buprenorphine")
     assert 11 <= count < records / 20, (count, records)  # about the 50 records that name it, not 2,343
+
+
+def test_evaluate_lists_a_topic_no_record_is_labelled_for_and_says_what_macro_f1_is_over(config: Path):
+    """A new (or renamed) topic has no curated labels: it was left out of evaluate silently, and the
+    macro-F1 averaged over the others without saying so."""
+    assert invoke(config, "train").exit_code == 0
+    result = invoke(config, "evaluate", "--folds", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    heads = [i for i, line in enumerate(lines) if not line.startswith(" ")]
+    assert len(heads) == 4
+    for head in heads:
+        assert " over 4 of 5 topics (" in lines[head] or " over 3 of 5 topics (" in lines[head], lines[head]
+        assert line_of("\n".join(lines[head + 1 : head + 6]), "buprenorphine").split(None, 1)[1] == "n/a (no labelled records)"
+        assert "buprenorphine n/a" in lines[head + 6]  # the rules alone, the same way
+    report = json.loads(invoke(config, "evaluate", "--folds", "2", "--json").stdout)
+    for part in ("cross_validated", "held_out"):
+        for measured in (report[part]["without_mesh"], report[part]["with_mesh"]):
+            assert measured["topics"]["buprenorphine"] == {"precision": None, "recall": None, "f1": None, "positives": 0, "n": 0}
+            assert measured["macro_f1_topics"] < len(measured["topics"]) == 5

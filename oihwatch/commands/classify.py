@@ -147,7 +147,8 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     """Measure precision, recall and F1 per topic and relevance ROC-AUC on curated labels, with and without MeSH.
 
     Cross-validated over the curated train split, and on the held-out test split with the saved model.
-    A topic with no positives there has no P, R or F1 (n/a; null in JSON) and is left out of macro-F1.
+    A topic with no positives there, or no labelled records at all (a new or renamed topic), has no P, R
+    or F1 (n/a; null in JSON) and is left out of macro-F1, which says over how many topics it was taken.
     Each part ends with what the keyword and MeSH rules alone score on the same records (rules_alone in
     JSON): the model is there to add to them.
 
@@ -194,6 +195,8 @@ def rules_alone_text(measures: dict) -> str:
 
 def topic_text(scores: dict) -> str:
     """'P 0.429  R 0.720  F1 0.537  (50 positives)', or n/a: with no positives, nothing could be found."""
+    if not scores["n"]:
+        return "n/a (no labelled records)"
     if not scores["positives"]:
         return "P, R, F1 n/a (no positives)"
     return f"P {scores['precision']:.3f}  R {scores['recall']:.3f}  F1 {scores['f1']:.3f}  ({scores['positives']} positives)"
