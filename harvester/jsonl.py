@@ -47,9 +47,9 @@ def _not_json(name: str, number: int, line: str, exc: json.JSONDecodeError) -> s
     """What is wrong with a line JSON cannot read. Only a file's last line can lack its line break:
     then the file was cut off inside that record, as a download or copy that stopped early leaves it."""
     if not line.endswith("\n"):
-        return (f"{name}: truncated JSON Lines: line {number} ends the file inside a record ({exc.msg}); "
+        return (f"{name}: truncated JSON Lines: line {number} ends the file inside a record; "
                 "the records before it are read: export or download the whole file again")
-    return f"{name}: line {number}: not JSON ({exc.msg} at column {exc.colno})"
+    return f"{name}: line {number}: not JSON ({exc.msg}: column {exc.colno})"  # some of json's messages end awaiting a position ('... starting at')
 
 
 def article_from_json(pmid: str, data: dict) -> Article:
