@@ -77,7 +77,7 @@ class DatabaseSettings(Section):
 
 class NcbiSettings(Section):
     email: str = Field("", description="your e-mail, sent to NCBI with every request (required by NCBI)")
-    tool: str = Field("oihwatch", pattern=r"^\S+$", description="tool name sent to NCBI with every request (no spaces)")
+    tool: str = Field("oihwatch", description="tool name sent to NCBI with every request (ASCII, no spaces)")
     base_url: str = Field(
         "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/", description="E-utilities base URL (tests use a loopback fake)"
     )
@@ -90,14 +90,28 @@ class NcbiSettings(Section):
     def _is_address(cls, value: str) -> str:
         return parse_address(value, display_name=False).addr_spec if value.strip() else ""
 
+    @field_validator("tool")
+    @classmethod
+    def _is_header_text(cls, value: str) -> str:
+        """It travels in an HTTP header (User-Agent), which carries ASCII only: 'oihwätch' failed at the first request."""
+        if not re.fullmatch(r"[!-~]+", value):
+            raise ValueError(f"{value!r}: use ASCII letters, digits and punctuation, no spaces (it is sent in an HTTP header)")
+        return value
+
     @field_validator("base_url")
     @classmethod
     def _is_http_url(cls, value: str) -> str:
-        """An http(s) URL with a host, else 'notaurl' would be retried for minutes as if NCBI were down."""
+        """An http(s) URL with a host, else 'notaurl' would be retried for minutes as if NCBI were down; and a host
+        DNS can spell ('a..b' passes the URL syntax and failed at the first request)."""
         try:
-            return str(HTTP_URL.validate_python(value))
+            url = HTTP_URL.validate_python(value)
         except ValidationError as exc:
             raise ValueError(f"{value!r}: {exc.errors()[0]['msg']} (write http:// or https://, a host and a path)") from None
+        try:
+            (url.host or "").encode("idna")
+        except UnicodeError:
+            raise ValueError(f"{value!r}: the host {url.host!r} is not a valid host name (an empty or over-long part between dots)") from None
+        return str(url)
 
 
 class Query(Section):

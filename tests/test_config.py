@@ -135,6 +135,9 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\nbase_url = "notaurl"\n', r"ncbi\.base_url in .*'notaurl': .*valid URL"),
         ('[ncbi]\nemail = "a@b.org"\nbase_url = "ftp://eutils.example.org/"\n', r"ncbi\.base_url in .*scheme should be 'http' or 'https'"),
         ('[ncbi]\nemail = "a@b.org"\ntool = "my tool"\n', r"ncbi\.tool in "),
+        # Both passed here and stopped the first request with a traceback.
+        ('[ncbi]\nemail = "a@b.org"\ntool = "oihwätch"\n', r"^ncbi\.tool in .*: 'oihwätch': use ASCII letters, digits and punctuation"),
+        ('[ncbi]\nemail = "a@b.org"\nbase_url = "http://a..b/"\n', r"^ncbi\.base_url in .*: 'http://a\.\.b/': the host 'a\.\.b' is not a valid host name"),
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nstart = 2099-01-01\n', r"harvest\.start in .*2099-01-01 is after today"),
         ('[ncbi]\nemail = "a@b.org"\n[harvest]\nlookback_days = -1\n', r"harvest\.lookback_days in "),
         ('[ncbi]\nemail = "a@b.org"\n[smtp]\nport = 0\n', r"smtp\.port in "),
