@@ -41,7 +41,7 @@ from classifier.topics import compile_patterns
 from corpus.errors import ConfigError
 from corpus.tags import RELEVANCE
 from oihwatch.crontab import cron_trigger
-from reports.address import EMAIL_PLACEHOLDER, parse_address
+from reports.address import EMAIL_PLACEHOLDER, login_problem, parse_address
 from reports.period import latest_due
 
 SECRET_ENV = {"NCBI_API_KEY": ("ncbi", "api_key"), "OIHWATCH_SMTP_PASSWORD": ("smtp", "password")}
@@ -425,6 +425,8 @@ def mail_problem(settings: Settings, login: bool = True) -> str:
         return (f"smtp.username in {settings.where('smtp.username')} asks for a login, but $OIHWATCH_SMTP_PASSWORD is not "
                 "set in this environment; set it where oihwatch runs (the crontab, the service's EnvironmentFile, the "
                 "shell of a command by hand), or empty smtp.username for a server without login")
+    if login and smtp.username:
+        return login_problem(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
     return ""
 
 

@@ -186,11 +186,13 @@ def mail_warnings(settings: Settings) -> list[str]:
     crontab), which status, run from a shell or by monitoring, does not see."""
     if problem := mail_problem(settings, login=False):
         return [f"the digest cannot be e-mailed: {problem}"]
-    if mail_problem(settings):  # only the password is missing, here
+    if not (problem := mail_problem(settings)):
+        return []
+    if settings.smtp.password is None:
         return [f"smtp.username in {settings.where('smtp.username')} asks for a login, but $OIHWATCH_SMTP_PASSWORD "
                 "is not set in this shell; if the service sets it (EnvironmentFile), ignore this; otherwise the "
                 "digest cannot be e-mailed: set it where oihwatch runs"]
-    return []
+    return [f"the digest cannot be e-mailed: {problem}"]  # a login smtplib cannot send
 
 
 def pending_warnings(pending: list[dict]) -> list[str]:

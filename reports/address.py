@@ -1,4 +1,4 @@
-"""One e-mail address from the configuration, read by the standard library's header parser.
+"""One e-mail address from the configuration, read by the standard library's header parser, and the SMTP login it can send.
 
 The sender may carry a display name (``OIH Watch <digest@example.org>``); a recipient is the bare
 address given to the SMTP server. The configuration checks both when it is loaded, so a bad one
@@ -52,3 +52,18 @@ def smtp_address(address: str) -> str:
     still need the server's SMTPUTF8."""
     local, _, domain = address.rpartition("@")
     return f"{local}@{ascii_domain(domain)}"
+
+
+def login_problem(username: str, password: str) -> str:
+    """Why smtplib cannot log in with these credentials ('' if it can). It sends every AUTH mechanism's
+    answer as ASCII, and fails on anything else with a UnicodeEncodeError naming the position of the
+    character in the password; its hooks (``auth_plain``...) return text it encodes itself, so the UTF-8
+    that RFC 4616 allows for PLAIN cannot go through them. The message names no character of the password."""
+    if not username.isascii():
+        return (f"smtp.username {username!r} holds non-ASCII characters, which Python's smtplib cannot send in an SMTP "
+                "login; set the account's ASCII login name there (often its e-mail address) and rerun (nothing was marked sent)")
+    if not password.isascii():
+        return ("$OIHWATCH_SMTP_PASSWORD holds non-ASCII characters, which Python's smtplib cannot send in an SMTP login; "
+                "give the mail account a password of ASCII characters only (or an app password, where the provider offers "
+                "them), set it there and rerun (nothing was marked sent)")
+    return ""

@@ -26,7 +26,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from corpus.errors import DeliveryError
-from reports.address import ADDRESS_ADVICE, smtp_address
+from reports.address import ADDRESS_ADVICE, login_problem, smtp_address
 from reports.render import archive_index
 
 
@@ -63,21 +63,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):  # a folder it could not write has none to remove
             temporary.unlink(missing_ok=True)
         raise
-
-
-def login_problem(username: str, password: str) -> str:
-    """Why smtplib cannot log in with these credentials ('' if it can). It sends every AUTH mechanism's
-    answer as ASCII, and fails on anything else with a UnicodeEncodeError naming the position of the
-    character in the password; its hooks (``auth_plain``...) return text it encodes itself, so the UTF-8
-    that RFC 4616 allows for PLAIN cannot go through them. The message names no character of the password."""
-    if not username.isascii():
-        return (f"smtp.username {username!r} holds non-ASCII characters, which Python's smtplib cannot send in an SMTP "
-                "login; set the account's ASCII login name there (often its e-mail address) and rerun (nothing was marked sent)")
-    if not password.isascii():
-        return ("$OIHWATCH_SMTP_PASSWORD holds non-ASCII characters, which Python's smtplib cannot send in an SMTP login; "
-                "give the mail account a password of ASCII characters only (or an app password, where the provider offers "
-                "them), set it there and rerun (nothing was marked sent)")
-    return ""
 
 
 class SmtpTransport:

@@ -21,7 +21,8 @@ from corpus.runs import last_runs
 from digest_support import MONDAY, TOPICS, Clock, created_on, filled_store, params, parts, real_articles
 from oihwatch.cli import cli
 from reports.address import parse_address
-from reports.delivery import OutboxTransport, SmtpTransport, login_problem
+from reports.address import login_problem
+from reports.delivery import OutboxTransport, SmtpTransport
 from reports.period import digest_due
 from reports.sending import Recipient, preview_digest, send_digests, send_due_digest
 from smtp_server import LoopbackSmtp

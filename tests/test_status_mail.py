@@ -48,6 +48,13 @@ def test_an_empty_sender_is_a_warning_whatever_the_environment(config):
             'set it, e.g. sender = "OIH Watch <digest@example.org>"']
 
 
+def test_a_password_smtplib_cannot_send_is_a_warning_naming_none_of_it(config):
+    """smtplib sends a login as ASCII: status says so before the digest is due, without the password."""
+    found = [w for w in warnings(config, OIHWATCH_SMTP_PASSWORD="pässwörd") if "e-mailed" in w]
+    assert len(found) == 1 and "$OIHWATCH_SMTP_PASSWORD holds non-ASCII characters" in found[0]
+    assert "pässwörd" not in found[0] and "position" not in found[0]
+
+
 @pytest.mark.parametrize("stored", [
     "SMTP mail.example.org:587 (starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable",
     "SMTP mail.example.org:587 (starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable; "
