@@ -53,13 +53,19 @@ def _topic_scores(assigned: Mapping[str, Collection[str]], rules: Sequence[Topic
     configured topic is listed: one with no positives among the scored records (none labelled at all, as a
     new or renamed topic's, ``n`` 0) has no precision, recall or F1 (None: nothing could be found, so 0
     would read as a model that finds nothing) and is left out of the macro-F1, which says over how many
-    topics it is taken (``macro_f1_topics``)."""
+    topics it is taken (``macro_f1_topics``). One with positives but no negatives among them (a new topic
+    labelled on held-out records) keeps its recall, but has no precision or F1: no tag could be wrong, so
+    they would be 1.0 by construction; it is left out of the macro-F1 too."""
     topics = {}
     for rule in rules[1:]:
         pairs = [(rule.name in tags, truth[pmid][rule.name]) for pmid, tags in assigned.items() if rule.name in truth[pmid]]
         predicted, actual = np.array(pairs, dtype=bool).reshape(-1, 2).T
         measured = scores(predicted, actual)
-        topics[rule.name] = measured if measured["positives"] else {**measured, "precision": None, "recall": None, "f1": None}
+        if not measured["positives"]:
+            measured = {**measured, "precision": None, "recall": None, "f1": None}
+        elif measured["positives"] == measured["n"]:
+            measured = {**measured, "precision": None, "f1": None}
+        topics[rule.name] = measured
     f1s = [t["f1"] for t in topics.values() if t["f1"] is not None]
     return {"topics": topics, "macro_f1": round(float(np.mean(f1s)), 4) if f1s else None, "macro_f1_topics": len(f1s)}
 

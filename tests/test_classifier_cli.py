@@ -162,14 +162,16 @@ def test_evaluate_leaves_topics_without_positives_out_of_the_macro_f1(shared_dat
     lines = invoke(path, "evaluate", "--folds", "2").stdout.splitlines()
     none = "relevance ROC-AUC n/a (no positives)"
     assert re.fullmatch(rf"cross_validated \(\d+ records, without mesh\): macro-F1 (\d\.\d{{3}}) over 1 of 4 topics "
-                        rf"\(the others have no positives\)  {re.escape(none)}", lines[0]), lines[0]
+                        rf"\(the others are n/a\)  {re.escape(none)}", lines[0]), lines[0]
     assert lines[1] == "  tapering     P, R, F1 n/a (no positives)"
     assert re.fullmatch(r"  ketamine     P \d\.\d{3}  R \d\.\d{3}  F1 \d\.\d{3}  \(2 positives\)", lines[2]), lines[2]
     # each part ends with the rules alone on the same records, the topics without positives n/a there too
-    assert re.fullmatch(r"  rules alone: macro-F1 \d\.\d{3} over 1 of 4 topics \(the others have no positives\) \(tapering n/a, "
+    assert re.fullmatch(r"  rules alone: macro-F1 \d\.\d{3} over 1 of 4 topics \(the others are n/a\) \(tapering n/a, "
                         r"ketamine R \d\.\d{3} F1 \d\.\d{3}, genetics n/a, non_opioid n/a\)", lines[5]), lines[5]
-    assert re.fullmatch(rf"held_out \(\d+ records, without mesh\): macro-F1 n/a \(no positives\)  {re.escape(none)}", lines[12])
-    assert lines[17] == "  rules alone: macro-F1 n/a (no positives) (tapering n/a, ketamine n/a, genetics n/a, non_opioid n/a)"
+    assert re.fullmatch(rf"held_out \(\d+ records, without mesh\): macro-F1 n/a \(no topic has both positives and negatives\)  "
+                        rf"{re.escape(none)}", lines[12])
+    assert lines[17] == ("  rules alone: macro-F1 n/a (no topic has both positives and negatives) "
+                         "(tapering n/a, ketamine n/a, genetics n/a, non_opioid n/a)")
     report = json.loads(invoke(path, "evaluate", "--folds", "2", "--json").stdout)
     measured = report["cross_validated"]["without_mesh"]
     assert measured["topics"]["tapering"] == {"precision": None, "recall": None, "f1": None, "positives": 0, "n": measured["topics"]["tapering"]["n"]}

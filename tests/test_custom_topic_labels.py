@@ -7,6 +7,7 @@ One ingested corpus for the module; each test trains on its own copy.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -92,3 +93,27 @@ def test_evaluate_lists_a_topic_no_record_is_labelled_for_and_says_what_macro_f1
         for measured in (report[part]["without_mesh"], report[part]["with_mesh"]):
             assert measured["topics"]["buprenorphine"] == {"precision": None, "recall": None, "f1": None, "positives": 0, "n": 0}
             assert measured["macro_f1_topics"] < len(measured["topics"]) == 5
+
+
+def test_labels_on_held_out_records_say_they_do_not_train_and_evaluate_gives_no_precision_without_negatives(config: Path):
+    """These six buprenorphine papers are in the shipped held-out split: the labels never reached training,
+    unsaid, and evaluate scored the topic on its six positives alone, precision 1.0 by construction,
+    averaged into the held-out macro-F1."""
+    held_out = "7489418 9172009 9172024 9190324 9926189 11967625".split()
+    for pmid in held_out:
+        said = invoke(config, "label", pmid, "buprenorphine").stdout
+        assert said.endswith("; the record is held out for evaluation: this label will not train the model\n"), said
+    assert "held out" not in invoke(config, "label", POSITIVES[0], "buprenorphine").stdout
+    assert invoke(config, "train").exit_code == 0
+    report = json.loads(invoke(config, "evaluate", "--folds", "2", "--json").stdout)
+    for measured in (report["held_out"]["without_mesh"], report["held_out"]["with_mesh"]):
+        bup = measured["topics"]["buprenorphine"]
+        assert (bup["precision"], bup["f1"], bup["positives"], bup["n"]) == (None, None, 6, 6) and bup["recall"] is not None
+        f1s = [t["f1"] for t in measured["topics"].values() if t["f1"] is not None]
+        assert measured["macro_f1_topics"] == len(f1s) and measured["macro_f1"] == pytest.approx(sum(f1s) / len(f1s), abs=1e-4)
+        assert measured["rules_alone"]["topics"]["buprenorphine"]["f1"] is None
+    lines = invoke(config, "evaluate", "--folds", "2").stdout.splitlines()
+    held = lines.index(next(line for line in lines if line.startswith("held_out (")))
+    assert re.fullmatch(r"R \d\.\d{3}  P, F1 n/a \(no negatives\)  \(6 positives\)",
+                        line_of("\n".join(lines[held + 1 : held + 6]), "buprenorphine").split(None, 1)[1])
+    assert re.search(r"buprenorphine R \d\.\d{3} F1 n/a\)$", lines[held + 6]), lines[held + 6]

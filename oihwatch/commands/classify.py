@@ -148,7 +148,8 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
 
     Cross-validated over the curated train split, and on the held-out test split with the saved model.
     A topic with no positives there, or no labelled records at all (a new or renamed topic), has no P, R
-    or F1 (n/a; null in JSON) and is left out of macro-F1, which says over how many topics it was taken.
+    or F1 (n/a; null in JSON); one with no negatives there has a recall but no P or F1 (no tag could be
+    wrong). Either is left out of macro-F1, which says over how many topics it was taken.
     Each part ends with what the keyword and MeSH rules alone score on the same records (rules_alone in
     JSON): the model is there to add to them.
 
@@ -188,27 +189,32 @@ def rules_alone_text(measures: dict) -> str:
     """'rules alone: macro-F1 0.699 (tapering R 0.667 F1 0.588, ...)': what the model adds is the difference
     (recall first: its thresholds favour recall)."""
     def topic(name: str, s: dict) -> str:
-        return f"{name} n/a" if s["f1"] is None else f"{name} R {s['recall']:.3f} F1 {s['f1']:.3f}"
+        if s["recall"] is None:
+            return f"{name} n/a"
+        return f"{name} R {s['recall']:.3f} F1 " + ("n/a" if s["f1"] is None else f"{s['f1']:.3f}")
     topics = ", ".join(topic(name, s) for name, s in measures["topics"].items())
     return f"rules alone: macro-F1 {macro_f1_text(measures)}" + (f" ({topics})" if topics else "")
 
 
 def topic_text(scores: dict) -> str:
-    """'P 0.429  R 0.720  F1 0.537  (50 positives)', or n/a: with no positives, nothing could be found."""
+    """'P 0.429  R 0.720  F1 0.537  (50 positives)', or n/a: with no positives nothing could be found, with
+    no negatives no tag could be wrong."""
     if not scores["n"]:
         return "n/a (no labelled records)"
     if not scores["positives"]:
         return "P, R, F1 n/a (no positives)"
+    if scores["precision"] is None:
+        return f"R {scores['recall']:.3f}  P, F1 n/a (no negatives)  ({scores['positives']} positives)"
     return f"P {scores['precision']:.3f}  R {scores['recall']:.3f}  F1 {scores['f1']:.3f}  ({scores['positives']} positives)"
 
 
 def macro_f1_text(measures: dict) -> str:
-    """'0.680', or '0.250 over 1 of 4 topics (the others have no positives)': a topic with nothing to
-    find is left out of the average rather than counted as 0."""
+    """'0.680', or '0.250 over 1 of 4 topics (the others are n/a)': a topic with nothing to find is left
+    out of the average rather than counted as 0, and one with nothing to get wrong rather than as 1."""
     averaged, topics = measures["macro_f1_topics"], len(measures["topics"])
     if measures["macro_f1"] is None:
-        return "n/a (no positives)"
-    left_out = f" over {averaged} of {topics} topics (the others have no positives)" if averaged < topics else ""
+        return "n/a (no topic has both positives and negatives)"
+    left_out = f" over {averaged} of {topics} topics (the others are n/a)" if averaged < topics else ""
     return f"{measures['macro_f1']:.3f}{left_out}"
 
 
@@ -295,8 +301,11 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
         if article is None:
             raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
         set_label(store, pmid, topic, not negative)
+        curated = curated_labels(app)
+        # The shipped held-out split keeps its records for every label: 745 of the shared corpus's 4,818.
+        held = "; the record is held out for evaluation: this label will not train the model" if pmid in curated.test_pmids else ""
         if model is None:
-            click.echo(f"{said}; searches and exports show it after 'oihwatch train' and 'oihwatch classify'")
+            click.echo(f"{said}; searches and exports show it after 'oihwatch train' and 'oihwatch classify'{held}")
             return
-        save_classifications(store, classify_articles([article], model, rules, curated_labels(app).values))
-    click.echo(f"{said}; searches and exports show it now")
+        save_classifications(store, classify_articles([article], model, rules, curated.values))
+    click.echo(f"{said}; searches and exports show it now{held}")
