@@ -57,6 +57,12 @@ def check_meta(meta: dict, directory: Path, app_version: str, settings: dict) ->
             f"the model in {directory} was made by oihwatch {made[2]} with scikit-learn {made[1]} (format {made[0]}); "
             f"this is oihwatch {here[2]} with scikit-learn {here[1]}: run 'oihwatch train'"
         )
-    trained_for = {"topics": meta["settings"]["topics"], "relevance": meta["settings"]["relevance"]}
-    if trained_for != settings:
+    if trained_for(meta) != settings:
         raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")
+
+
+def trained_for(meta: dict) -> dict:
+    """The topic and relevance rules the model ``meta`` describes was trained for, in the shape of
+    ``classifier.topics.rules_fingerprint``: tags it made fit these, and no others."""
+    trained = meta.get("settings", {})
+    return {"topics": trained.get("topics"), "relevance": trained.get("relevance")}

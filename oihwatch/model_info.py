@@ -5,7 +5,7 @@ reach a digest; and the topic rules the settings make."""
 from __future__ import annotations
 
 from classifier.hyperparameters import load_hyperparameters
-from classifier.metadata import check_meta, read_meta
+from classifier.metadata import check_meta, read_meta, trained_for
 from classifier.topics import TopicRule, rules_fingerprint, topic_rules
 from corpus.errors import ClassifierError
 from corpus.tags import RELEVANCE
@@ -53,3 +53,14 @@ def model_problem(settings: Settings, meta: dict) -> str | None:
     except ClassifierError as exc:
         return str(exc)
     return None
+
+
+def trained_for_other_rules(settings: Settings, meta: dict | None) -> bool:
+    """Whether the saved model ``meta`` describes (None: there is none) was trained for other topics or
+    topic rules than these settings': the tags it made then file papers under those, not under the
+    configured ones (a new topic has none). Another oihwatch or scikit-learn version alone does not
+    count: its tags still fit these topics."""
+    if meta is None:
+        return False
+    rules, _ = rules_for(settings)
+    return trained_for(meta) != rules_fingerprint(rules)

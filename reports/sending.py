@@ -2,10 +2,12 @@
 
 1. If the period has no digest yet, gather the records first seen since the last digest (those no
    earlier digest listed), and record the digest, its items, its warnings and one pending delivery
-   per recipient, before sending. While a record of its window waits for classify, or the latest
+   per recipient, before sending. While a record of its window waits for classify, the tags come
+   from a model trained for other topics (``DigestParams.tags_for_other_topics``), or the latest
    harvest failed (``reports.outage``), the digest is held back instead: recorded, it would leave
-   that paper out for good, or say "nothing new". Past ``HARVEST_OUTAGE_GRACE`` after it was due,
-   a harvest still failing holds it no longer: it goes out saying since when PubMed could not be searched.
+   that paper out for good, file papers under topics no longer configured, or say "nothing new".
+   Past ``HARVEST_OUTAGE_GRACE`` after it was due, a harvest still failing holds it no longer: it
+   goes out saying since when PubMed could not be searched.
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A server's
    refusal concerns one recipient's message and the others go on over the same connection: refused
    for now (4xx, or a refusal of the sender or by policy) stays pending; refused for good (a 5xx to
@@ -71,6 +73,9 @@ class DigestParams:
     time: str = "07:00"
     timezone: str = "UTC"
     queries: tuple[str, ...] = ()  # the configured queries' names: a digest waits while their harvest fails
+    # The saved model was trained for other topics or topic rules than ``topics``: the stored tags fit
+    # those, so a new digest waits for a train and a classify (a reader of a new topic would get nothing).
+    tags_for_other_topics: bool = False
 
 
 class Transport(Protocol):
@@ -90,7 +95,7 @@ class DigestOutcome:
     items: int = 0
     unclassified: int = 0
     new: bool = False  # recorded in this run
-    held: str = ""  # why it is not recorded: records of its window wait for classify, or the harvest fails
+    held: str = ""  # why it is not recorded (``_hold``): tags for other topics, records awaiting classify, no harvest
     listed_earlier: int = 0  # records of the window left out: an earlier digest listed them
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
@@ -160,9 +165,14 @@ def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Itera
 
 
 def _hold(params: DigestParams, now: datetime, digest: Digest) -> str:
-    """Why the period's new digest must wait ('' when it may go): records of its window wait for classify,
-    or the latest harvest failed (``digest.outage``), until ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
+    """Why the period's new digest must wait ('' when it may go): the tags were made for other topics (first:
+    classify cannot run before a train then), records of its window wait for classify, or the latest harvest
+    failed (``digest.outage``), until ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
     outage = digest.outage
+    if params.tags_for_other_topics:
+        return (f"the {digest.period} digest is not recorded or sent: its papers' tags come from a model trained for "
+                "other topics or topic rules than those in the config, so a topic added or changed since would get the "
+                "wrong papers or none; run 'oihwatch train' and 'oihwatch classify', then send again")
     if digest.unclassified:
         return (f"the {digest.period} digest is not recorded or sent: {digest.unclassified} record(s) first seen in its "
                 "window are not classified yet, and it would leave them out; run 'oihwatch classify' (or fix what "
@@ -238,9 +248,9 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
                     archive_dir: Path | None = None) -> DigestOutcome:
     """Send what is missing of the period's digest (the current period by default); never send twice.
     A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
-    of its window wait for classify, or the harvest fails (``_hold``). The page in ``archive_dir`` is
-    written first, with those of earlier digests missing from it (``archive_missing``); failing to
-    write them (``outcome.archive_error``) holds no e-mail back."""
+    of its window wait for classify, their tags were made for other topics, or the harvest fails
+    (``_hold``). The page in ``archive_dir`` is written first, with those of earlier digests missing
+    from it (``archive_missing``); failing to write them (``outcome.archive_error``) holds no e-mail back."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)

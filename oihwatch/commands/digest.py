@@ -13,7 +13,7 @@ from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.commands.params import IsoDate
 from oihwatch.config import Settings, mail_problem, require_mail
-from oihwatch.model_info import relevance_threshold
+from oihwatch.model_info import model_meta, threshold_of, trained_for_other_rules
 from oihwatch.runlog import recorded
 from reports.assembly import Digest
 from reports.chart import trend_png
@@ -33,11 +33,14 @@ def digest_now() -> datetime:
 
 
 def digest_params(settings: Settings) -> DigestParams:
-    """The digest settings as the plain values ``reports`` takes (it never imports the application)."""
+    """The digest settings as the plain values ``reports`` takes (it never imports the application), with
+    what the saved model says of the stored tags: its relevance threshold, and whether it was trained for
+    these topics. Read when a digest is about to be made, so in a run it is the model its classify step left."""
+    meta = model_meta(settings)
     return DigestParams(
         title=settings.digest.title,
         topics={name: topic.label for name, topic in settings.topics.items()},
-        relevance_threshold=relevance_threshold(settings),
+        relevance_threshold=threshold_of(settings, meta),
         recipients=tuple(Recipient(r.email, tuple(r.topics)) for r in settings.recipients),
         sender=settings.smtp.sender,
         unsubscribe=settings.digest.unsubscribe,
@@ -47,6 +50,7 @@ def digest_params(settings: Settings) -> DigestParams:
         time=settings.digest.time,
         timezone=settings.schedule.timezone,
         queries=tuple(query.name for query in settings.queries),
+        tags_for_other_topics=trained_for_other_rules(settings, meta),
     )
 
 
@@ -128,7 +132,7 @@ def send_hint(store: Store, params: DigestParams, now: datetime, preview: Digest
         return f"--send would refuse: {mail}"
     if digest_due(store, params.weekday, params.time, params.timezone, now, addresses) is None:
         return f"this period's digest is done for every recipient ({', '.join(addresses)}); --send would send nothing"
-    if preview.unclassified:
+    if preview.unclassified and not params.tags_for_other_topics:  # else classify needs a train first: hold_reason
         return (f"--send would refuse while {preview.unclassified} record(s) of its window are not classified: "
                 "run 'oihwatch classify' first")
     if held := hold_reason(store, params, now, preview):
@@ -179,8 +183,10 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     HTML archive (digest.outbox/archive/index.html). A rerun sends only what is missing; a
     period already sent sends nothing. Papers an earlier digest listed are left out, and a
     digest whose records are not all classified yet is refused: run 'oihwatch classify' first.
-    So is one while the last harvest failed, until three days after it was due: it then goes
-    out saying since when PubMed could not be searched.
+    So is one while the saved model was trained for other topics or topic rules than the
+    config's: run 'oihwatch train' and 'oihwatch classify'. So is one while the last harvest
+    failed, until three days after it was due: it then goes out saying since when PubMed
+    could not be searched.
 
     \b
     Example:

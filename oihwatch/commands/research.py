@@ -23,7 +23,7 @@ from corpus.stats import corpus_stats, plot_formats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
 from oihwatch.lock import lock_path
-from oihwatch.model_info import relevance_threshold
+from oihwatch.model_info import model_meta, relevance_threshold, trained_for_other_rules
 
 # search lists the best matches for reading; export takes every match. (A number SQLite cannot hold
 # was an OverflowError.)
@@ -151,12 +151,26 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
         click.echo(f"first {len(hits)} of {total} matches; {more}", err=True)
     else:
         click.echo(f"{total} match{'' if total == 1 else 'es'}", err=True)
-    _note_unclassified(app)
+    _note_outdated_tags(app)
 
 
-def _note_unclassified(app: App) -> None:
+def _note_other_topics(app: App) -> bool:
+    """Tags are what the last ``classify`` wrote: say so (and return True) when the model that made them
+    was trained for other topics or topic rules than the config's, as after a topic was added, removed
+    or its rules changed: a new topic has no tags, a changed one keeps the old rules' papers."""
+    if not trained_for_other_rules(app.settings, model_meta(app.settings)):
+        return False
+    click.echo("note: the tags shown come from a model trained for other topics or topic rules than those in the "
+               "config; run 'oihwatch train' and 'oihwatch classify' to bring them up to date", err=True)
+    return True
+
+
+def _note_outdated_tags(app: App) -> None:
     """Tags are what the last ``classify`` wrote: say so when records (new, revised, relabelled, or
-    tagged by a model since replaced) wait for it."""
+    tagged by a model since replaced) wait for it, or when they were made for other topics; one note
+    for both, since the train that the second needs has every record classified again."""
+    if _note_other_topics(app):
+        return
     waiting = count_to_classify(app.store)
     if waiting:
         records = "1 record is" if waiting == 1 else f"{waiting} records are"
@@ -281,7 +295,7 @@ def export_command(app: App, query: str | None, fmt: str, output: str | None, **
         with replacing(app, Path(output), "w", encoding="utf-8", newline="") as stream:
             count = WRITERS[fmt](records, stream)
     click.echo(f"exported {count} records" + (f" to {output}" if output else ""), err=True)
-    _note_unclassified(app)
+    _note_outdated_tags(app)
 
 
 def plot_format(plot: Path) -> str:
@@ -343,6 +357,7 @@ def stats_command(
         console.print(kinds)
     if plot is not None:
         click.echo(f"wrote {plot}", err=True)
+    _note_other_topics(app)  # the rows per topic are the stored tags; those waiting for classify have a row
 
 
 @click.command("serve")
