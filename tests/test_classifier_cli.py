@@ -163,8 +163,8 @@ def test_evaluate_leaves_topics_without_positives_out_of_the_macro_f1(shared_dat
     none = "relevance ROC-AUC n/a (no positives)"
     assert re.fullmatch(rf"cross_validated \(\d+ records, without mesh\): macro-F1 (\d\.\d{{3}}) over 1 of 4 topics "
                         rf"\(the others are n/a\)  {re.escape(none)}", lines[0]), lines[0]
-    assert lines[1] == "  tapering     P, R, F1 n/a (no positives)"
-    assert re.fullmatch(r"  ketamine     P \d\.\d{3}  R \d\.\d{3}  F1 \d\.\d{3}  \(2 positives\)", lines[2]), lines[2]
+    assert lines[1] == "  tapering   P, R, F1 n/a (no positives)"  # names padded to the longest, non_opioid
+    assert re.fullmatch(r"  ketamine   P \d\.\d{3}  R \d\.\d{3}  F1 \d\.\d{3}  \(2 positives\)", lines[2]), lines[2]
     # each part ends with the rules alone on the same records, the topics without positives n/a there too
     assert re.fullmatch(r"  rules alone: macro-F1 \d\.\d{3} over 1 of 4 topics \(the others are n/a\) \(tapering n/a, "
                         r"ketamine R \d\.\d{3} F1 \d\.\d{3}, genetics n/a, non_opioid n/a\)", lines[5]), lines[5]

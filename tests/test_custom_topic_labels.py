@@ -88,6 +88,8 @@ def test_evaluate_lists_a_topic_no_record_is_labelled_for_and_says_what_macro_f1
         assert " over 4 of 5 topics (" in lines[head] or " over 3 of 5 topics (" in lines[head], lines[head]
         assert line_of("\n".join(lines[head + 1 : head + 6]), "buprenorphine").split(None, 1)[1] == "n/a (no labelled records)"
         assert "buprenorphine n/a" in lines[head + 6]  # the rules alone, the same way
+    rows = [line for line in lines if line.startswith("  ") and not line.startswith("  rules alone")]
+    assert {line.index(line.split()[1], 2) for line in rows} == {len("  buprenorphine ")}, rows  # one column, the longest name's
     report = json.loads(invoke(config, "evaluate", "--folds", "2", "--json").stdout)
     for part in ("cross_validated", "held_out"):
         for measured in (report[part]["without_mesh"], report[part]["with_mesh"]):
@@ -117,3 +119,11 @@ def test_labels_on_held_out_records_say_they_do_not_train_and_evaluate_gives_no_
     assert re.fullmatch(r"R \d\.\d{3}  P, F1 n/a \(no negatives\)  \(6 positives\)",
                         line_of("\n".join(lines[held + 1 : held + 6]), "buprenorphine").split(None, 1)[1])
     assert re.search(r"buprenorphine R \d\.\d{3} F1 n/a\)$", lines[held + 6]), lines[held + 6]
+
+
+def test_train_aligns_its_lines_to_the_longest_topic_name(config: Path):
+    """At a fixed 12 characters a longer name pushed its row's columns out of line."""
+    result = invoke(config, "train")
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert len(rows) == 5 and {line.index(line.split()[1], 2) for line in rows} == {len("  buprenorphine ")}, rows

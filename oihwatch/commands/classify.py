@@ -92,8 +92,13 @@ def train_and_save(app: App) -> str:
     for label, metrics in model.meta["cv_metrics"].items():
         threshold = model.thresholds[label]
         cut = f"threshold {threshold:.3f}" if threshold <= 1 else "rules only     "  # the model only added false alarms
-        click.echo(f"  {label:<12} {cut}  {cv_text(metrics, need)}")
+        click.echo(f"  {label:<{name_width(rules)}} {cut}  {cv_text(metrics, need)}")
     return model.version
+
+
+def name_width(rules: list[TopicRule]) -> int:
+    """The longest configured label name: every line's columns then start where the others' do."""
+    return max(len(rule.name) for rule in rules)
 
 
 def cv_text(metrics: dict, need: int) -> str:
@@ -181,7 +186,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
             click.echo(f"{name} ({part['records']} records, {mesh.replace('_', ' ')}): macro-F1 {macro_f1_text(m)}  "
                        f"relevance ROC-AUC {roc_auc_text(m)}")
             for topic, s in m["topics"].items():
-                click.echo(f"  {topic:<12} {topic_text(s)}")
+                click.echo(f"  {topic:<{name_width(rules)}} {topic_text(s)}")
             click.echo(f"  {rules_alone_text(m['rules_alone'])}")
 
 
