@@ -122,6 +122,10 @@ def train_model(
             "curated_positives": curated_positives,
             "curated_negatives": curated_negatives,
             **scores((oof[truth_mask] >= thresholds[rule.name]) | ruled, y[truth_mask]),
+            # How many training records the label would tag, against the rules alone: a threshold chosen on a
+            # few hand-picked labels can sit below much of the corpus, and this is where it shows at once.
+            "tagged": int(((oof >= thresholds[rule.name]) | (data.hits[:, j].astype(bool) & (rule.name != RELEVANCE))).sum()),
+            "rule_tagged": int(data.hits[:, j].sum()),
         }
         labels.append(rule.name)
         columns.append((coef, intercept, platt))

@@ -73,6 +73,10 @@ def test_a_few_labelled_positives_and_one_negative_do_not_put_a_new_topic_on_the
     assert invoke(config, "classify").exit_code == 0
     count, records = tagged(config, "buprenorphine")
     assert 11 <= count < records / 20, (count, records)  # about the 50 records that name it, not 2,343
+    # train says how many records the label would tag, beside the rules alone, where a low threshold shows at once
+    would, of, ruled = map(int, re.search(r"; tags (\d+) of (\d+) records \(rules alone (\d+)\)$",
+                                          line_of(trained.stdout, "buprenorphine").replace(",", "")).groups())
+    assert of <= records and ruled <= would < of / 20, (would, of, ruled)
 
 
 def test_evaluate_lists_a_topic_no_record_is_labelled_for_and_says_what_macro_f1_is_over(config: Path):
