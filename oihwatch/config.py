@@ -24,7 +24,7 @@ import os
 import re
 import unicodedata
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -366,7 +366,7 @@ def _topic_names_problem(names: list[str]) -> tuple[str, str] | None:
             return _topic_key(name), problem
         if name.casefold() in seen:
             return _topic_key(name), (f"{name!r} and {seen[name.casefold()]!r} differ only in letter case, and topic "
-                                      "names are matched ignoring case (search, recipients, the web view); rename one")
+                                      "names are matched ignoring case (search, label, recipients, the web view); rename one")
         seen[name.casefold()] = name
     return None
 
@@ -436,6 +436,16 @@ def require_mail(settings: Settings, login: bool = True) -> None:
         raise ConfigError(problem)
 
 
+def named_as(given: str, names: Iterable[str]) -> str:
+    """``given`` as one of ``names`` spells it, whatever its letter case and surrounding spaces ('Ketamine',
+    'RCT'); unchanged when it is none of them, so an error names it as typed. Of names differing only in
+    case, the last given wins: list the configured topics after others (names only stored tags still
+    carry), and a topic's name in the config is the one meant."""
+    if given in names:
+        return given
+    return {name.casefold(): name for name in names}.get(given.strip().casefold(), given)
+
+
 def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
     """-c, else $OIHWATCH_CONFIG, else ./config.toml."""
     return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
@@ -497,12 +507,11 @@ def settings_from_mapping(
         raise error(".".join(str(part) for part in first["loc"]), _problem(first)) from None
     if settings.harvest.start > (today or date.today()):
         raise error("harvest.start", f"{settings.harvest.start} is after today; PubMed has no records created then (use a past date)")
-    by_folded = {name.casefold(): name for name in settings.topics}
-    bad_topics = {t for r in settings.recipients for t in r.topics if t.strip().casefold() not in by_folded}
+    bad_topics = {t for r in settings.recipients for t in r.topics if named_as(t, settings.topics) not in settings.topics}
     if bad_topics:
         raise error("recipients.topics", f"unknown topic {sorted(bad_topics)[0]!r}")
-    for recipient in settings.recipients:  # as configured, in any letter case, as search and the web view take a topic
-        recipient.topics = list(dict.fromkeys(by_folded[t.strip().casefold()] for t in recipient.topics))
+    for recipient in settings.recipients:  # as configured, in any letter case, as search, label and the web view take a topic
+        recipient.topics = list(dict.fromkeys(named_as(t, settings.topics) for t in recipient.topics))
     smtp = settings.smtp
     if smtp.host and smtp.security == "none" and smtp.username and not is_loopback(smtp.host):  # a user name means a login
         blamed = next((k for k in ("smtp.security", "smtp.host", "smtp.username") if k in origin), "smtp.security")

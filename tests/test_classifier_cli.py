@@ -69,6 +69,19 @@ def test_a_label_before_any_model_is_kept_and_says_what_shows_it(shared_data: Pa
     assert [tuple(row) for row in rows] == [("ketamine", 0)]
 
 
+def test_label_takes_a_topic_in_any_letter_case_as_search_and_recipients_do(shared_data: Path, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    assert invoke(path, "ingest", str(shared_data / "pubmed-xml" / "metapub" / "38011560.xml")).exit_code == 0
+    for typed in (" Ketamine", "OIH"):
+        result = invoke(path, "label", "38011560", typed)
+        assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("PMID 38011560 is about OIH")
+    with Store(tmp_path / "oihwatch.db") as store:
+        rows = store.db.execute("SELECT topic, value FROM labels WHERE pmid = '38011560' ORDER BY topic").fetchall()
+    assert [tuple(row) for row in rows] == [("ketamine", 1), ("oih", 1)]
+
+
 @pytest.fixture(scope="module")
 def trained(config: Path) -> Path:
     missing = invoke(config, "classify")

@@ -126,3 +126,21 @@ def test_topic_and_study_type_filters_take_any_letter_case(research_cli) -> None
     assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: unknown topic 'Ketamin'; valid topics: "), wrong.output
     wrong = research_cli("export", "--study-type", "RCTs")
     assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: unknown study type 'RCTs'; valid study types: meta_analysis, "), wrong.output
+
+
+def test_a_topic_stored_under_an_old_spelling_gives_way_to_the_configs(home: Path) -> None:
+    """A topic renamed from 'Ketamine' to 'ketamine' leaves the old spelling in stored tags until classify:
+    --topic KETAMINE means the configured topic, not whichever spelling came last."""
+    with (home / "config.toml").open("a", encoding="utf-8") as config:
+        config.write('[topics.ketamine]\nlabel = "Ketamine"\nkeywords = ["ketamin"]\n')
+    with Store(home / "oihwatch.db") as store, store.db:
+        pmid = store.db.execute("SELECT pmid FROM tags WHERE topic = 'ketamine' AND assigned = 1").fetchone()[0]
+        store.db.execute("DELETE FROM tags WHERE topic = 'ketamine' AND pmid != ?", (pmid,))
+        old = store.db.execute("SELECT pmid FROM articles WHERE pmid != ? LIMIT 1", (pmid,)).fetchone()[0]
+        store.db.execute("INSERT INTO tags (pmid, topic, score, assigned, source, updated) "
+                         "VALUES (?, 'Ketamine', 1.0, 1, 'model', '2026-01-01')", (old,))
+    configured = run("export", "--format", "csv", "--topic", "ketamine")
+    typed = run("export", "--format", "csv", "--topic", "KETAMINE")
+    assert configured.exit_code == typed.exit_code == 0, typed.output
+    assert typed.stdout == configured.stdout and configured.stdout.count("\n") == 2  # the header and the one record
+    assert f"{pmid}," in configured.stdout

@@ -24,6 +24,7 @@ from corpus.errors import ClassifierError, InputError
 from corpus.tags import RELEVANCE, load_labels, mark_all_to_classify, pmids_to_classify, save_classifications, set_label
 from oihwatch import __version__
 from oihwatch.app import App
+from oihwatch.config import named_as
 from oihwatch.model_info import rules_for
 from oihwatch.runlog import recorded
 
@@ -297,6 +298,7 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
     Example:
         oihwatch label 38011560 ketamine --not
     """
+    topic = named_as(topic, [RELEVANCE, *app.settings.topics])  # any letter case, as search and recipients take it
     if topic != RELEVANCE and topic not in app.settings.topics:
         topics = f"or one of: {', '.join(app.settings.topics)}" if app.settings.topics else "(no [topics.*] are configured)"
         raise ClassifierError(f"unknown topic {topic!r}; use 'oih' {topics}")

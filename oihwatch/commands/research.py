@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -22,6 +22,7 @@ from corpus.search import Filters, count_matches, search, stored_topics
 from corpus.stats import corpus_stats, plot_formats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
+from oihwatch.config import named_as
 from oihwatch.lock import lock_path
 from oihwatch.model_info import model_meta, relevance_threshold, trained_for_other_rules
 
@@ -74,7 +75,7 @@ def make_filters(
     app: App, topics, min_score, relevant, min_relevance, study_type, since, until, journal, include_retracted
 ) -> Filters:
     """The filter options as ``Filters``, checked against the topics of the config and of the stored tags."""
-    known = set(app.settings.topics) | stored_topics(app.store)
+    known = [*(stored_topics(app.store) - set(app.settings.topics)), *app.settings.topics]  # the config's spelling wins
     filters = Filters(
         topics=tuple(named_as(topic, known) for topic in topics),
         min_score=min_score,
@@ -87,15 +88,6 @@ def make_filters(
     )
     filters.check(known)
     return filters
-
-
-def named_as(given: str, names: Collection[str]) -> str:
-    """``given`` as one of ``names`` spells it, whatever its letter case and surrounding spaces (as the web
-    view's saved search takes a topic: 'Ketamine', 'RCT'); unchanged when it is none of them, so the
-    check names it as typed."""
-    if given in names:
-        return given
-    return {name.casefold(): name for name in names}.get(given.strip().casefold(), given)
 
 
 @click.command("search")
