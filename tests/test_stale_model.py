@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -164,3 +167,17 @@ def test_search_export_and_stats_say_once_that_their_tags_are_the_old_topics(con
         result = oihwatch(config, *command)
         assert result.exit_code == 0
         assert result.stderr.splitlines().count(NOTE) == 1 and "note:" not in result.stderr.replace(NOTE, ""), result.stderr
+
+
+def test_serve_says_so_too(config):
+    """The web view shows the same stored tags: the note goes to the terminal that started it."""
+    change(config, "added")
+    command = [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "serve", "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            url = re.search(r" on (http://\S+)$", process.stderr.readline()).group(1)
+            assert httpx.get(url + "-/versions.json", timeout=30).status_code == 200  # past the note: it is serving
+        finally:
+            process.terminate()
+        rest = process.communicate(timeout=30)[1]
+    assert rest.splitlines()[0] == NOTE, rest

@@ -381,6 +381,7 @@ def serve_command(app: App, port: int, host: str) -> None:
         remove_stale_snapshots(target)  # before the build: a disk that holds only one more needs their room
         count = build_snapshot(app.store, target, relevance_threshold(app.settings))
         click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
+        _note_outdated_tags(app)
         try:
             run_server(target, sock, list(app.settings.topics))
         except KeyboardInterrupt:  # Ctrl-C is how a server in a terminal is stopped, not an error
