@@ -127,10 +127,8 @@ def compile_patterns(patterns: Sequence[str]) -> re2._Regexp | None:
     none); a ValueError naming the first pattern RE2 rejects. It only compiles (no model, no corpus),
     so loading the configuration checks every topic's rules with it."""
     for pattern in patterns:  # each alone first: 'a)|(b' would join into a valid alternation
-        if not pattern.strip():  # a stray "" left in a TOML list: a keyword on every record, an exclude vetoing every hit
-            raise ValueError(f"pattern {pattern!r}: an empty pattern matches every record; remove it from the list")
         try:
-            re2.compile(_lower_pattern(pattern), rule_options())
+            compiled = re2.compile(_lower_pattern(pattern), rule_options())
         except re2.error as exc:
             try:
                 re2.compile(pattern, rule_options())
@@ -139,6 +137,10 @@ def compile_patterns(patterns: Sequence[str]) -> re2._Regexp | None:
             # r'\p{Greek}' lower-cased is r'\p{greek}', which RE2 does not know
             raise ValueError(f"pattern {pattern!r} is not a valid RE2 regular expression once lower-cased, as rules "
                              f"match lower-cased text ({_reason(exc)})") from None
+        # A stray "" (or " ") left in a TOML list, a trailing '|', '(rat)?', 'x*': a keyword on every record, an
+        # exclude vetoing every hit.
+        if not pattern.strip() or compiled.search("") is not None:
+            raise ValueError(f"pattern {pattern!r} matches every record (it needs no word to match); remove it from the list or fix it")
     if not patterns:
         return None
     joined = "|".join(f"(?:{_lower_pattern(p)})" for p in patterns)

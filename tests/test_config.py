@@ -177,9 +177,13 @@ def test_missing_email_is_needed_only_to_talk_to_ncbi_and_names_the_key_and_file
         ('[ncbi]\nemail = "a@b.org"\n[topics.""]\nlabel = "E"\nkeywords = ["("]\n', r"^topics\.\"\" in .*: '' is an empty topic name"),
         # A stray "" in a list would put the topic on every record (or, in exclude, veto every hit).
         ('[ncbi]\nemail = "a@b.org"\n[topics.naloxone]\nlabel = "N"\nkeywords = ["naloxone", ""]\n',
-         r"^topics\.naloxone\.keywords in .*config\.toml: pattern '': an empty pattern matches every record; remove it from the list$"),
-        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nrequires = [" "]\n', r"^topics\.t\.requires in .*: pattern ' ': an empty pattern matches every record"),
-        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = [""]\n', r"^topics\.t\.exclude in .*: pattern '': an empty pattern matches every record"),
+         r"^topics\.naloxone\.keywords in .*config\.toml: pattern '' matches every record \(it needs no word to match\); remove it from the list or fix it$"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nrequires = [" "]\n', r"^topics\.t\.requires in .*: pattern ' ' matches every record"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = [""]\n', r"^topics\.t\.exclude in .*: pattern '' matches every record"),
+        # The same mistake in other forms: a trailing '|', an optional group, a star.
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nkeywords = ["naloxone|"]\n', r"^topics\.t\.keywords in .*: pattern 'naloxone\|' matches every record"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nexclude = ["(rat)?"]\n', r"^topics\.t\.exclude in .*: pattern '\(rat\)\?' matches every record"),
+        ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nrequires = ["x*"]\n', r"^topics\.t\.requires in .*: pattern 'x\*' matches every record"),
         ('[ncbi]\nemail = "a@b.org"\n[topics.t]\nlabel = "T"\nmesh = ["Naloxone", ""]\n',
          r"^topics\.t\.mesh in .*: MeSH term '': an empty term names no descriptor; remove it from the list$"),
         # A login over an unencrypted connection to another machine would send the password in clear.
@@ -470,8 +474,8 @@ def test_an_empty_keyword_stops_every_command_at_start(tmp_path):
     for args in (["config", "show"], ["train"], ["status"]):
         result = CliRunner().invoke(cli, ["-c", str(path), *args])
         assert result.exit_code == 1, (args, result.output)
-        assert result.stderr == (f"Error: topics.naloxone.keywords in {path}: pattern '': an empty pattern matches every "
-                                 "record; remove it from the list\n"), args
+        assert result.stderr == (f"Error: topics.naloxone.keywords in {path}: pattern '' matches every record (it needs "
+                                 "no word to match); remove it from the list or fix it\n"), args
     assert not (tmp_path / "oihwatch.db").exists()
 
 
