@@ -421,13 +421,15 @@ def mail_problem(settings: Settings, login: bool = True) -> str:
     if not smtp.sender:
         return (f"smtp.sender in {settings.where('smtp.sender')}: required to e-mail the digest (the From: address); "
                 'set it, e.g. sender = "OIH Watch <digest@example.org>"')
-    if login and smtp.username and smtp.password is None:
+    if not (login and smtp.username):
+        return ""
+    if problem := login_problem(smtp.username, ""):  # the user name first: status sees it without the password
+        return problem
+    if smtp.password is None:
         return (f"smtp.username in {settings.where('smtp.username')} asks for a login, but $OIHWATCH_SMTP_PASSWORD is not "
                 "set in this environment; set it where oihwatch runs (the crontab, the service's EnvironmentFile, the "
                 "shell of a command by hand), or empty smtp.username for a server without login")
-    if login and smtp.username:
-        return login_problem(smtp.username, smtp.password.get_secret_value() if smtp.password else "")
-    return ""
+    return login_problem(smtp.username, smtp.password.get_secret_value())
 
 
 def require_mail(settings: Settings, login: bool = True) -> None:

@@ -19,7 +19,7 @@ from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
-from reports.address import ADDRESS_ADVICE
+from reports.address import ADDRESS_ADVICE, login_problem
 from reports.period import digest_due
 
 
@@ -188,11 +188,11 @@ def mail_warnings(settings: Settings) -> list[str]:
         return [f"the digest cannot be e-mailed: {problem}"]
     if not (problem := mail_problem(settings)):
         return []
-    if settings.smtp.password is None:
+    if settings.smtp.password is None and not login_problem(settings.smtp.username, ""):  # only the password is missing
         return [f"smtp.username in {settings.where('smtp.username')} asks for a login, but $OIHWATCH_SMTP_PASSWORD "
                 "is not set in this shell; if the service sets it (EnvironmentFile), ignore this; otherwise the "
                 "digest cannot be e-mailed: set it where oihwatch runs"]
-    return [f"the digest cannot be e-mailed: {problem}"]  # a login smtplib cannot send
+    return [f"the digest cannot be e-mailed: {problem}"]  # a login smtplib cannot send, user name or password
 
 
 def pending_warnings(pending: list[dict]) -> list[str]:

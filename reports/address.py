@@ -61,9 +61,9 @@ def login_problem(username: str, password: str) -> str:
     that RFC 4616 allows for PLAIN cannot go through them. The message names no character of the password."""
     if not username.isascii():
         return (f"smtp.username {username!r} holds non-ASCII characters, which Python's smtplib cannot send in an SMTP "
-                "login; set the account's ASCII login name there (often its e-mail address) and rerun (nothing was marked sent)")
+                "login; set the account's ASCII login name there (often its e-mail address)")
     if not password.isascii():
         return ("$OIHWATCH_SMTP_PASSWORD holds non-ASCII characters, which Python's smtplib cannot send in an SMTP login; "
                 "give the mail account a password of ASCII characters only (or an app password, where the provider offers "
-                "them), set it there and rerun (nothing was marked sent)")
+                "them) and set it there")
     return ""

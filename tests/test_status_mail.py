@@ -55,6 +55,14 @@ def test_a_password_smtplib_cannot_send_is_a_warning_naming_none_of_it(config):
     assert "pässwörd" not in found[0] and "position" not in found[0]
 
 
+def test_a_user_name_smtplib_cannot_send_is_a_warning_without_the_password_in_the_shell(config):
+    """The user name is in the config, where status sees it: 'ignore this' about the password would hide it."""
+    config.write_text(MAILING.replace('username = "digest"', 'username = "jörg"'), encoding="utf-8")
+    for environ in ({}, {"OIHWATCH_SMTP_PASSWORD": "pw"}):
+        found = [w for w in warnings(config, **environ) if "e-mailed" in w]
+        assert len(found) == 1 and "smtp.username 'jörg' holds non-ASCII characters" in found[0], found
+
+
 @pytest.mark.parametrize("stored", [
     "SMTP mail.example.org:587 (starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable",
     "SMTP mail.example.org:587 (starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable; "
