@@ -104,12 +104,18 @@ class Store:
     def _check_corpus(self) -> None:
         """Refuse another program's SQLite file before anything is written to it (oihwatch's tables, WAL
         mode): a typing error in database.path must not take it over. A corpus carries ``APPLICATION_ID``;
-        one made before has a schema version and the tables of migration 1; an empty file becomes one."""
-        application_id = self.application_id
+        one made before has a schema version and the tables of migration 1; an empty file becomes one.
+
+        The three are read in one statement, hence from one snapshot: another process creating the corpus
+        at this moment commits migration 1 and both marks at once, so the file is seen empty or whole. Read
+        one by one, they could mix the two (no tables yet, then the new schema version) and refuse it."""
+        application_id, version, names = self.db.execute(
+            "SELECT (SELECT application_id FROM pragma_application_id), (SELECT user_version FROM pragma_user_version), "
+            "(SELECT json_group_array(name) FROM sqlite_master)"
+        ).fetchone()
+        names = set(json.loads(names))
         if application_id == APPLICATION_ID:
             return
-        names = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master")}
-        version = self.schema_version
         if application_id == 0 and (version == 0 and not names or version > 0 and FIRST_TABLES <= names):
             return
         raise StorageError(f"{self.path} is an SQLite database but not an oihwatch corpus; check database.path "

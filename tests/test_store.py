@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 from datetime import datetime, timezone
 
@@ -168,6 +169,30 @@ def test_a_new_corpus_is_marked_and_one_made_before_the_mark_still_opens(tmp_pat
         assert [a.pmid for a in store.iter_articles()] == ["1"] and store.application_id == 0
     with Store(path) as store:  # marked by the first open that may write
         assert [a.pmid for a in store.iter_articles()] == ["1"] and store.application_id == APPLICATION_ID
+
+
+@pytest.mark.parametrize("moment", range(1, 6))  # the statements of an open before its migration's transaction
+def test_a_corpus_another_process_creates_while_this_one_opens_it_is_never_refused(tmp_path, monkeypatch, moment):
+    """Another connection creates the corpus just before this open's ``moment``-th statement runs: whatever the
+    open has read of the file by then (the corpus marks among it), the file opens as the corpus it is."""
+    path = tmp_path / "c.db"
+    connect = sqlite3.connect
+    statements = itertools.count(1)
+
+    def create_at_moment(sql: str) -> None:
+        if not sql.startswith("-- ") and next(statements) == moment:  # '-- ': SQLite's nested statements
+            Store(path).close()
+
+    def watched_connect(*args, **kwargs):
+        monkeypatch.setattr(sqlite3, "connect", connect)  # the other connection is not watched
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(create_at_moment)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", watched_connect)
+    with Store(path) as store:
+        assert next(statements) > moment  # the other connection did create it
+        assert (store.application_id, store.schema_version) == (APPLICATION_ID, len(MIGRATIONS))
 
 
 def damaged_store(path, schema: int = len(MIGRATIONS)):
