@@ -46,6 +46,7 @@ class TrainingData:
     weights: np.ndarray
     curated: np.ndarray  # bool: the target came from a person
     hits: np.ndarray  # keyword-rule hits (features, and the tags a rule gives whatever the model says)
+    ruled: np.ndarray  # keyword- or MeSH-rule hits: the weak labels, and what classify's rules tag on stored records
 
     def digest(self) -> str:
         """A hash of exactly what the model learns from, saved with the model."""
@@ -62,7 +63,8 @@ def build_training_data(
     kept = [a for a in articles if has_text(a) and a.pmid not in curated.test_pmids]
     texts = [record_text(a) for a in kept]
     hits = keyword_hits(texts, rules)
-    targets = rule_hits(kept, hits, rules)  # weak labels: a keyword or a MeSH rule fires
+    ruled = rule_hits(kept, hits, rules)  # weak labels: a keyword or a MeSH rule fires
+    targets = ruled.copy()
     weights = np.full_like(targets, weak_weight)
     is_curated = np.zeros(targets.shape, dtype=bool)
     train_labels = curated.for_training()
@@ -71,7 +73,7 @@ def build_training_data(
             value = train_labels.get(article.pmid, {}).get(rule.name)
             if value is not None:
                 targets[i, j], weights[i, j], is_curated[i, j] = float(value), curated_weight, True
-    return TrainingData([a.pmid for a in kept], texts, targets, weights, is_curated, hits)
+    return TrainingData([a.pmid for a in kept], texts, targets, weights, is_curated, hits, ruled)
 
 
 def train_model(
@@ -124,8 +126,8 @@ def train_model(
             **scores((oof[truth_mask] >= thresholds[rule.name]) | ruled, y[truth_mask]),
             # How many training records the label would tag, against the rules alone: a threshold chosen on a
             # few hand-picked labels can sit below much of the corpus, and this is where it shows at once.
-            "tagged": int(((oof >= thresholds[rule.name]) | (data.hits[:, j].astype(bool) & (rule.name != RELEVANCE))).sum()),
-            "rule_tagged": int(data.hits[:, j].sum()),
+            "tagged": int(((oof >= thresholds[rule.name]) | (data.ruled[:, j].astype(bool) & (rule.name != RELEVANCE))).sum()),
+            "rule_tagged": int(data.ruled[:, j].sum()),
         }
         labels.append(rule.name)
         columns.append((coef, intercept, platt))

@@ -141,6 +141,15 @@ def test_evaluation_scores_the_rules_alone_beside_the_model(model, rules):
     assert (text["macro_f1"], text["macro_f1_topics"]) == (0.4, 1)
 
 
+def test_train_counts_what_the_rules_tag_as_classify_does_keyword_or_mesh(rules, hyperparameters):
+    """train's 'tags N (rules alone M)' is read beside what classify tags: a MeSH hit is a rule's tag there."""
+    articles = synthetic_articles()
+    keyword = sum("tapering" in a.abstract for a in articles)
+    indexed = [Article(str(9000 + i), title="Some patients", mesh=[MeshHeading("Deprescriptions")]) for i in range(3)]
+    metrics = train_model(articles + indexed, rules, CuratedSet(), hyperparameters).meta["cv_metrics"]["tapering"]
+    assert metrics["rule_tagged"] == keyword + 3 and metrics["tagged"] >= keyword + 3
+
+
 def test_held_out_records_never_enter_training(rules, hyperparameters):
     articles = synthetic_articles()
     held = frozenset(a.pmid for a in articles[:40])
