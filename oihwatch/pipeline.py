@@ -62,10 +62,12 @@ def classify_step(app: App) -> str:
 def digest_step(app: App, now: datetime) -> str:
     """Send this period's digest if it is due and not yet delivered to everyone, after those of earlier
     periods some recipient still lacks. A new digest is held back (the step fails, nothing is recorded)
-    while records of its window wait for classify, as they do after a classify step that failed, or
-    while the last harvest failed, for up to ``HARVEST_OUTAGE_GRACE`` (``reports.outage``): it would
-    leave them out, or tell clinicians there is nothing new. A digest it could not e-mail (no
-    smtp.sender, no $OIHWATCH_SMTP_PASSWORD for smtp.username) fails the step at its start, every
+    while the saved model was trained for other topics or topic rules than the config's (a topic's
+    readers would get the wrong papers or none), while records of its window wait for classify, as
+    they do after a classify step that failed, or while the last harvest failed, for up to
+    ``HARVEST_OUTAGE_GRACE`` (``reports.outage``): it would leave them out, or tell clinicians there is
+    nothing new. A digest it could not e-mail (no smtp.sender, no $OIHWATCH_SMTP_PASSWORD for
+    smtp.username, a login smtplib cannot send) fails the step at its start, every
     pass, while the harvest and classify before it go on. Due or not, it adds to the archive the page
     of a recorded digest it lacks (``reports.sending.archive_missing``)."""
     settings = app.settings
