@@ -50,6 +50,8 @@ _LINK_TAGS = {
 }
 _PMID_IN_LINK = re.compile(r"PMID:\s*(\d+)")
 _DOI = re.compile(r"^(\S+)\s*\[doi\]$")
+_CONTINUATION = " " * 6  # the indent of a field's further lines, as ``Bio.Medline`` reads them
+_LAST_TAG = "SO"  # the field PubMed writes last in a record, ending it with a full stop
 
 
 def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -57,7 +59,12 @@ def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = 
 
     MEDLINE has no end-of-record mark, so a file cut in transit shows only in its last line, which
     has no line break: the record it ends is not read, and an ``InputError`` says so after the
-    records before it, as for a RIS entry without its 'ER' line."""
+    records before it, as for a RIS entry without its 'ER' line. A whole file may lack its final line
+    break too (a script's ``"\\n".join``, some editors): its last line is then the end of the SO field
+    (the citation: 'Bioinformatics. 2003 Nov 22;19(17):2308-10.'), which PubMed writes last in every
+    record and closes with a full stop, so a last line of SO ending in '.' ends a whole record. A cut
+    goes unnoticed only right after one of SO's few full stops, and loses nothing this module reads:
+    SO repeats the journal, date, volume, issue, pages and DOI that their own fields give."""
     lines = _Lines(handle)
     for number, record in enumerate(Medline.parse(lines), start=1):
         if lines.cut:
@@ -72,16 +79,25 @@ def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = 
 
 
 class _Lines:
-    """The lines of a text handle, counted; ``cut`` once a line ends without a line break (only a file's last can)."""
+    """The lines of a text handle, counted, with the ``tag`` of the field the last one read belongs to (a
+    continuation line, indented six spaces, to the field before)."""
 
     def __init__(self, handle: TextIO):
-        self.handle, self.count, self.cut = handle, 0, False
+        self.handle, self.count, self.tag, self.line = handle, 0, "", ""
 
     def __iter__(self) -> Iterator[str]:
         for line in self.handle:
             self.count += 1
-            self.cut = not line.endswith("\n")
+            if not line.startswith(_CONTINUATION):
+                self.tag = line[:4].rstrip()
+            self.line = line
             yield line
+
+    @property
+    def cut(self) -> bool:
+        """Whether the last line read ends without a line break (only a file's last can) elsewhere than at
+        the end of a record: after its last field, SO, and the full stop that closes it."""
+        return not self.line.endswith("\n") and not (self.tag == _LAST_TAG and self.line.rstrip().endswith("."))
 
 
 def article_from_medline(record: dict) -> Article:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -165,6 +166,27 @@ def test_a_medline_file_cut_mid_line_keeps_the_records_before_the_cut_and_not_th
                              "so record 2 (PMID 16377612) is cut off; download or export the file again"]
     assert (report.totals.read, report.totals.new) == (1, 1)
     assert [a.pmid for a in store.iter_articles()] == ["16403221"]
+
+
+def test_a_whole_medline_file_without_its_final_line_break_keeps_its_last_record(shared_data, tmp_path):
+    for whole in sorted((shared_data / "medline").iterdir()):  # one ends in a continuation line of SO, with CRLF
+        path = tmp_path / whole.name
+        path.write_bytes(whole.read_bytes().rstrip(b"\r\n"))  # as a script's "\n".join writes it
+        store, expected = Store(":memory:"), Store(":memory:")
+        report = ingest_files(store, [path])
+        ingest_files(expected, [whole])
+        assert report.errors == [], whole.name
+        assert [replace(a, source="") for a in store.iter_articles()] == [replace(a, source="") for a in expected.iter_articles()]
+
+
+def test_a_medline_file_cut_inside_the_last_field_is_still_cut(shared_data, tmp_path):
+    data = (shared_data / "medline" / "pubmed_result2.txt").read_bytes()
+    path = tmp_path / "cut.nbib"  # the last record's SO line, 'SO  - Bioinformatics. 2003 Nov 22;19(17):2308-10.', cut before '0.'
+    path.write_bytes(data[: data.rindex(b"0.")])
+    report = ingest_files(Store(":memory:"), [path])
+    assert report.errors == [f"{path}: truncated MEDLINE: the file ends inside line 248, with no line break, "
+                             "so record 4 (PMID 14630660) is cut off; download or export the file again"]
+    assert report.totals.read == 3
 
 
 def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_before_the_cut(shared_data, tmp_path):
