@@ -15,6 +15,7 @@ normalised corpora researchers pass around in that shape (``publication_types`` 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import TextIO
 
@@ -23,6 +24,10 @@ from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
 from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, raise_on_skip
+
+# What ends a JSON token: whitespace, structure, a string's quote. A whole line ends in '}', so its
+# mistakes have one of these after them; the end of a line cut off does not.
+_TOKEN_BOUNDARY = re.compile(r'[\s{}\[\],:"]')
 
 
 def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -44,12 +49,20 @@ def parse_jsonl(handle: TextIO, *, name: str = "<jsonl>", on_skip: OnSkip = rais
 
 
 def _not_json(name: str, number: int, line: str, exc: json.JSONDecodeError) -> str:
-    """What is wrong with a line JSON cannot read. Only a file's last line can lack its line break:
-    then the file was cut off inside that record, as a download or copy that stopped early leaves it."""
-    if not line.endswith("\n"):
+    """What is wrong with a line JSON cannot read. Only a file's last line can lack its line break: when
+    JSON also ran out of text there, the file was cut off inside that record, as a download or copy that
+    stopped early leaves it; a whole line with a mistake in it is not JSON, wherever it stands."""
+    if not line.endswith("\n") and _ran_out(line.rstrip(), exc):
         return (f"{name}: truncated JSON Lines: line {number} ends the file inside a record; "
                 "the records before it are read: export or download the whole file again")
     return f"{name}: line {number}: not JSON ({exc.msg}: column {exc.colno})"  # some of json's messages end awaiting a position ('... starting at')
+
+
+def _ran_out(text: str, exc: json.JSONDecodeError) -> bool:
+    """Whether JSON failed on ``text`` for want of more: in a string left open at its end (the error
+    names where the string starts), or with nothing but the unfinished last token after the error (a
+    'nul', a '1.', a '\\u00e' that the end cuts short), the end itself among them."""
+    return exc.msg.startswith("Unterminated string") or not _TOKEN_BOUNDARY.search(text, exc.pos)
 
 
 def article_from_json(pmid: str, data: dict) -> Article:

@@ -201,6 +201,27 @@ def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_befo
     assert report.totals.read == store.count_articles() == whole_lines
 
 
+@pytest.mark.parametrize(
+    ("last_line", "message"),
+    [
+        ('{"pmid": "2", "title": "x",, "abstract": "y"}', "line 2: not JSON (Expecting property name enclosed in double quotes: column 28)"),
+        ('{"pmid": "2", "title": "x"}}', "line 2: not JSON (Extra data: column 28)"),
+        ('{"pmid": "2", "doi": nul', "truncated JSON Lines: line 2 ends the file inside a record; "
+                                     "the records before it are read: export or download the whole file again"),
+        ('{"pmid": "2", "title": "Opioid-induced hyper', "truncated JSON Lines: line 2 ends the file inside a record; "
+                                                         "the records before it are read: export or download the whole file again"),
+    ],
+    ids=["whole line, a mistake inside", "whole line, a mistake after", "cut in a literal", "cut in a string"],
+)
+def test_a_last_jsonl_line_without_its_line_break_is_truncated_only_where_it_ends_unfinished(tmp_path, last_line, message):
+    path = tmp_path / "last.jsonl"
+    path.write_text('{"pmid": "1", "title": "One"}\n' + last_line, encoding="utf-8")
+    store = Store(":memory:")
+    report = ingest_files(store, [path])
+    assert report.errors == [f"{path}: {message}"]
+    assert [a.pmid for a in store.iter_articles()] == ["1"]
+
+
 def test_a_broken_jsonl_line_that_is_not_the_last_says_where_json_stops(tmp_path):
     path = tmp_path / "broken.jsonl"
     path.write_text('{"pmid": "1", "title": "One"}\n{"pmid": "2", "title": "Two",}\n{"pmid": "3"}\n', encoding="utf-8")
