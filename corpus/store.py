@@ -85,7 +85,7 @@ class Store:
             self.db.execute("PRAGMA busy_timeout = 10000")
             self._check_corpus()
             if self.path != ":memory:" and not read_only:
-                self.db.execute("PRAGMA journal_mode = WAL")
+                self._use_wal()
                 # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits, and
                 # since each watermark commits with its records, a lost commit is re-harvested, not a gap.
                 self.db.execute("PRAGMA synchronous = NORMAL")
@@ -120,6 +120,22 @@ class Store:
             return
         raise StorageError(f"{self.path} is an SQLite database but not an oihwatch corpus; check database.path "
                            "(the file was left as it was)")
+
+    def _use_wal(self) -> None:
+        """Switch the file to WAL mode. Processes opening a new file together switch it together, and
+        SQLite fails all but one at once with 'database is locked', not waiting (each holds the read lock
+        the other's write awaits); once that one is done, there is nothing left to switch. So a switch
+        refused so waits for the writer to finish (``BEGIN IMMEDIATE``, under the busy timeout) and is
+        tried again: once, and a few times only should yet other processes switch it meanwhile."""
+        for attempt in range(1, 4):
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if _primary_code(exc) != SQLITE_BUSY or attempt == 3:
+                    raise
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ROLLBACK")
 
     def _migrate(self, read_only: bool) -> None:
         """Apply the missing migrations in one transaction, and mark the file as a corpus

@@ -171,28 +171,60 @@ def test_a_new_corpus_is_marked_and_one_made_before_the_mark_still_opens(tmp_pat
         assert [a.pmid for a in store.iter_articles()] == ["1"] and store.application_id == APPLICATION_ID
 
 
+def watch_next_connection(monkeypatch, on_statement) -> None:
+    """Call ``on_statement(sql)`` as each top-level statement of the next connection opened starts, before
+    it reads anything (SQLite marks nested statements with '-- '); connections opened later are not watched."""
+    connect = sqlite3.connect
+
+    def watched_connect(*args, **kwargs):
+        monkeypatch.setattr(sqlite3, "connect", connect)
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(lambda sql: sql.startswith("-- ") or on_statement(sql))
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", watched_connect)
+
+
 @pytest.mark.parametrize("moment", range(1, 6))  # the statements of an open before its migration's transaction
 def test_a_corpus_another_process_creates_while_this_one_opens_it_is_never_refused(tmp_path, monkeypatch, moment):
     """Another connection creates the corpus just before this open's ``moment``-th statement runs: whatever the
     open has read of the file by then (the corpus marks among it), the file opens as the corpus it is."""
     path = tmp_path / "c.db"
-    connect = sqlite3.connect
     statements = itertools.count(1)
 
     def create_at_moment(sql: str) -> None:
-        if not sql.startswith("-- ") and next(statements) == moment:  # '-- ': SQLite's nested statements
+        if next(statements) == moment:
             Store(path).close()
 
-    def watched_connect(*args, **kwargs):
-        monkeypatch.setattr(sqlite3, "connect", connect)  # the other connection is not watched
-        db = connect(*args, **kwargs)
-        db.set_trace_callback(create_at_moment)
-        return db
-
-    monkeypatch.setattr(sqlite3, "connect", watched_connect)
+    watch_next_connection(monkeypatch, create_at_moment)
     with Store(path) as store:
         assert next(statements) > moment  # the other connection did create it
         assert (store.application_id, store.schema_version) == (APPLICATION_ID, len(MIGRATIONS))
+
+
+def test_a_new_file_another_process_is_switching_to_wal_opens_once_it_is_done(tmp_path, monkeypatch):
+    """Another process holds the write lock of the new file as this open's switch to WAL starts, which SQLite
+    then refuses at once ('database is locked'), not waiting: the open waits for the lock, finds the
+    file switched and the corpus made by the other, and goes on."""
+    path = tmp_path / "c.db"
+    other = sqlite3.connect(path, isolation_level=None)
+    seen = set()
+
+    def other_process(sql: str) -> None:
+        if sql in seen:
+            return
+        seen.add(sql)
+        if sql == "PRAGMA journal_mode = WAL":
+            other.execute("BEGIN IMMEDIATE")
+        elif sql == "BEGIN IMMEDIATE":  # this open waits: the other finishes
+            other.execute("ROLLBACK")
+            Store(path).close()
+
+    watch_next_connection(monkeypatch, other_process)
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert (store.application_id, store.schema_version) == (APPLICATION_ID, len(MIGRATIONS))
+    other.close()
 
 
 def damaged_store(path, schema: int = len(MIGRATIONS)):
