@@ -54,8 +54,8 @@ def check_meta(meta: dict, directory: Path, app_version: str, settings: dict) ->
     here = (FORMAT, sklearn_version(), app_version)
     if made != here:
         raise ClassifierError(
-            f"the model in {directory} was made by oihwatch {made[2]} with scikit-learn {made[1]} (format {made[0]}); "
-            f"this is oihwatch {here[2]} with scikit-learn {here[1]}: run 'oihwatch train'"
+            f"the model in {directory} was made by oihwatch {made[2]} with scikit-learn {made[1]} (model format {made[0]}); "
+            f"this is oihwatch {here[2]} with scikit-learn {here[1]} (model format {here[0]}): run 'oihwatch train'"
         )
     if trained_for(meta) != settings:
         raise ClassifierError(f"the topics or their rules changed since the model in {directory} was trained; run 'oihwatch train'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 from pathlib import Path
@@ -204,6 +205,16 @@ def test_model_from_another_version_is_a_clear_error(model, tmp_path):
     save_model(model, tmp_path)
     with pytest.raises(ClassifierError, match="oihwatch train"):
         load_model(tmp_path, "10.0", _trained_for(model))
+
+
+def test_a_model_of_another_format_says_which_format_each_side_has(model, tmp_path):
+    """Same oihwatch and scikit-learn versions on both sides: without the formats the refusal read as arbitrary."""
+    save_model(model, tmp_path)
+    meta_file = tmp_path / "model.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta_file.write_text(json.dumps({**meta, "format": 2}), encoding="utf-8")
+    with pytest.raises(ClassifierError, match=r"\(model format 2\); this is oihwatch 9\.9 with scikit-learn \S+ \(model format 1\)"):
+        load_model(tmp_path, "9.9", _trained_for(model))
 
 
 def test_changed_topic_rules_ask_for_retraining(model, tmp_path):
