@@ -230,13 +230,17 @@ def classified_after_their_digest(store: Store, before: str, horizon: str, creat
     """Records first seen in an earlier digest's window (from ``horizon`` to ``before``) but
     classified only after that digest was recorded, and never sent: a digest that went out
     while classification was failing must not lose them for good. Only those PubMed created
-    from ``created_from`` on, as for the records of the window itself."""
+    from ``created_from`` on, as for the records of the window itself.
+
+    Each digest's window, cut to [``horizon``, ``before``), is a range of the first_seen index: left
+    to itself SQLite scanned every record for the four weeks asked (268 ms at 100,000 records, 3 ms so)."""
     rows = store.db.execute(
-        "SELECT a.pmid FROM articles a "
-        "JOIN classifications c ON c.pmid = a.pmid "
-        "JOIN digests d ON a.first_seen >= d.since AND a.first_seen < d.until "
-        "WHERE a.deleted = 0 AND a.first_seen >= ? AND a.first_seen < ? AND a.created >= ? AND c.classified > d.created "
-        "AND a.pmid NOT IN (SELECT pmid FROM digest_items) ORDER BY CAST(a.pmid AS INTEGER)",
-        (horizon, before, created_from),
+        "SELECT a.pmid FROM digests d "
+        "CROSS JOIN articles a INDEXED BY articles_first_seen "
+        "ON a.first_seen >= max(d.since, :horizon) AND a.first_seen < min(d.until, :before) "
+        "JOIN classifications c ON c.pmid = a.pmid AND c.classified > d.created "
+        "WHERE a.deleted = 0 AND a.created >= :created_from AND a.pmid NOT IN (SELECT pmid FROM digest_items) "
+        "ORDER BY CAST(a.pmid AS INTEGER)",
+        {"horizon": horizon, "before": before, "created_from": created_from},
     )
     return [r[0] for r in rows]

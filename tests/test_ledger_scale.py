@@ -1,0 +1,79 @@
+"""What a digest reads from the ledger stays bounded as the corpus and its history grow: the same
+answers, from indexes and from the few records concerned rather than from every one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from corpus.article import Article
+from corpus.ledger import classified_after_their_digest, record_digest
+from corpus.store import Store
+from corpus.tags import Classification, save_classifications
+from digest_support import MONDAY, Clock
+
+
+def at(clock: Clock, days: float) -> str:
+    """Set the clock ``days`` from MONDAY (negative: before); returns that moment as the store writes it."""
+    clock.now = MONDAY + timedelta(days=days)
+    return clock.now.isoformat(timespec="seconds")
+
+
+def seen(store: Store, clock: Clock, days: float, *pmids: str, created: str = "2026-11-01") -> None:
+    at(clock, days)
+    store.upsert_articles([Article(pmid=pmid, title=f"Title {pmid}", created=created) for pmid in pmids])
+
+
+def classified(store: Store, clock: Clock, days: float, *pmids: str) -> None:
+    at(clock, days)
+    save_classifications(store, [Classification(pmid, 0.9, "rct", "", "t", []) for pmid in pmids])
+
+
+def digest(store: Store, clock: Clock, period: str, since: float, until: float, recorded: float, items=()) -> None:
+    window = (MONDAY + timedelta(days=since)).isoformat(timespec="seconds"), (MONDAY + timedelta(days=until)).isoformat(timespec="seconds")
+    at(clock, recorded)
+    record_digest(store, period, *window, "s", {pmid: "" for pmid in items}, {}, [])
+
+
+def late_classified_store() -> Store:
+    """Digests whose windows hold records classified before and after each was recorded; two windows overlap."""
+    clock = Clock(MONDAY)
+    store = Store(":memory:", clock=clock)
+    seen(store, clock, -40, "7")  # before the horizon
+    digest(store, clock, "2026-W43", -42, -35, -34.9)
+    seen(store, clock, -20, "1")
+    classified(store, clock, -19, "1")  # before its digest: it went out in it
+    seen(store, clock, -18, "2")
+    seen(store, clock, -13.5, "10", "9", "6")
+    seen(store, clock, -12, "4", created="2001-01-01")  # history, not news
+    seen(store, clock, -11, "5")
+    store.mark_deleted(["5"])
+    digest(store, clock, "2026-W46", -21, -14, -13.9)
+    classified(store, clock, -13, "2", "7")
+    seen(store, clock, -9, "3")
+    digest(store, clock, "2026-W47", -14, -7, -6.9, items=["6"])
+    digest(store, clock, "2026-W47b", -10, -7, -6.8)  # a --since reaching back: "3" is in both windows
+    classified(store, clock, -6, "3", "4", "5", "6", "9", "10")
+    return store
+
+
+def late_classified(store: Store) -> list[str]:
+    return classified_after_their_digest(store, MONDAY.isoformat(timespec="seconds"),
+                                         (MONDAY - timedelta(days=28)).isoformat(timespec="seconds"), "2026-01-01")
+
+
+def test_records_classified_after_their_digest_are_found_once_per_digest_that_missed_them():
+    """Pins the answer, which the query plan must not change (it passes with the slow plan too)."""
+    assert late_classified(late_classified_store()) == ["2", "3", "3", "9", "10"]
+
+
+def test_records_classified_after_their_digest_are_found_through_the_first_seen_index():
+    """A four-week window reads the records first seen in it, not every record of the corpus."""
+    store = late_classified_store()
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    late_classified(store)
+    store.db.set_trace_callback(None)
+    [query] = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    plan = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {query}")]
+    assert any(step.startswith("SEARCH a USING INDEX articles_first_seen (first_seen>? AND first_seen<?)") for step in plan), plan
+    assert not any(step.startswith("SCAN a") or "AUTOMATIC" in step for step in plan), plan
