@@ -185,6 +185,20 @@ def known_marks(store: Store, pmids: Iterable[str]) -> dict[str, set[str]]:
     return known
 
 
+def sent_with_marks(store: Store) -> set[str]:
+    """The papers a digest listed whose stored record may carry a standing mark: retracted, or with a
+    warning link (``standing_marks``). Told in SQL, so that a digest reads whole, and compares with the
+    marks known, these few rather than every paper ever sent (20,800 in ten years: 1.6 s a digest)."""
+    kinds = sorted(WARNING_LINKS)
+    rows = store.db.execute(
+        "SELECT pmid FROM articles a WHERE deleted = 0 AND pmid IN (SELECT pmid FROM digest_items) AND (retracted = 1 "
+        "OR EXISTS (SELECT 1 FROM json_each(a.data, '$.links') link "
+        f"WHERE json_extract(link.value, '$.kind') IN ({', '.join('?' * len(kinds))})))",
+        kinds,
+    )
+    return {r[0] for r in rows}
+
+
 def warned_in(store: Store, digest_id: int) -> dict[str, set[str]]:
     """The marks a digest warned about, by PMID (so a retried delivery shows the same warnings)."""
     warned: dict[str, set[str]] = {}

@@ -32,6 +32,7 @@ from corpus.ledger import (
     digest_items,
     known_marks,
     sent_before,
+    sent_with_marks,
     standing_marks,
     warned_in,
     watch_start,
@@ -81,9 +82,10 @@ def gather_new_digest(
     waiting = {article.pmid for article in store.iter_articles(awaiting_classification(store, candidates))
                if not article.is_notice}  # a notice is never listed: its tags change nothing
     pmids = [pmid for pmid in candidates if pmid not in waiting]
-    known = known_marks(store, list(sent))
+    marked = sent_with_marks(store)
+    known = known_marks(store, marked)
     warnings, marks = [], []
-    for article in store.iter_articles(sent):
+    for article in store.iter_articles(pmid for pmid in sent if pmid in marked):
         new_marks = standing_marks(article) - known.get(article.pmid, set())
         if new_marks:
             warnings.append(build_warning(article, new_marks))

@@ -3,13 +3,17 @@ answers, from indexes and from the few records concerned rather than from every 
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from datetime import timedelta
 
-from corpus.article import Article
+from corpus.article import Article, Link
 from corpus.ledger import classified_after_their_digest, record_digest
 from corpus.store import Store
 from corpus.tags import Classification, save_classifications
-from digest_support import MONDAY, Clock
+from digest_support import MONDAY, Clock, filled_store, params
+from reports.delivery import OutboxTransport
+from reports.sending import preview_digest, send_due_digest
 
 
 def at(clock: Clock, days: float) -> str:
@@ -77,3 +81,24 @@ def test_records_classified_after_their_digest_are_found_through_the_first_seen_
     plan = [row[3] for row in store.db.execute(f"EXPLAIN QUERY PLAN {query}")]
     assert any(step.startswith("SEARCH a USING INDEX articles_first_seen (first_seen>? AND first_seen<?)") for step in plan), plan
     assert not any(step.startswith("SCAN a") or "AUTOMATIC" in step for step in plan), plan
+
+
+def test_a_digest_reads_only_the_sent_papers_that_carry_a_mark(shared_data, tmp_path):
+    """Of the papers earlier digests sent, the next one reads whole only those retracted or linked to a
+    notice, not every one (a cost that grew with every digest sent); and still warns about them."""
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=12)
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    sent = {pmid for pmid, in store.db.execute("SELECT pmid FROM digest_items")}
+    retracted, corrected = (store.get_article(pmid) for pmid in sorted(sent)[:2])
+    clock.now = MONDAY + timedelta(days=3)
+    store.upsert_articles([dataclasses.replace(retracted, publication_types=["Retracted Publication"]),
+                           dataclasses.replace(corrected, links=[Link("CommentIn", "1"), Link("ErratumIn", "2")])])
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    digest = preview_digest(store, params(), MONDAY + timedelta(weeks=1))
+    store.db.set_trace_callback(None)
+    read = {pmid for sql in statements for pmid in re.findall(r"FROM articles WHERE pmid = '(\d+)'", sql)}
+    assert len(sent) > 2 and read & sent == {retracted.pmid, corrected.pmid}
+    assert [(w.pmid, w.notices) for w in digest.warnings] == [(corrected.pmid, ("Erratum published (PMID 2)",)),
+                                                               (retracted.pmid, ("Retracted",))]
