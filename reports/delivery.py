@@ -20,7 +20,7 @@ import os
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -240,24 +240,35 @@ class OutboxTransport:
                                 "check digest.outbox or --outbox") from None
 
 
-def write_archive(folder: Path, period: str, subject: str, html: str, chart_png: bytes | None, title: str,
-                  now: datetime, changed: Mapping[str, tuple[int, int]]) -> Path:
-    """Add (or replace) one digest page and its chart in ``folder``, and rewrite ``index.html`` listing every
-    page; ``changed``: period -> papers of that digest retracted, and corrected, since (said beside it)."""
-    try:
+def write_archive_page(folder: Path, period: str, subject: str, html: str, chart_png: bytes | None) -> None:
+    """Add (or replace) one digest page, its chart and its subject (for the index) in ``folder``. The index is
+    written apart (``write_archive_index``), once after any number of pages: it reads every page's subject."""
+    with _archive_errors(folder):
         _write_atomically(folder / f"{period}.html", html.encode("utf-8"))
         if chart_png is not None:
             _write_atomically(folder / f"{period}.png", chart_png)
         _write_atomically(folder / f"{period}.subject", subject.encode("utf-8"))
+
+
+def write_archive_index(folder: Path, title: str, now: datetime, changed: Mapping[str, tuple[int, int]]) -> Path:
+    """Rewrite ``index.html`` listing every page in ``folder``, newest first; ``changed``: period -> papers of
+    that digest retracted, and corrected, since (said beside it)."""
+    with _archive_errors(folder):
         entries = [
             (page.name, _subject_of(page), changed.get(page.stem, (0, 0)))
             for page in sorted(folder.glob("*.html"), reverse=True)
             if page.name != "index.html"
         ]
         _write_atomically(folder / "index.html", archive_index(entries, title, now).encode("utf-8"))
+    return folder / "index.html"
+
+
+@contextlib.contextmanager
+def _archive_errors(folder: Path) -> Iterator[None]:
+    try:
+        yield
     except OSError as exc:
         raise DeliveryError(f"cannot write the archive {folder}: {exc.strerror}; check digest.outbox") from None
-    return folder / "index.html"
 
 
 def write_preview(folder: Path, period: str, text: str, html: str, chart_png: bytes) -> Path:

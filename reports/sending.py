@@ -41,7 +41,7 @@ from corpus.ledger import (
 from corpus.store import Store
 from reports.assembly import OTHER_LABEL, Digest, for_recipient
 from reports.chart import trend_png
-from reports.delivery import RecipientRefused, write_archive
+from reports.delivery import RecipientRefused, write_archive_index, write_archive_page
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
@@ -266,7 +266,9 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     chart = trend_png(digest.trend)
     if archive_dir is not None:
         try:
-            outcome.archive = _archive_page(store, params, archive_dir, digest, chart, now)
+            with _Archive(store, params, archive_dir, now) as archive:
+                _archive_page(store, params, archive, digest, chart)
+            outcome.archive = archive.index
             archive_missing(store, params, archive_dir, now)
         except DeliveryError as exc:  # a copy to browse: the e-mails go all the same, and the caller says it failed
             outcome.archive_error = str(exc)
@@ -277,37 +279,59 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
 def archive_missing(store: Store, params: DigestParams, folder: Path, now: datetime) -> None:
     """Write the archive page of every recorded digest that ``folder`` lacks: one whose write failed
     (its e-mails went all the same, and the error promised the page), or an archive folder emptied or
-    moved. A DeliveryError names the first digest that is still missing."""
+    moved; then the index, once. A DeliveryError names the first digest that is still missing."""
     periods = [row[0] for row in store.db.execute("SELECT period FROM digests ORDER BY id")]
-    for period in periods:
-        if not (folder / f"{period}.html").exists():
-            digest = _rebuilt(store, params, find_digest(store, period))
-            _archive_page(store, params, folder, digest, trend_png(digest.trend), now)
+    with _Archive(store, params, folder, now) as archive:
+        for period in periods:
+            if not (folder / f"{period}.html").exists():
+                digest = _rebuilt(store, params, find_digest(store, period))
+                _archive_page(store, params, archive, digest, trend_png(digest.trend))
 
 
-def _archive_page(store: Store, params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime) -> Path:
-    """Write ``digest``'s page (the whole digest, every topic) in the archive; returns the index's path.
+def _archive_page(store: Store, params: DigestParams, archive: _Archive, digest: Digest, chart: bytes) -> None:
+    """Write ``digest``'s page (the whole digest, every topic) in the archive.
     A digest with warnings first rewrites the pages of the earlier digests that listed those papers,
     which then mark them retracted or corrected since: a clinician looks a paper up again on the page
     that brought it. Its own page comes last, so while one of those fails it is missing, and the
     next send or run (``archive_missing``) tries them all again. Each page is rendered whole from
     the store, so writing it again changes nothing."""
-    changes = changed_since(store)  # the index's notes, the same for every page written now
     try:
         if digest.warnings:
             for earlier in listed_in(store, [warning.pmid for warning in digest.warnings], digest.period):
                 rebuilt = _rebuilt(store, params, earlier)
-                _write_page(params, folder, rebuilt, trend_png(rebuilt.trend), now, changes)
-        return _write_page(params, folder, digest, chart, now, changes)
+                archive.write(rebuilt, trend_png(rebuilt.trend))
+        archive.write(digest, chart)
     except DeliveryError as exc:
         raise DeliveryError(f"the {digest.period} digest is not in the archive: {exc}, then the next run or "
                             "'oihwatch digest --send' adds it (it sends nothing twice)") from None
 
 
-def _write_page(params: DigestParams, folder: Path, digest: Digest, chart: bytes, now: datetime,
-                changes: dict[str, tuple[int, int]]) -> Path:
-    full = render_digest(digest, chart_src=f"{digest.period}.png")
-    return write_archive(folder, digest.period, full.subject, full.html, chart, params.title, now, changes)
+class _Archive:
+    """Pages written into the archive folder, and its ``index.html`` rewritten once they are: rewritten
+    after each page, rebuilding a lost archive of N digests read N subjects N times (9 s of 520 pages).
+    Rewritten after a page that failed too, listing those written before it."""
+
+    def __init__(self, store: Store, params: DigestParams, folder: Path, now: datetime):
+        self.store, self.title, self.folder, self.now = store, params.title, folder, now
+        self.written = 0
+        self.index: Path | None = None
+
+    def write(self, digest: Digest, chart: bytes) -> None:
+        full = render_digest(digest, chart_src=f"{digest.period}.png")
+        write_archive_page(self.folder, digest.period, full.subject, full.html, chart)
+        self.written += 1
+
+    def __enter__(self) -> _Archive:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if not self.written:
+            return
+        try:
+            self.index = write_archive_index(self.folder, self.title, self.now, changed_since(self.store))
+        except DeliveryError:
+            if error is None:  # else the page's error, naming the digest, goes on
+                raise
 
 
 def send_owed_digests(store: Store, params: DigestParams, now: datetime, transport: Transport,

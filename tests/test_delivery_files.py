@@ -13,7 +13,7 @@ import pytest
 from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
 from digest_support import MONDAY, Clock, filled_store, params
-from reports.delivery import OutboxTransport, write_archive, write_preview
+from reports.delivery import OutboxTransport, write_archive_index, write_archive_page, write_preview
 from reports.sending import send_due_digest
 
 
@@ -48,8 +48,8 @@ def test_an_eml_that_fills_the_disk_leaves_no_temporary_file_and_the_recipient_p
 
 
 WRITERS = {
-    "archive": lambda folder: write_archive(folder, "2026-W48", "OIH digest", "<p>new</p>", b"png", "OIH Watch",
-                                            datetime(2026, 11, 23, tzinfo=timezone.utc), {}),
+    "archive": lambda folder: write_archive_page(folder, "2026-W48", "OIH digest", "<p>new</p>", b"png"),
+    "archive index": lambda folder: write_archive_index(folder, "OIH Watch", datetime(2026, 11, 23, tzinfo=timezone.utc), {}),
     "preview": lambda folder: write_preview(folder, "2026-W48", "new", "<p>new</p>", b"png"),
 }
 

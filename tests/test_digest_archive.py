@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 from datetime import timedelta
 
 import pytest
@@ -11,7 +12,9 @@ import pytest
 from corpus.article import Link
 from corpus.tags import load_classifications, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
+from reports import delivery
 from reports.delivery import OutboxTransport
+from reports.render import archive_index
 from reports.sending import archive_missing, preview_digest, send_digests, send_due_digest
 from test_digest_render import check_html
 
@@ -119,3 +122,22 @@ def test_a_page_marked_again_lists_every_paper_its_digest_sent(two_weeks):
     assert RETRACTED_SINCE in page and store.get_article(dropped).title in page
     assert len(preview_digest(store, params(), MONDAY).items) == len(sent.items)
 
+
+
+def test_a_lost_archive_is_rebuilt_page_by_page_with_one_index(shared_data, tmp_path, monkeypatch):
+    """Rebuilding N pages writes the index once, not after each page (N indexes of up to N pages each);
+    the files are those the sends wrote."""
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=6)
+    archive, last = tmp_path / "archive", MONDAY + timedelta(weeks=3)
+    for week in range(4):
+        send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"), archive_dir=archive)
+    written = {path.name: path.read_bytes() for path in archive.iterdir()}
+    shutil.rmtree(archive)
+    indexes = []
+    monkeypatch.setattr(delivery, "archive_index", lambda *args: indexes.append(args) or archive_index(*args))
+    archive_missing(store, params(), archive, last)
+    assert len(indexes) == 1 and [name for name, _, _ in indexes[0][0]] == [f"2026-W{week}.html" for week in (51, 50, 49, 48)]
+    assert {path.name: path.read_bytes() for path in archive.iterdir()} == written
+    archive_missing(store, params(), archive, last)
+    assert len(indexes) == 1  # nothing missing, nothing written
