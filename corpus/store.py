@@ -377,15 +377,22 @@ class Store:
         row = self.db.execute("SELECT data, raw_xml, source FROM articles WHERE pmid = ?", (pmid,)).fetchone()
         return _row_article(row) if row is not None else None
 
-    def iter_articles(self, pmids: Iterable[str] | None = None, include_deleted: bool = False) -> Iterator[Article]:
-        """Every stored article (or those of ``pmids``), in PMID order."""
+    def iter_articles(self, pmids: Iterable[str] | None = None, include_deleted: bool = False,
+                      with_xml: bool = True) -> Iterator[Article]:
+        """Every stored article (or those of ``pmids``), in PMID order.
+
+        ``with_xml=False`` leaves out each record's raw XML (``raw_xml`` is ''), for readers that never
+        look at it, such as the classifier: a harvested record's XML is about 15 KB, four times its
+        fields, and training holds every record at once. Such an article is not to be stored again:
+        without its XML it reads as a copy from a file, not PubMed's record."""
         deleted = "" if include_deleted else "AND deleted = 0"
+        columns = "data, raw_xml, source" if with_xml else "data, '' AS raw_xml, source"
         if pmids is None:
-            rows = self.db.execute(f"SELECT data, raw_xml, source FROM articles WHERE 1 {deleted} ORDER BY CAST(pmid AS INTEGER)")
+            rows = self.db.execute(f"SELECT {columns} FROM articles WHERE 1 {deleted} ORDER BY CAST(pmid AS INTEGER)")
             yield from (_row_article(row) for row in rows)
             return
         for pmid in pmids:
-            row = self.db.execute(f"SELECT data, raw_xml, source FROM articles WHERE pmid = ? {deleted}", (pmid,)).fetchone()
+            row = self.db.execute(f"SELECT {columns} FROM articles WHERE pmid = ? {deleted}", (pmid,)).fetchone()
             if row is not None:
                 yield _row_article(row)
 

@@ -329,10 +329,12 @@ def test_train_classify_and_evaluate_never_read_the_raw_xml_and_train_on_the_sam
 
     app.store.db.set_authorizer(authorize)
     train_and_save(app)
+    assert read == [], "train"
     assert classify_records(app, everything=True) > 1500
+    assert read == [], "classify"
     assert CliRunner().invoke(evaluate, ["--json", "--folds", "2"], obj=app).exit_code == 0
+    assert read == [], "evaluate"
     app.store.db.set_authorizer(None)
-    assert read == []
     rules, hyperparameters = rules_for(app.settings)
     weights = [float(hyperparameters["model"][name]) for name in ("curated_weight", "weak_weight")]
     whole = build_training_data(list(app.store.iter_articles()), rules, curated_labels(app), *weights)

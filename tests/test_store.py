@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import sqlite3
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -108,6 +109,18 @@ def test_round_trip_keeps_every_field():
     store = Store()
     store.upsert_articles([original])
     assert store.get_article("100") == original
+
+
+def test_articles_read_without_their_xml_keep_every_other_field_and_the_pmid_order():
+    """What the classifier reads: its memory is then not that of every record's XML."""
+    records = [article(pmid, raw_xml=f"<PubmedArticle>{pmid}</PubmedArticle>", source="eutils") for pmid in ("20", "3", "100")]
+    store = Store()
+    store.upsert_articles(records)
+    for pmids in (None, ["100", "3"]):
+        whole = list(store.iter_articles(pmids))
+        assert [a.pmid for a in whole] == (["3", "20", "100"] if pmids is None else pmids)
+        assert all(a.raw_xml for a in whole)
+        assert list(store.iter_articles(pmids, with_xml=False)) == [replace(a, raw_xml="") for a in whole]
 
 
 def test_file_store_uses_wal_and_migrates_forward(tmp_path):

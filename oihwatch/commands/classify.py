@@ -68,7 +68,7 @@ def classify_records(app: App, everything: bool = False) -> int:
         pmids = pmids_to_classify(store, everything)
         saved = 0
         for start in range(0, len(pmids), BATCH):
-            articles = list(store.iter_articles(pmids[start : start + BATCH]))
+            articles = list(store.iter_articles(pmids[start : start + BATCH], with_xml=False))
             saved += save_classifications(store, classify_articles(articles, model, rules, curated))
             click.echo(f"classified {saved}/{len(pmids)}", err=True)
         counts["found"] = counts["updated"] = saved
@@ -82,7 +82,7 @@ def train_and_save(app: App) -> str:
     rules, hyperparameters = rules_for(app.settings)
     with app.writing("train") as store, recorded(store, "train") as counts:
         curated = curated_labels(app)
-        articles = list(store.iter_articles())
+        articles = list(store.iter_articles(with_xml=False))
         counts["found"] = len(articles)
         click.echo(f"training on {len(articles)} records ({labels_held(curated, articles)})", err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
@@ -172,7 +172,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     rules, hyperparameters = rules_for(app.settings)
     model = current_model(app, rules)  # before the slow part: no model is an error at once
     curated = curated_labels(app)
-    articles = list(app.store.iter_articles())
+    articles = list(app.store.iter_articles(with_xml=False))
     check_folds(folds, curated, articles)
     click.echo(f"cross-validating ({folds} folds), then the saved model on the held-out records "
                f"({labels_held(curated, articles)})...", err=True)
