@@ -178,10 +178,20 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries(digest_id) WHERE status = 'pending';
     """,
+    # 6: no table changes. The columns each row derives from its record (retracted, year, the dates,
+    # the authors as shown ...) are derived again by the store's code of the day, which only ``Store``
+    # can do, right after upgrading past this version (DERIVED_SCHEMA): a record stored before "retracted
+    # and replaced" counted as retracted stayed in search and exports. When a rule deriving a column
+    # changes again, append another migration like this one and move DERIVED_SCHEMA to it.
+    """
+    SELECT 1;
+    """,
 ]
 
 # The version from which each stored notice has flagged the paper it concerns (migration 4).
 NOTICES_SCHEMA = 4
+# The version from which every stored row's derived columns follow today's rules (migration 6).
+DERIVED_SCHEMA = 6
 
 # ``PRAGMA application_id`` of a corpus (the bytes 'OIHW'), set by every writable open: it tells a corpus
 # from another program's SQLite file before anything is written to it. A corpus made before it was set

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from corpus.article import Article, Link, content_fingerprint, content_json
 from corpus.errors import StorageError, unwritable
-from corpus.schema import APPLICATION_ID, FIRST_TABLES, MIGRATIONS, NOTICES_SCHEMA
+from corpus.schema import APPLICATION_ID, DERIVED_SCHEMA, FIRST_TABLES, MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
 
@@ -156,6 +156,8 @@ class Store:
                     db.execute(statement)
             if current < NOTICES_SCHEMA:  # flag the papers of the notices migration 4 found stored
                 self._relink([row[0] for row in db.execute("SELECT DISTINCT original FROM notices ORDER BY original")])
+            if current < DERIVED_SCHEMA:  # the columns of records stored under older rules
+                self._rederive()
             db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
             db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
@@ -318,12 +320,7 @@ class Store:
             f"ON CONFLICT(pmid) DO UPDATE SET {updates}, needs_classification = 1, deleted = 0 RETURNING rowid",
             values,
         ).fetchone()[0]
-        if row is not None:
-            self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
-        self.db.execute(
-            "INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) VALUES (?, ?, ?, ?, ?)",
-            (rowid, article.title, article.abstract, " ; ".join(article.mesh_terms), " ; ".join(article.keywords)),
-        )
+        self._index(rowid, article, replace=row is not None)
         if row is None:
             counts.new += 1
         else:
@@ -331,6 +328,35 @@ class Store:
         concerned = article.concerned()
         if concerned:
             self._note_notice(article.pmid, concerned)
+
+    def _index(self, rowid: int, article: Article, replace: bool) -> None:
+        """Put ``article``'s words in the full-text index (in place of the row's old words if ``replace``)."""
+        if replace:
+            self.db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+        self.db.execute(
+            "INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) VALUES (?, ?, ?, ?, ?)",
+            (rowid, article.title, article.abstract, " ; ".join(article.mesh_terms), " ; ".join(article.keywords)),
+        )
+
+    def _rederive(self) -> int:
+        """Write again the columns each stored row derives from its record (``DERIVED_COLUMNS``), by today's
+        rules, where they differ; return how many rows changed. A rule changed since a record was stored
+        (a "retracted and replaced" link counting as a retraction) would otherwise never reach it: its
+        content is the same, so storing it again keeps the row. Only rows that differ are written, and only
+        they are indexed again (a deleted record stays out of the index)."""
+        columns = ", ".join(DERIVED_COLUMNS)
+        changed = []
+        for row in self.db.execute(f"SELECT rowid, deleted, data, {columns} FROM articles"):
+            article = Article.from_dict(json.loads(row["data"]))
+            fresh = _article_row(article, "", "")
+            if any(fresh[column] != row[column] for column in DERIVED_COLUMNS):
+                changed.append((row["rowid"], row["deleted"], article, {column: fresh[column] for column in DERIVED_COLUMNS}))
+        setting = ", ".join(f"{column} = :{column}" for column in DERIVED_COLUMNS)
+        for rowid, deleted, article, values in changed:
+            self.db.execute(f"UPDATE articles SET {setting} WHERE rowid = :rowid", {**values, "rowid": rowid})
+            if not deleted:
+                self._index(rowid, article, replace=True)
+        return len(changed)
 
     def _note_notice(self, notice: str, concerned: list[tuple[str, Link]]) -> None:
         """Remember which papers a notice concerns, and flag those already stored.
@@ -483,6 +509,10 @@ def _article_row(article: Article, content: str, fingerprint: str) -> dict:
         "source": article.source,
         "fingerprint": fingerprint,
     }
+
+
+# The columns of a row that today's code derives from its record (what ``_rederive`` writes again).
+DERIVED_COLUMNS = tuple(c for c in _article_row(Article("0"), "", "") if c not in ("pmid", "data", "raw_xml", "source", "fingerprint"))
 
 
 def _row_article(row: sqlite3.Row) -> Article:

@@ -132,6 +132,27 @@ def test_a_paper_retracted_and_replaced_is_retracted_and_names_its_replacement(o
     assert not store.get_article("99000015").is_notice  # the replacement is a paper to list
 
 
+def test_opening_a_store_written_under_older_rules_derives_its_columns_again(originals, tmp_path):
+    """A paper retracted and replaced, stored before such a link counted as a retraction (schema 5): its
+    content is the same, so storing it again kept the row, and it stayed in search and exports."""
+    replacement = parse_medline(io.StringIO(
+        f"PMID- 99000015\nDP  - 2026 Nov\nTI  - Genes, Economics, and Happiness (replacement).\n"
+        f"PT  - Journal Article\nRRF - J Neurosci Psychol Econ. 2012 Dec;5(4):193-211. PMID: {CONCERNED}\n\n"))
+    with Store(tmp_path / "old.db") as before:
+        before.upsert_articles([*originals, *replacement])
+        before.db.execute("UPDATE articles SET retracted = 0 WHERE pmid = ?", (CONCERNED,))  # as the older rules wrote it
+        before.db.execute("PRAGMA user_version = 5")
+        stamps = dict(before.db.execute("SELECT pmid, last_updated FROM articles"))
+        assert CONCERNED in [a.pmid for a in search(before, "happiness", Filters())]  # listed as a current paper
+    with Store(tmp_path / "old.db") as store:
+        assert store.schema_version == len(MIGRATIONS)
+        assert store.db.execute("SELECT retracted FROM articles WHERE pmid = ?", (CONCERNED,)).fetchone()[0] == 1
+        assert CONCERNED not in [a.pmid for a in search(store, "happiness", Filters())]
+        assert CONCERNED in [a.pmid for a in search(store, "happiness", Filters(include_retracted=True))]  # still indexed
+        assert dict(store.db.execute("SELECT pmid, last_updated FROM articles")) == stamps  # nothing else rewritten
+        assert store._rederive() == 0  # every row now as today's rules derive it
+
+
 def version_3_store(path: Path, articles: list[Article]) -> None:
     """A corpus of ``articles`` as oihwatch wrote it before notices had their table (schema 3)."""
     with pytest.MonkeyPatch.context() as old:
