@@ -113,6 +113,30 @@ def render_digest(
     return RenderedDigest(digest.subject, re.sub(r"\n{4,}", "\n\n\n", text), html)
 
 
+# Gmail shows an e-mail's HTML up to 102 KB and hides the rest (the footer, with its unsubscribe link,
+# among it) behind "[Message clipped]"; a margin under it for the headers a provider may add.
+CLIPPED_ABOVE = 100_000
+
+
+def render_to_fit(digest: Digest, *, per_section: int | None, **options) -> RenderedDigest:
+    """``render_digest`` listing up to ``per_section`` papers a section, or the most a section that keeps the
+    HTML within ``CLIPPED_ABOVE`` bytes (a week of many papers, a reader of every topic), one at least: the
+    papers left out stay in the section's PubMed link and in the archive. A few renders, in a big week only."""
+    rendered = render_digest(digest, per_section=per_section, **options)
+    most = per_section or max((len(section.items) for section in digest.sections), default=0)
+    if len(rendered.html.encode()) <= CLIPPED_ABOVE or most <= 1:
+        return rendered
+    fits, low, high = render_digest(digest, per_section=1, **options), 2, most - 1
+    while low <= high:  # the most papers a section that fit: halving the range each render
+        middle = (low + high) // 2
+        tried = render_digest(digest, per_section=middle, **options)
+        if len(tried.html.encode()) <= CLIPPED_ABOVE:
+            fits, low = tried, middle + 1
+        else:
+            high = middle - 1
+    return fits
+
+
 def changed_note(retracted: int, corrected: int) -> str:
     """'Since it went out, papers in it: 1 retracted, 2 corrected' ('' for none), beside a digest in the archive index."""
     said = [f"{count} {word}" for count, word in ((retracted, "retracted"), (corrected, "corrected")) if count]

@@ -46,7 +46,7 @@ from reports.gather import changed_since, gather_new_digest, gather_recorded_dig
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
 from reports.period import current_period, latest_due
-from reports.render import render_digest
+from reports.render import render_digest, render_to_fit
 
 FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
 
@@ -391,7 +391,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
                 continue
             mine = for_recipient(digest, recipient.topics)
             unsubscribe, one_click = unsubscribe_link(params.unsubscribe, params.sender, recipient.email)
-            rendered = render_digest(mine, chart_src=f"cid:{cid}", unsubscribe=unsubscribe,
+            rendered = render_to_fit(mine, chart_src=f"cid:{cid}", unsubscribe=unsubscribe,
                                      topics_note=_topics_note(params, recipient), per_section=params.per_section)
             message = build_message(rendered, sender=params.sender, recipient=recipient.email,
                                     message_id=delivery.message_id, date=now, unsubscribe=unsubscribe,

@@ -20,7 +20,7 @@ from reports.assembly import Tag, TrendPoint, dates_text
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
 from reports.message import build_message, chart_cid, unsubscribe_link
-from reports.render import RenderedDigest, render_digest
+from reports.render import RenderedDigest, render_digest, render_to_fit
 from reports.sending import preview_digest, send_due_digest
 
 VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
@@ -342,6 +342,29 @@ def test_the_link_to_the_rest_of_a_long_section_names_a_bounded_number_of_papers
     link = "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in section.items[1:3])
     assert f"+ {len(section.items) - 1} more in {section.label} (weaker evidence or older), the first 2 of them on PubMed:\n  {link}\n" in rendered.text
     assert link in check_html(rendered.html).links
+
+
+def test_a_mail_gmail_would_clip_lists_fewer_papers_a_section_until_it_fits(shared_data, tmp_path, monkeypatch):
+    """Gmail hides what follows 102 KB of HTML, the unsubscribe link among it: per_section is the most a
+    section lists, and fewer go when that much would not fit. Here the limit is what 3 a section take."""
+    clock = Clock(MONDAY - timedelta(days=2))
+    store, _ = filled_store(shared_data, clock)
+    digest = preview_digest(store, params(), MONDAY)
+    assert max(len(s.items) for s in digest.sections) > 3
+    three = len(render_digest(digest, per_section=3, chart_src="x.png").html.encode())
+    monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three)
+    fitted = render_to_fit(digest, per_section=50, chart_src="x.png")
+    assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png").html  # the most that fit
+    monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three - 1)
+    assert render_to_fit(digest, per_section=50, chart_src="x.png").text.count("\n* ") == sum(min(2, len(s.items)) for s in digest.sections)
+    # What goes out by mail fits (the archive lists every paper).
+    send_due_digest(store, params(per_section=50), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=tmp_path / "archive")
+    [mail] = sorted((tmp_path / "out").glob("*/*.eml"))
+    html = parts(mail)[1]
+    assert len(html.encode()) <= three - 1 and "more in" in html
+    assert all(item.url in (tmp_path / "archive" / f"{digest.period}.html").read_text() for item in digest.items)
+    monkeypatch.setattr("reports.render.CLIPPED_ABOVE", 10**9)  # room for all: per_section alone decides
+    assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2).html
 
 
 def test_mails_are_capped_per_section_but_the_archive_lists_everything(shared_data, tmp_path):

@@ -19,7 +19,7 @@ from reports.assembly import Digest
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
 from reports.period import digest_due
-from reports.render import render_digest
+from reports.render import render_to_fit
 from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, hold_reason, preview_digest, send_digests
 
 
@@ -201,7 +201,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     configured = settings.resolve(settings.digest.outbox)
     if not send:
         whole = preview_digest(app.store, params, now, day)
-        rendered = render_digest(whole, chart_src=f"{whole.period}.png", per_section=params.per_section)
+        rendered = render_to_fit(whole, chart_src=f"{whole.period}.png", per_section=params.per_section)
         path = write_preview((outbox or configured) / "preview", whole.period, rendered.text, rendered.html, trend_png(whole.trend))
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
