@@ -51,7 +51,8 @@ _LINK_TAGS = {
 _PMID_IN_LINK = re.compile(r"PMID:\s*(\d+)")
 _DOI = re.compile(r"^(\S+)\s*\[doi\]$")
 _CONTINUATION = " " * 6  # the indent of a field's further lines, as ``Bio.Medline`` reads them
-_LAST_TAG = "SO"  # the field PubMed writes last in a record, ending it with a full stop
+_LAST_TAG = "SO"  # the field PubMed writes last in a journal article's record, ending it with a full stop
+_BOOK_TAGS = frozenset({"BTI", "PB", "CTDT", "DRDT"})  # a Bookshelf chapter's, near its start
 
 
 def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
@@ -64,13 +65,21 @@ def parse_medline(handle: TextIO, *, name: str = "<medline>", on_skip: OnSkip = 
     (the citation: 'Bioinformatics. 2003 Nov 22;19(17):2308-10.'), which PubMed writes last in every
     record and closes with a full stop, so a last line of SO ending in '.' ends a whole record. A cut
     goes unnoticed only right after one of SO's few full stops, and loses nothing this module reads:
-    SO repeats the journal, date, volume, issue, pages and DOI that their own fields give."""
-    lines = _Lines(handle)
+    SO repeats the journal, date, volume, issue, pages and DOI that their own fields give. A file cut
+    at a line break instead ends in a record without SO; in PubMed's output (an earlier record has SO,
+    or this one PubMed's OWN) that record is cut too: its abstract, MeSH and publication types
+    ("Retracted Publication" among them) come after its title. A Bookshelf chapter (its book tags come
+    early) is left out of that rule: its last field is not known here."""
+    lines, whole = _Lines(handle), False
     for number, record in enumerate(Medline.parse(lines), start=1):
+        pmid = f" (PMID {record['PMID']})" if record.get("PMID") else ""
         if lines.cut:
-            pmid = f" (PMID {record['PMID']})" if record.get("PMID") else ""
             raise InputError(f"{name}: truncated MEDLINE: the file ends inside line {lines.count}, with no line break, "
                              f"so record {number}{pmid} is cut off; download or export the file again")
+        if lines.ended and _LAST_TAG not in record and (whole or "OWN" in record) and not _BOOK_TAGS & record.keys():
+            raise InputError(f"{name}: truncated MEDLINE: the file ends at line {lines.count} inside record {number}{pmid}, "
+                             f"before its last field ({_LAST_TAG}); download or export the file again")
+        whole = whole or _LAST_TAG in record
         article = article_from_medline(record)
         if article.pmid:
             yield article
@@ -83,7 +92,7 @@ class _Lines:
     continuation line, indented six spaces, to the field before)."""
 
     def __init__(self, handle: TextIO):
-        self.handle, self.count, self.tag, self.line = handle, 0, "", ""
+        self.handle, self.count, self.tag, self.line, self.ended = handle, 0, "", "", False
 
     def __iter__(self) -> Iterator[str]:
         for line in self.handle:
@@ -92,6 +101,7 @@ class _Lines:
                 self.tag = line[:4].rstrip()
             self.line = line
             yield line
+        self.ended = True  # a record read now was not closed by a blank line: the file's last
 
     @property
     def cut(self) -> bool:

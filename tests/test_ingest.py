@@ -189,6 +189,18 @@ def test_a_medline_file_cut_inside_the_last_field_is_still_cut(shared_data, tmp_
     assert report.totals.read == 3
 
 
+def test_a_medline_file_cut_at_a_line_break_is_cut_too(shared_data, tmp_path):
+    """Cut after the last record's title: its abstract, MeSH and publication types ("Retracted Publication"
+    among them) come later, and the record was stored without them, the file read as whole."""
+    data = (shared_data / "medline" / "pubmed_result2.txt").read_bytes()
+    path = tmp_path / "cut.nbib"
+    path.write_bytes(data[: data.rindex(b"\nAB  - ") + 1])
+    report = ingest_files(Store(":memory:"), [path])
+    assert report.errors == [f"{path}: truncated MEDLINE: the file ends at line 204 inside record 4 (PMID 14630660), "
+                             "before its last field (SO); download or export the file again"]
+    assert report.totals.read == 3
+
+
 def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_before_the_cut(shared_data, tmp_path):
     cut = (shared_data / "corpus.jsonl").read_bytes()[:1_000_000]
     path = tmp_path / "cut.jsonl"
