@@ -61,7 +61,10 @@ def _not_json(name: str, number: int, line: str, exc: json.JSONDecodeError) -> s
 def _ran_out(text: str, exc: json.JSONDecodeError) -> bool:
     """Whether JSON failed on ``text`` for want of more: in a string left open at its end (the error
     names where the string starts), or with nothing but the unfinished last token after the error (a
-    'nul', a '1.', a '\\u00e' that the end cuts short), the end itself among them."""
+    'nul', a '1.', a '\\u00e' that the end cuts short), the end itself among them. Never after a whole
+    value ('Extra data': the record ended, and something follows it)."""
+    if exc.msg.startswith("Extra data"):
+        return False
     return exc.msg.startswith("Unterminated string") or not _TOKEN_BOUNDARY.search(text, exc.pos)
 
 

@@ -218,6 +218,7 @@ def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_befo
     [
         ('{"pmid": "2", "title": "x",, "abstract": "y"}', "line 2: not JSON (Expecting property name enclosed in double quotes: column 28)"),
         ('{"pmid": "2", "title": "x"}}', "line 2: not JSON (Extra data: column 28)"),
+        ('{"pmid": "2", "title": "x"} x', "line 2: not JSON (Extra data: column 29)"),  # a whole record, then stray text
         ('{"pmid": "2", "doi": nul', "truncated JSON Lines: line 2 ends the file inside a record; "
                                      "the records before it are read: export or download the whole file again"),
         ('{"pmid": "2", "title": "Opioid-induced hyper', "truncated JSON Lines: line 2 ends the file inside a record; "
