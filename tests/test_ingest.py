@@ -224,7 +224,7 @@ def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_befo
         ('{"pmid": "2", "title": "Opioid-induced hyper', "truncated JSON Lines: line 2 ends the file inside a record; "
                                                          "the records before it are read: export or download the whole file again"),
     ],
-    ids=["whole line, a mistake inside", "whole line, a mistake after", "cut in a literal", "cut in a string"],
+    ids=["whole line, a mistake inside", "whole line, a mistake after", "whole record, stray text after", "cut in a literal", "cut in a string"],
 )
 def test_a_last_jsonl_line_without_its_line_break_is_truncated_only_where_it_ends_unfinished(tmp_path, last_line, message):
     path = tmp_path / "last.jsonl"
