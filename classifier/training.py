@@ -114,7 +114,9 @@ def train_model(
         # corpus (11 positives and 1 negative: 2,343 of 4,818 records tagged, "P 0.92 R 1.00").
         on_curated = min(curated_positives, curated_negatives) >= int(params["min_curated_positives"])
         truth_mask = data.curated[:, j] if on_curated else np.ones(len(y), dtype=bool)
-        # Topic tags are the model's or a keyword rule's; relevance is a score the digest cuts alone.
+        # Topic tags are the model's or a keyword rule's; relevance is a score the digest cuts alone. The
+        # keyword rule only, not MeSH's: the threshold and these scores are for a record fresh from PubMed,
+        # weeks before its MeSH, as the digest meets it (the counts below are for the stored records).
         ruled = data.hits[truth_mask, j].astype(bool) & (rule.name != RELEVANCE)
         thresholds[rule.name] = choose_threshold(
             oof[truth_mask], y[truth_mask], float(params["threshold_beta"]), float(params["min_recall"]), ruled=ruled
