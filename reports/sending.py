@@ -309,7 +309,7 @@ def _archive_page(store: Store, params: DigestParams, archive: _Archive, digest:
 class _Archive:
     """Pages written into the archive folder, and its ``index.html`` rewritten once they are: rewritten
     after each page, rebuilding a lost archive of N digests read N subjects N times (9 s of 520 pages).
-    Rewritten after a page that failed too, listing those written before it."""
+    Rewritten after a page that failed too, listing those written before it, and whenever it is missing."""
 
     def __init__(self, store: Store, params: DigestParams, folder: Path, now: datetime):
         self.store, self.title, self.folder, self.now = store, params.title, folder, now
@@ -324,8 +324,13 @@ class _Archive:
     def __enter__(self) -> _Archive:
         return self
 
+    def _lacks_index(self) -> bool:
+        """Pages without ``index.html``: its write failed once (the pages were in place, so no later run
+        wrote a page, and with it the index), or it was deleted."""
+        return (self.folder / "index.html").exists() is False and any(self.folder.glob("*.html"))
+
     def __exit__(self, kind, error, traceback) -> None:
-        if not self.written:
+        if not self.written and not self._lacks_index():
             return
         try:
             self.index = write_archive_index(self.folder, self.title, self.now, changed_since(self.store))
