@@ -131,3 +131,17 @@ def test_train_aligns_its_lines_to_the_longest_topic_name(config: Path):
     assert result.exit_code == 0, result.output
     rows = [line for line in result.stdout.splitlines() if line.startswith("  ")]
     assert len(rows) == 5 and {line.index(line.split()[1], 2) for line in rows} == {len("  buprenorphine ")}, rows
+
+
+def test_train_says_when_a_topic_looks_renamed_and_its_labels_left_behind(config: Path):
+    """Labels are kept by a topic's name: renamed, non_opioid's curated labels no longer reach it, and train,
+    scoring it on weak labels, read as if it had got better."""
+    quiet = invoke(config, "train")
+    assert quiet.exit_code == 0 and "note:" not in quiet.stderr  # a new topic without labels is no rename
+    config.write_text(config.read_text(encoding="utf-8").replace("[topics.non_opioid]", "[topics.nonopioid]", 1), encoding="utf-8")
+    renamed = invoke(config, "train")
+    assert renamed.exit_code == 0, renamed.output
+    [note] = [line for line in renamed.stderr.splitlines() if line.startswith("note:")]
+    assert re.fullmatch(r"note: no curated label names 'nonopioid', 'buprenorphine', while labels name topics not in the "
+                        r"config: 'non_opioid' \([\d,]+ records\); labels are kept by a topic's name: if one was renamed, "
+                        r"give it back its name and change its label instead", note), note

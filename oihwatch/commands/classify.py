@@ -59,6 +59,23 @@ def labels_held(curated: CuratedSet, articles: list) -> str:
     return f"{len(stored_training_pmids(curated, articles))} with curated training labels, {len(held_out)} held out"
 
 
+def renamed_hint(curated: CuratedSet, topics: list[str]) -> str:
+    """A note when configured topics have no curated label while topics no longer configured have some:
+    labels are kept by a topic's name, so a renamed topic starts its labels over ('' otherwise)."""
+    labelled: dict[str, int] = {}
+    for labels in curated.values.values():
+        for topic in labels:
+            labelled[topic] = labelled.get(topic, 0) + 1
+    bare = [topic for topic in topics if topic not in labelled]
+    left = {topic: count for topic, count in labelled.items() if topic != RELEVANCE and topic not in topics}
+    if not (bare and left):
+        return ""
+    names = ", ".join(f"'{topic}'" for topic in bare)
+    others = ", ".join(f"'{topic}' ({count:,} records)" for topic, count in sorted(left.items()))
+    return (f"note: no curated label names {names}, while labels name topics not in the config: {others}; labels are "
+            "kept by a topic's name: if one was renamed, give it back its name and change its label instead")
+
+
 def classify_records(app: App, everything: bool = False) -> int:
     """Classify new or changed records (or all); the pipeline's classify step. Returns how many were saved."""
     rules, _ = rules_for(app.settings)
@@ -85,6 +102,8 @@ def train_and_save(app: App) -> str:
         articles = list(store.iter_articles(with_xml=False))
         counts["found"] = len(articles)
         click.echo(f"training on {len(articles)} records ({labels_held(curated, articles)})", err=True)
+        if hint := renamed_hint(curated, list(app.settings.topics)):
+            click.echo(hint, err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
         mark_all_to_classify(store)
