@@ -63,11 +63,14 @@ class _RedactKey(logging.Filter):
 _redactor = _RedactKey()
 
 
+MASK = "***"  # what stands where a secret was
+
+
 def redact(text: str, secrets: set[str] | frozenset[str] = frozenset()) -> str:
-    """``text`` with ``api_key=…`` URL parameters and the given secret values replaced by '***'."""
-    text = _KEY_IN_URL.sub(r"\1***", text)
+    """``text`` with ``api_key=…`` URL parameters and the given secret values replaced by ``MASK``."""
+    text = _KEY_IN_URL.sub(rf"\g<1>{MASK}", text)
     for secret in secrets:
-        text = text.replace(secret, "***")
+        text = text.replace(secret, MASK)
     return text
 
 
@@ -198,7 +201,7 @@ class EutilsClient:
         if status != 200:
             excerpt = " ".join(self._redact(response.text).split())[:200]
             raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else ""))
-        return response.content.replace(self._api_key.encode(), b"***") if self._api_key else response.content
+        return response.content.replace(self._api_key.encode(), MASK.encode()) if self._api_key else response.content
 
     def _redirected(self, request: Request, response: httpx.Response) -> str:
         """What to set ``ncbi.base_url`` to when NCBI redirects (http:// to https://, usually). The redirect
