@@ -327,7 +327,7 @@ class _Archive:
     def _lacks_index(self) -> bool:
         """Pages without ``index.html``: its write failed once (the pages were in place, so no later run
         wrote a page, and with it the index), or it was deleted."""
-        return (self.folder / "index.html").exists() is False and any(self.folder.glob("*.html"))
+        return not (self.folder / "index.html").exists() and any(self.folder.glob("*.html"))
 
     def __exit__(self, kind, error, traceback) -> None:
         if not self.written and not self._lacks_index():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import Counter
 
 import click
 
@@ -62,10 +63,7 @@ def labels_held(curated: CuratedSet, articles: list) -> str:
 def renamed_hint(curated: CuratedSet, topics: list[str]) -> str:
     """A note when configured topics have no curated label while topics no longer configured have some:
     labels are kept by a topic's name, so a renamed topic starts its labels over ('' otherwise)."""
-    labelled: dict[str, int] = {}
-    for labels in curated.values.values():
-        for topic in labels:
-            labelled[topic] = labelled.get(topic, 0) + 1
+    labelled = Counter(topic for labels in curated.values.values() for topic in labels)
     bare = [topic for topic in topics if topic not in labelled]
     left = {topic: count for topic, count in labelled.items() if topic != RELEVANCE and topic not in topics}
     if not (bare and left):
