@@ -8,6 +8,7 @@ turns it into one ``Error: …`` line and exit status 1 in one place.
     ├── ConfigError        a setting is missing, unknown or of the wrong type
     ├── InputError         a file or query the user gave cannot be read
     ├── StorageError       the SQLite store cannot be opened or written
+    │   └── NotACorpus     database.path names another program's SQLite file
     ├── HarvestError       NCBI E-utilities failed beyond the retry budget
     ├── ClassifierError    no model, too few labels, incompatible model file
     ├── DeliveryError      SMTP refused or unreachable, outbox not writable
@@ -45,6 +46,10 @@ class InputError(OihwatchError):
 
 class StorageError(OihwatchError):
     """The corpus database cannot be opened, migrated or written."""
+
+
+class NotACorpus(StorageError):
+    """database.path names another program's SQLite file, which is left exactly as it was."""
 
 
 class HarvestError(OihwatchError):

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.article import Article, Link, content_fingerprint, content_json
-from corpus.errors import StorageError, unwritable
+from corpus.errors import NotACorpus, StorageError, unwritable
 from corpus.schema import APPLICATION_ID, DERIVED_SCHEMA, FIRST_TABLES, MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
@@ -118,7 +118,7 @@ class Store:
             return
         if application_id == 0 and (version == 0 and not names or version > 0 and FIRST_TABLES <= names):
             return
-        raise StorageError(f"{self.path} is an SQLite database but not an oihwatch corpus; check database.path "
+        raise NotACorpus(f"{self.path} is an SQLite database but not an oihwatch corpus; check database.path "
                            "(the file was left as it was)")
 
     def _use_wal(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 
-from corpus.errors import StorageError
+from corpus.errors import NotACorpus, StorageError
 from corpus.runs import mark_interrupted
 from corpus.store import Store
 from oihwatch.config import Settings, config_path, load_settings
@@ -65,9 +65,16 @@ class App:
         path = self.settings.database_path
         if command not in CREATING:
             self.existing_database()
-        with write_lock(lock_path(path), command, wait=self.settings.database.lock_wait):
+        lock = lock_path(path)
+        made_lock = not lock.exists()
+        with write_lock(lock, command, wait=self.settings.database.lock_wait):
             if "store" not in self.__dict__:
-                self.__dict__["store"] = Store(path)
+                try:
+                    self.__dict__["store"] = Store(path)
+                except NotACorpus:  # leave nothing beside another program's file either
+                    if made_lock:
+                        lock.unlink(missing_ok=True)
+                    raise
             mark_interrupted(self.store)
             self._lock_depth = 1
             try:

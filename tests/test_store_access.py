@@ -104,6 +104,7 @@ def test_another_programs_database_in_database_path_is_refused_by_every_command(
         f"Error: {database} is an SQLite database but not an oihwatch corpus; check database.path "
         "(the file was left as it was)\n"), result.output
     assert database.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml", "patients.db", "records.ris"]
 
 
 def test_a_run_on_a_damaged_corpus_fails_before_its_steps_say_ok(config, tmp_path):
