@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from corpus.errors import InputError
+from corpus.exports import iter_records
 from corpus.search import Filters, build_search, count_matches, fts_query, search
 from corpus.store import Store
 from oihwatch.cli import cli
@@ -452,3 +454,23 @@ def test_search_help_ends_with_an_example() -> None:
 def test_a_field_name_without_its_colon_is_an_ordinary_word() -> None:
     assert fts_query("abstract review") == "abstract review"
     assert fts_query("mesh") == "mesh"
+
+
+def test_search_writes_each_record_as_it_reads_it(research_cli, monkeypatch) -> None:
+    """A page may hold 100,000 records: each goes out as it is read, none waits in memory for the rest."""
+    import oihwatch.commands.research as research
+
+    written_before_each: list[int] = []
+
+    def watched(store, pmids):
+        for record in iter_records(store, pmids):
+            sys.stdout.flush()
+            written_before_each.append(sys.stdout.buffer.getvalue().count(b'"pmid"'))
+            yield record
+
+    monkeypatch.setattr(research, "iter_records", watched)
+    result = research_cli("search", "ketamine", "--format", "json", "--limit", "5")
+    assert result.exit_code == 0, result.output
+    assert written_before_each == [0, 1, 2, 3, 4]
+    assert len(json.loads(result.stdout)) == 5 and result.stdout.startswith("[\n  {\n    \"pmid\": ")
+    assert research_cli("search", "zzzqqq", "--format", "json").stdout == "[]\n"

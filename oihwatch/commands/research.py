@@ -7,9 +7,9 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TextIO
 
 import click
 from rich.console import Console
@@ -128,13 +128,13 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     """
     filters = make_filters(app, **filter_args)
     hits = search(app.store, query, filters, limit)
-    records = list(iter_records(app.store, [h.pmid for h in hits]))
+    records = iter_records(app.store, [h.pmid for h in hits])  # streamed: a page may hold 100,000
     if fmt == "table":
-        if records:  # no empty frame: the count below says it
-            _print_table(records)
+        if hits:  # no empty frame: the count below says it
+            _print_table(list(records))
     elif fmt == "json":
         scores = {h.pmid: round(h.score, 4) for h in hits}
-        click.echo(json.dumps([{**r, "match_score": scores[r["pmid"]]} for r in records], ensure_ascii=False, indent=2))
+        _write_json_array(({**r, "match_score": scores[r["pmid"]]} for r in records), sys.stdout)
     else:
         WRITERS[fmt](records, sys.stdout)
     total = count_matches(app.store, query, filters) if len(hits) == limit else len(hits)  # counted only when the page is full
@@ -144,6 +144,16 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     else:
         click.echo(f"{total} match{'' if total == 1 else 'es'}", err=True)
     _note_outdated_tags(app)
+
+
+def _write_json_array(items: Iterable[dict], out: TextIO) -> None:
+    """What ``json.dumps(list(items), indent=2)`` prints, written one item at a time."""
+    out.write("[")
+    separator = "\n  "
+    for item in items:
+        out.write(separator + json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+        separator = ",\n  "
+    out.write("]\n" if separator == "\n  " else "\n]\n")
 
 
 def _note_other_topics(app: App) -> bool:
