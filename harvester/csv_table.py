@@ -12,6 +12,15 @@ case-insensitively, and the PMID column may be spelled as the tools that write t
 spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
 (screening labels, record ids, and the tags and scores our export writes) are ignored.
 
+MeSH in a 'keywords' column: a file without a 'mesh' column may list a record's MeSH headings
+under 'keywords' (the Cohen/ASReview files: 'Adolescent; Analgesia, Epidural; ...'), and read as
+author keywords they would escape ``[mh]`` search, MeSH topic rules and the exports' ``mesh``. Its
+first non-empty keywords cell decides, for the whole file as it streams past: when it names a MeSH
+check tag (``_CHECK_TAGS``: 'Humans', 'Female', 'Aged', 'Rats' ..., which NLM's indexers add to
+nearly every record and no author gives as a keyword), the column is read as MeSH headings. In the
+four Cohen 'local' files every first cell does, and 4,480 of their 4,490 records get MeSH (the other
+10 have no keywords). A file with a 'mesh' column (our own export) keeps its keywords as keywords.
+
 Identity: the corpus is keyed by PMID. A row without one is skipped, with the reason (and its
 DOI when it has one, so the user can look the PMID up): inventing a key from a DOI would
 create a second record for the same paper the day a harvest brings it with its PMID.
@@ -26,6 +35,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TextIO
 
 from corpus.article import Article, Author, MeshHeading, with_retraction
@@ -48,7 +58,7 @@ def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on
     header = [h.strip().lower() for h in header]
     if "title" not in header:
         raise InputError(f"{name}: CSV has no 'title' column (columns: {', '.join(header) or 'none'})")
-    pmid_column = next((c for c in _PMID_COLUMNS if c in header), None)
+    columns = _Columns(pmid=next((c for c in _PMID_COLUMNS if c in header), None), ours="mesh" in header)
     short = None  # a row with too few cells is a bad row, unless the file ends with it: then the file was cut
     for line, row in rows:
         if short:
@@ -62,7 +72,7 @@ def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on
                 on_skip(wrong)
             continue
         values = dict(zip(header, row))
-        article = article_from_row(values, pmid_column)
+        article = article_from_row(values, columns)
         if article.pmid:
             yield article
         else:
@@ -92,12 +102,40 @@ def _rows(handle: TextIO, name: str) -> Iterator[tuple[int, list[str]]]:
         raise InputError(f"{name}: line {reader.line_num}: malformed CSV: {exc}") from exc
 
 
-def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article:
+# MeSH check tags (NLM's list of headings indexers consider for every article): the mark of a MeSH list.
+_CHECK_TAGS = frozenset((
+    "Humans", "Animals", "Male", "Female", "Pregnancy", "Infant, Newborn", "Infant", "Child, Preschool", "Child",
+    "Adolescent", "Young Adult", "Adult", "Middle Aged", "Aged", "Aged, 80 and over", "Rats", "Mice", "Cricetinae",
+    "Guinea Pigs", "Rabbits", "Cats", "Dogs", "Swine", "Sheep", "Cattle", "Horses", "Haplorhini", "Chick Embryo",
+))  # fmt: skip
+
+
+@dataclass
+class _Columns:
+    """How a file's cells are read: from its header, and (for 'keywords') its first keywords cell."""
+
+    pmid: str | None  # the PMID column's name, if it has one
+    ours: bool  # a 'mesh' column: oihwatch's own export
+    keywords_are_mesh: bool | None = None  # None until a non-empty keywords cell decides it
+
+    def read_as_mesh(self, keywords: str) -> bool:
+        """Whether the file's keywords are MeSH headings: decided once, by its first non-empty keywords cell."""
+        if self.keywords_are_mesh is None and keywords.strip():
+            self.keywords_are_mesh = not self.ours and not _CHECK_TAGS.isdisjoint(_parts(keywords))
+        return bool(self.keywords_are_mesh)
+
+
+def article_from_row(values: dict[str, str], columns: _Columns) -> Article:
     """One row (lower-cased headers → cells); ``pmid`` is '' when the row has no usable PMID."""
-    pmid = values.get(pmid_column, "").strip() if pmid_column else ""
+    pmid = values.get(columns.pmid, "").strip() if columns.pmid else ""
     if pmid.endswith(".0"):  # spreadsheets turn PMIDs into floats
         pmid = pmid[:-2]
     pub_date, pub_date_sort = date_or_year(_cell(values, "pub_date"), values.get("year", ""))
+    keywords = _split(values.get("keywords", ""))
+    if columns.read_as_mesh(values.get("keywords", "")):
+        mesh, keywords = keywords, []
+    else:
+        mesh = _split(values.get("mesh", ""))
     return Article(
         pmid=pmid if pmid.isdigit() else "",
         title=_cell(values, "title"),
@@ -113,8 +151,8 @@ def article_from_row(values: dict[str, str], pmid_column: str | None) -> Article
         doi=_cell(values, "doi").removeprefix("https://doi.org/"),
         pmcid=_cell(values, "pmcid"),
         languages=_split(values.get("language", "")),
-        mesh=[MeshHeading(term) for term in _split(values.get("mesh", ""))],
-        keywords=_split(values.get("keywords", "")),
+        mesh=[MeshHeading(term) for term in mesh],
+        keywords=keywords,
         publication_types=with_retraction(_split(values.get("publication_types", "")), _cell(values, "retracted") == "True"),
         **book_fields(_cell(values, "reference_type"), _cell(values, "publisher"), _cell(values, "place"), _parts(values.get("editors", ""))),
     )

@@ -263,7 +263,7 @@ def test_cohen_opioid_csv_loads_as_it_is(shared_data, folder):
 
 def test_cohen_csv_fields(shared_data):
     first = articles(shared_data / "cohen-2006" / "output" / "local" / "Opiods.csv")[0]
-    assert "Fentanyl" in first.keywords and "Analgesia, Epidural" in first.keywords
+    assert {"Fentanyl", "Analgesia, Epidural"} <= set(first.mesh_terms) and first.keywords == []
     assert first.authors and first.authors[0].last
     online = articles(shared_data / "cohen-2006" / "output" / "online" / "Opiods.csv")[0]
     assert online.year and online.pub_date_sort == f"{online.year}-01-01"
@@ -272,6 +272,36 @@ def test_cohen_csv_fields(shared_data):
 def test_every_cohen_csv_loads(shared_data):
     paths = sorted((shared_data / "cohen-2006" / "output").glob("*/*.csv"))
     assert sum(len(articles(p)) for p in paths) == 2 * 4622
+
+
+def test_the_cohen_csvs_keywords_are_their_mesh_headings(shared_data):
+    # The 'keywords' column of the local files is each record's MeSH list; the 10 rows without one have none.
+    records = [a for path in sorted((shared_data / "cohen-2006" / "output" / "local").glob("*.csv")) for a in articles(path)]
+    assert (len(records), sum(1 for a in records if a.mesh), sum(1 for a in records if a.keywords)) == (4622, 4612, 0)
+    opioids = [a for a in records if "Analgesics, Opioid" in a.mesh_terms and a.source.endswith("Opiods.csv")]
+    assert len(opioids) == 1339 and opioids[0].pmid == "10021952"  # as many as the file's rows that name it
+
+
+def test_csv_keywords_are_mesh_when_the_first_keywords_cell_holds_a_check_tag(tmp_path):
+    path = tmp_path / "asreview.csv"
+    path.write_text(
+        "pmid,title,keywords\n"
+        "1,No keywords,\n"
+        '2,Indexed,"Analgesics, Opioid; Hyperalgesia; Humans"\n'
+        '3,No check tag,"Ketamine; Receptors, N-Methyl-D-Aspartate"\n',
+        encoding="utf-8",
+    )
+    assert [(a.mesh_terms, a.keywords) for a in articles(path)] == [
+        ([], []), (["Analgesics, Opioid", "Hyperalgesia", "Humans"], []), (["Ketamine", "Receptors, N-Methyl-D-Aspartate"], [])]
+
+
+def test_csv_keywords_stay_keywords_without_a_check_tag_first_or_beside_a_mesh_column(tmp_path):
+    authors = tmp_path / "keywords.csv"
+    authors.write_text("pmid,title,keywords\n1,Tapering,opioid tapering; OIH\n2,Later,Humans; Male\n", encoding="utf-8")
+    assert [(a.mesh_terms, a.keywords) for a in articles(authors)] == [([], ["opioid tapering", "OIH"]), ([], ["Humans", "Male"])]
+    ours = tmp_path / "export.csv"
+    ours.write_text("pmid,title,mesh,keywords\n1,Tapering,Hyperalgesia,Humans; OIH\n", encoding="utf-8")
+    assert [(a.mesh_terms, a.keywords) for a in articles(ours)] == [(["Hyperalgesia"], ["Humans", "OIH"])]
 
 
 def test_csv_headers_case_insensitive_and_rows_without_pmid_are_skipped(tmp_path):
