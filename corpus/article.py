@@ -28,6 +28,16 @@ NOTICE_LINKS = {
 RETRACTION_LINK = "RetractionIn"  # from the notice: the article's 'retracted' mark says all it says
 RETRACTED_LINKS = frozenset({RETRACTION_LINK, "RetractedandRepublishedIn"})
 WARNING_LINKS = frozenset(NOTICE_LINKS.values())
+# A reader's words for each of WARNING_LINKS, as the digest's warnings and the exports' notes say them
+# (``notice_words``); a retraction notice's are RETRACTED_WORDS, what the digest says of a retracted paper.
+RETRACTED_WORDS = "Retracted"
+NOTICE_WORDS = {
+    "PartialRetractionIn": "Partially retracted",
+    "ErratumIn": "Erratum published",
+    "CorrectedandRepublishedIn": "Corrected and republished",
+    "RetractedandRepublishedIn": "Retracted and replaced",
+    "ExpressionOfConcernIn": "Expression of concern",
+}
 RETRACTED_PUBLICATION_TYPE = "Retracted Publication"
 # Notices are news about another paper, never a paper to list.
 NOTICE_PUBLICATION_TYPES = frozenset({"Retraction of Publication", "Published Erratum", "Expression of Concern"})
@@ -219,6 +229,15 @@ def with_retraction(publication_types: list[str], retracted: bool) -> list[str]:
     if retracted and RETRACTED_PUBLICATION_TYPE not in publication_types:
         return [*publication_types, RETRACTED_PUBLICATION_TYPE]
     return publication_types
+
+
+def notice_words(kind: str, pmid: str = "", source: str = "") -> str:
+    """A notice as a reader's words: 'Erratum published (PMID 35767954)'. Most older links name no PMID,
+    only where the notice was printed, which then stands in its place ('Erratum published (Clin
+    Rheumatol. 2007 Apr;26(4):617)'): a researcher can still find it."""
+    what = RETRACTED_WORDS if kind == RETRACTION_LINK else NOTICE_WORDS.get(kind, kind)
+    where = f"PMID {pmid}" if pmid else source
+    return f"{what} ({where})" if where else what
 
 
 def sections_text(sections: Iterable[AbstractSection]) -> str:

@@ -3,8 +3,10 @@
 ``article_record`` is the one shape every output shares (and the JSONL contract of
 DESIGN.md). RIS and BibTeX go through rispy and bibtexparser so reference managers
 (Zotero, EndNote, Mendeley, JabRef) read them back; our topics and study type travel
-as keywords and notes. Writers stream in chunks, so an export of the whole corpus
-runs in bounded memory.
+as keywords and notes. Each record names the notices about the paper that the digest warns of
+(erratum, expression of concern, partial retraction, corrected and republished, retracted and
+replaced, and the retraction notice itself), in the digest's words where a person reads them.
+Writers stream in chunks, so an export of the whole corpus runs in bounded memory.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
-from corpus.article import MONTHS, Article, Author, Book, MeshHeading
+from corpus.article import MONTHS, WARNING_LINKS, Article, Author, Book, MeshHeading, notice_words
 from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
 from corpus.tags import Classification, load_classifications
@@ -31,6 +33,7 @@ CSV_COLUMNS = (
     "mesh", "keywords", "publication_types", "language", "url", "abstract",
     "journal_abbrev", "pub_date", "collective_authors",  # last: scripts that read the columns before by position still work
     "reference_type", "publisher", "place", "editors",
+    "notices",  # after every older column, for the same reason
 )  # fmt: skip
 # What a record is to a reference manager ('reference_type'), with its RIS type and BibTeX entry type:
 # a Bookshelf record is a chapter of its book (GeneReviews) or a whole book. A record without a journal
@@ -77,7 +80,11 @@ def reference_type(article: Article) -> str:
 
 def article_record(article: Article, classification: Classification | None = None) -> dict:
     """The flat record of one article; tag fields are empty or null when it is not classified, and the
-    book fields (publisher, place, editors) when it is not a book or chapter that names them."""
+    book fields (publisher, place, editors) when it is not a book or chapter that names them.
+
+    ``notices`` are the paper's links to the notices the digest warns of (``WARNING_LINKS``). The store
+    keeps a notice stored on its own as such a link of the paper it concerns, whichever came first, so
+    the article read here, a chunk at a time, holds them all, as the digest's reads do."""
     c = classification
     book = article.book or Book()
     return {
@@ -109,6 +116,7 @@ def article_record(article: Article, classification: Classification | None = Non
         "relevance": c.relevance if c else None,
         "study_type": c.study_type if c else None,
         "retracted": article.retracted,
+        "notices": [dict(vars(link)) for link in article.links if link.kind in WARNING_LINKS],
         "key_finding": c.key_finding if c else "",
         "url": article.pubmed_url,
     }
@@ -180,11 +188,17 @@ def reference_keywords(record: dict) -> list[str]:
     return tag_keywords(record) + record["mesh"] + record["keywords"]
 
 
+def notice_texts(record: dict) -> list[str]:
+    """The record's notices in the digest's words: 'Erratum published (PMID 35767954)'."""
+    return [notice_words(n["kind"], n["pmid"], n["source"]) for n in record["notices"]]
+
+
 def record_notes(record: dict) -> list[str]:
-    """Human-readable notes: retraction warning, study type, topics with scores, key finding."""
+    """Human-readable notes: retraction warning and the notices, study type, topics with scores, key finding."""
     notes = []
     if record["retracted"]:
         notes.append("RETRACTED: this article has been retracted; see PubMed.")
+    notes += notice_texts(record)
     if record["study_type"]:
         notes.append(f"Study type: {STUDY_TYPES.get(record['study_type'], record['study_type'])}")
     if record["relevance"] is not None:
@@ -326,12 +340,14 @@ def bibtex_entry(record: dict) -> dict:
 
 
 def csv_row(record: dict) -> dict:
-    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93'."""
+    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93', notices in words."""
     row = {}
     for column in CSV_COLUMNS:
         value = record[column]
         if column == "scores":
             value = "; ".join(f"{t}={s:.3f}" for t, s in value.items())
+        elif column == "notices":
+            value = "; ".join(notice_texts(record))
         elif isinstance(value, list):
             value = "; ".join(value)
         elif value is None:

@@ -21,7 +21,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from corpus.article import Article
+from corpus.article import RETRACTED_WORDS, Article, notice_words
 from corpus.evidence import STUDY_TYPES, evidence_rank
 from corpus.ledger import RETRACTED
 from corpus.tags import Classification, TopicScore
@@ -244,22 +244,12 @@ def build_item(article: Article, classification: Classification, topic_labels: M
     )
 
 
-NOTICE_WORDS = {  # each of corpus.article.WARNING_LINKS but the retraction notice's, which is RETRACTED
-    "PartialRetractionIn": "Partially retracted",
-    "ErratumIn": "Erratum published",
-    "CorrectedandRepublishedIn": "Corrected and republished",
-    "RetractedandRepublishedIn": "Retracted and replaced",
-    "ExpressionOfConcernIn": "Expression of concern",
-}
-
-
 def notice_text(mark: str) -> str:
-    """A standing mark as a reader's words: 'Retracted', 'Erratum published (PMID 123)' ..."""
+    """A standing mark as a reader's words, the exports' words (``notice_words``): 'Retracted', 'Erratum published (PMID 123)' ..."""
     if mark == RETRACTED:
-        return "Retracted"
+        return RETRACTED_WORDS
     kind, _, pmid = mark.partition(":")
-    what = NOTICE_WORDS.get(kind, kind)
-    return f"{what} (PMID {pmid})" if pmid else what
+    return notice_words(kind, pmid)
 
 
 def build_warning(article: Article, marks: Iterable[str]) -> Warning:

@@ -7,14 +7,14 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from corpus.article import RETRACTION_LINK, WARNING_LINKS, Article, Author, Link
+from corpus.article import NOTICE_WORDS, RETRACTION_LINK, WARNING_LINKS, Article, Author, Link
 from corpus.errors import ConfigError
 from corpus.evidence import evidence_rank
 from corpus.ledger import deliveries, digest_items, find_digest, record_digest, standing_marks
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore, save_classifications
 from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts, real_articles
-from reports.assembly import NOTICE_WORDS, OTHER, OTHER_LABEL, assemble_digest, for_recipient, short_authors
+from reports.assembly import OTHER, OTHER_LABEL, assemble_digest, for_recipient, short_authors
 from reports.delivery import OutboxTransport
 from reports.period import current_period, digest_due, latest_due
 from reports.sending import Recipient, send_due_digest

@@ -14,14 +14,20 @@ import rispy
 from bibtexparser.bparser import BibTexParser
 from bibtexparser.customization import convert_to_unicode
 
-from corpus.article import AbstractSection, Article, Author
+from corpus.article import AbstractSection, Article, Author, Link
 from corpus.exports import (
-    article_record, iter_records, protect_case, ris_date, ris_group_name, split_pages, write_bibtex, write_csv, write_jsonl, write_ris,
+    CSV_COLUMNS, article_record, iter_records, protect_case, record_notes, ris_date, ris_group_name, split_pages, write_bibtex,
+    write_csv, write_jsonl, write_ris,
 )  # fmt: skip
+from corpus.ledger import standing_marks
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore
+from harvester.csv_table import parse_csv
+from harvester.ingest import ingest_files
+from reports.assembly import notice_text
 from research_corpus import RETRACTED_PMID
 
+NOTICES = Path(__file__).parent / "fixtures" / "export_notices.xml"  # about 35649368 and 24449692
 MARKUP_TITLE_PMID = "27797938"  # pubmed4.xml: "<i>TERT</i>" inside the title
 NON_ASCII_PMID = "28601656"  # Martínez-Pérez et al.
 JSONL_FIELDS = {
@@ -327,3 +333,78 @@ def test_export_to_an_empty_file_name_is_a_usage_error(research_cli) -> None:
     result = research_cli("export", "--topic", "genetics", "-o", "")
     assert result.exit_code == 2
     assert "'-o': needs a file name, or - for stdout" in result.stderr
+
+
+@pytest.fixture
+def noticed(shared_data: Path, tmp_path: Path) -> Store:
+    """Real records with notices: two whose PubMed XML links an erratum (35649368 by PMID, 16786252 by citation
+    only), and two that notices stored on their own concern: 35649368, stored before its expression of
+    concern, and 24449692, stored after its erratum (tests/fixtures/export_notices.xml)."""
+    store = Store(tmp_path / "corpus.db")
+    xml = shared_data / "pubmed-xml"
+    report = ingest_files(store, [xml / "metapub" / "35649368.xml", NOTICES, xml / "metapub" / "24449692.xml",
+                                  xml / "exports" / "mokztk+pubmed-parser__CPFE.xml"])
+    assert all(f.ok for f in report.files), report.files
+    yield store
+    store.close()
+
+
+NOTICED = ["35649368", "24449692", "16786252"]
+NOTICE_WORDS_OF = {
+    "35649368": ["Erratum published (PMID 35767954)", "Expression of concern (PMID 99000020)"],
+    "24449692": ["Erratum published (PMID 99000021)"],
+    "16786252": ["Erratum published (Clin Rheumatol. 2007 Apr;26(4):617)"],  # NLM's link names no PMID
+}
+
+
+def test_every_export_names_the_notices_the_digest_warns_of(noticed: Store) -> None:
+    records = list(iter_records(noticed, NOTICED))
+    assert [r["notices"] for r in records] == [
+        [{"kind": "ErratumIn", "pmid": "35767954", "source": "Cell Rep. 2022 Jun 28;39(13):111044. doi: 10.1016/j.celrep.2022.111044."},
+         {"kind": "ExpressionOfConcernIn", "pmid": "99000020", "source": ""}],
+        [{"kind": "ErratumIn", "pmid": "99000021", "source": ""}],
+        [{"kind": "ErratumIn", "pmid": "", "source": "Clin Rheumatol. 2007 Apr;26(4):617"}],
+    ]
+    assert not any(r["retracted"] for r in records)
+    for pmid in NOTICED[:2]:  # what the digest would warn, in its words
+        digest = sorted(notice_text(mark) for mark in standing_marks(noticed.get_article(pmid)))
+        assert digest == NOTICE_WORDS_OF[pmid]
+    jsonl, table, ris, bib = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
+    write_jsonl(records, jsonl)
+    write_csv(records, table)
+    write_ris(records, ris)
+    write_bibtex(records, bib)
+    assert [json.loads(line)["notices"] for line in jsonl.getvalue().splitlines()] == [r["notices"] for r in records]
+    rows = list(csv.DictReader(io.StringIO(table.getvalue())))
+    assert [row["notices"] for row in rows] == ["; ".join(NOTICE_WORDS_OF[pmid]) for pmid in NOTICED]
+    for pmid, entry in zip(NOTICED, rispy.loads(ris.getvalue()), strict=True):
+        assert set(NOTICE_WORDS_OF[pmid]) <= set(entry["notes"])
+    for pmid, entry in zip(NOTICED, bibtexparser.loads(bib.getvalue()).entries, strict=True):
+        assert all(words in entry["note"] for words in NOTICE_WORDS_OF[pmid])
+
+
+def test_a_paper_without_notices_has_none(research_store: Store) -> None:
+    (record,) = iter_records(research_store, [NON_ASCII_PMID])
+    out = io.StringIO()
+    write_csv([record], out)
+    assert record["notices"] == [] and next(csv.DictReader(io.StringIO(out.getvalue())))["notices"] == ""
+
+
+def test_a_retraction_notice_is_named_beside_the_retracted_note() -> None:
+    article = Article(pmid="1", title="T", publication_types=["Retracted Publication"],
+                      links=[Link("RetractionIn", "99000010"), Link("ErratumIn", "", "J Pain. 2001;2(1):3"), Link("CommentIn", "5")])
+    notes = record_notes(article_record(article))
+    assert notes[:3] == ["RETRACTED: this article has been retracted; see PubMed.", "Retracted (PMID 99000010)",
+                         "Erratum published (J Pain. 2001;2(1):3)"]
+    assert not any("PMID 5" in note for note in notes)  # a comment is not a notice
+
+
+def test_the_notices_column_comes_last_and_our_csv_reader_reads_the_rest_as_before(noticed: Store) -> None:
+    assert CSV_COLUMNS[-1] == "notices" and CSV_COLUMNS.index("editors") == 28  # scripts read by position
+    out = io.StringIO()
+    write_csv(iter_records(noticed, NOTICED), out)
+    without = io.StringIO()
+    csv.writer(without, lineterminator="\n").writerows(row[:-1] for row in csv.reader(io.StringIO(out.getvalue())))
+    read = [a.to_dict() for a in parse_csv(io.StringIO(out.getvalue()))]
+    assert [a["pmid"] for a in read] == NOTICED
+    assert read == [a.to_dict() for a in parse_csv(io.StringIO(without.getvalue()))]
