@@ -8,6 +8,8 @@ because we only ever ask for the ones we know.
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from corpus.article import AbstractSection, Article, Author, Book, Link, MeshHeading
@@ -18,19 +20,105 @@ from harvester.dates import iso_date, printed_date, sort_date
 _IGNORED_LINKS = frozenset({"Cites"})
 _HISTORY_EVENTS = frozenset({"entrez", "pubmed"})
 
+_MATHML = "{http://www.w3.org/1998/Math/MathML}"
+_MATH = _MATHML + "math"
+_NUMBER_MARKUP = ("sup", "sub", _MATH)
+# MathML's token elements hold what a reader sees; the text between the other elements is layout.
+_MATH_TOKENS = frozenset({"mi", "mn", "mo", "mtext", "ms"})
+# A mark set over a letter (<mover>) as the combining character that puts it there: V̇O2 (a rate), x̄ (a mean).
+_ACCENTS = {".": "\u0307", "˙": "\u0307", "¯": "\u0304", "‾": "\u0304", "^": "\u0302", "ˆ": "\u0302", "~": "\u0303", "˜": "\u0303"}
+# A script that would run into the number before it: 10<sup>6</sup>, 10<sup>-3</sup>; not CD4<sup>+</sup> or 19<sup>th</sup>.
+_NUMERIC_SCRIPT = re.compile(r"[-+−–]?\d")
+
 
 def text_of(element: etree._Element | None) -> str:
-    """All text inside an element with inline markup (<i>, <sup>, MathML) dropped, whitespace normalised."""
+    """All text inside an element with inline markup (<i>, <sup>, MathML) dropped, whitespace normalised;
+    a superscript, subscript or MathML is written so that dropping its tags changes no number (``_inline_text``)."""
     if element is None:
         return ""
     # Most elements are leaves; itertext() costs several times more than .text (measured in benchmarks/parse.py).
-    text = "".join(element.itertext()) if len(element) else element.text
+    if not len(element):
+        text = element.text
+    elif next(element.iter(*_NUMBER_MARKUP), None) is None:
+        text = "".join(element.itertext())
+    else:
+        text = _inline_text(element)
     if not text:
         return ""
     # Already-clean text (most names and MeSH terms) skips the split/join.
     if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
         return text
     return " ".join(text.split())
+
+
+def _inline_text(element: etree._Element) -> str:
+    """The text of an element that holds superscripts, subscripts or MathML.
+
+    Joined bare, "10<sup>6</sup> MSCs" (PMID 29527264) would read "106 MSCs": a script after a digit is
+    written as NLM's own plain text writes it, "10(6)", and every other one as before ("Ca2+", "m2",
+    "CO2"), so search and the classifier see the same words. MathML is read as its tokens' text, without
+    the layout between them: "V̇O2max" and "3He" (PMIDs 30108519, 29963580), not "V . O 2 m a x", "He 3".
+    Only non-empty pieces go into ``out``, so its last piece ends with the last character written.
+    """
+    out: list[str] = []
+    _write_inline(element, out)
+    return "".join(out)
+
+
+def _write_inline(element: etree._Element, out: list[str]) -> None:
+    """Append the text inside ``element`` (what ``itertext`` gives: comments left out) to ``out``."""
+    if element.text:
+        out.append(element.text)
+    for child in element:
+        if child.tag == _MATH:
+            _write_math(child, out)
+        elif child.tag in ("sup", "sub"):
+            _write_script("".join(child.itertext()), out)
+        elif isinstance(child.tag, str):
+            _write_inline(child, out)
+        if child.tail:
+            out.append(child.tail)
+
+
+def _write_script(script: str, out: list[str]) -> None:
+    """Append a superscript or subscript, in parentheses where it follows a digit and starts a number."""
+    if out and out[-1][-1].isdecimal() and _NUMERIC_SCRIPT.match(script):
+        out.append(f"({script})")
+    elif script:
+        out.append(script)
+
+
+def _write_math(element: etree._Element, out: list[str]) -> None:
+    """Append the text of a MathML element: tokens as they are, scripts after their base (prescripts
+    before it), an accent over its letter, a fraction as 'a/b'; anything else as its children's text."""
+    name = element.tag.removeprefix(_MATHML)
+    if name in _MATH_TOKENS:
+        if element.text:
+            out.append(element.text)
+        return
+    children = [child for child in element if isinstance(child.tag, str)]
+    if name in ("msub", "msup", "msubsup", "mmultiscripts") and children:
+        names = [child.tag.removeprefix(_MATHML) for child in children]
+        end = names.index("mprescripts") if "mprescripts" in names else len(children)
+        out.extend(filter(None, map(_math_text, children[end + 1:])))
+        _write_math(children[0], out)
+        for script in children[1:end]:
+            _write_script(_math_text(script), out)
+    elif name == "mover" and len(children) == 2 and (accent := _ACCENTS.get(_math_text(children[1]))):
+        _write_math(children[0], out)
+        out.append(accent)
+    elif name == "mfrac" and len(children) == 2:
+        out.append("/".join(map(_math_text, children)))
+    else:
+        for child in children:
+            _write_math(child, out)
+
+
+def _math_text(element: etree._Element) -> str:
+    """The text of a MathML element on its own (a script, an accent, one side of a fraction)."""
+    out: list[str] = []
+    _write_math(element, out)
+    return "".join(out)
 
 
 def article_from_element(record: etree._Element) -> Article:
