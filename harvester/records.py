@@ -73,8 +73,22 @@ def author_from_name(name: str) -> Author:
         return Author(collective=name)
     last, _, fore = name.partition(",")
     fore = " ".join(fore.split())
-    initials = "".join(p[0] for p in fore.replace(".", " ").replace("-", " ").split() if p[0].isalpha())
-    return Author(last=last.strip(), fore=fore, initials=initials)
+    return Author(last=last.strip(), fore=fore, initials="".join(map(_initials_of, fore.replace(".", " ").split())))
+
+
+def is_initials(word: str) -> bool:
+    """'LH', 'XM', 'Ø': one to three upper-case letters, no dots, as NLM writes initials ('Gade LH')."""
+    return len(word) <= 3 and word.isalpha() and word.isupper()
+
+
+def _initials_of(word: str) -> str:
+    """A forename word's initials: all of them when it is initials already ('Gade, LH', as our exports write an
+    author PubMed gives no forename), else the first letter of each of its hyphen-joined parts, upper-case after
+    the first as NLM writes them ('Xing-mei' → 'XM'); a particle keeps its case ('J de J' → 'JdJ')."""
+    if is_initials(word):
+        return word
+    parts = [part for part in word.split("-") if part[:1].isalpha()]
+    return "".join(part[0] if index == 0 else part[0].upper() for index, part in enumerate(parts))
 
 
 def book_fields(reference_type: str, publisher: str, place: str, editors: list[str]) -> dict:
