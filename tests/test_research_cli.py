@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
@@ -144,3 +145,32 @@ def test_a_topic_stored_under_an_old_spelling_gives_way_to_the_configs(home: Pat
     assert configured.exit_code == typed.exit_code == 0, typed.output
     assert typed.stdout == configured.stdout and configured.stdout.count("\n") == 2  # the header and the one record
     assert f"{pmid}," in configured.stdout
+
+
+def test_a_piped_search_table_keeps_each_title_whole_on_one_line(home: Path) -> None:
+    """A search saved to a file or grepped is not a terminal: no title is wrapped to fit 80 columns, the journal
+    column stays, and no line is padded beyond the table's own width."""
+    records = json.loads(run("search", "ketamine", "--limit", "5", "--format", "json").stdout)
+    shown = CliRunner().invoke(cli, ["-c", "config.toml", "search", "ketamine", "--limit", "5"], env={"COLUMNS": None})
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "journal" in lines[1] and len({len(line) for line in lines}) == 1
+    for record in records:
+        assert any(record["pmid"] in line and record["title"] in line for line in lines), record["title"]
+    longest = max((record["title"] for record in records), key=len)
+    assert any(f"│ {longest} │" in line for line in lines)  # the title column is as wide as its longest title, no wider
+
+
+def test_a_piped_stats_table_names_every_topic_whole(home: Path) -> None:
+    """With more topics than fit 80 columns, 'stats > counts.txt' still says which column is which topic."""
+    topics = ["buprenorphine_rotation", "dexmedetomidine", "gabapentinoids", "perioperative_remifentanil", "methadone_switch"]
+    with Store(home / "oihwatch.db") as store, store.db:
+        pmids = [row[0] for row in store.db.execute("SELECT pmid FROM articles WHERE year IS NULL AND retracted = 0 LIMIT 2")]
+        store.db.executemany("INSERT INTO tags (pmid, topic, score, assigned, source, updated) VALUES (?, ?, 0.9, 1, 'model', '2026-01-01')",
+                             [(pmid, topic) for pmid in pmids for topic in topics])
+    shown = CliRunner().invoke(cli, ["-c", "config.toml", "stats"], env={"COLUMNS": None})
+    assert shown.exit_code == 0, shown.output
+    header = next(line for line in shown.stdout.splitlines() if line.startswith("┃ year "))
+    unknown = next(line for line in shown.stdout.splitlines() if "unknown year" in line)
+    counts = dict(zip((cell.strip() for cell in header.split("┃")), (cell.strip() for cell in unknown.split("│"))))
+    assert {topic: counts.get(topic) for topic in topics} == dict.fromkeys(topics, "2"), shown.stdout

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import IO, TextIO
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from corpus.errors import InputError
@@ -22,6 +21,7 @@ from corpus.search import Filters, count_matches, search, stored_topics
 from corpus.stats import corpus_stats, plot_formats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
+from oihwatch.cli import console_for_people
 from oihwatch.config import named_as
 from oihwatch.lock import lock_path
 from oihwatch.model_info import model_meta, relevance_threshold, trained_for_other_rules
@@ -181,10 +181,11 @@ def _note_outdated_tags(app: App) -> None:
 
 
 def _print_table(records: list[dict]) -> None:
-    """Titles get the room; the journal column goes when the terminal is too narrow for it."""
-    console = Console()
+    """Titles get the room; the journal column goes when the terminal is too narrow for it. Piped or
+    redirected, every value is whole on one line and the table only as wide as they need."""
+    console = console_for_people()
     wide = console.width >= 110
-    table = Table(expand=True)
+    table = Table(expand=console.is_terminal)  # piped, expanding would pad each line to the console's 100,000 columns
     table.add_column("PMID", no_wrap=True)
     table.add_column("year", no_wrap=True)
     table.add_column("title", ratio=4, overflow="fold")
@@ -342,7 +343,7 @@ def stats_command(
     if as_json:
         click.echo(json.dumps(stats.to_dict(), indent=2))
     else:
-        console = Console()
+        console = console_for_people()
         years = Table("year", "all", *stats.topics, title="Articles per topic per year (assigned topics)")
         for year in stats.all_by_year:
             years.add_row(
