@@ -12,6 +12,17 @@ case-insensitively, and the PMID column may be spelled as the tools that write t
 spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
 (screening labels, record ids, and the tags and scores our export writes) are ignored.
 
+Names: our export writes a person 'Last, Fore' (the Cohen 'local' files too). A file without a
+'mesh' column (not ours) may write them without the comma: the ASReview 'online' files put the
+forenames first ('Vincent Bonhomme', 'Pierre Yves Dewandre', 'S Iu Zemskaia', 'Ø Røsjø'). There a
+name of two or more words, not a group's, is forenames and a surname: the last word with the
+particles right before it ('Chiara Di Schino', 'J de J Mari'), never the first word; a name in
+MEDLINE order ('Kellstein DE': one to three capitals last, after a word that is not an initial)
+is surname first already. Read so, all but 113 of the 16,789 personal names of the four 'online'
+files' 4,490 records are the names the 'local' files give them; the rest are mostly surnames of
+two words ('Pilar Tejada González', read 'González, Pilar Tejada'). Our own export writes a
+comma-less name only for a person PubMed gave a surname alone: it stays whole.
+
 MeSH in a 'keywords' column: a file without a 'mesh' column may list a record's MeSH headings
 under 'keywords' (the Cohen/ASReview files: 'Adolescent; Analgesia, Epidural; ...'), and read as
 author keywords they would escape ``[mh]`` search, MeSH topic rules and the exports' ``mesh``. Its
@@ -33,7 +44,6 @@ cell, is a truncated file: an ``InputError`` after the rows before it, as a cut 
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
@@ -42,9 +52,12 @@ from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
-from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, is_group_name, raise_on_skip
+from harvester.records import (
+    OnSkip, Record, Skipped, author_from_name, book_fields, is_group_name, is_initials, raise_on_skip,
+)
 
-_INITIALS_FIRST = re.compile(r"^((?:[A-Z]\.?\s+)+)([^,]+)$")
+# Words of a surname written before its last word, in any case: 'Chiara Di Schino', 'M de la Nuez', 'R de los Mozos'.
+_PARTICLES = frozenset("de di da del della van von der den du la le los dos ten ter".split())
 _PMID_COLUMNS = ("pmid", "pubmedid", "pubmed_id", "pubmed id")
 
 
@@ -140,7 +153,7 @@ def article_from_row(values: dict[str, str], columns: _Columns) -> Article:
         pmid=pmid if pmid.isdigit() else "",
         title=_cell(values, "title"),
         abstract_sections=sections_from_lines(values.get("abstract", "")),
-        authors=_authors(values),
+        authors=_authors(values, forename_first=not columns.ours),
         journal=_cell(values, "journal"),
         journal_abbrev=_cell(values, "journal_abbrev"),
         volume=_cell(values, "volume"),
@@ -158,20 +171,39 @@ def article_from_row(values: dict[str, str], columns: _Columns) -> Article:
     )
 
 
-def _authors(values: dict[str, str]) -> list[Author]:
+def _authors(values: dict[str, str], forename_first: bool) -> list[Author]:
     """The 'authors' cell; a name also in 'collective_authors' (our export's column) is a group author."""
     groups = set(_parts(values.get("collective_authors", "")))
-    return [Author(collective=name) if name in groups else _author(name) for name in _parts(values.get("authors", ""))]
+    names = _parts(values.get("authors", ""))
+    return [Author(collective=name) if name in groups else _author(name, forename_first) for name in names]
 
 
-def _author(name: str) -> Author:
-    """'Carr, A S' (our export, the Cohen files), or 'A S Carr' (ASReview's online files) → ``Author``;
-    a group's name ('Nasal Diamorphine Trial Group', ``is_group_name``) → a collective author, before
-    its first word could be read as an initial ('A Study Group')."""
+def _author(name: str, forename_first: bool) -> Author:
+    """'Carr, A S' (our export, the Cohen files), or 'A S Carr' (ASReview's online files, ``forename_first``) →
+    ``Author``; a group's name ('Nasal Diamorphine Trial Group', ``is_group_name``) → a collective author, before
+    its first word could be read as a forename ('A Study Group')."""
     if is_group_name(name):
         return Author(collective=name)
-    initials_first = _INITIALS_FIRST.match(name)
-    return author_from_name(f"{initials_first.group(2)}, {initials_first.group(1)}" if initials_first else name)
+    return author_from_name(_surname_first(name) if forename_first and "," not in name else name)
+
+
+def _surname_first(name: str) -> str:
+    """'Pierre Yves Dewandre' → 'Dewandre, Pierre Yves', 'Chiara Di Schino' → 'Di Schino, Chiara' (the last word and
+    the particles before it, never the first word); 'Kellstein DE', in MEDLINE order, → 'Kellstein, DE'."""
+    words = name.split()
+    if len(words) < 2:
+        return name
+    if is_initials(words[-1]) and not _is_initial(words[0]):
+        return f"{' '.join(words[:-1])}, {words[-1]}"
+    start = len(words) - 1
+    while start > 1 and words[start - 1].lower() in _PARTICLES:
+        start -= 1
+    return f"{' '.join(words[start:])}, {' '.join(words[:start])}"
+
+
+def _is_initial(word: str) -> bool:
+    """'A', 'A.', 'Ø': one capital, the shape of a forename's initial, never of a surname."""
+    return len(word.rstrip(".")) == 1 and word[0].isupper()
 
 
 def _cell(values: dict[str, str], column: str) -> str:
