@@ -26,8 +26,9 @@ goes field by field:
 - a record stored from PubMed XML is never changed by a file: it can be parsed again from its
   XML, a merge could not.
 
-A file without MeSH (RIS, an ASReview CSV) lists the headings among its keywords; those
-keywords name stored headings and are read as them, not as new keywords.
+A file without a MeSH field (RIS, an ASReview CSV whose keywords are not read as MeSH: see
+``harvester.csv_table``) may list the headings among its keywords; those keywords name stored
+headings and are read as them, not as new keywords.
 """
 
 from __future__ import annotations
