@@ -1,15 +1,19 @@
 """The command line: a thin click layer over the library.
 
 Domain errors (``OihwatchError``) become one ``Error: …`` line and exit 1 here, in
-one place, and so does a damaged corpus file met while reading; click's usage errors
-exit 2. Results go to stdout, logs to stderr.
+one place, and so does a damaged corpus file met while reading, or a result that cannot
+be written to stdout (a full disk); click's usage errors exit 2. Results go to stdout,
+logs to stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
 import logging
 import sqlite3
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -37,7 +41,65 @@ def console_for_people(**options) -> Console:
     return console if console.is_terminal else Console(width=PIPED_WIDTH, **options)
 
 
+class StdoutError(OSError):
+    """A write to stdout that failed for a reason other than a closed pipe (a full disk, /dev/full)."""
+
+
+class GuardedStdout:
+    """``sys.stdout``, its failed writes raised as ``StdoutError``: an ``OSError`` met anywhere else is a
+    bug whose traceback is wanted, while one from stdout is the disk it goes to, said in one line. A
+    closed pipe (EPIPE) is raised as it was: click ends quietly on it. Once a write failed, flushing
+    again (Python does at exit) stays quiet, as the failure was said already."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self._failed = False
+
+    def write(self, text: str) -> int:
+        return self._guarded(self._stream.write, text)
+
+    def writelines(self, lines) -> None:
+        self._guarded(self._stream.writelines, lines)
+
+    def flush(self) -> None:
+        if self._failed:  # said already; what is left in the buffer cannot be written either
+            with contextlib.suppress(OSError):
+                self._stream.flush()
+            return
+        self._guarded(self._stream.flush)
+
+    def _guarded(self, write, *args):
+        try:
+            return write(*args)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            self._failed = True
+            raise StdoutError(exc.errno, exc.strerror) from exc
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 class OihwatchGroup(click.Group):
+    def main(self, *args, **kwargs):
+        """click's main, with stdout guarded and flushed before it returns: what is still buffered then
+        fails here, said in one line, not in Python's exit ('Exception ignored ...', status 120)."""
+        if sys.stdout is not None and not isinstance(sys.stdout, GuardedStdout):
+            sys.stdout = GuardedStdout(sys.stdout)
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                if sys.stdout is not None:
+                    sys.stdout.flush()  # after a closed pipe, click's wrapper, which ignores that
+        except StdoutError as exc:
+            error = click.ClickException(f"cannot write the output (stdout): {exc.strerror}; what was written is incomplete")
+            if not kwargs.get("standalone_mode", True):
+                raise error from None
+            error.show()
+            sys.exit(error.exit_code)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
