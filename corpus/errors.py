@@ -15,13 +15,15 @@ turns it into one ``Error: …`` line and exit status 1 in one place.
     └── LockError          another oihwatch process holds the write lock
 
 ``unwritable`` words the most common storage error an operator meets: corpus files
-this user may not write.
+this user may not write; ``no_room`` a write refused for want of room.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
+import resource
 import stat
 from pathlib import Path
 
@@ -93,6 +95,26 @@ def unwritable(database: Path) -> str | None:
     if mine := [path for path, owner in owners.items() if owner == me]:
         clauses.append(f"{_names(mine)} {_agree(mine, 'is', 'are')} read-only; chmod u+w {' '.join(map(str, mine))}")
     return "; ".join(clauses) or None
+
+
+def no_room(code: int | None, name: str = "the file") -> str | None:
+    """What to say, and do, when writing the file ``name`` failed with errno ``code`` for want of room: a
+    full disk or quota, or this process's file-size limit, where picking another folder or fixing
+    permissions would not help. None for any other error."""
+    if code == errno.ENOSPC:
+        return "the disk is full; free space and run it again"
+    if code == errno.EDQUOT:
+        return "the disk quota is used up; free space and run it again"
+    if code == errno.EFBIG and (limit := file_size_limit()) is not None:
+        return f"{name} reached this process's file-size limit ({limit:,} bytes: ulimit -f); raise it and run it again"
+    return None
+
+
+def file_size_limit() -> int | None:
+    """The most bytes this process may write to one file (``ulimit -f``); None if unlimited. Past it a
+    write fails with EFBIG: Python ignores the SIGXFSZ that would otherwise end the process."""
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def _blocking_owner(path: Path) -> int | None:

@@ -8,11 +8,12 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from corpus.errors import ConfigError
+from corpus.errors import ConfigError, no_room
 from oihwatch.app import App
 from oihwatch.cli import console_for_people
 from oihwatch.config import default_config_text, describe_settings
 from reports.address import parse_address
+from reports.delivery import _write_atomically
 
 
 @click.command()
@@ -34,11 +35,11 @@ def init(app: App, email: str | None, force: bool) -> None:
             email = parse_address(email, display_name=False).addr_spec  # the check [ncbi] email gets on loading
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--email") from None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(default_config_text(email), encoding="utf-8")
+    try:  # a full disk or a size limit midway must leave no file, or the previous one, not half of one
+        _write_atomically(path, default_config_text(email).encode("utf-8"))
     except OSError as exc:
-        raise ConfigError(f"cannot write {path}: {exc.strerror}; pick a folder you may write to with -c FILE") from None
+        why = no_room(exc.errno) or f"{exc.strerror}; pick a folder you may write to with -c FILE"
+        raise ConfigError(f"cannot write {path}: {why}") from None
     click.echo(f"wrote {path}" + ("" if email else "; set ncbi.email in it before harvesting"))
 
 
