@@ -5,11 +5,14 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
+from rich.cells import cell_len
 
 from corpus.exports import WRITERS
 from corpus.store import Store
@@ -174,3 +177,20 @@ def test_a_piped_stats_table_names_every_topic_whole(home: Path) -> None:
     unknown = next(line for line in shown.stdout.splitlines() if "unknown year" in line)
     counts = dict(zip((cell.strip() for cell in header.split("┃")), (cell.strip() for cell in unknown.split("│"))))
     assert {topic: counts.get(topic) for topic in topics} == dict.fromkeys(topics, "2"), shown.stdout
+
+
+@pytest.mark.parametrize("width", [40, 50, 60, 80, 120])
+def test_a_narrow_terminal_keeps_titles_readable_and_topics_whole(home: Path, width: int) -> None:
+    """Columns that matter less make way for the title (or the table for a block per record): no title is
+    squeezed to a letter a line, no topic name is cut, and no line is wider than the terminal."""
+    records = json.loads(run("search", "ketamine OR tapering", "--limit", "8", "--format", "json").stdout)
+    assert any(len(record["topics"]) > 1 for record in records)
+    terminal = {"TTY_COMPATIBLE": "1", "COLUMNS": str(width), "NO_COLOR": "1"}  # rich's terminal, of that width
+    shown = CliRunner().invoke(cli, ["-c", "config.toml", "search", "ketamine OR tapering", "--limit", "8"], env=terminal)
+    assert shown.exit_code == 0, shown.output
+    text = click.unstyle(shown.stdout)
+    assert max(cell_len(line) for line in text.splitlines()) <= width
+    words = set(re.split(r"[\s│┃]+", text))
+    for record in records:
+        assert record["pmid"] in words and set(record["topics"]) <= words, record
+        assert set(record["title"].split()) <= words, record["title"]

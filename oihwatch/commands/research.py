@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import IO, TextIO
 
 import click
+from rich.cells import cell_len
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from corpus.errors import InputError
 from corpus.evidence import STUDY_TYPES
@@ -181,29 +184,89 @@ def _note_outdated_tags(app: App) -> None:
 
 
 def _print_table(records: list[dict]) -> None:
-    """Titles get the room; the journal column goes when the terminal is too narrow for it. Piped or
-    redirected, every value is whole on one line and the table only as wide as they need."""
+    """The title gets the room left by the other columns, each as wide as its widest value (never cut).
+    A terminal too narrow for them all loses the columns that matter least first, then has one block
+    per record. Piped or redirected, every value is whole on one line and the table only as wide as
+    they need."""
     console = console_for_people()
-    wide = console.width >= 110
+    rows = [_search_row(record) for record in records]
+    shown = _columns_that_fit(rows, console.width)
+    if shown is None:
+        _print_blocks(records, console)
+        return
     table = Table(expand=console.is_terminal)  # piped, expanding would pad each line to the console's 100,000 columns
-    table.add_column("PMID", no_wrap=True)
-    table.add_column("year", no_wrap=True)
-    table.add_column("title", ratio=4, overflow="fold")
-    if wide:
-        table.add_column("journal", ratio=1, no_wrap=True, overflow="ellipsis")
-    table.add_column("study type", no_wrap=True)
-    table.add_column("OIH", no_wrap=True, justify="right")
-    table.add_column("topics", min_width=max((len(t) for r in records for t in r["topics"]), default=6))  # never cut
-    for r in records:
-        title = ("[bold red]RETRACTED[/] " if r["retracted"] else "") + _escape(r["title"])
-        journal = [_escape(r["journal_abbrev"] or r["journal"])] if wide else []
-        relevance = "" if r["relevance"] is None else f"{r['relevance']:.2f}"
-        table.add_row(r["pmid"], str(r["year"] or ""), title, *journal, r["study_type"] or "", relevance, "\n".join(r["topics"]))
+    for name in shown:
+        if name == "title":
+            table.add_column(name, ratio=1, overflow="fold")  # the only column that wraps: it takes what is left
+        else:
+            table.add_column(name, no_wrap=True, justify="right" if name == "OIH" else "left")
+    for row in rows:
+        table.add_row(*(row[name] for name in shown))
     console.print(table)
 
 
-def _escape(text: str) -> str:
-    return text.replace("[", "\\[")
+# The fewest columns a title needs to read as words rather than letters: four or five words a line.
+TITLE_ROOM = 24
+# The columns a terminal too narrow for the whole table does without, the first to go first.
+OPTIONAL_COLUMNS = ("journal", "study type", "OIH", "year")
+
+
+def _search_row(record: dict) -> dict[str, Text]:
+    """A record's cells in the search table, by column, in the order they are shown."""
+    return {
+        "PMID": Text(record["pmid"]),
+        "year": Text(str(record["year"] or "")),
+        "title": _title(record),
+        "journal": Text(_journal(record)),
+        "study type": Text(record["study_type"] or ""),
+        "OIH": Text(_relevance(record)),
+        "topics": Text("\n".join(record["topics"])),
+    }
+
+
+def _columns_that_fit(rows: list[dict[str, Text]], width: int) -> list[str] | None:
+    """The columns of ``rows`` a table ``width`` wide shows, the title keeping ``TITLE_ROOM``: all, or
+    without the optional ones it has no room for; None when even PMID, title and topics leave it less."""
+    shown = list(rows[0])
+    widths = {name: max(_widest_line(cell) for cell in [Text(name), *(row[name] for row in rows)]) for name in shown}
+    for dropped in (None, *OPTIONAL_COLUMNS):
+        if dropped is not None:
+            shown.remove(dropped)
+        # Each column takes its width, a space either side and a rule; the table one rule more.
+        others = sum(widths[name] + 3 for name in shown if name != "title")
+        if width - others - 3 - 1 >= TITLE_ROOM:
+            return shown
+    return None
+
+
+def _widest_line(text: Text) -> int:
+    return max(cell_len(line) for line in text.plain.split("\n"))
+
+
+def _print_blocks(records: list[dict], console: Console) -> None:
+    """Each record as a line of its PMID and details, its title and its topics, wrapped at words: for a
+    terminal too narrow for a table whose title has room."""
+    for n, record in enumerate(records):
+        if n:
+            console.print()
+        relevance = _relevance(record)
+        details = [str(record["year"] or ""), _journal(record), record["study_type"] or "", relevance and f"OIH {relevance}"]
+        console.print(Text.assemble((record["pmid"], "bold"), *(f" · {item}" for item in details if item)))
+        console.print(_title(record))
+        if record["topics"]:
+            console.print(Text(f"topics: {', '.join(record['topics'])}"))
+
+
+def _title(record: dict) -> Text:
+    return Text.assemble(("RETRACTED ", "bold red") if record["retracted"] else "", record["title"])
+
+
+def _journal(record: dict) -> str:
+    return record["journal_abbrev"] or record["journal"]
+
+
+def _relevance(record: dict) -> str:
+    return "" if record["relevance"] is None else f"{record['relevance']:.2f}"
 
 
 @contextlib.contextmanager
