@@ -194,3 +194,14 @@ def test_a_narrow_terminal_keeps_titles_readable_and_topics_whole(home: Path, wi
     for record in records:
         assert record["pmid"] in words and set(record["topics"]) <= words, record
         assert set(record["title"].split()) <= words, record["title"]
+
+
+@pytest.mark.parametrize("command", [["search", "ketamine"], ["export"]])
+@pytest.mark.parametrize("option, date", [("--since", "2015-01-01"), ("--until", "2003-12-31")])
+def test_a_date_for_a_year_says_these_take_a_year(home: Path, command: list[str], option: str, date: str) -> None:
+    """harvest and digest take a date for --since and --until; search and export a publication year."""
+    result = run(*command, option, date)
+    assert result.exit_code == 2, result.output
+    said = f"Error: Invalid value for '{option}': '{date}' is not a year; {command[0]} filters by publication year: write e.g. {option} 2015\n"
+    assert result.stderr.endswith(said) and result.stderr.count("Error") == 1 and result.stdout == ""
+    assert run(*command, option, date[:4]).exit_code == 0

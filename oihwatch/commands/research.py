@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -32,8 +33,25 @@ from oihwatch.model_info import model_meta, relevance_threshold, trained_for_oth
 # search lists the best matches for reading; export takes every match. (A number SQLite cannot hold
 # was an OverflowError.)
 MAX_LIMIT = 100_000
-# A publication year has four digits; a bigger one cannot be bound either.
-YEAR = click.IntRange(0, 9999)
+
+
+class Year(click.ParamType):
+    """A publication year, as search and export filter by, where harvest and digest take a date of the
+    same option name: '2015-01-01' is told so, not that it 'is not a valid integer range'."""
+
+    name = "year"
+
+    def convert(self, value, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        if re.fullmatch(r"\d{1,4}", str(value).strip(), re.ASCII):  # four digits at most: a bigger number cannot be bound either
+            return int(value)
+        option = param.opts[0] if param else "--since"
+        command = ctx.command.name if ctx else "this command"
+        self.fail(f"{value!r} is not a year; {command} filters by publication year: write e.g. {option} 2015", param, ctx)
+
+
+YEAR = Year()
 
 # Topics say which clinical question a paper informs; relevance says whether it is about OIH
 # at all. The two are independent, so a topic filter alone lists many papers not about OIH.
