@@ -8,6 +8,7 @@ batch or harvest window leaves the store exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import json
 import os
@@ -18,14 +19,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.article import Article, Link, content_fingerprint, content_json
-from corpus.errors import NotACorpus, StorageError, unwritable
+from corpus.errors import NotACorpus, StorageError, file_size_limit, no_room, unwritable
 from corpus.schema import APPLICATION_ID, DERIVED_SCHEMA, FIRST_TABLES, MIGRATIONS, NOTICES_SCHEMA
 
 Clock = Callable[[], datetime]
 
 # SQLite's primary result codes (sqlite3.h): a generic error, another connection's write lock, a
-# file it may not write, a damaged file, not a database at all.
-SQLITE_ERROR, SQLITE_BUSY, SQLITE_READONLY, SQLITE_CORRUPT, SQLITE_NOTADB = 1, 5, 8, 11, 26
+# file it may not write, a failed read or write, a damaged file, a full disk, not a database at all.
+SQLITE_ERROR, SQLITE_BUSY, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 1, 5, 8, 10, 11, 13, 26
+
+# The most one write of SQLite adds to a file: its largest page and a WAL frame's header
+# (sqlite.org/fileformat.html#the_write_ahead_log).
+LARGEST_WRITE = 65536 + 24
+
+# What a failed write leaves: each transaction is all-or-nothing.
+KEPT = "everything committed so far is kept"
 
 
 def utc_now() -> datetime:
@@ -212,7 +220,7 @@ class Store:
 
     def error(self, exc: sqlite3.DatabaseError, doing: str) -> StorageError:
         """One line for a failure of SQLite, telling a corrupt file (restore a backup) from a full
-        disk, a lock or a read-only file (fix that and rerun)."""
+        disk, a file-size limit, a lock or a read-only file (fix that and rerun)."""
         return self.corrupt_error(exc) or StorageError(f"cannot {doing} {self.path}: {self._reason(exc)}")
 
     def _reason(self, exc: sqlite3.DatabaseError) -> str:
@@ -222,8 +230,25 @@ class Store:
         if code == SQLITE_BUSY:
             return ("another program (an sqlite3 shell, a backup tool...) has the database open for writing; "
                     "close it and rerun")
+        if code == SQLITE_FULL:
+            return f"{no_room(errno.ENOSPC)} ({KEPT})"
+        if code == SQLITE_IOERR and (grown := self._at_size_limit()):
+            return f"{no_room(errno.EFBIG, grown)} ({KEPT})"
         fix = unwritable(Path(self.path)) if code == SQLITE_READONLY and self.path != ":memory:" else None
         return f"{exc}; {fix}" if fix else str(exc)
+
+    def _at_size_limit(self) -> str | None:
+        """The name of the corpus file (the database or its write-ahead log) that one more write may take
+        past this process's file-size limit, if any. A write past it fails with EFBIG, which SQLite
+        reports as a bare 'disk I/O error', as it would failing hardware."""
+        limit = file_size_limit()
+        if limit is None or self.path == ":memory:":
+            return None
+        for path in (Path(self.path), Path(self.path + "-wal")):
+            with contextlib.suppress(OSError):
+                if path.stat().st_size + LARGEST_WRITE > limit:
+                    return path.name
+        return None
 
     def corrupt_error(self, exc: sqlite3.DatabaseError) -> StorageError | None:
         """The one line for ``exc`` if it comes from a damaged file, else None."""

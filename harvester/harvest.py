@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 from corpus.article import Article
-from corpus.errors import ConfigError, HarvestError, InputError
+from corpus.errors import ConfigError, HarvestError, InputError, OihwatchError
 from corpus.runs import finish_run, finish_stopped, get_watermark, last_success, record_progress, set_watermark, start_run
 from corpus.store import Store, UpsertCounts
 from harvester.eutils_protocol import History, SearchResult
@@ -243,7 +243,8 @@ class _Job:
         except BaseException as exc:
             counts = (result.found, result.counts.new, result.counts.updated)
             if not finish_stopped(self.store, self.run_id, exc, *counts):
-                error = str(exc) if isinstance(exc, HarvestError) else f"{type(exc).__name__}: {exc}"
+                # An error a user can fix (NCBI down, a full disk) says what to do; a bug names its class
+                error = str(exc) if isinstance(exc, OihwatchError) else f"{type(exc).__name__}: {exc}"
                 finish_run(self.store, self.run_id, "failed", *counts, error)
             raise
         result.watermark = get_watermark(self.store, self.query.name)

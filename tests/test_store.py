@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -15,6 +16,9 @@ from hypothesis import strategies as st
 from corpus import AbstractSection, Article, Link, MeshHeading, StorageError, Store
 from corpus.schema import APPLICATION_ID, MIGRATIONS
 from read_only import read_only
+from size_limit import oihwatch_limited
+
+DISK_FULL = "the disk is full; free space and run it again (everything committed so far is kept)"
 
 
 def article(pmid: str = "100", **fields) -> Article:
@@ -339,9 +343,26 @@ def test_a_full_disk_is_a_storage_error_and_loses_nothing(tmp_path):
     pages = store.db.execute("PRAGMA page_count").fetchone()[0]
     store.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills up now
     big = [article(str(n), abstract_sections=[AbstractSection("x" * 5000)]) for n in range(2, 200)]
-    with pytest.raises(StorageError, match=r"cannot write to .*c\.db: database or disk is full"):
+    with pytest.raises(StorageError) as failure:
         store.upsert_articles(big)
+    assert str(failure.value) == f"cannot write to {store.path}: {DISK_FULL}"  # SQLite said only 'database or disk is full'
     assert [a.pmid for a in store.iter_articles()] == ["1"]
+
+
+def test_a_file_size_limit_says_so_not_a_bare_disk_io_error(shared_data, tmp_path):
+    """Under ``ulimit -f`` SQLite's write fails with EFBIG, which it reports as 'disk I/O error', as it
+    would failing hardware; what is committed before is kept, and the file is sound."""
+    config = tmp_path / "config.toml"
+    config.write_text('[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    limit = 1_000_000
+    result = oihwatch_limited(limit, "-c", str(config), "ingest", "--batch-size", "50", str(shared_data / "corpus.jsonl"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        f"Error: cannot write to {tmp_path / 'oihwatch.db'}: oihwatch.db-wal reached this process's file-size limit "
+        f"({limit:,} bytes: ulimit -f); raise it and run it again (everything committed so far is kept)")
+    with Store(tmp_path / "oihwatch.db") as store:
+        store.check_integrity()
+        assert store.count_articles() > 0
 
 
 def test_every_writer_reports_a_full_disk_as_a_storage_error(tmp_path):
@@ -350,7 +371,7 @@ def test_every_writer_reports_a_full_disk_as_a_storage_error(tmp_path):
     store = Store(tmp_path / "c.db")
     store.upsert_articles([article("1")])
     store.db.execute(f"PRAGMA max_page_count = {store.db.execute('PRAGMA page_count').fetchone()[0]}")
-    with pytest.raises(StorageError, match=r"cannot write to .*c\.db: database or disk is full"):
+    with pytest.raises(StorageError, match=rf"cannot write to .*c\.db: {re.escape(DISK_FULL)}"):
         with store.transaction():
             for n in range(500):
                 set_watermark(store, f"query-{n}", "x" * 2000)
