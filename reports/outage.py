@@ -39,18 +39,23 @@ class HarvestOutage:
         return max(due, datetime.fromisoformat(self.since)) + HARVEST_OUTAGE_GRACE
 
 
-def harvest_outage(store: Store, queries: Iterable[str], before: str | None = None) -> HarvestOutage | None:
+def harvest_outage(store: Store, queries: Iterable[str], before: str | None = None,
+                   lock_held: bool = True) -> HarvestOutage | None:
     """Of the ``queries`` whose latest harvest (begun at or before ``before``, when given) did not
     succeed, the one failing longest; None when each one's latest harvest succeeded or none was ever
-    harvested (a corpus ingested from files). A harvest still running is not a failure."""
+    harvested (a corpus ingested from files). A harvest recorded 'running' is not a failure while
+    ``lock_held`` (a process holds the corpus's write lock, as ``oihwatch.lock.held`` tells the caller:
+    it may be under way); otherwise its process was killed before recording its end, and it counts as
+    interrupted, as the next writer records it, so a preview or status says what a send would do."""
     found = []
     for query in queries:
         latest = store.db.execute(
             "SELECT status, COALESCE(finished, started) FROM runs WHERE step = 'harvest' AND query = ? "
             "AND (? IS NULL OR started <= ?) ORDER BY id DESC LIMIT 1", (query, before, before)).fetchone()
-        if latest is None or latest[0] in ("ok", "running"):
+        if latest is None or latest[0] == "ok" or latest[0] == "running" and lock_held:
             continue
-        found.append(HarvestOutage(query, latest[1], _failing_since(store, query, before), latest[0]))
+        status = "interrupted" if latest[0] == "running" else latest[0]
+        found.append(HarvestOutage(query, latest[1], _failing_since(store, query, before), status))
     return min(found, key=lambda outage: outage.since, default=None)
 
 

@@ -76,6 +76,9 @@ class DigestParams:
     # The saved model was trained for other topics or topic rules than ``topics``: the stored tags fit
     # those, so a new digest waits for a train and a classify (a reader of a new topic would get nothing).
     tags_for_other_topics: bool = False
+    # A process holds the corpus's write lock (``oihwatch.lock.held``; a sender holds it itself): a harvest
+    # recorded 'running' may be under way. False: its process was killed, and it counts as interrupted.
+    lock_held: bool = True
 
 
 class Transport(Protocol):
@@ -203,7 +206,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
                                 topics=params.topics, threshold=params.relevance_threshold)
     outcome.unclassified = content.digest.unclassified
     outcome.listed_earlier = content.digest.listed_earlier
-    digest = replace(content.digest, outage=harvest_outage(store, params.queries))
+    digest = replace(content.digest, outage=harvest_outage(store, params.queries, lock_held=params.lock_held))
     outcome.held = _hold(params, now, digest)
     if outcome.held:
         return None, digest
@@ -240,7 +243,7 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
         return _rebuilt(store, params, record)
     content = gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
                                 title=params.title, topics=params.topics, threshold=params.relevance_threshold)
-    return replace(content.digest, outage=harvest_outage(store, params.queries))
+    return replace(content.digest, outage=harvest_outage(store, params.queries, lock_held=params.lock_held))
 
 
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,

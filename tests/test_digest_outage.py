@@ -137,3 +137,36 @@ def test_a_first_backfill_that_fails_holds_the_first_digest_and_an_empty_one_say
     assert message["Subject"] == "OIH evidence digest, 26 Nov - 3 Dec 2026: nothing found; PubMed not searched since 2026-11-23"
     assert "INCOMPLETE: PubMed could not be searched since 2026-11-23" in text and "Nothing found on opioid" in text
     assert "Nothing new" not in text
+
+
+def test_a_harvest_left_running_by_a_killed_process_holds_the_digest_in_the_preview_and_status_as_send_does(tmp_path):
+    """A killed harvest leaves its row 'running' until the next writer marks it; the preview and status,
+    which take no lock, ask whether a process holds it: none does, so the harvest was interrupted."""
+    from click.testing import CliRunner
+
+    from oihwatch.cli import cli
+    from oihwatch.config import default_config_text, load_settings
+    from oihwatch.lock import lock_path, write_lock
+
+    config = tmp_path / "config.toml"
+    config.write_text(default_config_text("ops@example.org") + '\n[[recipients]]\nemail = "all@example.org"\n',
+                      encoding="utf-8")
+    settings = load_settings(config, {})
+    with Store(settings.database_path) as store:
+        start_run(store, "harvest", "oih")  # what 'kill -9' of a harvest leaves behind
+    held = "the last harvest (query oih) was interrupted at "
+
+    def preview() -> str:
+        return CliRunner().invoke(cli, ["-c", str(config), "digest"]).stdout
+
+    def status_warnings() -> list[str]:
+        import json
+
+        return json.loads(CliRunner().invoke(cli, ["-c", str(config), "status", "--json"]).stdout)["warnings"]
+
+    with write_lock(lock_path(settings.database_path), "harvest"):  # the harvest is still under way
+        assert "(add --send)" in preview() and not any(held in warning for warning in status_warnings())
+    assert "--send would hold it back: the " in preview() and held in preview()
+    assert any(held in warning for warning in status_warnings())
+    sent = CliRunner().invoke(cli, ["-c", str(config), "digest", "--send"])
+    assert sent.exit_code == 1 and held in sent.output

@@ -13,6 +13,7 @@ from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.commands.params import IsoDate
 from oihwatch.config import Settings, mail_problem, require_mail
+from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_meta, threshold_of, trained_for_other_rules
 from oihwatch.runlog import recorded
 from reports.assembly import Digest
@@ -35,7 +36,9 @@ def digest_now() -> datetime:
 def digest_params(settings: Settings) -> DigestParams:
     """The digest settings as the plain values ``reports`` takes (it never imports the application), with
     what the saved model says of the stored tags: its relevance threshold, and whether it was trained for
-    these topics. Read when a digest is about to be made, so in a run it is the model its classify step left."""
+    these topics. Read when a digest is about to be made, so in a run it is the model its classify step left.
+    With them, whether a process holds the write lock: if none does, a harvest recorded 'running' was killed,
+    and the preview and status count it as interrupted, as the next writer records it before a send."""
     meta = model_meta(settings)
     return DigestParams(
         title=settings.digest.title,
@@ -51,6 +54,7 @@ def digest_params(settings: Settings) -> DigestParams:
         timezone=settings.schedule.timezone,
         queries=tuple(query.name for query in settings.queries),
         tags_for_other_topics=trained_for_other_rules(settings, meta),
+        lock_held=held(lock_path(settings.database_path)),
     )
 
 
