@@ -294,14 +294,18 @@ class _Job:
                 committing.result()
 
     def _commit(self, articles: list[Article], window: Window, moves_watermark: bool, result: QueryResult) -> None:
-        """Store one fetched batch and the run's progress in one transaction (with the watermark, for the last)."""
+        """Store one fetched batch and the run's progress in one transaction (with the watermark, for the last).
+        The batch counts in ``result`` once committed: a full disk is mostly met at COMMIT, where SQLite
+        writes the batch's pages, and the run must not claim records it could not store."""
         for article in articles:
             article.source = "eutils"
         with self.store.transaction():
-            result.counts += self.store.upsert_articles(articles)
-            record_progress(self.store, self.run_id, result.found, result.counts.new, result.counts.updated)
+            counts = self.store.upsert_articles(articles)
+            record_progress(self.store, self.run_id, result.found, result.counts.new + counts.new,
+                            result.counts.updated + counts.updated)
             if moves_watermark:
                 set_watermark(self.store, self.query.name, str(window.end))
+        result.counts += counts
 
     def _batches(self, search: SearchResult) -> Iterator[Callable[[], list[Article]]]:
         """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs

@@ -24,6 +24,7 @@ from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, Stop, Stopped, _fetch_behind, harvest_all
 from harvester.ingest import ingest_files
 from processes import signal_while_retrying, stderr_once_stopped
+from size_limit import oihwatch_limited
 from harvester.ratelimit import RateLimiter
 from harvester.windows import Window, extends_coverage, harvest_range, ncbi_today, split_range, windowed_term
 from oihwatch.cli import cli
@@ -427,3 +428,16 @@ def test_the_harvest_command_prints_one_line_per_query(fake, tmp_path, monkeypat
     assert bad.exit_code == 2 and "no query named 'nope'" in bad.output
     help_text = runner.invoke(cli, ["harvest", "--help"]).output
     assert "Example:\n      oihwatch harvest --since 2024-01-01 --query oih" in help_text
+
+
+def test_a_batch_whose_commit_fails_is_not_counted_in_its_run(fake, tmp_path):
+    """SQLite writes a batch's pages at COMMIT, so a full disk or a size limit is met there, after the
+    batch was counted: a run that had stored 286 records was recorded as '347 new'."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[ncbi]\nemail = "test@example.org"\nbase_url = "{fake.url}"\n[harvest]\nbatch_size = 20\n'
+                      f'[[queries]]\nname = "oih"\nterm = "hyperalgesia"\n', encoding="utf-8")
+    result = oihwatch_limited(600_000, "-c", str(config), "harvest", "--since", "2000-01-01", "--until", "2024-12-31")
+    assert result.returncode == 1 and "oihwatch.db-wal reached this process's file-size limit" in result.stderr
+    with Store(tmp_path / "oihwatch.db") as store:
+        run = last_runs(store)[("harvest", "oih")]
+        assert run.status == "failed" and run.new == len(stored(store)) > 0
