@@ -127,9 +127,9 @@ def test_topic_and_study_type_filters_take_any_letter_case(research_cli) -> None
             assert expected.exit_code == 0 and expected.stdout.count("\n") > 1, expected.output
             assert research_cli(*command, option, typed).stdout == expected.stdout
     wrong = research_cli("search", "ketamine", "--topic", "Ketamin")
-    assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: unknown topic 'Ketamin'; valid topics: "), wrong.output
+    assert wrong.exit_code == 2 and "\nError: unknown topic 'Ketamin'; valid topics: " in wrong.stderr, wrong.output
     wrong = research_cli("export", "--study-type", "RCTs")
-    assert wrong.exit_code == 1 and wrong.stderr.startswith("Error: unknown study type 'RCTs'; valid study types: meta_analysis, "), wrong.output
+    assert wrong.exit_code == 2 and "\nError: unknown study type 'RCTs'; valid study types: meta_analysis, " in wrong.stderr, wrong.output
 
 
 def test_a_topic_stored_under_an_old_spelling_gives_way_to_the_configs(home: Path) -> None:
@@ -205,3 +205,20 @@ def test_a_date_for_a_year_says_these_take_a_year(home: Path, command: list[str]
     said = f"Error: Invalid value for '{option}': '{date}' is not a year; {command[0]} filters by publication year: write e.g. {option} 2015\n"
     assert result.stderr.endswith(said) and result.stderr.count("Error") == 1 and result.stdout == ""
     assert run(*command, option, date[:4]).exit_code == 0
+
+
+@pytest.mark.parametrize("args, said", [
+    (["search", "ketamine", "--since", "2010", "--until", "2000"], "--since 2010 is after --until 2000; swap them"),
+    (["export", "--since", "2010", "--until", "2000"], "--since 2010 is after --until 2000; swap them"),
+    (["search", "ketamine", "--topic", "nope"], "unknown topic 'nope'; valid topics: genetics, ketamine, non_opioid, tapering"),
+    (["export", "--study-type", "nope"], "unknown study type 'nope'; valid study types: meta_analysis, systematic_review, rct, "),
+    (["search", "ketamine", "--min-score", "2"], "--min-score 2.0 is not a probability; give a number from 0 to 1"),
+    (["export", "--min-relevance", "-1"], "--min-relevance -1.0 is not a probability; give a number from 0 to 1"),
+    (["stats", "--min-relevance", "5"], "--min-relevance 5.0 is not a probability; give a number from 0 to 1"),
+])  # fmt: skip
+def test_a_filter_that_cannot_match_is_a_usage_error(home: Path, args: list[str], said: str) -> None:
+    """A bad option value is a usage error (exit 2), as '--limit 0' is, not a failure (exit 1): scripts tell them apart."""
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"Usage: cli {args[0]} [OPTIONS]") and f"\nError: {said}" in result.stderr
+    assert result.stderr.count("Error") == 1 and result.stdout == ""

@@ -384,9 +384,9 @@ def test_search_command_errors_are_one_line(research_cli) -> None:
     assert bad.exit_code == 1
     assert bad.stderr.startswith("Error: cannot read the search query") and bad.stderr.count("\n") == 1
     topic = research_cli("search", "x", "--topic", "nope")
-    assert topic.exit_code == 1 and "valid topics: genetics, ketamine, non_opioid, tapering" in topic.stderr
+    assert topic.exit_code == 2 and "valid topics: genetics, ketamine, non_opioid, tapering" in topic.stderr
     kind = research_cli("search", "x", "--study-type", "trial")
-    assert kind.exit_code == 1 and "valid study types:" in kind.stderr
+    assert kind.exit_code == 2 and "valid study types:" in kind.stderr
     assert "Traceback" not in bad.output + topic.output + kind.output
 
 

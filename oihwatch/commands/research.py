@@ -8,7 +8,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TextIO
 
@@ -107,7 +107,16 @@ def make_filters(
         journal=journal,
         include_retracted=include_retracted,
     )
-    filters.check(known)
+    return checked(filters, known)
+
+
+def checked(filters: Filters, known_topics: Collection[str]) -> Filters:
+    """``filters``, when each can match something. One that cannot (an unknown topic or study type, a score
+    outside 0-1, --since after --until) is a bad option value: a usage error, exit 2, as one click refuses is."""
+    try:
+        filters.check(known_topics)
+    except InputError as exc:
+        raise click.UsageError(str(exc)) from None
     return filters
 
 
@@ -412,7 +421,7 @@ def stats_command(
         oihwatch stats --plot figure2.pdf      # or .svg, for a manuscript
     """
     floor = min_relevance_of(app, relevant, min_relevance)
-    Filters(min_relevance=floor).check(())
+    checked(Filters(min_relevance=floor), ())
     if plot is not None:
         check_output(app, plot)  # one of our own files is refused whatever its extension
         fmt = plot_format(plot)
