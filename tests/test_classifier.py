@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from classifier.topics import topic_rules
 from classifier.training import choose_threshold, train_model
 from corpus.article import AbstractSection, Article, MeshHeading
 from corpus.errors import ClassifierError
+from damaged_model import overwrite_coefficients
 from harvester.pubmed_xml import parse_pubmed_xml
 
 TOPICS = {
@@ -368,3 +370,17 @@ def test_a_train_replacing_the_model_while_it_loads_gives_the_new_model(model, t
 
     monkeypatch.setattr("classifier.persistence.read_meta", read_then_train)
     assert load_model(tmp_path, "9.9", _trained_for(model)).meta["model_version"] == "newer"
+
+
+@pytest.mark.parametrize("damage", ["cut short", "overwritten in its arrays"])
+def test_a_damaged_model_file_is_refused_at_load_in_one_line_that_says_to_train(model, tmp_path, damage):
+    """Bytes overwritten inside the coefficients still unpickle, into a model that scores wrongly or
+    fails deep in scikit-learn: its content no longer matches the SHA-256 its name carries."""
+    save_model(model, tmp_path)
+    path = next(tmp_path.glob("model-*.joblib"))
+    if damage == "cut short":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    else:
+        overwrite_coefficients(path)
+    with pytest.raises(ClassifierError, match=rf"^cannot load {re.escape(str(path))} \([^;]+\); run 'oihwatch train'$"):
+        load_model(tmp_path, "9.9", _trained_for(model))

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from classifier.curated import default_label_file, read_label_file
 from classifier.training import build_training_data
 from corpus.store import Store
+from damaged_model import overwrite_coefficients
 from harvester.jsonl import parse_jsonl
 from oihwatch.app import App
 from oihwatch.cli import cli
@@ -341,3 +342,22 @@ def test_train_classify_and_evaluate_never_read_the_raw_xml_and_train_on_the_sam
     saved = json.loads((config.parent / "models" / "model.json").read_text(encoding="utf-8"))
     assert saved["training_data_hash"] == whole.digest()
     app.close()
+
+
+def test_a_model_file_damaged_in_place_is_one_line_for_classify_and_label_and_run_retrains(trained: Path, tmp_path: Path):
+    """Bytes overwritten in the model's arrays still unpickle: the file is refused at load, as a truncated
+    one is, so classify and label say what to do in one line and a run trains a new model by itself."""
+    shutil.copytree(trained.parent, tmp_path / "copy")
+    config = tmp_path / "copy" / "config.toml"
+    path = next((config.parent / "models").glob("model-*.joblib"))
+    overwrite_coefficients(path)
+    refused = f"Error: cannot load {path} (damaged: its content does not match the SHA-256 in its name); run 'oihwatch train'\n"
+    classify = invoke(config, "classify", "--all")
+    assert (classify.exit_code, classify.output) == (1, refused)
+    label = invoke(config, "label", "38011560", "ketamine")
+    assert label.exit_code == 0, label.output
+    app = App(str(config), environ={})
+    with app.writing("run"):
+        report = classify_step(app)
+    app.close()
+    assert re.fullmatch(rf"trained model \S+ \(cannot load {re.escape(str(path))} \(damaged: [^)]+\)\); \d+ records classified", report), report
