@@ -34,13 +34,14 @@ def save_model(model: OihModel, directory: Path) -> Path:
     """Write the model file, then the metadata naming it; returns the metadata path.
 
     Nothing the metadata names is replaced, so a full disk or a crash leaves the previous model
-    and its metadata as they were (and no temporary files). Model files no longer named are
-    removed once the new metadata is in place.
+    and its metadata as they were (and no temporary files); the error says it is kept only when
+    there is one. Model files no longer named are removed once the new metadata is in place.
     """
     staged, staged_meta = directory / f".{UNNAMED_MODEL_FILE}.tmp", directory / f".{META_FILE}.tmp"
     saving = f"the model in {directory}"
     if directory.exists() and not directory.is_dir():
         raise ClassifierError(f"cannot save {saving}: it is a file, not a folder; set classifier.model_dir to a folder")
+    kept = "; the previous model is kept" if (directory / META_FILE).is_file() else ""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         joblib.dump(model, staged)
@@ -58,7 +59,7 @@ def save_model(model: OihModel, directory: Path) -> Path:
             with contextlib.suppress(OSError):  # a folder that could not be made has nothing to clean up
                 temporary.unlink(missing_ok=True)
         raise ClassifierError(
-            f"cannot save {saving}: {exc.strerror or exc}; the previous model is kept. "
+            f"cannot save {saving}: {exc.strerror or exc}{kept}. "
             "Free some space (or fix the folder's permissions), then run 'oihwatch train'"
         ) from None
     for old in [*directory.glob("model-*.joblib"), directory / UNNAMED_MODEL_FILE]:

@@ -384,3 +384,12 @@ def test_a_damaged_model_file_is_refused_at_load_in_one_line_that_says_to_train(
         overwrite_coefficients(path)
     with pytest.raises(ClassifierError, match=rf"^cannot load {re.escape(str(path))} \([^;]+\); run 'oihwatch train'$"):
         load_model(tmp_path, "9.9", _trained_for(model))
+
+
+def test_a_first_save_on_a_full_disk_speaks_of_no_previous_model(model, tmp_path):
+    (tmp_path / ".model.joblib.tmp").symlink_to("/dev/full")
+    with pytest.raises(ClassifierError) as failed:
+        save_model(model, tmp_path)
+    assert str(failed.value) == (f"cannot save the model in {tmp_path}: No space left on device. "
+                                 "Free some space (or fix the folder's permissions), then run 'oihwatch train'")
+    assert list(tmp_path.iterdir()) == []
