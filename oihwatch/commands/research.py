@@ -128,6 +128,8 @@ def checked(filters: Filters, known_topics: Collection[str]) -> Filters:
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv", "ris", "bibtex"]), default="table", show_default=True
 )
+# stats, status, evaluate and config show take --json: here it is a name for --format json (the last given wins).
+@click.option("--json", "fmt", flag_value="json", help="the same as --format json")
 @click.pass_obj
 def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) -> None:
     """Full-text search of the corpus, best matches first (bm25 over title, abstract, MeSH, keywords).
@@ -357,10 +359,21 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.resolve() == b.resolve()
 
 
+class ExportFormat(click.Choice):
+    """export's formats, where 'json' (search's JSON array, and the --json of other commands) is pointed to
+    jsonl, the JSON that export writes, rather than only told it is not one of them."""
+
+    def convert(self, value, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, str) and value.strip().casefold() == "json":
+            choices = ", ".join(repr(choice) for choice in self.choices)
+            self.fail(f"{value!r} is not one of {choices}; for JSON write --format jsonl (JSON Lines: one record a line)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 @click.command("export")
 @click.option("--query", "-q", metavar="QUERY", help="full-text query as for search (default: every record)")
 @filter_options
-@click.option("--format", "fmt", type=click.Choice(list(WRITERS)), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=ExportFormat(list(WRITERS)), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),  # a str: './-' is a file, '-' is not
               help="file to write (default, or -: stdout)")
 @click.pass_obj
