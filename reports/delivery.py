@@ -240,14 +240,26 @@ class OutboxTransport:
                                 "check digest.outbox or --outbox") from None
 
 
-def write_archive_page(folder: Path, period: str, subject: str, html: str, chart_png: bytes | None) -> None:
+# A digest's page in the archive, in the order they are written: its chart, its subject (for the index),
+# then the page itself.
+PAGE_FILES = (".png", ".subject", ".html")
+
+
+def write_archive_page(folder: Path, period: str, subject: str, html: str, chart_png: bytes) -> None:
     """Add (or replace) one digest page, its chart and its subject (for the index) in ``folder``. The index is
-    written apart (``write_archive_index``), once after any number of pages: it reads every page's subject."""
+    written apart (``write_archive_index``), once after any number of pages: it reads every page's subject.
+    The page comes last, so a write cut short (a full disk, a process killed) leaves no page pointing at a
+    chart or subject that is not there."""
     with _archive_errors(folder):
-        _write_atomically(folder / f"{period}.html", html.encode("utf-8"))
-        if chart_png is not None:
-            _write_atomically(folder / f"{period}.png", chart_png)
-        _write_atomically(folder / f"{period}.subject", subject.encode("utf-8"))
+        for suffix, data in zip(PAGE_FILES, (chart_png, subject.encode("utf-8"), html.encode("utf-8"))):
+            _write_atomically(folder / f"{period}{suffix}", data)
+
+
+def archived(folder: Path, period: str) -> bool:
+    """Whether ``folder`` holds the page of ``period`` with its chart and subject. A page without them (written
+    first by earlier versions, before a chart or subject a full disk or a kill left out) counts as missing,
+    so it is written again whole, and the index lists it by its subject."""
+    return all((folder / f"{period}{suffix}").exists() for suffix in PAGE_FILES)
 
 
 def write_archive_index(folder: Path, title: str, now: datetime, changed: Mapping[str, tuple[int, int]]) -> Path:

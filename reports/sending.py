@@ -41,7 +41,7 @@ from corpus.ledger import (
 from corpus.store import Store
 from reports.assembly import OTHER_LABEL, Digest, for_recipient
 from reports.chart import trend_png
-from reports.delivery import RecipientRefused, write_archive_index, write_archive_page
+from reports.delivery import RecipientRefused, archived, write_archive_index, write_archive_page
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
@@ -280,13 +280,13 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
 
 
 def archive_missing(store: Store, params: DigestParams, folder: Path, now: datetime) -> None:
-    """Write the archive page of every recorded digest that ``folder`` lacks: one whose write failed
-    (its e-mails went all the same, and the error promised the page), or an archive folder emptied or
-    moved; then the index, once. A DeliveryError names the first digest that is still missing."""
+    """Write the archive page of every recorded digest that ``folder`` lacks, whole (``archived``): one whose
+    write failed (its e-mails went all the same, and the error promised the page), or an archive folder
+    emptied or moved; then the index, once. A DeliveryError names the first digest that is still missing."""
     periods = [row[0] for row in store.db.execute("SELECT period FROM digests ORDER BY id")]
     with _Archive(store, params, folder, now) as archive:
         for period in periods:
-            if not (folder / f"{period}.html").exists():
+            if not archived(folder, period):
                 digest = _rebuilt(store, params, find_digest(store, period))
                 _archive_page(store, params, archive, digest, trend_png(digest.trend))
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from corpus.article import Link
 from corpus.tags import load_classifications, save_classifications
@@ -144,3 +148,33 @@ def test_a_lost_archive_is_rebuilt_page_by_page_with_one_index(shared_data, tmp_
     (archive / "index.html").unlink()  # its write failed once (the pages were in place), or it was deleted
     archive_missing(store, params(), archive, last)
     assert len(indexes) == 2 and (archive / "index.html").read_bytes() == written["index.html"]
+
+
+def test_a_page_whose_chart_or_subject_could_not_be_written_is_completed_by_the_next_send_or_run(shared_data, tmp_path,
+                                                                                                   monkeypatch):
+    """The disk fills while the page's files are written: no page is left pointing at a chart that is not
+    there, and once space is freed the run that finds the digest done still writes the page whole, and the
+    index names it by its subject, not '2026-W48'. A page an earlier version left without them is too."""
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=6)
+    archive = tmp_path / "archive"
+    write_bytes = Path.write_bytes
+
+    def no_chart(path: Path, data: bytes) -> int:
+        if path.name.endswith(".png.tmp"):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", no_chart)
+    sent = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=archive)
+    assert sent.delivered == ["all@example.org"] and "No space left on device" in sent.archive_error
+    assert not (archive / "2026-W48.html").exists()
+    monkeypatch.undo()  # space freed
+    archive_missing(store, params(), archive, MONDAY + timedelta(hours=1))
+    subject = (archive / "2026-W48.subject").read_text(encoding="utf-8")
+    assert (archive / "2026-W48.png").read_bytes().startswith(b"\x89PNG")
+    assert f">{escape(subject)}</a>" in (archive / "index.html").read_text(encoding="utf-8")
+
+    for suffix in (".png", ".subject"):  # as a page written first, before its chart or subject, was left
+        (archive / f"2026-W48{suffix}").unlink()
+        archive_missing(store, params(), archive, MONDAY + timedelta(hours=2))
+        assert (archive / f"2026-W48{suffix}").exists()
