@@ -7,12 +7,13 @@ under the year ``None`` ("unknown" in JSON), so every table adds up to the total
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from itertools import cycle, product
 from typing import BinaryIO
 
-from corpus.evidence import evidence_rank
+from corpus.evidence import STUDY_TYPES, evidence_rank
+from corpus.search import stored_topics
 from corpus.store import Store
 
 
@@ -38,9 +39,16 @@ def _named_unknown(counts: Mapping[int | None, int]) -> dict:
     return {("unknown" if year is None else year): count for year, count in counts.items()}
 
 
-def corpus_stats(store: Store, include_retracted: bool = False, min_relevance: float | None = None) -> CorpusStats:
+def corpus_stats(
+    store: Store, include_retracted: bool = False, min_relevance: float | None = None, topics: Iterable[str] = ()
+) -> CorpusStats:
     """Counts over articles that are not deleted (nor retracted, unless asked), with an OIH relevance of at
-    least ``min_relevance`` when given (unclassified ones then drop out); topics count when assigned."""
+    least ``min_relevance`` when given (unclassified ones then drop out); topics count when assigned.
+
+    ``topics`` (the configured ones), every topic the stored tags name and every study type are listed
+    even when none of the articles counted has them (a topic with no year, a study type with 0): the
+    keys are the same whatever the filters, and a topic that nothing matches yet still has its column.
+    """
     where = "a.deleted = 0" + ("" if include_retracted else " AND a.retracted = 0")
     params: list = []
     if min_relevance is not None:
@@ -60,12 +68,14 @@ def corpus_stats(store: Store, include_retracted: bool = False, min_relevance: f
         params,
     ):
         stats.by_topic_year.setdefault(topic, {})[year] = count
-    stats.topics = sorted(stats.by_topic_year)
+    stats.topics = sorted({*topics, *stored_topics(store)})
+    stats.by_topic_year = {topic: stats.by_topic_year.get(topic, {}) for topic in stats.topics}
     kinds = store.db.execute(
         f"SELECT c.study_type, COUNT(*) FROM classifications c JOIN articles a ON a.pmid = c.pmid WHERE {where} GROUP BY c.study_type",
         params,
     ).fetchall()
-    stats.by_study_type = dict(sorted(((k, n) for k, n in kinds), key=lambda kn: evidence_rank(kn[0])))
+    counts = {**dict.fromkeys(STUDY_TYPES, 0), **dict(kinds)}
+    stats.by_study_type = dict(sorted(counts.items(), key=lambda kn: evidence_rank(kn[0])))
     stats.unclassified = stats.total - sum(stats.by_study_type.values())
     return stats
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from matplotlib.figure import Figure
 
+from corpus.evidence import STUDY_TYPES
 from corpus.stats import CorpusStats, corpus_stats, plot_formats, plot_trends
 from corpus.store import Store
 from oihwatch.cli import cli
@@ -161,3 +162,26 @@ def test_the_formats_offered_are_pictures_matplotlib_writes() -> None:
     formats = plot_formats()
     assert {"png", "pdf", "svg", "eps"} <= set(formats)
     assert not {"pgf", "raw", "rgba"} & set(formats)
+
+
+def test_every_configured_topic_and_every_study_type_is_listed_whatever_the_filters(tmp_path: Path, research_store_path: Path) -> None:
+    """A script reading by_topic_year['genetics'] or by_study_type['meta_analysis'] finds them under any filter,
+    at 0 when nothing counted has them, and a configured topic nothing is tagged with yet has its column."""
+    config = tmp_path / "config.toml"
+    topics = "".join(f'[topics.{name}]\nlabel = "{name}"\nkeywords = ["{name}"]\n' for name in ("genetics", "ketamine", "hypnosis"))
+    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n{topics}', encoding="utf-8")
+    runs = {}
+    for floor in ([], ["--relevant"], ["--min-relevance", "1"]):
+        result = CliRunner().invoke(cli, ["-c", str(config), "stats", "--json", *floor])
+        assert result.exit_code == 0, result.output
+        runs[" ".join(floor)] = json.loads(result.stdout)
+    expected = ["genetics", "hypnosis", "ketamine", "non_opioid", "tapering"]  # configured, and named by stored tags
+    for data in runs.values():
+        assert data["topics"] == list(data["by_topic_year"]) == expected
+        assert list(data["by_study_type"]) == list(STUDY_TYPES)
+    assert runs[""]["by_topic_year"]["hypnosis"] == {} and runs["--min-relevance 1"]["by_topic_year"]["genetics"] == {}
+    assert runs["--min-relevance 1"]["by_study_type"]["meta_analysis"] == 0 < runs[""]["by_study_type"]["meta_analysis"]
+    table = CliRunner().invoke(cli, ["-c", str(config), "stats", "--min-relevance", "1"], env={"COLUMNS": None})
+    header = next(line for line in table.stdout.splitlines() if line.startswith("┃ year "))
+    assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["year", "all", *expected]
+    assert "│ Meta-analysis " in table.stdout

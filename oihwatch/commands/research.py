@@ -438,7 +438,7 @@ def stats_command(
     if plot is not None:
         check_output(app, plot)  # one of our own files is refused whatever its extension
         fmt = plot_format(plot)
-    stats = corpus_stats(app.store, include_retracted, floor)
+    stats = corpus_stats(app.store, include_retracted, floor, app.settings.topics)
     if plot is not None:  # first, so a file it cannot write is the only output
         labels = {name: topic.label for name, topic in app.settings.topics.items()}
         with replacing(app, plot, "wb") as image:
