@@ -53,7 +53,7 @@ def classify_step(app: App) -> str:
     try:
         saved = classify_records(app)
     except ClassifierError as exc:
-        version = train_and_save(app)
+        version = train_and_save(app, report_on_stderr=True)
         why = re.sub(r"[;:] run 'oihwatch train'.*$", "", str(exc))  # the cause, without its advice
         return f"trained model {version} ({why}); {classify_records(app)} records classified"
     return f"{saved} records classified"

@@ -289,7 +289,8 @@ def test_after_a_train_every_record_waits_for_classify(trained: Path, tmp_path: 
     assert json.loads(invoke(config, "status", "--json").stdout)["unclassified"] == 0
     result = invoke(config, "train")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[-1] == "run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced"
+    assert result.stdout.startswith("model ") and "'oihwatch classify' next" not in result.stdout  # the report is train's result
+    assert result.stderr.splitlines()[-1] == "run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced"
     status = json.loads(invoke(config, "status", "--json").stdout)
     records = status["records"]
     assert status["unclassified"] == records
@@ -309,8 +310,9 @@ def test_a_run_that_retrains_for_another_version_says_what_changed(trained: Path
     app.close()
     assert re.search(r"\(the model in .* was made by oihwatch 0\.0\.1 with scikit-learn \S+ \(model format 1\); "
                      r"this is oihwatch \S+ with scikit-learn \S+ \(model format 1\)\); \d+ records classified$", report), report
-    printed = capsys.readouterr().out
-    assert "saved to" in printed and "'oihwatch classify' next" not in printed  # the run classifies right after
+    printed = capsys.readouterr()
+    assert printed.out == ""  # the report is one of the run's step lines, on stderr as they are
+    assert "saved to" in printed.err and "'oihwatch classify' next" not in printed.err  # the run classifies right after
 
 
 def test_train_classify_and_evaluate_never_read_the_raw_xml_and_train_on_the_same_data(trained: Path, tmp_path: Path):
@@ -329,7 +331,7 @@ def test_train_classify_and_evaluate_never_read_the_raw_xml_and_train_on_the_sam
         return sqlite3.SQLITE_OK
 
     app.store.db.set_authorizer(authorize)
-    train_and_save(app)
+    train_and_save(app, report_on_stderr=False)
     assert read == [], "train"
     assert classify_records(app, everything=True) > 1500
     assert read == [], "classify"

@@ -68,6 +68,8 @@ def test_run_from_an_empty_folder_harvests_classifies_and_mails_once(tmp_path, f
     steps = [line.split(":")[0] for line in first.stderr.splitlines() if line.split(":")[0] in {"harvest", "classify", "digest"}]
     assert steps == ["harvest", "classify", "digest"]
     assert "harvest: ok" in first.stderr and "digest: ok" in first.stderr
+    assert first.stdout == ""  # its first pass trains a model: the report is on stderr with the step lines
+    assert re.search(r"^model \S+ saved to ", first.stderr, re.MULTILINE)
 
     store = Store(tmp_path / "oihwatch.db")
     created_since_2023 = {p for p, r in fake.records.items() if r.created.year >= 2023}

@@ -90,10 +90,12 @@ def classify_records(app: App, everything: bool = False) -> int:
     return saved
 
 
-def train_and_save(app: App) -> str:
+def train_and_save(app: App, *, report_on_stderr: bool) -> str:
     """Train on the stored records, weak and curated labels; save the model; return its version.
     Holds the write lock and records the run (the ``train`` command and the pipeline alike). Every
-    record is then due for ``classify``: its tags came from the model replaced."""
+    record is then due for ``classify``: its tags came from the model replaced. The report (where the
+    model went, each label's threshold and scores) is ``train``'s result, on stdout; in ``run`` and the
+    scheduler, whose lines all go to stderr, it goes there too (``report_on_stderr``)."""
     rules, hyperparameters = rules_for(app.settings)
     with app.writing("train") as store, recorded(store, "train") as counts:
         curated = curated_labels(app)
@@ -105,12 +107,13 @@ def train_and_save(app: App) -> str:
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
         mark_all_to_classify(store)
-    click.echo(f"model {model.version} saved to {path.parent}")
+    click.echo(f"model {model.version} saved to {path.parent}", err=report_on_stderr)
     need = int(hyperparameters["model"]["min_curated_positives"])
     for label, metrics in model.meta["cv_metrics"].items():
         threshold = model.thresholds[label]
         cut = f"threshold {threshold:.3f}" if threshold <= 1 else "rules only     "  # the model only added false alarms
-        click.echo(f"  {label:<{name_width(rules)}} {cut}  {cv_text(metrics, need)}{tagged_text(metrics, model.meta['records'])}")
+        click.echo(f"  {label:<{name_width(rules)}} {cut}  {cv_text(metrics, need)}{tagged_text(metrics, model.meta['records'])}",
+                   err=report_on_stderr)
     return model.version
 
 
@@ -143,15 +146,17 @@ def cv_text(metrics: dict, need: int) -> str:
 def train(app: App) -> None:
     """Train the topic and relevance model on the stored records, weak labels and curated labels.
 
-    Every record then waits for 'oihwatch classify': its tags came from the replaced model.
+    Prints where the model was saved and, for each label, its threshold, its cross-validated
+    scores and how many records it tags. Every record then waits for 'oihwatch classify': its
+    tags came from the replaced model.
 
     \b
     Example:
         oihwatch train && oihwatch classify
     """
-    train_and_save(app)
+    train_and_save(app, report_on_stderr=False)
     # Not in train_and_save: 'run' classifies right after its training.
-    click.echo("run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced")
+    click.echo("run 'oihwatch classify' next: every record waits for it, its tags came from the model replaced", err=True)
 
 
 @click.command()
