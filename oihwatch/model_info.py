@@ -17,11 +17,22 @@ NO_MODEL_THRESHOLD = 0.5
 
 
 def model_meta(settings: Settings) -> dict | None:
-    """The saved model's metadata, or None when there is no usable model."""
+    """The saved model's metadata, or None when there is no usable model (``why_no_model`` says why)."""
     try:
         return read_meta(settings.resolve(settings.classifier.model_dir))
     except ClassifierError:
         return None
+
+
+def why_no_model(settings: Settings) -> str:
+    """Why ``model_meta`` found no usable model, in the words classify fails with: none trained yet, a
+    ``model.json`` that cannot be read (cut short: 'oihwatch train' writes it anew), or the model file
+    it names gone. Read again, as only this one case needs it; a train may have saved a model since."""
+    try:
+        read_meta(settings.resolve(settings.classifier.model_dir))
+    except ClassifierError as exc:
+        return str(exc)
+    return "a model was saved while status read the corpus: run 'oihwatch status' again"
 
 
 def relevance_threshold(settings: Settings) -> float:

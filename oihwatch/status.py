@@ -17,7 +17,7 @@ from corpus.store import Store
 from corpus.tags import count_to_classify
 from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
-from oihwatch.model_info import model_problem, threshold_of
+from oihwatch.model_info import model_problem, threshold_of, why_no_model
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
 from reports.address import ADDRESS_ADVICE, login_problem
 from reports.period import digest_due
@@ -143,7 +143,7 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
             found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
     found.extend(mail_warnings(settings))
     if status["model"] is None:
-        found.append("no trained model: run 'oihwatch train'")
+        found.append(why_no_model(settings))
     elif status["model"].get("problem"):
         found.append(f"the saved model cannot be used: {status['model']['problem']}, then 'oihwatch classify' "
                      "(or 'oihwatch run', which does both)")

@@ -141,3 +141,23 @@ def counts_column(config) -> dict[str, str]:
     assert result.exit_code == 0, result.output
     rows = (line.split("│") for line in result.stdout.splitlines())
     return {cells[1].strip(): cells[5].strip() for cells in rows if len(cells) == 8}
+
+
+def test_a_model_json_cut_short_is_told_in_classifys_words_not_as_no_trained_model(tmp_path):
+    """'no trained model' sent the operator looking for a train that never ran, while classify named the
+    file it could not read; both now say so, and that 'oihwatch train' writes the model anew."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    Store(tmp_path / "oihwatch.db").close()
+    models = tmp_path / "models"
+    models.mkdir()
+    meta = json.dumps({"model_version": "v1", "model_file": "model-0123456789abcdef.joblib", "settings": {}}, indent=2)
+    (models / "model.json").write_text(meta[:40], encoding="utf-8")
+    classify = CliRunner().invoke(cli, ["-c", str(path), "classify"])
+    assert classify.exit_code == 1 and classify.output.count("\n") == 1
+    reason = classify.output.removeprefix("Error: ").rstrip("\n")
+    assert reason.startswith(f"cannot read {models / 'model.json'} (") and reason.endswith("; run 'oihwatch train' to rebuild the model")
+    status = CliRunner().invoke(cli, ["-c", str(path), "status", "--json"])
+    assert status.exit_code == 0, status.output
+    warnings = json.loads(status.stdout)["warnings"]
+    assert reason in warnings and not [w for w in warnings if "no trained model" in w]
