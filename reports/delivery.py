@@ -16,6 +16,7 @@ smtplib cannot send are refused before connecting (``login_problem``).
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import smtplib
@@ -236,8 +237,22 @@ class OutboxTransport:
         try:
             _write_atomically(self.eml_path(message, recipient), message.as_bytes())
         except OSError as exc:
-            raise DeliveryError(f"cannot write to the outbox {self.folder}: {exc.strerror}; "
-                                "check digest.outbox or --outbox") from None
+            raise OutboxUnwritable(self.folder, exc) from None
+
+
+# What a write that found no room fails with: a full disk, a quota, a file-size limit (ulimit -f).
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+class OutboxUnwritable(DeliveryError):
+    """An ``.eml`` file could not be written: the folder or the disk under it, not the message, so the
+    recipients after it are not tried either. ``reason``: the system's words ('No space left on device')."""
+
+    def __init__(self, folder: Path, exc: OSError):
+        self.folder, self.reason = folder, exc.strerror or str(exc)
+        fix = ("free space on its disk, then rerun to write what is missing" if exc.errno in NO_ROOM
+               else "check digest.outbox or --outbox")
+        super().__init__(f"cannot write to the outbox {folder}: {self.reason}; {fix}")
 
 
 # A digest's page in the archive, in the order they are written: its chart, its subject (for the index),

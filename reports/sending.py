@@ -41,7 +41,7 @@ from corpus.ledger import (
 from corpus.store import Store
 from reports.assembly import OTHER_LABEL, Digest, for_recipient
 from reports.chart import trend_png
-from reports.delivery import RecipientRefused, archived, write_archive_index, write_archive_page
+from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write_archive_index, write_archive_page
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
@@ -383,6 +383,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
     configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
     cid = chart_cid(record.period)
     at_data: dict[str, RecipientRefused] = {}  # refused for good at the end of DATA: settled once all were tried
+    not_attempted = ""  # why the recipients after a send that stopped them all were not tried
     with contextlib.ExitStack() as connected:
         try:
             connected.enter_context(transport)
@@ -423,13 +424,21 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             except DeliveryError as exc:
                 mark_failed(store, record.id, delivery.recipient, str(exc))
                 outcome.failed[delivery.recipient] = str(exc)
+                not_attempted = f"not attempted after {_stopped_by(exc)}; still pending"
                 break
             mark_delivered(store, record.id, delivery.recipient, transport.status)
             outcome.delivered.append(delivery.recipient)
     _settle_at_data(store, record, at_data, transport.where, outcome)
     for delivery in pending:
         if delivery.recipient not in (*outcome.delivered, *outcome.copied, *outcome.dropped, *outcome.failed, *outcome.refused):
-            outcome.failed[delivery.recipient] = "not attempted after the connection was lost; still pending"
+            outcome.failed[delivery.recipient] = not_attempted
+
+
+def _stopped_by(error: DeliveryError) -> str:
+    """What stopped a send before the recipients after ``error``'s: the outbox's folder or disk, or a lost connection."""
+    if isinstance(error, OutboxUnwritable):
+        return f"the outbox {error.folder} could not be written ({error.reason})"
+    return "the connection was lost"
 
 
 def _settle_at_data(store: Store, record: DigestRecord, refusals: Mapping[str, RecipientRefused], where: str,

@@ -14,7 +14,7 @@ from corpus.errors import DeliveryError
 from corpus.ledger import deliveries, find_digest
 from digest_support import MONDAY, Clock, filled_store, params
 from reports.delivery import OutboxTransport, write_archive_index, write_archive_page, write_preview
-from reports.sending import send_due_digest
+from reports.sending import Recipient, send_due_digest
 
 
 def fill_disk(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,7 +37,8 @@ def test_an_eml_that_fills_the_disk_leaves_no_temporary_file_and_the_recipient_p
     outbox = tmp_path / "outbox"
     fill_disk(monkeypatch)
     outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(outbox))
-    said = f"cannot write to the outbox {outbox}: No space left on device; check digest.outbox or --outbox"
+    said = (f"cannot write to the outbox {outbox}: No space left on device; free space on its disk, then rerun to "
+            "write what is missing")
     assert outcome.failed == {"all@example.org": said}
     assert files_in(outbox) == []  # neither the .eml nor its .all@example.org.eml.tmp
     (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
@@ -45,6 +46,23 @@ def test_an_eml_that_fills_the_disk_leaves_no_temporary_file_and_the_recipient_p
     monkeypatch.undo()  # space freed: the rerun writes it
     assert send_due_digest(store, params(), MONDAY, OutboxTransport(outbox)).delivered == ["all@example.org"]
     assert files_in(outbox) == ["2026-W48/all@example.org.eml"]
+
+
+def test_the_recipients_after_an_eml_that_fills_the_disk_are_told_the_disk_stopped_them_not_a_connection(
+        shared_data, tmp_path, monkeypatch):
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
+    outbox = tmp_path / "outbox"
+    fill_disk(monkeypatch)
+    readers = (Recipient("a@example.org"), Recipient("b@example.org"), Recipient("c@example.org"))
+    outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(outbox))
+    assert outcome.failed == {
+        "a@example.org": f"cannot write to the outbox {outbox}: No space left on device; free space on its disk, "
+                         "then rerun to write what is missing",
+        "b@example.org": f"not attempted after the outbox {outbox} could not be written (No space left on device); "
+                         "still pending",
+        "c@example.org": f"not attempted after the outbox {outbox} could not be written (No space left on device); "
+                         "still pending",
+    }
 
 
 WRITERS = {
