@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import re
+import shlex
 import unicodedata
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -453,11 +454,21 @@ def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
     return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
 
 
+def missing_config_message(path: Path) -> str:
+    """What to do when there is no file at ``path``: the init that writes that very file. A path given
+    with -c or $OIHWATCH_CONFIG is named in it, or plain 'oihwatch init' would write ./config.toml and
+    the next command given the path would fail again."""
+    if path == Path(DEFAULT_CONFIG_NAME):
+        return f"no configuration at {path}: run 'oihwatch init --email YOU@EXAMPLE.ORG' or pass -c FILE"
+    return (f"no configuration at {path}: run 'oihwatch -c {shlex.quote(str(path))} init --email YOU@EXAMPLE.ORG' "
+            "to write it, or check the path")
+
+
 def load_settings(path: Path, environ: Mapping[str, str] | None = None, today: date | None = None) -> Settings:
     """Read, merge and validate the configuration; every problem is one ConfigError line."""
     environ = os.environ if environ is None else environ
     if not path.exists():
-        raise ConfigError(f"no configuration at {path}: run 'oihwatch init --email YOU@EXAMPLE.ORG' or pass -c FILE")
+        raise ConfigError(missing_config_message(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

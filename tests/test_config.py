@@ -536,11 +536,30 @@ def test_config_file_from_environment_variable(tmp_path, monkeypatch):
     assert "env@example.org" in result.output
 
 
-def test_missing_config_says_how_to_make_one(tmp_path):
-    result = CliRunner().invoke(cli, ["-c", str(tmp_path / "none.toml"), "config", "show"])
+def test_missing_config_says_how_to_make_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["config", "show"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: no configuration at")
-    assert "oihwatch init" in result.output
+    assert result.output == ("Error: no configuration at config.toml: run 'oihwatch init --email YOU@EXAMPLE.ORG' "
+                             "or pass -c FILE\n")
+
+
+@pytest.mark.parametrize("given", ["flag", "environment"])
+def test_a_missing_config_given_by_path_says_to_init_that_path(tmp_path, monkeypatch, given):
+    """'oihwatch init' alone would write ./config.toml, and the next command given the path fails again."""
+    path = tmp_path / "srv dir" / "srv.toml"
+    if given == "flag":
+        result = CliRunner().invoke(cli, ["-c", str(path), "status"])
+    else:
+        monkeypatch.setenv("OIHWATCH_CONFIG", str(path))
+        result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: no configuration at {path}: run 'oihwatch -c '{path}' init --email YOU@EXAMPLE.ORG' "
+                             "to write it, or check the path\n")
+    monkeypatch.delenv("OIHWATCH_CONFIG", raising=False)
+    made = CliRunner().invoke(cli, ["-c", str(path), "init", "--email", "me@example.org"])  # the advice, followed
+    assert made.exit_code == 0 and path.is_file()
+    assert CliRunner().invoke(cli, ["-c", str(path), "config", "show"]).exit_code == 0
 
 
 def test_relevance_threshold_is_the_models_unless_set(tmp_path):
