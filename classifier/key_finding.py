@@ -5,9 +5,13 @@ when there is one (also when the labels were flattened into the text as
 "CONCLUSIONS: ..."); otherwise the closing sentences, from a concluding cue
 ("In conclusion", "These results") when one is near the end. Publisher matter that
 PubMed keeps at the end of abstracts (copyright lines, trial registration, funding,
-"Level of evidence") is never chosen: 19 shared records had a copyright line in their
-finding, one as the whole of it. Past ``MAX_CHARACTERS`` whole sentences away from the
-conclusion are left out (a results list of 1,316 characters led one finding).
+"Level of evidence", and whole sections of it: "DATABASE:", "DATA AVAILABILITY:") is
+never chosen: 19 shared records had a copyright line in their finding, one as the whole
+of it. A finding is taken from one section and never crosses into the next: the
+closing sentences are those of the last section that holds more than publisher matter
+(30035852's took in its "DATABASE: ... PDB ... 6FL5" line, 25320599's its METHODS), so
+a finding never holds a line break. Past ``MAX_CHARACTERS`` whole sentences away from
+the conclusion are left out (a results list of 1,316 characters led one finding).
 """
 
 from __future__ import annotations
@@ -26,6 +30,15 @@ MAX_SENTENCES = 3
 MAX_CHARACTERS = 600
 _CONCLUSION_LABEL = re.compile(r"^(main )?(conclusions?|interpretations?|implications?|significance|summary)\b", re.I)
 _CONCLUSION_CATEGORY = {"CONCLUSIONS"}
+# Sections that are publisher or registration matter by their label, whatever their sentences say:
+# "DATABASE: Structural data are available in the PDB under the accession number 6FL5." (30035852),
+# "Clinical trial registration ID: ClinicalTrials.gov number, NCT01095302." (29514256).
+_PUBLISHER_LABEL = re.compile(
+    r"regist|identifier|\bNCT\b|prospero|database|accession|availab|data sharing|funding|financ|sponsor|\bgrants?\b"
+    r"|copyright|licen[cs]e|conflicts? of interest|competing interests?|disclosure|declaration|acknowledg|supplementa"
+    r"|\bcontact\b|key ?words|level of evidence|evidence level|\bethics\b|dissemination",
+    re.I,
+)
 # "CONCLUSIONS: ..." flattened into the text, or a heading glued between two sentences as some
 # publishers send them to PubMed: "... (P = .118).ConclusionOur results demonstrate ...".
 _INLINE_CONCLUSION = re.compile(r"\b(?:CONCLUSIONS?|INTERPRETATION|Conclusions?)(?: AND (?:RELEVANCE|IMPLICATIONS))?\s*:\s*"
@@ -110,17 +123,20 @@ def is_boilerplate(sentence: str) -> bool:
 
 
 def key_finding(article: Article) -> str:
-    """Up to three sentences copied verbatim from the abstract; empty when there is no abstract."""
-    for section in reversed(article.abstract_sections):
+    """Up to three sentences copied verbatim from one section of the abstract; empty when there is no abstract."""
+    sections = [section for section in article.abstract_sections if not _PUBLISHER_LABEL.search(section.label)]
+    for section in reversed(sections):
         if section.category.upper() in _CONCLUSION_CATEGORY or _CONCLUSION_LABEL.match(section.label):
             return _leading(section.text)
-    text = article.abstract.strip()  # labels kept, so the sentences quoted stay one piece of the abstract
-    if not text:
-        return ""
+    # A section of nothing but publisher matter (an unlabelled copyright line) gives none: the one before it does.
+    return next(filter(None, (_concluding(section.text) for section in reversed(sections))), "")
+
+
+def _concluding(text: str) -> str:
+    """The finding of a section not labelled a conclusion: from a "CONCLUSIONS:" written into its text, else
+    its closing sentences."""
     inline = list(_INLINE_CONCLUSION.finditer(text))
-    if inline:
-        return _leading(text[inline[-1].end() :])
-    return _closing(text)
+    return _leading(text[inline[-1].end() :]) if inline else _closing(text)
 
 
 def _leading(text: str) -> str:

@@ -69,6 +69,57 @@ def test_publisher_matter_after_the_abstract_is_never_the_key_finding(trailer):
     assert key_finding(conclusions) == "Ketamine helps."
 
 
+@pytest.mark.parametrize(
+    "label",
+    ["DATABASE", "DATA AVAILABILITY", "Availability and implementation", "CLINICAL TRIAL REGISTRATION", "FUNDING",
+     "CONFLICT OF INTEREST", "ETHICS AND DISSEMINATION", "KEYWORDS", "LEVEL OF EVIDENCE"],
+)
+def test_a_section_of_publisher_matter_is_never_the_key_finding(label):
+    """By its label, whatever its sentences say; the finding is the closing sentences of the section before it."""
+    article = Article("1", abstract_sections=[
+        AbstractSection("Twenty patients took part. Ketamine reduced hyperalgesia."),
+        AbstractSection("Structural data are available under the number 6FL5.", label),
+    ])
+    assert key_finding(article) == "Twenty patients took part. Ketamine reduced hyperalgesia."
+
+
+def test_a_key_finding_never_crosses_from_one_section_into_the_next():
+    """The closing sentences come from the last section; a finding holds no line break."""
+    labelled = Article("1", abstract_sections=[
+        AbstractSection("PCR and direct sequencing of BRCA2 gene.", "METHODS", "METHODS"),
+        AbstractSection("Identification of a novel mutation of BRCA2 gene.", "RESULTS", "RESULTS"),
+    ])
+    assert key_finding(labelled) == "Identification of a novel mutation of BRCA2 gene."
+    paragraphs = Article("2", abstract_sections=[
+        AbstractSection("Pain fell in both groups. Sleep improved."), AbstractSection("Ketamine helps."),
+    ])
+    assert key_finding(paragraphs) == "Ketamine helps."
+    copyright_only = Article("3", abstract_sections=[
+        AbstractSection("Pain fell. Ketamine helps."), AbstractSection("Copyright © 2012 John Wiley & Sons, Ltd."),
+    ])
+    assert key_finding(copyright_only) == "Pain fell. Ketamine helps."
+
+
+@pytest.mark.parametrize(
+    ("file", "pmid", "expected"),
+    [
+        ("xizhou+pubMR__pubmed_result.xml", "30035852",
+         "Our data reveal that in these cell lines de novo thymidylate synthesis requires SHMT1 to be active, "
+         "regardless of its oligomeric state. We have also confirmed that the crosstalk between the cytosolic and "
+         "mitochondrial SHMT actually takes place and regulates the expression of the two isoforms. Apparently, the "
+         "crosstalk mechanism is independent from the oligomeric state and the catalytic activity of SHMT1."),
+        ("sk8erjs69+sr-project__test-files__pubmed_result.xml", "25320599",
+         "Identification of novel heterozygous germline mutation c.6428C>A ; p.Ser2143Stop of BRCA2 gene."),
+        ("solitude6060+Fulltext_search__data__pubmed_result.xml", "24459938",
+         "nasopharyngeal nonkeratinizing squamous cell carcinoma (T4N2M0 stage IV)."),
+    ],
+)
+def test_real_key_findings_stay_in_their_last_section(shared_data, file, pmid, expected):
+    """30035852's took in its 'DATABASE:' PDB accession line, 25320599's its METHODS, 24459938's a case sentence."""
+    records = parse_pubmed_xml(shared_data / "pubmed-xml" / "exports" / file)
+    assert key_finding(next(r for r in records if getattr(r, "pmid", None) == pmid)) == expected
+
+
 def test_a_finding_never_starts_on_a_connective_without_the_sentence_it_leans_on():
     text = ("Twelve volunteers took part. Ketamine abolished the hyperalgesia after remifentanil. "
             "In contrast, clonidine eased the pain ratings. Different mechanisms may underlie the two.")
@@ -213,7 +264,7 @@ def test_every_real_record_gets_a_known_study_type_and_a_verbatim_key_finding(co
         assert kind in STUDY_TYPES
         seen.add(kind)
         finding = key_finding(article)
-        assert finding in article.abstract
+        assert finding in article.abstract and "\n" not in finding, article.pmid
         assert bool(finding) == bool(article.abstract.strip())
         sentences = split_sentences(finding)  # over the length: one sentence, and those leaning on it ('However, ...')
         assert len(finding) <= MAX_CHARACTERS or all(leans_back(sentence) for sentence in sentences[1:]), article.pmid
