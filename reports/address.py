@@ -1,13 +1,17 @@
 """One e-mail address from the configuration, read by the standard library's header parser, and the SMTP login it can send.
 
 The sender may carry a display name (``OIH Watch <digest@example.org>``); a recipient is the bare
-address given to the SMTP server. The configuration checks both when it is loaded, so a bad one
-stops a run before a digest is recorded; a non-ASCII domain goes out in its ASCII (IDNA) form.
+address given to the SMTP server. A name that RFC 5322 wants in double quotes, as most names with a
+'.' or ',' ("St. Mary's Pain Clinic", "Dr. Müller", "OIH Watch, Pain Clinic"), is read as written
+when one <address> ends the value, and written quoted. The configuration checks both when it is
+loaded, so a bad one stops a run before a digest is recorded; a non-ASCII domain goes out in its
+ASCII (IDNA) form.
 Kept apart from ``reports.message`` so that loading the configuration does not import the renderer.
 """
 
 from __future__ import annotations
 
+import re
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.policy import default
@@ -18,25 +22,48 @@ EMAIL_PLACEHOLDER = "{email}"  # in digest.unsubscribe: each recipient's address
 # What the error of an address the mail server refused for good ends with (reports.delivery), and what
 # status adds to such an error stored without it (oihwatch.status), here where status need not import the mailer.
 ADDRESS_ADVICE = "correct or remove the address in [[recipients]]"
+# 'NAME <ADDRESS>': one address at the end, and a name that quoting reads as it stands. With an '@' in
+# it the name may be another address ('a@example.org, Name <b@example.org>' is two), and a '"' or '\\'
+# would change its meaning inside quotes: such values stay refused.
+_NAMED = re.compile(r'\s*([^"<>@\\]+?)\s*<([^<>]*)>\s*')
 
 
 def parse_address(text: str, *, display_name: bool = True) -> Address:
-    """The one address in ``text``; a ValueError saying what is wrong otherwise."""
+    """The one address in ``text``; a ValueError saying what is wrong otherwise. A name before a single
+    <address> is taken as written when the parser wants it quoted: its '.' (obsolete syntax, a defect)
+    and ',' (a list of two) make sense in one name only."""
+    address = _one_address(text) or _one_address(_name_quoted(text))
+    if address is None:
+        example = ("name@example.org or 'Name <name@example.org>'; a name holding \", @ or \\ goes in double quotes, "
+                   "with a \\ before each \" or \\ in it") if display_name else "name@example.org"
+        raise ValueError(f"{text!r} is not one e-mail address (write {example})")
+    if address.display_name and not display_name:
+        raise ValueError(f"{text!r}: give the address alone ({address.addr_spec}), without a name")
+    try:
+        ascii_domain(address.domain)
+    except idna.IDNAError as exc:
+        raise ValueError(f"{text!r}: {address.domain} is not a domain name (IDNA: {exc})") from None
+    return address
+
+
+def _one_address(text: str) -> Address | None:
+    """The address of a header value that holds one and nothing the parser finds wrong."""
     try:
         header = default.header_factory("to", text)
         addresses = header.addresses
-    except (HeaderParseError, IndexError):  # the parser raises IndexError on 'name@'
-        addresses, header = (), None
-    if header is None or header.defects or len(addresses) != 1 or not (addresses[0].username and addresses[0].domain):
-        example = "name@example.org or 'Name <name@example.org>'" if display_name else "name@example.org"
-        raise ValueError(f"{text!r} is not one e-mail address (write {example})")
-    if addresses[0].display_name and not display_name:
-        raise ValueError(f"{text!r}: give the address alone ({addresses[0].addr_spec}), without a name")
-    try:
-        ascii_domain(addresses[0].domain)
-    except idna.IDNAError as exc:
-        raise ValueError(f"{text!r}: {addresses[0].domain} is not a domain name (IDNA: {exc})") from None
+    except (HeaderParseError, IndexError, ValueError):  # IndexError on 'name@', ValueError on a line break in a part
+        return None
+    if header.defects or len(addresses) != 1 or not (addresses[0].username and addresses[0].domain):
+        return None
     return addresses[0]
+
+
+def _name_quoted(text: str) -> str:
+    """'NAME <ADDRESS>' with NAME in double quotes; '' when ``text`` is not of that form (``_NAMED``)."""
+    named = _NAMED.fullmatch(text)
+    if not named or not named.group(1).isprintable():
+        return ""
+    return f'"{named.group(1)}" <{named.group(2)}>'
 
 
 def ascii_domain(domain: str) -> str:
