@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+import subprocess
+import sys
+
 import pytest
 from click.testing import CliRunner
 
@@ -62,3 +67,33 @@ def test_help_names_every_format_it_reads():
     help_text = " ".join(CliRunner().invoke(cli, ["ingest", "--help"]).output.split())
     for name in ("PubMed XML", "MEDLINE", "RIS", "CSV", "JSON Lines"):
         assert name in help_text
+
+
+def test_dash_reads_stdin_through_a_pipe_gzip_too(config, shared_data, tmp_path):
+    """A pipe cannot seek: stdin is copied to the temp folder in blocks, read as a file, and removed."""
+    xml = shared_data / "pubmed-xml/biopython/pubmed4.xml"
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    piped = subprocess.run(
+        [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "ingest", "-"],
+        input=gzip.compress(xml.read_bytes()), capture_output=True, env={**os.environ, "TMPDIR": str(temp)}, timeout=120,
+    )
+    assert piped.returncode == 0, piped.stderr
+    records = Store(tmp_path / "corpus.db").count_articles()
+    assert records > 0
+    assert piped.stdout.decode() == f"1 file(s): {records} read, {records} new, 0 updated, 0 unchanged, 0 skipped\n"
+    assert list(temp.iterdir()) == []
+    assert " 0 new, 0 updated," in ingest(config, xml).stdout  # the same records as the file's
+
+
+def test_dash_among_files_is_named_stdin_in_what_is_said(config, shared_data):
+    medline = (shared_data / "medline/pubmed_result1.txt").read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-c", str(config), "ingest", str(shared_data / "pubmed-xml/metapub/38011560.xml"), "-"],
+                                input=medline)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("2 file(s): ")
+    bare = CliRunner().invoke(cli, ["-c", str(config), "ingest", "-"], input='{"pmid": "123"}\n')
+    assert "skipped: stdin: PMID 123: nothing but the PMID" in bare.stderr.splitlines()
+    unknown = CliRunner().invoke(cli, ["-c", str(config), "ingest", "-"], input="title,abstract\nA,B\n")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.startswith("Error: stdin: cannot tell the format; expected ") and unknown.stderr.count("\n") == 1

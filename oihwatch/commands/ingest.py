@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import shutil
+import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 
 import click
 from rich.console import Console
@@ -12,9 +18,13 @@ from corpus.errors import InputError
 from harvester.ingest import FileReport, IngestReport, ingest_files
 from oihwatch.app import App
 
+STDIN = "-"
+STDIN_NAME = "stdin"  # how the lines and errors name it
+COPY_BLOCK = 1 << 20
+
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1), help="records per transaction")
 @click.pass_obj
 def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
@@ -24,21 +34,28 @@ def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
     Each batch of records is one transaction; a bad file is reported and the files
     after it are still read. Ingesting a file twice changes nothing.
 
+    A FILE of - reads stdin, as 'oihwatch export -o -' writes stdout. Its format is
+    told by its content (gzip too), which names every format but CSV: a CSV is known
+    by its .csv name, so save it to a file first.
+
     \b
     Example:
         oihwatch ingest pubmed26n1335.xml.gz export.nbib cohen/Opiods.csv
+        oihwatch -c other.toml export --topic ketamine | oihwatch ingest -
     """
     console = Console(stderr=True)
-    with app.writing("ingest") as store, Progress(
+    with stdin_copied(files) as paths, app.writing("ingest") as store, Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.fields[read]:,} records"),
         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task("", read=0)
+        shown = dict(paths)
 
         def progress(report: FileReport) -> None:
-            bar.update(task, description=report.path, read=report.read)
+            bar.update(task, description=shown[report.path], read=report.read)
 
-        report = ingest_files(store, files, batch_size=batch_size, progress=progress)
+        report = ingest_files(store, [path for path, _ in paths], batch_size=batch_size, progress=progress)
+        name_as_given(report, shown)
     for line in file_lines(report):
         click.echo(line, err=True)  # one line each, however long: a log or grep reads them whole
     click.echo(summary_line(report))
@@ -48,6 +65,36 @@ def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
         good = len(report.files) - len(failed)
         rest = f"; the other {good} file(s) were ingested" if good else ""
         raise InputError(f"{failed[0]}{also}{rest}")
+
+
+@contextlib.contextmanager
+def stdin_copied(files: tuple[str, ...]) -> Iterator[list[tuple[str, str]]]:
+    """The files to read, each with its name for people: a - is a copy of stdin in the system temp
+    folder, named 'stdin', removed after. The readers tell gzip by its first bytes and then open the file
+    again, which a pipe cannot do; the copy goes in blocks, so memory stays bounded however much comes."""
+    if STDIN not in files:
+        yield [(path, path) for path in files]
+        return
+    stdin = sys.stdin.buffer
+    if stdin.isatty():
+        raise click.BadParameter("- reads stdin, a terminal here: pipe the records in, e.g. "
+                                 "'oihwatch -c other.toml export | oihwatch ingest -'", param_hint="FILES")
+    with tempfile.NamedTemporaryFile(prefix="oihwatch-stdin-") as copy:
+        try:
+            shutil.copyfileobj(stdin, copy, COPY_BLOCK)
+            copy.flush()
+        except OSError as exc:
+            raise InputError(f"cannot copy stdin to {copy.name}: {exc.strerror}; save it to a file and ingest that") from None
+        yield [(copy.name, STDIN_NAME) if path == STDIN else (path, path) for path in files]
+
+
+def name_as_given(report: IngestReport, shown: dict[str, str]) -> None:
+    """Each file's report, skipped records and error under the name people gave it ('stdin', not its copy's)."""
+    for file in report.files:
+        copy, name = file.path, shown[file.path]
+        if name != copy:
+            file.path, file.error = name, file.error.replace(copy, name)
+            file.skipped = [dataclasses.replace(skipped, source=name) for skipped in file.skipped]
 
 
 def file_lines(report: IngestReport) -> list[str]:
