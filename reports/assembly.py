@@ -3,14 +3,16 @@
 A record is in the digest when its OIH relevance reaches the threshold. It sits under every topic
 assigned to it (so a ketamine-and-tapering trial appears in both sections) or, with none, under
 "Other OIH research". Within a section the strongest evidence comes first (``corpus.evidence``),
-then the newest. A recipient subscribed to some topics gets those sections and "Other OIH
-research": the OIH papers no topic fits are most of them, the studies of OIH itself, and a topic
-list narrows the focus, not the subject. Retraction warnings go to everyone, because a clinician
-may have acted on any paper we sent. A digest shown again (its archive page, a late delivery)
-marks each paper retracted or corrected since it was listed, naming the digest that warned of it:
-that page is where a clinician looks a paper up again. Retraction,
-erratum and expression-of-concern notices are never listed: they are news about the paper they
-concern, which the store flags, and readers who were sent that paper get the warning.
+then the newest; a paper retracted before it was listed is no new evidence: it comes after those
+that stand, and the counts say how many such papers they hold. A recipient subscribed to some
+topics gets those sections and "Other OIH research": the OIH papers no topic fits are most of
+them, the studies of OIH itself, and a topic list narrows the focus, not the subject. Retraction
+warnings go to everyone, because a clinician may have acted on any paper we sent. A digest shown
+again (its archive page, a late delivery) marks each paper retracted or corrected since it was
+listed, naming the digest that warned of it: that page is where a clinician looks a paper up
+again. Retraction, erratum and expression-of-concern notices are never listed: they are news
+about the paper they concern, which the store flags, and readers who were sent that paper get
+the warning.
 """
 
 from __future__ import annotations
@@ -125,11 +127,28 @@ class Item:
         return f"https://doi.org/{quote(self.doi, safe=_PATH_SAFE)}" if self.doi else ""
 
 
+def listing_order(item: Item) -> tuple:
+    """Papers that stand first, strongest evidence then newest; a paper retracted when listed after them,
+    so that it never leads a section as its strongest evidence."""
+    return item.retracted_when_listed, item.sort_key
+
+
+def retracted_note(items: Iterable[Item]) -> str:
+    """'1 already retracted' of papers retracted when listed ('' for none): beside a count that includes them."""
+    retracted = sum(item.retracted_when_listed for item in items)
+    return f"{retracted} already retracted" if retracted else ""
+
+
 @dataclass(frozen=True)
 class Section:
     topic: str
     label: str
     items: tuple[Item, ...]
+
+    @property
+    def count_text(self) -> str:
+        """'4', or '4, 1 already retracted'."""
+        return ", ".join(filter(None, (str(len(self.items)), retracted_note(self.items))))
 
 
 @dataclass(frozen=True)
@@ -169,8 +188,15 @@ class Digest:
         return list(seen.values())
 
     @property
-    def counts(self) -> list[tuple[str, int]]:
-        return [(s.label, len(s.items)) for s in self.sections]
+    def counts(self) -> list[tuple[str, str]]:
+        return [(s.label, s.count_text) for s in self.sections]
+
+    @property
+    def new_papers(self) -> str:
+        """'2 new papers (1 already retracted)': a paper retracted before it was listed is not new evidence."""
+        count = len(self.items)
+        retracted = retracted_note(self.items)
+        return f"{count} new paper{'s' if count != 1 else ''}" + (f" ({retracted})" if retracted else "")
 
     @property
     def strongest(self) -> list[Item]:
@@ -203,8 +229,7 @@ class Digest:
 
     @property
     def subject(self) -> str:
-        count = len(self.items)
-        papers = f"{count} new paper{'s' if count != 1 else ''}" if count else "nothing found" if self.caveat else "nothing new"
+        papers = self.new_papers if self.items else "nothing found" if self.caveat else "nothing new"
         warning = f"; {len(self.warnings)} retraction/correction warning{'s' if len(self.warnings) != 1 else ''}"
         unsearched = f"; PubMed not searched since {self.unsearched_since}" if self.unsearched_since else ""
         return f"{self.title}, {self.dates}: {papers}{warning if self.warnings else ''}{unsearched}"
@@ -294,7 +319,7 @@ def assemble_digest(
         for topic in item.topics or (OTHER,):
             by_topic[topic].append(item)
     sections = tuple(
-        Section(name, topics.get(name, OTHER_LABEL), tuple(sorted(items, key=lambda i: i.sort_key)))
+        Section(name, topics.get(name, OTHER_LABEL), tuple(sorted(items, key=listing_order)))
         for name, items in by_topic.items()
         if items
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -14,7 +16,7 @@ import pytest
 
 from corpus.article import AbstractSection, Article, Author
 from corpus.evidence import STUDY_TYPES
-from corpus.tags import Classification, TopicScore, save_classifications
+from corpus.tags import Classification, TopicScore, load_classifications, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts
 from reports.assembly import Tag, TrendPoint, dates_text
 from reports.chart import trend_png, trend_text
@@ -99,6 +101,38 @@ def test_both_parts_hold_every_item_with_its_link_and_key_finding(real_digest):
         assert f"{section.label.upper()} ({len(section.items)})" in rendered.text
     assert "et al." in rendered.text and "curated" in rendered.text
     assert rendered.text.count("* ") == sum(len(s.items) for s in digest.sections)
+
+
+def visible_text(html: str) -> str:
+    """The words of an HTML part as a reader sees them, in order, spaces collapsed."""
+    return " ".join(" ".join(check_html(html).text).split())
+
+
+def test_a_paper_retracted_before_it_is_first_listed_comes_last_marked_and_counted_apart(shared_data, tmp_path):
+    """A retracted trial leading its section reads as the week's strongest evidence, and counted as a
+    new paper it swells the week without a word: it comes after the papers that stand, under a mark."""
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=2)))
+    section, following = preview_digest(store, params(), MONDAY).sections[:2]
+    leader = section.items[0]
+    record = store.get_article(leader.pmid)
+    store.upsert_articles([dataclasses.replace(record, publication_types=[*record.publication_types, "Retracted Publication"])])
+    save_classifications(store, [load_classifications(store, [leader.pmid])[leader.pmid]])  # classified again, as revised
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+    mail = email.message_from_bytes((tmp_path / "2026-W48" / "all@example.org.eml").read_bytes(), policy=default)
+    text, html = parts(mail)
+    count = len(preview_digest(store, params(), MONDAY).items)
+    assert mail["Subject"].endswith(f": {count} new papers (1 already retracted)")
+    counted = f"({len(section.items)}, 1 already retracted)"
+    assert f"{section.label.upper()} {counted}\n{'-' * len(f'{section.label} {counted}')}\n" in text
+    standing = [item.pmid for item in section.items[1:]]
+    words, visible = " ".join(text.split()), visible_text(html)
+    for part, case, pubmed in ((words, str.upper, "PubMed: https://pubmed.ncbi.nlm.nih.gov/"), (visible, str, "PubMed ")):
+        heading = case(section.label)
+        assert f"{count} new papers (1 already retracted)" in part.split(heading)[0]
+        listed = part.split(f"{heading} {counted}")[1].split(case(following.label))[0]
+        assert re.findall(re.escape(pubmed) + r"(\d+)", listed) == [*standing, leader.pmid]  # after the papers that stand
+        assert f"RETRACTED — do not rely on this finding {leader.title}" in listed and listed.count("RETRACTED") == 1
+        assert leader.title not in part.split(heading)[0]  # not among the strongest new evidence
 
 
 def test_html_is_email_safe_after_inlining(real_digest):
