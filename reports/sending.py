@@ -27,7 +27,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -117,6 +117,10 @@ class DigestOutcome:
     @property
     def already_sent(self) -> bool:
         return not (self.new or self.held or self.delivered or self.copied or self.failed or self.refused or self.dropped)
+
+
+# Told of each recipient marked delivered, in the same transaction (a run's counts move with the marks).
+OnDelivered = Callable[[DigestOutcome], None]
 
 
 def iso_utc(moment: datetime) -> str:
@@ -248,12 +252,13 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
 
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
                     period: str | None = None, since: date | None = None,
-                    archive_dir: Path | None = None) -> DigestOutcome:
+                    archive_dir: Path | None = None, on_delivered: OnDelivered | None = None) -> DigestOutcome:
     """Send what is missing of the period's digest (the current period by default); never send twice.
     A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
     of its window wait for classify, their tags were made for other topics, or the harvest fails
     (``_hold``). The page in ``archive_dir`` is written first, with those of earlier digests missing
-    from it (``archive_missing``); failing to write them (``outcome.archive_error``) holds no e-mail back."""
+    from it (``archive_missing``); failing to write them (``outcome.archive_error``) holds no e-mail back.
+    ``on_delivered`` is called with the outcome in the transaction marking each recipient delivered."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
@@ -275,7 +280,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
             archive_missing(store, params, archive_dir, now)
         except DeliveryError as exc:  # a copy to browse: the e-mails go all the same, and the caller says it failed
             outcome.archive_error = str(exc)
-    _deliver(store, params, record, digest, chart, now, transport, outcome)
+    _deliver(store, params, record, digest, chart, now, transport, outcome, on_delivered)
     return outcome
 
 
@@ -343,26 +348,27 @@ class _Archive:
 
 
 def send_owed_digests(store: Store, params: DigestParams, now: datetime, transport: Transport,
-                      current: str) -> list[DigestOutcome]:
+                      current: str, on_delivered: OnDelivered | None = None) -> list[DigestOutcome]:
     """Deliver what earlier periods' digests (not ``current``) still owe, oldest first, as recorded."""
     outcomes = []
     for record in owing_digests(store, excluding=current):
         outcome = DigestOutcome(record.period, transport.where, late=True)
         digest = _rebuilt(store, params, record)
         outcome.items = len(digest.items)
-        _deliver(store, params, record, digest, trend_png(digest.trend), now, transport, outcome)
+        _deliver(store, params, record, digest, trend_png(digest.trend), now, transport, outcome, on_delivered)
         outcomes.append(outcome)
     return outcomes
 
 
 def send_digests(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
-                 period: str | None = None, since: date | None = None,
-                 archive_dir: Path | None = None) -> list[DigestOutcome]:
+                 period: str | None = None, since: date | None = None, archive_dir: Path | None = None,
+                 on_delivered: OnDelivered | None = None) -> list[DigestOutcome]:
     """What ``digest --send`` and a run do: earlier digests still owed, then the current period's."""
     _require_recipients(params)
     period = period or current_period(params.weekday, params.time, params.timezone, now)
-    owed = send_owed_digests(store, params, now, transport, period)
-    return [*owed, send_due_digest(store, params, now, transport, period=period, since=since, archive_dir=archive_dir)]
+    owed = send_owed_digests(store, params, now, transport, period, on_delivered)
+    return [*owed, send_due_digest(store, params, now, transport, period=period, since=since, archive_dir=archive_dir,
+                                   on_delivered=on_delivered)]
 
 
 def _require_recipients(params: DigestParams) -> None:
@@ -371,7 +377,7 @@ def _require_recipients(params: DigestParams) -> None:
 
 
 def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: Digest, chart: bytes, now: datetime,
-             transport: Transport, outcome: DigestOutcome) -> None:
+             transport: Transport, outcome: DigestOutcome, on_delivered: OnDelivered | None) -> None:
     """Send each of the digest's pending deliveries; mark each one only once the server accepted it."""
     listed = deliveries(store, record.id)
     pending = [d for d in listed if not d.done]
@@ -426,8 +432,11 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
                 outcome.failed[delivery.recipient] = str(exc)
                 not_attempted = f"not attempted after {_stopped_by(exc)}; still pending"
                 break
-            mark_delivered(store, record.id, delivery.recipient, transport.status)
-            outcome.delivered.append(delivery.recipient)
+            with store.transaction():
+                mark_delivered(store, record.id, delivery.recipient, transport.status)
+                outcome.delivered.append(delivery.recipient)
+                if on_delivered is not None:
+                    on_delivered(outcome)
     _settle_at_data(store, record, at_data, transport.where, outcome)
     for delivery in pending:
         if delivery.recipient not in (*outcome.delivered, *outcome.copied, *outcome.dropped, *outcome.failed, *outcome.refused):

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from corpus.errors import DeliveryError, InputError
+from corpus.runs import record_progress
 from corpus.store import Store, utc_now
 from oihwatch.app import App
 from oihwatch.commands.params import IsoDate
@@ -146,8 +147,21 @@ def send_hint(store: Store, params: DigestParams, now: datetime, preview: Digest
 
 def deliver(store: Store, params: DigestParams, now: datetime, transport: Transport, counts: dict, *,
             period: str | None = None, since: date | None = None, archive_dir: Path | None = None) -> list[DigestOutcome]:
-    """``send_digests``, its counts put in the run's record (papers of the current one, messages delivered)."""
-    outcomes = send_digests(store, params, now, transport, period=period, since=since, archive_dir=archive_dir)
+    """``send_digests``, its counts put in the run's record (papers of the current one, messages delivered).
+    They are recorded with each recipient marked, too: a send killed midway leaves its row 'running', then
+    'interrupted', and it must not read "nothing sent" beside the recipients it reached (the papers are
+    then those of the digest it was sending)."""
+    (run_id,) = store.db.execute(  # the row ``recorded`` started: the write lock lets no other digest run
+        "SELECT MAX(id) FROM runs WHERE step = 'digest' AND status = 'running'").fetchone()
+    reached = 0
+
+    def progress(outcome: DigestOutcome) -> None:
+        nonlocal reached
+        reached += 1
+        record_progress(store, run_id, outcome.items, reached, 0)
+
+    outcomes = send_digests(store, params, now, transport, period=period, since=since, archive_dir=archive_dir,
+                            on_delivered=progress)
     counts["found"], counts["new"] = outcomes[-1].items, sum(len(o.delivered) for o in outcomes)
     return outcomes
 
