@@ -40,6 +40,18 @@ _PATH_SAFE = "/:@!$&'()*+,;="
 STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials; weaker evidence is not "strongest"
 
 
+# Notices by how much they change practice, the heaviest first: a paper retracted (or retracted and
+# replaced by a new version), retracted in part, under an expression of concern, corrected and
+# republished, or with an erratum. Warnings come in this order, and a paper's notices too.
+NOTICE_WEIGHTS = {RETRACTED: 0, "RetractedandRepublishedIn": 0, "PartialRetractionIn": 1, "ExpressionOfConcernIn": 2,
+                  "CorrectedandRepublishedIn": 3, "ErratumIn": 4}
+
+
+def mark_weight(mark: str) -> int:
+    """Where a standing mark ('retracted', 'ErratumIn:123') comes among notices (``NOTICE_WEIGHTS``)."""
+    return NOTICE_WEIGHTS.get(mark.partition(":")[0], len(NOTICE_WEIGHTS))
+
+
 LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likely"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the locale's
 
@@ -88,9 +100,17 @@ class Tag:
 class Later:
     """A notice that came after a digest listed the paper, and the later digest that warned of it."""
 
-    notice: str  # 'Retracted', 'Erratum published (PMID 123)' (``notice_text``)
+    mark: str  # 'retracted', 'ErratumIn:123' (``corpus.ledger.standing_marks``)
     dates: str  # the later digest's days, as its subject names them
-    retraction: bool
+
+    @property
+    def notice(self) -> str:
+        """'Retracted', 'Erratum published (PMID 123)' (``notice_text``)."""
+        return notice_text(self.mark)
+
+    @property
+    def retraction(self) -> bool:
+        return self.mark == RETRACTED
 
     @property
     def text(self) -> str:
@@ -156,7 +176,8 @@ class Warning:
     pmid: str
     title: str
     url: str
-    notices: tuple[str, ...]  # e.g. "Retracted", "Erratum published (PMID 123)"
+    notices: tuple[str, ...]  # e.g. "Retracted", "Erratum published (PMID 123)", the heaviest first
+    weight: int  # of the heaviest (``mark_weight``): warnings come in its order
 
 
 @dataclass(frozen=True)
@@ -207,8 +228,8 @@ class Digest:
 
     @property
     def since_listed(self) -> list[Item]:
-        """The papers retracted or corrected since this digest listed them."""
-        return [item for item in self.items if item.later]
+        """The papers retracted or corrected since this digest listed them, the heaviest notice first (``NOTICE_WEIGHTS``)."""
+        return sorted((item for item in self.items if item.later), key=lambda item: min(mark_weight(n.mark) for n in item.later))
 
     @property
     def dates(self) -> str:
@@ -278,9 +299,9 @@ def notice_text(mark: str) -> str:
 
 
 def build_warning(article: Article, marks: Iterable[str]) -> Warning:
-    ordered = sorted(marks, key=lambda m: (m != RETRACTED, m))
+    ordered = sorted(marks, key=lambda m: (mark_weight(m), m))
     return Warning(article.pmid, article.title or f"PMID {article.pmid}", article.pubmed_url,
-                   tuple(notice_text(m) for m in ordered))
+                   tuple(notice_text(m) for m in ordered), mark_weight(ordered[0]))
 
 
 def assemble_digest(
@@ -324,7 +345,8 @@ def assemble_digest(
         if items
     )
     this_week = TrendPoint(day_text(until), len({i.pmid for s in sections for i in s.items}))
-    return Digest(title, period, since, until, sections, tuple(warnings), (*history, this_week), unclassified)
+    ordered = tuple(sorted(warnings, key=lambda warning: warning.weight))  # the heaviest first, else as given
+    return Digest(title, period, since, until, sections, ordered, (*history, this_week), unclassified)
 
 
 def for_recipient(digest: Digest, topics: Sequence[str]) -> Digest:

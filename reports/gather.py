@@ -39,7 +39,7 @@ from corpus.ledger import (
 )
 from corpus.store import Store
 from corpus.tags import awaiting_classification, load_classifications
-from reports.assembly import Digest, Later, TrendPoint, assemble_digest, build_warning, dates_text, day_text, notice_text
+from reports.assembly import Digest, Later, TrendPoint, assemble_digest, build_warning, dates_text, day_text, mark_weight
 
 
 # How far back a digest looks for records an earlier digest missed because they were not yet
@@ -120,12 +120,12 @@ _LATER = ("SELECT {columns} FROM digest_items i JOIN digests listing ON listing.
 
 
 def later_notices(store: Store, digest_id: int) -> dict[str, list[Later]]:
-    """PMID -> what later digests warned about that paper of this digest, oldest first, retraction first."""
-    rows = store.db.execute(_LATER.format(columns="m.pmid, m.mark, d.since, d.until") + "WHERE i.digest_id = ? "
-                            "ORDER BY d.id, m.mark != ?, m.mark", (digest_id, RETRACTED))
+    """PMID -> what later digests warned about that paper of this digest, oldest first, the heaviest first (``mark_weight``)."""
+    rows = store.db.execute(_LATER.format(columns="d.id, m.pmid, m.mark, d.since, d.until") + "WHERE i.digest_id = ?",
+                            (digest_id,))
     later: dict[str, list[Later]] = {}
-    for pmid, mark, since, until in rows:
-        later.setdefault(pmid, []).append(Later(notice_text(mark), dates_text(since, until), mark == RETRACTED))
+    for _, pmid, mark, since, until in sorted(rows, key=lambda row: (row[0], mark_weight(row[2]), row[2])):
+        later.setdefault(pmid, []).append(Later(mark, dates_text(since, until)))
     return later
 
 

@@ -178,6 +178,31 @@ def test_a_sent_paper_republished_corrected_or_partly_retracted_is_warned_about_
     assert words not in parts(tmp_path / "2026-W50" / "all@example.org.eml")[0]  # once
 
 
+def test_warnings_come_heaviest_first_retractions_then_partial_retraction_concern_republished_corrected_errata(
+        shared_data, tmp_path):
+    """A retraction is what changes practice: it leads, in the e-mail and on the archive page of the digest that
+    listed the papers, whatever order the papers were sent or marked in."""
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=12)
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+    sent = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))
+    kinds = ["ErratumIn", "CorrectedandRepublishedIn", "ExpressionOfConcernIn", "PartialRetractionIn", "RetractionIn"]
+    clock.now = MONDAY + timedelta(days=1)
+    for pmid, kind, notice in zip(sent, kinds, range(101, 106)):
+        original = store.get_article(pmid)
+        store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, str(notice))])])
+        save_classifications(store, [classification(pmid)])
+    send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+    expected = [(sent[4], "Retracted"), (sent[3], "Partially retracted (PMID 104)"), (sent[2], "Expression of concern (PMID 103)"),
+                (sent[1], "Corrected and republished (PMID 102)"), (sent[0], "Erratum published (PMID 101)")]
+    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+    page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
+    for part in (text, html, page):
+        shown = [part.index(f"pubmed.ncbi.nlm.nih.gov/{pmid}/") for pmid, _ in expected]
+        notices = [part.index(f"{words}:" if part is not page else f"{words} since this digest") for _, words in expected]
+        assert shown == sorted(shown) and notices == sorted(notices)
+
+
 def test_every_warning_link_has_words_for_readers():
     assert set(NOTICE_WORDS) == WARNING_LINKS - {RETRACTION_LINK}
 

@@ -100,5 +100,5 @@ def test_a_digest_reads_only_the_sent_papers_that_carry_a_mark(shared_data, tmp_
     store.db.set_trace_callback(None)
     read = {pmid for sql in statements for pmid in re.findall(r"FROM articles WHERE pmid = '(\d+)'", sql)}
     assert len(sent) > 2 and read & sent == {retracted.pmid, corrected.pmid}
-    assert [(w.pmid, w.notices) for w in digest.warnings] == [(corrected.pmid, ("Erratum published (PMID 2)",)),
-                                                               (retracted.pmid, ("Retracted",))]
+    assert [(w.pmid, w.notices) for w in digest.warnings] == [(retracted.pmid, ("Retracted",)),
+                                                               (corrected.pmid, ("Erratum published (PMID 2)",))]
