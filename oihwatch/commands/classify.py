@@ -260,15 +260,16 @@ def roc_auc_text(measures: dict) -> str:
 
 
 def check_folds(folds: int, curated: CuratedSet, articles: list) -> None:
-    """Raise ``ClassifierError`` when the corpus holds too few curated training records for ``folds`` folds:
-    each fold holds out at least one, or the model of a fold is scored on nothing."""
+    """Raise ``ClassifierError`` when the corpus holds too few curated training records to cross-validate,
+    and a usage error when it holds fewer than ``folds``: each fold holds out at least one, or the model
+    of a fold is scored on nothing."""
     stored = len(stored_training_pmids(curated, articles))
     if stored < 2:
         raise ClassifierError(f"cross-validation needs at least 2 records with curated training labels in the corpus, "
                               f"and it holds {stored}; ingest the labelled records or label some with 'oihwatch label'")
-    if folds > stored:
-        raise ClassifierError(f"--folds {folds} is more than the {stored} records with curated training labels in the "
-                              f"corpus (each fold holds out at least one); give --folds 2 to {stored}")
+    if folds > stored:  # a bad option value, as --folds 1 is: a usage error
+        raise click.BadParameter(f"{folds} is more than the {stored} records with curated training labels in the corpus "
+                                 f"(each fold holds out at least one); give 2 to {stored}", param_hint="'--folds'")
 
 
 @click.command()
@@ -321,9 +322,9 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
         oihwatch label 38011560 ketamine --not
     """
     topic = named_as(topic, [RELEVANCE, *app.settings.topics])  # any letter case, as search and recipients take it
-    if topic != RELEVANCE and topic not in app.settings.topics:
+    if topic != RELEVANCE and topic not in app.settings.topics:  # a bad argument, as a bad PMID is: a usage error
         topics = f"or one of: {', '.join(app.settings.topics)}" if app.settings.topics else "(no [topics.*] are configured)"
-        raise ClassifierError(f"unknown topic {topic!r}; use 'oih' {topics}")
+        raise click.BadParameter(f"unknown topic {topic!r}; use 'oih' {topics}", param_hint="'TOPIC'")
     rules, _ = rules_for(app.settings)
     try:  # loaded before the lock, so a scheduled job waiting for it does not wait through the load
         model = current_model(app, rules)
