@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from corpus.errors import StorageError
 from corpus.runs import finish_run, finish_stopped, start_run
 from corpus.store import Store
 
@@ -22,7 +23,10 @@ def recorded(store: Store, step: str) -> Iterator[dict]:
     try:
         yield counts
     except BaseException as exc:
-        if not finish_stopped(store, run_id, exc, **counts):
-            finish_run(store, run_id, "failed", error=" ".join(str(exc).split()) or type(exc).__name__, **counts)
+        # A full disk that failed the step fails this write too: the step's error, which says what it did, goes
+        # on, and the row left 'running' shows as interrupted ("... or could not record its end").
+        with contextlib.suppress(StorageError):
+            if not finish_stopped(store, run_id, exc, **counts):
+                finish_run(store, run_id, "failed", error=" ".join(str(exc).split()) or type(exc).__name__, **counts)
         raise
     finish_run(store, run_id, "ok", **counts)

@@ -19,6 +19,7 @@ from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of, why_no_model
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
+from reports.acceptance import unrecorded
 from reports.address import ADDRESS_ADVICE, login_problem
 from reports.period import digest_due
 
@@ -31,7 +32,8 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
         {k: getattr(run, k) for k in ("step", "query", "started", "finished", "status", "found", "new", "updated", "error")}
         for run in last_runs(store).values()
     ]
-    if not held(lock_path(settings.database_path)):
+    writing = held(lock_path(settings.database_path))
+    if not writing:
         for run in runs:
             if run["status"] == "running":
                 run.update(status="interrupted", error=INTERRUPTED)
@@ -68,6 +70,7 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
             "last": {"period": last_digest["period"], "created": last_digest["created"],
                      "deliveries": delivery_counts(store, last_digest["id"])} if last_digest else None,
             "pending": [dict(row) for row in pending],
+            "accepted_unrecorded": [] if writing else accepted_unrecorded(store),
             "refused": [dict(row) for row in refused],
         },
         "next_runs": {name: times[0].isoformat() if times else None for name, times in fire_times.items()},
@@ -85,6 +88,17 @@ def integrity(store: Store) -> str:
     except StorageError as exc:
         return str(exc)
     return "ok"
+
+
+def accepted_unrecorded(store: Store) -> list[dict]:
+    """The delivery still pending whose message the server accepted while the corpus could not record it
+    (``reports.acceptance``): the next send records it rather than sends it again. Asked only while no
+    process holds the write lock, as a send notes each message it is sending."""
+    note = unrecorded(store)
+    if note is None:
+        return []
+    (period,) = store.db.execute("SELECT period FROM digests WHERE id = ?", (note.digest_id,)).fetchone()
+    return [{"period": period, "recipient": note.recipient, "note": str(note.path)}]
 
 
 def digest_counts(store: Store) -> dict[str, int]:
@@ -150,7 +164,14 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     for row in status["digests"]["refused"]:
         found.append(f"the {row['period']} digest to {row['recipient']} was refused for good, not retried: "
                      f"{advised(row['recipient'], row['error'])}")
-    found.extend(pending_warnings(status["digests"]["pending"]))
+    accepted = status["digests"]["accepted_unrecorded"]
+    for row in accepted:
+        found.append(f"the {row['period']} digest to {row['recipient']} was accepted by the server, but the corpus could "
+                     f"not record it then (it is noted in {row['note']}); the next 'oihwatch digest --send' or run "
+                     "records it, without sending it again")
+    noted = {(row["period"], row["recipient"]) for row in accepted}  # pending still, but not 'not tried yet'
+    found.extend(pending_warnings([row for row in status["digests"]["pending"]
+                                   if (row["period"], row["recipient"]) not in noted]))
     found.extend(held_digest(settings, store, now))
     return found
 

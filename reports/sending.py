@@ -33,12 +33,13 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
-from corpus.errors import ConfigError, DeliveryError, InputError
+from corpus.errors import ConfigError, DeliveryError, InputError, StorageError
 from corpus.ledger import (
-    DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, mark_refused, owing_digests,
-    record_digest, unlisted,
+    Delivery, DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, mark_refused,
+    owing_digests, record_digest, unlisted,
 )
 from corpus.store import Store
+from reports.acceptance import Note, note_sending, record_noted
 from reports.assembly import OTHER_LABEL, Digest, for_recipient
 from reports.chart import trend_png
 from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write_archive_index, write_archive_page
@@ -378,7 +379,9 @@ def _require_recipients(params: DigestParams) -> None:
 
 def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: Digest, chart: bytes, now: datetime,
              transport: Transport, outcome: DigestOutcome, on_delivered: OnDelivered | None) -> None:
-    """Send each of the digest's pending deliveries; mark each one only once the server accepted it."""
+    """Send each of the digest's pending deliveries; mark each one only once the server accepted it (first,
+    one accepted that an earlier send could not mark: ``reports.acceptance``)."""
+    record_noted(store)
     listed = deliveries(store, record.id)
     pending = [d for d in listed if not d.done]
     outcome.earlier = [d.recipient for d in listed if d.delivered]
@@ -415,6 +418,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
                 transport.send(message, recipient.email)
                 outcome.copied.append(delivery.recipient)
                 continue
+            note = note_sending(store, delivery, transport.status)
             try:
                 transport.send(message, recipient.email)
             except RecipientRefused as exc:
@@ -432,15 +436,41 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
                 outcome.failed[delivery.recipient] = str(exc)
                 not_attempted = f"not attempted after {_stopped_by(exc)}; still pending"
                 break
-            with store.transaction():
-                mark_delivered(store, record.id, delivery.recipient, transport.status)
-                outcome.delivered.append(delivery.recipient)
-                if on_delivered is not None:
-                    on_delivered(outcome)
+            _mark_accepted(store, record, delivery, transport, outcome, note, on_delivered)
     _settle_at_data(store, record, at_data, transport.where, outcome)
     for delivery in pending:
         if delivery.recipient not in (*outcome.delivered, *outcome.copied, *outcome.dropped, *outcome.failed, *outcome.refused):
             outcome.failed[delivery.recipient] = not_attempted
+
+
+def _mark_accepted(store: Store, record: DigestRecord, delivery: Delivery, transport: Transport,
+                   outcome: DigestOutcome, note: Note | None, on_delivered: OnDelivered | None) -> None:
+    """Mark ``delivery`` delivered, the server having accepted its message. Should the corpus refuse the
+    write (a full disk), ``note`` says the message was accepted, so the next send records it rather than
+    send it again; the send stops there, as every recipient after it would meet the same."""
+    noted = note if note is not None and note.accepted() else None
+    try:
+        with store.transaction():
+            mark_delivered(store, record.id, delivery.recipient, transport.status)
+            if on_delivered is not None:
+                on_delivered(outcome)
+    except StorageError as exc:
+        raise StorageError(f"{exc}; {_unrecorded(record.period, delivery.recipient, transport, noted)}") from exc
+    outcome.delivered.append(delivery.recipient)
+    if note is not None:
+        note.forget()
+
+
+def _unrecorded(period: str, recipient: str, transport: Transport, note: Note | None) -> str:
+    """What became of a message accepted that the corpus could not record, and what the next send does."""
+    how = "written to" if transport.status == "written" else "accepted by"
+    went = f"{recipient}'s copy of the {period} digest was {how} {transport.where}"
+    if note is None:
+        return (f"{went}, but could not be recorded, so the next 'oihwatch digest --send' or run sends it again (with the "
+                "same Message-ID, which most mail clients fold); once the corpus can be written again, rerun to send what "
+                "is missing")
+    return (f"{went}, but could not be recorded: it is noted in {note.path}, and the next 'oihwatch digest --send' or run "
+            "records it instead of sending it again; once the corpus can be written again, rerun to send what is missing")
 
 
 def _stopped_by(error: DeliveryError) -> str:
