@@ -10,6 +10,7 @@ inlined with css-inline and the class attributes are dropped afterwards.
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,20 @@ class RenderedDigest:
 def full_stop(text: str) -> str:
     """``text`` ending in one full stop: 'Smith J et al.' stays as it is."""
     return text if text.endswith(".") else f"{text}."
+
+
+# Columns of the plain-text part: a 78-column reader shows a line whole, with room for a reply's '> '.
+# Its lines are broken here, not marked format=flowed (RFC 3676): the clients that show a line as it
+# is (terminals, a reply's quote) are the ones it is for, and most others show the HTML part.
+TEXT_WIDTH = 76
+
+
+def wrap(text: str, indent: str = "", first: str | None = None) -> str:
+    """``text`` filled to ``TEXT_WIDTH`` columns, its first line after ``first`` (``indent`` when None), the
+    others after ``indent``: continuation lines sit under their item. A word longer than a line (a URL, a
+    DOI) is never broken, nor at its hyphens: it takes a line of its own, and its link still works."""
+    return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def pubmed_list(items: Sequence[Item]) -> str:
@@ -72,7 +87,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(full_stop=full_stop)
+    env.filters.update(full_stop=full_stop, wrap=wrap)
     return env
 
 

@@ -81,6 +81,11 @@ def params(recipients: tuple[Recipient, ...] = (Recipient("all@example.org"),), 
     return DigestParams(**values)
 
 
+def words(text: str) -> str:
+    """``text`` with its whitespace collapsed: what a reader reads across the lines of the filled plain-text part."""
+    return " ".join(text.split())
+
+
 def parts(message) -> tuple[str, str]:
     """The decoded text and HTML bodies of an e-mail (an EmailMessage, or the path of an .eml file)."""
     import email

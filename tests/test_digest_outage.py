@@ -9,7 +9,7 @@ import pytest
 from corpus.ledger import find_digest
 from corpus.runs import finish_run, start_run
 from corpus.store import Store
-from digest_support import MONDAY, Clock, filled_store, params, parts
+from digest_support import MONDAY, Clock, filled_store, params, parts, words
 from reports.delivery import SmtpTransport
 from reports.outage import HARVEST_OUTAGE_GRACE, harvest_outage
 from reports.sending import Recipient, hold_reason, preview_digest, send_due_digest
@@ -109,7 +109,7 @@ def test_past_the_grace_a_digest_goes_out_saying_since_when_pubmed_could_not_be_
     assert not sent.held and sent.delivered == [EVERYONE.email] and list(sent.failed) == [KETAMINE.email]
     (message,) = smtp.handler.received_by(EVERYONE.email)
     text, html = parts(message)
-    assert text.replace("\r\n", "\n").split("\n\n")[1] == f"INCOMPLETE: {NOTE}"  # under the heading line, before anything else
+    assert words(text.replace("\r\n", "\n").split("\n\n")[1]) == f"INCOMPLETE: {NOTE}"  # under the heading line, before anything else
     assert html.index(NOTE) < html.index("The week at a glance")
     assert message["Subject"].endswith("; PubMed not searched since 2026-11-22")
 
@@ -118,7 +118,7 @@ def test_past_the_grace_a_digest_goes_out_saying_since_when_pubmed_could_not_be_
     again = send(store, clock, DUE + HARVEST_OUTAGE_GRACE + timedelta(hours=2), smtp)
     assert again.delivered == [KETAMINE.email]  # the digest as recorded, note and all
     (late,) = smtp.handler.received_by(KETAMINE.email)
-    assert f"INCOMPLETE: {NOTE}" in parts(late)[0] and late["Subject"].endswith("; PubMed not searched since 2026-11-22")
+    assert f"INCOMPLETE: {NOTE}" in words(parts(late)[0]) and late["Subject"].endswith("; PubMed not searched since 2026-11-22")
 
 
 def test_a_first_backfill_that_fails_holds_the_first_digest_and_an_empty_one_says_nothing_found(store, clock, smtp):

@@ -17,7 +17,7 @@ import pytest
 from corpus.article import AbstractSection, Article, Author
 from corpus.evidence import STUDY_TYPES
 from corpus.tags import Classification, TopicScore, load_classifications, save_classifications
-from digest_support import MONDAY, Clock, filled_store, params, parts
+from digest_support import MONDAY, Clock, filled_store, params, parts, words
 from reports.assembly import Tag, TrendPoint, dates_text
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
@@ -89,11 +89,11 @@ def test_both_parts_hold_every_item_with_its_link_and_key_finding(real_digest):
     assert len(digest.items) >= 20 and len(digest.sections) == 5
     rendered = render_digest(digest, chart_src="cid:chart")
     page = check_html(rendered.html)
-    visible = " ".join(page.text)
+    visible, text = " ".join(page.text), words(rendered.text)
     for item in digest.items:
         assert item.url in rendered.text and item.url in page.links
-        assert item.key_finding and item.key_finding in rendered.text and item.key_finding in visible
-        assert item.title in rendered.text and item.title in visible
+        assert item.key_finding and item.key_finding in text and item.key_finding in visible
+        assert item.title in text and item.title in visible
         if item.doi:
             assert item.doi_url in page.links and item.doi_url in rendered.text
     for section in digest.sections:
@@ -125,14 +125,41 @@ def test_a_paper_retracted_before_it_is_first_listed_comes_last_marked_and_count
     counted = f"({len(section.items)}, 1 already retracted)"
     assert f"{section.label.upper()} {counted}\n{'-' * len(f'{section.label} {counted}')}\n" in text
     standing = [item.pmid for item in section.items[1:]]
-    words, visible = " ".join(text.split()), visible_text(html)
-    for part, case, pubmed in ((words, str.upper, "PubMed: https://pubmed.ncbi.nlm.nih.gov/"), (visible, str, "PubMed ")):
+    read, visible = words(text), visible_text(html)
+    for part, case, pubmed in ((read, str.upper, "PubMed: https://pubmed.ncbi.nlm.nih.gov/"), (visible, str, "PubMed ")):
         heading = case(section.label)
         assert f"{count} new papers (1 already retracted)" in part.split(heading)[0]
         listed = part.split(f"{heading} {counted}")[1].split(case(following.label))[0]
         assert re.findall(re.escape(pubmed) + r"(\d+)", listed) == [*standing, leader.pmid]  # after the papers that stand
         assert f"RETRACTED — do not rely on this finding {leader.title}" in listed and listed.count("RETRACTED") == 1
         assert leader.title not in part.split(heading)[0]  # not among the strongest new evidence
+
+
+def test_the_text_part_reads_at_76_columns_and_no_link_is_broken(shared_data, tmp_path):
+    """Terminal clients, and quoting in a reply, show a line as it is: a 170-column title or finding runs off
+    the screen. Every line fits 76 columns, continuation lines sit under their item, and a URL too long for
+    a line is whole on one of its own (a link broken in two leads nowhere)."""
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=2)))
+    digest = preview_digest(store, params(), MONDAY)
+    unsubscribe = "https://lists.example.org/oih/unsubscribe?email={email}&list=opioid-induced-hyperalgesia-weekly"
+    send_due_digest(store, params(unsubscribe=unsubscribe, per_section=3), MONDAY, OutboxTransport(tmp_path))
+    text = parts(tmp_path / "2026-W48" / "all@example.org.eml")[0]
+    lines = text.splitlines()
+    assert max(len(item.title) for item in digest.items) > 100
+    assert [line for line in lines if len(line) > 76 and not re.fullmatch(r"( {2})?https://\S+", line)] == []
+    assert "\n-- \n" in text  # the signature separator clients recognise
+    assert "\n  https://lists.example.org/oih/unsubscribe?email=all%40example.org&list=opioid-induced-hyperalgesia-weekly\n" in text
+    items = [block for block in text.split("\n\n") if block.startswith("* ")]
+    assert len(items) == sum(min(3, len(section.items)) for section in digest.sections)
+    for block in items:
+        assert all(line.startswith("  ") and not line.startswith("   ") for line in block.splitlines()[1:])
+        pubmed = re.search(r"https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/", block)
+        item = next(item for item in digest.items if item.pmid == pubmed[1])
+        assert f"* {item.title} " in words(block) and f"Key finding: {item.key_finding} PubMed: " in words(block)
+        assert f"  PubMed: {item.url}\n" in block + "\n" and (not item.doi or f"{item.doi_url}\n" in block + "\n")
+    legend = text.split("\n-- \n")[1]
+    assert words(legend).startswith("Key findings are sentences quoted from each abstract, not summaries. Topics come")
+    assert max(len(line) for line in legend.splitlines()) > 66  # filled, not cut short
 
 
 def test_html_is_email_safe_after_inlining(real_digest):
@@ -169,7 +196,7 @@ def test_tags_show_their_confidence_in_a_word_not_a_probability(real_digest):
     assert tag_lines and not any("%" in line for line in tag_lines)
     page = check_html(rendered.html)
     shown = {f"{tag.label} ({tag.confidence})" for item in digest.items for tag in item.tags}
-    assert shown <= set(page.text) and all(t in rendered.text for t in shown)
+    assert shown <= set(page.text) and all(t in words(rendered.text) for t in shown)
     assert "curated" in {tag.confidence for item in digest.items for tag in item.tags}
 
 
@@ -191,7 +218,7 @@ def test_markup_and_non_ascii_in_titles_and_findings_are_escaped(shared_data):
     assert "<script" not in rendered.html and "<math" not in rendered.html and "<img src=x" not in rendered.html
     assert "&lt;script&gt;" in rendered.html and "&amp;" in rendered.html and "Zürich" in rendered.html
     assert HOSTILE in " ".join(page.text)  # shown exactly as written, as text
-    assert HOSTILE in rendered.text and "a < b & c > d" in rendered.text  # the text part is not HTML-escaped
+    assert HOSTILE in words(rendered.text) and "a < b & c > d" in rendered.text  # the text part is not HTML-escaped
     assert page.images[0]["src"] == "cid:c" and len(page.images) == 1
 
 
@@ -216,7 +243,7 @@ def test_citation_lines_end_once_and_missing_parts_leave_no_gap(shared_data):
     assert page.empty == [] and "Solo B</p>" in rendered.html and "&middot; </p>" not in rendered.html
 
     link = "https://doi.org/10.1002/(sici)1097-0142(19960815)78:4%3C852::aid-cncr23%3E3.0.co;2-t"
-    assert f"DOI: {link}\n" in rendered.text and link in page.links
+    assert f"  DOI:\n  {link}\n" in rendered.text and link in page.links  # too long for the line: on one of its own
     assert urllib.parse.unquote(link.removeprefix("https://doi.org/")) == sici
     assert f"DOI {sici}" in " ".join(page.text)  # shown as written
 
@@ -374,7 +401,8 @@ def test_the_link_to_the_rest_of_a_long_section_names_a_bounded_number_of_papers
     assert len(section.items) > 3
     rendered = render_digest(digest, per_section=1)
     link = "https://pubmed.ncbi.nlm.nih.gov/?term=" + "%2C".join(item.pmid for item in section.items[1:3])
-    assert f"+ {len(section.items) - 1} more in {section.label} (weaker evidence or older), the first 2 of them on PubMed:\n  {link}\n" in rendered.text
+    assert f"+ {len(section.items) - 1} more in {section.label} (weaker evidence or older), the first 2 of them on PubMed: {link}" in words(rendered.text)
+    assert f"PubMed:\n  {link}\n" in rendered.text
     assert link in check_html(rendered.html).links
 
 

@@ -38,7 +38,7 @@ def footer_links(message) -> tuple[str, str]:
     """The unsubscribe link of the text part and of the HTML part."""
     text, html = parts(message)
     in_html = re.search(r'<a href="([^"]+)"[^>]*>Unsubscribe</a>', html)
-    return re.search(r"Unsubscribe: (\S+)", text)[1], in_html[1]
+    return re.search(r"Unsubscribe:\s+(\S+)", text)[1], in_html[1]  # a long link on a line of its own
 
 
 def test_each_recipient_gets_a_one_click_link_naming_them_in_the_header_and_the_footer(store):
