@@ -52,6 +52,29 @@ def mark_weight(mark: str) -> int:
     return NOTICE_WEIGHTS.get(mark.partition(":")[0], len(NOTICE_WEIGHTS))
 
 
+# A record's languages are ISO 639-2/B codes (PubMed's <Language>, MEDLINE's LA): the names of the
+# common ones, as PubMed's "[Article in Chinese]" says them; another code is shown as it is.
+LANGUAGES = {
+    "ara": "Arabic", "chi": "Chinese", "cze": "Czech", "dan": "Danish", "dut": "Dutch", "fin": "Finnish",
+    "fre": "French", "ger": "German", "gre": "Greek", "heb": "Hebrew", "hrv": "Croatian", "hun": "Hungarian",
+    "ita": "Italian", "jpn": "Japanese", "kor": "Korean", "nor": "Norwegian", "per": "Persian", "pol": "Polish",
+    "por": "Portuguese", "rum": "Romanian", "rus": "Russian", "slo": "Slovak", "spa": "Spanish", "swe": "Swedish",
+    "tur": "Turkish", "ukr": "Ukrainian",
+}
+ENGLISH = frozenset({"eng", "en", "english"})  # RIS and CSV files may name it
+UNDETERMINED = "und"
+
+
+def language_note(languages: Sequence[str]) -> str:
+    """'[Article in Chinese]' for a paper not in English, as PubMed marks it (its title in brackets is a
+    translation, a sign few readers know); '' for one in English, among others or alone, or of no known language."""
+    codes = [code.strip() for code in languages if code.strip()]
+    named = [LANGUAGES.get(code.lower(), code) for code in codes if code.lower() != UNDETERMINED]
+    if not named or any(code.lower() in ENGLISH for code in codes):
+        return ""
+    return f"[Article in {', '.join(named)}]"
+
+
 LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likely"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the locale's
 
@@ -133,6 +156,7 @@ class Item:
     key_finding: str
     updated: bool
     retracted: bool
+    language: str = ""  # '[Article in Chinese]' for a paper not in English (``language_note``)
     sort_key: tuple = field(repr=False, compare=False, default=())
     later: tuple[Later, ...] = ()  # notices since the digest listed it
 
@@ -285,6 +309,7 @@ def build_item(article: Article, classification: Classification, topic_labels: M
         key_finding=classification.key_finding,
         updated=updated,
         retracted=article.retracted,
+        language=language_note(article.languages),
         sort_key=(evidence_rank(classification.study_type), -day, -int(article.pmid) if article.pmid.isdigit() else 0),
         later=tuple(later),
     )

@@ -18,7 +18,8 @@ from corpus.article import AbstractSection, Article, Author
 from corpus.evidence import STUDY_TYPES
 from corpus.tags import Classification, TopicScore, load_classifications, save_classifications
 from digest_support import MONDAY, Clock, filled_store, params, parts, words
-from reports.assembly import Tag, TrendPoint, dates_text
+from harvester.pubmed_xml import parse_pubmed_xml
+from reports.assembly import Tag, TrendPoint, dates_text, language_note
 from reports.chart import trend_png, trend_text
 from reports.delivery import OutboxTransport
 from reports.message import build_message, chart_cid, unsubscribe_link
@@ -160,6 +161,27 @@ def test_the_text_part_reads_at_76_columns_and_no_link_is_broken(shared_data, tm
     legend = text.split("\n-- \n")[1]
     assert words(legend).startswith("Key findings are sentences quoted from each abstract, not summaries. Topics come")
     assert max(len(line) for line in legend.splitlines()) > 66  # filled, not cut short
+
+
+def test_a_paper_not_in_english_says_so_as_pubmed_does(shared_data):
+    """A title in square brackets is PubMed's translation of it, a sign few clinicians know: the paper
+    itself may be in a language they cannot read."""
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=1)
+    export = shared_data / "pubmed-xml" / "exports" / "qi29+main_finding_recognition__pubmed_result.xml"
+    papers = [dataclasses.replace(record, created="2026-11-20") for record in parse_pubmed_xml(export)
+              if isinstance(record, Article) and record.pmid in ("26582223", "1948942", "7327338", "28277229")]
+    store.upsert_articles(papers)
+    save_classifications(store, [Classification(a.pmid, 0.9, "case_report", "", "t", []) for a in papers])
+    rendered = render_digest(preview_digest(store, params(), MONDAY))
+    text, visible = words(rendered.text), visible_text(rendered.html)
+    notes = {"26582223": "[Article in Chinese]", "1948942": "[Article in Norwegian]", "7327338": "[Article in Italian]",
+             "28277229": ""}  # in English and Spanish: no note
+    for paper in papers:
+        title = f"{paper.title} {notes[paper.pmid]}".strip()
+        assert f"* {title} " in text and f"{title} " in visible
+    assert text.count("[Article in ") == visible.count("[Article in ") == 3
+    assert language_note(["tlh"]) == "[Article in tlh]" and language_note(["fre", "ger"]) == "[Article in French, German]"
+    assert language_note(["und"]) == language_note([]) == language_note(["English"]) == ""
 
 
 def test_html_is_email_safe_after_inlining(real_digest):
