@@ -50,7 +50,6 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
         "WHERE v.status = 'refused' AND v.digest_id = (SELECT MAX(w.digest_id) FROM deliveries w "
         "WHERE w.recipient = v.recipient AND w.status != 'skipped') ORDER BY v.recipient"
     ) if row["recipient"].casefold() in configured]  # one taken out of the config needs nothing more
-    fire_times = next_fire_times(settings.schedule, now, count=2)
     records = store.count_articles()
     status = {
         "config": str(settings.source),
@@ -73,10 +72,38 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
             "accepted_unrecorded": [] if writing else accepted_unrecorded(store),
             "refused": [dict(row) for row in refused],
         },
-        "next_runs": {name: times[0].isoformat() if times else None for name, times in fire_times.items()},
+        "next_runs": next_runs(settings, now),
     }
     status["warnings"] = warnings(settings, store, status, now)
     return status
+
+
+def gather_unreadable(settings: Settings, meta: dict | None, now: datetime, damage: str) -> dict:
+    """What status can tell of a corpus too damaged to be read at all (a file cut short, whose schema SQLite
+    cannot read): what the config and the model say, with ``damage`` as ``integrity`` and the first warning.
+    What only the corpus holds (its counts, runs and digests) is None: unknown, not zero."""
+    model = model_summary(settings, meta)
+    return {
+        "config": str(settings.source),
+        "database": str(settings.database_path),
+        "integrity": damage,
+        "records": None,
+        "deleted": None,
+        "unclassified": None,
+        "relevant": None,
+        "topics": {name: {"label": topic.label, "tagged": None} for name, topic in settings.topics.items()},
+        "last_runs": None,
+        "model": model,
+        "digests": None,
+        "next_runs": next_runs(settings, now),
+        "warnings": [damage, *mail_warnings(settings), *model_warnings(settings, model)],
+    }
+
+
+def next_runs(settings: Settings, now: datetime) -> dict[str, str | None]:
+    """When each scheduled job fires next."""
+    return {name: times[0].isoformat() if times else None
+            for name, times in next_fire_times(settings.schedule, now, count=2).items()}
 
 
 def integrity(store: Store) -> str:
@@ -156,11 +183,7 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
         elif now - datetime.fromisoformat(success.started) > expected:
             found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
     found.extend(mail_warnings(settings))
-    if status["model"] is None:
-        found.append(why_no_model(settings))
-    elif status["model"].get("problem"):
-        found.append(f"the saved model cannot be used: {status['model']['problem']}, then 'oihwatch classify' "
-                     "(or 'oihwatch run', which does both)")
+    found.extend(model_warnings(settings, status["model"]))
     for row in status["digests"]["refused"]:
         found.append(f"the {row['period']} digest to {row['recipient']} was refused for good, not retried: "
                      f"{advised(row['recipient'], row['error'])}")
@@ -174,6 +197,16 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
                                    if (row["period"], row["recipient"]) not in noted]))
     found.extend(held_digest(settings, store, now))
     return found
+
+
+def model_warnings(settings: Settings, model: dict | None) -> list[str]:
+    """No model, or one that cannot be used (``model_summary``), and what to run."""
+    if model is None:
+        return [why_no_model(settings)]
+    if model.get("problem"):
+        return [f"the saved model cannot be used: {model['problem']}, then 'oihwatch classify' "
+                "(or 'oihwatch run', which does both)"]
+    return []
 
 
 def held_digest(settings: Settings, store: Store, now: datetime) -> list[str]:

@@ -4,16 +4,19 @@ matplotlib, so monitoring that calls it often does not wait a second each time."
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
+from corpus.errors import StorageError
+from corpus.store import SQLITE_CORRUPT, SQLITE_NOTADB
 from oihwatch.app import App
 from oihwatch.cli import console_for_people
 from oihwatch.model_info import model_meta
-from oihwatch.status import gather_status
+from oihwatch.status import gather_status, gather_unreadable
 
 
 @click.command()
@@ -32,16 +35,53 @@ def status(app: App, as_json: bool) -> None:
     Example:
         oihwatch status --json
     """
-    info = gather_status(app.settings, app.store, model_meta(app.settings), datetime.now(timezone.utc))
+    meta, now = model_meta(app.settings), datetime.now(timezone.utc)
+    try:
+        info = gather_status(app.settings, app.store, meta, now)
+    except (StorageError, sqlite3.DatabaseError) as exc:
+        damage = corpus_damage(app, exc)
+        if damage is None:
+            raise
+        info = gather_unreadable(app.settings, meta, now, damage)
     if as_json:
         click.echo(json.dumps(info, indent=2))
         return
     print_status(info)
 
 
+def corpus_damage(app: App, exc: Exception) -> str | None:
+    """Why the corpus could not be read, when that is damage: pages a query found damaged, or a file SQLite
+    cannot open at all (cut short, its schema unreadable: 'database disk image is malformed'), which
+    status still reports on, as it does damage its queries never meet (``status.integrity``); None
+    for anything else (no database, another program's file), which stays an error."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        corrupt = app.corruption(exc)
+        return None if corrupt is None else str(corrupt)
+    cause = exc.__cause__
+    if isinstance(cause, sqlite3.DatabaseError) and cause.sqlite_errorcode & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return str(exc)
+    return None
+
+
 def print_status(info: dict) -> None:
-    """The status for a person; every text from the data is escaped, since rich reads '[smtp]' as markup."""
+    """The status for a person; every text from the data is escaped, since rich reads '[smtp]' as markup.
+    Of a corpus that cannot be read (``records`` None), only what the config and the model say."""
     console = console_for_people()
+    if info["records"] is None:
+        console.print(f"[bold]corpus[/] {escape(info['database'])}: cannot be read (see the first warning)")
+    else:
+        print_corpus(console, info)
+    model = info["model"]
+    console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
+    if info["digests"] is not None:
+        console.print(f"[bold]digests[/] {escape(digests_line(info['digests']))}", highlight=False)
+    console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
+    for warning in info["warnings"]:
+        console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)  # '[smtp]' is not markup
+
+
+def print_corpus(console, info: dict) -> None:
+    """What the corpus holds, its topics' tags and the last run of each step."""
     console.print(f"[bold]corpus[/] {escape(info['database'])}: {info['records']:,} records "
                   f"({info['unclassified']:,} awaiting classification, {info['relevant']:,} about OIH, "
                   f"{info['deleted']:,} deleted by NLM)")
@@ -53,12 +93,6 @@ def print_status(info: dict) -> None:
     for run in info["last_runs"]:
         runs.add_row(run["step"], run["query"], run["started"], run["status"], counts_text(run), escape(run["error"]))
     console.print(runs if info["last_runs"] else "no runs yet")
-    model = info["model"]
-    console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
-    console.print(f"[bold]digests[/] {escape(digests_line(info['digests']))}", highlight=False)
-    console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
-    for warning in info["warnings"]:
-        console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)  # '[smtp]' is not markup
 
 
 def counts_text(run: dict) -> str:
