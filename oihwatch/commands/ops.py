@@ -57,10 +57,8 @@ def corpus_damage(app: App, exc: Exception) -> str | None:
     if isinstance(exc, sqlite3.DatabaseError):
         corrupt = app.corruption(exc)
         return None if corrupt is None else str(corrupt)
-    cause = exc.__cause__
-    if isinstance(cause, sqlite3.DatabaseError) and cause.sqlite_errorcode & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB):
-        return str(exc)
-    return None
+    code = getattr(exc.__cause__, "sqlite_errorcode", None)  # what SQLite said as Store opened the file
+    return str(exc) if code is not None and code & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB) else None
 
 
 def print_status(info: dict) -> None:
