@@ -367,3 +367,25 @@ def test_a_model_file_damaged_in_place_is_one_line_for_classify_and_label_and_ru
         report = classify_step(app)
     app.close()
     assert re.fullmatch(rf"trained model \S+ \(cannot load {re.escape(str(path))} \(damaged: [^)]+\)\); \d+ records classified", report), report
+
+
+def test_a_train_stopped_after_its_model_is_saved_leaves_every_record_waiting_for_classify(
+        trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A full disk or a kill between the two steps must not leave a new model in force whose tags no record
+    waits for: the next digest would go out with the old model's tags (a new topic's papers missing)."""
+    import oihwatch.commands.classify as classify_command
+
+    shutil.copytree(trained.parent, tmp_path / "copy")
+    config = tmp_path / "copy" / "config.toml"
+    assert invoke(config, "classify", "--all").exit_code == 0
+
+    def stopped_after(save):
+        def save_then_stop(*args, **kwargs):
+            save(*args, **kwargs)
+            raise KeyboardInterrupt  # what a kill right after the save leaves, as far as the store can tell
+        return save_then_stop
+
+    monkeypatch.setattr(classify_command, "save_model", stopped_after(classify_command.save_model))
+    assert invoke(config, "train").exit_code == 1
+    status = json.loads(invoke(config, "status", "--json").stdout)
+    assert status["unclassified"] == status["records"]

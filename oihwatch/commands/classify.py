@@ -93,7 +93,10 @@ def classify_records(app: App, everything: bool = False) -> int:
 def train_and_save(app: App, *, report_on_stderr: bool) -> str:
     """Train on the stored records, weak and curated labels; save the model; return its version.
     Holds the write lock and records the run (the ``train`` command and the pipeline alike). Every
-    record is then due for ``classify``: its tags came from the model replaced. The report (where the
+    record is then due for ``classify``: its tags came from the model replaced. They are marked so before the
+    model is saved: a train stopped between the two (a full disk, a kill) leaves records waiting under the
+    old model, never a new model in force that no record waits for, whose tags would not reach the digest.
+    The report (where the
     model went, each label's threshold and scores) is ``train``'s result, on stdout; in ``run`` and the
     scheduler, whose lines all go to stderr, it goes there too (``report_on_stderr``)."""
     rules, hyperparameters = rules_for(app.settings)
@@ -105,8 +108,8 @@ def train_and_save(app: App, *, report_on_stderr: bool) -> str:
         if hint := renamed_hint(curated, list(app.settings.topics)):
             click.echo(hint, err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
+        mark_all_to_classify(store)  # first: a new model in force with no record waiting would keep the old tags
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
-        mark_all_to_classify(store)
     click.echo(f"model {model.version} saved to {path.parent}", err=report_on_stderr)
     need = int(hyperparameters["model"]["min_curated_positives"])
     for label, metrics in model.meta["cv_metrics"].items():
