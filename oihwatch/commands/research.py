@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from corpus.errors import InputError
+from corpus.errors import InputError, no_room
 from corpus.evidence import STUDY_TYPES
 from corpus.exports import WRITERS, iter_records
 from corpus.search import Filters, count_matches, search, stored_topics
@@ -317,7 +317,8 @@ def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
         partial.chmod(0o666 & ~_umask())  # mkstemp's 0600 is not what a file created by open() gets
         partial.replace(output)
     except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror}; check the folder exists and is writable") from None
+        why = no_room(exc.errno, output.name) or f"{exc.strerror}; check the folder exists and is writable"
+        raise InputError(f"cannot write {output}: {why}") from None
     finally:
         if partial is not None:
             partial.unlink(missing_ok=True)
