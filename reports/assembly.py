@@ -124,6 +124,7 @@ class Later:
     """A notice that came after a digest listed the paper, and the later digest that warned of it."""
 
     mark: str  # 'retracted', 'ErratumIn:123' (``corpus.ledger.standing_marks``)
+    period: str  # the later digest's, '2026-W49': its archive page is '2026-W49.html'
     dates: str  # the later digest's days, as its subject names them
 
     @property

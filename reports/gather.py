@@ -121,11 +121,11 @@ _LATER = ("SELECT {columns} FROM digest_items i JOIN digests listing ON listing.
 
 def later_notices(store: Store, digest_id: int) -> dict[str, list[Later]]:
     """PMID -> what later digests warned about that paper of this digest, oldest first, the heaviest first (``mark_weight``)."""
-    rows = store.db.execute(_LATER.format(columns="d.id, m.pmid, m.mark, d.since, d.until") + "WHERE i.digest_id = ?",
+    rows = store.db.execute(_LATER.format(columns="d.id, m.pmid, m.mark, d.period, d.since, d.until") + "WHERE i.digest_id = ?",
                             (digest_id,))
     later: dict[str, list[Later]] = {}
-    for _, pmid, mark, since, until in sorted(rows, key=lambda row: (row[0], mark_weight(row[2]), row[2])):
-        later.setdefault(pmid, []).append(Later(mark, dates_text(since, until)))
+    for _, pmid, mark, period, since, until in sorted(rows, key=lambda row: (row[0], mark_weight(row[2]), row[2])):
+        later.setdefault(pmid, []).append(Later(mark, period, dates_text(since, until)))
     return later
 
 

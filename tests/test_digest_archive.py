@@ -20,7 +20,7 @@ from reports import delivery
 from reports.delivery import OutboxTransport
 from reports.render import archive_index
 from reports.sending import archive_missing, preview_digest, send_digests, send_due_digest
-from test_digest_render import check_html
+from test_digest_render import check_html, visible_text
 
 RETRACTED_SINCE = "Retracted since this digest (see the 23-30 Nov 2026 digest)"
 CORRECTED_SINCE = "Erratum published (PMID 99000002) since this digest (see the 23-30 Nov 2026 digest)"
@@ -57,7 +57,7 @@ def test_a_paper_retracted_after_its_digest_is_marked_on_that_digest_s_archived_
     send(1)
     page = (archive / "2026-W48.html").read_text()
     checked = check_html(page)
-    visible = " ".join(" ".join(checked.text).split())
+    visible = visible_text(page)
     assert "Since this digest went out, papers in it were retracted or corrected" in [text for _, text in checked.headings][1]
     assert f"{RETRACTED_SINCE}: {retracted.title}" in visible and f"{CORRECTED_SINCE}: {corrected.title}" in visible
     strongest = visible[visible.index("Strongest new evidence"):]
@@ -98,7 +98,7 @@ def test_a_page_that_cannot_be_marked_leaves_the_warning_digest_s_page_missing_u
     assert not (archive / "2026-W49.html").exists()
     (archive / "2026-W48.html").rmdir()
     archive_missing(store, params(), archive, MONDAY + timedelta(weeks=1, hours=1))
-    assert RETRACTED_SINCE in (archive / "2026-W48.html").read_text() and (archive / "2026-W49.html").exists()
+    assert RETRACTED_SINCE in visible_text((archive / "2026-W48.html").read_text()) and (archive / "2026-W49.html").exists()
 
 
 def test_a_late_delivery_of_the_earlier_digest_carries_the_marks_too(two_weeks, tmp_path):
@@ -113,6 +113,27 @@ def test_a_late_delivery_of_the_earlier_digest_carries_the_marks_too(two_weeks, 
     assert f": {retracted.title} ({retracted.pubmed_url}) [{RETRACTED_SINCE}] - " in words(text)  # in the strongest evidence
 
 
+def test_an_archive_page_links_the_index_and_the_digest_its_marks_name_and_an_e_mail_does_not(two_weeks, tmp_path):
+    """'see the 23-30 Nov 2026 digest' names a page in the same folder: it is one click away, and every page
+    leads back to the index. An e-mail has no page beside it to link."""
+    store, retracted, corrected, send, archive = two_weeks
+    send(1)
+    for name in ("2026-W48.html", "2026-W49.html"):
+        page = check_html((archive / name).read_text())
+        assert "index.html" in page.links
+        assert all((archive / link).is_file() for link in page.links if not link.startswith(("https://", "mailto:")))
+    page = (archive / "2026-W48.html").read_text()
+    marks = visible_text(page).count(RETRACTED_SINCE) + visible_text(page).count(CORRECTED_SINCE)
+    assert re.findall(r'<a href="2026-W49\.html"[^>]*>([^<]*)</a>', page) == ["the 23-30 Nov 2026 digest"] * marks
+    assert marks > 4  # the banner, the strongest evidence, the sections
+
+    store.db.execute("UPDATE deliveries SET status = 'pending' WHERE digest_id = 1")  # as if its send had failed
+    send_digests(store, params(), MONDAY + timedelta(weeks=1, hours=1), OutboxTransport(tmp_path / "late"))
+    html = parts(tmp_path / "late" / "2026-W48" / "all@example.org.eml")[1]
+    assert RETRACTED_SINCE in visible_text(html)
+    assert all(link.startswith(("https://", "mailto:")) for link in check_html(html).links)
+
+
 def test_a_page_marked_again_lists_every_paper_its_digest_sent(two_weeks):
     """What readers were sent stays on the page: a paper classified again below today's relevance cut-off
     (a retrain, another threshold) is still listed, and the counts stay those of the digest."""
@@ -123,7 +144,7 @@ def test_a_page_marked_again_lists_every_paper_its_digest_sent(two_weeks):
     save_classifications(store, [dataclasses.replace(classification, relevance=0.0)])
     send(1)
     page = (archive / "2026-W48.html").read_text()
-    assert RETRACTED_SINCE in page and store.get_article(dropped).title in page
+    assert RETRACTED_SINCE in visible_text(page) and store.get_article(dropped).title in page
     assert len(preview_digest(store, params(), MONDAY).items) == len(sent.items)
 
 

@@ -27,6 +27,7 @@ from reports.render import RenderedDigest, render_digest, render_to_fit
 from reports.sending import preview_digest, send_due_digest
 
 VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
+INLINE = {"a", "strong", "em", "b", "i", "span", "code", "sub", "sup"}  # a word may run on across these
 HOSTILE = "<script>alert('x')</script> Ketamine & <math><mi>μ</mi></math>-opioid “OIH” in Zürich <b>bold</b>"
 
 
@@ -40,12 +41,14 @@ class BalanceChecker(HTMLParser):
         self.images: list[dict] = []
         self.tags: set[str] = set()
         self.text: list[str] = []
+        self.flow: list[str] = []  # the text as it reads: a space where a block begins or ends
         self.headings: list[tuple[str, str]] = []  # (h1/h2/h3, its text)
         self.empty: list[str] = []  # elements closed with no text in them
         self._opened_at: list[int] = []
 
     def handle_starttag(self, tag, attrs):
         self.tags.add(tag)
+        self.flow.append("" if tag in INLINE else " ")
         attributes = dict(attrs)
         if tag == "a":
             self.links.append(attributes.get("href", ""))
@@ -58,6 +61,7 @@ class BalanceChecker(HTMLParser):
             self._opened_at.append(len(self.text))
 
     def handle_endtag(self, tag):
+        self.flow.append("" if tag in INLINE else " ")
         assert self.stack and self.stack[-1] == tag, f"</{tag}> closes <{self.stack[-1] if self.stack else None}>"
         self.stack.pop()
         inside = "".join(self.text[self._opened_at.pop():])
@@ -68,6 +72,7 @@ class BalanceChecker(HTMLParser):
 
     def handle_data(self, data):
         self.text.append(data)
+        self.flow.append(data)
 
 
 def check_html(html: str) -> BalanceChecker:
@@ -105,8 +110,9 @@ def test_both_parts_hold_every_item_with_its_link_and_key_finding(real_digest):
 
 
 def visible_text(html: str) -> str:
-    """The words of an HTML part as a reader sees them, in order, spaces collapsed."""
-    return " ".join(" ".join(check_html(html).text).split())
+    """The words of an HTML part as a reader sees them, in order, spaces collapsed (a link inside a sentence
+    reads as part of it)."""
+    return " ".join("".join(check_html(html).flow).split())
 
 
 def test_a_paper_retracted_before_it_is_first_listed_comes_last_marked_and_counted_apart(shared_data, tmp_path):
@@ -435,10 +441,10 @@ def test_a_mail_gmail_would_clip_lists_fewer_papers_a_section_until_it_fits(shar
     store, _ = filled_store(shared_data, clock)
     digest = preview_digest(store, params(), MONDAY)
     assert max(len(s.items) for s in digest.sections) > 3
-    three = len(render_digest(digest, per_section=3, chart_src="x.png").html.encode())
+    three = len(render_digest(digest, per_section=3, chart_src="x.png", mail=True).html.encode())
     monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three)
     fitted = render_to_fit(digest, per_section=50, chart_src="x.png")
-    assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png").html  # the most that fit
+    assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png", mail=True).html  # the most that fit
     monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three - 1)
     assert render_to_fit(digest, per_section=50, chart_src="x.png").text.count("\n* ") == sum(min(2, len(s.items)) for s in digest.sections)
     # What goes out by mail fits (the archive lists every paper).
@@ -448,7 +454,7 @@ def test_a_mail_gmail_would_clip_lists_fewer_papers_a_section_until_it_fits(shar
     assert len(html.encode()) <= three - 1 and "more in" in html
     assert all(item.url in (tmp_path / "archive" / f"{digest.period}.html").read_text() for item in digest.items)
     monkeypatch.setattr("reports.render.CLIPPED_ABOVE", 10**9)  # room for all: per_section alone decides
-    assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2).html
+    assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2, mail=True).html
 
 
 def test_mails_are_capped_per_section_but_the_archive_lists_everything(shared_data, tmp_path):
