@@ -74,7 +74,7 @@ def test_an_address_refused_for_good_says_what_to_do_however_it_was_stored(confi
         digest = record_digest(store, "2026-W48", "2026-11-16T12:00:00+00:00", "2026-11-23T12:00:00+00:00", "OIH", {},
                                {"clinic@example.org": "<oihwatch.2026-W48.1@example.org>"}, [])
         mark_refused(store, digest.id, "clinic@example.org", stored)
-    (found,) = [w for w in warnings(config, OIHWATCH_SMTP_PASSWORD="pw") if "refused" in w]
+    (found,) = [w for w in warnings(config, OIHWATCH_SMTP_PASSWORD="pw") if "was refused for good" in w]
     assert found == ("the 2026-W48 digest to clinic@example.org was refused for good, not retried: SMTP mail.example.org:587 "
                      "(starttls) refused clinic@example.org: 550 5.1.1 <clinic@example.org>: mailbox unavailable; "
                      "correct or remove the address in [[recipients]]")
