@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import smtplib
@@ -52,7 +53,7 @@ class RecipientRefused(DeliveryError):
         return " ".join(self.reply.split()[:2])
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Write beside, then rename: a crash leaves the old file or the new one, never half of one. A write
     that fails (a full disk, an interrupt) removes its half-written temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,13 +232,21 @@ class OutboxTransport:
     def eml_path(self, message: EmailMessage, recipient: str) -> Path:
         period = re.search(r"oihwatch\.([^.]+)\.", message["Message-ID"] or "")
         folder = period.group(1) if period else "undated"
-        return self.folder / folder / (re.sub(r"[^A-Za-z0-9@._-]", "_", smtp_address(recipient)) + ".eml")
+        return self.folder / folder / f"{eml_name(smtp_address(recipient))}.eml"
 
     def send(self, message: EmailMessage, recipient: str) -> None:
         try:
-            _write_atomically(self.eml_path(message, recipient), message.as_bytes())
+            write_atomically(self.eml_path(message, recipient), message.as_bytes())
         except OSError as exc:
             raise OutboxUnwritable(self.folder, exc) from None
+
+
+def eml_name(address: str) -> str:
+    """A file name for ``address``'s message: the address itself where it is safe in a file name, else
+    with '_' for what is not and a hash of the whole, since 'dr.kim+oih@' and 'dr.kim_oih@' would
+    otherwise share one file, the second recipient's message replacing the first's."""
+    safe = re.sub(r"[^A-Za-z0-9@._-]", "_", address)
+    return safe if safe == address else f"{safe}-{hashlib.sha256(address.encode('utf-8')).hexdigest()[:8]}"
 
 
 # What a write that found no room fails with: a full disk, a quota, a file-size limit (ulimit -f).
@@ -267,7 +276,7 @@ def write_archive_page(folder: Path, period: str, subject: str, html: str, chart
     chart or subject that is not there."""
     with _archive_errors(folder):
         for suffix, data in zip(PAGE_FILES, (chart_png, subject.encode("utf-8"), html.encode("utf-8"))):
-            _write_atomically(folder / f"{period}{suffix}", data)
+            write_atomically(folder / f"{period}{suffix}", data)
 
 
 def archived(folder: Path, period: str) -> bool:
@@ -286,7 +295,7 @@ def write_archive_index(folder: Path, title: str, now: datetime, changed: Mappin
             for page in sorted(folder.glob("*.html"), reverse=True)
             if page.name != "index.html"
         ]
-        _write_atomically(folder / "index.html", archive_index(entries, title, now).encode("utf-8"))
+        write_atomically(folder / "index.html", archive_index(entries, title, now).encode("utf-8"))
     return folder / "index.html"
 
 
@@ -301,9 +310,9 @@ def _archive_errors(folder: Path) -> Iterator[None]:
 def write_preview(folder: Path, period: str, text: str, html: str, chart_png: bytes) -> Path:
     """``<period>.html`` (with its chart) and ``<period>.txt`` in ``folder``; returns the HTML's path."""
     try:
-        _write_atomically(folder / f"{period}.png", chart_png)
-        _write_atomically(folder / f"{period}.txt", text.encode("utf-8"))
-        _write_atomically(folder / f"{period}.html", html.encode("utf-8"))
+        write_atomically(folder / f"{period}.png", chart_png)
+        write_atomically(folder / f"{period}.txt", text.encode("utf-8"))
+        write_atomically(folder / f"{period}.html", html.encode("utf-8"))
     except OSError as exc:
         raise DeliveryError(f"cannot write the preview to {folder}: {exc.strerror}; check digest.outbox or --outbox") from None
     return folder / f"{period}.html"

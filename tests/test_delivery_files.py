@@ -81,3 +81,20 @@ def test_a_page_that_fills_the_disk_keeps_the_old_one_whole_and_leaves_no_tempor
     with pytest.raises(DeliveryError, match="No space left on device"):
         WRITERS[writer](folder)
     assert files_in(folder) == ["2026-W48.png"] and (folder / "2026-W48.png").read_bytes() == b"old chart"
+
+
+def test_two_addresses_that_read_alike_as_file_names_get_a_file_each(shared_data, tmp_path):
+    """'+' and '_' both become '_' in a file name: one recipient's .eml replaced the other's, and both
+    were recorded as written."""
+    import email
+    from email import policy
+
+    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
+    outbox = tmp_path / "outbox"
+    readers = (Recipient("dr.kim+oih@example.org"), Recipient("dr.kim_oih@example.org"), Recipient("all@example.org"))
+    outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(outbox))
+    assert sorted(outcome.delivered) == sorted(r.email for r in readers)
+    files = files_in(outbox)
+    assert len(files) == 3 and "2026-W48/all@example.org.eml" in files and "2026-W48/dr.kim_oih@example.org.eml" in files
+    received = {email.message_from_bytes((outbox / name).read_bytes(), policy=policy.default)["To"] for name in files}
+    assert received == {r.email for r in readers}

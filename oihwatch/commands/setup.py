@@ -13,7 +13,7 @@ from oihwatch.app import App
 from oihwatch.cli import console_for_people
 from oihwatch.config import default_config_text, describe_settings
 from reports.address import parse_address
-from reports.delivery import _write_atomically
+from reports.delivery import write_atomically
 
 
 @click.command()
@@ -36,7 +36,7 @@ def init(app: App, email: str | None, force: bool) -> None:
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--email") from None
     try:  # a full disk or a size limit midway must leave no file, or the previous one, not half of one
-        _write_atomically(path, default_config_text(email).encode("utf-8"))
+        write_atomically(path, default_config_text(email).encode("utf-8"))
     except OSError as exc:
         why = no_room(exc.errno) or f"{exc.strerror}; pick a folder you may write to with -c FILE"
         raise ConfigError(f"cannot write {path}: {why}") from None
