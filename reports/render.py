@@ -103,13 +103,13 @@ def inline_css(html: str) -> str:
 
 def render_digest(
     digest: Digest, *, chart_src: str = "", unsubscribe: str = "", topics_note: str = "", per_section: int | None = None,
-    mail: bool = False,
+    archive_page: bool = False,
 ) -> RenderedDigest:
     """Subject, text and HTML of one recipient's digest; ``chart_src`` is a ``cid:`` URL or a file name;
     ``topics_note`` says what a reader of some topics gets ('' for a reader of every topic).
 
-    The HTML is a page of the archive, which links the archive's index and the pages of the later
-    digests its marks name, unless ``mail`` (``render_to_fit``): an e-mail has no pages beside it.
+    An ``archive_page`` links the archive's index and the pages of the later digests its marks name; an
+    e-mail or the preview has no pages beside it to link.
 
     ``per_section`` lists only a section's first papers (the strongest evidence, then the newest)
     and links the rest as one PubMed search: a mail of hundreds of papers is clipped by mail
@@ -125,7 +125,7 @@ def render_digest(
         "unsubscribe": unsubscribe,
         "topics_note": topics_note,
         "strong_types": STRONG_TYPES,
-        "archive_page": not mail,
+        "archive_page": archive_page,
     }
     env = environment()
     text = env.get_template("digest.txt.j2").render(context)
@@ -139,11 +139,10 @@ CLIPPED_ABOVE = 100_000
 
 
 def render_to_fit(digest: Digest, *, per_section: int | None, **options) -> RenderedDigest:
-    """The e-mail (``render_digest``'s ``mail``) listing up to ``per_section`` papers a section, or the most a
+    """The e-mail listing up to ``per_section`` papers a section, or the most a
     section that keeps the HTML within ``CLIPPED_ABOVE`` bytes (a week of many papers, a reader of every
     topic), one at least: the papers left out stay in the section's PubMed link and in the archive. A few
     renders, in a big week only."""
-    options["mail"] = True
     rendered = render_digest(digest, per_section=per_section, **options)
     most = per_section or max((len(section.items) for section in digest.sections), default=0)
     if len(rendered.html.encode()) <= CLIPPED_ABOVE or most <= 1:

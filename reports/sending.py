@@ -326,7 +326,7 @@ class _Archive:
         self.index: Path | None = None
 
     def write(self, digest: Digest, chart: bytes) -> None:
-        full = render_digest(digest, chart_src=f"{digest.period}.png")
+        full = render_digest(digest, chart_src=f"{digest.period}.png", archive_page=True)
         write_archive_page(self.folder, digest.period, full.subject, full.html, chart)
         self.written += 1
 

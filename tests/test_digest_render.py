@@ -441,10 +441,10 @@ def test_a_mail_gmail_would_clip_lists_fewer_papers_a_section_until_it_fits(shar
     store, _ = filled_store(shared_data, clock)
     digest = preview_digest(store, params(), MONDAY)
     assert max(len(s.items) for s in digest.sections) > 3
-    three = len(render_digest(digest, per_section=3, chart_src="x.png", mail=True).html.encode())
+    three = len(render_digest(digest, per_section=3, chart_src="x.png").html.encode())
     monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three)
     fitted = render_to_fit(digest, per_section=50, chart_src="x.png")
-    assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png", mail=True).html  # the most that fit
+    assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png").html  # the most that fit
     monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three - 1)
     assert render_to_fit(digest, per_section=50, chart_src="x.png").text.count("\n* ") == sum(min(2, len(s.items)) for s in digest.sections)
     # What goes out by mail fits (the archive lists every paper).
@@ -454,7 +454,7 @@ def test_a_mail_gmail_would_clip_lists_fewer_papers_a_section_until_it_fits(shar
     assert len(html.encode()) <= three - 1 and "more in" in html
     assert all(item.url in (tmp_path / "archive" / f"{digest.period}.html").read_text() for item in digest.items)
     monkeypatch.setattr("reports.render.CLIPPED_ABOVE", 10**9)  # room for all: per_section alone decides
-    assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2, mail=True).html
+    assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2).html
 
 
 def test_mails_are_capped_per_section_but_the_archive_lists_everything(shared_data, tmp_path):
