@@ -85,8 +85,9 @@ def test_reading_works_in_a_read_only_folder_and_writing_says_why_not(config, tm
 
 
 def test_a_damaged_corpus_is_reported_as_corrupt_whatever_reads_it(config, tmp_path):
+    """(``status`` shows the damage as its first warning and goes on: tests/test_status_damage.py.)"""
     damaged_store(tmp_path / "oihwatch.db")
-    for args in (["status"], ["export"]):
+    for args in (["export"], ["search", "pain"]):
         result = oihwatch(config, *args)
         assert result.exit_code == 1 and result.stderr.count("\n") == 1, result.output
         assert result.stderr.startswith(f"Error: the corpus database {tmp_path / 'oihwatch.db'} is corrupt (")
