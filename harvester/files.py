@@ -33,17 +33,18 @@ _RIS_START = re.compile(rb"^\s*TY  - ")
 FORMATS = "PubMed XML (.xml, .xml.gz), MEDLINE (.nbib, .txt), RIS (.ris), CSV (.csv) or oihwatch JSON Lines (.jsonl)"
 
 
-def read_records(path: str | Path, on_skip: OnSkip = raise_on_skip) -> Iterator[Record]:
-    """Stream the records of one file; ``source`` of each article is the file's path."""
+def read_records(path: str | Path, on_skip: OnSkip = raise_on_skip, name: str | None = None) -> Iterator[Record]:
+    """Stream the records of one file. ``name`` is how people know it (default its path: stdin's temp
+    copy is 'stdin'): each article's ``source``, and the file every message names."""
     path = Path(path)
-    name = str(path)
+    name = name or str(path)
     with contextlib.ExitStack() as opened:
         stream = opened.enter_context(open_binary(path))
         try:
             head = _peek(stream, name)
             if not head.strip():
                 raise InputError(f"{name}: empty file, no records in it")
-            for record in _reader(opened, stream, head, path, on_skip):
+            for record in _reader(opened, stream, head, path, name, on_skip):
                 if isinstance(record, Article):
                     record.source = name
                 yield record
@@ -54,9 +55,8 @@ def read_records(path: str | Path, on_skip: OnSkip = raise_on_skip) -> Iterator[
 
 
 def _reader(
-    opened: contextlib.ExitStack, stream: BinaryIO, head: bytes, path: Path, on_skip: OnSkip
+    opened: contextlib.ExitStack, stream: BinaryIO, head: bytes, path: Path, name: str, on_skip: OnSkip
 ) -> Iterator[Record]:
-    name = str(path)
     start = head.removeprefix(codecs.BOM_UTF8).lstrip()
     suffixes = [s.lower() for s in path.suffixes]
     suffix = suffixes[-2] if suffixes[-1:] == [".gz"] and len(suffixes) > 1 else (suffixes[-1] if suffixes else "")

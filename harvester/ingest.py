@@ -23,7 +23,7 @@ it propagates and stops the call; the transaction of the failing batch is rolled
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,13 +90,16 @@ def ingest_files(
     paths: Iterable[str | Path],
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> IngestReport:
-    """Ingest every file in order; bad files are reported, not fatal (see the module docstring)."""
+    """Ingest every file in order; bad files are reported, not fatal (see the module docstring).
+    ``names`` maps a path to the name people gave it ('stdin' for its temp copy): reports, messages and
+    the articles' ``source`` use that name."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     result = IngestReport()
     for path in paths:
-        report = FileReport(path=str(path))
+        report = FileReport(path=(names or {}).get(str(path), str(path)))
         result.files.append(report)
         _ingest_file(store, Path(path), batch_size, report, progress)
     return result
@@ -116,13 +119,13 @@ def _ingest_file(store: Store, path: Path, batch_size: int, report: FileReport, 
                 progress(report)
 
     try:
-        for record in read_records(path, on_skip=report.skipped.append):
+        for record in read_records(path, on_skip=report.skipped.append, name=report.path):
             if isinstance(record, Deletion):
                 flush()  # records listed before a deletion are applied before it
                 report.deleted += store.mark_deleted(record.pmids)
                 continue
             if not record.raw_xml and is_bare(record):
-                report.skipped.append(Skipped(str(path), f"PMID {record.pmid}", "nothing but the PMID"))
+                report.skipped.append(Skipped(report.path, f"PMID {record.pmid}", "nothing but the PMID"))
                 continue
             report.read += 1
             batch[record.pmid] = _merged(store, batch, record)

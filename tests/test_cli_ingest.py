@@ -92,6 +92,8 @@ def test_dash_among_files_is_named_stdin_in_what_is_said(config, shared_data):
                                 input=medline)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("2 file(s): ")
+    [piped] = [line for line in medline.splitlines() if line.startswith("PMID- ")]
+    assert Store(config.parent / "corpus.db").get_article(piped.removeprefix("PMID- ")).source == "stdin"  # not the temp copy's path
     bare = CliRunner().invoke(cli, ["-c", str(config), "ingest", "-"], input='{"pmid": "123"}\n')
     assert "skipped: stdin: PMID 123: nothing but the PMID" in bare.stderr.splitlines()
     unknown = CliRunner().invoke(cli, ["-c", str(config), "ingest", "-"], input="title,abstract\nA,B\n")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import shutil
 import sys
 import tempfile
@@ -49,13 +48,12 @@ def ingest(app: App, files: tuple[str, ...], batch_size: int) -> None:
         TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal,
     ) as bar:
         task = bar.add_task("", read=0)
-        shown = dict(paths)
 
         def progress(report: FileReport) -> None:
-            bar.update(task, description=shown[report.path], read=report.read)
+            bar.update(task, description=report.path, read=report.read)
 
-        report = ingest_files(store, [path for path, _ in paths], batch_size=batch_size, progress=progress)
-        name_as_given(report, shown)
+        report = ingest_files(store, [path for path, _ in paths], batch_size=batch_size, progress=progress,
+                              names=dict(paths))
     for line in file_lines(report):
         click.echo(line, err=True)  # one line each, however long: a log or grep reads them whole
     click.echo(summary_line(report))
@@ -86,15 +84,6 @@ def stdin_copied(files: tuple[str, ...]) -> Iterator[list[tuple[str, str]]]:
         except OSError as exc:
             raise InputError(f"cannot copy stdin to {copy.name}: {exc.strerror}; save it to a file and ingest that") from None
         yield [(copy.name, STDIN_NAME) if path == STDIN else (path, path) for path in files]
-
-
-def name_as_given(report: IngestReport, shown: dict[str, str]) -> None:
-    """Each file's report, skipped records and error under the name people gave it ('stdin', not its copy's)."""
-    for file in report.files:
-        copy, name = file.path, shown[file.path]
-        if name != copy:
-            file.path, file.error = name, file.error.replace(copy, name)
-            file.skipped = [dataclasses.replace(skipped, source=name) for skipped in file.skipped]
 
 
 def file_lines(report: IngestReport) -> list[str]:
