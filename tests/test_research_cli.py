@@ -224,8 +224,9 @@ def test_a_filter_that_cannot_match_is_a_usage_error(home: Path, args: list[str]
     assert result.stderr.count("Error") == 1 and result.stdout == ""
 
 
-def test_search_takes_json_as_the_other_commands_do_and_export_points_json_to_jsonl(home: Path) -> None:
-    """stats, status, evaluate and config show take --json: search takes it too, for its --format json."""
+def test_search_and_export_take_json_as_the_other_commands_do_and_export_points_json_to_jsonl(home: Path) -> None:
+    """stats, status, evaluate and config show take --json: search takes it too, for its --format json, and
+    export for its JSON, --format jsonl."""
     as_format = run("search", "ketamine", "--format", "json")
     as_flag = run("search", "ketamine", "--json")
     assert as_flag.exit_code == as_format.exit_code == 0, as_flag.output
@@ -235,3 +236,6 @@ def test_search_takes_json_as_the_other_commands_do_and_export_points_json_to_js
     assert export.exit_code == 2 and export.stdout == ""
     assert export.stderr.endswith("Error: Invalid value for '--format': 'json' is not one of 'jsonl', 'csv', 'ris', 'bibtex'; "
                                   "for JSON write --format jsonl (JSON Lines: one record a line)\n"), export.stderr
+    as_flag, as_format = run("export", "--topic", "ketamine", "--json"), run("export", "--topic", "ketamine", "--format", "jsonl")
+    assert as_flag.exit_code == as_format.exit_code == 0, as_flag.output
+    assert as_flag.stdout == as_format.stdout and json.loads(as_flag.stdout.splitlines()[0])

@@ -375,6 +375,7 @@ class ExportFormat(click.Choice):
 @click.option("--query", "-q", metavar="QUERY", help="full-text query as for search (default: every record)")
 @filter_options
 @click.option("--format", "fmt", type=ExportFormat(list(WRITERS)), default="jsonl", show_default=True)
+@click.option("--json", "fmt", flag_value="jsonl", help="the same as --format jsonl, export's JSON (one record a line)")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, allow_dash=True),  # a str: './-' is a file, '-' is not
               help="file to write (default, or -: stdout)")
 @click.pass_obj
