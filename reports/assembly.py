@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 from corpus.article import RETRACTED_WORDS, Article, notice_words
 from corpus.evidence import STUDY_TYPES, evidence_rank
-from corpus.ledger import RETRACTED
+from corpus.ledger import RETRACTED, standing_marks
 from corpus.tags import Classification, TopicScore
 
 if TYPE_CHECKING:
@@ -160,6 +160,7 @@ class Item:
     language: str = ""  # '[Article in Chinese]' for a paper not in English (``language_note``)
     sort_key: tuple = field(repr=False, compare=False, default=())
     later: tuple[Later, ...] = ()  # notices since the digest listed it
+    notices: tuple[str, ...] = ()  # the other notices it has (erratum, expression of concern...), heaviest first
 
     @property
     def retracted_when_listed(self) -> bool:
@@ -313,21 +314,31 @@ def build_item(article: Article, classification: Classification, topic_labels: M
         language=language_note(article.languages),
         sort_key=(evidence_rank(classification.study_type), -day, -int(article.pmid) if article.pmid.isdigit() else 0),
         later=tuple(later),
+        notices=tuple(notice_text(mark, article) for mark in by_weight(
+            standing_marks(article) - {RETRACTED} - {notice.mark for notice in later})),
     )
 
 
-def notice_text(mark: str) -> str:
-    """A standing mark as a reader's words, the exports' words (``notice_words``): 'Retracted', 'Erratum published (PMID 123)' ..."""
+def notice_text(mark: str, article: Article | None = None) -> str:
+    """A standing mark as a reader's words, the exports' words (``notice_words``): 'Retracted', 'Erratum
+    published (PMID 123)' ... A notice NLM links by no PMID is named by where it was printed, as the
+    ``article``'s link says, when the article is at hand."""
     if mark == RETRACTED:
         return RETRACTED_WORDS
     kind, _, pmid = mark.partition(":")
-    return notice_words(kind, pmid)
+    links = article.links if article is not None and not pmid else []
+    return notice_words(kind, pmid, next((link.source for link in links if link.kind == kind and not link.pmid), ""))
+
+
+def by_weight(marks: Iterable[str]) -> list[str]:
+    """Marks the heaviest first (``NOTICE_WEIGHTS``), as warnings and a paper's notices read."""
+    return sorted(marks, key=lambda m: (mark_weight(m), m))
 
 
 def build_warning(article: Article, marks: Iterable[str]) -> Warning:
-    ordered = sorted(marks, key=lambda m: (mark_weight(m), m))
+    ordered = by_weight(marks)
     return Warning(article.pmid, article.title or f"PMID {article.pmid}", article.pubmed_url,
-                   tuple(notice_text(m) for m in ordered), mark_weight(ordered[0]))
+                   tuple(notice_text(m, article) for m in ordered), mark_weight(ordered[0]))
 
 
 def assemble_digest(

@@ -13,11 +13,11 @@ from corpus.evidence import evidence_rank
 from corpus.ledger import deliveries, digest_items, find_digest, record_digest, standing_marks
 from corpus.store import Store
 from corpus.tags import Classification, TopicScore, save_classifications
-from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts, real_articles
+from digest_support import MONDAY, TOPICS, Clock, filled_store, params, parts, real_articles, words
 from reports.assembly import OTHER, OTHER_LABEL, assemble_digest, for_recipient, short_authors
 from reports.delivery import OutboxTransport
 from reports.period import current_period, digest_due, latest_due
-from reports.sending import Recipient, send_due_digest
+from reports.sending import Recipient, preview_digest, send_due_digest
 
 UTC = timezone.utc
 
@@ -158,6 +158,46 @@ def test_an_erratum_is_warned_about_and_the_corrected_paper_is_not_listed_again(
     assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in html
     assert "Nothing new on opioid-induced hyperalgesia" in text and "updated since first sent" not in text
     assert outcome.items == 0 and outcome.listed_earlier == first.items
+
+
+ERRATUM_CITED = "Erratum published (Pain. 2020 Mar;161(3):e1)"  # NLM links most older errata by where they were printed
+
+
+def test_a_paper_listed_with_a_concern_and_an_erratum_already_says_so_beside_its_title(shared_data, tmp_path):
+    """A clinician must hear of an expression of concern on a paper the digest puts before them, not only of
+    one that comes later; an erratum NLM links by no PMID is named by where it was printed."""
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=6)
+    pmid = preview_digest(store, params(), MONDAY).items[0].pmid
+    original = store.get_article(pmid)
+    store.upsert_articles([dataclasses.replace(original, links=[
+        *original.links, Link("ErratumIn", source="Pain. 2020 Mar;161(3):e1"), Link("ExpressionOfConcernIn", "555")])])
+    save_classifications(store, [classification(pmid)])  # a revised record is classified again
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+    text, html = parts(tmp_path / "2026-W48" / "all@example.org.eml")
+    page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
+    item = words(text).split(words(original.title)[:40])[1].split("PubMed:")[0]
+    assert "[Expression of concern (PMID 555)] [" + ERRATUM_CITED + "]" in item  # the heaviest first
+    for part in (html, page):
+        assert part.count("Expression of concern (PMID 555)") == part.count(ERRATUM_CITED) >= 1
+        assert part.index("Expression of concern (PMID 555)") < part.index(ERRATUM_CITED)
+    assert "WARNING" not in text  # nothing came after it was listed
+
+
+def test_an_erratum_linked_by_no_pmid_is_warned_about_by_where_it_was_printed(shared_data, tmp_path):
+    clock = Clock(MONDAY - timedelta(days=1))
+    store, _ = filled_store(shared_data, clock, limit=6)
+    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+    pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
+    original = store.get_article(pmid)
+    clock.now = MONDAY + timedelta(days=1)
+    store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link("ErratumIn", source="Pain. 2020 Mar;161(3):e1")])])
+    save_classifications(store, [classification(pmid)])
+    send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+    assert ERRATUM_CITED in words(text) and ERRATUM_CITED in html
+    listing = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
+    assert "Erratum published since this digest" in listing and ERRATUM_CITED not in listing  # said once, as news since
 
 
 @pytest.mark.parametrize("kind, words", [("CorrectedandRepublishedIn", "Corrected and republished (PMID 123)"),
