@@ -22,7 +22,7 @@ import rispy
 from bibtexparser.bibdatabase import BibDatabase
 from bibtexparser.bwriter import BibTexWriter
 
-from corpus.article import MONTHS, WARNING_LINKS, Article, Author, Book, MeshHeading, notice_words
+from corpus.article import MONTHS, WARNING_LINKS, AbstractSection, Article, Author, Book, MeshHeading, notice_words
 from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
 from corpus.tags import Classification, load_classifications
@@ -70,6 +70,12 @@ def mesh_heading(heading: MeshHeading) -> dict:
     return {"descriptor": heading.descriptor, "ui": heading.ui, "major": heading.major, "qualifiers": qualifiers}
 
 
+def abstract_section(section: AbstractSection) -> dict:
+    """A paragraph of an abstract with its label and NLM category, beside the 'LABEL: text' lines of ``abstract``:
+    the key finding goes by the category ('INTERPRETATION' is CONCLUSIONS), which those lines cannot hold."""
+    return {"label": section.label, "category": section.category, "text": section.text}
+
+
 def reference_type(article: Article) -> str:
     """'chapter' for a Bookshelf record with a title of its own, 'book' for a whole book (the book's title is
     its own), 'article' for the rest."""
@@ -82,6 +88,9 @@ def article_record(article: Article, classification: Classification | None = Non
     """The flat record of one article; tag fields are empty or null when it is not classified, and the
     book fields (publisher, place, editors) when it is not a book or chapter that names them.
 
+    ``abstract_sections``, ``vernacular_title`` and ``other_abstracts`` are there for another oihwatch that
+    reads the record back (``harvester.jsonl``); CSV, RIS and BibTeX leave them out.
+
     ``notices`` are the paper's links to the notices the digest warns of (``WARNING_LINKS``). The store
     keeps a notice stored on its own as such a link of the paper it concerns, whichever came first, so
     the article read here, a chunk at a time, holds them all, as the digest's reads do."""
@@ -91,7 +100,10 @@ def article_record(article: Article, classification: Classification | None = Non
         "pmid": article.pmid,
         "reference_type": reference_type(article),
         "title": article.title,
+        "vernacular_title": article.vernacular_title,
         "abstract": article.abstract,
+        "abstract_sections": [abstract_section(s) for s in article.abstract_sections],
+        "other_abstracts": [abstract_section(s) for s in article.other_abstracts],
         "authors": [author_name(a) for a in article.authors],
         "collective_authors": [a.collective for a in article.authors if a.collective],
         "journal": article.journal,

@@ -3,13 +3,19 @@
 Everything the export writes about the record is read back: authors (with
 ``collective_authors`` marking group names), journal and its abbreviation, the printed
 date (else the year), volume, issue, pages, DOI, PMCID, language, MeSH headings, keywords,
-publication types, and a book chapter's publisher, place and editors; a structured abstract's
-``LABEL: text`` lines become sections again. MeSH comes from ``mesh_headings`` (with major-topic
-flags, UI and qualifiers) when a line has it, else from the plain list of names in ``mesh``,
-which older exports and other corpora hold. Our tags, scores and key finding are the
-classifier's to compute, not the record's, and are ignored. The same reader takes the
-normalised corpora researchers pass around in that shape (``publication_types`` may be called
-``pubtypes``; missing fields may be null).
+publication types, the vernacular title and other-language abstracts, and a book chapter's
+publisher, place and editors. The abstract comes from ``abstract_sections`` (each section's
+label, NLM category and text: the key finding goes by the category) when they say what the
+``abstract`` lines say, whitespace aside; else, in older exports and where someone edited the
+``abstract`` by hand, those ``LABEL: text`` lines become sections again, without categories.
+MeSH comes from ``mesh_headings`` (with major-topic flags, UI and qualifiers) when a line has
+it, else from the plain list of names in ``mesh``, which older exports and other corpora hold.
+``notices`` become the paper's links to them again (only the kinds the digest warns of,
+``WARNING_LINKS``), so a store built from the export warns of errata, expressions of concern
+and retractions as ours does. Our tags, scores and key finding are the classifier's to
+compute, not the record's, and are ignored. The same reader takes the normalised corpora
+researchers pass around in that shape (``publication_types`` may be called ``pubtypes``;
+missing fields may be null).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import re
 from collections.abc import Iterator
 from typing import TextIO
 
-from corpus.article import Article, Author, MeshHeading, with_retraction
+from corpus.article import WARNING_LINKS, AbstractSection, Article, Author, Link, MeshHeading, sections_text, with_retraction
 from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
@@ -75,7 +81,7 @@ def article_from_json(pmid: str, data: dict) -> Article:
     return Article(
         pmid=pmid,
         title=_text(data.get("title")),
-        abstract_sections=sections_from_lines(str(data.get("abstract") or "")),
+        abstract_sections=_abstract(data),
         authors=[Author(collective=a) if a in groups else author_from_name(a) for a in _strings(data.get("authors"))],
         journal=_text(data.get("journal")),
         journal_abbrev=_text(data.get("journal_abbrev")),
@@ -87,11 +93,37 @@ def article_from_json(pmid: str, data: dict) -> Article:
         doi=_text(data.get("doi")),
         pmcid=_text(data.get("pmcid")),
         languages=_strings(language) if isinstance(language, list) else _strings(_text(language).split(";")),
+        vernacular_title=_text(data.get("vernacular_title")),
+        other_abstracts=_sections(data.get("other_abstracts")),
         mesh=_mesh(data),
         keywords=_strings(data.get("keywords")),
         publication_types=with_retraction(_strings(data.get("publication_types", data.get("pubtypes"))), data.get("retracted") is True),
+        links=_notices(data.get("notices")),
         **book_fields(_text(data.get("reference_type")), _text(data.get("publisher")), _text(data.get("place")), _strings(data.get("editors"))),
     )
+
+
+def _abstract(data: dict) -> list[AbstractSection]:
+    """``abstract_sections`` when they say what the ``abstract`` lines say, whitespace aside; else those lines'
+    sections: an abstract edited by hand, where the sections were left as exported, is what the person meant."""
+    lines = str(data.get("abstract") or "")
+    sections = _sections(data.get("abstract_sections"))
+    if sections and _text(sections_text(sections)) == _text(lines):
+        return sections
+    return sections_from_lines(lines)
+
+
+def _sections(value: object) -> list[AbstractSection]:
+    """``{"label", "category", "text"}`` objects as sections, the text as written; one without text is left out,
+    as the XML reader leaves out an empty paragraph."""
+    return [AbstractSection(str(s["text"]).strip(), _text(s.get("label")), _text(s.get("category"))) for s in _objects(value, "text")]
+
+
+def _notices(value: object) -> list[Link]:
+    """``{"kind", "pmid", "source"}`` objects as the paper's links to its notices; a kind the digest does not warn
+    of (not in ``WARNING_LINKS``) is no notice and is left out."""
+    links = [Link(_text(n["kind"]), _text(n.get("pmid")), _text(n.get("source"))) for n in _objects(value, "kind")]
+    return [link for link in links if link.kind in WARNING_LINKS]
 
 
 def _mesh(data: dict) -> list[MeshHeading]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.article import Article
+from corpus.article import WARNING_LINKS, Article
 from corpus.exports import WRITERS, author_name, bibtex_entry, iter_records, reference_type, ris_group_name, split_pages
 from corpus.search import search
 from corpus.store import Store
@@ -68,8 +68,9 @@ def carried(article: Article, form: str) -> dict:
     if form in ("jsonl", "csv"):
         fields |= {"pmcid": article.pmcid, "mesh": article.mesh_terms, "keywords": article.keywords, "publication_types": article.publication_types,
                    "journal_abbrev": article.journal_abbrev}
-    if form == "jsonl":  # MeSH with major-topic flags, UIs and qualifiers
-        fields |= {"mesh": article.mesh}
+    if form == "jsonl":  # MeSH with major-topic flags, UIs and qualifiers; sections with NLM categories; the notices
+        fields |= {"mesh": article.mesh, "abstract_sections": article.abstract_sections, "vernacular_title": article.vernacular_title,
+                   "other_abstracts": article.other_abstracts, "notices": [link for link in article.links if link.kind in WARNING_LINKS]}
     if form == "ris":  # one line per value; KW holds MeSH and keywords alike; pages written out in full; a group's commas as ';'
         fields |= {"authors": [ris_group_name(a.collective) if a.collective else author_name(a) for a in article.authors],
                    "abstract": " ".join(article.abstract.split()), "pages": split_pages(article.pages), "journal_abbrev": article.journal_abbrev,
@@ -122,9 +123,11 @@ def test_an_export_ingested_into_a_new_store_gives_back_every_field_it_carries(f
         # ("METHOD: Case-report RESULTS: ...") and one a label its stored section had missed.
         labelled = [a for a in section_differ if len(a.abstract_sections) > 1 and all(NLM_LABEL.match(s.label) for s in a.abstract_sections)]
         assert sorted(a.pmid for a in labelled) == ["10705006", "19294535"]
-    else:
+    elif form == "csv":
         assert [a.pmid for a in section_differ if not lines_are_ambiguous(a)] == []
         assert len(section_differ) <= 13
+    else:  # the sections themselves, not 'LABEL: text' lines
+        assert section_differ == []
 
 
 def test_the_round_trips_cover_mesh_flags_abbreviations_and_full_dates(research_store):
