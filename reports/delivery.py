@@ -286,12 +286,12 @@ def archived(folder: Path, period: str) -> bool:
     return all((folder / f"{period}{suffix}").exists() for suffix in PAGE_FILES)
 
 
-def write_archive_index(folder: Path, title: str, now: datetime, changed: Mapping[str, tuple[int, int]]) -> Path:
+def write_archive_index(folder: Path, title: str, now: datetime, changed: Mapping[str, Mapping[str, int]]) -> Path:
     """Rewrite ``index.html`` listing every page in ``folder``, newest first; ``changed``: period -> papers of
-    that digest retracted, and corrected, since (said beside it)."""
+    that digest retracted, corrected... since (``reports.gather.changed_since``, said beside it)."""
     with _archive_errors(folder):
         entries = [
-            (page.name, _subject_of(page), changed.get(page.stem, (0, 0)))
+            (page.name, _subject_of(page), changed.get(page.stem, {}))
             for page in sorted(folder.glob("*.html"), reverse=True)
             if page.name != "index.html"
         ]

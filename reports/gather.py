@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from corpus.ledger import (
-    RETRACTED,
     DigestRecord,
     classified_after_their_digest,
     digest_history,
@@ -129,13 +128,24 @@ def later_notices(store: Store, digest_id: int) -> dict[str, list[Later]]:
     return later
 
 
-def changed_since(store: Store) -> dict[str, tuple[int, int]]:
-    """Period -> how many papers it listed were retracted, and how many (only) corrected, since: for the archive index."""
-    marks: dict[str, dict[str, bool]] = {}  # period -> PMID -> retracted
+# What the archive index says of a paper by the heaviest notice it received since (``mark_weight``): an
+# expression of concern is graver than a correction and is not one.
+CHANGED_WORDS = ("retracted", "partly retracted", "under an expression of concern", "corrected", "corrected")
+
+
+def changed_since(store: Store) -> dict[str, dict[str, int]]:
+    """Period -> how many papers it listed are, since, retracted, partly retracted, under an expression of
+    concern or corrected (each paper by its heaviest notice, the heaviest first): for the archive index."""
+    heaviest: dict[str, dict[str, int]] = {}  # period -> PMID -> weight of its heaviest mark
     for period, pmid, mark in store.db.execute(_LATER.format(columns="listing.period, m.pmid, m.mark")):
-        papers = marks.setdefault(period, {})
-        papers[pmid] = papers.get(pmid, False) or mark == RETRACTED
-    return {period: (sum(papers.values()), len(papers) - sum(papers.values())) for period, papers in marks.items()}
+        papers = heaviest.setdefault(period, {})
+        papers[pmid] = min(papers.get(pmid, len(CHANGED_WORDS) - 1), mark_weight(mark), len(CHANGED_WORDS) - 1)
+    changed: dict[str, dict[str, int]] = {}
+    for period, papers in heaviest.items():
+        for weight in sorted(papers.values()):
+            counts = changed.setdefault(period, {})
+            counts[CHANGED_WORDS[weight]] = counts.get(CHANGED_WORDS[weight], 0) + 1
+    return changed
 
 
 def listed_in(store: Store, pmids: Iterable[str], before: str) -> list[DigestRecord]:

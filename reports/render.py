@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
 import css_inline
 import jinja2
+import markupsafe
 
 from reports.assembly import Digest, Item
 from reports.chart import trend_text
@@ -51,6 +52,17 @@ def wrap(text: str, indent: str = "", first: str | None = None) -> str:
     DOI) is never broken, nor at its hyphens: it takes a line of its own, and its link still works."""
     return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent,
                          break_long_words=False, break_on_hyphens=False)
+
+
+_NOTICE_PMID = re.compile(r"PMID (\d+)")
+
+
+def pmid_links(text: str) -> markupsafe.Markup:
+    """A notice's 'PMID 123' as a link to it on PubMed, the rest escaped: the reader opens the erratum or the
+    expression of concern itself rather than copy its number."""
+    escaped = str(markupsafe.escape(text))
+    return markupsafe.Markup(_NOTICE_PMID.sub(
+        lambda m: f'PMID <a href="https://pubmed.ncbi.nlm.nih.gov/{m[1]}/" class="since-link">{m[1]}</a>', escaped))
 
 
 def pubmed_list(items: Sequence[Item]) -> str:
@@ -87,7 +99,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(full_stop=full_stop, wrap=wrap)
+    env.filters.update(full_stop=full_stop, wrap=wrap, pmid_links=pmid_links)
     return env
 
 
@@ -158,15 +170,16 @@ def render_to_fit(digest: Digest, *, per_section: int | None, **options) -> Rend
     return fits
 
 
-def changed_note(retracted: int, corrected: int) -> str:
-    """'Since it went out, papers in it: 1 retracted, 2 corrected' ('' for none), beside a digest in the archive index."""
-    said = [f"{count} {word}" for count, word in ((retracted, "retracted"), (corrected, "corrected")) if count]
+def changed_note(changed: Mapping[str, int]) -> str:
+    """'Since it went out, papers in it: 1 retracted, 2 corrected' ('' for none), beside a digest in the archive
+    index; ``changed`` counts papers by their heaviest notice (``reports.gather.changed_since``)."""
+    said = [f"{count} {words}" for words, count in changed.items() if count]
     return f"Since it went out, papers in it: {', '.join(said)}" if said else ""
 
 
-def archive_index(entries: list[tuple[str, str, tuple[int, int]]], title: str, generated: datetime) -> str:
-    """The archive's index.html: (file name, subject, (papers retracted, corrected) since) newest first."""
+def archive_index(entries: list[tuple[str, str, Mapping[str, int]]], title: str, generated: datetime) -> str:
+    """The archive's index.html: (file name, subject, papers changed since by notice) newest first."""
     page = environment().get_template("archive_index.html.j2")
-    notes = [(name, subject, changed_note(*changed)) for name, subject, changed in entries]
+    notes = [(name, subject, changed_note(changed)) for name, subject, changed in entries]
     return inline_css(page.render(entries=notes, title=title, generated=generated.strftime("%Y-%m-%d %H:%M UTC")))
 

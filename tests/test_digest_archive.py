@@ -199,3 +199,24 @@ def test_a_page_whose_chart_or_subject_could_not_be_written_is_completed_by_the_
         (archive / f"2026-W48{suffix}").unlink()
         archive_missing(store, params(), archive, MONDAY + timedelta(hours=2))
         assert (archive / f"2026-W48{suffix}").exists()
+
+
+def test_the_index_tells_a_concern_from_a_correction_and_every_notice_links_to_pubmed(two_weeks, tmp_path):
+    """An expression of concern says the data may not be sound, graver than an erratum: the index counts each
+    paper under its heaviest notice, and a notice's PMID opens the notice itself, on the pages and in the e-mail."""
+    store, retracted, corrected, send, archive = two_weeks
+    listed = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items") if p not in (retracted.pmid, corrected.pmid))
+    concerned = store.get_article(listed[0])
+    store.upsert_articles([dataclasses.replace(concerned, links=[*concerned.links, Link("ExpressionOfConcernIn", "99000003"),
+                                                                 Link("ErratumIn", "99000004")])])
+    save_classifications(store, [load_classifications(store, [concerned.pmid])[concerned.pmid]])
+    send(1)
+    index = " ".join(" ".join(check_html((archive / "index.html").read_text()).text).split())
+    assert "Since it went out, papers in it: 1 retracted, 1 under an expression of concern, 1 corrected" in index
+    _, mail = parts(tmp_path / "out" / "2026-W49" / "all@example.org.eml")
+    for html in ((archive / "2026-W48.html").read_text(), (archive / "2026-W49.html").read_text(), mail):
+        links = check_html(html).links
+        for notice in ("99000001", "99000002", "99000003", "99000004"):
+            if f"PMID {notice}" in visible_text(html):
+                assert f"https://pubmed.ncbi.nlm.nih.gov/{notice}/" in links
+        assert "https://pubmed.ncbi.nlm.nih.gov/99000003/" in links

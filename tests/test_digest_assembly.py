@@ -18,6 +18,7 @@ from reports.assembly import OTHER, OTHER_LABEL, assemble_digest, for_recipient,
 from reports.delivery import OutboxTransport
 from reports.period import current_period, digest_due, latest_due
 from reports.sending import Recipient, preview_digest, send_due_digest
+from test_digest_render import visible_text
 
 UTC = timezone.utc
 
@@ -155,7 +156,7 @@ def test_an_erratum_is_warned_about_and_the_corrected_paper_is_not_listed_again(
     # a window reaching back over the first digest's: its papers, the corrected one too, are not news again
     outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), since=MONDAY.date() - timedelta(days=3))
     text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in html
+    assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in visible_text(html)
     assert "Nothing new on opioid-induced hyperalgesia" in text and "updated since first sent" not in text
     assert outcome.items == 0 and outcome.listed_earlier == first.items
 
@@ -178,7 +179,7 @@ def test_a_paper_listed_with_a_concern_and_an_erratum_already_says_so_beside_its
     page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
     item = words(text).split(words(original.title)[:40])[1].split("PubMed:")[0]
     assert "[Expression of concern (PMID 555)] [" + ERRATUM_CITED + "]" in item  # the heaviest first
-    for part in (html, page):
+    for part in (visible_text(html), visible_text(page)):
         assert part.count("Expression of concern (PMID 555)") == part.count(ERRATUM_CITED) >= 1
         assert part.index("Expression of concern (PMID 555)") < part.index(ERRATUM_CITED)
     assert "WARNING" not in text  # nothing came after it was listed
@@ -195,7 +196,7 @@ def test_an_erratum_linked_by_no_pmid_is_warned_about_by_where_it_was_printed(sh
     save_classifications(store, [classification(pmid)])
     send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
     text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert ERRATUM_CITED in words(text) and ERRATUM_CITED in html
+    assert ERRATUM_CITED in words(text) and ERRATUM_CITED in visible_text(html)
     listing = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
     assert "Erratum published since this digest" in listing and ERRATUM_CITED not in listing  # said once, as news since
 
@@ -213,7 +214,7 @@ def test_a_sent_paper_republished_corrected_or_partly_retracted_is_warned_about_
     store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, "123")], revised="2026-11-24")])
     send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
     text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert "WARNING" in text and words in text and words in html
+    assert "WARNING" in text and words in text and words in visible_text(html)
     send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path))
     assert words not in parts(tmp_path / "2026-W50" / "all@example.org.eml")[0]  # once
 
@@ -239,7 +240,8 @@ def test_warnings_come_heaviest_first_retractions_then_partial_retraction_concer
     page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
     for part in (text, html, page):
         shown = [part.index(f"pubmed.ncbi.nlm.nih.gov/{pmid}/") for pmid, _ in expected]
-        notices = [part.index(f"{words}:" if part is not page else f"{words} since this digest") for _, words in expected]
+        read = part if part is text else visible_text(part)  # a notice's PMID is a link there
+        notices = [read.index(f"{words}:" if part is not page else f"{words} since this digest") for _, words in expected]
         assert shown == sorted(shown) and notices == sorted(notices)
 
 
