@@ -27,7 +27,7 @@ from reports.render import RenderedDigest, render_digest, render_to_fit
 from reports.sending import preview_digest, send_due_digest
 
 VOID = {"meta", "br", "img", "hr", "link", "input", "col", "area", "base", "wbr", "source"}
-INLINE = {"a", "strong", "em", "b", "i", "span", "code", "sub", "sup"}  # a word may run on across these
+INLINE = {"a", "strong", "em", "b", "i", "span", "code", "sub", "sup", "bdi"}  # a word may run on across these
 HOSTILE = "<script>alert('x')</script> Ketamine & <math><mi>μ</mi></math>-opioid “OIH” in Zürich <b>bold</b>"
 
 
@@ -268,12 +268,40 @@ def test_citation_lines_end_once_and_missing_parts_leave_no_gap(shared_data):
     assert f"* No citation at all\n  {STUDY_TYPES['rct']}\n" in rendered.text
     assert "Solo B.\n" in rendered.text
     page = check_html(rendered.html)
-    assert page.empty == [] and "Solo B</p>" in rendered.html and "&middot; </p>" not in rendered.html
+    assert page.empty == [] and "Solo B</bdi></p>" in rendered.html and "&middot; </p>" not in rendered.html
 
     link = "https://doi.org/10.1002/(sici)1097-0142(19960815)78:4%3C852::aid-cncr23%3E3.0.co;2-t"
     assert f"  DOI:\n  {link}\n" in rendered.text and link in page.links  # too long for the line: on one of its own
     assert urllib.parse.unquote(link.removeprefix("https://doi.org/")) == sici
     assert f"DOI {sici}" in " ".join(page.text)  # shown as written
+
+
+def odd_digest(digest):
+    """``digest`` with its first paper's finding one 3,000-letter word and its first author's name opening with a
+    right-to-left override that is never closed, as a broken or hostile record can hold them."""
+    section = digest.sections[0]
+    odd = dataclasses.replace(section.items[0], key_finding="x" * 3000, authors="\u202eEvil B, Other C", journal="Journal of Pain")
+    return dataclasses.replace(digest, sections=(dataclasses.replace(section, items=(odd, *section.items[1:])), *digest.sections[1:]))
+
+
+def test_one_field_s_direction_marks_and_one_long_word_garble_only_themselves(real_digest):
+    html = render_digest(odd_digest(real_digest[1])).html
+    assert "<bdi>\u202eEvil B, Other C</bdi> · <em><bdi>Journal of Pain</bdi></em> · <bdi>" in html  # each field isolated
+    cell = html[html.rfind("<td", 0, html.index("x" * 3000)):]
+    assert "overflow-wrap: anywhere;word-break: break-word;" in cell[:cell.index(">")]  # the word's own cell breaks it
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+def test_one_long_word_leaves_the_message_as_wide_as_the_window_in_a_real_browser_engine(real_digest, tmp_path):
+    """A word longer than the column widened the whole message (22,563 px at 800), cutting every finding off."""
+    measure = "<script>window.onload=()=>{document.title='W'+document.documentElement.scrollWidth;}</script>"
+    page = tmp_path / "digest.html"
+    page.write_text(render_digest(odd_digest(real_digest[1])).html.replace("</body>", measure + "</body>"), encoding="utf-8")
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=800,1600",
+         "--dump-dom", page.as_uri()], check=True, capture_output=True, text=True, timeout=120).stdout
+    assert int(re.search(r"<title>W(\d+)</title>", dom)[1]) <= 800
 
 
 def test_message_structure_and_headers(real_digest):
