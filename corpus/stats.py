@@ -123,9 +123,8 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
         total_axes.set_ylabel("all articles (grey bars)", color="0.45")
         axes.set_zorder(total_axes.get_zorder() + 1)
         axes.patch.set_visible(False)
-        for topic, look in zip(stats.topics, cycle(_line_looks())):
-            counts = stats.by_topic_year[topic]
-            axes.plot(years, [counts.get(y, 0) for y in years], linewidth=1.8, label=labels.get(topic, topic), **look)
+        lines = [axes.plot(years, [stats.by_topic_year[topic].get(y, 0) for y in years], linewidth=1.8, **look)[0]
+                 for topic, look in zip(stats.topics, cycle(_line_looks()))]
         axes.set_xlabel("publication year")
         axes.set_ylabel("articles with the topic")
         axes.set_title("Articles per topic per year")
@@ -134,8 +133,17 @@ def plot_trends(stats: CorpusStats, stream: BinaryIO, labels: Mapping[str, str] 
             counts.set_ylim(bottom=0)
             counts.yaxis.set_major_locator(MaxNLocator(integer=True))
         if stats.topics:
-            axes.legend(frameon=False, fontsize="small")
+            _legend_as_written(axes, lines, [labels.get(topic, topic) for topic in stats.topics])
         figure.tight_layout()
         figure.savefig(stream, format=fmt)
     finally:
         pyplot.close(figure)
+
+
+def _legend_as_written(axes, lines: list, names: list[str]) -> None:
+    """A legend giving each line's name as written. Names are free text: matplotlib would read text
+    between two '$' as mathematics ('Cost in $US and $EUR' lost its '$' and spaces, '$_$' raised a
+    parse error) and leave out a label beginning with '_' when it gathers the labels itself."""
+    legend = axes.legend(lines, names, frameon=False, fontsize="small")
+    for text in legend.get_texts():
+        text.set_parse_math(False)

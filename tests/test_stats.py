@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
+import re
 import sqlite3
 import warnings
 from pathlib import Path
@@ -185,3 +187,24 @@ def test_every_configured_topic_and_every_study_type_is_listed_whatever_the_filt
     header = next(line for line in table.stdout.splitlines() if line.startswith("┃ year "))
     assert [cell.strip() for cell in header.strip("┃").split("┃")] == ["year", "all", *expected]
     assert "│ Meta-analysis " in table.stdout
+
+
+LABELS = {"ketamine": "Ketamine (cost in $_$)", "tapering": "Opioid cost ($US) and savings ($EUR)",
+          "genetics": "_genes $$", "non_opioid": r"a \$ b"}
+
+
+def test_topic_labels_are_drawn_as_written_whatever_dollars_or_underscores_they_hold(tmp_path: Path, research_store_path: Path) -> None:
+    """Labels are free text, but matplotlib reads text between two '$' as mathematics: '$_$' ended in a
+    parse-error traceback, '($US) and ($EUR)' lost its '$' and spaces, and a label beginning with '_' was
+    left out of the legend. The SVG keeps its text as text, so the legend can be read back."""
+    import matplotlib
+
+    config = tmp_path / "config.toml"
+    topics = "".join(f'[topics.{name}]\nlabel = {json.dumps(label)}\nkeywords = ["{name}"]\n' for name, label in LABELS.items())
+    config.write_text(f'[database]\npath = "{research_store_path}"\n[ncbi]\nemail = "t@example.org"\n{topics}', encoding="utf-8")
+    plot = tmp_path / "trend.svg"
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        result = CliRunner().invoke(cli, ["-c", str(config), "stats", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    drawn = re.findall(r"<text [^>]*>([^<]*)</text>", plot.read_text(encoding="utf-8"))
+    assert set(LABELS.values()) <= {html.unescape(text) for text in drawn}
