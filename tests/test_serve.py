@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -39,21 +40,29 @@ def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory
     return target
 
 
-@pytest.fixture(scope="module")
-def base_url(snapshot: Path) -> Iterator[str]:
-    """The server on a socket bound before it starts: requests wait in the backlog, no sleeping."""
+@contextlib.contextmanager
+def served(datasette) -> Iterator[str]:
+    """``datasette`` on a socket bound before it starts, in a thread: requests wait in the backlog, no sleeping."""
     import uvicorn
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, TOPICS).app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(datasette.app(), log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def base_url(snapshot: Path) -> Iterator[str]:
+    with served(make_datasette(snapshot, TOPICS)) as url:
+        yield url
 
 
 @pytest.fixture
@@ -86,7 +95,7 @@ def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
 def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Path, research_store: Store, query: str) -> None:
     response = client.get(f"/{VIEW}/articles.json", params={"_search": query, "_shape": "objects", "_size": "max"})
     assert response.status_code == 200, response.text[:300]
-    found = {r["pmid"] for r in response.json()["rows"]}
+    found = {str(r["pmid"]) for r in response.json()["rows"]}
     assert found == {h.pmid for h in search(research_store, query, Filters(include_retracted=True))}
     if query != "5-HT3":  # (no 5-HT3 record in the shared data)
         assert found

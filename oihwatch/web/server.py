@@ -195,8 +195,13 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
                         "fts_pk": "rowid",
                         "searchmode": "escaped",  # escape_fts is our fts_query here (search_plugin.py)
                         "sort": "newest",  # year, then PMID, as one unique column (snapshot.py)
+                        # Only columns without ties: Datasette orders a sort's first page by the column alone and
+                        # the next ones by it and the PMID, so a sort by year or journal lost and repeated rows
+                        # from page to page, in "Next page", next_url and the CSV of every row alike.
+                        "sortable_columns": ["newest", "pmid"],
                         "label_column": "title",
-                        "description_html": "One row per PubMed article, newest first (by year, then PMID: the column <em>newest</em>). Search accepts words, "
+                        "description_html": "One row per PubMed article, newest first (by year, then PMID: the column <em>newest</em>; click its heading "
+                        "for oldest first, or sort by <em>pmid</em>: the other columns are for facets and filters). Search accepts words, "
                         "&quot;phrases&quot;, AND / OR / NOT, prefix* and title: abstract: mesh: keywords: fields, "
                         "as <code>oihwatch search</code> does; the box narrows this table (newest first, with facets), "
                         'the saved query <a href="search_topic">search_topic</a> lists the best matches first. '

@@ -23,7 +23,7 @@ from corpus.store import Store
 
 SCHEMA = """
 CREATE TABLE articles (
-    pmid TEXT PRIMARY KEY,
+    pmid INTEGER PRIMARY KEY,          -- a number, so that it sorts as one (and is the rowid)
     title TEXT NOT NULL,
     authors TEXT NOT NULL,             -- 'Last, First; Last, First'
     journal TEXT NOT NULL,
@@ -58,7 +58,7 @@ def snapshot_row(record: dict, threshold: float) -> tuple:
     study_type = record["study_type"]
     relevance = record["relevance"]
     return (
-        record["pmid"],
+        int(record["pmid"]),
         record["title"],
         "; ".join(record["authors"]),
         record["journal"],
@@ -84,7 +84,7 @@ def _number_newest_first(db: sqlite3.Connection) -> None:
     ordering the first page without its primary key, so a download of every page lost and
     repeated the rows of the year that crossed a page boundary."""
     db.execute("UPDATE articles SET newest = ranked.n FROM (SELECT pmid, ROW_NUMBER() OVER "
-               "(ORDER BY year DESC, CAST(pmid AS INTEGER) DESC) AS n FROM articles) AS ranked WHERE ranked.pmid = articles.pmid")
+               "(ORDER BY year DESC, pmid DESC) AS n FROM articles) AS ranked WHERE ranked.pmid = articles.pmid")
     db.execute("CREATE UNIQUE INDEX articles_newest ON articles(newest)")
 
 

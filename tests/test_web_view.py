@@ -1,0 +1,84 @@
+"""What the web view shows and lets a visitor take away: every row once whatever the order, over HTTP."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytest.importorskip("datasette")
+
+from corpus.store import Store  # noqa: E402
+from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
+from oihwatch.web.snapshot import build_snapshot  # noqa: E402
+from test_serve import TOPICS, VIEW, served  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = snapshot_path(tmp_path_factory.mktemp("view") / "corpus.db")
+    with Store(research_store_path) as store:
+        build_snapshot(store, target, 0.5)
+    return target
+
+
+@pytest.fixture(scope="module")
+def client(snapshot: Path) -> Iterator[httpx.Client]:
+    with served(make_datasette(snapshot, TOPICS)) as url, httpx.Client(base_url=url, timeout=60) as c:
+        yield c
+
+
+def sortable_columns(client: httpx.Client) -> set[str]:
+    """The columns whose headings on the table page link to a sort (the other way round for the one it is sorted by)."""
+    page = client.get(f"/{VIEW}/articles").text
+    headings = re.findall(r'<th [^>]*scope="col"[^>]*>(.*?)</th>', page, re.S)
+    return {column for heading in headings for column in re.findall(r"[?&]_sort(?:_desc)?=([^&\"]+)", html.unescape(heading))}
+
+
+def pages_of(client: httpx.Client, params: dict) -> list[str]:
+    """The PMIDs of every page of the table in that order, following the JSON ``next_url``."""
+    page = client.get(f"/{VIEW}/articles.json", params={**params, "_size": "max", "_shape": "objects"}).json()
+    pmids = [str(r["pmid"]) for r in page["rows"]]
+    while page["next_url"]:
+        page = client.get(page["next_url"]).json()
+        pmids += [str(r["pmid"]) for r in page["rows"]]
+    return pmids
+
+
+def html_pages_of(client: httpx.Client, params: dict) -> list[str]:
+    """The PMIDs of every page of the table, following its "Next page" links."""
+    url, pmids = client.build_request("GET", f"/{VIEW}/articles", params={**params, "_size": 500}).url, []
+    while url:
+        page = client.get(url).text
+        pmids += re.findall(rf'<td class="col-pmid type-pk"><a href="/{VIEW}/articles/(\d+)"', page)
+        following = re.search(r'<a href="([^"]*)">Next page</a>', page)
+        url = html.unescape(following[1]) if following else None
+    return pmids
+
+
+def streamed_csv(client: httpx.Client, params: dict) -> list[dict]:
+    """Every row of the view as the CSV export's "stream all rows" gives it."""
+    response = client.get(f"/{VIEW}/articles.csv", params={**params, "_stream": "on", "_size": "max"})
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_every_sort_the_table_offers_pages_through_every_row_once(client: httpx.Client) -> None:
+    """However a visitor sorts, "Next page", next_url and the CSV of every row hold each article once."""
+    total = client.get(f"/{VIEW}/articles.json", params={"_size": 0}).json()["filtered_table_rows_count"]
+    columns = sortable_columns(client)
+    assert {"newest", "pmid"} <= columns
+    for params in ({direction: column} for column in columns for direction in ("_sort", "_sort_desc")):
+        for pmids in (pages_of(client, params), html_pages_of(client, params), [r["pmid"] for r in streamed_csv(client, params)]):
+            assert len(pmids) == len(set(pmids)) == total, params
+
+
+def test_pmids_sort_as_numbers(client: httpx.Client, snapshot: Path) -> None:
+    pmids = [int(pmid) for pmid in pages_of(client, {"_sort_desc": "pmid"})]
+    assert pmids == sorted(pmids, reverse=True)
