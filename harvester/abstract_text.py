@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from corpus.article import AbstractSection
+from harvester.text import one_line, without_controls
 
 _LABEL = r"([A-Z][A-Z0-9 ,&/()-]{1,60}):\s+"
 _LABELLED_LINE = re.compile(rf"^{_LABEL}(.*)$")
@@ -23,7 +24,7 @@ def sections_from_lines(text: str) -> list[AbstractSection]:
     """One section per non-blank line, labelled when the line starts with 'LABEL: '; the text as written
     (PubMed's no-break and thin spaces stay)."""
     sections = []
-    for line in text.splitlines():
+    for line in without_controls(text).splitlines():
         match = _LABELLED_LINE.match(line.strip())
         if match:
             sections.append(AbstractSection(match.group(2), match.group(1)))
@@ -34,7 +35,7 @@ def sections_from_lines(text: str) -> list[AbstractSection]:
 
 def sections_from_line(text: str) -> list[AbstractSection]:
     """'BACKGROUND: ... METHODS: ...' on one line → its sections; an abstract not starting with a label is one section."""
-    text = " ".join(text.split())
+    text = one_line(text)
     if not text:
         return []
     labels = list(_INLINE_LABEL.finditer(text))

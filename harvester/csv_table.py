@@ -55,6 +55,7 @@ from harvester.dates import date_or_year
 from harvester.records import (
     OnSkip, Record, Skipped, author_from_name, book_fields, is_group_name, is_initials, raise_on_skip,
 )
+from harvester.text import one_line
 
 # Words of a surname written before its last word, in any case: 'Chiara Di Schino', 'M de la Nuez', 'R de los Mozos'.
 _PARTICLES = frozenset("de di da del della van von der den du la le los dos ten ter".split())
@@ -89,7 +90,7 @@ def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on
         if article.pmid:
             yield article
         else:
-            doi = values.get("doi", "").strip()
+            doi = _cell(values, "doi")
             reason = f"no PMID (DOI {doi})" if doi else "no PMID"
             on_skip(Skipped(name, f"line {line}", reason))
     if short:
@@ -207,12 +208,12 @@ def _is_initial(word: str) -> bool:
 
 
 def _cell(values: dict[str, str], column: str) -> str:
-    return " ".join(values.get(column, "").split())
+    return one_line(values.get(column, ""))
 
 
 def _parts(cell: str) -> list[str]:
     """'Adolescent; Analgesia, Epidural; ...' → items (';' separates; ',' belongs to MeSH and author names)."""
-    return [" ".join(part.split()) for part in cell.split(";") if part.strip()]
+    return [part for part in map(one_line, cell.split(";")) if part]
 
 
 def _split(cell: str) -> list[str]:

@@ -30,6 +30,7 @@ from corpus.errors import InputError
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
 from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, raise_on_skip
+from harvester.text import one_line, without_controls
 
 # What ends a JSON token: whitespace, structure, a string's quote. A whole line ends in '}', so its
 # mistakes have one of these after them; the end of a line cut off does not.
@@ -116,7 +117,8 @@ def _abstract(data: dict) -> list[AbstractSection]:
 def _sections(value: object) -> list[AbstractSection]:
     """``{"label", "category", "text"}`` objects as sections, the text as written; one without text is left out,
     as the XML reader leaves out an empty paragraph."""
-    return [AbstractSection(str(s["text"]).strip(), _text(s.get("label")), _text(s.get("category"))) for s in _objects(value, "text")]
+    return [AbstractSection(without_controls(str(s["text"])).strip(), _text(s.get("label")), _text(s.get("category")))
+            for s in _objects(value, "text")]
 
 
 def _notices(value: object) -> list[Link]:
@@ -145,7 +147,7 @@ def _objects(value: object, key: str) -> list[dict]:
 
 
 def _text(value: object) -> str:
-    return " ".join(str(value).split()) if value else ""
+    return one_line(str(value)) if value else ""
 
 
 def _strings(value: object) -> list[str]:

@@ -24,6 +24,7 @@ from corpus.errors import InputError
 from harvester.abstract_text import sections_from_line
 from harvester.dates import printed_date, sort_date
 from harvester.records import OnSkip, Record, Skipped, raise_on_skip
+from harvester.text import one_line
 
 # MEDLINE tags of the comment/correction links → the XML RefType names the rest of oihwatch uses.
 _LINK_TAGS = {
@@ -146,7 +147,7 @@ def article_from_medline(record: dict) -> Article:
 def _many(record: dict, tag: str) -> list[str]:
     value = record.get(tag, [])
     values = [value] if isinstance(value, str) else value
-    return [" ".join(v.split()) for v in values if v.strip()]
+    return [text for text in map(one_line, values) if text]
 
 
 def _one(record: dict, tag: str) -> str:

@@ -14,6 +14,7 @@ from lxml import etree
 
 from corpus.article import AbstractSection, Article, Author, Book, Link, MeshHeading
 from harvester.dates import iso_date, printed_date, sort_date
+from harvester.text import one_line
 
 # 'Cites' links are the reference list of old records (thousands per file): they say nothing
 # about the article's standing, and the raw XML keeps them for anyone who needs them.
@@ -48,7 +49,7 @@ def text_of(element: etree._Element | None) -> str:
     # Already-clean text (most names and MeSH terms) skips the split/join.
     if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
         return text
-    return " ".join(text.split())
+    return one_line(text)
 
 
 def _inline_text(element: etree._Element) -> str:
@@ -265,7 +266,7 @@ def _sections(abstract: etree._Element | None) -> list[AbstractSection]:
     for part in abstract.iterfind("AbstractText"):
         text = text_of(part)
         if text:
-            sections.append(AbstractSection(text, part.get("Label", ""), part.get("NlmCategory", "")))
+            sections.append(AbstractSection(text, one_line(part.get("Label", "")), part.get("NlmCategory", "")))
     return sections
 
 

@@ -35,6 +35,7 @@ from corpus.exports import RETRACTED_TAG, TAG_PREFIX
 from harvester.abstract_text import sections_from_line
 from harvester.dates import date_or_year, printed_date
 from harvester.records import OnSkip, Record, Skipped, author_from_name, book_fields, raise_on_skip
+from harvester.text import one_line
 
 _PUBMED_URL = re.compile(r"(?:pubmed\.ncbi\.nlm\.nih\.gov/|ncbi\.nlm\.nih\.gov/pubmed/)(\d+)")
 _PMID_NOTE = re.compile(r"PMID:\s*(\d+)")
@@ -85,12 +86,12 @@ def article_from_ris(entry: dict) -> Article:
     year = _first(entry, "year", "publication_year").split("/")[0]
     pub_date, pub_date_sort = date_or_year(_printed_date(_first(entry, "date", "publication_year")), year)
     start, end = _first(entry, "start_page"), _first(entry, "end_page")
-    keywords = [" ".join(k.split()) for k in entry.get("keywords", [])]
+    keywords = [one_line(k) for k in entry.get("keywords", [])]
     return Article(
         pmid=_pmid(entry),
         title=title,
         abstract_sections=sections_from_line(_first(entry, "abstract", "notes_abstract")),
-        authors=[_author(a) for a in entry.get("authors") or entry.get("first_authors") or []],
+        authors=[_author(one_line(a)) for a in entry.get("authors") or entry.get("first_authors") or []],
         journal=title if kind == "book" else _first(entry, "journal_name", "secondary_title", "alternate_title3"),
         journal_abbrev=_first(entry, "alternate_title1", "alternate_title2"),
         issn=_first(entry, "issn"),
@@ -106,7 +107,7 @@ def article_from_ris(entry: dict) -> Article:
         publication_types=with_retraction([t.strip() for t in _first(entry, "type_of_work").split(";") if t.strip()],
                                           RETRACTED_TAG in keywords),
         **book_fields(kind, _first(entry, "publisher"), _first(entry, "place_published"),
-                      [" ".join(name.split()) for name in entry.get("secondary_authors", [])]),
+                      [one_line(name) for name in entry.get("secondary_authors", [])]),
     )
 
 
@@ -134,8 +135,9 @@ def _first(entry: dict, *keys: str) -> str:
         value = entry.get(key)
         if isinstance(value, list):
             value = value[0] if value else ""
-        if value and str(value).strip():
-            return " ".join(str(value).split())
+        text = one_line(str(value)) if value else ""
+        if text:
+            return text
     return ""
 
 
