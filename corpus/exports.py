@@ -301,6 +301,14 @@ def latex_escape(text: str) -> str:
     return _LATEX_RE.sub(lambda m: _LATEX[m.group()], text)
 
 
+def bibtex_doi(doi: str) -> str:
+    """The DOI with its braces percent-encoded, as in its doi.org link ('10.1000/a}b' → '10.1000/a%7Db', which
+    resolves to the same paper). A DOI may hold any printable character, and a brace left as it is ends the
+    field early or swallows the entries after it (bibtexparser drops them without a word). LaTeX's escapes
+    are no help here: biblatex reads ``doi`` verbatim, into a URL, so they would be printed as they are."""
+    return doi.replace("{", "%7B").replace("}", "%7D")
+
+
 def protect_case(title: str) -> str:
     """Braces around each word with a capital, so a sentence-case style keeps 'NMDA', 'OPRM1', 'Parkinson'.
 
@@ -320,8 +328,8 @@ def protect_case(title: str) -> str:
 
 
 def bibtex_entry(record: dict) -> dict:
-    """A bibtexparser entry (values LaTeX-escaped, UTF-8 kept: biber, Zotero and JabRef read it); a chapter
-    is an @incollection in its booktitle, with editor, publisher and address."""
+    """A bibtexparser entry (values LaTeX-escaped, but the DOI: ``bibtex_doi``; UTF-8 kept: biber, Zotero and JabRef
+    read it); a chapter is an @incollection in its booktitle, with editor, publisher and address."""
     first, last = split_pages(record["pages"])
     collective = set(record["collective_authors"])
     names = [f"{{{latex_escape(n)}}}" if n in collective else latex_escape(n) for n in record["authors"]]
@@ -337,8 +345,8 @@ def bibtex_entry(record: dict) -> dict:
         "year": str(record["year"] or ""),
         "volume": latex_escape(record["volume"]),
         "number": latex_escape(record["issue"]),
-        "pages": f"{first}--{last}" if last else first,
-        "doi": record["doi"],
+        "pages": latex_escape(f"{first}--{last}" if last else first),
+        "doi": bibtex_doi(record["doi"]),
         "pmid": record["pmid"],
         "abstract": latex_escape(record["abstract"]),
         "url": record["url"],

@@ -222,6 +222,20 @@ def test_bibtex_is_latex_safe(tricky: dict) -> None:
     assert "{OIH Study Group \\& Friends}" in raw["author"]  # a group author is kept whole
 
 
+def test_bibtex_keeps_every_entry_whatever_braces_a_doi_or_pages_hold(tricky: dict) -> None:
+    odd = {"10.1000/a}b{c": "10.1000/a%7Db%7Bc", "10.1000/a{b": "10.1000/a%7Bb", "10.1000/a}": "10.1000/a%7D",
+           "10.1000/{a}": "10.1000/%7Ba%7D"}
+    normal = ["10.1002/(SICI)1097-4636(199706)35:4<463::AID-JBM5>3.0.CO;2-#", "10.1000/xyz_123+4", "10.1097/00000542-200603000-00025"]
+    records = [dict(tricky, pmid=str(n), doi=doi) for n, doi in enumerate([*odd, *normal])]
+    records += [dict(tricky, pmid="99", pages="1}2-{3"), dict(tricky, pmid="100")]
+    out = io.StringIO()
+    write_bibtex(records, out)
+    entries = bibtexparser.loads(out.getvalue()).entries
+    assert [e["ID"] for e in entries] == [f"pmid{r['pmid']}" for r in records]
+    assert [e["doi"] for e in entries[: len(odd) + len(normal)]] == [*odd.values(), *normal]
+    assert entries[-2]["pages"] == r"1\textbraceright{}2--\textbraceleft{}3"
+
+
 @pytest.mark.parametrize(
     ("title", "protected"),
     [
