@@ -12,7 +12,7 @@ Kept apart from ``reports.message`` so that loading the configuration does not i
 from __future__ import annotations
 
 import re
-from email.errors import HeaderParseError
+from email.errors import HeaderParseError, NonASCIILocalPartDefect
 from email.headerregistry import Address
 from email.policy import default
 
@@ -47,15 +47,20 @@ def parse_address(text: str, *, display_name: bool = True) -> Address:
 
 
 def _one_address(text: str) -> Address | None:
-    """The address of a header value that holds one and nothing the parser finds wrong."""
+    """The address of a header value that holds one and nothing the parser finds wrong. Non-ASCII
+    letters before the @ are no fault: RFC 6531 sends them with SMTPUTF8, and delivery does so or
+    refuses the address when the server lacks it (``reports.delivery``). The parser calls them a
+    defect, as they are in a message without SMTPUTF8; it also takes a line separator (U+2028, U+0085),
+    a no-break space or an invisible format character for a letter there, which no address holds."""
     try:
         header = default.header_factory("to", text)
         addresses = header.addresses
     except (HeaderParseError, IndexError, ValueError):  # IndexError on 'name@', ValueError on a line break in a part
         return None
-    if header.defects or len(addresses) != 1 or not (addresses[0].username and addresses[0].domain):
+    faults = [defect for defect in header.defects if not isinstance(defect, NonASCIILocalPartDefect)]
+    if faults or len(addresses) != 1 or not (addresses[0].username and addresses[0].domain):
         return None
-    return addresses[0]
+    return addresses[0] if addresses[0].username.isprintable() else None
 
 
 def _name_quoted(text: str) -> str:

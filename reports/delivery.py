@@ -160,7 +160,7 @@ class SmtpTransport:
             return RecipientRefused(f"{self.where} refused the digest to {recipient} for now: {said}")
         if code == 552:  # RFC 1870: the message is over the server's size limit; the same digest always is
             return RecipientRefused(
-                f"{self.where} refused the digest to {recipient} as too large ({len(message.as_bytes()):,} bytes): "
+                f"{self.where} refused the digest to {recipient} as too large ({len(wire_bytes(message)):,} bytes): "
                 f"{said}; resending this digest cannot help: to fit the next one, lower digest.per_section or the "
                 "recipient's topics, or have the server's size limit raised", permanent=True)
         if isinstance(exc, smtplib.SMTPSenderRefused):  # the sender, not this recipient: the same for every message
@@ -236,9 +236,19 @@ class OutboxTransport:
 
     def send(self, message: EmailMessage, recipient: str) -> None:
         try:
-            write_atomically(self.eml_path(message, recipient), message.as_bytes())
+            write_atomically(self.eml_path(message, recipient), wire_bytes(message))
         except OSError as exc:
             raise OutboxUnwritable(self.folder, exc) from None
+
+
+def wire_bytes(message: EmailMessage) -> bytes:
+    """The message as smtplib sends it: with its headers in UTF-8 (RFC 6532) when an address holds
+    non-ASCII letters before the @, which only SMTPUTF8 carries. Written the default way, such an
+    address became an encoded word, which no address may hold, and a mailto: link naming it in
+    List-Unsubscribe failed to encode at all."""
+    headers = [message[name] for name in ("From", "To") if name in message]
+    international = any(not address.addr_spec.isascii() for header in headers for address in header.addresses)
+    return message.as_bytes(policy=message.policy.clone(utf8=True)) if international else message.as_bytes()
 
 
 def eml_name(address: str) -> str:
