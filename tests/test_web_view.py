@@ -14,9 +14,11 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
+from research_corpus import RETRACTED_PMID  # noqa: E402
 from test_serve import TOPICS, VIEW, served  # noqa: E402
 
 
@@ -82,3 +84,34 @@ def test_every_sort_the_table_offers_pages_through_every_row_once(client: httpx.
 def test_pmids_sort_as_numbers(client: httpx.Client, snapshot: Path) -> None:
     pmids = [int(pmid) for pmid in pages_of(client, {"_sort_desc": "pmid"})]
     assert pmids == sorted(pmids, reverse=True)
+
+
+def test_retracted_articles_are_left_out_as_the_cli_leaves_them_out(client: httpx.Client, research_store: Store) -> None:
+    """Listed newest first, a retracted copy of a paper came before the one that stands, and the search box found it first."""
+    for query in ("ketamin*", "opioid-induced"):
+        rows = client.get(f"/{VIEW}/articles.json", params={"_search": query, "_size": "max", "_shape": "objects"}).json()["rows"]
+        assert {str(r["pmid"]) for r in rows} == {h.pmid for h in search(research_store, query, Filters(), limit=10_000)}
+    table = client.get(f"/{VIEW}/articles.json", params={"_size": 0}).json()
+    assert table["filtered_table_rows_count"] == research_store.count_articles() - 1
+    assert "the article is not retracted" in client.get(f"/{VIEW}/articles").text
+
+
+def test_retracted_articles_are_reachable_and_marked_wherever_they_are_shown(client: httpx.Client) -> None:
+    page = client.get(f"/{VIEW}/articles").text
+    for link in (f"/{VIEW}/articles?retracted=1", f"/{VIEW}/articles?retracted__in=0%2C1"):
+        assert f'href="{link}"' in page
+        rows = client.get(link.replace("articles?", "articles.json?_shape=objects&_size=max&")).json()["rows"]
+        assert RETRACTED_PMID in {str(r["pmid"]) for r in rows}
+    retracted = [r for r in rows if r["retracted"]]
+    assert [str(r["pmid"]) for r in retracted] == [RETRACTED_PMID]
+    assert retracted[0]["title"].startswith("RETRACTED: ")
+    assert retracted[0]["key_finding"].startswith("RETRACTED \u2014 do not rely on this finding: ")
+    record = client.get(f"/{VIEW}/articles/{RETRACTED_PMID}").text
+    assert '<td class="col-title type-str">RETRACTED: ' in record
+    saved = client.get(f"/{VIEW}/retracted.json", params={"_shape": "objects"}).json()["rows"]
+    assert [r["title"] for r in saved] == [retracted[0]["title"]]
+    # Its own title is searched, not the mark
+    title_word = retracted[0]["title"].removeprefix("RETRACTED: ").split()[0]
+    found = client.get(f"/{VIEW}/articles.json", params={"_search": f"title:{title_word}", "retracted": 1, "_shape": "objects"}).json()["rows"]
+    assert [str(r["pmid"]) for r in found] == [RETRACTED_PMID]
+    assert client.get(f"/{VIEW}/articles.json", params={"_search": "title:retracted", "retracted": 1}).json()["rows"] == []

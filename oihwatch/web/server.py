@@ -179,6 +179,7 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
     from oihwatch.web import topic_plugin
 
     queries = saved_queries(topics)
+    table = f"/{database_name}/articles"
     return {
         "title": "oihwatch: research on opioid-induced hyperalgesia",
         "description": "A read-only, tagged bibliography of PubMed records about opioid-induced hyperalgesia. "
@@ -190,7 +191,8 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
             database_name: {
                 "tables": {
                     "articles": {
-                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "relevant", "retracted"],
+                        # Not retracted: the table leaves them out (retracted_plugin.py), so it would count 0 alone.
+                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "relevant"],
                         "fts_table": "articles_fts",
                         "fts_pk": "rowid",
                         "searchmode": "escaped",  # escape_fts is our fts_query here (search_plugin.py)
@@ -206,7 +208,10 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
                         "as <code>oihwatch search</code> does; the box narrows this table (newest first, with facets), "
                         'the saved query <a href="search_topic">search_topic</a> lists the best matches first. '
                         "<em>relevant</em> is 1 when the article is about OIH itself (the digest's threshold); "
-                        "topics say which clinical question it informs. Each 'pubmed' link opens the record on PubMed.",
+                        "topics say which clinical question it informs. Each 'pubmed' link opens the record on PubMed. "
+                        "Retracted articles are left out, as <code>oihwatch search</code> leaves them out: "
+                        f'<a href="{table}?retracted=1">list them</a> (each title marked RETRACTED), '
+                        f'or <a href="{table}?retracted__in=0%2C1">every article</a>.',
                     }
                 },
                 "queries": queries,
@@ -222,13 +227,14 @@ def make_datasette(snapshot: Path, topics: Sequence[str]):
     from datasette import handle_exception
     from datasette.plugins import pm
 
-    from oihwatch.web import search_plugin, topic_plugin
+    from oihwatch.web import retracted_plugin, search_plugin, topic_plugin
 
     # Datasette 0.65 prints every error page's exception with rich, and rich >= 14 raises
     # when that happens outside an ``except`` block: each 404 or 400 then drops the
     # connection instead of answering. Errors still reach the page and the log without it.
     handle_exception.rich = None
-    for plugin, plugin_name in ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME)):
+    plugins = ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME), (retracted_plugin, "oihwatch-retracted"))
+    for plugin, plugin_name in plugins:
         if not pm.is_registered(plugin):
             pm.register(plugin, name=plugin_name)
     name = view_name(snapshot)

@@ -24,7 +24,7 @@ from corpus.store import Store
 SCHEMA = """
 CREATE TABLE articles (
     pmid INTEGER PRIMARY KEY,          -- a number, so that it sorts as one (and is the rowid)
-    title TEXT NOT NULL,
+    title TEXT NOT NULL,               -- 'RETRACTED: ' first when the paper is retracted
     authors TEXT NOT NULL,             -- 'Last, First; Last, First'
     journal TEXT NOT NULL,
     year INTEGER,
@@ -36,7 +36,7 @@ CREATE TABLE articles (
     retracted INTEGER NOT NULL,
     pubmed TEXT NOT NULL,              -- https://pubmed.ncbi.nlm.nih.gov/PMID/
     doi TEXT NOT NULL,
-    key_finding TEXT NOT NULL,
+    key_finding TEXT NOT NULL,         -- after the digest's warning when the paper is retracted
     abstract TEXT NOT NULL,
     mesh TEXT NOT NULL,
     keywords TEXT NOT NULL,
@@ -54,12 +54,20 @@ CREATE VIRTUAL TABLE articles_fts USING fts5(
 """
 
 
+# A retracted paper's marks where its title and key finding are read, on every page and in every download:
+# a column of 0 and 1 far to the right left it looking like the paper that stands. The key finding's are
+# the digest's words.
+RETRACTED_TITLE = "RETRACTED: "
+RETRACTED_FINDING = "RETRACTED — do not rely on this finding"
+
+
 def snapshot_row(record: dict, threshold: float) -> tuple:
     study_type = record["study_type"]
     relevance = record["relevance"]
+    retracted = record["retracted"]
     return (
         int(record["pmid"]),
-        record["title"],
+        RETRACTED_TITLE + record["title"] if retracted else record["title"],
         "; ".join(record["authors"]),
         record["journal"],
         record["year"],
@@ -68,15 +76,20 @@ def snapshot_row(record: dict, threshold: float) -> tuple:
         json.dumps(record["topics"]),
         relevance,
         None if relevance is None else int(relevance >= threshold),
-        int(record["retracted"]),
+        int(retracted),
         record["url"],
         record["doi"],
-        record["key_finding"],
+        retracted_finding(record["key_finding"]) if retracted else record["key_finding"],
         record["abstract"],
         "; ".join(record["mesh"]),
         "; ".join(record["keywords"]),
         "; ".join(record["publication_types"]),
     )
+
+
+def retracted_finding(key_finding: str) -> str:
+    """A retracted paper's key finding, after the warning."""
+    return f"{RETRACTED_FINDING}: {key_finding}" if key_finding else RETRACTED_FINDING
 
 
 def _number_newest_first(db: sqlite3.Connection) -> None:
@@ -89,7 +102,7 @@ def _number_newest_first(db: sqlite3.Connection) -> None:
 
 
 def build_snapshot(store: Store, target: Path, threshold: float) -> int:
-    """Write the snapshot of every article that is not deleted (retracted ones flagged) to ``target``;
+    """Write the snapshot of every article that is not deleted (retracted ones marked) to ``target``;
     ``threshold`` is the OIH relevance the digest needs (``oihwatch.model_info.relevance_threshold``)."""
     partial = target.with_name(target.name + ".part")
     try:
@@ -112,8 +125,10 @@ def _write(store: Store, partial: Path, target: Path, threshold: float) -> int:
         with db:
             db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 18)}, NULL)", rows)
             _number_newest_first(db)
-            db.execute("INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) "
-                       "SELECT rowid, title, abstract, mesh, keywords FROM articles")
+            # The paper's own title is searched, as on the command line: not the mark before it.
+            db.execute("INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) SELECT rowid, "
+                       "iif(retracted, substr(title, :after), title), abstract, mesh, keywords FROM articles",
+                       {"after": len(RETRACTED_TITLE) + 1})
         db.execute("VACUUM")
     finally:
         db.close()
