@@ -359,8 +359,26 @@ def bibtex_entry(record: dict) -> dict:
     return entry
 
 
+# How a cell that a spreadsheet runs as a formula starts (OWASP's list for CSV injection: '=', '+', '-', '@', tab,
+# carriage return), after any quotes that ``spreadsheet_text`` put there: the quotes make the round trip exact.
+_FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A quote before text that a spreadsheet would run as a formula ('=HYPERLINK(...)', '-1+2', '@SUM(A1)'):
+    Excel and Calc then show the text, the quote with it, and evaluate nothing. Text that starts with quotes
+    before such a character gets one more, so ``from_spreadsheet_text`` gives every value back as it was."""
+    return "'" + text if _FORMULA_START.match(text) else text
+
+
+def from_spreadsheet_text(cell: str) -> str:
+    """A cell of our CSV export as the record holds it: the quote ``spreadsheet_text`` put in front taken off."""
+    return cell[1:] if cell.startswith("'") and _FORMULA_START.match(cell) else cell
+
+
 def csv_row(record: dict) -> dict:
-    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93', notices in words."""
+    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93', notices in words, no formulas
+    (``spreadsheet_text``)."""
     row = {}
     for column in CSV_COLUMNS:
         value = record[column]
@@ -372,7 +390,7 @@ def csv_row(record: dict) -> dict:
             value = "; ".join(value)
         elif value is None:
             value = ""
-        row[column] = value
+        row[column] = spreadsheet_text(value) if isinstance(value, str) else value
     return row
 
 

