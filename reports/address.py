@@ -28,7 +28,22 @@ ADDRESS_ADVICE = "correct or remove the address in [[recipients]]"
 _NAMED = re.compile(r'\s*([^"<>@\\]+?)\s*<([^<>]*)>\s*')
 
 
-def parse_address(text: str, *, display_name: bool = True) -> Address:
+class MailAddress(Address):
+    """An address whose ``addr_spec``, and so its ``str()``, keeps the double quotes its local part needs.
+    The standard library's quotes one holding a space or another special character, but not one that
+    only its dots make invalid: '"john..doe"@example.org' came out as 'john..doe@example.org', which is
+    no address (a '.' may not begin or end a local part, nor follow another), so a strict server refuses
+    it and a lenient one may deliver it elsewhere."""
+
+    @property
+    def addr_spec(self) -> str:
+        spec = super().addr_spec
+        if spec.startswith('"') or "" not in self.username.split("."):
+            return spec
+        return f'"{self.username}"@{self.domain}'
+
+
+def parse_address(text: str, *, display_name: bool = True) -> MailAddress:
     """The one address in ``text``; a ValueError saying what is wrong otherwise. A name before a single
     <address> is taken as written when the parser wants it quoted: its '.' (obsolete syntax, a defect)
     and ',' (a list of two) make sense in one name only."""
@@ -46,7 +61,7 @@ def parse_address(text: str, *, display_name: bool = True) -> Address:
     return address
 
 
-def _one_address(text: str) -> Address | None:
+def _one_address(text: str) -> MailAddress | None:
     """The address of a header value that holds one and nothing the parser finds wrong. Non-ASCII
     letters before the @ are no fault: RFC 6531 sends them with SMTPUTF8, and delivery does so or
     refuses the address when the server lacks it (``reports.delivery``). The parser calls them a
@@ -58,9 +73,12 @@ def _one_address(text: str) -> Address | None:
     except (HeaderParseError, IndexError, ValueError):  # IndexError on 'name@', ValueError on a line break in a part
         return None
     faults = [defect for defect in header.defects if not isinstance(defect, NonASCIILocalPartDefect)]
-    if faults or len(addresses) != 1 or not (addresses[0].username and addresses[0].domain):
+    if faults or len(addresses) != 1:
         return None
-    return addresses[0] if addresses[0].username.isprintable() else None
+    found = addresses[0]
+    if not (found.username and found.domain and found.username.isprintable()):
+        return None
+    return MailAddress(found.display_name, found.username, found.domain)
 
 
 def _name_quoted(text: str) -> str:

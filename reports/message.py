@@ -35,7 +35,7 @@ from email.policy import default
 from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
-from reports.address import EMAIL_PLACEHOLDER, ascii_domain, parse_address, smtp_address
+from reports.address import EMAIL_PLACEHOLDER, MailAddress, ascii_domain, parse_address, smtp_address
 from reports.render import RenderedDigest
 
 CHART_NAME = "trend.png"
@@ -107,7 +107,7 @@ def build_message(
 
 
 def _ascii_domain(address: Address) -> Address:
-    return Address(address.display_name, address.username, ascii_domain(address.domain))
+    return MailAddress(address.display_name, address.username, ascii_domain(address.domain))
 
 
 def unsubscribe_link(unsubscribe: str, sender: str, recipient: str) -> tuple[str, bool]:
