@@ -15,6 +15,8 @@ goes field by field:
   wrote: an older ingest may have stored it as a person surnamed with the whole name, and a
   MEDLINE file merged over that kept it so; a file that reads a group's name as a person's
   never makes a stored group a person;
+- the same abstract given with NLM's section categories (our JSON Lines export) fills the categories of a
+  stored abstract that has none;
 - a MeSH heading the file gives with more than its name (a UI, the major-topic flag, qualifiers:
   our JSON Lines export's ``mesh_headings``, MEDLINE text) adds that detail to the stored heading
   of that name; a heading given by name only never strips what is stored of it;
@@ -58,8 +60,8 @@ def merge(stored: Article, incoming: Article) -> Article:
         if new == empty:
             continue
         if _same(name, stored, incoming):
-            if name not in _ITEM_KEYS:  # only the same MeSH headings or authors can bring what the stored ones lack
-                continue
+            if name not in _ITEM_KEYS and not _adds_categories(name, old, new):  # only the same MeSH headings or
+                continue  # authors, or the same abstract with its NLM categories, can bring what the stored ones lack
         elif fills_only and old != empty:
             continue
         merged = _keep_known_items(name, old, new, fills_only)
@@ -95,6 +97,13 @@ def _same(name: str, stored: Article, incoming: Article) -> bool:
     if name == "pub_date":
         return _words(old) == _words(new) or (new.isdigit() and new == str(stored.year))
     return _key(name, old) == _key(name, new)
+
+
+def _adds_categories(name: str, old: Any, new: Any) -> bool:
+    """The same abstract given with NLM's section categories (our JSON Lines export) where the stored one has none
+    (an older export, MEDLINE text): the categories are detail, as a heading's flags are, and the key finding
+    reads them (a 'DISCUSSION' section that NLM calls CONCLUSIONS)."""
+    return name == "abstract_sections" and any(s.category for s in new) and not any(s.category for s in old)
 
 
 # The name that identifies an item of a list field, as every format writes it.

@@ -153,3 +153,17 @@ def test_a_jsonl_copy_fills_only_what_pubmed_left_empty(shared_data, tmp_path):
     assert filled.abstract_sections == pubmed.abstract_sections  # PubMed's abstract, not the edited one
     ingest_lines(store, [copy("Autre titre", "Autre résumé.", "99000022", "Edited again.")], tmp_path / "second.jsonl")
     assert store.get_article(MEDLINE_PMID) == filled
+
+
+def test_a_newer_export_gives_a_store_built_from_an_older_one_its_section_categories(shared_data, tmp_path):
+    """An export written before ``abstract_sections`` gave a store the labels alone; the same abstract, with its
+    categories, from a newer export fills them in, and the key finding is the original's again."""
+    line = line_of(STRUCTURED, shared_data, tmp_path)
+    older = {key: value for key, value in line.items() if key != "abstract_sections"}
+    store = Store(":memory:")
+    ingest_lines(store, [older], tmp_path / "older.jsonl")
+    assert [s.category for s in store.get_article(STRUCTURED[0]).abstract_sections] == ["", "", "", ""]
+    ingest_lines(store, [line], tmp_path / "newer.jsonl")
+    article = store.get_article(STRUCTURED[0])
+    assert [s.category for s in article.abstract_sections] == ["BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS"]
+    assert key_finding(article).startswith("These findings support that a post infectious immune mechanism")
