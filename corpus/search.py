@@ -5,9 +5,12 @@ AND / OR / NOT (upper case), parentheses, prefix* and ``title:`` style fields.
 Researchers type hyphenated terms ("opioid-induced", "5-HT3") and ratios ("10:1") that
 FTS5 would read as column filters, so ``fts_query`` quotes any word holding punctuation
 as a phrase; FTS5's own operators that the help does not offer (``^`` for the start of
-a column, ``NEAR(...)``) become plain words the same way. A field (a name of letters
-before a colon) applies to the word, "phrase" or (group) right after it, as in FTS5.
-FTS5 joins a (group) to its neighbours only with an explicit AND, so one is put there.
+a column, ``NEAR(...)``) become plain words the same way. A ``-`` before a word, "phrase",
+field: or (group) leaves it out, as in Google and library catalogues: ``a -b`` is ``a NOT b``;
+a ``-`` inside a word is punctuation (opioid-induced). A field (a name of letters before a
+colon) applies to the word, "phrase" or (group) right after it, as in FTS5.
+FTS5 joins a (group) to its neighbours only with an explicit AND, so one is put there, and
+after a left-out word too: FTS5 reads ``a NOT b c`` as ``a NOT (b AND c)``.
 PubMed's field tags after a word or "phrase" (ketamine[tiab], "Analgesics, Opioid"[MeSH])
 become the fields they name, so a PubMed query pastes as it is; as in PubMed, a tag after
 unquoted words applies to all of them since the last operator, parenthesis, "phrase",
@@ -37,7 +40,7 @@ FTS_COLUMNS = ("title", "abstract", "mesh", "keywords")
 BM25_WEIGHTS = (5.0, 1.0, 2.0, 2.0)
 OPERATORS = frozenset({"AND", "OR", "NOT"})
 SYNTAX_HELP = (
-    'use words, "exact phrases", AND / OR / NOT in upper case, (parentheses), prefix* '
+    'use words, "exact phrases", AND / OR / NOT in upper case, -word to leave a word out, (parentheses), prefix* '
     "and title: abstract: mesh: keywords: fields, e.g. '\"opioid-induced hyperalgesia\" AND ketamin*'"
 )
 
@@ -73,11 +76,13 @@ _OPTION_FOR_TAG = {
 _TAG_NAMES = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted([*PUBMED_TAGS, *_OPTION_FOR_TAG], key=len, reverse=True))
 # A tag after its '[': a known name, maybe an option (':noexp', ':~3'), and the ']'.
 _TAG_BODY = rf"\s*(?ai:{_TAG_NAMES})(?::[^\]\s]*)?\s*"  # ASCII case only: 'İ' lower-cases to no tag
-# An optional ``field:`` (letters only: '10:1' is a ratio) glued to what follows it, then a "phrase",
-# a parenthesis, a word (in which a '[' is punctuation unless a PubMed tag starts there) or a tag
-# that follows nothing; then the PubMed tag of what came before.
+# A '-' that leaves out what follows it (at the start of a word: in 'opioid-induced' it is punctuation),
+# an optional ``field:`` (letters only: '10:1' is a ratio; 'title:-rat' is '-title:rat') glued to
+# what follows it, then a "phrase", a parenthesis, a word (in which a '[' is punctuation unless a
+# PubMed tag starts there) or a tag that follows nothing; then the PubMed tag of what came before.
 _TOKEN = re.compile(
-    rf'(?:(?P<field>[^\W\d_]+):(?=\S))?(?:(?P<term>"[^"]*"?|[()]|(?:[^\s()"\[]|\[(?!{_TAG_BODY}\]))+)|\[(?P<stray>{_TAG_BODY})\])'
+    r'(?:(?<![^\s(])(?P<minus>-)(?=[\w"(\[]))?(?:(?P<field>[^\W\d_]+):(?P<minus_after>-(?=[\w"(\[]))?(?=\S))?'
+    rf'(?:(?P<term>"[^"]*"?|[()]|(?:[^\s()"\[]|\[(?!{_TAG_BODY}\]))+)|\[(?P<stray>{_TAG_BODY})\])'
     rf"(?:\s*\[(?P<tag>{_TAG_BODY})\])?"
 )
 TAGS_READ = "[tiab] [ti] [ab] [mh] [majr] [ot] [tw] [all] after a word or \"phrase\""
@@ -134,21 +139,30 @@ class Hit:
 
 @functools.lru_cache(maxsize=64)  # pure; a full page of results counts its query again (count_matches)
 def fts_query(text: str) -> str:
-    """The user's query as FTS5 syntax: punctuated words become phrases, fields are checked.
+    """The user's query as FTS5 syntax: punctuated words become phrases, '-word' becomes NOT word, fields are checked.
 
     Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field, a
-    PubMed tag with no field here, or operator misuse FTS5 refuses ("ketamine AND", "(ketamine").
+    PubMed tag with no field here, a NOT or -word with nothing before it to leave out of, or
+    operator misuse FTS5 refuses ("ketamine AND", "(ketamine").
     """
     parts = []
     run: list[str] = []  # the unquoted words, as typed, that end ``parts``: a tag after the last applies to them all
+    left_out = False  # ``parts`` ends with a -word: FTS5 reads 'a NOT b c' as 'a NOT (b AND c)', so an AND goes after it
     for match in _TOKEN.finditer(text):
         field, token, stray, tag = match.group("field", "term", "stray", "tag")
+        minus = match.group("minus") or match.group("minus_after")
         if field and field not in FTS_COLUMNS:
             raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
         if stray is not None:
             raise InputError(f"PubMed's field tag [{' '.join(stray.split())}] must follow a word or \"phrase\", as in ketamine[tiab]; "
                              f"{SYNTAX_HELP}")
-        plain = not field and not token.startswith('"') and token not in OPERATORS and token not in ("(", ")")
+        if minus or token == "NOT":
+            if minus and parts and parts[-1] == "AND":
+                parts.pop()  # 'ketamine AND -rat' is 'ketamine NOT rat'
+            _check_left_out_of(parts, match.group(0).strip())
+            if minus:
+                parts.append("NOT")
+        plain = not minus and not field and not token.startswith('"') and token not in OPERATORS and token not in ("(", ")")
         if token.startswith('"'):
             if len(token) == 1 or not token.endswith('"'):
                 raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
@@ -161,14 +175,26 @@ def fts_query(text: str) -> str:
             field = _tag_field(tag, token, field)
         run = [*run, match.group("term")] if plain and tag is None else []
         part = f"{field}:{token}" if field else token
-        if parts and _ends_operand(parts[-1]) and _starts_operand(part) and (parts[-1] == ")" or part.endswith("(")):
+        if parts and _ends_operand(parts[-1]) and _starts_operand(part) and (left_out or parts[-1] == ")" or part.endswith("(")):
             parts.append("AND")  # 'ketamine (morphine OR pain)': FTS5 reads two words as both, not a word and a group
         parts.append(part)
+        left_out = bool(minus) and not part.endswith("(")  # a left-out (group) ends at its ')'
     if not parts:
         raise InputError(f"the search query is empty; {SYNTAX_HELP}")
     translated = " ".join(parts)
     _check_syntax(text, translated)
     return translated
+
+
+def _check_left_out_of(parts: list[str], typed: str) -> None:
+    """Raise ``InputError`` for a NOT or -word (``typed``) with nothing before it: FTS5's NOT takes what
+    follows it out of what comes before it, and has no form of its own ('NOT ketamine', 'a OR -b')."""
+    before = parts[-1] if parts else None
+    if before is not None and _ends_operand(before):
+        return
+    where = "first" if before is None else f"after {before}" if before in OPERATORS else "first in its (group)"
+    raise InputError(f"{typed} leaves papers out of what the query finds before it, and comes {where}; put what to find "
+                     f"before it, e.g. 'hyperalgesia -ketamine' (hyperalgesia NOT ketamine); {SYNTAX_HELP}")
 
 
 def _check_syntax(typed: str, translated: str) -> None:

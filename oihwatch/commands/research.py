@@ -120,7 +120,23 @@ def checked(filters: Filters, known_topics: Collection[str]) -> Filters:
     return filters
 
 
-@click.command("search")
+class QueryCommand(click.Command):
+    """search, whose query may start with '-' ('-ketamine'): click reads that as options ("No such option
+    '-k'"), so its error says to put -- before the query."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        typed = list(args)
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            word = next((arg for arg in typed if arg.startswith(exc.option_name) and not arg.startswith("--")), None)
+            if word is not None:
+                exc.message += (f" A query that starts with '-' goes after --, in quotes: oihwatch search -- {word!r}"
+                                f" (a -word leaves a word out of what the words before it find: 'hyperalgesia -ketamine')")
+            raise
+
+
+@click.command("search", cls=QueryCommand)
 @click.argument("query")
 @filter_options
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=20, show_default=True, metavar="N",
@@ -140,6 +156,8 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     title:(ketamine OR magnesium). Punctuation inside a word separates it like a
     space (5-HT3 finds "5 HT3", 10:1 finds "10 1"); other punctuation is ignored
     (C++ finds "c", ^ketamine finds "ketamine"), and NEAR is a word like any other.
+    A - before a word, "phrase", field: or (group) leaves it out: hyperalgesia
+    -ketamine is hyperalgesia NOT ketamine.
 
     PubMed's field tags after a word or "phrase" are read too, so a PubMed query
     pastes as it is: [tiab] (title or abstract), [ti], [ab], [mh] [mesh] [majr]

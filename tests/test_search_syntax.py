@@ -1,0 +1,155 @@
+"""The query language's edges: '-word' leaves a word out, alike in the CLI, in export and in the web view."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus.errors import InputError
+from corpus.search import SYNTAX_HELP, Filters, fts_query, search
+from corpus.store import Store
+
+
+def found(store: Store, query: str) -> set[str]:
+    return {hit.pmid for hit in search(store, query)}
+
+
+# -- '-word' ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "fts"),
+    [
+        ("hyperalgesia -ketamine", "hyperalgesia NOT ketamine"),
+        # FTS5 reads 'a NOT b c' as 'a NOT (b AND c)': what follows a left-out word is joined by AND
+        ("hyperalgesia -ketamine rat", "hyperalgesia NOT ketamine AND rat"),
+        ("opioid hyperalgesia -ketamine -rat", "opioid hyperalgesia NOT ketamine NOT rat"),
+        ('hyperalgesia -"nerve injury"', 'hyperalgesia NOT "nerve injury"'),
+        ("hyperalgesia -(ketamine OR magnesium) rat", "hyperalgesia NOT ( ketamine OR magnesium ) AND rat"),
+        ("hyperalgesia -title:ketamine", "hyperalgesia NOT title:ketamine"),
+        ("hyperalgesia title:-ketamine", "hyperalgesia NOT title:ketamine"),
+        ("hyperalgesia -ketamine[tiab] rat", "hyperalgesia NOT {title abstract}:ketamine AND rat"),
+        ("hyperalgesia AND -ketamine", "hyperalgesia NOT ketamine"),
+        ("(pain OR hyperalgesia) -ketamine", "( pain OR hyperalgesia ) NOT ketamine"),
+        ("pain (hyperalgesia -ketamine)", "pain AND ( hyperalgesia NOT ketamine )"),
+        ("hyperalgesia -5-HT3", 'hyperalgesia NOT "5-HT3"'),
+        # a '-' inside a word, after a quote or alone is punctuation, as before
+        ("opioid-induced hyperalgesia", '"opioid-induced" hyperalgesia'),
+        ("5-HT3 anti-NGF", '"5-HT3" "anti-NGF"'),
+        ('"opioid"-induced', '"opioid" "-induced"'),
+        ("morphine - ketamine", 'morphine "-" ketamine'),
+    ],
+)
+def test_a_leading_minus_leaves_out_what_follows_it(typed: str, fts: str) -> None:
+    assert fts_query(typed) == fts
+
+
+def test_minus_word_finds_the_papers_without_the_word(research_store: Store) -> None:
+    hyperalgesia, ketamine, rat = (found(research_store, word) for word in ("hyperalgesia", "ketamine", "rat"))
+    left_out = found(research_store, "hyperalgesia -ketamine")
+    assert left_out and left_out == hyperalgesia - ketamine == found(research_store, "hyperalgesia NOT ketamine")
+    assert hyperalgesia & ketamine and found(research_store, "hyperalgesia ketamine") == hyperalgesia & ketamine
+    between = found(research_store, "hyperalgesia -ketamine rat")
+    assert between and between == (hyperalgesia & rat) - ketamine
+
+
+def test_hyphenated_words_find_what_they_found(research_store: Store) -> None:
+    hyphenated = found(research_store, "opioid-induced hyperalgesia")
+    assert hyphenated and hyphenated == found(research_store, '"opioid induced" hyperalgesia')
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ("-ketamine", "-ketamine leaves papers out of what the query finds before it, and comes first; put what to find before it, "
+                      "e.g. 'hyperalgesia -ketamine' (hyperalgesia NOT ketamine)"),
+        ('-"nerve injury" pain', '-"nerve injury" leaves papers out of what the query finds before it, and comes first'),
+        ("hyperalgesia OR -ketamine", "-ketamine leaves papers out of what the query finds before it, and comes after OR"),
+        ("pain (-ketamine)", "-ketamine leaves papers out of what the query finds before it, and comes first in its (group)"),
+        ("NOT ketamine", "NOT leaves papers out of what the query finds before it, and comes first"),
+    ],
+)
+def test_a_minus_word_with_nothing_before_it_is_refused_naming_not(query: str, says: str) -> None:
+    with pytest.raises(InputError) as caught:
+        fts_query(query)
+    message = str(caught.value)
+    assert message.startswith(says) and message.endswith(SYNTAX_HELP) and "\n" not in message
+
+
+# -- the command and export -------------------------------------------------------------------------
+
+
+def test_search_command_leaves_out_a_minus_word(research_cli, research_store: Store) -> None:
+    result = research_cli("search", "hyperalgesia -ketamine", "--format", "json", "--limit", "1000")
+    assert result.exit_code == 0, result.output
+    assert {r["pmid"] for r in json.loads(result.stdout)} == found(research_store, "hyperalgesia NOT ketamine")
+    exported = research_cli("export", "-q", "hyperalgesia -ketamine")
+    assert exported.exit_code == 0, exported.output
+    assert {json.loads(line)["pmid"] for line in exported.stdout.splitlines()} == found(research_store, "hyperalgesia NOT ketamine")
+
+
+@pytest.mark.parametrize("args", [["-ketamine"], ["hyperalgesia", "-ketamine"], ["--limit", "3", "-ketamine"]])
+def test_a_query_read_as_an_option_says_to_put_double_dash_before_it(research_cli, args: list[str]) -> None:
+    result = research_cli("search", *args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: No such option '-k'. A query that starts with '-' goes after --, in quotes: oihwatch search -- '-ketamine' "
+        "(a -word leaves a word out of what the words before it find: 'hyperalgesia -ketamine')"
+    )
+
+
+def test_a_misspelt_long_option_keeps_clicks_suggestion(research_cli) -> None:
+    result = research_cli("search", "ketamine", "--limt", "3")
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == "Error: No such option '--limt'. Did you mean '--limit'?"
+
+
+@pytest.mark.parametrize("command", [["search", "--"], ["export", "-q"]])
+@pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out")])
+def test_the_commands_refuse_in_one_line(research_cli, command: list[str], query: str, says: str) -> None:
+    result = research_cli(*command, query)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"Error: {says}") and result.stderr.count("\n") == 1
+
+
+# -- the web view -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def web_view(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory):
+    """The web view of the research corpus, answered in process (Datasette's own client)."""
+    pytest.importorskip("datasette")
+    from oihwatch.web.server import make_datasette, snapshot_path
+    from oihwatch.web.snapshot import build_snapshot
+
+    target = snapshot_path(tmp_path_factory.mktemp("web") / "corpus.db")
+    with Store(research_store_path) as store:
+        build_snapshot(store, target, 0.5)
+    datasette = make_datasette(target, ["ketamine", "tapering"])
+
+    def get(path: str, params: dict):
+        return asyncio.run(datasette.client.get(path, params=params))
+
+    return get
+
+
+@pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out")])
+def test_the_web_views_search_box_and_saved_search_refuse_alike(web_view, research_cli, query: str, says: str) -> None:
+    said = research_cli("search", "--", query).stderr.removeprefix("Error: ").rstrip("\n")
+    assert said.startswith(says)
+    for path, params in [("/corpus-web/articles.json", {"_search": query}),
+                         ("/corpus-web/search_topic.json", {"q": query, "topic": ""}),
+                         ("/corpus-web/search_topic.json", {"q": query, "topic": "ketamine"})]:  # fmt: skip
+        response = web_view(path, params)
+        assert (response.status_code, response.json()["error"]) == (400, said), params
+
+
+def test_the_web_views_search_box_leaves_out_a_minus_word(web_view, research_store: Store) -> None:
+    rows = web_view("/corpus-web/articles.json", {"_search": "hyperalgesia -ketamine", "_shape": "objects", "_size": "max"}).json()["rows"]
+    without = {h.pmid for h in search(research_store, "hyperalgesia NOT ketamine", Filters(include_retracted=True))}
+    assert rows and {str(r["pmid"]) for r in rows} == without
+    saved = web_view("/corpus-web/search_topic.json", {"q": "hyperalgesia -ketamine", "topic": "", "_shape": "objects"}).json()["rows"]
+    ranked = [h.pmid for h in search(research_store, "hyperalgesia NOT ketamine")]
+    assert saved and [r["pubmed"].rstrip("/").rsplit("/", 1)[1] for r in saved] == ranked
