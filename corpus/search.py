@@ -4,25 +4,29 @@ The query language is SQLite FTS5's, which is close to PubMed's: words, "phrases
 AND / OR / NOT (upper case), parentheses, prefix* and ``title:`` style fields.
 Researchers type hyphenated terms ("opioid-induced", "5-HT3") and ratios ("10:1") that
 FTS5 would read as column filters, so ``fts_query`` quotes any word holding punctuation
-as a phrase; FTS5's own operators that the help does not offer (``^`` for the start of
-a column, ``NEAR(...)``) become plain words the same way. A ``-`` before a word, "phrase",
-field: or (group) leaves it out, as in Google and library catalogues: ``a -b`` is ``a NOT b``;
-a ``-`` inside a word is punctuation (opioid-induced). A field (a name of letters before a
-colon) applies to the word, "phrase" or (group) right after it, as in FTS5.
+as a phrase; FTS5's ``^`` for the start of a column becomes punctuation the same way.
+FTS5 syntax the help does not offer and that would be read as words otherwise (``NEAR(...)``,
+``{title abstract}:``, a ``*`` not at the end of a word) is an error, not a search for its
+letters that finds nothing. A ``-`` before a word, "phrase", field: or (group) leaves it out,
+as in Google and library catalogues: ``a -b`` is ``a NOT b``; a ``-`` inside a word is
+punctuation (opioid-induced). A field (a name of letters before a colon) applies to the
+word, "phrase" or (group) right after it, as in FTS5.
 FTS5 joins a (group) to its neighbours only with an explicit AND, so one is put there, and
 after a left-out word too: FTS5 reads ``a NOT b c`` as ``a NOT (b AND c)``.
 PubMed's field tags after a word or "phrase" (ketamine[tiab], "Analgesics, Opioid"[MeSH])
 become the fields they name, so a PubMed query pastes as it is; as in PubMed, a tag after
 unquoted words applies to all of them since the last operator, parenthesis, "phrase",
 field: or tag, as one phrase (opioid induced hyperalgesia[tiab]). A tag with no field here
-([au], [dp], a MeSH subheading) is an error saying what to use instead, not a
-search for its letters.
+([au], [dp], a MeSH subheading), an unknown or misspelt one ([tiabs]) and an unclosed one
+([tiab) are errors saying what to use instead, not searches for their letters: brackets
+of a word's own (Lp[a]) are searched inside a "phrase".
 Everything the user typed travels as an SQL parameter; only fixed SQL fragments are
 joined into the statement.
 """
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import sqlite3
@@ -75,22 +79,26 @@ _OPTION_FOR_TAG = {
 }  # fmt: skip
 _TAG_NAMES = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted([*PUBMED_TAGS, *_OPTION_FOR_TAG], key=len, reverse=True))
 # A tag after its '[': a known name, maybe an option (':noexp', ':~3'), and the ']'.
-_TAG_BODY = rf"\s*(?ai:{_TAG_NAMES})(?::[^\]\s]*)?\s*"  # ASCII case only: 'İ' lower-cases to no tag
+_KNOWN_TAG = rf"\s*(?ai:{_TAG_NAMES})(?::[^\]\s]*)?\s*"  # ASCII case only: 'İ' lower-cases to no tag
+# What else reads as a tag, to refuse rather than search its letters: letters (spaces, '/', '-' between)
+# in brackets that end a word ('ketamine[tiabs]', 'Lp[a]'); '[3H]naloxone' and '[Ca2+]i' are words.
+_TAG_BODY = rf"(?:{_KNOWN_TAG}|\s*[^\W\d_](?:[^\W\d_]|[ /-])*(?::[^\]\s]*)?\s*(?=\](?:[\s()\[]|\Z)))"
 # A '-' that leaves out what follows it (at the start of a word: in 'opioid-induced' it is punctuation),
 # an optional ``field:`` (letters only: '10:1' is a ratio; 'title:-rat' is '-title:rat') glued to
-# what follows it, then a "phrase", a parenthesis, a word (in which a '[' is punctuation unless a
-# PubMed tag starts there) or a tag that follows nothing; then the PubMed tag of what came before.
+# what follows it, then a "phrase" (a prefix* may end it), a parenthesis, a word (in which a '['
+# is punctuation unless a PubMed tag starts there) or a tag that follows nothing; then the PubMed
+# tag of what came before.
 _TOKEN = re.compile(
     r'(?:(?<![^\s(])(?P<minus>-)(?=[\w"(\[]))?(?:(?P<field>[^\W\d_]+):(?P<minus_after>-(?=[\w"(\[]))?(?=\S))?'
-    rf'(?:(?P<term>"[^"]*"?|[()]|(?:[^\s()"\[]|\[(?!{_TAG_BODY}\]))+)|\[(?P<stray>{_TAG_BODY})\])'
+    rf'(?:(?P<term>"[^"]*"?\*?|[()]|(?:[^\s()"\[]|\[(?!{_TAG_BODY}\]))+)|\[(?P<stray>{_TAG_BODY})\])'
     rf"(?:\s*\[(?P<tag>{_TAG_BODY})\])?"
 )
 TAGS_READ = "[tiab] [ti] [ab] [mh] [majr] [ot] [tw] [all] after a word or \"phrase\""
 FIELDS_READ = "title: abstract: mesh: keywords: before one"
-# A word FTS5 may read as it is: letters and digits, with an optional prefix star. 'NEAR' is FTS5's
-# proximity operator before a parenthesis, so it goes quoted, as a word.
+# A word FTS5 may read as it is: letters and digits, with an optional prefix star ('NEAR' too: it is
+# FTS5's proximity operator only before a parenthesis, which is refused).
 _BAREWORD = re.compile(r"\w+\*?")
-_FTS_KEYWORDS = frozenset({"NEAR"})
+_GROUP_NEXT = re.compile(r"\s*\(")
 
 
 @dataclass(frozen=True)
@@ -141,9 +149,10 @@ class Hit:
 def fts_query(text: str) -> str:
     """The user's query as FTS5 syntax: punctuated words become phrases, '-word' becomes NOT word, fields are checked.
 
-    Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field, a
-    PubMed tag with no field here, a NOT or -word with nothing before it to leave out of, or
-    operator misuse FTS5 refuses ("ketamine AND", "(ketamine").
+    Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field, an unknown
+    PubMed tag or one with no field here, FTS5 syntax that would be read as words (``NEAR(...)``,
+    ``{title abstract}:``, ``ket*amine``, an unclosed ``[tiab``), a NOT or -word with nothing before it
+    to leave out of, or operator misuse FTS5 refuses ("ketamine AND", "(ketamine").
     """
     parts = []
     run: list[str] = []  # the unquoted words, as typed, that end ``parts``: a tag after the last applies to them all
@@ -154,6 +163,7 @@ def fts_query(text: str) -> str:
         if field and field not in FTS_COLUMNS:
             raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
         if stray is not None:
+            _check_tag_known(stray, None)
             raise InputError(f"PubMed's field tag [{' '.join(stray.split())}] must follow a word or \"phrase\", as in ketamine[tiab]; "
                              f"{SYNTAX_HELP}")
         if minus or token == "NOT":
@@ -164,11 +174,13 @@ def fts_query(text: str) -> str:
                 parts.append("NOT")
         plain = not minus and not field and not token.startswith('"') and token not in OPERATORS and token not in ("(", ")")
         if token.startswith('"'):
-            if len(token) == 1 or not token.endswith('"'):
+            phrase = token.removesuffix("*")  # '"opioid induc"*': FTS5's prefix phrase
+            if len(phrase) == 1 or not phrase.endswith('"'):
                 raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
         elif token not in OPERATORS and token not in ("(", ")"):
-            token = _word(token)
+            token = _word(token, before_group=_GROUP_NEXT.match(text, match.end()) is not None)
         if tag is not None:
+            _check_tag_known(tag, match.group("term"))
             if plain and run:  # 'opioid induced hyperalgesia[tiab]': PubMed reads the words before a tag as one phrase
                 token = _phrase([*run, match.group("term")], tag)
                 del parts[-len(run):]
@@ -231,7 +243,7 @@ def _tag_field(tag: str, token: str, field: str | None) -> str | None:
     Raises ``InputError`` for a tag that has no field here (naming the option that does its work,
     if one does), a tag after an operator or a parenthesis, or a tag beside a ``field:``.
     """
-    typed = f"[{' '.join(tag.split())}]"
+    typed = _typed_tag(tag)
     name, _, option = " ".join(tag.lower().split()).partition(":")
     if token in OPERATORS or token in ("(", ")"):
         raise InputError(f"PubMed's field tag {typed} follows a word or \"phrase\" here, not {token!r}; put title: abstract: "
@@ -252,6 +264,26 @@ def _tag_field(tag: str, token: str, field: str | None) -> str | None:
     return columns[0] if len(columns) == 1 else "{" + " ".join(columns) + "}"
 
 
+def _check_tag_known(tag: str, word: str | None) -> None:
+    """Raise ``InputError`` for brackets read as a PubMed tag (``tag``, after ``word``) that name none: a
+    misspelt tag ([tiabs]) would search its letters and find nothing. A word's own brackets (Lp[a])
+    are searched inside a "phrase", as the message says."""
+    name = " ".join(tag.lower().split()).partition(":")[0]
+    if name in PUBMED_TAGS or name in _OPTION_FOR_TAG:
+        return
+    typed = _typed_tag(tag)
+    close = difflib.get_close_matches(name, PUBMED_TAGS, n=1, cutoff=0.7)  # not [ab] for Lp[a]
+    meant = f" (did you mean [{close[0]}]?)" if close else ""
+    quoted = '"' + (word or "").strip('"') + typed + '"'
+    raise InputError(f"unknown PubMed tag {typed}{meant}; known: {TAGS_READ}; brackets that belong to a word are searched "
+                     f"in quotes, e.g. {quoted}; {SYNTAX_HELP}")
+
+
+def _typed_tag(tag: str) -> str:
+    """A PubMed tag as the messages show it: in its brackets, its spaces as typed but one each."""
+    return f"[{' '.join(tag.split())}]"
+
+
 def _ends_operand(part: str) -> bool:
     return part not in OPERATORS and not part.endswith("(")
 
@@ -260,15 +292,36 @@ def _starts_operand(part: str) -> bool:
     return part not in OPERATORS and part != ")"
 
 
-def _word(token: str) -> str:
+def _word(token: str, before_group: bool) -> str:
+    """An unquoted word (``before_group``: a '(' follows it) as FTS5 reads it: as typed, or as a "phrase"
+    when it holds punctuation, which FTS5 would read as syntax ('opioid-induced' as a column filter).
+
+    Raises ``InputError`` for a field with nothing after it, and for FTS5 syntax that would become
+    words that find nothing (``_check_unread_fts5``).
+    """
     field = token[:-1]
     if token.endswith(":") and field in FTS_COLUMNS:  # 'title:' alone; the word 'title' is a word
         raise InputError(f"the field {token!r} needs a word, \"phrase\" or (group) right after it, e.g. {field}:ketamine; {SYNTAX_HELP}")
-    if _BAREWORD.fullmatch(token) and token not in _FTS_KEYWORDS:
+    _check_unread_fts5(token, before_group)
+    if _BAREWORD.fullmatch(token):
         return token
     prefix = token.endswith("*") and len(token) > 1
     phrase = token[:-1] if prefix else token
     return '"' + phrase + '"' + ("*" if prefix else "")
+
+
+def _check_unread_fts5(token: str, before_group: bool) -> None:
+    """Raise ``InputError`` for FTS5 syntax the help does not offer, in an unquoted word: quoted as
+    punctuated words are, it would search its letters and find nothing."""
+    if (token == "NEAR" and before_group) or re.fullmatch(r"NEAR/\d+", token):
+        raise InputError(f"NEAR is not supported; use AND or an \"exact phrase\"; {SYNTAX_HELP}")
+    if "{" in token or "}" in token:
+        raise InputError(f"FTS5's {{column}}: filters are not read here (in {token!r}); put a field before a word, "
+                         f"e.g. title:ketamine, or a PubMed tag after it, e.g. ketamine[tiab]; {SYNTAX_HELP}")
+    if token == "*" or "*" in token[:-1]:
+        raise InputError(f"a * goes at the end of a word, as in ketamin*, not as in {token!r}; {SYNTAX_HELP}")
+    if "[" in token and "]" not in token[token.rindex("["):]:
+        raise InputError(f"the [ in {token!r} has no closing ]; a PubMed tag is written ketamine[tiab]; {SYNTAX_HELP}")
 
 
 def build_search(query: str | None, filters: Filters, limit: int | None = None) -> tuple[str, list]:

@@ -43,7 +43,7 @@ def pmids(research_store: Store, query: str | None, **filters) -> list[str]:
         ("methadone 10:1", 'methadone "10:1"'),  # a ratio, not a field named '10'
         ("10:30", '"10:30"'),
         ("^ketamine", '"^ketamine"'),  # FTS5's 'start of a column' is punctuation here
-        ("NEAR(ketamine morphine)", '"NEAR" AND ( ketamine morphine )'),  # FTS5's NEAR is a word here
+        ("NEAR infrared", "NEAR infrared"),  # FTS5's NEAR is an operator only before a parenthesis (refused)
         ("ketamine (morphine OR pain)", "ketamine AND ( morphine OR pain )"),  # FTS5 joins a group only by AND
         ("(morphine OR pain) ketamine", "( morphine OR pain ) AND ketamine"),
         ("title:(ketamine OR morphine) NOT (rat)", "title:( ketamine OR morphine ) NOT ( rat )"),
@@ -55,7 +55,7 @@ def pmids(research_store: Store, query: str | None, **filters) -> list[str]:
          'mesh:"Analgesics, Opioid" AND mesh:Hyperalgesia NOT mesh:rat'),
         ("ketamine[ti] morphine[AB] pain[majr] OPRM1[ot] taper[tw] wean[all]",
          "title:ketamine abstract:morphine mesh:pain keywords:OPRM1 taper wean"),
-        ("IL-1[beta] [3H]naloxone", '"IL-1[beta]" "[3H]naloxone"'),  # not PubMed tags: punctuation, as before
+        ('[3H]naloxone [Ca2+]i "IL-1[beta]"', '"[3H]naloxone" "[Ca2+]i" "IL-1[beta]"'),  # not PubMed tags: punctuation
         # unquoted words before a tag are one phrase in that field, as PubMed reads them, back to the last
         # operator, parenthesis, "phrase", field: or tag
         ("opioid induced hyperalgesia[tiab]", '{title abstract}:"opioid induced hyperalgesia"'),
@@ -121,8 +121,9 @@ def test_a_pubmed_tag_with_no_field_here_is_one_line_naming_it(research_store: S
 
 
 @pytest.mark.parametrize("query", ["ketamine[TİAB]", "ketamine[tıab]", "ketamine[ſb]"])
-def test_a_tag_spelt_with_letters_that_only_lower_case_to_one_is_not_a_tag(research_store: Store, query: str) -> None:
-    search(research_store, query)  # searched as words, as any other bracket is: no KeyError
+def test_a_tag_spelt_with_letters_that_only_lower_case_to_one_is_an_unknown_tag(research_store: Store, query: str) -> None:
+    with pytest.raises(InputError, match=r"^unknown PubMed tag \["):  # not a KeyError
+        search(research_store, query)
 
 
 def test_pubmed_tags_search_the_fields_they_name(research_store: Store) -> None:
@@ -187,8 +188,8 @@ def test_a_ratio_a_caret_and_near_are_words_and_a_group_joins_a_word(research_st
     ratio = set(pmids(research_store, "morphine 2:1"))
     assert ratio and ratio == set(pmids(research_store, 'morphine "2 1"'))
     assert set(pmids(research_store, "^ketamine")) == set(pmids(research_store, "ketamine"))
-    near = set(pmids(research_store, "NEAR(ketamine morphine)"))
-    assert near == set(pmids(research_store, "near AND ketamine AND morphine"))
+    near = set(pmids(research_store, "NEAR pain"))
+    assert near and near == set(pmids(research_store, "near AND pain"))
     joined = set(pmids(research_store, "ketamine (morphine OR pain)"))
     assert joined and joined == set(pmids(research_store, "ketamine AND (morphine OR pain)"))
 

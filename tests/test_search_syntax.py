@@ -1,4 +1,6 @@
-"""The query language's edges: '-word' leaves a word out, alike in the CLI, in export and in the web view."""
+"""The query language's edges: '-word' leaves a word out, and FTS5 syntax the translation would turn into
+words (NEAR, {column sets}, a misplaced *, an unknown or unclosed [tag]) is refused, alike in the CLI,
+in export and in the web view."""
 
 from __future__ import annotations
 
@@ -79,6 +81,60 @@ def test_a_minus_word_with_nothing_before_it_is_refused_naming_not(query: str, s
     assert message.startswith(says) and message.endswith(SYNTAX_HELP) and "\n" not in message
 
 
+# -- FTS5 syntax that would become words ------------------------------------------------------------
+
+
+REFUSED = [
+    ("NEAR(ketamine hyperalgesia, 5)", 'NEAR is not supported; use AND or an "exact phrase"'),
+    ("ketamine NEAR (hyperalgesia pain)", 'NEAR is not supported; use AND or an "exact phrase"'),
+    ("ketamine NEAR/3 hyperalgesia", 'NEAR is not supported; use AND or an "exact phrase"'),
+    ("{title abstract}:ketamine", "FTS5's {column}: filters are not read here (in '{title'); put a field before a word, "
+                                  "e.g. title:ketamine, or a PubMed tag after it, e.g. ketamine[tiab]"),
+    ("ketamine[xx]", "unknown PubMed tag [xx]; known: [tiab] [ti] [ab] [mh] [majr] [ot] [tw] [all] after a word or \"phrase\"; "
+                     'brackets that belong to a word are searched in quotes, e.g. "ketamine[xx]"'),
+    ("ketamine[tiabs]", "unknown PubMed tag [tiabs] (did you mean [tiab]?); known: [tiab] [ti]"),
+    ('"opioid-induced hyperalgesia"[Title/Abstrct]', "unknown PubMed tag [Title/Abstrct] (did you mean [title/abstract]?)"),
+    ("hyperalgesia [xx]", "unknown PubMed tag [xx]"),
+    ("[xx] hyperalgesia", 'unknown PubMed tag [xx]; known: [tiab] [ti]'),
+    ("Lp[a]", 'unknown PubMed tag [a]; known: [tiab] [ti] [ab] [mh] [majr] [ot] [tw] [all] after a word or "phrase"; '
+              'brackets that belong to a word are searched in quotes, e.g. "Lp[a]"'),
+    ("ketamine[tiab", "the [ in 'ketamine[tiab' has no closing ]; a PubMed tag is written ketamine[tiab]"),
+    ("ketamine[mesh terms", "the [ in 'ketamine[mesh' has no closing ]"),
+    ("*", "a * goes at the end of a word, as in ketamin*, not as in '*'"),
+    ("ketamine *", "a * goes at the end of a word, as in ketamin*, not as in '*'"),
+    ("ket*amine", "a * goes at the end of a word, as in ketamin*, not as in 'ket*amine'"),
+    ("*ketamine", "a * goes at the end of a word, as in ketamin*, not as in '*ketamine'"),
+]
+
+
+@pytest.mark.parametrize(("query", "says"), REFUSED)
+def test_fts5_syntax_read_as_words_is_refused_saying_what_to_use(research_store: Store, query: str, says: str) -> None:
+    with pytest.raises(InputError) as caught:
+        search(research_store, query)
+    message = str(caught.value)
+    assert message.startswith(says) and message.endswith(SYNTAX_HELP) and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("typed", "fts"),
+    [
+        ("NEAR infrared", "NEAR infrared"),  # NEAR is FTS5's operator only before a parenthesis
+        ("near (ketamine OR pain)", "near AND ( ketamine OR pain )"),
+        ('"Lp[a]" [3H]naloxone [Ca2+]i', '"Lp[a]" "[3H]naloxone" "[Ca2+]i"'),  # brackets of a word's own
+        ("ketamin* 5-HT3*", 'ketamin* "5-HT3"*'),
+        ('"opioid induc"*', '"opioid induc"*'),  # FTS5's prefix phrase
+        ('"opioid induc"*[tiab]', '{title abstract}:"opioid induc"*'),
+    ],
+)
+def test_what_is_near_the_refused_syntax_still_reads(typed: str, fts: str) -> None:
+    assert fts_query(typed) == fts
+
+
+def test_a_prefix_phrase_finds_what_its_prefix_does(research_store: Store) -> None:
+    prefixed = found(research_store, '"opioid induc"*')
+    assert prefixed and found(research_store, '"opioid-induced hyperalgesia"') <= prefixed
+
+
 # -- the command and export -------------------------------------------------------------------------
 
 
@@ -107,7 +163,7 @@ def test_a_misspelt_long_option_keeps_clicks_suggestion(research_cli) -> None:
 
 
 @pytest.mark.parametrize("command", [["search", "--"], ["export", "-q"]])
-@pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out")])
+@pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out"), *REFUSED[::3]])
 def test_the_commands_refuse_in_one_line(research_cli, command: list[str], query: str, says: str) -> None:
     result = research_cli(*command, query)
     assert result.exit_code == 1 and result.stdout == ""
@@ -135,7 +191,7 @@ def web_view(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory
     return get
 
 
-@pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out")])
+@pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out"), *REFUSED[::3]])
 def test_the_web_views_search_box_and_saved_search_refuse_alike(web_view, research_cli, query: str, says: str) -> None:
     said = research_cli("search", "--", query).stderr.removeprefix("Error: ").rstrip("\n")
     assert said.startswith(says)

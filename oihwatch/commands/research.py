@@ -155,18 +155,18 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     "phrase" or (group) right after them: title:"opioid-induced hyperalgesia",
     title:(ketamine OR magnesium). Punctuation inside a word separates it like a
     space (5-HT3 finds "5 HT3", 10:1 finds "10 1"); other punctuation is ignored
-    (C++ finds "c", ^ketamine finds "ketamine"), and NEAR is a word like any other.
-    A - before a word, "phrase", field: or (group) leaves it out: hyperalgesia
-    -ketamine is hyperalgesia NOT ketamine.
+    (C++ finds "c", ^ketamine finds "ketamine"). A - before a word, "phrase",
+    field: or (group) leaves it out: hyperalgesia -ketamine is hyperalgesia NOT
+    ketamine. NEAR(...), {col}: and a * that does not end a word are errors.
 
     PubMed's field tags after a word or "phrase" are read too, so a PubMed query
     pastes as it is: [tiab] (title or abstract), [ti], [ab], [mh] [mesh] [majr]
     (MeSH headings; [majr] takes any heading, and a heading does not take in the
     narrower ones as PubMed's does), [ot] (keywords), [tw] [all] (every field).
     As in PubMed, unquoted words before a tag are one phrase in that field:
-    opioid induced hyperalgesia[tiab]. Other tags ([au], [dp], [pt]...) and MeSH
-    subheadings (Hyperalgesia/drug therapy[mh]) are an error that says what to
-    use instead.
+    opioid induced hyperalgesia[tiab]. Other tags ([au], [dp], [pt]...), unknown
+    ones ([tiabs]) and MeSH subheadings (Hyperalgesia/drug therapy[mh]) are an
+    error that says what to use instead; a word's own brackets go in quotes: "Lp[a]".
 
     The "OIH" column is the relevance: how likely the record is about OIH itself.
     Topics are independent of it; --relevant keeps the records the digest would send.
