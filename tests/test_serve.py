@@ -134,13 +134,21 @@ def test_saved_search_is_ranked_as_the_cli_ranks(client: httpx.Client, snapshot:
     assert client.get(f"/{VIEW}/search_topic.json", params={**params, "topic": " Ketamine"}).json()["rows"] == within
 
 
+def insert_article(db: sqlite3.Connection, **values) -> None:
+    """A row of the snapshot's articles: ``values``, and an empty text or 0 in every other column that needs one."""
+    empty = {name: "" if kind == "TEXT" else 0 for name, kind, notnull in db.execute(
+        "SELECT name, type, \"notnull\" FROM pragma_table_info('articles')") if notnull}
+    row = {**empty, **values}
+    db.execute(f"INSERT INTO articles ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
+
 def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "corpus-web.db")
     db.executescript(SCHEMA)
     for pmid, study_type, rank, relevant in [("1", "Randomised controlled trial", 2, 1), ("2", "Randomised controlled trial", 2, 0),
                                              ("3", "Meta-analysis", 0, 1), ("4", "Meta-analysis", 0, 0)]:
-        db.execute("INSERT INTO articles VALUES (?, 'T', 'A', 'J', 2020, ?, ?, '[\"ketamine\"]', ?, ?, 0, ?, '', '', '', '', '', '', NULL)",
-                   (pmid, study_type, rank, 0.9 if relevant else 0.1, relevant, f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"))
+        insert_article(db, pmid=pmid, year=2020, study_type=study_type, evidence_rank=rank, topics='["ketamine"]',
+                       relevance=0.9 if relevant else 0.1, relevant=relevant, pubmed=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/")
     queries = saved_queries(TOPICS)
     for name, pmid in [("ketamine_rcts_since_2015", "1"), ("strongest_evidence", "3")]:
         assert "OIH" in queries[name]["title"]

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 import pytest
 
 pytest.importorskip("datasette")
 
+from corpus.article import Link  # noqa: E402
+from corpus.exports import iter_records, notice_texts  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
@@ -22,10 +27,39 @@ from research_corpus import RETRACTED_PMID  # noqa: E402
 from test_serve import TOPICS, VIEW, served  # noqa: E402
 
 
+# Papers of the research corpus given notices, with what the view says of them (the CSV export's words).
+NOTICES = {
+    "ExpressionOfConcernIn": ([Link("ExpressionOfConcernIn", "99000020")], "Expression of concern (PMID 99000020)"),
+    "PartialRetractionIn": ([Link("PartialRetractionIn", "", "Pain. 2020;161(3):e1")], "Partially retracted (Pain. 2020;161(3):e1)"),
+    "both": ([Link("ErratumIn", "99000022"), Link("ExpressionOfConcernIn", "99000023")],
+             "Erratum published (PMID 99000022); Expression of concern (PMID 99000023)"),
+}
+
+
+class ViewCorpus(NamedTuple):
+    path: Path
+    noticed: dict[str, str]  # the PMID of each paper of ``NOTICES``, by name
+
+
 @pytest.fixture(scope="module")
-def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = snapshot_path(tmp_path_factory.mktemp("view") / "corpus.db")
-    with Store(research_store_path) as store:
+def view_corpus(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ViewCorpus:
+    """A copy of the research corpus in which three papers of its own have notices (``NOTICES``)."""
+    path = tmp_path_factory.mktemp("view") / "corpus.db"
+    source, copy = sqlite3.connect(research_store_path), sqlite3.connect(path)
+    source.backup(copy)
+    source.close()
+    copy.close()
+    with Store(path) as store:
+        plain = [a.pmid for a in store.iter_articles(with_xml=False) if not a.links and a.abstract and not a.retracted]
+        noticed = dict(zip(NOTICES, plain))
+        store.upsert_articles(dataclasses.replace(store.get_article(pmid), links=NOTICES[name][0]) for name, pmid in noticed.items())
+    return ViewCorpus(path, noticed)
+
+
+@pytest.fixture(scope="module")
+def snapshot(view_corpus: ViewCorpus) -> Path:
+    target = snapshot_path(view_corpus.path)
+    with Store(view_corpus.path) as store:
         build_snapshot(store, target, 0.5)
     return target
 
@@ -115,3 +149,23 @@ def test_retracted_articles_are_reachable_and_marked_wherever_they_are_shown(cli
     found = client.get(f"/{VIEW}/articles.json", params={"_search": f"title:{title_word}", "retracted": 1, "_shape": "objects"}).json()["rows"]
     assert [str(r["pmid"]) for r in found] == [RETRACTED_PMID]
     assert client.get(f"/{VIEW}/articles.json", params={"_search": "title:retracted", "retracted": 1}).json()["rows"] == []
+
+
+def test_notices_are_shown_in_the_words_of_the_csv_export_and_faceted(client: httpx.Client, view_corpus: ViewCorpus) -> None:
+    """An erratum, an expression of concern, a partial retraction: what the exports and the digest say, beside the title."""
+    for name, pmid in view_corpus.noticed.items():
+        row = client.get(f"/{VIEW}/articles/{pmid}.json", params={"_shape": "objects"}).json()["rows"][0]
+        assert row["notices"] == NOTICES[name][1]
+        assert row["retracted"] == 0
+    with Store(view_corpus.path) as store:  # a notice of the real data
+        [exported] = iter_records(store, ["21707279"])
+    erratum = client.get(f"/{VIEW}/articles/21707279.json", params={"_shape": "objects"}).json()["rows"][0]
+    assert erratum["notices"] == "; ".join(notice_texts(exported)) and erratum["notices"].startswith("Erratum published (")
+    columns = re.findall(r'<th [^>]*class="col-(\w+)"', client.get(f"/{VIEW}/articles").text)
+    assert columns.index("notices") == columns.index("title") + 1  # read with the title
+    facets = client.get(f"/{VIEW}/articles.json", params={"_size": 0}).json()["facet_results"]
+    kinds = {item["value"]: item["count"] for item in facets["notice_kinds"]["results"]}
+    assert kinds["Expression of concern"] == 1 and kinds["Erratum published; Expression of concern"] == 1
+    assert kinds["Partially retracted"] == 1 and kinds["Erratum published"] >= 1
+    faceted = client.get(f"/{VIEW}/articles.json", params={"notice_kinds": "Partially retracted", "_shape": "objects"}).json()["rows"]
+    assert [str(r["pmid"]) for r in faceted] == [view_corpus.noticed["PartialRetractionIn"]]

@@ -74,6 +74,14 @@ QUERIES = {
 }
 
 
+# What the columns that need it mean, on the articles page.
+COLUMNS = {
+    "notices": "what PubMed links to the paper since: an erratum, an expression of concern, a partial retraction, "
+    "a corrected version, the retraction notice (as the CSV export and the digest say them)",
+    "notice_kinds": "the kinds of those notices, for the facet",
+}
+
+
 # The snapshot locks this process holds: their descriptors stay open until it ends (a second lock
 # of one would wait for the first).
 _held: set[Path] = set()
@@ -192,7 +200,8 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
                 "tables": {
                     "articles": {
                         # Not retracted: the table leaves them out (retracted_plugin.py), so it would count 0 alone.
-                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "relevant"],
+                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "relevant", "notice_kinds"],
+                        "columns": COLUMNS,
                         "fts_table": "articles_fts",
                         "fts_pk": "rowid",
                         "searchmode": "escaped",  # escape_fts is our fts_query here (search_plugin.py)

@@ -16,15 +16,17 @@ import os
 import sqlite3
 from pathlib import Path
 
+from corpus.article import notice_words
 from corpus.errors import StorageError
 from corpus.evidence import STUDY_TYPES, evidence_rank
-from corpus.exports import iter_records
+from corpus.exports import iter_records, notice_texts
 from corpus.store import Store
 
 SCHEMA = """
 CREATE TABLE articles (
     pmid INTEGER PRIMARY KEY,          -- a number, so that it sorts as one (and is the rowid)
     title TEXT NOT NULL,               -- 'RETRACTED: ' first when the paper is retracted
+    notices TEXT NOT NULL,             -- as the CSV export says them: 'Erratum published (PMID 35767954); ...'
     authors TEXT NOT NULL,             -- 'Last, First; Last, First'
     journal TEXT NOT NULL,
     year INTEGER,
@@ -41,6 +43,7 @@ CREATE TABLE articles (
     mesh TEXT NOT NULL,
     keywords TEXT NOT NULL,
     publication_types TEXT NOT NULL,
+    notice_kinds TEXT,                 -- the notices' kinds, for a facet: 'Erratum published; Expression of concern'
     newest INTEGER                     -- 1, 2, ...: year, newest first, then PMID, highest first
 );
 CREATE INDEX articles_year ON articles(year);
@@ -61,30 +64,33 @@ RETRACTED_TITLE = "RETRACTED: "
 RETRACTED_FINDING = "RETRACTED — do not rely on this finding"
 
 
-def snapshot_row(record: dict, threshold: float) -> tuple:
+def snapshot_row(record: dict, threshold: float) -> dict:
+    """The snapshot's columns of one record (``corpus.exports.iter_records``), by name."""
     study_type = record["study_type"]
     relevance = record["relevance"]
     retracted = record["retracted"]
-    return (
-        int(record["pmid"]),
-        RETRACTED_TITLE + record["title"] if retracted else record["title"],
-        "; ".join(record["authors"]),
-        record["journal"],
-        record["year"],
-        STUDY_TYPES.get(study_type, study_type) if study_type else None,
-        evidence_rank(study_type) if study_type else None,
-        json.dumps(record["topics"]),
-        relevance,
-        None if relevance is None else int(relevance >= threshold),
-        int(retracted),
-        record["url"],
-        record["doi"],
-        retracted_finding(record["key_finding"]) if retracted else record["key_finding"],
-        record["abstract"],
-        "; ".join(record["mesh"]),
-        "; ".join(record["keywords"]),
-        "; ".join(record["publication_types"]),
-    )
+    return {
+        "pmid": int(record["pmid"]),
+        "title": RETRACTED_TITLE + record["title"] if retracted else record["title"],
+        "notices": "; ".join(notice_texts(record)),
+        "authors": "; ".join(record["authors"]),
+        "journal": record["journal"],
+        "year": record["year"],
+        "study_type": STUDY_TYPES.get(study_type, study_type) if study_type else None,
+        "evidence_rank": evidence_rank(study_type) if study_type else None,
+        "topics": json.dumps(record["topics"]),
+        "relevance": relevance,
+        "relevant": None if relevance is None else int(relevance >= threshold),
+        "retracted": int(retracted),
+        "pubmed": record["url"],
+        "doi": record["doi"],
+        "key_finding": retracted_finding(record["key_finding"]) if retracted else record["key_finding"],
+        "abstract": record["abstract"],
+        "mesh": "; ".join(record["mesh"]),
+        "keywords": "; ".join(record["keywords"]),
+        "publication_types": "; ".join(record["publication_types"]),
+        "notice_kinds": "; ".join(dict.fromkeys(notice_words(n["kind"]) for n in record["notices"])) or None,
+    }
 
 
 def retracted_finding(key_finding: str) -> str:
@@ -123,7 +129,8 @@ def _write(store: Store, partial: Path, target: Path, threshold: float) -> int:
         pmids = [row[0] for row in store.db.execute("SELECT pmid FROM articles WHERE deleted = 0 ORDER BY CAST(pmid AS INTEGER)")]
         rows = (snapshot_row(r, threshold) for r in iter_records(store, pmids))
         with db:
-            db.executemany(f"INSERT INTO articles VALUES ({', '.join('?' * 18)}, NULL)", rows)
+            columns = [name for (name,) in db.execute("SELECT name FROM pragma_table_info('articles')") if name != "newest"]
+            db.executemany(f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})", rows)
             _number_newest_first(db)
             # The paper's own title is searched, as on the command line: not the mark before it.
             db.execute("INSERT INTO articles_fts (rowid, title, abstract, mesh, keywords) SELECT rowid, "
