@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ from corpus.article import Link  # noqa: E402
 from corpus.exports import iter_records, notice_texts  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
+from corpus.tags import RELEVANCE, Classification, TopicScore, save_classifications, set_label  # noqa: E402
+from oihwatch.web.cells_plugin import PATH_SAFE, doi_link  # noqa: E402
 from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
@@ -36,9 +39,18 @@ NOTICES = {
 }
 
 
+# Papers of the research corpus given other tags: a person's, and the model's below "likely".
+TAGGED = {
+    "curated": ([TopicScore("ketamine", 1.0, True, "curator"), TopicScore("tapering", 0.3, True, "model")],
+                f"{TOPICS['ketamine']} (curated); {TOPICS['tapering']} (possible)"),
+    "genetics": ([TopicScore("genetics", 0.6, True, "model")], "genetics (likely)"),  # not configured: its name
+}
+
+
 class ViewCorpus(NamedTuple):
     path: Path
     noticed: dict[str, str]  # the PMID of each paper of ``NOTICES``, by name
+    tagged: dict[str, str]  # and of ``TAGGED``
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +63,21 @@ def view_corpus(research_store_path: Path, tmp_path_factory: pytest.TempPathFact
     copy.close()
     with Store(path) as store:
         plain = [a.pmid for a in store.iter_articles(with_xml=False) if not a.links and a.abstract and not a.retracted]
-        noticed = dict(zip(NOTICES, plain))
+        noticed, tagged = dict(zip(NOTICES, plain)), dict(zip(TAGGED, plain[len(NOTICES):]))
         store.upsert_articles(dataclasses.replace(store.get_article(pmid), links=NOTICES[name][0]) for name, pmid in noticed.items())
-    return ViewCorpus(path, noticed)
+        for name, pmid in tagged.items():
+            save_classifications(store, [Classification(pmid, 1.0, "rct", "It works.", "stand-in", TAGGED[name][0])])
+        set_label(store, tagged["curated"], RELEVANCE, True)
+        set_label(store, tagged["curated"], "ketamine", True)
+        set_label(store, tagged["genetics"], RELEVANCE, False)  # not classified since: the model's relevance still
+    return ViewCorpus(path, noticed, tagged)
 
 
 @pytest.fixture(scope="module")
 def snapshot(view_corpus: ViewCorpus) -> Path:
     target = snapshot_path(view_corpus.path)
     with Store(view_corpus.path) as store:
-        build_snapshot(store, target, 0.5)
+        build_snapshot(store, target, 0.5, TOPICS)
     return target
 
 
@@ -169,3 +186,41 @@ def test_notices_are_shown_in_the_words_of_the_csv_export_and_faceted(client: ht
     assert kinds["Partially retracted"] == 1 and kinds["Erratum published"] >= 1
     faceted = client.get(f"/{VIEW}/articles.json", params={"notice_kinds": "Partially retracted", "_shape": "objects"}).json()["rows"]
     assert [str(r["pmid"]) for r in faceted] == [view_corpus.noticed["PartialRetractionIn"]]
+
+
+def row_of(client: httpx.Client, pmid: str) -> dict:
+    return client.get(f"/{VIEW}/articles/{pmid}.json", params={"_shape": "objects"}).json()["rows"][0]
+
+
+def test_tags_read_as_the_digest_says_them(client: httpx.Client, view_corpus: ViewCorpus) -> None:
+    """Topic labels with the confidence in a word, and what a person checked as curated: not names, JSON or probabilities."""
+    for name, pmid in view_corpus.tagged.items():
+        assert row_of(client, pmid)["tags"] == TAGGED[name][1]
+    curated = row_of(client, view_corpus.tagged["curated"])
+    assert (curated["about_oih"], curated["topics"]) == ("yes (curated)", f'["{TOPICS["ketamine"]}", "{TOPICS["tapering"]}"]')
+    assert row_of(client, view_corpus.tagged["genetics"])["about_oih"] == "likely"  # the label waits for classify
+    model = client.get(f"/{VIEW}/articles.json", params={"about_oih": "unlikely", "_size": 1, "_shape": "objects"}).json()["rows"][0]
+    assert model["relevance"] < 0.5 and model["relevant"] == 0
+    page = client.get(f"/{VIEW}/articles/{view_corpus.tagged['curated']}").text
+    assert f'<td class="col-topics type-str">{TOPICS["ketamine"]}; {TOPICS["tapering"]}</td>' in page
+    facets = client.get(f"/{VIEW}/articles.json", params={"_size": 0}).json()["facet_results"]
+    assert {item["value"] for item in facets["topics"]["results"]} >= {TOPICS["ketamine"], TOPICS["tapering"], "genetics"}
+    assert {item["value"] for item in facets["about_oih"]["results"]} == {"likely", "unlikely", "yes (curated)"}
+
+
+def test_the_language_is_named_and_faceted(client: httpx.Client) -> None:
+    languages = {pmid: row_of(client, pmid)["language"] for pmid in ("553791", "28277229", "11666941", "13115093", "35781")}
+    assert languages == {"553791": "Chinese", "28277229": "English; Spanish", "11666941": "English", "13115093": "", "35781": ""}
+    facets = client.get(f"/{VIEW}/articles.json", params={"_size": 0}).json()["facet_results"]
+    assert {"English", "Chinese", "German"} <= {item["value"] for item in facets["language"]["results"]}
+
+
+def test_the_doi_is_a_link_to_doi_org(client: httpx.Client) -> None:
+    row = client.get(f"/{VIEW}/articles.json", params={"doi__not": "", "_size": 1, "_shape": "objects"}).json()["rows"][0]
+    assert row["doi"].startswith("10.")  # the downloads keep the DOI itself
+    link = f'<a href="https://doi.org/{html.escape(quote(row["doi"], safe=PATH_SAFE))}">{html.escape(row["doi"])}</a>'
+    for path in (f"/{VIEW}/articles?pmid={row['pmid']}", f"/{VIEW}/articles/{row['pmid']}"):
+        assert link in client.get(path).text, path
+    assert str(doi_link("10.1002/(SICI)1097-0142(19960815)78:4<852::AID-CNCR23>3.0.CO;2-T")) == (
+        '<a href="https://doi.org/10.1002/(SICI)1097-0142(19960815)78:4%3C852::AID-CNCR23%3E3.0.CO;2-T">'
+        "10.1002/(SICI)1097-0142(19960815)78:4&lt;852::AID-CNCR23&gt;3.0.CO;2-T</a>")

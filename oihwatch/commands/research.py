@@ -513,11 +513,12 @@ def serve_command(app: App, port: int, host: str) -> None:
     with listen(host, port) as sock:
         target = snapshot_path(app.settings.database_path)
         remove_stale_snapshots(target)  # before the build: a disk that holds only one more needs their room
-        count = build_snapshot(app.store, target, relevance_threshold(app.settings))
+        labels = {name: topic.label for name, topic in app.settings.topics.items()}
+        count = build_snapshot(app.store, target, relevance_threshold(app.settings), labels)
         click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
         _note_outdated_tags(app)
         try:
-            run_server(target, sock, list(app.settings.topics))
+            run_server(target, sock, labels)
         except KeyboardInterrupt:  # Ctrl-C is how a server in a terminal is stopped, not an error
             click.echo("stopped", err=True)
 

@@ -20,7 +20,7 @@ import os
 import re
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 from corpus.errors import InputError, StorageError
@@ -42,7 +42,7 @@ QUERIES = {
     "strongest_evidence": {
         "title": "Meta-analyses and systematic reviews about OIH, newest first",
         "sql": (
-            "SELECT pubmed, title, study_type, journal, year, topics, key_finding FROM articles "
+            "SELECT pubmed, title, study_type, journal, year, tags, key_finding FROM articles "
             "WHERE evidence_rank <= 1 AND relevant = 1 AND retracted = 0 ORDER BY year DESC"
         ),
     },
@@ -52,7 +52,7 @@ QUERIES = {
         "as for oihwatch search; topic: {topics}, or empty for every topic",
         "sql": (
             "SELECT articles.pubmed, articles.title, articles.journal, articles.year, articles.study_type, "
-            "articles.relevance, articles.topics "
+            "articles.about_oih, articles.tags "
             "FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid "
             "WHERE articles_fts MATCH :_fts_q AND articles.retracted = 0 "
             "AND (:_known_topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :_known_topic)) "
@@ -69,16 +69,25 @@ QUERIES = {
     },
     "retracted": {
         "title": "Retracted articles in the corpus",
-        "sql": "SELECT pubmed, title, journal, year, topics FROM articles WHERE retracted = 1 ORDER BY year DESC",
+        "sql": "SELECT pubmed, title, notices, journal, year, tags FROM articles WHERE retracted = 1 ORDER BY year DESC",
     },
 }
 
 
 # What the columns that need it mean, on the articles page.
 COLUMNS = {
+    "language": "the language of the paper (its title is then PubMed's English translation, in brackets)",
+    "tags": "the clinical topics the paper informs, each with how sure the classifier is in a word: likely, possible "
+    "(tags are set to miss little), or curated when a person checked it",
+    "about_oih": "whether the paper is about OIH itself: likely or unlikely by the digest's threshold, "
+    "or yes / no (curated) when a person checked it",
+    "doi": "a link to the paper at doi.org",
     "notices": "what PubMed links to the paper since: an erratum, an expression of concern, a partial retraction, "
     "a corrected version, the retraction notice (as the CSV export and the digest say them)",
     "notice_kinds": "the kinds of those notices, for the facet",
+    "topics": "the topics of tags, for the facet",
+    "relevance": "the classifier's probability that the paper is about OIH (1 or 0 when curated)",
+    "relevant": "1 when relevance reaches the digest's threshold",
 }
 
 
@@ -161,29 +170,34 @@ def remove_stale_snapshots(snapshot: Path) -> None:
                 os.close(fd)
 
 
-def saved_queries(topics: Sequence[str]) -> dict:
-    """``QUERIES`` for the configured ``topics``: the saved search lists them, and the RCTs on ketamine
-    come first when a topic is named ketamine (in any letter case, as configured). Without one (renamed,
-    removed) that query is left out, where it would return nothing and say nothing."""
+def saved_queries(topics: Mapping[str, str]) -> dict:
+    """``QUERIES`` for the configured ``topics`` (labels by name): the saved search lists their names, and
+    the RCTs on ketamine come first when a topic is named ketamine (in any letter case, as configured).
+    Without one (renamed, removed) that query is left out, where it would return nothing and say nothing."""
     search_topic = QUERIES["search_topic"]
     queries = {**QUERIES, "search_topic": {**search_topic, "description": search_topic["description"].format(topics=", ".join(topics))}}
-    ketamine = next((topic for topic in topics if topic.casefold() == "ketamine"), None)
+    ketamine = next((label for topic, label in topics.items() if topic.casefold() == "ketamine"), None)
     if ketamine is None:
         return queries
     rcts = {
         "title": "RCTs on ketamine for OIH since 2015",
         "sql": (
-            "SELECT pubmed, title, authors, journal, year, relevance, key_finding FROM articles "
+            "SELECT pubmed, title, authors, journal, year, about_oih, tags, key_finding FROM articles "
             "WHERE study_type = 'Randomised controlled trial' AND year >= 2015 AND relevant = 1 AND retracted = 0 "
-            f"AND EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = '{ketamine}') "  # letters only: it folds to 'ketamine'
+            f"AND EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = {sql_text(ketamine)}) "
             "ORDER BY relevance DESC, year DESC"
         ),
     }
     return {"ketamine_rcts_since_2015": rcts, **queries}
 
 
-def metadata(database_name: str, topics: Sequence[str]) -> dict:
-    """Datasette's metadata; ``topics`` are the configured topic names the saved queries take."""
+def sql_text(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def metadata(database_name: str, topics: Mapping[str, str]) -> dict:
+    """Datasette's metadata; ``topics`` are the configured topics' labels by name, as the snapshot has them."""
     from oihwatch.web import topic_plugin
 
     queries = saved_queries(topics)
@@ -194,13 +208,13 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
         "Topics and study types are assigned by oihwatch's classifier; check the abstract before you rely on a tag.",
         "source": "PubMed (NCBI, U.S. National Library of Medicine)",
         "source_url": "https://pubmed.ncbi.nlm.nih.gov/",
-        "plugins": {topic_plugin.NAME: {"topics": list(topics)}},
+        "plugins": {topic_plugin.NAME: {"topics": dict(topics)}},
         "databases": {
             database_name: {
                 "tables": {
                     "articles": {
                         # Not retracted: the table leaves them out (retracted_plugin.py), so it would count 0 alone.
-                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "relevant", "notice_kinds"],
+                        "facets": ["study_type", "year", "journal", {"array": "topics"}, "about_oih", "relevant", "language", "notice_kinds"],
                         "columns": COLUMNS,
                         "fts_table": "articles_fts",
                         "fts_pk": "rowid",
@@ -216,8 +230,9 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
                         "&quot;phrases&quot;, AND / OR / NOT, prefix* and title: abstract: mesh: keywords: fields, "
                         "as <code>oihwatch search</code> does; the box narrows this table (newest first, with facets), "
                         'the saved query <a href="search_topic">search_topic</a> lists the best matches first. '
-                        "<em>relevant</em> is 1 when the article is about OIH itself (the digest's threshold); "
-                        "topics say which clinical question it informs. Each 'pubmed' link opens the record on PubMed. "
+                        "<em>about_oih</em> says whether the article is about OIH itself (<em>relevant</em> = 1: "
+                        "at the digest's threshold); its tags say which clinical question it informs. Each 'pubmed' link "
+                        "opens the record on PubMed. "
                         "Retracted articles are left out, as <code>oihwatch search</code> leaves them out: "
                         f'<a href="{table}?retracted=1">list them</a> (each title marked RETRACTED), '
                         f'or <a href="{table}?retracted__in=0%2C1">every article</a>.',
@@ -229,20 +244,21 @@ def metadata(database_name: str, topics: Sequence[str]) -> dict:
     }
 
 
-def make_datasette(snapshot: Path, topics: Sequence[str]):
-    """A Datasette serving ``snapshot`` immutable (no writes possible)."""
+def make_datasette(snapshot: Path, topics: Mapping[str, str]):
+    """A Datasette serving ``snapshot`` immutable (no writes possible); ``topics``: the configured topics' labels by name."""
     from datasette.app import Datasette  # first: it registers the default plugins
 
     from datasette import handle_exception
     from datasette.plugins import pm
 
-    from oihwatch.web import retracted_plugin, search_plugin, topic_plugin
+    from oihwatch.web import cells_plugin, retracted_plugin, search_plugin, topic_plugin
 
     # Datasette 0.65 prints every error page's exception with rich, and rich >= 14 raises
     # when that happens outside an ``except`` block: each 404 or 400 then drops the
     # connection instead of answering. Errors still reach the page and the log without it.
     handle_exception.rich = None
-    plugins = ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME), (retracted_plugin, "oihwatch-retracted"))
+    plugins = ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME), (retracted_plugin, "oihwatch-retracted"),
+               (cells_plugin, "oihwatch-cells"))
     for plugin, plugin_name in plugins:
         if not pm.is_registered(plugin):
             pm.register(plugin, name=plugin_name)
@@ -286,7 +302,7 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def run_server(snapshot: Path, sock: socket.socket, topics: Sequence[str]) -> None:
+def run_server(snapshot: Path, sock: socket.socket, topics: Mapping[str, str]) -> None:
     """Serve this process's ``snapshot`` on the listening ``sock`` until stopped (Ctrl-C, SIGTERM),
     then delete it."""
     import uvicorn

@@ -14,6 +14,8 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from corpus.article import notice_words
@@ -21,6 +23,8 @@ from corpus.errors import StorageError
 from corpus.evidence import STUDY_TYPES, evidence_rank
 from corpus.exports import iter_records, notice_texts
 from corpus.store import Store
+from corpus.tags import RELEVANCE, TopicScore, load_labels
+from reports.assembly import ENGLISH, LANGUAGES, UNDETERMINED, Tag
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -30,19 +34,25 @@ CREATE TABLE articles (
     authors TEXT NOT NULL,             -- 'Last, First; Last, First'
     journal TEXT NOT NULL,
     year INTEGER,
+    language TEXT NOT NULL,            -- 'English', 'Chinese', ... ('; ' between several)
     study_type TEXT,                   -- the readable label, e.g. 'Randomised controlled trial'
-    evidence_rank INTEGER,             -- 0 = strongest evidence (meta-analysis)
-    topics TEXT NOT NULL,              -- JSON array of assigned topics
-    relevance REAL,                    -- probability the article is about OIH
-    relevant INTEGER,                  -- 1: relevance at the digest's threshold or above (NULL: not classified)
-    retracted INTEGER NOT NULL,
+    tags TEXT NOT NULL,                -- each assigned topic's label and confidence in a word, as the digest
+                                       -- shows them: 'Non-opioid therapies (likely); Tapering and discontinuation (curated)'
+    about_oih TEXT,                    -- 'likely' / 'unlikely' (relevance at the digest's threshold or not),
+                                       -- 'yes (curated)' / 'no (curated)'; NULL: not classified
     pubmed TEXT NOT NULL,              -- https://pubmed.ncbi.nlm.nih.gov/PMID/
-    doi TEXT NOT NULL,
+    doi TEXT NOT NULL,                 -- shown as a doi.org link (cells_plugin)
     key_finding TEXT NOT NULL,         -- after the digest's warning when the paper is retracted
     abstract TEXT NOT NULL,
     mesh TEXT NOT NULL,
     keywords TEXT NOT NULL,
     publication_types TEXT NOT NULL,
+    -- For facets, filters and SQL, after what people read:
+    topics TEXT NOT NULL,              -- JSON array of the assigned topics' labels
+    relevance REAL,                    -- probability the article is about OIH
+    relevant INTEGER,                  -- 1: relevance at the digest's threshold or above (NULL: not classified)
+    retracted INTEGER NOT NULL,
+    evidence_rank INTEGER,             -- 0 = strongest evidence (meta-analysis)
     notice_kinds TEXT,                 -- the notices' kinds, for a facet: 'Erratum published; Expression of concern'
     newest INTEGER                     -- 1, 2, ...: year, newest first, then PMID, highest first
 );
@@ -64,7 +74,49 @@ RETRACTED_TITLE = "RETRACTED: "
 RETRACTED_FINDING = "RETRACTED — do not rely on this finding"
 
 
-def snapshot_row(record: dict, threshold: float) -> dict:
+@dataclass(frozen=True)
+class Reading:
+    """How rows say what a record holds as names and numbers: the digest's OIH relevance threshold, the
+    configured topics' labels (what readers see; a topic no longer configured keeps its name), and what
+    curators decided, which reads 'curated' rather than as the model's certainty."""
+
+    threshold: float
+    labels: Mapping[str, str]  # topic name -> label
+    curated_tags: frozenset[tuple[str, str]] = frozenset()  # (PMID, topic) of the tags a curator set
+    curated_relevance: Mapping[str, bool] = field(default_factory=dict)  # PMID -> about OIH, as a curator said
+
+    @classmethod
+    def of(cls, store: Store, threshold: float, labels: Mapping[str, str]) -> Reading:
+        curated_tags = frozenset((pmid, topic) for pmid, topic in store.db.execute(
+            "SELECT pmid, topic FROM tags WHERE source = 'curator' AND assigned = 1"))
+        curated_relevance = {pmid: said[RELEVANCE] for pmid, said in load_labels(store).items() if RELEVANCE in said}
+        return cls(threshold, labels, curated_tags, curated_relevance)
+
+    def tags(self, record: dict) -> str:
+        """'Non-opioid therapies (likely); Tapering and discontinuation (curated)', as the digest says them."""
+        sources = {topic: "curator" if (record["pmid"], topic) in self.curated_tags else "model" for topic in record["topics"]}
+        tags = [Tag.of(self.labels.get(topic, topic), TopicScore(topic, record["scores"].get(topic, 0.0), True, source))
+                for topic, source in sources.items()]
+        return "; ".join(f"{tag.label} ({tag.confidence})" for tag in tags)
+
+    def about_oih(self, record: dict) -> str | None:
+        """The OIH relevance in words: a curator's yes or no once ``classify`` has applied it, else likely or unlikely."""
+        relevance, curated = record["relevance"], self.curated_relevance.get(record["pmid"])
+        if relevance is None:
+            return None
+        if curated is not None and relevance == float(curated):
+            return "yes (curated)" if curated else "no (curated)"
+        return "likely" if relevance >= self.threshold else "unlikely"
+
+
+def language_names(codes: Sequence[str]) -> str:
+    """'English', 'Chinese; English': the names the digest gives PubMed's language codes (another code as it is)."""
+    names = ["English" if code.lower() in ENGLISH else LANGUAGES.get(code.lower(), code)
+             for code in (code.strip() for code in codes) if code and code.lower() != UNDETERMINED]
+    return "; ".join(dict.fromkeys(names))
+
+
+def snapshot_row(record: dict, reading: Reading) -> dict:
     """The snapshot's columns of one record (``corpus.exports.iter_records``), by name."""
     study_type = record["study_type"]
     relevance = record["relevance"]
@@ -76,12 +128,10 @@ def snapshot_row(record: dict, threshold: float) -> dict:
         "authors": "; ".join(record["authors"]),
         "journal": record["journal"],
         "year": record["year"],
+        "language": language_names(record["language"]),
         "study_type": STUDY_TYPES.get(study_type, study_type) if study_type else None,
-        "evidence_rank": evidence_rank(study_type) if study_type else None,
-        "topics": json.dumps(record["topics"]),
-        "relevance": relevance,
-        "relevant": None if relevance is None else int(relevance >= threshold),
-        "retracted": int(retracted),
+        "tags": reading.tags(record),
+        "about_oih": reading.about_oih(record),
         "pubmed": record["url"],
         "doi": record["doi"],
         "key_finding": retracted_finding(record["key_finding"]) if retracted else record["key_finding"],
@@ -89,6 +139,11 @@ def snapshot_row(record: dict, threshold: float) -> dict:
         "mesh": "; ".join(record["mesh"]),
         "keywords": "; ".join(record["keywords"]),
         "publication_types": "; ".join(record["publication_types"]),
+        "topics": json.dumps([reading.labels.get(topic, topic) for topic in record["topics"]]),
+        "relevance": relevance,
+        "relevant": None if relevance is None else int(relevance >= reading.threshold),
+        "retracted": int(retracted),
+        "evidence_rank": evidence_rank(study_type) if study_type else None,
         "notice_kinds": "; ".join(dict.fromkeys(notice_words(n["kind"]) for n in record["notices"])) or None,
     }
 
@@ -107,12 +162,13 @@ def _number_newest_first(db: sqlite3.Connection) -> None:
     db.execute("CREATE UNIQUE INDEX articles_newest ON articles(newest)")
 
 
-def build_snapshot(store: Store, target: Path, threshold: float) -> int:
+def build_snapshot(store: Store, target: Path, threshold: float, labels: Mapping[str, str]) -> int:
     """Write the snapshot of every article that is not deleted (retracted ones marked) to ``target``;
-    ``threshold`` is the OIH relevance the digest needs (``oihwatch.model_info.relevance_threshold``)."""
+    ``threshold`` is the OIH relevance the digest needs (``oihwatch.model_info.relevance_threshold``),
+    ``labels`` the configured topics' labels by name."""
     partial = target.with_name(target.name + ".part")
     try:
-        return _write(store, partial, target, threshold)
+        return _write(store, partial, target, Reading.of(store, threshold, labels))
     except (OSError, sqlite3.OperationalError) as exc:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
@@ -121,13 +177,13 @@ def build_snapshot(store: Store, target: Path, threshold: float) -> int:
                            "the database, so that folder must be writable") from None
 
 
-def _write(store: Store, partial: Path, target: Path, threshold: float) -> int:
+def _write(store: Store, partial: Path, target: Path, reading: Reading) -> int:
     partial.unlink(missing_ok=True)
     db = sqlite3.connect(partial)
     try:
         db.executescript(SCHEMA)
         pmids = [row[0] for row in store.db.execute("SELECT pmid FROM articles WHERE deleted = 0 ORDER BY CAST(pmid AS INTEGER)")]
-        rows = (snapshot_row(r, threshold) for r in iter_records(store, pmids))
+        rows = (snapshot_row(r, reading) for r in iter_records(store, pmids))
         with db:
             columns = [name for (name,) in db.execute("SELECT name FROM pragma_table_info('articles')") if name != "newest"]
             db.executemany(f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})", rows)
