@@ -6,9 +6,11 @@ import csv
 import dataclasses
 import html
 import io
+import os
 import re
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import quote
@@ -24,7 +26,7 @@ from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from corpus.tags import RELEVANCE, Classification, TopicScore, save_classifications, set_label  # noqa: E402
 from oihwatch.web.cells_plugin import PATH_SAFE, doi_link  # noqa: E402
-from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
+from oihwatch.web.server import make_datasette, snapshot_path, snapshot_taken  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 from test_serve import TOPICS, VIEW, served  # noqa: E402
@@ -224,3 +226,19 @@ def test_the_doi_is_a_link_to_doi_org(client: httpx.Client) -> None:
     assert str(doi_link("10.1002/(SICI)1097-0142(19960815)78:4<852::AID-CNCR23>3.0.CO;2-T")) == (
         '<a href="https://doi.org/10.1002/(SICI)1097-0142(19960815)78:4%3C852::AID-CNCR23%3E3.0.CO;2-T">'
         "10.1002/(SICI)1097-0142(19960815)78:4&lt;852::AID-CNCR23&gt;3.0.CO;2-T</a>")
+
+
+def test_every_page_says_when_the_snapshot_was_taken_and_of_how_many_records(client: httpx.Client, snapshot: Path,
+                                                                             tmp_path: Path) -> None:
+    """What was harvested, classified or retracted since is not there: a visitor must be able to tell how old it is."""
+    records = sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    taken = datetime.fromtimestamp(snapshot.stat().st_mtime, timezone.utc)
+    said = f"snapshot of {records:,} records taken {taken:%Y-%m-%d %H:%M} UTC"
+    for path in ("/", f"/{VIEW}", f"/{VIEW}/articles", f"/{VIEW}/articles/553791", f"/{VIEW}/search_topic?q=ketamine",
+                 f"/{VIEW}/retracted", f"/{VIEW}?sql=select+1"):
+        assert said in client.get(path).text, path
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(snapshot.read_bytes())
+    moment = datetime(2026, 11, 30, 9, 0, 59, tzinfo=timezone.utc).timestamp()
+    os.utime(copy, (moment, moment))
+    assert snapshot_taken(copy) == f"a snapshot of {records:,} records taken 2026-11-30 09:00 UTC"

@@ -20,7 +20,9 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 
 from corpus.errors import InputError, StorageError
@@ -196,18 +198,31 @@ def sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def metadata(database_name: str, topics: Mapping[str, str]) -> dict:
-    """Datasette's metadata; ``topics`` are the configured topics' labels by name, as the snapshot has them."""
+def snapshot_taken(snapshot: Path) -> str:
+    """'a snapshot of 5,779 records taken 2026-11-30 09:00 UTC': how much the view holds, and how old it is,
+    which its visitors cannot tell otherwise (it shows no record harvested, classified or retracted since)."""
+    with contextlib.closing(sqlite3.connect(f"{snapshot.resolve().as_uri()}?immutable=1", uri=True)) as db:
+        records = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    taken = datetime.fromtimestamp(snapshot.stat().st_mtime, timezone.utc)
+    return f"a snapshot of {records:,} records taken {taken:%Y-%m-%d %H:%M} UTC"
+
+
+def metadata(database_name: str, topics: Mapping[str, str], taken: str) -> dict:
+    """Datasette's metadata; ``topics`` are the configured topics' labels by name, as the snapshot has them,
+    ``taken`` what the view is a snapshot of (``snapshot_taken``)."""
     from oihwatch.web import topic_plugin
 
-    queries = saved_queries(topics)
+    about = taken[0].upper() + taken[1:]  # in the footer of every page
+    queries = {name: {**query, "about": about} for name, query in saved_queries(topics).items()}
     table = f"/{database_name}/articles"
+    shows = f"This is {taken}: what was harvested, classified or retracted since appears when the view is restarted."
     return {
         "title": "oihwatch: research on opioid-induced hyperalgesia",
         "description": "A read-only, tagged bibliography of PubMed records about opioid-induced hyperalgesia. "
-        "Topics and study types are assigned by oihwatch's classifier; check the abstract before you rely on a tag.",
+        "Topics and study types are assigned by oihwatch's classifier; check the abstract before you rely on a tag. " + shows,
         "source": "PubMed (NCBI, U.S. National Library of Medicine)",
         "source_url": "https://pubmed.ncbi.nlm.nih.gov/",
+        "about": about,
         "plugins": {topic_plugin.NAME: {"topics": dict(topics)}},
         "databases": {
             database_name: {
@@ -225,6 +240,7 @@ def metadata(database_name: str, topics: Mapping[str, str]) -> dict:
                         # from page to page, in "Next page", next_url and the CSV of every row alike.
                         "sortable_columns": ["newest", "pmid"],
                         "label_column": "title",
+                        "about": about,
                         "description_html": "One row per PubMed article, newest first (by year, then PMID: the column <em>newest</em>; click its heading "
                         "for oldest first, or sort by <em>pmid</em>: the other columns are for facets and filters). Search accepts words, "
                         "&quot;phrases&quot;, AND / OR / NOT, prefix* and title: abstract: mesh: keywords: fields, "
@@ -235,7 +251,7 @@ def metadata(database_name: str, topics: Mapping[str, str]) -> dict:
                         "opens the record on PubMed. "
                         "Retracted articles are left out, as <code>oihwatch search</code> leaves them out: "
                         f'<a href="{table}?retracted=1">list them</a> (each title marked RETRACTED), '
-                        f'or <a href="{table}?retracted__in=0%2C1">every article</a>.',
+                        f'or <a href="{table}?retracted__in=0%2C1">every article</a>. ' + shows,
                     }
                 },
                 "queries": queries,
@@ -263,7 +279,7 @@ def make_datasette(snapshot: Path, topics: Mapping[str, str]):
         if not pm.is_registered(plugin):
             pm.register(plugin, name=plugin_name)
     name = view_name(snapshot)
-    datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(name, topics), settings=SETTINGS)
+    datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(name, topics, snapshot_taken(snapshot)), settings=SETTINGS)
     # Datasette names a database after its file; the view's name leaves out the PID.
     database = datasette.databases[snapshot.stem]
     datasette.remove_database(snapshot.stem)
