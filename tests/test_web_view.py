@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import httpx
 import pytest
@@ -242,3 +242,14 @@ def test_every_page_says_when_the_snapshot_was_taken_and_of_how_many_records(cli
     moment = datetime(2026, 11, 30, 9, 0, 59, tzinfo=timezone.utc).timestamp()
     os.utime(copy, (moment, moment))
     assert snapshot_taken(copy) == f"a snapshot of {records:,} records taken 2026-11-30 09:00 UTC"
+
+
+def test_the_links_of_the_table_description_lead_somewhere_from_every_page_it_is_on(client: httpx.Client) -> None:
+    """It is on every record's page too, where a link relative to the table read as a PMID: 'Record not found'."""
+    for path in (f"/{VIEW}/articles", f"/{VIEW}/articles/553791"):
+        page = client.get(path).text
+        description = re.search(r'<div class="metadata-description">(.*?)</div>', page, re.S)[1]
+        links = [html.unescape(link) for link in re.findall(r'href="([^"]+)"', description)]
+        assert any(link.endswith("search_topic") for link in links)
+        for link in links:
+            assert client.get(urljoin(f"{client.base_url}{path}", link)).status_code == 200, (path, link)

@@ -210,11 +210,17 @@ def snapshot_taken(snapshot: Path) -> str:
 def metadata(database_name: str, topics: Mapping[str, str], taken: str) -> dict:
     """Datasette's metadata; ``topics`` are the configured topics' labels by name, as the snapshot has them,
     ``taken`` what the view is a snapshot of (``snapshot_taken``)."""
+    from datasette.utils import tilde_encode
+    from markupsafe import escape
+
     from oihwatch.web import topic_plugin
 
     about = taken[0].upper() + taken[1:]  # in the footer of every page
     queries = {name: {**query, "about": about} for name, query in saved_queries(topics).items()}
-    table = f"/{database_name}/articles"
+    # From the root, as Datasette's own links: the table's description is on every record's page too,
+    # where a relative link to search_topic read as the record of PMID 'search_topic'.
+    database = escape(f"/{tilde_encode(database_name)}")
+    table = f"{database}/articles"
     shows = f"This is {taken}: what was harvested, classified or retracted since appears when the view is restarted."
     return {
         "title": "oihwatch: research on opioid-induced hyperalgesia",
@@ -245,7 +251,7 @@ def metadata(database_name: str, topics: Mapping[str, str], taken: str) -> dict:
                         "for oldest first, or sort by <em>pmid</em>: the other columns are for facets and filters). Search accepts words, "
                         "&quot;phrases&quot;, AND / OR / NOT, prefix* and title: abstract: mesh: keywords: fields, "
                         "as <code>oihwatch search</code> does; the box narrows this table (newest first, with facets), "
-                        'the saved query <a href="search_topic">search_topic</a> lists the best matches first. '
+                        f'the saved query <a href="{database}/search_topic">search_topic</a> lists the best matches first. '
                         "<em>about_oih</em> says whether the article is about OIH itself (<em>relevant</em> = 1: "
                         "at the digest's threshold); its tags say which clinical question it informs. Each 'pubmed' link "
                         "opens the record on PubMed. "
