@@ -253,3 +253,14 @@ def test_the_links_of_the_table_description_lead_somewhere_from_every_page_it_is
         assert any(link.endswith("search_topic") for link in links)
         for link in links:
             assert client.get(urljoin(f"{client.base_url}{path}", link)).status_code == 200, (path, link)
+
+
+def test_the_saved_search_says_it_lists_the_best_200_and_how_many_match_in_all(client: httpx.Client) -> None:
+    """Its 200 rows, in the page and its CSV, were easily taken for the whole result."""
+    page = client.get(f"/{VIEW}/search_topic", params={"q": "pain", "topic": ""}).text
+    assert "the best 200 matches" in page and "matches says how many there are in all" in page
+    rows = client.get(f"/{VIEW}/search_topic.json", params={"q": "pain", "topic": "", "_shape": "objects"}).json()["rows"]
+    in_all = client.get(f"/{VIEW}/articles.json", params={"_search": "pain", "_size": 0}).json()["filtered_table_rows_count"]
+    assert len(rows) == 200 < in_all and {r["matches"] for r in rows} == {in_all}
+    within = client.get(f"/{VIEW}/search_topic.json", params={"q": "pain", "topic": "ketamine", "_shape": "objects"}).json()["rows"]
+    assert {r["matches"] for r in within} == {len(within)}

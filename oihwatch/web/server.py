@@ -38,6 +38,10 @@ SETTINGS = {
     "allow_download": True,  # the snapshot holds nothing private; researchers may take it
 }
 
+# The saved search lists as many matches as a reader goes through; it says how many there are in all,
+# lest they be taken for the whole result.
+BEST = 200
+
 # Saved queries: what a systematic reviewer asks first. Read-only SELECTs. ``saved_queries`` adds
 # the one about a configured topic.
 QUERIES = {
@@ -49,16 +53,18 @@ QUERIES = {
         ),
     },
     "search_topic": {
-        "title": "Full-text search, best matches first (optionally within one topic)",
+        "title": f"Full-text search: the best {BEST} matches, best first (optionally within one topic)",
         "description": "q: words, \"phrases\", AND / OR / NOT, prefix*, title: abstract: mesh: keywords: fields, "
-        "as for oihwatch search; topic: {topics}, or empty for every topic",
+        "as for oihwatch search; topic: {topics}, or empty for every topic. "
+        f"It lists the best {BEST}; matches says how many there are in all, and the search box of the articles "
+        "table lists every one (newest first), with a CSV of them all",
         "sql": (
-            "SELECT articles.pubmed, articles.title, articles.journal, articles.year, articles.study_type, "
-            "articles.about_oih, articles.tags "
+            f"WITH found AS (SELECT articles.rowid AS pmid, bm25(articles_fts, {', '.join(map(str, BM25_WEIGHTS))}) AS rank "
             "FROM articles_fts JOIN articles ON articles.rowid = articles_fts.rowid "
             "WHERE articles_fts MATCH :_fts_q AND articles.retracted = 0 "
-            "AND (:_known_topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :_known_topic)) "
-            f"ORDER BY bm25(articles_fts, {', '.join(map(str, BM25_WEIGHTS))}) LIMIT 200"
+            "AND (:_known_topic = '' OR EXISTS (SELECT 1 FROM json_each(articles.topics) WHERE value = :_known_topic))) "
+            "SELECT pubmed, title, journal, year, study_type, about_oih, tags, (SELECT COUNT(*) FROM found) AS matches "
+            f"FROM found JOIN articles USING (pmid) ORDER BY found.rank LIMIT {BEST}"
         ),
         "params": ["q", "topic"],  # the form's fields; the SQL reads q translated and the topic checked (search_plugin.py, topic_plugin.py)
     },
