@@ -36,6 +36,9 @@ SETTINGS = {
     "default_page_size": 50,
     "suggest_facets": False,  # suggestions cost a query per column on every page
     "allow_download": True,  # the snapshot holds nothing private; researchers may take it
+    # No limit on a CSV: every row of 100,000 records is about 190 MB (1.9 KB a row with its abstract), and
+    # Datasette's default of 100 MB cut it from about 55,000, its last line a notice that read as a record.
+    "max_csv_mb": 0,
 }
 
 # The saved search lists as many matches as a reader goes through; it says how many there are in all,
@@ -263,7 +266,9 @@ def metadata(database_name: str, topics: Mapping[str, str], taken: str) -> dict:
                         "opens the record on PubMed. "
                         "Retracted articles are left out, as <code>oihwatch search</code> leaves them out: "
                         f'<a href="{table}?retracted=1">list them</a> (each title marked RETRACTED), '
-                        f'or <a href="{table}?retracted__in=0%2C1">every article</a>. ' + shows,
+                        f'or <a href="{table}?retracted__in=0%2C1">every article</a>. '
+                        "The CSV link gives every row of the view, its filters and search applied; the JSON a page "
+                        "at a time (follow <code>next_url</code>). " + shows,
                     }
                 },
                 "queries": queries,
@@ -279,14 +284,14 @@ def make_datasette(snapshot: Path, topics: Mapping[str, str]):
     from datasette import handle_exception
     from datasette.plugins import pm
 
-    from oihwatch.web import cells_plugin, retracted_plugin, search_plugin, topic_plugin
+    from oihwatch.web import cells_plugin, downloads_plugin, retracted_plugin, search_plugin, topic_plugin
 
     # Datasette 0.65 prints every error page's exception with rich, and rich >= 14 raises
     # when that happens outside an ``except`` block: each 404 or 400 then drops the
     # connection instead of answering. Errors still reach the page and the log without it.
     handle_exception.rich = None
     plugins = ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME), (retracted_plugin, "oihwatch-retracted"),
-               (cells_plugin, "oihwatch-cells"))
+               (cells_plugin, "oihwatch-cells"), (downloads_plugin, "oihwatch-downloads"))
     for plugin, plugin_name in plugins:
         if not pm.is_registered(plugin):
             pm.register(plugin, name=plugin_name)
