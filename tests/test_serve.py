@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
 pytest.importorskip("datasette")
 
@@ -24,6 +25,7 @@ from markupsafe import escape  # noqa: E402 (comes with Datasette)
 from corpus.errors import StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
+from oihwatch.cli import cli  # noqa: E402
 from oihwatch.web.server import make_datasette, remove_stale_snapshots, saved_queries, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
@@ -235,11 +237,12 @@ def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:
     assert sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0] == before
 
 
-def serve(database: Path, tmp_path: Path, *args: str, topics: str = "") -> subprocess.Popen:
-    """``oihwatch serve`` as a real process, on ``database``, with the ``[topics.*]`` blocks of ``topics``."""
+def serve(database: Path, tmp_path: Path, *args: str, topics: str = "", before: str = "") -> subprocess.Popen:
+    """``oihwatch serve`` as a real process, on ``database``, with the ``[topics.*]`` blocks of ``topics``,
+    after the Python code ``before``."""
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\npath = "{database}"\n[ncbi]\nemail = "t@example.org"\n{topics}', encoding="utf-8")
-    command = [sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", str(config), "serve", *args]
+    command = [sys.executable, "-c", f"{before}\nfrom oihwatch.cli import main; main()", "-c", str(config), "serve", *args]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -326,7 +329,7 @@ def test_a_serve_starting_leaves_what_another_serves_unchanged(tmp_path: Path, s
     assert snapshots(small_corpus.parent) == []
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"])
 def test_a_serve_deletes_its_snapshot_when_stopped(tmp_path: Path, small_corpus: Path, stop: signal.Signals) -> None:
     with serve(small_corpus, tmp_path, "--port", "0") as process:
         try:
@@ -339,8 +342,59 @@ def test_a_serve_deletes_its_snapshot_when_stopped(tmp_path: Path, small_corpus:
     assert snapshots(small_corpus.parent) == []
     if stop == signal.SIGINT:  # Ctrl-C in a terminal: a normal stop, not an error
         assert process.returncode == 0 and said.splitlines()[-1] == "stopped" and "Traceback" not in said
-    if stop == signal.SIGTERM:
-        assert process.returncode == -signal.SIGTERM  # ended by the signal, as a service manager expects
+    else:  # kill, systemctl stop; the terminal or SSH session closed
+        assert process.returncode == -stop  # ended by the signal, as a service manager expects
+
+
+def test_a_serve_stopped_while_it_writes_its_snapshot_deletes_what_it_wrote(tmp_path: Path, small_corpus: Path) -> None:
+    """Ended by the signal all the same; only SIGKILL or a crash leaves files, for the next serve to delete."""
+    hang_up_while_writing = (
+        "import os, signal\n"
+        "from oihwatch.web import snapshot\n"
+        "def build_snapshot(store, target, *args):\n"
+        "    target.with_name(target.name + '.part').write_text('half')\n"
+        "    os.kill(os.getpid(), signal.SIGHUP)\n"
+        "snapshot.build_snapshot = build_snapshot\n"
+    )
+    with serve(small_corpus, tmp_path, "--port", "0", before=hang_up_while_writing) as process:
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGHUP
+    assert snapshots(small_corpus.parent) == []
+
+
+@pytest.mark.parametrize("database", ["missing", "not a database", "another program's"])
+def test_a_serve_that_cannot_start_leaves_nothing_beside_the_database(tmp_path: Path, database: str) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "corpus.db"
+    if database == "not a database":
+        path.write_bytes(b"not a database\n" * 1000)
+    elif database == "another program's":
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            other.execute("CREATE TABLE notes (text TEXT)")
+    before = sorted(p.name for p in folder.iterdir())
+    with serve(path, tmp_path, "--port", "0") as process:
+        said = process.stderr.read()
+    assert process.returncode == 1 and said.startswith("Error: ") and said.count("\n") == 1, said
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_serve_that_fails_writing_its_snapshot_leaves_nothing_beside_the_database(
+    small_corpus: Path, research_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk, say: its lock file went only when the server ran and stopped."""
+    from oihwatch.web import snapshot
+
+    def full(store, target: Path, *args) -> int:
+        target.with_name(target.name + ".part").write_text("half")
+        raise StorageError(f"cannot write the web view's snapshot {target}: No space left on device")
+
+    monkeypatch.setattr(snapshot, "build_snapshot", full)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\npath = "{small_corpus}"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["-c", str(config), "serve", "--port", "0"])
+    assert result.exit_code == 1 and "No space left on device" in result.stderr
+    assert snapshots(small_corpus.parent) == []
 
 
 def test_a_serve_deletes_the_snapshots_of_serves_killed_outright(tmp_path: Path, small_corpus: Path) -> None:

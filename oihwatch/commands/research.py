@@ -505,20 +505,20 @@ def serve_command(app: App, port: int, host: str) -> None:
     Example:
         oihwatch serve --port 8001     # then open http://127.0.0.1:8001/
     """
-    from oihwatch.web.server import listen, remove_stale_snapshots, require_web_extra, run_server, snapshot_path, url_of
+    from oihwatch.web.server import listen, own_snapshot, require_web_extra, run_server, url_of
     from oihwatch.web.snapshot import build_snapshot
 
     require_web_extra()
-    # The port first: a taken port is an error before the snapshot is rebuilt for nothing.
+    # The port first: a taken port is an error before the snapshot is rebuilt for nothing; then the
+    # database, so that one missing or damaged is an error before anything is written beside it.
     with listen(host, port) as sock:
-        target = snapshot_path(app.settings.database_path)
-        remove_stale_snapshots(target)  # before the build: a disk that holds only one more needs their room
+        store = app.store
         labels = {name: topic.label for name, topic in app.settings.topics.items()}
-        count = build_snapshot(app.store, target, relevance_threshold(app.settings), labels)
-        click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
-        _note_outdated_tags(app)
         try:
-            run_server(target, sock, labels)
+            with own_snapshot(app.settings.database_path) as target:
+                count = build_snapshot(store, target, relevance_threshold(app.settings), labels)
+                click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
+                _note_outdated_tags(app)
+                run_server(target, sock, labels)
         except KeyboardInterrupt:  # Ctrl-C is how a server in a terminal is stopped, not an error
             click.echo("stopped", err=True)
-

@@ -21,7 +21,7 @@ import re
 import signal
 import socket
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -144,8 +144,10 @@ def _lock(path: Path, wait: bool) -> int | None:
 
 
 def _discard(snapshot: Path) -> None:
-    """Delete this process's ``snapshot``, then its lock file (the lock itself goes with the process)."""
-    snapshot.unlink(missing_ok=True)
+    """Delete this process's ``snapshot``, whole or half-written, then its lock file (the lock itself goes
+    with the process)."""
+    for written in (snapshot, snapshot.with_name(snapshot.name + ".part"), snapshot.with_name(snapshot.name + ".part-journal")):
+        written.unlink(missing_ok=True)
     snapshot.with_suffix(".lock").unlink(missing_ok=True)
 
 
@@ -179,6 +181,51 @@ def remove_stale_snapshots(snapshot: Path) -> None:
                 lock.unlink()  # the last: a serve that has this PID now cannot write before it is gone
             finally:
                 os.close(fd)
+
+
+# The signals that stop a serve besides Ctrl-C: kill and systemctl stop (SIGTERM), and the terminal or SSH
+# session it runs in closing (SIGHUP).
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Stopped(BaseException):
+    """A stop signal, raised where serve is so that it unwinds and deletes its snapshot (``own_snapshot``);
+    not an ``Exception``, which code on the way might catch."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def own_snapshot(database: Path) -> Iterator[Path]:
+    """This process's snapshot of ``database`` (``snapshot_path``), those of serves gone deleted first.
+
+    It and its lock file are deleted however serve ends: an error while it is written (a full disk),
+    Ctrl-C, SIGTERM or SIGHUP, after which the process ends by that signal, as a service manager
+    expects (systemd counts either as a clean stop). Only SIGKILL or a crash leaves them, for the next
+    serve to delete.
+    """
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
+    stopped_by = None
+    try:
+        snapshot = snapshot_path(database)
+        try:
+            remove_stale_snapshots(snapshot)  # before the build: a disk that holds only one more needs their room
+            yield snapshot
+        finally:
+            _discard(snapshot)
+    except Stopped as stop:
+        stopped_by = stop.signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if stopped_by is not None:
+        signal.raise_signal(stopped_by)
 
 
 def saved_queries(topics: Mapping[str, str]) -> dict:
@@ -336,23 +383,22 @@ def url_of(sock: socket.socket) -> str:
 
 
 def run_server(snapshot: Path, sock: socket.socket, topics: Mapping[str, str]) -> None:
-    """Serve this process's ``snapshot`` on the listening ``sock`` until stopped (Ctrl-C, SIGTERM),
-    then delete it."""
+    """Serve ``snapshot`` on the listening ``sock`` until stopped: Ctrl-C, SIGTERM or SIGHUP, each raised
+    again once the server has stopped (``own_snapshot`` deletes the snapshot then)."""
     import uvicorn
 
     server = uvicorn.Server(uvicorn.Config(make_datasette(snapshot, topics).app(), log_level="warning"))
-    previous = signal.getsignal(signal.SIGTERM)
+    hung_up = []
 
-    def terminated(signum, frame) -> None:
-        # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
-        # the default one would end the process before the ``finally`` below.
-        _discard(snapshot)
-        signal.signal(signum, previous)
-        signal.raise_signal(signum)  # ended by SIGTERM as before: systemd counts that as a clean stop
+    def hang_up(signum: int, frame) -> None:
+        # uvicorn stops gracefully on SIGINT and SIGTERM, then raises them again; a SIGHUP does the same here.
+        hung_up.append(signum)
+        server.should_exit = True
 
-    signal.signal(signal.SIGTERM, terminated)
+    previous = signal.signal(signal.SIGHUP, hang_up)
     try:
         server.run(sockets=[sock])
     finally:
-        signal.signal(signal.SIGTERM, previous)
-        _discard(snapshot)
+        signal.signal(signal.SIGHUP, previous)
+    if hung_up:
+        signal.raise_signal(signal.SIGHUP)
