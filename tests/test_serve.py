@@ -22,11 +22,19 @@ pytest.importorskip("datasette")
 
 from markupsafe import escape  # noqa: E402 (comes with Datasette)
 
-from corpus.errors import StorageError  # noqa: E402
+from corpus.errors import InputError, StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.cli import cli  # noqa: E402
-from oihwatch.web.server import make_datasette, remove_stale_snapshots, saved_queries, snapshot_path  # noqa: E402
+from oihwatch.web.server import (  # noqa: E402
+    listen,
+    make_datasette,
+    open_to_others,
+    remove_stale_snapshots,
+    saved_queries,
+    served_at,
+    snapshot_path,
+)
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 
@@ -215,6 +223,18 @@ def test_a_query_the_cli_refuses_is_its_one_line_error_in_the_web_view(client: h
         assert page.status_code == 400 and on_page in page.text and "fts5" not in page.text, params
     form = client.get(f"/{VIEW}/search_topic", params={"q": query, "topic": ""})
     assert 'name="q"' in form.text  # the saved search shows its form, to correct the query
+
+
+def test_a_table_search_that_cannot_be_read_offers_the_search_to_correct_and_the_way_back(client: httpx.Client) -> None:
+    """Not a bare error page: the saved search shows its form above its error, and so does the table's search."""
+    page = client.get(f"/{VIEW}/articles", params={"_search": 'ketamine "AND', "topics__arraycontains": KETAMINE, "_next": "50,123"})
+    assert page.status_code == 400 and "This search cannot be read" in page.text
+    form = re.search(rf'<form [^>]*action="/{VIEW}/articles" method="get">(.*?)</form>', page.text, re.S)[1]
+    assert '<input type="search" name="_search" value="ketamine &#34;AND"' in form
+    assert f'<input type="hidden" name="topics__arraycontains" value="{KETAMINE}">' in form and "_next" not in form
+    assert f'<a href="/{VIEW}/articles">' in page.text
+    column = client.get(f"/{VIEW}/articles", params={"_search_title": "(ketamine"}).text
+    assert '<input type="search" name="_search_title" value="(ketamine"' in column
 
 
 def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tmp_path: Path) -> None:
@@ -455,3 +475,28 @@ def test_serve_without_the_web_extra_is_one_line_error_before_any_work(
     assert result.stderr == (f"Error: serve needs the [web] extra ({missing} not installed): in oihwatch's venv, "
                              "pip install -e '.[web]' from its folder (docs/sharing.md)\n")
     assert snapshots(research_store_path.parent) == before
+
+
+def test_a_port_that_cannot_be_had_is_said_in_the_systems_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not Python's "(while attempting to bind on address ('10.255.255.1', 8001))"."""
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, port, **kwargs: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (host, port))])
+    with pytest.raises(InputError) as raised:
+        listen("10.255.255.1", 0)  # an address of no machine here: nothing is sent
+    assert str(raised.value) == ("cannot listen on port 0 of 10.255.255.1: Cannot assign requested address; "
+                                 "choose another --host or --port")
+
+
+@pytest.mark.parametrize("host, url, note", [
+    ("127.0.0.1", "http://127.0.0.1:8001/", False),
+    ("::1", "http://[::1]:8001/", False),
+    ("0.0.0.0", "http://127.0.0.1:8001/ and port 8001 of every other address of this machine", True),
+    ("::", "http://[::1]:8001/ and port 8001 of every other address of this machine", True),
+    ("192.168.1.20", "http://192.168.1.20:8001/", True),
+])
+def test_serve_says_where_to_open_the_view_and_when_others_can_read_it(host: str, url: str, note: bool) -> None:
+    """http://0.0.0.0:8001/ is no address a browser opens, and nothing said that the view has no login."""
+    assert served_at(host, 8001) == url
+    said = open_to_others(host, 8001)
+    assert (said is not None) == note
+    if note:
+        assert said.startswith("note: the web view has no login and no TLS: whoever reaches port 8001 of this machine can read it")

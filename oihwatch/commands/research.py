@@ -505,7 +505,7 @@ def serve_command(app: App, port: int, host: str) -> None:
     Example:
         oihwatch serve --port 8001     # then open http://127.0.0.1:8001/
     """
-    from oihwatch.web.server import listen, own_snapshot, require_web_extra, run_server, url_of
+    from oihwatch.web.server import listen, open_to_others, own_snapshot, require_web_extra, run_server, served_at
     from oihwatch.web.snapshot import build_snapshot
 
     require_web_extra()
@@ -517,7 +517,10 @@ def serve_command(app: App, port: int, host: str) -> None:
         try:
             with own_snapshot(app.settings.database_path) as target:
                 count = build_snapshot(store, target, relevance_threshold(app.settings), labels)
-                click.echo(f"serving a snapshot of {count} records ({target}) on {url_of(sock)}", err=True)
+                host, port = sock.getsockname()[:2]  # the port the system chose for --port 0
+                click.echo(f"serving a snapshot of {count} records ({target}) on {served_at(host, port)}", err=True)
+                if note := open_to_others(host, port):
+                    click.echo(note, err=True)
                 _note_outdated_tags(app)
                 run_server(target, sock, labels)
         except KeyboardInterrupt:  # Ctrl-C is how a server in a terminal is stopped, not an error

@@ -19,6 +19,7 @@ import sqlite3
 
 from datasette import hookimpl
 from datasette.views.base import DatasetteError
+from markupsafe import Markup, escape
 
 from corpus.errors import InputError
 from corpus.search import fts_query
@@ -61,13 +62,30 @@ def filters_from_request(request, database, table, datasette):
             return
         if not (request.args.get("_fts_table") or metadata.get("fts_table") or await datasette.get_database(database).fts_table(table)):
             return
-        for text in [searches["_search"]] if "_search" in searches else searches.values():
+        for name, text in [("_search", searches["_search"])] if "_search" in searches else searches.items():
             try:
                 translated(text)
             except InputError as exc:
-                raise DatasetteError(str(exc), status=400) from None
+                if request.path.endswith(".json"):
+                    raise DatasetteError(str(exc), status=400) from None
+                page = search_again(str(exc), name, request, datasette.urls.table(database, table))
+                raise DatasetteError(page, title="This search cannot be read", status=400, message_is_html=True) from None
 
     return check
+
+
+def search_again(message: str, name: str, request, table_url: str) -> Markup:
+    """The error page's body: ``message``, and the search form with the query and the request's other
+    filters, to correct it, and a way back to the table (Datasette's error page has neither)."""
+    kept = "".join(f'<input type="hidden" name="{escape(key)}" value="{escape(value)}">'
+                   for key in request.args if key not in (name, "_next") for value in request.args.getlist(key))
+    return Markup(
+        f"<p>{escape(message)}</p>"
+        f'<form class="core" action="{escape(table_url)}" method="get"><p>'
+        f'<input type="search" name="{escape(name)}" value="{escape(request.args[name])}" size="60"> '
+        f'<input type="submit" value="Search">{kept}</p></form>'
+        f'<p><a href="{escape(table_url)}">Back to the table</a></p>'
+    )
 
 
 @hookimpl

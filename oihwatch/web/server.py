@@ -16,6 +16,7 @@ import contextlib
 import errno
 import fcntl
 import importlib.util
+import ipaddress
 import os
 import re
 import signal
@@ -373,13 +374,35 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise InputError(f"port {port} on {host} is in use; stop what uses it or choose another with --port") from None
-        raise InputError(f"cannot listen on port {port} of {host}: {exc.strerror}; choose another --host or --port") from None
+        # The system's words: create_server adds "(while attempting to bind on address ('10.0.0.9', 8001))" to strerror.
+        reason = os.strerror(exc.errno) if exc.errno else exc.strerror
+        raise InputError(f"cannot listen on port {port} of {host}: {reason}; choose another --host or --port") from None
 
 
-def url_of(sock: socket.socket) -> str:
-    """The address ``sock`` really listens on, as a URL (the port is chosen by the system for port 0)."""
-    host, port = sock.getsockname()[:2]
+# For these, every address of the machine: no address a browser can open; its own loopback one is.
+EVERY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
+def served_at(host: str, port: int) -> str:
+    """Where a server listening on ``host``:``port`` is opened, as a URL (for every address of the
+    machine, the loopback one and the others' port)."""
+    if host in EVERY_ADDRESS:
+        return f"{_url(EVERY_ADDRESS[host], port)} and port {port} of every other address of this machine"
+    return _url(host, port)
+
+
+def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def open_to_others(host: str, port: int) -> str | None:
+    """A note that other machines can read the view, when ``host`` is not a loopback address: Datasette has no
+    login and no TLS (docs/sharing.md); None on loopback."""
+    with contextlib.suppress(ValueError):
+        if ipaddress.ip_address(host.split("%")[0]).is_loopback:
+            return None
+    return (f"note: the web view has no login and no TLS: whoever reaches port {port} of this machine can read it; "
+            "put a proxy with TLS (and a login if need be) in front, or serve on 127.0.0.1 (docs/sharing.md)")
 
 
 def run_server(snapshot: Path, sock: socket.socket, topics: Mapping[str, str]) -> None:
