@@ -36,6 +36,7 @@ from oihwatch.web.server import (  # noqa: E402
     snapshot_path,
 )
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
+from conftest import REPO  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 
 VIEW = "corpus-web"  # the view's name for corpus.db in URLs, whichever process serves it
@@ -500,3 +501,33 @@ def test_serve_says_where_to_open_the_view_and_when_others_can_read_it(host: str
     assert (said is not None) == note
     if note:
         assert said.startswith("note: the web view has no login and no TLS: whoever reaches port 8001 of this machine can read it")
+
+
+# What nginx puts in place of the variables the documented block names, for a visitor of https://oih.example.org/.
+NGINX_VARIABLES = {"$host": "oih.example.org", "$scheme": "https", "$remote_addr": "203.0.113.7",
+                   "$proxy_add_x_forwarded_for": "203.0.113.7"}
+
+
+def documented_proxy_headers() -> dict[str, str]:
+    """The headers the nginx block of docs/sharing.md sets on the requests it passes on, as nginx sends them."""
+    text = (REPO / "docs" / "sharing.md").read_text(encoding="utf-8")
+    [block] = re.findall(r"```nginx\n(.*?)```", text, re.S)
+    assert "listen 443 ssl;" in block and "proxy_pass http://127.0.0.1:8001;" in block
+    headers = dict(re.findall(r"^\s*proxy_set_header\s+(\S+)\s+(\S+);", block, re.M))
+    return {name: NGINX_VARIABLES.get(value, value) for name, value in headers.items()}
+
+
+def test_behind_the_documented_proxy_every_link_is_https_on_its_host(tmp_path: Path, small_corpus: Path) -> None:
+    """Next page, each facet and the JSON next_url were http://: out of TLS, or to a port nothing listens on."""
+    headers = documented_proxy_headers()
+    with serve(small_corpus, tmp_path, "--port", "0") as process:
+        try:
+            url = answering(process)
+            page = httpx.get(f"{url}{VIEW}/articles", params={"_size": 5}, headers=headers, timeout=30).text
+            data = httpx.get(f"{url}{VIEW}/articles.json", params={"_size": 5}, headers=headers, timeout=30).json()
+        finally:
+            process.terminate()
+    own = [link for link in re.findall(r'href="(https?://[^"]*)"', page) if "oih.example.org" in link]
+    assert any("_next=" in link for link in own) and any("study_type=" in link for link in own)  # next page, a facet
+    assert all(link.startswith("https://oih.example.org/") for link in own), own
+    assert data["next_url"].startswith(f"https://oih.example.org/{VIEW}/articles.json?")
