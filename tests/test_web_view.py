@@ -283,3 +283,15 @@ def test_the_csv_link_of_a_view_gives_every_row_of_it(client: httpx.Client, para
 def test_a_csv_has_no_size_limit(client: httpx.Client) -> None:
     """Datasette's 100 MB cut the CSV of every row from about 55,000 records, its last line a notice that read as a record."""
     assert client.get("/-/settings.json").json()["max_csv_mb"] == 0
+
+
+@pytest.mark.parametrize("params", [{"_sort": "year"}, {"_sort_desc": "journal"}])
+def test_a_sort_the_table_does_not_offer_is_the_visitors_mistake_saying_which_it_offers(client: httpx.Client, params: dict) -> None:
+    """Not "Error 500", as if the server had failed (a link kept from before the table sorted only so)."""
+    column = next(iter(params.values()))
+    said = (f"cannot sort by {column}: the table sorts by newest or pmid, the orders it pages through without losing "
+            f"or repeating a row; narrow it by {column} with a facet or filter")
+    response = client.get(f"/{VIEW}/articles.json", params=params)
+    assert (response.status_code, response.json()["error"]) == (400, said)
+    page = client.get(f"/{VIEW}/articles", params=params)
+    assert page.status_code == 400 and said in html.unescape(page.text)

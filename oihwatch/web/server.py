@@ -332,14 +332,14 @@ def make_datasette(snapshot: Path, topics: Mapping[str, str]):
     from datasette import handle_exception
     from datasette.plugins import pm
 
-    from oihwatch.web import cells_plugin, downloads_plugin, retracted_plugin, search_plugin, topic_plugin
+    from oihwatch.web import cells_plugin, downloads_plugin, retracted_plugin, search_plugin, sort_plugin, topic_plugin
 
     # Datasette 0.65 prints every error page's exception with rich, and rich >= 14 raises
     # when that happens outside an ``except`` block: each 404 or 400 then drops the
     # connection instead of answering. Errors still reach the page and the log without it.
     handle_exception.rich = None
     plugins = ((search_plugin, "oihwatch-search"), (topic_plugin, topic_plugin.NAME), (retracted_plugin, "oihwatch-retracted"),
-               (cells_plugin, "oihwatch-cells"), (downloads_plugin, "oihwatch-downloads"))
+               (cells_plugin, "oihwatch-cells"), (downloads_plugin, "oihwatch-downloads"), (sort_plugin, "oihwatch-sort"))
     for plugin, plugin_name in plugins:
         if not pm.is_registered(plugin):
             pm.register(plugin, name=plugin_name)
