@@ -7,6 +7,7 @@ import json
 import os
 import re
 import stat
+import threading
 from pathlib import Path
 
 import click
@@ -70,6 +71,40 @@ def test_an_ordinary_file_is_still_replaced(home: Path) -> None:
     assert run("stats", "--plot", "trend.png").exit_code == 0
     assert (home / "out.csv").read_text(encoding="utf-8").startswith("pmid")
     assert (home / "trend.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_link_keeps_pointing_at_its_file_and_a_replaced_file_keeps_its_permissions(home: Path) -> None:
+    """A reference-manager folder linked into the home stays linked; a private export stays private."""
+    (home / "library").mkdir()
+    (home / "library" / "oih.ris").write_text("old", encoding="utf-8")
+    (home / "oih.ris").symlink_to(home / "library" / "oih.ris")
+    (home / "private.csv").write_text("old", encoding="utf-8")
+    (home / "private.csv").chmod(0o600)
+    assert run("export", "--format", "ris", "-o", "oih.ris").exit_code == 0
+    assert run("export", "--format", "csv", "-o", "private.csv").exit_code == 0
+    assert (home / "oih.ris").is_symlink() and (home / "library" / "oih.ris").read_text(encoding="utf-8").startswith("TY  - ")
+    assert stat.S_IMODE((home / "private.csv").stat().st_mode) == 0o600
+    assert not list(home.rglob("*.part"))
+
+
+def test_a_pipe_is_written_into_not_replaced_by_a_file(home: Path) -> None:
+    """A FIFO (or a device: /dev/null, /dev/stdout) has nothing to replace; renaming a file over it broke
+    the reader, and as root over /dev/null, the machine's null device."""
+    fifo = home / "records.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    try:
+        result = run("export", "-o", str(fifo))
+    finally:
+        if reader.is_alive():  # a write that never opened the pipe: let the reader go
+            with open(fifo, "wb"):
+                pass
+        reader.join(10)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert received and received[0].decode("utf-8").count("\n") > 10
 
 
 def test_a_file_named_like_the_partial_one_is_left_alone(home: Path) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Collection, Iterable, Iterator
@@ -320,26 +321,44 @@ def _relevance(record: dict) -> str:
 def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
     """A stream whose content replaces ``output`` once complete, so a failed write leaves no half file.
 
-    It is written beside the target under a unique name and renamed over it, with the permissions
-    a newly created file gets; a target that is one of oihwatch's own files is refused first (see
-    ``check_output``).
+    A regular file (or a new one) is written beside the target under a unique name and renamed over
+    it, keeping the permissions of the file it replaces (a new one gets those open() would give it); a
+    symlink's target is replaced, the link stays. A device or a pipe (/dev/null, /dev/stdout, a FIFO) has
+    nothing to replace and is written as it is. A target that is one of oihwatch's own files is refused
+    first (see ``check_output``).
     """
     check_output(app, output)
-    partial = None
-    try:
+    target = output.resolve() if output.is_symlink() else output
+    with _write_errors(output):
+        try:
+            existing = target.stat()
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            with open(target, mode, **open_args) as stream:
+                yield stream
+            return
         # A name of its own, so a user's file that happens to be called 'FILE.part' is left alone.
-        descriptor, name = tempfile.mkstemp(dir=output.parent, prefix=f"{output.name}.", suffix=".part")
+        descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".part")
         partial = Path(name)
-        with open(descriptor, mode, **open_args) as stream:
-            yield stream
-        partial.chmod(0o666 & ~_umask())  # mkstemp's 0600 is not what a file created by open() gets
-        partial.replace(output)
+        try:
+            with open(descriptor, mode, **open_args) as stream:
+                yield stream
+            # mkstemp's 0600 is not what the file replaced had, nor what a file created by open() gets
+            partial.chmod(stat.S_IMODE(existing.st_mode) if existing is not None else 0o666 & ~_umask())
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _write_errors(output: Path) -> Iterator[None]:
+    """An ``OSError`` while writing ``output`` as one ``InputError`` line saying what to do."""
+    try:
+        yield
     except OSError as exc:
         why = no_room(exc.errno, output.name) or f"{exc.strerror}; check the folder exists and is writable"
         raise InputError(f"cannot write {output}: {why}") from None
-    finally:
-        if partial is not None:
-            partial.unlink(missing_ok=True)
 
 
 def _umask() -> int:
