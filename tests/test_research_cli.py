@@ -7,6 +7,8 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -105,6 +107,14 @@ def test_a_pipe_is_written_into_not_replaced_by_a_file(home: Path) -> None:
     assert result.exit_code == 0, result.output
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert received and received[0].decode("utf-8").count("\n") > 10
+
+
+def test_dev_stdout_names_the_pipe_the_output_goes_to(home: Path) -> None:
+    """/dev/stdout is a link to the process's own pipe, which has no folder to write beside it."""
+    piped = subprocess.run([sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", "config.toml", "export",
+                            "--format", "csv", "-o", "/dev/stdout"], capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("pmid,title,") and piped.stderr.startswith("exported ")
 
 
 def test_a_file_named_like_the_partial_one_is_left_alone(home: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -328,16 +329,16 @@ def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
     first (see ``check_output``).
     """
     check_output(app, output)
-    target = output.resolve() if output.is_symlink() else output
     with _write_errors(output):
         try:
-            existing = target.stat()
+            existing = output.stat()  # through a link: /dev/stdout is one, to a terminal or a pipe
         except FileNotFoundError:
             existing = None
         if existing is not None and not stat.S_ISREG(existing.st_mode):
-            with open(target, mode, **open_args) as stream:
+            with open(output, mode, **open_args) as stream:
                 yield stream
             return
+        target = output.resolve() if output.is_symlink() else output
         # A name of its own, so a user's file that happens to be called 'FILE.part' is left alone.
         descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f"{target.name}.", suffix=".part")
         partial = Path(name)
@@ -357,7 +358,9 @@ def _write_errors(output: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        why = no_room(exc.errno, output.name) or f"{exc.strerror}; check the folder exists and is writable"
+        why = no_room(exc.errno, output.name) or (
+            f"{exc.strerror}: what reads it stopped reading" if exc.errno == errno.EPIPE
+            else f"{exc.strerror}; check the folder exists and is writable")
         raise InputError(f"cannot write {output}: {why}") from None
 
 
