@@ -234,6 +234,8 @@ class Store:
             return f"{no_room(errno.ENOSPC)} ({KEPT})"
         if code == SQLITE_IOERR and (grown := self._at_size_limit()):
             return f"{no_room(errno.EFBIG, grown)} ({KEPT})"
+        if code == SQLITE_IOERR and self._disk_full():
+            return f"{no_room(errno.ENOSPC)} ({KEPT})"
         fix = unwritable(Path(self.path)) if code == SQLITE_READONLY and self.path != ":memory:" else None
         return f"{exc}; {fix}" if fix else str(exc)
 
@@ -249,6 +251,18 @@ class Store:
                 if path.stat().st_size + LARGEST_WRITE > limit:
                     return path.name
         return None
+
+    def _disk_full(self) -> bool:
+        """Whether the corpus's disk has no room left for this user. Even opening the file needs some, for
+        the index of its write-ahead log (``-shm``), and SQLite reports the failure as a bare 'disk I/O
+        error', as it would failing hardware."""
+        if self.path == ":memory:":
+            return False
+        try:
+            disk = os.statvfs(Path(self.path).parent)
+        except OSError:
+            return False
+        return disk.f_bavail * disk.f_frsize < LARGEST_WRITE
 
     def corrupt_error(self, exc: sqlite3.DatabaseError) -> StorageError | None:
         """The one line for ``exc`` if it comes from a damaged file, else None."""

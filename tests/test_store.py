@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 import re
 import sqlite3
 from dataclasses import replace
@@ -347,6 +348,25 @@ def test_a_full_disk_is_a_storage_error_and_loses_nothing(tmp_path):
         store.upsert_articles(big)
     assert str(failure.value) == f"cannot write to {store.path}: {DISK_FULL}"  # SQLite said only 'database or disk is full'
     assert [a.pmid for a in store.iter_articles()] == ["1"]
+
+
+def test_a_disk_with_no_room_says_so_not_a_bare_disk_io_error(tmp_path, monkeypatch):
+    """On a disk with no byte free even opening the corpus fails (its write-ahead log's index, the -shm file,
+    cannot be made), and SQLite says only 'disk I/O error', as it would of failing hardware."""
+    store = Store(tmp_path / "c.db")
+    io_error = sqlite3.OperationalError("disk I/O error")
+    io_error.sqlite_errorcode = 4874  # SQLITE_IOERR_SHMSIZE, as a full disk gives it
+    free = {"blocks": 0}
+    real_statvfs = os.statvfs
+
+    def statvfs(path):
+        disk = real_statvfs(path)
+        return os.statvfs_result((disk.f_bsize, disk.f_frsize, disk.f_blocks, free["blocks"], free["blocks"], *disk[5:]))
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    assert str(store.error(io_error, "open the corpus database")) == f"cannot open the corpus database {store.path}: {DISK_FULL}"
+    free["blocks"] = 1_000_000
+    assert str(store.error(io_error, "open the corpus database")).endswith(": disk I/O error")  # failing hardware, maybe
 
 
 def test_a_file_size_limit_says_so_not_a_bare_disk_io_error(shared_data, tmp_path):
