@@ -59,6 +59,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+REPOSITORY = Path(__file__).resolve().parents[2]  # where candidates must never be written
+
 PAT = {
     "oih_cand": r"hyperalges|allodyn|opioid-induced|opiate-induced|morphine-induced|remifentanil"
                 r"|quantitative sensory|paradoxical",
@@ -214,6 +216,9 @@ def main():
     ap.add_argument("--n-oih", type=int, default=60)
     ap.add_argument("--out", default="/tmp/oihwatch_candidates.jsonl")
     a = ap.parse_args()
+    if Path(a.out).resolve().is_relative_to(REPOSITORY):
+        ap.error(f"--out {a.out} is inside the repository; candidates hold PubMed titles and abstracts, "
+                 "which are not copied into it: write them under /tmp")
     rng = random.Random(a.seed)
     data = Path(a.data)
     if not (data / "corpus.jsonl").is_file():
