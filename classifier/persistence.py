@@ -13,6 +13,7 @@ the model file's content against the hash in its name, so a damaged file is neve
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -58,10 +59,8 @@ def save_model(model: OihModel, directory: Path) -> Path:
         for temporary in (staged, staged_meta):
             with contextlib.suppress(OSError):  # a folder that could not be made has nothing to clean up
                 temporary.unlink(missing_ok=True)
-        raise ClassifierError(
-            f"cannot save {saving}: {exc.strerror or exc}{kept}. "
-            "Free some space (or fix the folder's permissions), then run 'oihwatch train'"
-        ) from None
+        raise ClassifierError(f"cannot save {saving}: {exc.strerror or exc}{kept}. {_fix_for(exc, directory)}, "
+                              "then run 'oihwatch train'") from None
     for old in [*directory.glob("model-*.joblib"), directory / UNNAMED_MODEL_FILE]:
         if old.name != name:
             with contextlib.suppress(OSError):  # left for the next save to remove: no metadata names it
@@ -75,6 +74,14 @@ def _fsync(path: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+def _fix_for(exc: OSError, directory: Path) -> str:
+    """What lets a failed save succeed: a folder one 'sudo oihwatch train' left to root needs its owner
+    back, which free space would not give."""
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"Make {directory} writable for the user running oihwatch (after a run with sudo: sudo chown -R $USER {directory})"
+    return "Free some space (or fix the folder's permissions)"
 
 
 def _digest(handle: BinaryIO) -> str:

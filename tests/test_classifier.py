@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 import random
@@ -384,6 +385,18 @@ def test_a_damaged_model_file_is_refused_at_load_in_one_line_that_says_to_train(
         overwrite_coefficients(path)
     with pytest.raises(ClassifierError, match=rf"^cannot load {re.escape(str(path))} \([^;]+\); run 'oihwatch train'$"):
         load_model(tmp_path, "9.9", _trained_for(model))
+
+
+def test_a_models_folder_left_to_another_user_says_whose_fix_it_is_not_free_space(model, tmp_path, monkeypatch):
+    """After 'sudo oihwatch train' the models folder is root's: free space would not help the service user."""
+    def refused(source, target):
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(ClassifierError) as failed:
+        save_model(model, tmp_path)
+    assert str(failed.value).endswith(f"Permission denied. Make {tmp_path} writable for the user running oihwatch "
+                                      f"(after a run with sudo: sudo chown -R $USER {tmp_path}), then run 'oihwatch train'")
 
 
 def test_a_first_save_on_a_full_disk_speaks_of_no_previous_model(model, tmp_path):
