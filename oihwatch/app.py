@@ -44,7 +44,7 @@ class App:
         path = self.settings.database_path
         if not path.is_file():
             raise StorageError(
-                f"no database at {path} (run 'oihwatch run' or 'oihwatch ingest' first, or check database.path)"
+                f"no database at {path} (run 'oihwatch run', 'oihwatch harvest' or 'oihwatch ingest' first, or check database.path)"
             )
         return path
 

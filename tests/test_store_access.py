@@ -49,7 +49,7 @@ def test_commands_that_bring_no_records_never_start_a_corpus(config, tmp_path, a
     result = oihwatch(config, *args, database=database)
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"Error: no database at {database} (run 'oihwatch run' or 'oihwatch ingest' first, or check database.path)"
+        f"Error: no database at {database} (run 'oihwatch run', 'oihwatch harvest' or 'oihwatch ingest' first, or check database.path)"
     ]
     assert not (tmp_path / "nodir").exists()
 
