@@ -182,8 +182,8 @@ def web_view(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory
 
     target = snapshot_path(tmp_path_factory.mktemp("web") / "corpus.db")
     with Store(research_store_path) as store:
-        build_snapshot(store, target, 0.5)
-    datasette = make_datasette(target, ["ketamine", "tapering"])
+        build_snapshot(store, target, 0.5, {"ketamine": "ketamine", "tapering": "tapering"})
+    datasette = make_datasette(target, {"ketamine": "ketamine", "tapering": "tapering"})  # topic labels by name
 
     def get(path: str, params: dict):
         return asyncio.run(datasette.client.get(path, params=params))
