@@ -26,15 +26,8 @@ from corpus.errors import InputError, StorageError  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.cli import cli  # noqa: E402
-from oihwatch.web.server import (  # noqa: E402
-    listen,
-    make_datasette,
-    open_to_others,
-    remove_stale_snapshots,
-    saved_queries,
-    served_at,
-    snapshot_path,
-)
+from oihwatch.web.metadata import saved_queries  # noqa: E402
+from oihwatch.web.server import listen, make_datasette, open_to_others, remove_stale_snapshots, served_at, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
 from conftest import REPO  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402

@@ -26,7 +26,8 @@ from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from corpus.tags import RELEVANCE, Classification, TopicScore, save_classifications, set_label  # noqa: E402
 from oihwatch.web.cells_plugin import PATH_SAFE, doi_link  # noqa: E402
-from oihwatch.web.server import make_datasette, snapshot_path, snapshot_taken  # noqa: E402
+from oihwatch.web.metadata import snapshot_taken  # noqa: E402
+from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 from test_serve import TOPICS, VIEW, served  # noqa: E402

@@ -1,6 +1,6 @@
 """A Datasette plugin: a sort the table does not offer is the visitor's mistake (400), saying which it offers.
 
-The table sorts only by columns without ties (``server.metadata``); Datasette answers any other
+The table sorts only by columns without ties (``metadata.metadata``); Datasette answers any other
 ``_sort`` or ``_sort_desc``, as a link kept from before might ask, with "Error 500: Cannot sort
 table by year", as if the server had failed.
 """
