@@ -138,6 +138,7 @@ def test_saved_search_is_ranked_as_the_cli_ranks(client: httpx.Client, snapshot:
     assert within and all(KETAMINE in r["tags"] for r in within)
     assert len(within) == len(search(research_store, "opioid-induced", Filters(topics=("ketamine",))))
     assert client.get(f"/{VIEW}/search_topic.json", params={**params, "topic": " Ketamine"}).json()["rows"] == within
+    assert client.get(f"/{VIEW}/search_topic.json", params={**params, "topic": KETAMINE.upper()}).json()["rows"] == within  # as the facet names it
 
 
 def insert_article(db: sqlite3.Connection, **values) -> None:
