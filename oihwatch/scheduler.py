@@ -45,6 +45,11 @@ def next_fire_times(schedule: ScheduleSettings, now: datetime, count: int = 3) -
     return result
 
 
+def next_fire_time(schedule: ScheduleSettings, name: str, after: datetime) -> datetime | None:
+    """When job ``name`` first fires at or after ``after`` (timezone-aware), or None if it never does."""
+    return triggers(schedule)[name].get_next_fire_time(None, after)
+
+
 def build_scheduler(schedule: ScheduleSettings, jobs: dict[str, Callable[[], object]]) -> BlockingScheduler:
     """A scheduler with one cron job per entry of ``jobs`` (names as in ``triggers``)."""
     scheduler = BlockingScheduler(

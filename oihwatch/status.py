@@ -9,7 +9,7 @@ no longer holds the write lock was killed: it shows as 'interrupted'.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
 from corpus.runs import INTERRUPTED, get_watermark, last_runs, last_success
@@ -18,7 +18,7 @@ from corpus.tags import count_to_classify
 from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of, why_no_model
-from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_times
+from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_time, next_fire_times
 from reports.acceptance import unrecorded
 from reports.address import ADDRESS_ADVICE, login_problem
 from reports.period import digest_due
@@ -172,16 +172,7 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
         if run["status"] in ("failed", "interrupted"):
             found.append(f"last {run['step']} {run['query']} {run['status']} (started {run['started']}): {run['error']}"
                          .replace("  ", " "))
-    expected = harvest_interval(settings, now) * 2 + timedelta(seconds=MISFIRE_GRACE_SECONDS)
-    for query in settings.queries:
-        success = last_success(store, "harvest", query.name)
-        if success is None:
-            watermark = get_watermark(store, query.name)
-            found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'" if watermark is None else
-                         f"query {query.name} has not finished a harvest yet (stored up to {watermark}): "
-                         "run 'oihwatch harvest' to go on from there")
-        elif now - datetime.fromisoformat(success.started) > expected:
-            found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule expects")
+    found.extend(harvest_warnings(settings, store, now))
     found.extend(mail_warnings(settings))
     found.extend(model_warnings(settings, status["model"]))
     for row in status["digests"]["refused"]:
@@ -197,6 +188,32 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
                                    if (row["period"], row["recipient"]) not in noted]))
     found.extend(held_digest(settings, store, now))
     return found
+
+
+def harvest_warnings(settings: Settings, store: Store, now: datetime) -> list[str]:
+    """A query never harvested, or not since a scheduled harvest passed (with the misfire grace)."""
+    found = []
+    for query in settings.queries:
+        success = last_success(store, "harvest", query.name)
+        if success is None:
+            watermark = get_watermark(store, query.name)
+            found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'" if watermark is None else
+                         f"query {query.name} has not finished a harvest yet (stored up to {watermark}): "
+                         "run 'oihwatch harvest' to go on from there")
+        elif missed := missed_harvest(settings, success.started, now):
+            found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule "
+                         f"expects (a harvest was due at {missed.isoformat()})")
+    return found
+
+
+def missed_harvest(settings: Settings, started: str, now: datetime) -> datetime | None:
+    """The first scheduled harvest after a success that ``started`` then, if more than the misfire grace has
+    passed since it (None otherwise): compared in UTC, the real gap, which wall clocks miss across a DST
+    change, and against the schedule's own times, whatever the gap between them (weekdays only)."""
+    # started is kept to the second: a success that started as a harvest fired (02:30:00.4) is that harvest
+    due = next_fire_time(settings.schedule, "harvest", datetime.fromisoformat(started) + timedelta(seconds=1))
+    grace = timedelta(seconds=MISFIRE_GRACE_SECONDS)
+    return due if due is not None and now.astimezone(timezone.utc) - due.astimezone(timezone.utc) > grace else None
 
 
 def model_warnings(settings: Settings, model: dict | None) -> list[str]:
@@ -265,9 +282,3 @@ def pending_warnings(pending: list[dict]) -> list[str]:
 
 def _attempts(count: int) -> str:
     return "not tried yet" if not count else f"{count} attempt{'s' if count > 1 else ''}"
-
-
-def harvest_interval(settings: Settings, now: datetime) -> timedelta:
-    """The gap between two harvests in the configured schedule."""
-    first, second = next_fire_times(settings.schedule, now, count=2)["harvest"]
-    return second - first

@@ -161,3 +161,43 @@ def test_a_model_json_cut_short_is_told_in_classifys_words_not_as_no_trained_mod
     assert status.exit_code == 0, status.output
     warnings = json.loads(status.stdout)["warnings"]
     assert reason in warnings and not [w for w in warnings if "no trained model" in w]
+
+
+def harvest_site(tmp_path, **environ: str):
+    """Settings with the default schedule but ``environ``'s, and a store whose clock the test sets."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    moment = [NOW]
+    return load_settings(path, environ), Store(path.parent / "oihwatch.db", clock=lambda: moment[0]), moment
+
+
+def harvested(store, moment, at: datetime) -> None:
+    """A successful harvest of query 'oih' that started ``at`` by the machine's clock."""
+    moment[0] = at
+    finish_run(store, start_run(store, "harvest", "oih"), "ok")
+
+
+def overdue(settings, store, now) -> list[str]:
+    return [w for w in gather_status(settings, store, None, now)["warnings"] if "longer ago than the schedule" in w]
+
+
+def test_a_harvest_is_overdue_only_once_a_scheduled_one_passed_with_the_grace_not_across_a_dst_fold(tmp_path):
+    """02:30 comes twice on the night Berlin leaves summer time: the next two harvests then seemed 0 apart, and
+    status warned 6 h after a good harvest. The success is now compared with the harvest scheduled after it."""
+    settings, store, moment = harvest_site(tmp_path, OIHWATCH_SCHEDULE_TIMEZONE="Europe/Berlin")
+    with store:
+        harvested(store, moment, datetime(2027, 10, 30, 0, 30, tzinfo=timezone.utc))  # Saturday 02:30 CEST
+        assert overdue(settings, store, datetime(2027, 10, 30, 20, 0, tzinfo=timezone.utc)) == []
+        assert overdue(settings, store, datetime(2027, 10, 31, 6, 29, tzinfo=timezone.utc)) == []  # Sunday 02:30 CEST + 6 h
+        assert overdue(settings, store, datetime(2027, 10, 31, 6, 31, tzinfo=timezone.utc)) == [
+            "query oih last harvested successfully 2027-10-30T00:30:00+00:00, longer ago than the schedule expects "
+            "(a harvest was due at 2027-10-31T02:30:00+02:00)"]
+
+
+def test_a_weekday_schedule_is_not_overdue_over_the_weekend(tmp_path):
+    settings, store, moment = harvest_site(tmp_path, OIHWATCH_SCHEDULE_HARVEST="30 2 * * 1-5")
+    with store:
+        harvested(store, moment, datetime(2027, 11, 12, 7, 30, tzinfo=timezone.utc))  # Friday 02:30 in New York
+        assert overdue(settings, store, datetime(2027, 11, 15, 1, 0, tzinfo=timezone.utc)) == []  # Sunday evening
+        assert overdue(settings, store, datetime(2027, 11, 15, 13, 0, tzinfo=timezone.utc)) == []  # Monday's, within 6 h
+        assert len(overdue(settings, store, datetime(2027, 11, 15, 14, 0, tzinfo=timezone.utc))) == 1
