@@ -269,6 +269,15 @@ class ScheduleSettings(Section):
             raise ValueError(f"not a cron expression (minute hour day month weekday): {exc}") from None
         return value
 
+    @field_validator("harvest")
+    @classmethod
+    def _fires(cls, value: str) -> str:
+        """The digest's is checked with digest.time and digest.weekday (``digest_job_late``)."""
+        if cron_trigger(value, "UTC").get_next_fire_time(None, SOME_MONDAY) is None:
+            raise ValueError("never fires: no day matches it (such as 30 February), so harvest is never scheduled; "
+                             "e.g. '30 2 * * *'")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _is_timezone(cls, value: str) -> str:

@@ -191,8 +191,11 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
 
 
 def harvest_warnings(settings: Settings, store: Store, now: datetime) -> list[str]:
-    """A query never harvested, or not since a scheduled harvest passed (with the misfire grace)."""
-    found = []
+    """A query never harvested, or not since a scheduled harvest passed (with the misfire grace), and a
+    harvest schedule that never fires."""
+    found = [] if next_fire_time(settings.schedule, "harvest", now) else [
+        f"harvest is never scheduled: schedule.harvest '{settings.schedule.harvest}' names no time that ever comes "
+        "(such as 30 February); correct it, e.g. '30 2 * * *'"]
     for query in settings.queries:
         success = last_success(store, "harvest", query.name)
         if success is None:

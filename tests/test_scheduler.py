@@ -65,6 +65,7 @@ def test_jobs_coalesce_never_overlap_and_run_one_at_a_time():
     "schedule, message",
     [
         ({"harvest": "61 * * * *"}, r"schedule\.harvest in .*not a cron expression"),
+        ({"harvest": "0 0 31 4 *"}, r"schedule\.harvest in .*: never fires: no day matches it \(such as 30 February\)"),
         ({"digest": "every monday"}, r"schedule\.digest in .*not a cron expression"),
         ({"timezone": "Mars/Olympus"}, r"schedule\.timezone in .*unknown time zone"),
     ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
@@ -201,3 +201,14 @@ def test_a_weekday_schedule_is_not_overdue_over_the_weekend(tmp_path):
         assert overdue(settings, store, datetime(2027, 11, 15, 1, 0, tzinfo=timezone.utc)) == []  # Sunday evening
         assert overdue(settings, store, datetime(2027, 11, 15, 13, 0, tzinfo=timezone.utc)) == []  # Monday's, within 6 h
         assert len(overdue(settings, store, datetime(2027, 11, 15, 14, 0, tzinfo=timezone.utc))) == 1
+
+
+def test_a_harvest_schedule_that_never_fires_is_a_warning_not_a_traceback(tmp_path):
+    settings, store, moment = harvest_site(tmp_path)
+    settings.schedule = settings.schedule.model_copy(update={"harvest": "0 0 30 2 *"})  # past the check of loading, which refuses it
+    with store:
+        harvested(store, moment, NOW - timedelta(days=3))
+        status = gather_status(settings, store, None, NOW)
+    assert status["next_runs"]["harvest"] is None
+    assert ("harvest is never scheduled: schedule.harvest '0 0 30 2 *' names no time that ever comes (such as "
+            "30 February); correct it, e.g. '30 2 * * *'") in status["warnings"]
