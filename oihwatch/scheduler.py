@@ -11,7 +11,8 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -31,7 +32,7 @@ def triggers(schedule: ScheduleSettings) -> dict[str, BaseTrigger]:
 
 
 def next_fire_times(schedule: ScheduleSettings, now: datetime, count: int = 3) -> dict[str, list[datetime]]:
-    """The next ``count`` fire times of each job after ``now`` (timezone-aware)."""
+    """The next ``count`` fire times of each job after ``now`` (``in_zone``)."""
     result = {}
     for name, trigger in triggers(schedule).items():
         times, previous, moment = [], None, now
@@ -39,15 +40,23 @@ def next_fire_times(schedule: ScheduleSettings, now: datetime, count: int = 3) -
             fire = trigger.get_next_fire_time(previous, moment)
             if fire is None:
                 break
-            times.append(fire)
+            times.append(in_zone(fire, schedule.timezone))
             previous, moment = fire, fire
         result[name] = times
     return result
 
 
 def next_fire_time(schedule: ScheduleSettings, name: str, after: datetime) -> datetime | None:
-    """When job ``name`` first fires at or after ``after`` (timezone-aware), or None if it never does."""
-    return triggers(schedule)[name].get_next_fire_time(None, after)
+    """When job ``name`` first fires at or after ``after`` (``in_zone``), or None if it never does."""
+    fire = triggers(schedule)[name].get_next_fire_time(None, after)
+    return in_zone(fire, schedule.timezone) if fire else None
+
+
+def in_zone(fire: datetime, tz: str) -> datetime:
+    """A fire time as the zone's clocks show it. A time that does not exist (02:30 on the night clocks
+    spring forward) comes from the trigger with the offset of before the change ('02:30-05:00'), where
+    the job runs at 03:30 (-04:00). Through UTC: ``astimezone`` to the zone it is in changes nothing."""
+    return fire.astimezone(timezone.utc).astimezone(ZoneInfo(tz))
 
 
 def build_scheduler(schedule: ScheduleSettings, jobs: dict[str, Callable[[], object]]) -> BlockingScheduler:

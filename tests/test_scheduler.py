@@ -48,6 +48,11 @@ def test_daylight_saving_change_keeps_local_time():
     assert len({t.utcoffset() for t in times}) == 2  # the offset changed on 14 March
 
 
+def test_a_time_the_spring_change_skips_is_listed_as_the_time_the_job_runs():
+    times = next_fire_times(ScheduleSettings(), datetime(2026, 3, 7, 12, 0, tzinfo=timezone.utc), count=2)["harvest"]
+    assert [t.isoformat() for t in times] == ["2026-03-08T03:30:00-04:00", "2026-03-09T02:30:00-04:00"]
+
+
 def test_jobs_coalesce_never_overlap_and_run_one_at_a_time():
     calls = []
     scheduler = build_scheduler(ScheduleSettings(), {"harvest": lambda: calls.append("h"), "digest": lambda: calls.append("d")})
