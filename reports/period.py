@@ -2,33 +2,46 @@
 
 A period is named after the ISO week of its due moment (weekday + local time in the configured
 time zone), e.g. '2026-W48'. Only the latest due moment counts: a machine that was off for three
-Mondays sends one digest (covering everything since the last one), not three.
+Mondays sends one digest (covering everything since the last one), not three. A period that has
+no digest yet when the next one falls due within ``FOLD_WITHIN`` (a pass at 02:30 on the digest's
+Monday, after a week without one) is folded into that next one: its digest goes out as the next
+period's, so that morning brings one digest, not the overdue one and, hours later, a nearly empty one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from corpus.ledger import deliveries, find_digest, owing_digests, unlisted
 from corpus.store import Store
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# A period without a digest is folded into the next when that one falls due this soon: a nightly pass
+# (02:30) before a morning digest (07:00), or one the evening before.
+FOLD_WITHIN = timedelta(hours=12)
 
 
 def latest_due(weekday: str, at: str, tz: str, now: datetime) -> datetime:
     """The latest moment at or before ``now`` that is ``weekday`` at local time ``at`` (HH:MM) in ``tz``.
     Compared in UTC: two times of one zone compare as wall clocks, blind to the hour DST repeats."""
-    zone = ZoneInfo(tz)
-    local = now.astimezone(zone)
-    hour, minute = (int(part) for part in at.split(":"))
-    days_back = (local.weekday() - WEEKDAYS.index(weekday)) % 7
-    day = (local - timedelta(days=days_back)).date()
-    due = datetime.combine(day, time(hour, minute), zone)
+    local = now.astimezone(ZoneInfo(tz))
+    day = local.date() - timedelta(days=(local.weekday() - WEEKDAYS.index(weekday)) % 7)
+    due = _due_on(day, at, tz)
     if due.astimezone(timezone.utc) > now.astimezone(timezone.utc):
-        due = datetime.combine(day - timedelta(days=7), time(hour, minute), zone)
+        due = _due_on(day - timedelta(days=7), at, tz)
     return due
+
+
+def next_due(weekday: str, at: str, tz: str, now: datetime) -> datetime:
+    """The first due moment after ``now``: a week after the latest, at the same local time."""
+    return _due_on(latest_due(weekday, at, tz, now).date() + timedelta(days=7), at, tz)
+
+
+def _due_on(day: date, at: str, tz: str) -> datetime:
+    hour, minute = (int(part) for part in at.split(":"))
+    return datetime.combine(day, time(hour, minute), ZoneInfo(tz))
 
 
 def period_name(due: datetime) -> str:
@@ -41,11 +54,21 @@ def current_period(weekday: str, at: str, tz: str, now: datetime) -> str:
     return period_name(latest_due(weekday, at, tz, now))
 
 
+def period_to_send(store: Store, weekday: str, at: str, tz: str, now: datetime) -> str:
+    """The period a digest made now belongs to: the current one, or the next when the current one has no
+    digest yet and the next falls due within ``FOLD_WITHIN``."""
+    current = current_period(weekday, at, tz, now)
+    coming = next_due(weekday, at, tz, now)
+    if find_digest(store, current) is None and coming.astimezone(timezone.utc) - now.astimezone(timezone.utc) <= FOLD_WITHIN:
+        return period_name(coming)
+    return current
+
+
 def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, recipients: Iterable[str] = ()) -> str | None:
-    """The period to send now, or None: due once its moment has passed, until every recipient has it
-    (``recipients``: the configured addresses, so one added after the digest went out gets it too),
-    and while an earlier period's digest is still owed to someone."""
-    period = current_period(weekday, at, tz, now)
+    """The period to send now (``period_to_send``), or None: due once its moment has passed (or folded
+    into it), until every recipient has it (``recipients``: the configured addresses, so one added after
+    the digest went out gets it too), and while an earlier period's digest is still owed to someone."""
+    period = period_to_send(store, weekday, at, tz, now)
     record = find_digest(store, period)
     if record is None or owing_digests(store, excluding=period):
         return period

@@ -46,7 +46,7 @@ from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
-from reports.period import current_period, latest_due
+from reports.period import latest_due, period_to_send
 from reports.render import render_digest, render_to_fit
 
 FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
@@ -241,8 +241,8 @@ def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest
 
 
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
-    """The whole digest of the current period as it would be (or was) sent; records nothing."""
-    period = current_period(params.weekday, params.time, params.timezone, now)
+    """The whole digest of the period to send now (``period_to_send``) as it would be (or was) sent; records nothing."""
+    period = period_to_send(store, params.weekday, params.time, params.timezone, now)
     record = recorded_digest(store, period, since)
     if record is not None:
         return _rebuilt(store, params, record)
@@ -254,14 +254,14 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
 def send_due_digest(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
                     period: str | None = None, since: date | None = None,
                     archive_dir: Path | None = None, on_delivered: OnDelivered | None = None) -> DigestOutcome:
-    """Send what is missing of the period's digest (the current period by default); never send twice.
+    """Send what is missing of the period's digest (``period_to_send`` by default); never send twice.
     A digest not recorded yet is held back (``outcome.held``, nothing recorded or sent) while records
     of its window wait for classify, their tags were made for other topics, or the harvest fails
     (``_hold``). The page in ``archive_dir`` is written first, with those of earlier digests missing
     from it (``archive_missing``); failing to write them (``outcome.archive_error``) holds no e-mail back.
     ``on_delivered`` is called with the outcome in the transaction marking each recipient delivered."""
     _require_recipients(params)
-    period = period or current_period(params.weekday, params.time, params.timezone, now)
+    period = period or period_to_send(store, params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
     record = recorded_digest(store, period, since)
     if record is None:
@@ -364,9 +364,9 @@ def send_owed_digests(store: Store, params: DigestParams, now: datetime, transpo
 def send_digests(store: Store, params: DigestParams, now: datetime, transport: Transport, *,
                  period: str | None = None, since: date | None = None, archive_dir: Path | None = None,
                  on_delivered: OnDelivered | None = None) -> list[DigestOutcome]:
-    """What ``digest --send`` and a run do: earlier digests still owed, then the current period's."""
+    """What ``digest --send`` and a run do: earlier digests still owed, then that of ``period_to_send``."""
     _require_recipients(params)
-    period = period or current_period(params.weekday, params.time, params.timezone, now)
+    period = period or period_to_send(store, params.weekday, params.time, params.timezone, now)
     owed = send_owed_digests(store, params, now, transport, period, on_delivered)
     return [*owed, send_due_digest(store, params, now, transport, period=period, since=since, archive_dir=archive_dir,
                                    on_delivered=on_delivered)]

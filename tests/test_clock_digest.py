@@ -1,0 +1,86 @@
+"""Digests on the morning a week without a digest ends.
+
+The store's clock stamps what is stored and recorded; the digest is sent at the ``now`` handed in:
+both are set by each test.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from corpus.ledger import digest_items, find_digest
+from corpus.store import Store
+from corpus.tags import save_classifications
+from digest_support import MONDAY, Clock, classify, created_on, params, real_articles
+from reports.delivery import OutboxTransport
+from reports.period import digest_due
+from reports.sending import send_digests
+
+EVERYONE = params()
+DUE = ("mon", "07:00", "America/New_York")
+
+
+@pytest.fixture
+def papers(shared_data):
+    return real_articles(shared_data, 24)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY)
+
+
+@pytest.fixture
+def store(clock):
+    with Store(":memory:", clock=clock) as store:
+        yield store
+
+
+def stored(store, clock, articles, at: datetime, created: date | None = None) -> set[str]:
+    """``articles`` first seen ``at`` by the machine's clock, created by PubMed on ``created`` (that day by default),
+    and classified as about OIH."""
+    clock.now = at
+    chosen = created_on(articles, created or at.date())
+    store.upsert_articles(chosen)
+    save_classifications(store, [classify(a, i, relevance=0.9) for i, a in enumerate(chosen)])
+    return {a.pmid for a in chosen}
+
+
+def send(store, clock, at: datetime, outbox):
+    """What a run's digest step does at ``at``: the last outcome is that of the period due."""
+    clock.now = at
+    return send_digests(store, EVERYONE, at, OutboxTransport(outbox))[-1]
+
+
+def listed(store, period: str) -> set[str]:
+    return set(digest_items(store, find_digest(store, period).id))
+
+
+def test_a_pass_before_the_digest_hour_sends_the_overdue_week_as_that_mornings_only_digest(store, clock, papers, tmp_path):
+    """A fresh install's first pass at 02:30 on a Monday sent last week's digest, and the run after 07:00 a
+    second one holding the 4 1/2 hours between them."""
+    night, morning = datetime(2026, 11, 23, 7, 30, tzinfo=timezone.utc), datetime(2026, 11, 23, 12, 5, tzinfo=timezone.utc)
+    week = stored(store, clock, papers[:6], night - timedelta(days=2))
+    assert digest_due(store, *DUE, night, ["all@example.org"]) == "2026-W48"  # not 2026-W47, due a week ago
+    sent = send(store, clock, night, tmp_path)
+    assert (sent.period, sent.items) == ("2026-W48", len(week))
+    since_then = stored(store, clock, papers[6:9], night + timedelta(hours=1))
+    assert digest_due(store, *DUE, morning, ["all@example.org"]) is None
+    assert send(store, clock, morning, tmp_path).already_sent
+    send(store, clock, morning + timedelta(weeks=1), tmp_path)
+    assert listed(store, "2026-W49") == since_then
+    assert sorted(path.parent.name for path in tmp_path.glob("*/*.eml")) == ["2026-W48", "2026-W49"]
+    # the 02:30 pass of a Monday whose week's digest went out sends nothing early
+    assert digest_due(store, *DUE, night + timedelta(weeks=2), ["all@example.org"]) is None
+
+
+def test_a_week_missed_while_the_machine_was_off_is_caught_up_once_that_morning(store, clock, papers, tmp_path):
+    stored(store, clock, papers[:4], MONDAY - timedelta(weeks=2, days=1))
+    send(store, clock, MONDAY - timedelta(weeks=2), tmp_path)  # 2026-W46; then off until Monday 02:30, two weeks on
+    missed = stored(store, clock, papers[4:10], datetime(2026, 11, 23, 7, 30, tzinfo=timezone.utc))
+    caught_up = send(store, clock, datetime(2026, 11, 23, 7, 31, tzinfo=timezone.utc), tmp_path)
+    assert caught_up.period == "2026-W48" and listed(store, "2026-W48") == missed
+    assert send(store, clock, datetime(2026, 11, 23, 12, 5, tzinfo=timezone.utc), tmp_path).already_sent
+    assert find_digest(store, "2026-W47") is None
