@@ -4,11 +4,17 @@ A run is recorded as 'running' when it starts and 'ok' or 'failed' when it ends 
 when Ctrl-C stopped it), so a failure is never reported as "0 new records". Its counts move with each commit of records,
 so a run that dies shows what it stored. A process killed mid-step leaves its row
 'running'; the next writer, holding the lock that process held, marks it 'interrupted'.
+
+Runs are numbered in the order they really happened, whatever the machine's clock said: the run
+log is also the record of when that clock was wrong. A run that started "after now" ran by a
+clock that was ahead then (or the clock is behind now); ``clock_behind`` tells the second case by
+PubMed's create dates, which NCBI's clock sets and ours cannot move.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 
 from corpus.store import Store
 
@@ -89,10 +95,40 @@ def last_runs(store: Store) -> dict[tuple[str, str], Run]:
 
 
 def last_success(store: Store, step: str, query: str = "") -> Run | None:
+    """The success recorded last (the latest in fact, whatever its clock said)."""
     row = store.db.execute(
         "SELECT * FROM runs WHERE step = ? AND query = ? AND status = 'ok' ORDER BY id DESC LIMIT 1", (step, query)
     ).fetchone()
     return Run(**dict(row)) if row else None
+
+
+def latest_success(store: Store, step: str, query: str, now: datetime) -> Run | None:
+    """The success that started last by the clock, leaving out any that started after ``now``: how long ago
+    the step last worked. A run whose clock was set back is recorded after (by id) runs it seems to predate,
+    and one whose clock ran ahead would seem to have worked in the future."""
+    row = store.db.execute(
+        "SELECT * FROM runs WHERE step = ? AND query = ? AND status = 'ok' AND started <= ? "
+        "ORDER BY started DESC, id DESC LIMIT 1", (step, query, _iso(now))
+    ).fetchone()
+    return Run(**dict(row)) if row else None
+
+
+# The records whose create dates tell NCBI's date: the last stored (a scan of every record would read the
+# whole corpus, and create dates have no index). Ingesting thousands of old records hides it until the next harvest.
+RECENT_RECORDS = 1000
+
+
+def clock_behind(store: Store, today: date) -> str:
+    """'the clock looks wrong: ...' when PubMed created a record stored here more than a day after ``today``,
+    the machine's date; '' otherwise. NCBI's clock dates what PubMed creates, so a create date after
+    tomorrow proves that our clock is behind (a day is left for the gap between NCBI's date and ours)."""
+    (latest,) = store.db.execute(
+        "SELECT MAX(created) FROM (SELECT created FROM articles ORDER BY rowid DESC LIMIT ?)", (RECENT_RECORDS,)
+    ).fetchone()
+    if not latest or latest[:10] <= (today + timedelta(days=1)).isoformat():
+        return ""
+    return (f"the clock looks wrong: by this machine's clock it is {today}, but PubMed created records stored here "
+            f"on {latest[:10]}; set the clock right (NTP)")
 
 
 def get_watermark(store: Store, query: str) -> str | None:
@@ -109,3 +145,8 @@ def set_watermark(store: Store, query: str, value: str) -> None:
             "ON CONFLICT(query) DO UPDATE SET value = MAX(value, excluded.value), updated = excluded.updated",
             (query, value, store.now()),
         )
+
+
+def _iso(moment: datetime) -> str:
+    """``moment`` as the run log writes its times: ISO, UTC, whole seconds."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")

@@ -15,6 +15,9 @@ match) and upserts them. Every query and sweep is a run record; a failed one is 
 failed with its error, never as "0 new records". An interrupted one (Ctrl-C, or a ``Stop`` set
 from another thread) is recorded as interrupted, and keeps what it committed.
 
+The machine's clock sets "today", and a wrong one must cost no record. A clock behind is told
+by what PubMed created (``corpus.runs.clock_behind``): nothing is harvested then.
+
 Plain values come in (anything with the attributes of ``QuerySpec`` / ``HarvestOptions``, e.g.
 oihwatch's settings); this module knows nothing of the application around it.
 """
@@ -32,7 +35,9 @@ from typing import Protocol
 
 from corpus.article import Article
 from corpus.errors import ConfigError, HarvestError, InputError, OihwatchError
-from corpus.runs import finish_run, finish_stopped, get_watermark, last_success, record_progress, set_watermark, start_run
+from corpus.runs import (
+    clock_behind, finish_run, finish_stopped, get_watermark, last_success, record_progress, set_watermark, start_run,
+)
 from corpus.store import Store, UpsertCounts
 from harvester.eutils_protocol import History, SearchResult
 from harvester.windows import (
@@ -156,10 +161,12 @@ def harvest_all(
 
     ``since``/``until`` harvest a chosen create-date range instead (no sweep; ``until`` stops
     at today); the watermark still only moves where that leaves no gap. Raises ``HarvestFailed`` at the first query
-    that fails, after recording its run as failed; ``Stopped`` once ``stop`` is set. ``today`` is NCBI's date
-    (``ncbi_today``) unless given.
+    that fails, after recording its run as failed; ``Stopped`` once ``stop`` is set; ``HarvestError`` before
+    anything while the clock is behind. ``today`` is NCBI's date (``ncbi_today``) unless given.
     """
     today = today or ncbi_today(datetime.now(timezone.utc))
+    if behind := clock_behind(store, today):
+        raise HarvestError(f"{behind}; nothing is harvested until then")
     if since and since > today:
         raise InputError(f"since {since} is in the future (today is {today} at NCBI, US Eastern time): nothing can have been created yet")
     if since and until and since > until:

@@ -5,6 +5,10 @@ tests hand in all four; the command only prints it. The metadata is read once, b
 the model shown and the threshold the relevant records are counted with are the same model's,
 even when a training replaces it meanwhile. A run recorded 'running' whose process
 no longer holds the write lock was killed: it shows as 'interrupted'.
+
+PubMed's create dates after today say the clock is behind: a warning that starts "the clock looks
+wrong", which ``clock`` in ``--json`` lists too. How long ago a query was harvested is read from the
+success that started last by the clock, not in the future (``corpus.runs.latest_success``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
-from corpus.runs import INTERRUPTED, get_watermark, last_runs, last_success
+from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, latest_success
 from corpus.store import Store
 from corpus.tags import count_to_classify
+from harvester.windows import ncbi_today
 from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
 from oihwatch.model_info import model_problem, threshold_of, why_no_model
@@ -73,6 +78,7 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
             "refused": [dict(row) for row in refused],
         },
         "next_runs": next_runs(settings, now),
+        "clock": clock_problems(settings, store, now),
     }
     status["warnings"] = warnings(settings, store, status, now)
     return status
@@ -96,6 +102,7 @@ def gather_unreadable(settings: Settings, meta: dict | None, now: datetime, dama
         "model": model,
         "digests": None,
         "next_runs": next_runs(settings, now),
+        "clock": None,
         "warnings": [damage, *mail_warnings(settings), *model_warnings(settings, model)],
     }
 
@@ -168,6 +175,7 @@ def model_summary(settings: Settings, meta: dict | None) -> dict | None:
 def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> list[str]:
     """Plain sentences for what an operator should act on."""
     found = [] if status["integrity"] == "ok" else [status["integrity"]]
+    found.extend(status["clock"])
     for run in status["last_runs"]:
         if run["status"] in ("failed", "interrupted"):
             found.append(f"last {run['step']} {run['query']} {run['status']} (started {run['started']}): {run['error']}"
@@ -190,6 +198,16 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     return found
 
 
+def clock_problems(settings: Settings, store: Store, now: datetime) -> list[str]:
+    """What says the clock is wrong: PubMed's create dates after today (it is behind now), saying what
+    harvests and digests do about it."""
+    today = ncbi_today(now)
+    found = []
+    if behind := clock_behind(store, today):
+        found.append(f"{behind}; until then every harvest fails and no new digest is recorded")
+    return found
+
+
 def harvest_warnings(settings: Settings, store: Store, now: datetime) -> list[str]:
     """A query never harvested, or not since a scheduled harvest passed (with the misfire grace), and a
     harvest schedule that never fires."""
@@ -197,7 +215,7 @@ def harvest_warnings(settings: Settings, store: Store, now: datetime) -> list[st
         f"harvest is never scheduled: schedule.harvest '{settings.schedule.harvest}' names no time that ever comes "
         "(such as 30 February); correct it, e.g. '30 2 * * *'"]
     for query in settings.queries:
-        success = last_success(store, "harvest", query.name)
+        success = latest_success(store, "harvest", query.name, now)
         if success is None:
             watermark = get_watermark(store, query.name)
             found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'" if watermark is None else

@@ -7,7 +7,9 @@
    harvest failed (``reports.outage``), the digest is held back instead: recorded, it would leave
    that paper out for good, file papers under topics no longer configured, or say "nothing new".
    Past ``HARVEST_OUTAGE_GRACE`` after it was due, a harvest still failing holds it no longer: it
-   goes out saying since when PubMed could not be searched.
+   goes out saying since when PubMed could not be searched. Nor is a digest recorded while the
+   machine's clock is provably behind (``corpus.runs.clock_behind``): it would be for a past period,
+   with a window that ends before it starts.
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A server's
    refusal concerns one recipient's message and the others go on over the same connection: refused
    for now (4xx, or a refusal of the sender or by policy) stays pending; refused for good (a 5xx to
@@ -38,6 +40,7 @@ from corpus.ledger import (
     Delivery, DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, mark_refused,
     owing_digests, record_digest, unlisted,
 )
+from corpus.runs import clock_behind
 from corpus.store import Store
 from reports.acceptance import Note, note_sending, record_noted
 from reports.assembly import OTHER_LABEL, Digest, for_recipient
@@ -99,7 +102,7 @@ class DigestOutcome:
     items: int = 0
     unclassified: int = 0
     new: bool = False  # recorded in this run
-    held: str = ""  # why it is not recorded (``_hold``): tags for other topics, records awaiting classify, no harvest
+    held: str = ""  # why it is not recorded (``_hold``): clock behind, tags for other topics, unclassified records, no harvest
     listed_earlier: int = 0  # records of the window left out: an earlier digest listed them
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
@@ -172,11 +175,14 @@ def _wanted(params: DigestParams, digest: Digest, period: str, recipients: Itera
     return wanted, skipped
 
 
-def _hold(params: DigestParams, now: datetime, digest: Digest) -> str:
-    """Why the period's new digest must wait ('' when it may go): the tags were made for other topics (first:
-    classify cannot run before a train then), records of its window wait for classify, or the latest harvest
-    failed (``digest.outage``), until ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
+def _hold(store: Store, params: DigestParams, now: datetime, digest: Digest) -> str:
+    """Why the period's new digest must wait ('' when it may go): the clock is behind (first: the period and
+    its window are wrong then), the tags were made for other topics (classify cannot run before a train then),
+    records of its window wait for classify, or the latest harvest failed (``digest.outage``), until
+    ``HARVEST_OUTAGE_GRACE`` after the digest was due."""
     outage = digest.outage
+    if behind := clock_behind(store, now.astimezone(timezone.utc).date()):
+        return f"the {digest.period} digest is not recorded or sent: {behind}, then send again"
     if params.tags_for_other_topics:
         return (f"the {digest.period} digest is not recorded or sent: its papers' tags come from a model trained for "
                 "other topics or topic rules than those in the config, so a topic added or changed since would get the "
@@ -200,7 +206,7 @@ def hold_reason(store: Store, params: DigestParams, now: datetime, digest: Diges
     (``Digest.outage``): a hint under a preview reads the runs once."""
     if find_digest(store, digest.period) is not None:
         return ""
-    return _hold(params, now, digest)
+    return _hold(store, params, now, digest)
 
 
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
@@ -212,7 +218,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
     outcome.unclassified = content.digest.unclassified
     outcome.listed_earlier = content.digest.listed_earlier
     digest = replace(content.digest, outage=harvest_outage(store, params.queries, lock_held=params.lock_held))
-    outcome.held = _hold(params, now, digest)
+    outcome.held = _hold(store, params, now, digest)
     if outcome.held:
         return None, digest
     wanted, outcome.skipped_empty = _wanted(params, digest, period, params.recipients)

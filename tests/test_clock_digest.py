@@ -1,7 +1,7 @@
-"""Digests on the morning a week without a digest ends.
+"""Digests while the machine's clock is wrong, and the morning a week without a digest ends.
 
 The store's clock stamps what is stored and recorded; the digest is sent at the ``now`` handed in:
-both are set by each test.
+both are set by each test, as a clock that was set back, or was right.
 """
 
 from __future__ import annotations
@@ -56,6 +56,19 @@ def send(store, clock, at: datetime, outbox):
 
 def listed(store, period: str) -> set[str]:
     return set(digest_items(store, find_digest(store, period).id))
+
+
+def test_a_clock_set_back_sends_no_digest_for_a_past_week(store, clock, papers, tmp_path):
+    """Six weeks back, a week without a digest (before the install) was due again, with a window from the last
+    digest's end back to the wrong now. PubMed's create dates tell that the clock is behind."""
+    stored(store, clock, papers[:6], MONDAY - timedelta(days=1))
+    send(store, clock, MONDAY, tmp_path)
+    back = MONDAY + timedelta(days=1) - timedelta(weeks=6)
+    held = send(store, clock, back, tmp_path)
+    assert held.held == ("the 2026-W42 digest is not recorded or sent: the clock looks wrong: by this machine's clock "
+                         "it is 2026-10-13, but PubMed created records stored here on 2026-11-22; set the clock right "
+                         "(NTP), then send again")
+    assert find_digest(store, "2026-W42") is None and not (tmp_path / "2026-W42").exists()
 
 
 def test_a_pass_before_the_digest_hour_sends_the_overdue_week_as_that_mornings_only_digest(store, clock, papers, tmp_path):

@@ -389,6 +389,18 @@ def test_the_sweep_covers_ncbis_whole_day_when_the_machines_date_runs_ahead(fake
     assert store.get_article(pmid).title.startswith("RETRACTED")
 
 
+def test_a_clock_behind_harvests_nothing_and_says_so(fake, store, client):
+    harvest(store, client)
+    (latest,) = store.db.execute("SELECT MAX(created) FROM articles").fetchone()
+    behind = date.fromisoformat(latest) - timedelta(days=30)
+    runs = store.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    with pytest.raises(HarvestError) as raised:
+        harvest(store, client, today=behind)
+    assert str(raised.value) == (f"the clock looks wrong: by this machine's clock it is {behind}, but PubMed created records "
+                                 f"stored here on {latest}; set the clock right (NTP); nothing is harvested until then")
+    assert store.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == runs and get_watermark(store, "oih") == str(TODAY)
+
+
 def test_bad_choices_are_one_line_errors(store, client):
     with pytest.raises(ConfigError, match="no query named 'nope'"):
         harvest(store, client, only="nope")

@@ -203,6 +203,16 @@ def test_a_weekday_schedule_is_not_overdue_over_the_weekend(tmp_path):
         assert len(overdue(settings, store, datetime(2027, 11, 15, 14, 0, tzinfo=timezone.utc))) == 1
 
 
+def test_a_back_dated_harvest_is_not_taken_for_the_latest_success(tmp_path):
+    """A run whose clock was set back six weeks is recorded after this morning's good harvest: status
+    judged how long ago the query was harvested by it, and warned."""
+    settings, store, moment = harvest_site(tmp_path)
+    with store:
+        harvested(store, moment, NOW - timedelta(hours=4))
+        harvested(store, moment, NOW - timedelta(weeks=6))
+        assert overdue(settings, store, NOW) == []
+
+
 def test_a_harvest_schedule_that_never_fires_is_a_warning_not_a_traceback(tmp_path):
     settings, store, moment = harvest_site(tmp_path)
     settings.schedule = settings.schedule.model_copy(update={"harvest": "0 0 30 2 *"})  # past the check of loading, which refuses it
