@@ -77,9 +77,12 @@ def owing_digests(store: Store, excluding: str = "") -> list[DigestRecord]:
     return [DigestRecord(**dict(row)) for row in rows]
 
 
-def last_digest(store: Store) -> DigestRecord | None:
-    """The digest covering the latest records: the next one starts where it ended."""
-    row = store.db.execute("SELECT * FROM digests ORDER BY until DESC, id DESC LIMIT 1").fetchone()
+def last_digest(store: Store, ending_by: str | None = None) -> DigestRecord | None:
+    """The digest recorded last, or the last one whose window ends by ``ending_by`` (ISO UTC): the next one
+    starts where it ended. Recorded last, not ending last: a digest recorded while the clock ran ahead
+    ends in the future, and the digests recorded after it, once the clock was right, are the later ones."""
+    row = store.db.execute("SELECT * FROM digests WHERE until <= ? ORDER BY id DESC LIMIT 1",
+                           (ending_by or "9999",)).fetchone()
     return DigestRecord(**dict(row)) if row else None
 
 
@@ -240,11 +243,15 @@ def mark_failed(store: Store, digest_id: int, recipient: str, error: str) -> Non
         )
 
 
-def classified_after_their_digest(store: Store, before: str, horizon: str, created_from: str) -> list[str]:
+def classified_after_their_digest(store: Store, before: str, horizon: str, created_from: str,
+                                  relevant_from: float | None = None) -> list[str]:
     """Records first seen in an earlier digest's window (from ``horizon`` to ``before``) but
     classified only after that digest was recorded, and never sent: a digest that went out
     while classification was failing must not lose them for good. Only those PubMed created
-    from ``created_from`` on, as for the records of the window itself.
+    from ``created_from`` on, as for the records of the window itself. With ``relevant_from``,
+    also those whose relevance reaches it, whenever classified: a digest recorded by a clock that
+    ran ahead ends, and says it was recorded, after records stored later, once the clock was right,
+    were first seen, so they fall in its window without being in it.
 
     Each digest's window, cut to [``horizon``, ``before``), is a range of the first_seen index: left
     to itself SQLite scanned every record for the four weeks asked (268 ms at 100,000 records, 3 ms so)."""
@@ -252,9 +259,9 @@ def classified_after_their_digest(store: Store, before: str, horizon: str, creat
         "SELECT a.pmid FROM digests d "
         "CROSS JOIN articles a INDEXED BY articles_first_seen "
         "ON a.first_seen >= max(d.since, :horizon) AND a.first_seen < min(d.until, :before) "
-        "JOIN classifications c ON c.pmid = a.pmid AND c.classified > d.created "
+        "JOIN classifications c ON c.pmid = a.pmid AND (c.classified > d.created OR c.relevance >= :relevant) "
         "WHERE a.deleted = 0 AND a.created >= :created_from AND a.pmid NOT IN (SELECT pmid FROM digest_items) "
         "ORDER BY CAST(a.pmid AS INTEGER)",
-        {"horizon": horizon, "before": before, "created_from": created_from},
+        {"horizon": horizon, "before": before, "created_from": created_from, "relevant": relevant_from},  # None: NULL, never
     )
     return [r[0] for r in rows]

@@ -113,6 +113,31 @@ def latest_success(store: Store, step: str, query: str, now: datetime) -> Run | 
     return Run(**dict(row)) if row else None
 
 
+def runs_after(store: Store, now: datetime) -> tuple[int, str | None]:
+    """How many runs are recorded as started after ``now``, and the latest such start."""
+    count, latest = store.db.execute("SELECT COUNT(*), MAX(started) FROM runs WHERE started > ?", (_iso(now),)).fetchone()
+    return count, latest
+
+
+def clock_right_until(store: Store, now: datetime) -> str | None:
+    """When the run recorded just before the first run that started after ``now`` started: the last moment
+    the clock is known to have been right before it ran ahead (None when no run started after ``now``, or
+    none came before the first that did)."""
+    row = store.db.execute(
+        "SELECT started FROM runs WHERE id < (SELECT MIN(id) FROM runs WHERE started > ?) ORDER BY id DESC LIMIT 1",
+        (_iso(now),),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def first_window_past(store: Store, step: str, query: str, day: date) -> str | None:
+    """The earliest start among the windows of the query's runs of ``step`` (harvest, sweep) that end after
+    ``day``: where the first search past ``day`` began. None when no window ends after ``day``."""
+    row = store.db.execute("SELECT MIN(window_start) FROM runs WHERE step = ? AND query = ? AND window_end > ?",
+                           (step, query, day.isoformat())).fetchone()
+    return row[0]
+
+
 # The records whose create dates tell NCBI's date: the last stored (a scan of every record would read the
 # whole corpus, and create dates have no index). Ingesting thousands of old records hides it until the next harvest.
 RECENT_RECORDS = 1000
@@ -145,6 +170,13 @@ def set_watermark(store: Store, query: str, value: str) -> None:
             "ON CONFLICT(query) DO UPDATE SET value = MAX(value, excluded.value), updated = excluded.updated",
             (query, value, store.now()),
         )
+
+
+def rewind_watermark(store: Store, query: str, value: str) -> None:
+    """Move the watermark back to ``value``: only for one that a clock running ahead put after today, which
+    claims days that had not happened yet (``harvester.harvest``)."""
+    with store.transaction() as db:
+        db.execute("UPDATE watermarks SET value = ?, updated = ? WHERE query = ?", (value, store.now(), query))
 
 
 def _iso(moment: datetime) -> str:

@@ -16,7 +16,13 @@ failed with its error, never as "0 new records". An interrupted one (Ctrl-C, or 
 from another thread) is recorded as interrupted, and keeps what it committed.
 
 The machine's clock sets "today", and a wrong one must cost no record. A clock behind is told
-by what PubMed created (``corpus.runs.clock_behind``): nothing is harvested then.
+by what PubMed created (``corpus.runs.clock_behind``): nothing is harvested then. A clock that ran
+ahead for a run left a watermark, or a sweep's end, after today, claiming days that had not come:
+a search from there (less the look-back) would pass over what PubMed created since that run really
+ran, for good. So a watermark after today is moved back to where the first search past today
+began (every record created before that was stored, as a regular search starts before the
+watermark it found), and a sweep ending after today is due at once, from where the first sweep
+past today began; the result's line says so (``QueryResult.clock``).
 
 Plain values come in (anything with the attributes of ``QuerySpec`` / ``HarvestOptions``, e.g.
 oihwatch's settings); this module knows nothing of the application around it.
@@ -36,7 +42,8 @@ from typing import Protocol
 from corpus.article import Article
 from corpus.errors import ConfigError, HarvestError, InputError, OihwatchError
 from corpus.runs import (
-    clock_behind, finish_run, finish_stopped, get_watermark, last_success, record_progress, set_watermark, start_run,
+    clock_behind, finish_run, finish_stopped, first_window_past, get_watermark, last_success, record_progress,
+    rewind_watermark, set_watermark, start_run,
 )
 from corpus.store import Store, UpsertCounts
 from harvester.eutils_protocol import History, SearchResult
@@ -88,14 +95,16 @@ class QueryResult:
     found: int = 0
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     watermark: str | None = None
+    clock: str = ""  # 'the clock looks wrong: ...' when a watermark or sweep after today was moved back
 
     def summary(self) -> str:
         """One line for the operator, e.g. 'oih: harvest 2026-10-28..2026-11-27: 41 found, 3 new, 1 updated'."""
         span = str(self.span) if self.span else "nothing to search"
         mark = f"; watermark {self.watermark}" if self.step == HARVEST and self.watermark else ""
+        clock = f"; {self.clock}" if self.clock else ""
         return (
             f"{self.query}: {self.step} {span}: {self.found} found, {self.counts.new} new, "
-            f"{self.counts.updated} updated{mark}"
+            f"{self.counts.updated} updated{mark}{clock}"
         )
 
 
@@ -183,8 +192,9 @@ def harvest_all(
         try:
             results.append(harvest_query(query, options, store, client, today=today, since=since, until=until,
                                          progress=progress, stop=stop))
-            if since is None and until is None and sweep_due(store, query.name, options.sweep_days, today):
-                results.append(sweep_query(query, options, store, client, today=today, progress=progress, stop=stop))
+            if since is None and until is None and (sweep := sweep_query(query, options, store, client, today=today,
+                                                                         progress=progress, stop=stop)):
+                results.append(sweep)
         except HarvestError as exc:
             mark = get_watermark(store, query.name)
             resume = f"watermark left at {mark}" if mark else f"no watermark yet, so the next run starts again from {options.start}"
@@ -208,26 +218,51 @@ def harvest_query(
     stop: Stop | None = None,
 ) -> QueryResult:
     """Search the query's create-date windows and store the records not yet stored."""
+    clock = _rewind_future_watermark(store, query.name, today)
     start, end = harvest_range(_watermark_date(store, query.name), options.start, options.lookback_days, today)
     start, end = since or start, until or end
     job = _Job(HARVEST, query, options, store, client, progress, CREATE_DATE, stop)
-    return job.run(start, end)
+    return job.run(start, end, clock)
 
 
-def sweep_due(store: Store, query: str, sweep_days: int, today: date) -> bool:
+def _rewind_future_watermark(store: Store, query: str, today: date) -> str:
+    """Move a watermark after ``today`` back to where the query's first search past today began (no later
+    than today), and say so; '' when the watermark is not after today."""
+    mark = _watermark_date(store, query)
+    if mark is None or mark <= today:
+        return ""
+    began = first_window_past(store, HARVEST, query, today)
+    back = min(today, date.fromisoformat(began)) if began else today
+    rewind_watermark(store, query, str(back))
+    return (f"the clock looks wrong: the watermark was {mark}, after today ({today} at NCBI); moved back to {back}, "
+            "where the first search past today began")
+
+
+def sweep_from(store: Store, query: str, sweep_days: int, today: date) -> tuple[date | None, str]:
+    """Where the query's modification-date sweep starts if one is due today (else None), with a note when
+    the clock looks wrong: the end of the last sweep, ``sweep_days`` after it; the first, ``sweep_days``
+    back. A last sweep that ends after today is due now, from where the first sweep past today began."""
     last = last_success(store, SWEEP, query)
-    return last is None or date.fromisoformat(last.window_end) + timedelta(days=sweep_days) <= today
+    if last is None:
+        return today - timedelta(days=sweep_days), ""
+    end = date.fromisoformat(last.window_end)
+    if end > today:
+        start = min(today, date.fromisoformat(first_window_past(store, SWEEP, query, today)))
+        return start, (f"the clock looks wrong: the last sweep ended {end}, after today ({today} at NCBI); "
+                       f"sweeping again from {start}")
+    return (end, "") if end + timedelta(days=sweep_days) <= today else (None, "")
 
 
 def sweep_query(
     query: QuerySpec, options: HarvestOptions, store: Store, client: Searcher, *, today: date,
     progress: Progress | None = None, stop: Stop | None = None,
-) -> QueryResult:
-    """Re-fetch the query's records modified since the last sweep (the first: the last ``sweep_days``)."""
-    last = last_success(store, SWEEP, query.name)
-    start = date.fromisoformat(last.window_end) if last else today - timedelta(days=options.sweep_days)
+) -> QueryResult | None:
+    """Re-fetch the query's records modified since the last sweep, if a sweep is due (``sweep_from``)."""
+    start, clock = sweep_from(store, query.name, options.sweep_days, today)
+    if start is None:
+        return None
     job = _Job(SWEEP, query, options, store, client, progress, MODIFICATION_DATE, stop)
-    return job.run(start, today)
+    return job.run(start, today, clock)
 
 
 class _Job:
@@ -241,9 +276,9 @@ class _Job:
         self.warned: set[str] = set()
         self.run_id = 0  # the runs row, once run() has started it
 
-    def run(self, start: date, end: date) -> QueryResult:
+    def run(self, start: date, end: date, clock: str = "") -> QueryResult:
         span = Window(start, end) if start <= end else None
-        result = QueryResult(self.query.name, self.step, span)
+        result = QueryResult(self.query.name, self.step, span, clock=clock)
         self.run_id = start_run(self.store, self.step, self.query.name, str(start), str(end))
         try:
             self._windows(list(split_range(start, end)), result)

@@ -69,7 +69,8 @@ def digest_step(app: App, now: datetime) -> str:
     nothing new. A digest it could not e-mail (no smtp.sender, no $OIHWATCH_SMTP_PASSWORD for
     smtp.username, a login smtplib cannot send) fails the step at its start, every
     pass, while the harvest and classify before it go on. Due or not, it adds to the archive the page
-    of a recorded digest it lacks (``reports.sending.archive_missing``)."""
+    of a recorded digest it lacks (``reports.sending.archive_missing``). A last digest that ends in the
+    future (a clock that ran ahead) is said on the line, with where this one's window starts instead."""
     settings = app.settings
     if not settings.recipients:
         return "skipped: no [[recipients]] in the config yet ('oihwatch digest' writes a preview)"
@@ -88,6 +89,7 @@ def digest_step(app: App, now: datetime) -> str:
         + (f"written for {len(o.delivered)} recipient(s) in {o.where}" if delivered_verb(o) == "written for"
            else f"delivered to {len(o.delivered)} recipient(s)")
         + (f", {len(o.earlier)} had it already" if o.earlier else "")
+        + (f"; {o.clock}" if o.clock else "")
         for o in outcomes
     )
 

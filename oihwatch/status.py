@@ -6,8 +6,9 @@ the model shown and the threshold the relevant records are counted with are the 
 even when a training replaces it meanwhile. A run recorded 'running' whose process
 no longer holds the write lock was killed: it shows as 'interrupted'.
 
-PubMed's create dates after today say the clock is behind: a warning that starts "the clock looks
-wrong", which ``clock`` in ``--json`` lists too. How long ago a query was harvested is read from the
+Moments recorded after 'now' (runs, the last digest's end, a watermark after NCBI's today) mean
+the clock ran ahead then or is behind now: each is a warning that starts "the clock looks wrong",
+and ``clock`` in ``--json`` lists them. How long ago a query was harvested is read from the
 success that started last by the clock, not in the future (``corpus.runs.latest_success``).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
-from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, latest_success
+from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, latest_success, runs_after
 from corpus.store import Store
 from corpus.tags import count_to_classify
 from harvester.windows import ncbi_today
@@ -26,7 +27,7 @@ from oihwatch.model_info import model_problem, threshold_of, why_no_model
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_time, next_fire_times
 from reports.acceptance import unrecorded
 from reports.address import ADDRESS_ADVICE, login_problem
-from reports.period import digest_due
+from reports.period import clock_note, digest_due, iso_utc
 
 
 def gather_status(settings: Settings, store: Store, meta: dict | None, now: datetime) -> dict:
@@ -199,12 +200,24 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
 
 
 def clock_problems(settings: Settings, store: Store, now: datetime) -> list[str]:
-    """What says the clock is wrong: PubMed's create dates after today (it is behind now), saying what
-    harvests and digests do about it."""
+    """What says the clock is wrong: PubMed's create dates after today (it is behind now), runs that started
+    after now, a last digest that ends after now, a watermark after NCBI's today (it ran ahead then, or is
+    behind now). Each says what the next harvest or digest does about it."""
     today = ncbi_today(now)
     found = []
     if behind := clock_behind(store, today):
         found.append(f"{behind}; until then every harvest fails and no new digest is recorded")
+    count, latest = runs_after(store, now)
+    if count:
+        found.append(f"the clock looks wrong: {count} run(s) are recorded as started after now ({iso_utc(now)}), the last "
+                     f"at {latest}: the clock ran ahead then, or is behind now")
+    if note := clock_note(store, now):
+        found.append(note)
+    for query in settings.queries:
+        mark = get_watermark(store, query.name)
+        if mark is not None and mark > today.isoformat():
+            found.append(f"the clock looks wrong: query {query.name} is recorded as harvested up to {mark}, after today "
+                         f"({today} at NCBI); the next harvest moves it back to where the first search past today began")
     return found
 
 

@@ -55,12 +55,12 @@ class DigestContent:
     marks: list[tuple[str, str, bool]]  # (PMID, mark, warned) to remember
 
 
-def first_seen_between(store: Store, since: str, until: str, created_from: str) -> list[str]:
-    """Records first seen in [since, until) that PubMed created on or after the day ``created_from``."""
+def first_seen_between(store: Store, since: str, until: str | None, created_from: str) -> list[str]:
+    """Records first seen in [since, until) (no end: None) that PubMed created on or after the day ``created_from``."""
     rows = store.db.execute(
         "SELECT pmid FROM articles WHERE first_seen >= ? AND first_seen < ? AND created >= ? AND deleted = 0 "
         "ORDER BY CAST(pmid AS INTEGER)",
-        (since, until, created_from),
+        (since, until or "9999", created_from),
     )
     return [r[0] for r in rows]
 
@@ -69,7 +69,8 @@ def gather_new_digest(
     store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float
 ) -> DigestContent:
     """The digest of the records new in [since, until) that no earlier digest listed, and of those
-    an earlier digest missed because they were not classified yet (up to ``CATCH_UP_DAYS`` back),
+    an earlier digest missed because they were not classified yet, or stored after it while its clock ran
+    ahead (up to ``CATCH_UP_DAYS`` back), or first seen after ``until`` by a clock that ran ahead,
     with warnings not given before. Records still waiting for classify are left out and counted
     (``Digest.unclassified``), as are those an earlier digest listed (``Digest.listed_earlier``)."""
     horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
@@ -77,7 +78,11 @@ def gather_new_digest(
     sent = sent_before(store)
     window = first_seen_between(store, since, until, created_from)
     listed_earlier = [pmid for pmid in window if pmid in sent]
-    candidates = [pmid for pmid in window if pmid not in sent] + classified_after_their_digest(store, since, horizon, created_from)
+    # First seen after the window's end (now) by a clock that ran ahead: news now, where the digest whose window
+    # holds that moment would send it weeks late, or never if its window starts after it.
+    stamped_ahead = [pmid for pmid in first_seen_between(store, until, None, created_from) if pmid not in sent]
+    candidates = ([pmid for pmid in window if pmid not in sent] + stamped_ahead
+                  + classified_after_their_digest(store, since, horizon, created_from, relevant_from=threshold))
     waiting = {article.pmid for article in store.iter_articles(awaiting_classification(store, candidates))
                if not article.is_notice}  # a notice is never listed: its tags change nothing
     pmids = [pmid for pmid in candidates if pmid not in waiting]

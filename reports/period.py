@@ -1,4 +1,4 @@
-"""When a digest is due, and which period it belongs to.
+"""When a digest is due, which period it belongs to, and where its window starts.
 
 A period is named after the ISO week of its due moment (weekday + local time in the configured
 time zone), e.g. '2026-W48'. Only the latest due moment counts: a machine that was off for three
@@ -6,6 +6,12 @@ Mondays sends one digest (covering everything since the last one), not three. A 
 no digest yet when the next one falls due within ``FOLD_WITHIN`` (a pass at 02:30 on the digest's
 Monday, after a week without one) is folded into that next one: its digest goes out as the next
 period's, so that morning brings one digest, not the overdue one and, hours later, a nearly empty one.
+
+A digest's window starts where the digest recorded last ended. One recorded while the machine's
+clock ran ahead ends in the future: starting there would pass over every paper first seen until
+that moment really comes. The window then starts where the last digest ending by now ended (or,
+if none does, where the run log says the clock was last right), and the papers earlier digests
+listed are left out (``reports.gather``), so none is lost and none is listed twice.
 """
 
 from __future__ import annotations
@@ -14,10 +20,12 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from corpus.ledger import deliveries, find_digest, owing_digests, unlisted
+from corpus.ledger import deliveries, find_digest, last_digest, owing_digests, unlisted
+from corpus.runs import clock_right_until
 from corpus.store import Store
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
 # A period without a digest is folded into the next when that one falls due this soon: a nightly pass
 # (02:30) before a morning digest (07:00), or one the evening before.
 FOLD_WITHIN = timedelta(hours=12)
@@ -76,3 +84,38 @@ def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, reci
     if not all(d.done for d in listed) or unlisted(listed, recipients):
         return period
     return None
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def utc_midnight(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00+00:00"
+
+
+def window_start(store: Store, now: datetime, since: date | None = None) -> str:
+    """Where the next digest's window starts: ``since`` (UTC midnight), else the end of the digest recorded
+    last, else a week before ``now``. A last digest that ends after ``now`` was recorded by a clock that ran
+    ahead (``clock_note``): then the end of the last digest that ends by ``now``, else the last moment the
+    run log knows the clock was right, else a week before ``now``."""
+    if since is not None:
+        return utc_midnight(since)
+    previous = last_digest(store)
+    if previous is None:
+        return iso_utc(now - FIRST_WINDOW)
+    if previous.until <= iso_utc(now):
+        return previous.until
+    sane = last_digest(store, ending_by=iso_utc(now))
+    return sane.until if sane else clock_right_until(store, now) or iso_utc(now - FIRST_WINDOW)
+
+
+def clock_note(store: Store, now: datetime) -> str:
+    """'the clock looks wrong: ...' when the digest recorded last ends after ``now``, saying where the next
+    window starts instead (``window_start``); '' otherwise."""
+    previous = last_digest(store)
+    if previous is None or previous.until <= iso_utc(now):
+        return ""
+    return (f"the clock looks wrong: the {previous.period} digest is recorded up to {previous.until}, after now "
+            f"({iso_utc(now)}); so the next digest's window starts at {window_start(store, now)} instead, and it leaves "
+            "out what earlier digests listed")

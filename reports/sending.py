@@ -9,7 +9,8 @@
    Past ``HARVEST_OUTAGE_GRACE`` after it was due, a harvest still failing holds it no longer: it
    goes out saying since when PubMed could not be searched. Nor is a digest recorded while the
    machine's clock is provably behind (``corpus.runs.clock_behind``): it would be for a past period,
-   with a window that ends before it starts.
+   with a window that ends before it starts. One recorded by a clock that ran ahead, ending in the
+   future, makes the next window start before it (``reports.period.window_start``), and says so.
 2. Send each pending delivery; mark it after the server (or the outbox) accepted it. A server's
    refusal concerns one recipient's message and the others go on over the same connection: refused
    for now (4xx, or a refusal of the sender or by policy) stays pending; refused for good (a 5xx to
@@ -31,13 +32,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
 from corpus.errors import ConfigError, DeliveryError, InputError, StorageError
 from corpus.ledger import (
-    Delivery, DigestRecord, add_deliveries, deliveries, find_digest, last_digest, mark_delivered, mark_failed, mark_refused,
+    Delivery, DigestRecord, add_deliveries, deliveries, find_digest, mark_delivered, mark_failed, mark_refused,
     owing_digests, record_digest, unlisted,
 )
 from corpus.runs import clock_behind
@@ -49,10 +50,8 @@ from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
-from reports.period import latest_due, period_to_send
+from reports.period import clock_note, iso_utc, latest_due, period_to_send, window_start
 from reports.render import render_digest, render_to_fit
-
-FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
 
 
 @dataclass(frozen=True)
@@ -103,6 +102,7 @@ class DigestOutcome:
     unclassified: int = 0
     new: bool = False  # recorded in this run
     held: str = ""  # why it is not recorded (``_hold``): clock behind, tags for other topics, unclassified records, no harvest
+    clock: str = ""  # the last digest ends in the future: where this one's window starts instead (``clock_note``)
     listed_earlier: int = 0  # records of the window left out: an earlier digest listed them
     late: bool = False  # an earlier period's digest, still owed to someone
     delivered: list[str] = field(default_factory=list)  # in this run
@@ -127,27 +127,10 @@ class DigestOutcome:
 OnDelivered = Callable[[DigestOutcome], None]
 
 
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
 def _topics_note(params: DigestParams, recipient: Recipient) -> str:
     """What a reader of some topics gets, said under the heading ('' for a reader of every topic)."""
     labels = ", ".join(params.topics[t] for t in recipient.topics if t in params.topics)
     return f"{labels}; every reader also gets {OTHER_LABEL} (the OIH papers no topic fits)" if labels else ""
-
-
-def utc_midnight(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00+00:00"
-
-
-def window_start(store: Store, now: datetime, since: date | None = None) -> str:
-    """Where the next digest's window starts: ``since`` (UTC midnight), else the end of the last digest,
-    else a week before ``now``."""
-    if since is not None:
-        return utc_midnight(since)
-    previous = last_digest(store)
-    return previous.until if previous else iso_utc(now - FIRST_WINDOW)
 
 
 def recorded_digest(store: Store, period: str, since: date | None) -> DigestRecord | None:
@@ -221,6 +204,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
     outcome.held = _hold(store, params, now, digest)
     if outcome.held:
         return None, digest
+    outcome.clock = clock_note(store, now)
     wanted, outcome.skipped_empty = _wanted(params, digest, period, params.recipients)
     record = record_digest(store, period, start, iso_utc(now), digest.subject, content.items, wanted, content.marks,
                            skipped=outcome.skipped_empty)

@@ -1,7 +1,7 @@
-"""Digests while the machine's clock is wrong, and the morning a week without a digest ends.
+"""Digests while the machine's clock is or was wrong, and the morning a week without a digest ends.
 
 The store's clock stamps what is stored and recorded; the digest is sent at the ``now`` handed in:
-both are set by each test, as a clock that was set back, or was right.
+both are set by each test, as a clock that ran ahead, was set back, or was right.
 """
 
 from __future__ import annotations
@@ -58,6 +58,33 @@ def listed(store, period: str) -> set[str]:
     return set(digest_items(store, find_digest(store, period).id))
 
 
+def test_a_digest_recorded_while_the_clock_ran_ahead_costs_no_paper_once_it_is_right(store, clock, papers, tmp_path):
+    """One run on Tuesday with the clock seven weeks ahead recorded a digest ending in 2027. The next window
+    started there: every paper first seen until then was in no digest, and the digests ran backwards."""
+    first = stored(store, clock, papers[:6], MONDAY - timedelta(days=1))
+    assert send(store, clock, MONDAY, tmp_path).period == "2026-W48"
+    before_it = stored(store, clock, papers[20:22], MONDAY + timedelta(hours=6))
+    tuesday, ahead = MONDAY + timedelta(days=1), MONDAY + timedelta(weeks=7)
+    by_the_run_ahead = stored(store, clock, papers[6:12], ahead, created=tuesday.date())
+    assert send(store, clock, ahead + timedelta(minutes=1), tmp_path).period == "2027-W02"
+    after_it = stored(store, clock, papers[12:15], ahead + timedelta(minutes=2), created=tuesday.date())  # a harvest alone
+    right_again = stored(store, clock, papers[15:20], MONDAY + timedelta(days=2))
+
+    w49 = send(store, clock, MONDAY + timedelta(weeks=1), tmp_path)
+    assert w49.period == "2026-W49" and listed(store, "2026-W49") == right_again | after_it
+    assert w49.listed_earlier == len(before_it) and w49.clock == (
+        "the clock looks wrong: the 2027-W02 digest is recorded up to 2027-01-11T14:01:00+00:00, after now "
+        "(2026-11-30T14:00:00+00:00); so the next digest's window starts at 2026-11-23T14:00:00+00:00 instead, "
+        "and it leaves out what earlier digests listed")
+    record = find_digest(store, "2026-W49")
+    assert record.since == "2026-11-23T14:00:00+00:00" < record.until == "2026-11-30T14:00:00+00:00"
+    assert listed(store, "2026-W48") == first and listed(store, "2027-W02") == before_it | by_the_run_ahead
+
+    later = stored(store, clock, papers[22:24], MONDAY + timedelta(days=8))
+    w50 = send(store, clock, MONDAY + timedelta(weeks=2), tmp_path)
+    assert listed(store, "2026-W50") == later and not w50.clock and not w50.listed_earlier
+
+
 def test_a_clock_set_back_sends_no_digest_for_a_past_week(store, clock, papers, tmp_path):
     """Six weeks back, a week without a digest (before the install) was due again, with a window from the last
     digest's end back to the wrong now. PubMed's create dates tell that the clock is behind."""
@@ -97,3 +124,14 @@ def test_a_week_missed_while_the_machine_was_off_is_caught_up_once_that_morning(
     assert caught_up.period == "2026-W48" and listed(store, "2026-W48") == missed
     assert send(store, clock, datetime(2026, 11, 23, 12, 5, tzinfo=timezone.utc), tmp_path).already_sent
     assert find_digest(store, "2026-W47") is None
+
+
+def test_papers_stored_in_the_window_of_a_digest_recorded_a_day_ahead_go_out_with_the_next(store, clock, papers, tmp_path):
+    """Monday's digest, recorded by a clock one day ahead, ends on Tuesday afternoon; the night's harvest, the
+    clock right again, stamps its papers inside that window, and the next window starts after them."""
+    stored(store, clock, papers[:6], MONDAY - timedelta(days=1))
+    send(store, clock, MONDAY + timedelta(days=1), tmp_path)
+    overnight = stored(store, clock, papers[6:12], MONDAY + timedelta(hours=17))
+    assert not send(store, clock, MONDAY + timedelta(days=1, hours=1), tmp_path).new
+    send(store, clock, MONDAY + timedelta(weeks=1), tmp_path)
+    assert listed(store, "2026-W49") == overnight

@@ -389,6 +389,26 @@ def test_the_sweep_covers_ncbis_whole_day_when_the_machines_date_runs_ahead(fake
     assert store.get_article(pmid).title.startswith("RETRACTED")
 
 
+def test_a_run_whose_clock_ran_ahead_loses_no_record_once_the_clock_is_right(fake, store, client, records):
+    """A run with the clock 60 days ahead left its watermark and its sweep's end in the future. Records
+    PubMed creates after that run really ran are found once the clock is right, and revisions are swept."""
+    later = sorted(records)[:3]
+    kept = {pmid: fake.records.pop(pmid) for pmid in later}  # not created yet at NCBI
+    harvest(store, client)
+    harvest(store, client, today=TODAY + timedelta(days=60))  # searches up to a day that has not come
+    assert get_watermark(store, "oih") == str(TODAY + timedelta(days=60))
+    for pmid, record in kept.items():
+        fake.records[pmid] = replace(record, created=TODAY + timedelta(days=5), modified=TODAY + timedelta(days=5))
+    right = TODAY + timedelta(days=40)
+    found, sweep = harvest(store, client, today=right)
+    assert set(later) <= stored(store) and found.counts.new == 3
+    assert found.summary().endswith(f"; watermark {right}; the clock looks wrong: the watermark was 2025-03-01, after "
+                                    "today (2025-02-09 at NCBI); moved back to 2024-12-01, where the first search past today began")
+    assert sweep.span == Window(TODAY, right) and sweep.clock == (
+        "the clock looks wrong: the last sweep ended 2025-03-01, after today (2025-02-09 at NCBI); sweeping again from 2024-12-31")
+    assert [r.step for r in harvest(store, client, today=right + timedelta(days=1))] == ["harvest"]  # healed: no sweep due
+
+
 def test_a_clock_behind_harvests_nothing_and_says_so(fake, store, client):
     harvest(store, client)
     (latest,) = store.db.execute("SELECT MAX(created) FROM articles").fetchone()

@@ -222,3 +222,24 @@ def test_a_harvest_schedule_that_never_fires_is_a_warning_not_a_traceback(tmp_pa
     assert status["next_runs"]["harvest"] is None
     assert ("harvest is never scheduled: schedule.harvest '0 0 30 2 *' names no time that ever comes (such as "
             "30 February); correct it, e.g. '30 2 * * *'") in status["warnings"]
+
+
+def test_moments_a_clock_running_ahead_recorded_are_each_a_warning_and_in_the_json(tmp_path):
+    """One run seven weeks ahead: its harvest, watermark and digest lie in the future, and status said nothing."""
+    settings, store, moment = harvest_site(tmp_path)
+    with store:
+        harvested(store, moment, NOW - timedelta(hours=4))
+        moment[0] = NOW + timedelta(weeks=7)
+        finish_run(store, start_run(store, "harvest", "oih", "2026-10-28", "2027-01-15"), "ok")
+        set_watermark(store, "oih", "2027-01-15")
+        record_digest(store, "2027-W03", "2026-11-20T12:00:00+00:00", "2027-01-15T12:00:00+00:00", "s", {}, {}, [])
+        status = gather_status(settings, store, None, NOW)
+    assert status["clock"] == [
+        "the clock looks wrong: 1 run(s) are recorded as started after now (2026-11-27T12:00:00+00:00), the last at "
+        "2027-01-15T12:00:00+00:00: the clock ran ahead then, or is behind now",
+        "the clock looks wrong: the 2027-W03 digest is recorded up to 2027-01-15T12:00:00+00:00, after now "
+        "(2026-11-27T12:00:00+00:00); so the next digest's window starts at 2026-11-27T08:00:00+00:00 instead, and it "
+        "leaves out what earlier digests listed",
+        "the clock looks wrong: query oih is recorded as harvested up to 2027-01-15, after today (2026-11-27 at NCBI); "
+        "the next harvest moves it back to where the first search past today began"]
+    assert status["warnings"][:3] == status["clock"] and json.loads(json.dumps(status))["clock"] == status["clock"]

@@ -20,7 +20,7 @@ from oihwatch.runlog import recorded
 from reports.assembly import Digest
 from reports.chart import trend_png
 from reports.delivery import OutboxTransport, SmtpTransport, write_preview
-from reports.period import digest_due
+from reports.period import clock_note, digest_due
 from reports.render import render_to_fit
 from reports.sending import DigestOutcome, DigestParams, Recipient, Transport, hold_reason, preview_digest, send_digests
 
@@ -98,6 +98,8 @@ def report_outcome(outcome: DigestOutcome) -> None:
     late = " (an earlier period's digest, still owed)" if outcome.late else ""
     click.echo(f"digest {outcome.period}{late}: {papers(outcome.items)}"
                + (f"; {left_out}" if left_out else ""))
+    if outcome.clock:
+        click.echo(outcome.clock)
     for recipient in outcome.added:
         click.echo(f"{recipient} joined [[recipients]] after this digest was recorded: it goes to them too")
     for recipient in outcome.delivered:
@@ -224,6 +226,8 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
         click.echo(f"preview of {whole.period} ({papers(len(whole.items))}{notes}): {path}")
+        if day is None and (note := clock_note(app.store, now)):
+            click.echo(note)
         click.echo(f"nothing sent; {send_hint(app.store, params, now, whole, mail_problem(settings))}")
         return
     transport = transport_for(settings, outbox)
