@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
+from urllib.parse import quote
 
 # A notice's link to the paper it concerns -> the link NLM gives that paper back. The two sides
 # arrive apart (a new notice by create date, the revised original by a later sweep, or never).
@@ -221,6 +222,17 @@ def content_json(data: dict) -> str:
 def content_fingerprint(content: str) -> str:
     """A short hash of ``content_json`` output."""
     return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+# What RFC 3986 allows as is in a URL path; everything else in a DOI is percent-encoded. Old Wiley
+# DOIs hold '<' and '>' (10.1002/(sici)...78:4<852::aid-cncr23>3.0.co;2-t), and a DOI may hold '#' or '?'.
+_PATH_SAFE = "/:@!$&'()*+,;="
+
+
+def doi_url(doi: str) -> str:
+    """The doi.org link of ``doi`` ('' for none), percent-encoded so that it survives as a link in text
+    and HTML: the digest's and the web view's links."""
+    return f"https://doi.org/{quote(doi, safe=_PATH_SAFE)}" if doi else ""
 
 
 def with_retraction(publication_types: list[str], retracted: bool) -> list[str]:

@@ -21,9 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
-from corpus.article import RETRACTED_WORDS, Article, notice_words
+from corpus.article import RETRACTED_WORDS, Article, doi_url, notice_words
 from corpus.evidence import STUDY_TYPES, evidence_rank
 from corpus.ledger import RETRACTED, standing_marks
 from corpus.tags import Classification, TopicScore
@@ -34,9 +33,6 @@ if TYPE_CHECKING:
 OTHER = ""  # the section of relevant records without a topic
 OTHER_LABEL = "Other OIH research"
 STRONGEST = 3  # items in "the strongest new evidence"
-# What RFC 3986 allows as is in a URL path; everything else in a DOI is percent-encoded. Old Wiley
-# DOIs hold '<' and '>' (10.1002/(sici)...78:4<852::aid-cncr23>3.0.co;2-t), and a DOI may hold '#' or '?'.
-_PATH_SAFE = "/:@!$&'()*+,;="
 STRONG_ENOUGH = evidence_rank("clinical_trial")  # reviews of trials and trials; weaker evidence is not "strongest"
 
 
@@ -170,7 +166,7 @@ class Item:
     @property
     def doi_url(self) -> str:
         """The doi.org link, percent-encoded so that it survives as a link in text and HTML."""
-        return f"https://doi.org/{quote(self.doi, safe=_PATH_SAFE)}" if self.doi else ""
+        return doi_url(self.doi)
 
 
 def listing_order(item: Item) -> tuple:

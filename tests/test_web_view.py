@@ -13,19 +13,19 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 import httpx
 import pytest
 
 pytest.importorskip("datasette")
 
-from corpus.article import Link  # noqa: E402
+from corpus.article import Link, doi_url  # noqa: E402
 from corpus.exports import iter_records, notice_texts  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from corpus.tags import RELEVANCE, Classification, TopicScore, save_classifications, set_label  # noqa: E402
-from oihwatch.web.cells_plugin import PATH_SAFE, doi_link  # noqa: E402
+from oihwatch.web.cells_plugin import doi_link  # noqa: E402
 from oihwatch.web.metadata import snapshot_taken  # noqa: E402
 from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
@@ -221,7 +221,7 @@ def test_the_language_is_named_and_faceted(client: httpx.Client) -> None:
 def test_the_doi_is_a_link_to_doi_org(client: httpx.Client) -> None:
     row = client.get(f"/{VIEW}/articles.json", params={"doi__not": "", "_size": 1, "_shape": "objects"}).json()["rows"][0]
     assert row["doi"].startswith("10.")  # the downloads keep the DOI itself
-    link = f'<a href="https://doi.org/{html.escape(quote(row["doi"], safe=PATH_SAFE))}">{html.escape(row["doi"])}</a>'
+    link = f'<a href="{html.escape(doi_url(row["doi"]))}">{html.escape(row["doi"])}</a>'
     for path in (f"/{VIEW}/articles?pmid={row['pmid']}", f"/{VIEW}/articles/{row['pmid']}"):
         assert link in client.get(path).text, path
     assert str(doi_link("10.1002/(SICI)1097-0142(19960815)78:4<852::AID-CNCR23>3.0.CO;2-T")) == (

@@ -7,18 +7,14 @@ reads as the labels it holds rather than as JSON (the column is there for the to
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
-
 from datasette import hookimpl
 from markupsafe import Markup, escape
 
-# What RFC 3986 allows as is in a URL path; the rest of a DOI is percent-encoded, as the digest does
-# (reports.assembly): old Wiley DOIs hold '<' and '>', and a DOI may hold '#' or '?'.
-PATH_SAFE = "/:@!$&'()*+,;="
+from corpus.article import doi_url
 
 
 def doi_link(doi: str) -> Markup:
-    return Markup(f'<a href="https://doi.org/{escape(quote(doi, safe=PATH_SAFE))}">{escape(doi)}</a>')
+    return Markup(f'<a href="{escape(doi_url(doi))}">{escape(doi)}</a>')
 
 
 @hookimpl
