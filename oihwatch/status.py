@@ -14,6 +14,7 @@ success that started last by the clock, not in the future (``corpus.runs.latest_
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
@@ -181,7 +182,8 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
         if run["status"] in ("failed", "interrupted"):
             found.append(f"last {run['step']} {run['query']} {run['status']} (started {run['started']}): {run['error']}"
                          .replace("  ", " "))
-    found.extend(harvest_warnings(settings, store, now))
+    harvesting = {run["query"] for run in status["last_runs"] if run["step"] == "harvest" and run["status"] == "running"}
+    found.extend(harvest_warnings(settings, store, now, harvesting))
     found.extend(mail_warnings(settings))
     found.extend(model_warnings(settings, status["model"]))
     for row in status["digests"]["refused"]:
@@ -221,13 +223,16 @@ def clock_problems(settings: Settings, store: Store, now: datetime) -> list[str]
     return found
 
 
-def harvest_warnings(settings: Settings, store: Store, now: datetime) -> list[str]:
+def harvest_warnings(settings: Settings, store: Store, now: datetime, harvesting: Collection[str] = ()) -> list[str]:
     """A query never harvested, or not since a scheduled harvest passed (with the misfire grace), and a
-    harvest schedule that never fires."""
+    harvest schedule that never fires. A query ``harvesting`` now (its run shows 'running') is on its
+    way: telling to run 'oihwatch harvest' would start a second writer that waits for the lock and fails."""
     found = [] if next_fire_time(settings.schedule, "harvest", now) else [
         f"harvest is never scheduled: schedule.harvest '{settings.schedule.harvest}' names no time that ever comes "
         "(such as 30 February); correct it, e.g. '30 2 * * *'"]
     for query in settings.queries:
+        if query.name in harvesting:
+            continue
         success = latest_success(store, "harvest", query.name, now)
         if success is None:
             watermark = get_watermark(store, query.name)

@@ -14,6 +14,7 @@ from corpus.runs import STOPPED, finish_run, last_runs, set_watermark, start_run
 from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text, load_settings
+from oihwatch.lock import lock_path, write_lock
 from oihwatch.runlog import recorded
 from oihwatch.status import gather_status
 
@@ -30,6 +31,21 @@ def test_a_first_harvest_cut_short_says_where_it_got_to_not_never(tmp_path):
         after = gather_status(settings, store, None, NOW)["warnings"]
     assert "query oih has never been harvested: run 'oihwatch harvest'" in before
     assert "query oih has not finished a harvest yet (stored up to 2006-01-04): run 'oihwatch harvest' to go on from there" in after
+
+
+def test_a_harvest_running_now_is_not_told_to_run(tmp_path):
+    """During a long first backfill, 'run oihwatch harvest' would start a second writer that waits for the
+    lock and fails: the running step says all there is to say."""
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    settings = load_settings(path, {})
+    with Store(settings.database_path) as store:
+        set_watermark(store, "oih", "2006-01-04")
+        start_run(store, "harvest", "oih")
+        with write_lock(lock_path(settings.database_path), "harvest"):
+            status = gather_status(settings, store, None, NOW)
+    assert [run["status"] for run in status["last_runs"] if run["step"] == "harvest"] == ["running"]
+    assert not [warning for warning in status["warnings"] if "query oih" in warning]
 
 
 def test_the_relevant_records_are_counted_by_the_threshold_of_the_model_shown(tmp_path, research_store):
