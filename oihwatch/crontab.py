@@ -6,9 +6,18 @@ and rejects 7, where crontab(5) counts from 0 = Sunday and takes 7 as Sunday too
 match, where cron fires on either once both are restricted (``0 7 1 * mon``: the 1st and every
 Monday). So the weekday field is spelled out as APScheduler's day names here, and two
 restricted day fields become two triggers joined by ``OrTrigger``.
+
+On the night clocks fall back, APScheduler fires at both of the wall times shown twice: ``30 1 * * *``
+in New York would run twice, an hour apart. cron(8) runs a fixed-time job (minute and hour not starting
+with '*') once, at the first, and a wildcard one (``*/15 * * * *``, ``0 * * * *``) at each:
+``FirstOfRepeated`` does the same. A time the spring change skips needs nothing: APScheduler fires
+once, at the instant after the gap, as cron does.
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
@@ -30,8 +39,42 @@ def cron_trigger(expression: str, timezone: str) -> BaseTrigger:
         return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=day_of_week, timezone=timezone)
 
     if day.startswith("*") or weekday.startswith("*"):  # cron's rule: a field starting with '*' does not widen
-        return trigger(day, weekdays)
-    return OrTrigger([trigger(day, "*"), trigger("*", weekdays)])
+        days = trigger(day, weekdays)
+    else:
+        days = OrTrigger([trigger(day, "*"), trigger("*", weekdays)])
+    if minute.startswith("*") or hour.startswith("*"):  # cron's wildcard job: it runs at each time the clocks show
+        return days
+    return FirstOfRepeated(days, timezone)
+
+
+class FirstOfRepeated(BaseTrigger):
+    """``trigger`` without the second of a wall time the clocks show twice (the hour they fall back):
+    a fixed-time job runs once that night, at the first, as in cron(8)."""
+
+    __slots__ = ("trigger", "zone")
+
+    def __init__(self, trigger: BaseTrigger, timezone: str) -> None:
+        self.trigger = trigger
+        self.zone = ZoneInfo(timezone)
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        fire = self.trigger.get_next_fire_time(previous_fire_time, now)
+        while fire is not None and self.repeated(fire):
+            fire = self.trigger.get_next_fire_time(fire, fire)
+        return fire
+
+    def repeated(self, fire: datetime) -> bool:
+        """Whether the clocks showed the wall time of ``fire`` before, at another offset. Through UTC, as
+        ``scheduler.in_zone``: the trigger may hand a wall time with the wrong offset, which ``astimezone``
+        to its own zone leaves as it is."""
+        local = fire.astimezone(UTC).astimezone(self.zone)
+        return local.utcoffset() != local.replace(fold=0).utcoffset()
+
+    def __str__(self) -> str:
+        return f"{self.trigger} (a repeated wall time once)"
+
+    def __repr__(self) -> str:
+        return f"<FirstOfRepeated ({self.trigger!r})>"
 
 
 def weekday_names(field: str) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from corpus.errors import ConfigError
-from oihwatch.config import ScheduleSettings, settings_from_mapping
-from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, build_scheduler, next_fire_times
+from oihwatch.config import ScheduleSettings, load_settings, settings_from_mapping
+from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, build_scheduler, in_zone, next_fire_times
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)  # a Friday
 
@@ -51,6 +51,95 @@ def test_daylight_saving_change_keeps_local_time():
 def test_a_time_the_spring_change_skips_is_listed_as_the_time_the_job_runs():
     times = next_fire_times(ScheduleSettings(), datetime(2026, 3, 7, 12, 0, tzinfo=timezone.utc), count=2)["harvest"]
     assert [t.isoformat() for t in times] == ["2026-03-08T03:30:00-04:00", "2026-03-09T02:30:00-04:00"]
+
+
+# The nights clocks fall back in 2026: 1 November in New York (02:00 EDT -> 01:00 EST), 25 October in
+# Berlin (03:00 CEST -> 02:00 CET); the wall times of the hour before are shown twice.
+@pytest.mark.parametrize(
+    "harvest, tz, after, expected",
+    [
+        ("30 1 * * *", "America/New_York", "2026-10-31 12:00",
+         ["2026-11-01T01:30:00-04:00", "2026-11-02T01:30:00-05:00", "2026-11-03T01:30:00-05:00"]),
+        ("30 2 * * *", "Europe/Berlin", "2026-10-24 12:00",
+         ["2026-10-25T02:30:00+02:00", "2026-10-26T02:30:00+01:00", "2026-10-27T02:30:00+01:00"]),
+        # A fixed hour after the repeated one still runs, once.
+        ("30 1-2 * * *", "America/New_York", "2026-10-31 12:00",
+         ["2026-11-01T01:30:00-04:00", "2026-11-01T02:30:00-05:00", "2026-11-02T01:30:00-05:00"]),
+        # Asked for during the repeated hour, after the first 02:30: the next run is the next night's.
+        ("30 2 * * *", "Europe/Berlin", "2026-10-25 01:00",
+         ["2026-10-26T02:30:00+01:00", "2026-10-27T02:30:00+01:00", "2026-10-28T02:30:00+01:00"]),
+    ],
+)
+def test_a_fixed_time_the_fall_change_repeats_runs_once_at_the_first(harvest, tz, after, expected):
+    """As in cron(8): a job whose minute and hour do not start with '*' runs once that night."""
+    now = datetime.fromisoformat(after).replace(tzinfo=timezone.utc)
+    times = next_fire_times(ScheduleSettings(harvest=harvest, timezone=tz), now, count=3)["harvest"]
+    assert [t.isoformat() for t in times] == expected
+
+
+@pytest.mark.parametrize(
+    "harvest, tz, after, expected",
+    [
+        ("0 * * * *", "America/New_York", "2026-11-01 04:30",
+         ["2026-11-01T01:00:00-04:00", "2026-11-01T01:00:00-05:00", "2026-11-01T02:00:00-05:00"]),
+        ("*/15 * * * *", "Europe/Berlin", "2026-10-25 00:40",
+         ["2026-10-25T02:45:00+02:00", "2026-10-25T02:00:00+01:00", "2026-10-25T02:15:00+01:00"]),
+        # cron(8) counts a minute starting with '*' as a wildcard too: every 20 minutes of both hours.
+        ("*/20 1 * * *", "America/New_York", "2026-11-01 05:30",
+         ["2026-11-01T01:40:00-04:00", "2026-11-01T01:00:00-05:00", "2026-11-01T01:20:00-05:00"]),
+    ],
+)
+def test_a_wildcard_job_runs_at_each_time_the_clocks_show(harvest, tz, after, expected):
+    now = datetime.fromisoformat(after).replace(tzinfo=timezone.utc)
+    times = next_fire_times(ScheduleSettings(harvest=harvest, timezone=tz), now, count=3)["harvest"]
+    assert [t.isoformat() for t in times] == expected
+
+
+@pytest.mark.parametrize(
+    "tz, sunday, at",
+    [("America/New_York", date(2026, 11, 1), "01:30"), ("Europe/Berlin", date(2026, 10, 25), "02:30")],
+)
+def test_the_scheduler_listing_status_and_digest_agree_on_the_repeated_hour(tmp_path, monkeypatch, tz, sunday, at):
+    """The digest due at a repeated time is due at the first; its job fires then, and only then."""
+    from click.testing import CliRunner
+
+    from oihwatch.cli import cli
+    from oihwatch.commands import unattended
+    from oihwatch.status import next_runs
+    from reports.period import latest_due
+
+    hour, minute = at.split(":")
+    cron = f"{int(minute)} {int(hour)} * * sun"
+    path = tmp_path / "config.toml"
+    path.write_text(f'[ncbi]\nemail = "a@b.org"\n[digest]\nweekday = "sun"\ntime = "{at}"\n'
+                    f'[schedule]\ntimezone = "{tz}"\nharvest = "{cron}"\ndigest = "{cron}"\n', encoding="utf-8")
+    settings = load_settings(path, {})
+    midnight = datetime.combine(sunday, datetime.min.time(), timezone.utc)
+    saturday = midnight - timedelta(hours=12)
+    due = latest_due("sun", at, tz, midnight + timedelta(hours=12))
+    first = due.isoformat()
+    assert due.utcoffset() > (due + timedelta(weeks=1)).utcoffset()  # summer time: the first of the two
+
+    assert next_runs(settings, saturday) == {"harvest": first, "digest": first}
+    after_first = due + timedelta(minutes=1)
+    next_week = (due + timedelta(weeks=1)).isoformat()  # the same wall time, now with the winter offset
+    assert next_runs(settings, after_first)["digest"] == next_week
+
+    for job in build_scheduler(settings.schedule, {"harvest": print, "digest": print}).get_jobs():
+        fire = job.trigger.get_next_fire_time(None, saturday)
+        assert in_zone(fire, tz).isoformat() == first
+        assert in_zone(job.trigger.get_next_fire_time(fire, fire), tz).isoformat() == next_week
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return saturday.astimezone(tz)
+
+    monkeypatch.setattr(unattended, "datetime", Clock)
+    result = CliRunner().invoke(cli, ["-c", str(path), "schedule", "--list"])
+    assert result.exit_code == 0, result.output
+    for line in result.output.splitlines():
+        assert line.split("next: ")[1].split(", ")[:2] == [first, next_week]
 
 
 def test_jobs_coalesce_never_overlap_and_run_one_at_a_time():
