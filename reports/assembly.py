@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from corpus.article import RETRACTED_WORDS, Article, doi_url, notice_words
 from corpus.evidence import STUDY_TYPES, evidence_rank
@@ -75,27 +76,37 @@ LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likel
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the locale's
 
 
-def day_text(moment: str) -> str:
-    """'30 Nov' of an ISO date or timestamp: how a clinician names a digest's day."""
-    day = date.fromisoformat(moment[:10])
+def local_day(moment: str, zone: str) -> date:
+    """The day of an ISO timestamp (the store's, in UTC) in the time zone ``zone``: a digest names the days
+    of its schedule's zone, where its readers are. Far from UTC the UTC day is another: Monday 07:30 in
+    Kiritimati (UTC+14) is Sunday in UTC, Monday 18:30 in Pago Pago (UTC-11) is Tuesday."""
+    return datetime.fromisoformat(moment).astimezone(ZoneInfo(zone)).date()
+
+
+def _day_month(day: date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]}"
 
 
-def dates_text(since: str, until: str) -> str:
-    """The days a window covers as people write them, where the ISO week ('2026-W49') needs decoding:
-    '23-30 Nov 2026', '27 Nov - 4 Dec 2026', '28 Dec 2026 - 4 Jan 2027', or '30 Nov 2026'. ASCII, so
-    a subject stays as it is in the header instead of an encoded word."""
-    last = date.fromisoformat(until[:10])
-    end = f"{day_text(until)} {last.year}"
+def day_text(moment: str, zone: str) -> str:
+    """'30 Nov', the day of an ISO timestamp in ``zone`` (``local_day``): how a clinician names a digest's day."""
+    return _day_month(local_day(moment, zone))
+
+
+def dates_text(since: str, until: str, zone: str) -> str:
+    """The days a window covers in ``zone`` (``local_day``) as people write them, where the ISO week
+    ('2026-W49') needs decoding: '23-30 Nov 2026', '27 Nov - 4 Dec 2026', '28 Dec 2026 - 4 Jan 2027',
+    or '30 Nov 2026'. ASCII, so a subject stays as it is in the header instead of an encoded word."""
+    last = local_day(until, zone)
+    end = f"{_day_month(last)} {last.year}"
     if not since:
         return f"up to {end}"
-    first = date.fromisoformat(since[:10])
+    first = local_day(since, zone)
     if first == last:
         return end
     if first.year != last.year:
-        return f"{day_text(since)} {first.year} - {end}"
+        return f"{_day_month(first)} {first.year} - {end}"
     if first.month != last.month:
-        return f"{day_text(since)} - {end}"
+        return f"{_day_month(first)} - {end}"
     return f"{first.day}-{end}"
 
 
@@ -204,7 +215,7 @@ class Warning:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    label: str  # the digest's day, '30 Nov' (``day_text``)
+    label: str  # the digest's day in the schedule's time zone, '30 Nov' (``day_text``)
     count: int
 
 
@@ -217,6 +228,7 @@ class Digest:
     sections: tuple[Section, ...]
     warnings: tuple[Warning, ...]
     trend: tuple[TrendPoint, ...]  # earlier digests, then this one
+    zone: str  # the schedule's time zone, whose days the digest names (``local_day``)
     unclassified: int = 0  # records of the window waiting for classify, so not shown
     listed_earlier: int = 0  # records of the window an earlier digest listed, so not shown again
     outage: HarvestOutage | None = None  # the failing harvest when the digest was made, if it was failing (``reports.outage``)
@@ -256,12 +268,13 @@ class Digest:
     @property
     def dates(self) -> str:
         """The days the digest covers, '23-30 Nov 2026'; the period ('2026-W49') is for operators."""
-        return dates_text(self.since, self.until)
+        return dates_text(self.since, self.until, self.zone)
 
     @property
     def unsearched_since(self) -> str:
-        """The day PubMed was last searched, when every search since failed ('' when it could be searched)."""
-        return self.outage.since[:10] if self.outage else ""
+        """The day PubMed was last searched (``local_day``), when every search since failed ('' when it could be
+        searched)."""
+        return local_day(self.outage.since, self.zone).isoformat() if self.outage else ""
 
     @property
     def caveat(self) -> str:
@@ -347,12 +360,14 @@ def assemble_digest(
     period: str,
     since: str,
     until: str,
+    zone: str,
     sent_fingerprints: Mapping[str, str] | None = None,
     warnings: Sequence[Warning] = (),
     history: Sequence[TrendPoint] = (),
     later: Mapping[str, Sequence[Later]] | None = None,
 ) -> Digest:
-    """The whole digest (every topic). ``topics`` maps topic name to label, in display order;
+    """The whole digest (every topic), naming the days of the time zone ``zone``. ``topics`` maps topic
+    name to label, in display order;
     ``sent_fingerprints`` (PMID -> fingerprint as first sent) marks items that changed since as updated;
     ``later`` (PMID -> notices) marks those retracted or corrected since a recorded digest listed them."""
     sent = sent_fingerprints or {}
@@ -377,9 +392,9 @@ def assemble_digest(
         for name, items in by_topic.items()
         if items
     )
-    this_week = TrendPoint(day_text(until), len({i.pmid for s in sections for i in s.items}))
+    this_week = TrendPoint(day_text(until, zone), len({i.pmid for s in sections for i in s.items}))
     ordered = tuple(sorted(warnings, key=lambda warning: warning.weight))  # the heaviest first, else as given
-    return Digest(title, period, since, until, sections, ordered, (*history, this_week), unclassified)
+    return Digest(title, period, since, until, sections, ordered, (*history, this_week), zone, unclassified)
 
 
 def for_recipient(digest: Digest, topics: Sequence[str]) -> Digest:

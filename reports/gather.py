@@ -66,13 +66,14 @@ def first_seen_between(store: Store, since: str, until: str | None, created_from
 
 
 def gather_new_digest(
-    store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float
+    store: Store, *, period: str, since: str, until: str, title: str, topics: Mapping[str, str], threshold: float,
+    zone: str,
 ) -> DigestContent:
     """The digest of the records new in [since, until) that no earlier digest listed, and of those
     an earlier digest missed because they were not classified yet, or stored after it while its clock ran
     ahead (up to ``CATCH_UP_DAYS`` back), or first seen after ``until`` by a clock that ran ahead,
-    with warnings not given before. Records still waiting for classify are left out and counted
-    (``Digest.unclassified``), as are those an earlier digest listed (``Digest.listed_earlier``)."""
+    with warnings not given before, naming the days of the time zone ``zone``. Records still waiting for classify
+    are left out and counted (``Digest.unclassified``), as are those an earlier digest listed (``Digest.listed_earlier``)."""
     horizon = (datetime.fromisoformat(since) - timedelta(days=CATCH_UP_DAYS)).isoformat(timespec="seconds")
     created_from = min(since, watch_start(store) or since)[:10]  # PubMed's create dates are days
     sent = sent_before(store)
@@ -94,7 +95,7 @@ def gather_new_digest(
         if new_marks:
             warnings.append(build_warning(article, new_marks))
             marks += [(article.pmid, mark, True) for mark in sorted(new_marks)]
-    digest = _assemble(store, pmids, sent, warnings, None, period, since, until, title, topics, threshold)
+    digest = _assemble(store, pmids, sent, warnings, None, period, since, until, title, topics, threshold, zone)
     digest = replace(digest, unclassified=len(waiting), listed_earlier=len(listed_earlier))
     shown = {item.pmid for item in digest.items}
     items = {}
@@ -104,7 +105,8 @@ def gather_new_digest(
     return DigestContent(digest, items, marks)
 
 
-def gather_recorded_digest(store: Store, record: DigestRecord, *, title: str, topics: Mapping[str, str]) -> Digest:
+def gather_recorded_digest(store: Store, record: DigestRecord, *, title: str, topics: Mapping[str, str],
+                           zone: str) -> Digest:
     """A recorded digest rebuilt from its items and warnings, for the recipients still missing it and its
     archive page. Every item it recorded was shown: today's relevance (a retrain, another cut-off)
     takes none of them back."""
@@ -113,7 +115,7 @@ def gather_recorded_digest(store: Store, record: DigestRecord, *, title: str, to
     sent = sent_before(store, record.id)
     pmids = list(digest_items(store, record.id))
     return _assemble(store, pmids, sent, warnings, record.id, record.period, record.since, record.until, title, topics,
-                     0.0, later_notices(store, record.id))
+                     0.0, zone, later_notices(store, record.id, zone))
 
 
 # The warnings later digests gave about the papers a digest listed: each mark is recorded once, by the
@@ -123,13 +125,14 @@ _LATER = ("SELECT {columns} FROM digest_items i JOIN digests listing ON listing.
           "JOIN digests d ON d.id = m.digest_id ")
 
 
-def later_notices(store: Store, digest_id: int) -> dict[str, list[Later]]:
-    """PMID -> what later digests warned about that paper of this digest, oldest first, the heaviest first (``mark_weight``)."""
+def later_notices(store: Store, digest_id: int, zone: str) -> dict[str, list[Later]]:
+    """PMID -> what later digests warned about that paper of this digest, oldest first, the heaviest first
+    (``mark_weight``), each naming its digest by the days of ``zone``, as that digest's subject does."""
     rows = store.db.execute(_LATER.format(columns="d.id, m.pmid, m.mark, d.period, d.since, d.until") + "WHERE i.digest_id = ?",
                             (digest_id,))
     later: dict[str, list[Later]] = {}
     for _, pmid, mark, period, since, until in sorted(rows, key=lambda row: (row[0], mark_weight(row[2]), row[2])):
-        later.setdefault(pmid, []).append(Later(mark, period, dates_text(since, until)))
+        later.setdefault(pmid, []).append(Later(mark, period, dates_text(since, until, zone)))
     return later
 
 
@@ -163,8 +166,9 @@ def listed_in(store: Store, pmids: Iterable[str], before: str) -> list[DigestRec
     return [DigestRecord(**dict(row)) for row in rows]
 
 
-def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, title, topics, threshold, later=None) -> Digest:
-    history = [TrendPoint(day_text(record.until), count) for record, count in digest_history(store, digest_id)]
+def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, title, topics, threshold, zone,
+              later=None) -> Digest:
+    history = [TrendPoint(day_text(record.until, zone), count) for record, count in digest_history(store, digest_id)]
     return assemble_digest(
         store.iter_articles(pmids),
         load_classifications(store, pmids),
@@ -174,6 +178,7 @@ def _assemble(store, pmids, sent, warnings, digest_id, period, since, until, tit
         period=period,
         since=since,
         until=until,
+        zone=zone,
         sent_fingerprints=sent,
         warnings=warnings,
         history=history,

@@ -74,7 +74,7 @@ class DigestParams:
     per_section: int | None = None  # papers listed per section in an e-mail (None: all)
     weekday: str = "mon"
     time: str = "07:00"
-    timezone: str = "UTC"
+    timezone: str = "UTC"  # the schedule's: when the digest is due, and whose days it names
     queries: tuple[str, ...] = ()  # the configured queries' names: a digest waits while their harvest fails
     # The saved model was trained for other topics or topic rules than ``topics``: the stored tags fit
     # those, so a new digest waits for a train and a classify (a reader of a new topic would get nothing).
@@ -179,7 +179,7 @@ def _hold(store: Store, params: DigestParams, now: datetime, digest: Digest) -> 
         if now < release:
             return (f"the {digest.period} digest is held: the last harvest (query {outage.query}) {outage.ended}; "
                     f"it goes out after the next successful harvest, or from {iso_utc(release)} with a note that "
-                    f"PubMed could not be searched since {outage.since[:10]}")
+                    f"PubMed could not be searched since {digest.unsearched_since}")
     return ""
 
 
@@ -197,7 +197,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
     """Record the period's new digest, or hold it back (None, ``outcome.held`` says why)."""
     start = window_start(store, now, since)
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
-                                topics=params.topics, threshold=params.relevance_threshold)
+                                topics=params.topics, threshold=params.relevance_threshold, zone=params.timezone)
     outcome.unclassified = content.digest.unclassified
     outcome.listed_earlier = content.digest.listed_earlier
     digest = replace(content.digest, outage=harvest_outage(store, params.queries, lock_held=params.lock_held))
@@ -224,9 +224,9 @@ def _add_newcomers(store: Store, params: DigestParams, record: DigestRecord, dig
 
 
 def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest:
-    """A recorded digest as it went out, in today's settings' words (title, topic labels), with its note
+    """A recorded digest as it went out, in today's settings' words (title, topic labels, time zone), with its note
     if the harvest was failing when it was recorded."""
-    digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics)
+    digest = gather_recorded_digest(store, record, title=params.title, topics=params.topics, zone=params.timezone)
     return replace(digest, outage=harvest_outage(store, params.queries, before=record.created))
 
 
@@ -237,7 +237,8 @@ def preview_digest(store: Store, params: DigestParams, now: datetime, since: dat
     if record is not None:
         return _rebuilt(store, params, record)
     content = gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
-                                title=params.title, topics=params.topics, threshold=params.relevance_threshold)
+                                title=params.title, topics=params.topics, threshold=params.relevance_threshold,
+                                zone=params.timezone)
     return replace(content.digest, outage=harvest_outage(store, params.queries, lock_held=params.lock_held))
 
 

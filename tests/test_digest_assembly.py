@@ -34,7 +34,8 @@ def classification(pmid: str, study_type: str = "rct", topics=(), relevance: flo
 
 def assemble(articles, classifications, **extra):
     return assemble_digest(articles, {c.pmid: c for c in classifications}, topics=TOPICS, threshold=0.5,
-                           title="T", period="2026-W48", since="2026-11-16", until="2026-11-23", **extra)
+                           title="T", period="2026-W48", since="2026-11-16T12:00:00+00:00",
+                           until="2026-11-23T12:00:00+00:00", zone="America/New_York", **extra)
 
 
 # -- when a digest is due ---------------------------------------------------------------------

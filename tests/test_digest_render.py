@@ -366,15 +366,20 @@ def test_trend_chart_and_its_text_equivalent():
     assert trend_png([TrendPoint("23 Nov", 0)]).startswith(b"\x89PNG")
 
 
-@pytest.mark.parametrize("since, until, dates", [
-    ("2026-11-23T12:40:00+00:00", "2026-11-30T12:40:00+00:00", "23-30 Nov 2026"),
-    ("2026-11-27T00:00:00+00:00", "2026-12-04T07:00:00+00:00", "27 Nov - 4 Dec 2026"),
-    ("2026-12-28T12:00:00+00:00", "2027-01-04T12:00:00+00:00", "28 Dec 2026 - 4 Jan 2027"),
-    ("2026-11-30T00:00:00+00:00", "2026-11-30T12:40:00+00:00", "30 Nov 2026"),
-    ("", "2026-11-30T12:40:00+00:00", "up to 30 Nov 2026"),
+@pytest.mark.parametrize("since, until, zone, dates", [
+    ("2026-11-23T12:40:00+00:00", "2026-11-30T12:40:00+00:00", "America/New_York", "23-30 Nov 2026"),
+    ("2026-11-27T05:00:00+00:00", "2026-12-04T07:00:00+00:00", "America/New_York", "27 Nov - 4 Dec 2026"),
+    ("2026-12-28T12:00:00+00:00", "2027-01-04T12:00:00+00:00", "America/New_York", "28 Dec 2026 - 4 Jan 2027"),
+    ("2026-11-30T05:00:00+00:00", "2026-11-30T12:40:00+00:00", "America/New_York", "30 Nov 2026"),
+    ("", "2026-11-30T12:40:00+00:00", "America/New_York", "up to 30 Nov 2026"),
+    ("2026-11-27T00:00:00+00:00", "2026-12-04T07:00:00+00:00", "UTC", "27 Nov - 4 Dec 2026"),
+    ("2026-11-27T00:00:00+00:00", "2026-12-04T07:00:00+00:00", "America/New_York", "26 Nov - 4 Dec 2026"),
+    ("2026-12-31T17:00:00+00:00", "2027-01-03T17:00:00+00:00", "Pacific/Kiritimati", "1-4 Jan 2027"),
+    ("2027-01-01T05:00:00+00:00", "2027-01-04T05:00:00+00:00", "Pacific/Pago_Pago", "31 Dec 2026 - 3 Jan 2027"),
 ])
-def test_a_digest_is_dated_as_people_write_dates(since, until, dates):
-    assert dates_text(since, until) == dates
+def test_a_digest_is_dated_as_people_write_dates(since, until, zone, dates):
+    """In the days of the schedule's time zone, where a UTC midnight is the evening before in New York."""
+    assert dates_text(since, until, zone) == dates
 
 
 def test_subject_and_heading_name_the_dates_and_the_footer_keeps_the_period(real_digest):
