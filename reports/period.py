@@ -90,17 +90,18 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
-def utc_midnight(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00+00:00"
+def midnight(day: date, zone: str) -> str:
+    """The moment ``day`` begins in the time zone ``zone``, in UTC as the store keeps moments."""
+    return iso_utc(datetime.combine(day, time(0), ZoneInfo(zone)))
 
 
-def window_start(store: Store, now: datetime, since: date | None = None) -> str:
-    """Where the next digest's window starts: ``since`` (UTC midnight), else the end of the digest recorded
-    last, else a week before ``now``. A last digest that ends after ``now`` was recorded by a clock that ran
+def window_start(store: Store, now: datetime, since: date | None = None, zone: str = "UTC") -> str:
+    """Where the next digest's window starts: ``since`` (its midnight in ``zone``, the schedule's, whose days
+    the digest names), else the end of the digest recorded last, else a week before ``now``. A last digest that ends after ``now`` was recorded by a clock that ran
     ahead (``clock_note``): then the end of the last digest that ends by ``now``, else the last moment the
     run log knows the clock was right, else a week before ``now``."""
     if since is not None:
-        return utc_midnight(since)
+        return midnight(since, zone)
     previous = last_digest(store)
     if previous is None:
         return iso_utc(now - FIRST_WINDOW)

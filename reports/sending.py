@@ -44,7 +44,7 @@ from corpus.ledger import (
 from corpus.runs import clock_behind
 from corpus.store import Store
 from reports.acceptance import Note, note_sending, record_noted
-from reports.assembly import OTHER_LABEL, Digest, for_recipient
+from reports.assembly import OTHER_LABEL, Digest, for_recipient, local_day
 from reports.chart import trend_png
 from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write_archive_index, write_archive_page
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
@@ -133,15 +133,16 @@ def _topics_note(params: DigestParams, recipient: Recipient) -> str:
     return f"{labels}; every reader also gets {OTHER_LABEL} (the OIH papers no topic fits)" if labels else ""
 
 
-def recorded_digest(store: Store, period: str, since: date | None) -> DigestRecord | None:
+def recorded_digest(store: Store, period: str, since: date | None, zone: str) -> DigestRecord | None:
     """The period's digest if recorded. Its window cannot move (some recipients may have it), so a
-    ``since`` other than the day it starts on is an error rather than silently ignored. The day, not
-    the moment: a digest recorded without ``--since`` starts when the one before it ended."""
+    ``since`` other than the day it starts on (in ``zone``, the schedule's) is an error rather than
+    silently ignored. The day, not the moment: a digest recorded without ``--since`` starts when the
+    one before it ended."""
     record = find_digest(store, period)
-    if record is not None and since is not None and since.isoformat() != record.since[:10]:
+    if record is not None and since is not None and since != local_day(record.since, zone):
         raise InputError(f"--since {since}: the {period} digest is already recorded for records first seen "
-                         f"{record.since[:10]} to {record.until[:10]} and a recorded digest never changes; "
-                         "leave out --since, or use it once the next digest is due")
+                         f"{local_day(record.since, zone)} to {local_day(record.until, zone)} and a recorded digest "
+                         "never changes; leave out --since, or use it once the next digest is due")
     return record
 
 
@@ -195,7 +196,7 @@ def hold_reason(store: Store, params: DigestParams, now: datetime, digest: Diges
 def _record(store: Store, params: DigestParams, period: str, now: datetime, since: date | None,
             outcome: DigestOutcome) -> tuple[DigestRecord | None, Digest]:
     """Record the period's new digest, or hold it back (None, ``outcome.held`` says why)."""
-    start = window_start(store, now, since)
+    start = window_start(store, now, since, params.timezone)
     content = gather_new_digest(store, period=period, since=start, until=iso_utc(now), title=params.title,
                                 topics=params.topics, threshold=params.relevance_threshold, zone=params.timezone)
     outcome.unclassified = content.digest.unclassified
@@ -233,10 +234,10 @@ def _rebuilt(store: Store, params: DigestParams, record: DigestRecord) -> Digest
 def preview_digest(store: Store, params: DigestParams, now: datetime, since: date | None = None) -> Digest:
     """The whole digest of the period to send now (``period_to_send``) as it would be (or was) sent; records nothing."""
     period = period_to_send(store, params.weekday, params.time, params.timezone, now)
-    record = recorded_digest(store, period, since)
+    record = recorded_digest(store, period, since, params.timezone)
     if record is not None:
         return _rebuilt(store, params, record)
-    content = gather_new_digest(store, period=period, since=window_start(store, now, since), until=iso_utc(now),
+    content = gather_new_digest(store, period=period, since=window_start(store, now, since, params.timezone), until=iso_utc(now),
                                 title=params.title, topics=params.topics, threshold=params.relevance_threshold,
                                 zone=params.timezone)
     return replace(content.digest, outage=harvest_outage(store, params.queries, lock_held=params.lock_held))
@@ -254,7 +255,7 @@ def send_due_digest(store: Store, params: DigestParams, now: datetime, transport
     _require_recipients(params)
     period = period or period_to_send(store, params.weekday, params.time, params.timezone, now)
     outcome = DigestOutcome(period, transport.where)
-    record = recorded_digest(store, period, since)
+    record = recorded_digest(store, period, since, params.timezone)
     if record is None:
         record, digest = _record(store, params, period, now, since, outcome)
         if record is None:

@@ -133,7 +133,9 @@ def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config,
     sent = run(config, "--send", "--since", start, "--outbox", str(tmp_path / "out"))
     assert sent.exit_code == 0, sent.output
     with Store(config.parent / "oihwatch.db") as store:
-        assert store.db.execute("SELECT since FROM digests").fetchone()[0] == f"{start}T00:00:00+00:00"
+        since, subject = store.db.execute("SELECT since, subject FROM digests").fetchone()
+    assert since == f"{start}T05:00:00+00:00"  # midnight in New York, the schedule's zone, whose days the digest names
+    assert "29 Nov - 2 Dec 2026" in subject  # from the day asked for, not the evening before it
     for args in (["--since", str(today)], ["--send", "--since", str(today), "--outbox", str(tmp_path / "out")]):
         moved = run(config, *args)
         assert moved.exit_code == 1 and "written for" not in moved.stdout

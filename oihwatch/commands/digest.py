@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -186,7 +187,7 @@ def check_delivered(outcomes: list[DigestOutcome]) -> None:
 
 @click.command()
 @click.option("--since", type=IsoDate(), metavar="D",
-              help="start the window at this date (YYYY-MM-DD, not in the future) instead of the end of the last "
+              help="start the window at the start of this day in schedule.timezone (YYYY-MM-DD, not in the future) instead of the end of the last "
                    "digest; a period's digest, once recorded, keeps its window")
 @click.option("--outbox", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="write the preview, or with --send the .eml files, here instead of digest.outbox; with [smtp] "
@@ -216,8 +217,10 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
     params = digest_params(settings)
     now = digest_now()
     day = since.date() if since else None
-    if day is not None and day > now.date():  # as harvest says it: one line
-        raise InputError(f"--since {day} is in the future (today is {now.date()} UTC): nothing can have been first seen yet")
+    today = now.astimezone(ZoneInfo(params.timezone)).date()  # the days the digest names are the schedule zone's
+    if day is not None and day > today:  # as harvest says it: one line
+        raise InputError(f"--since {day} is in the future (today is {today} in {params.timezone}): "
+                         "nothing can have been first seen yet")
     configured = settings.resolve(settings.digest.outbox)
     if not send:
         whole = preview_digest(app.store, params, now, day)
