@@ -82,7 +82,7 @@ _TAG_NAMES = "|".join(re.escape(n).replace(r"\ ", r"\s+") for n in sorted([*PUBM
 _KNOWN_TAG = rf"\s*(?ai:{_TAG_NAMES})(?::[^\]\s]*)?\s*"  # ASCII case only: 'İ' lower-cases to no tag
 # What else reads as a tag, to refuse rather than search its letters: letters (spaces, '/', '-' between)
 # in brackets that end a word ('ketamine[tiabs]', 'Lp[a]'); '[3H]naloxone' and '[Ca2+]i' are words.
-_TAG_BODY = rf"(?:{_KNOWN_TAG}|\s*[^\W\d_](?:[^\W\d_]|[ /-])*(?::[^\]\s]*)?\s*(?=\](?:[\s()\[]|\Z)))"
+_TAG_BODY = rf"(?:{_KNOWN_TAG}|\s*[^\W\d_](?:[^\W\d_]|[ /-])*+(?::[^\]\s]*)?\s*(?=\](?:[\s()\[]|\Z)))"
 # A '-' that leaves out what follows it (at the start of a word: in 'opioid-induced' it is punctuation),
 # an optional ``field:`` (letters only: '10:1' is a ratio; 'title:-rat' is '-title:rat') glued to
 # what follows it, then a "phrase" (a prefix* may end it), a parenthesis, a word (in which a '['

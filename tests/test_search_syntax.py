@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,21 @@ def test_the_web_views_search_box_leaves_out_a_minus_word(web_view, research_sto
     saved = web_view("/corpus-web/search_topic.json", {"q": "hyperalgesia -ketamine", "topic": "", "_shape": "objects"}).json()["rows"]
     ranked = [h.pmid for h in search(research_store, "hyperalgesia NOT ketamine")]
     assert saved and [r["pubmed"].rstrip("/").rsplit("/", 1)[1] for r in saved] == ranked
+
+
+@pytest.mark.parametrize("start", ["x [a", "x [mesh", "x [a/", "ketamine [ tiab"])
+def test_an_unclosed_bracket_before_a_long_run_of_spaces_is_refused_at_once(start):
+    """A bracket's letters and the spaces after them were two ways to read the same spaces, tried against each
+    other: 60,000 spaces took about 30 s, and one such request held the whole web view. Ten seconds is
+    thousands of times what it takes, so only the old backtracking can reach the alarm."""
+    def stuck(signum, frame):
+        raise TimeoutError("the query translation backtracks")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(10)
+    try:
+        with pytest.raises(InputError, match="has no closing ]"):
+            fts_query(start + " " * 60_000 + "1")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
