@@ -246,17 +246,19 @@ def mark_failed(store: Store, digest_id: int, recipient: str, error: str) -> Non
 def classified_after_their_digest(store: Store, before: str, horizon: str, created_from: str,
                                   relevant_from: float | None = None) -> list[str]:
     """Records first seen in an earlier digest's window (from ``horizon`` to ``before``) but
-    classified only after that digest was recorded, and never sent: a digest that went out
-    while classification was failing must not lose them for good. Only those PubMed created
-    from ``created_from`` on, as for the records of the window itself. With ``relevant_from``,
-    also those whose relevance reaches it, whenever classified: a digest recorded by a clock that
-    ran ahead ends, and says it was recorded, after records stored later, once the clock was right,
-    were first seen, so they fall in its window without being in it.
+    classified only after that digest was recorded, and never sent, each once however many windows
+    hold it: a digest that went out while classification was failing must not lose them for good.
+    Only those PubMed created from ``created_from`` on, as for the records of the window itself.
+    With ``relevant_from``, also those whose relevance reaches it, whenever classified: a digest
+    recorded by a clock that ran ahead ends, and says it was recorded, after records stored later,
+    once the clock was right, were first seen, so they fall in its window without being in it.
+    Nothing the clock can set tells those from papers that were there below the cut-off, so a cut-off
+    lowered (or a paper labelled about OIH) sends those of the last weeks too (docs/operations.md).
 
     Each digest's window, cut to [``horizon``, ``before``), is a range of the first_seen index: left
     to itself SQLite scanned every record for the four weeks asked (268 ms at 100,000 records, 3 ms so)."""
     rows = store.db.execute(
-        "SELECT a.pmid FROM digests d "
+        "SELECT DISTINCT a.pmid FROM digests d "
         "CROSS JOIN articles a INDEXED BY articles_first_seen "
         "ON a.first_seen >= max(d.since, :horizon) AND a.first_seen < min(d.until, :before) "
         "JOIN classifications c ON c.pmid = a.pmid AND (c.classified > d.created OR c.relevance >= :relevant) "

@@ -16,7 +16,7 @@ from corpus.tags import save_classifications
 from digest_support import MONDAY, Clock, classify, created_on, params, real_articles
 from reports.delivery import OutboxTransport
 from reports.period import digest_due
-from reports.sending import send_digests
+from reports.sending import preview_digest, send_digests
 
 EVERYONE = params()
 DUE = ("mon", "07:00", "America/New_York")
@@ -135,3 +135,21 @@ def test_papers_stored_in_the_window_of_a_digest_recorded_a_day_ahead_go_out_wit
     assert not send(store, clock, MONDAY + timedelta(days=1, hours=1), tmp_path).new
     send(store, clock, MONDAY + timedelta(weeks=1), tmp_path)
     assert listed(store, "2026-W49") == overnight
+
+
+def test_a_paper_two_recorded_windows_hold_is_listed_once(store, clock, papers, tmp_path):
+    """A digest sent with --since reaching back into the one before it (or after a clock that ran ahead)
+    makes windows overlap; a paper first seen in both, judged about OIH only later, is one paper."""
+    stored(store, clock, papers[:6], MONDAY - timedelta(days=3))
+    clock.now = MONDAY - timedelta(days=1)
+    [late] = created_on(papers[15:16], clock.now.date())
+    store.upsert_articles([late])
+    save_classifications(store, [classify(late, 0, relevance=0.2)])  # not about OIH, by the model
+    send(store, clock, MONDAY, tmp_path)
+    clock.now = MONDAY + timedelta(weeks=1)
+    send_digests(store, EVERYONE, clock.now, OutboxTransport(tmp_path), since=(MONDAY - timedelta(days=2)).date())
+    clock.now = MONDAY + timedelta(days=8)
+    save_classifications(store, [classify(late, 0, relevance=0.95)])  # a curator: about OIH after all
+    clock.now = MONDAY + timedelta(weeks=2)
+    sections = preview_digest(store, EVERYONE, clock.now).sections
+    assert sections and all([item.pmid for item in section.items] == [late.pmid] for section in sections)
