@@ -119,6 +119,20 @@ def test_dev_stdout_names_the_pipe_the_output_goes_to(home: Path) -> None:
     assert piped.stdout.startswith("pmid,title,") and piped.stderr.startswith("exported ")
 
 
+@pytest.mark.parametrize("name", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_an_output_naming_stdout_appends_where_the_shell_appends(home: Path, name: str) -> None:
+    """'export -o /dev/stdout >> app.log': the records go after the log's earlier lines, which a file
+    written beside the log and renamed over it replaced."""
+    log = home / "app.log"
+    log.write_text("earlier line\n", encoding="utf-8")
+    with open(log, "a", encoding="utf-8") as appended:
+        done = subprocess.run([sys.executable, "-c", "from oihwatch.cli import main; main()", "-c", "config.toml", "export",
+                               "--format", "csv", "-o", name], stdout=appended, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "earlier line" and lines[1].startswith("pmid,title,") and len(lines) > 10
+
+
 def test_a_file_named_like_the_partial_one_is_left_alone(home: Path) -> None:
     (home / "out.csv.part").write_text("a file of the user's", encoding="utf-8")
     assert run("export", "--format", "csv", "-o", "out.csv").exit_code == 0

@@ -324,12 +324,17 @@ def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
 
     A regular file (or a new one) is written beside the target under a unique name and renamed over
     it, keeping the permissions of the file it replaces (a new one gets those open() would give it); a
-    symlink's target is replaced, the link stays. A device or a pipe (/dev/null, /dev/stdout, a FIFO) has
-    nothing to replace and is written as it is. A target that is one of oihwatch's own files is refused
+    symlink's target is replaced, the link stays. A device or a pipe (/dev/null, a FIFO) has nothing
+    to replace and is written as it is, and so is an open descriptor (/dev/stdout, /dev/fd/N): what it
+    names may be a file the shell opened to append to. A target that is one of oihwatch's own files is refused
     first (see ``check_output``).
     """
     check_output(app, output)
     with _write_errors(output):
+        if (descriptor := _descriptor(output)) is not None:  # the file or pipe the shell opened, written where it is:
+            with os.fdopen(os.dup(descriptor), mode, **open_args) as stream:  # '>> log' keeps its lines
+                yield stream
+            return
         try:
             existing = output.stat()  # through a link: /dev/stdout is one, to a terminal or a pipe
         except FileNotFoundError:
@@ -350,6 +355,18 @@ def replacing(app: App, output: Path, mode: str, **open_args) -> Iterator[IO]:
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
+
+
+# The names Linux gives this process's open descriptors: /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N.
+_DESCRIPTOR = re.compile(r"/dev/std(?P<std>out|err)|/dev/fd/(?P<fd>\d+)|/proc/self/fd/(?P<proc>\d+)")
+
+
+def _descriptor(output: Path) -> int | None:
+    """The open descriptor ``output`` names, if it names one."""
+    named = _DESCRIPTOR.fullmatch(str(output))
+    if named is None:
+        return None
+    return {"out": 1, "err": 2}[named["std"]] if named["std"] else int(named["fd"] or named["proc"])
 
 
 @contextlib.contextmanager
