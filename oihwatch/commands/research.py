@@ -124,7 +124,8 @@ def checked(filters: Filters, known_topics: Collection[str]) -> Filters:
 
 class QueryCommand(click.Command):
     """search, whose query may start with '-' ('-ketamine'): click reads that as options ("No such option
-    '-k'"), so its error says to put -- before the query."""
+    '-k'"), so its error says what such a query means and how to write it. Not '--' alone: a query that
+    starts with a -word is refused anyway, as it leaves out of nothing (``corpus.search``)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         typed = list(args)
@@ -133,8 +134,8 @@ class QueryCommand(click.Command):
         except click.NoSuchOption as exc:
             word = next((arg for arg in typed if arg.startswith(exc.option_name) and not arg.startswith("--")), None)
             if word is not None:
-                exc.message += (f" A query that starts with '-' goes after --, in quotes: oihwatch search -- {word!r}"
-                                f" (a -word leaves a word out of what the words before it find: 'hyperalgesia -ketamine')")
+                exc.message += (f" A -word leaves a word out of what the words before it find: put them first, in "
+                                f"quotes, e.g. oihwatch search 'hyperalgesia {word}'")
             raise
 
 
