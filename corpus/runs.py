@@ -14,9 +14,9 @@ PubMed's create dates, which NCBI's clock sets and ours cannot move.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
-from corpus.store import Store
+from corpus.store import Store, iso_utc
 
 
 @dataclass
@@ -108,14 +108,14 @@ def latest_success(store: Store, step: str, query: str, now: datetime) -> Run | 
     and one whose clock ran ahead would seem to have worked in the future."""
     row = store.db.execute(
         "SELECT * FROM runs WHERE step = ? AND query = ? AND status = 'ok' AND started <= ? "
-        "ORDER BY started DESC, id DESC LIMIT 1", (step, query, _iso(now))
+        "ORDER BY started DESC, id DESC LIMIT 1", (step, query, iso_utc(now))
     ).fetchone()
     return Run(**dict(row)) if row else None
 
 
 def runs_after(store: Store, now: datetime) -> tuple[int, str | None]:
     """How many runs are recorded as started after ``now``, and the latest such start."""
-    count, latest = store.db.execute("SELECT COUNT(*), MAX(started) FROM runs WHERE started > ?", (_iso(now),)).fetchone()
+    count, latest = store.db.execute("SELECT COUNT(*), MAX(started) FROM runs WHERE started > ?", (iso_utc(now),)).fetchone()
     return count, latest
 
 
@@ -125,7 +125,7 @@ def clock_right_until(store: Store, now: datetime) -> str | None:
     none came before the first that did)."""
     row = store.db.execute(
         "SELECT started FROM runs WHERE id < (SELECT MIN(id) FROM runs WHERE started > ?) ORDER BY id DESC LIMIT 1",
-        (_iso(now),),
+        (iso_utc(now),),
     ).fetchone()
     return row[0] if row else None
 
@@ -177,8 +177,3 @@ def rewind_watermark(store: Store, query: str, value: str) -> None:
     claims days that had not happened yet (``harvester.harvest``)."""
     with store.transaction() as db:
         db.execute("UPDATE watermarks SET value = ?, updated = ? WHERE query = ?", (value, store.now(), query))
-
-
-def _iso(moment: datetime) -> str:
-    """``moment`` as the run log writes its times: ISO, UTC, whole seconds."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")

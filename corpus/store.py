@@ -36,6 +36,11 @@ LARGEST_WRITE = 65536 + 24
 KEPT = "everything committed so far is kept"
 
 
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as the store writes times: ISO, UTC, whole seconds (they sort as text)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -189,7 +194,7 @@ class Store:
 
     def now(self) -> str:
         """The clock's time as an ISO timestamp (UTC, seconds)."""
-        return self.clock().astimezone(timezone.utc).isoformat(timespec="seconds")
+        return iso_utc(self.clock())
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
 from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, latest_success, runs_after
-from corpus.store import Store
+from corpus.store import Store, iso_utc
 from corpus.tags import count_to_classify
 from harvester.windows import ncbi_today
 from oihwatch.config import Settings, mail_problem
@@ -28,7 +28,7 @@ from oihwatch.model_info import model_problem, threshold_of, why_no_model
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_time, next_fire_times
 from reports.acceptance import unrecorded
 from reports.address import ADDRESS_ADVICE, login_problem
-from reports.period import clock_note, digest_due, iso_utc
+from reports.period import clock_note, digest_due
 
 
 def gather_status(settings: Settings, store: Store, meta: dict | None, now: datetime) -> dict:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from corpus.ledger import deliveries, find_digest, last_digest, owing_digests, unlisted
 from corpus.runs import clock_right_until
-from corpus.store import Store
+from corpus.store import Store, iso_utc
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FIRST_WINDOW = timedelta(days=7)  # the first digest covers what PubMed created in the last week (see reports.gather)
@@ -84,10 +84,6 @@ def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, reci
     if not all(d.done for d in listed) or unlisted(listed, recipients):
         return period
     return None
-
-
-def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
 def midnight(day: date, zone: str) -> str:

@@ -42,7 +42,7 @@ from corpus.ledger import (
     owing_digests, record_digest, unlisted,
 )
 from corpus.runs import clock_behind
-from corpus.store import Store
+from corpus.store import Store, iso_utc
 from reports.acceptance import Note, note_sending, record_noted
 from reports.assembly import OTHER_LABEL, Digest, for_recipient, local_day
 from reports.chart import trend_png
@@ -50,7 +50,7 @@ from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
-from reports.period import clock_note, iso_utc, latest_due, period_to_send, window_start
+from reports.period import clock_note, latest_due, period_to_send, window_start
 from reports.render import render_digest, render_to_fit
 
 

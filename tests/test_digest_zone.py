@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from corpus.article import Link
+from corpus.store import iso_utc
 from corpus.tags import save_classifications
 from digest_support import Clock, classify, created_on, filled_store, params, parts, real_articles, words
 from reports.delivery import OutboxTransport
 from reports.outage import HarvestOutage
-from reports.period import iso_utc
 from reports.sending import hold_reason, preview_digest, send_due_digest
 from test_digest_render import visible_text
 
