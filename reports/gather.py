@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from corpus.ledger import (
+    RETRACTED,
     DigestRecord,
     classified_after_their_digest,
     digest_history,
@@ -136,23 +137,26 @@ def later_notices(store: Store, digest_id: int, zone: str) -> dict[str, list[Lat
     return later
 
 
-# What the archive index says of a paper by the heaviest notice it received since (``mark_weight``): an
-# expression of concern is graver than a correction and is not one.
-CHANGED_WORDS = ("retracted", "partly retracted", "under an expression of concern", "corrected", "corrected")
+# What the archive index says of a paper by the kind of the heaviest notice it received since (``mark_weight``):
+# an expression of concern is graver than a correction and is not one.
+CHANGED_WORDS = {RETRACTED: "retracted", "RetractedandRepublishedIn": "retracted", "PartialRetractionIn": "partly retracted",
+                 "ExpressionOfConcernIn": "under an expression of concern", "CorrectedandRepublishedIn": "corrected",
+                 "ErratumIn": "corrected"}
 
 
 def changed_since(store: Store) -> dict[str, dict[str, int]]:
     """Period -> how many papers it listed are, since, retracted, partly retracted, under an expression of
     concern or corrected (each paper by its heaviest notice, the heaviest first): for the archive index."""
-    heaviest: dict[str, dict[str, int]] = {}  # period -> PMID -> weight of its heaviest mark
+    heaviest: dict[str, dict[str, str]] = {}  # period -> PMID -> its heaviest mark
     for period, pmid, mark in store.db.execute(_LATER.format(columns="listing.period, m.pmid, m.mark")):
         papers = heaviest.setdefault(period, {})
-        papers[pmid] = min(papers.get(pmid, len(CHANGED_WORDS) - 1), mark_weight(mark), len(CHANGED_WORDS) - 1)
+        papers[pmid] = min(papers.get(pmid, mark), mark, key=mark_weight)
     changed: dict[str, dict[str, int]] = {}
     for period, papers in heaviest.items():
-        for weight in sorted(papers.values()):
-            counts = changed.setdefault(period, {})
-            counts[CHANGED_WORDS[weight]] = counts.get(CHANGED_WORDS[weight], 0) + 1
+        counts = changed.setdefault(period, {})
+        for mark in sorted(papers.values(), key=mark_weight):
+            words = CHANGED_WORDS.get(mark.partition(":")[0], "corrected")
+            counts[words] = counts.get(words, 0) + 1
     return changed
 
 
