@@ -94,7 +94,7 @@ def last_runs(store: Store) -> dict[tuple[str, str], Run]:
     return {(r["step"], r["query"]): Run(**dict(r)) for r in rows}
 
 
-def last_success(store: Store, step: str, query: str = "") -> Run | None:
+def success_recorded_last(store: Store, step: str, query: str = "") -> Run | None:
     """The success recorded last (the latest in fact, whatever its clock said)."""
     row = store.db.execute(
         "SELECT * FROM runs WHERE step = ? AND query = ? AND status = 'ok' ORDER BY id DESC LIMIT 1", (step, query)
@@ -102,7 +102,7 @@ def last_success(store: Store, step: str, query: str = "") -> Run | None:
     return Run(**dict(row)) if row else None
 
 
-def latest_success(store: Store, step: str, query: str, now: datetime) -> Run | None:
+def success_started_last(store: Store, step: str, query: str, now: datetime) -> Run | None:
     """The success that started last by the clock, leaving out any that started after ``now``: how long ago
     the step last worked. A run whose clock was set back is recorded after (by id) runs it seems to predate,
     and one whose clock ran ahead would seem to have worked in the future."""

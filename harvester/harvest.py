@@ -42,8 +42,8 @@ from typing import Protocol
 from corpus.article import Article
 from corpus.errors import ConfigError, HarvestError, InputError, OihwatchError
 from corpus.runs import (
-    clock_behind, finish_run, finish_stopped, first_window_past, get_watermark, last_success, record_progress,
-    rewind_watermark, set_watermark, start_run,
+    clock_behind, finish_run, finish_stopped, first_window_past, get_watermark, record_progress, rewind_watermark,
+    set_watermark, start_run, success_recorded_last,
 )
 from corpus.store import Store, UpsertCounts
 from harvester.eutils_protocol import History, SearchResult
@@ -242,7 +242,7 @@ def sweep_from(store: Store, query: str, sweep_days: int, today: date) -> tuple[
     """Where the query's modification-date sweep starts if one is due today (else None), with a note when
     the clock looks wrong: the end of the last sweep, ``sweep_days`` after it; the first, ``sweep_days``
     back. A last sweep that ends after today is due now, from where the first sweep past today began."""
-    last = last_success(store, SWEEP, query)
+    last = success_recorded_last(store, SWEEP, query)
     if last is None:
         return today - timedelta(days=sweep_days), ""
     end = date.fromisoformat(last.window_end)

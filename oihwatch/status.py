@@ -9,7 +9,7 @@ no longer holds the write lock was killed: it shows as 'interrupted'.
 Moments recorded after 'now' (runs, the last digest's end, a watermark after NCBI's today) mean
 the clock ran ahead then or is behind now: each is a warning that starts "the clock looks wrong",
 and ``clock`` in ``--json`` lists them. How long ago a query was harvested is read from the
-success that started last by the clock, not in the future (``corpus.runs.latest_success``).
+success that started last by the clock, not in the future (``corpus.runs.success_started_last``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
-from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, latest_success, runs_after
+from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, success_started_last, runs_after
 from corpus.store import Store, iso_utc
 from corpus.tags import count_to_classify
 from harvester.windows import ncbi_today
@@ -233,7 +233,7 @@ def harvest_warnings(settings: Settings, store: Store, now: datetime, harvesting
     for query in settings.queries:
         if query.name in harvesting:
             continue
-        success = latest_success(store, "harvest", query.name, now)
+        success = success_started_last(store, "harvest", query.name, now)
         if success is None:
             watermark = get_watermark(store, query.name)
             found.append(f"query {query.name} has never been harvested: run 'oihwatch harvest'" if watermark is None else
