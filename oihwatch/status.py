@@ -224,12 +224,11 @@ def clock_problems(settings: Settings, store: Store, now: datetime) -> list[str]
 
 
 def harvest_warnings(settings: Settings, store: Store, now: datetime, harvesting: Collection[str] = ()) -> list[str]:
-    """A query never harvested, or not since a scheduled harvest passed (with the misfire grace), and a
-    harvest schedule that never fires. A query ``harvesting`` now (its run shows 'running') is on its
-    way: telling to run 'oihwatch harvest' would start a second writer that waits for the lock and fails."""
-    found = [] if next_fire_time(settings.schedule, "harvest", now) else [
-        f"harvest is never scheduled: schedule.harvest '{settings.schedule.harvest}' names no time that ever comes "
-        "(such as 30 February); correct it, e.g. '30 2 * * *'"]
+    """A query never harvested, or not since a scheduled harvest passed (with the misfire grace; a harvest
+    cron that never fires is refused when the config is loaded). A query ``harvesting`` now (its run shows
+    'running') is on its way: telling to run 'oihwatch harvest' would start a second writer that waits for
+    the lock and fails."""
+    found = []
     for query in settings.queries:
         if query.name in harvesting:
             continue

@@ -229,17 +229,6 @@ def test_a_back_dated_harvest_is_not_taken_for_the_latest_success(tmp_path):
         assert overdue(settings, store, NOW) == []
 
 
-def test_a_harvest_schedule_that_never_fires_is_a_warning_not_a_traceback(tmp_path):
-    settings, store, moment = harvest_site(tmp_path)
-    settings.schedule = settings.schedule.model_copy(update={"harvest": "0 0 30 2 *"})  # past the check of loading, which refuses it
-    with store:
-        harvested(store, moment, NOW - timedelta(days=3))
-        status = gather_status(settings, store, None, NOW)
-    assert status["next_runs"]["harvest"] is None
-    assert ("harvest is never scheduled: schedule.harvest '0 0 30 2 *' names no time that ever comes (such as "
-            "30 February); correct it, e.g. '30 2 * * *'") in status["warnings"]
-
-
 def test_moments_a_clock_running_ahead_recorded_are_each_a_warning_and_in_the_json(tmp_path):
     """One run seven weeks ahead: its harvest, watermark and digest lie in the future, and status said nothing."""
     settings, store, moment = harvest_site(tmp_path)
