@@ -13,6 +13,7 @@ so a new mark is warned about in one digest only.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -143,10 +144,20 @@ def record_digest(
     return record
 
 
+def mailbox_key(address: str) -> str:
+    """An address as deliveries and the config's recipients are matched: letter case aside, and a quoted local
+    part by what it quotes, so '"john..doe"@example.org' is the 'john..doe@example.org' that versions which
+    dropped the quotes recorded (a reader they served is not a newcomer to send the week's digest again)."""
+    local, at, domain = address.rpartition("@")
+    if len(local) >= 2 and local.startswith('"') and local.endswith('"'):
+        local = re.sub(r"\\(.)", r"\1", local[1:-1])
+    return f"{local}{at}{domain}".casefold()
+
+
 def unlisted(listed: Iterable[Delivery], addresses: Iterable[str]) -> list[str]:
-    """The ``addresses`` a digest has no delivery for, compared as the config compares them (letter case aside)."""
-    known = {d.recipient.casefold() for d in listed}
-    return [a for a in addresses if a.casefold() not in known]
+    """The ``addresses`` a digest has no delivery for (``mailbox_key``)."""
+    known = {mailbox_key(d.recipient) for d in listed}
+    return [a for a in addresses if mailbox_key(a) not in known]
 
 
 def add_deliveries(store: Store, digest_id: int, deliveries: Mapping[str, str], skipped: Iterable[str] = ()) -> None:

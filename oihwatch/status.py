@@ -18,7 +18,8 @@ from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 from corpus.errors import StorageError
-from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, success_started_last, runs_after
+from corpus.ledger import mailbox_key
+from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, runs_after, success_started_last
 from corpus.store import Store, iso_utc
 from corpus.tags import count_to_classify
 from harvester.windows import ncbi_today
@@ -51,12 +52,12 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
         "WHERE v.status = 'pending' ORDER BY d.period, v.recipient"
     ).fetchall()
     last_digest = db.execute("SELECT id, period, created FROM digests ORDER BY id DESC LIMIT 1").fetchone()
-    configured = {r.email.casefold() for r in settings.recipients}
+    configured = {mailbox_key(r.email) for r in settings.recipients}
     refused = [row for row in db.execute(  # each address as the last digest that tried it left it
         "SELECT d.period, v.recipient, v.error FROM deliveries v JOIN digests d ON d.id = v.digest_id "
         "WHERE v.status = 'refused' AND v.digest_id = (SELECT MAX(w.digest_id) FROM deliveries w "
         "WHERE w.recipient = v.recipient AND w.status != 'skipped') ORDER BY v.recipient"
-    ) if row["recipient"].casefold() in configured]  # one taken out of the config needs nothing more
+    ) if mailbox_key(row["recipient"]) in configured]  # one taken out of the config needs nothing more
     records = store.count_articles()
     status = {
         "config": str(settings.source),

@@ -38,7 +38,7 @@ from typing import Protocol
 
 from corpus.errors import ConfigError, DeliveryError, InputError, StorageError
 from corpus.ledger import (
-    Delivery, DigestRecord, add_deliveries, deliveries, find_digest, mark_delivered, mark_failed, mark_refused,
+    Delivery, DigestRecord, add_deliveries, deliveries, find_digest, mailbox_key, mark_delivered, mark_failed, mark_refused,
     owing_digests, record_digest, unlisted,
 )
 from corpus.runs import clock_behind
@@ -381,7 +381,7 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
     outcome.earlier_refused = [d.recipient for d in listed if d.status == "refused"]
     if not pending:
         return
-    configured = {r.email.casefold(): r for r in params.recipients}  # as the config compares them
+    configured = {mailbox_key(r.email): r for r in params.recipients}
     cid = chart_cid(record.period)
     at_data: dict[str, RecipientRefused] = {}  # refused for good at the end of DATA: settled once all were tried
     not_attempted = ""  # why the recipients after a send that stopped them all were not tried
@@ -390,11 +390,11 @@ def _deliver(store: Store, params: DigestParams, record: DigestRecord, digest: D
             connected.enter_context(transport)
         except DeliveryError as exc:  # no connection or no login: a failed attempt for each, so status says why
             for delivery in pending:
-                if delivery.recipient.casefold() in configured:
+                if mailbox_key(delivery.recipient) in configured:
                     mark_failed(store, record.id, delivery.recipient, str(exc))
             raise
         for delivery in pending:
-            recipient = configured.get(delivery.recipient.casefold())
+            recipient = configured.get(mailbox_key(delivery.recipient))
             if recipient is None:  # taken out of the config: never sent, and the period is not held up
                 mark_delivered(store, record.id, delivery.recipient, "dropped")
                 outcome.dropped.append(delivery.recipient)

@@ -9,6 +9,7 @@ import smtplib
 import pytest
 from click.testing import CliRunner
 
+from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import load_settings
 from reports.address import parse_address
@@ -78,3 +79,18 @@ def test_the_outbox_file_is_named_as_before_and_the_message_keeps_the_quotes(tmp
     (written,) = (tmp_path / "outbox").rglob('_john..doe_@example.org-*.eml')
     raw = written.read_bytes()
     assert f"\nTo: {JOHN}\n".encode() in raw and f"\nFrom: OIH <{SENDER}>\n".encode() in raw
+
+
+def test_a_reader_an_earlier_version_recorded_without_the_quotes_is_not_sent_the_week_again(tmp_path, shared_data):
+    """Versions that dropped the quotes recorded the delivery to 'john..doe@example.org': after an upgrade the
+    configured '"john..doe"@example.org' is that reader, served already, not a newcomer."""
+    config = quoted_config(tmp_path, shared_data)
+    assert CliRunner().invoke(cli, ["-c", str(config), "digest", "--send"]).exit_code == 0
+    with Store(tmp_path / "oihwatch.db") as store:
+        store.db.execute("UPDATE deliveries SET recipient = 'john..doe@example.org' WHERE recipient = ?", (JOHN,))
+    again = CliRunner().invoke(cli, ["-c", str(config), "digest", "--send"])
+    assert again.exit_code == 0, again.output
+    assert len(list((tmp_path / "outbox").rglob("*john..doe*.eml"))) == 1
+    with Store(tmp_path / "oihwatch.db") as store:
+        assert [r for r, in store.db.execute("SELECT recipient FROM deliveries WHERE recipient LIKE '%john..doe%'")] == [
+            "john..doe@example.org"]
