@@ -139,7 +139,8 @@ def recorded_digest(store: Store, period: str, since: date | None, zone: str) ->
     silently ignored. The day, not the moment: a digest recorded without ``--since`` starts when the
     one before it ended."""
     record = find_digest(store, period)
-    if record is not None and since is not None and since != local_day(record.since, zone):
+    # Its day in the schedule's zone, or the UTC day an earlier version recorded a --since at (its midnight).
+    if record is not None and since is not None and since not in (local_day(record.since, zone), date.fromisoformat(record.since[:10])):
         raise InputError(f"--since {since}: the {period} digest is already recorded for records first seen "
                          f"{local_day(record.since, zone)} to {local_day(record.until, zone)} and a recorded digest "
                          "never changes; leave out --since, or use it once the next digest is due")

@@ -143,6 +143,10 @@ def test_since_applies_to_a_new_digest_and_is_refused_for_a_recorded_one(config,
         assert f"digest is already recorded for records first seen {start} to {today}" in moved.stderr
     rerun = run(config, "--send", "--since", start, "--outbox", str(tmp_path / "out"))  # the same window: a rerun
     assert rerun.exit_code == 0 and "nothing sent" in rerun.output
+    with Store(config.parent / "oihwatch.db") as store:  # as versions that began --since at UTC midnight recorded it
+        store.db.execute("UPDATE digests SET since = ?", (f"{start}T00:00:00+00:00",))
+    rerun = run(config, "--send", "--since", start, "--outbox", str(tmp_path / "out"))
+    assert rerun.exit_code == 0 and "nothing sent" in rerun.output, rerun.output
 
 
 def test_a_digest_recorded_without_since_is_rerun_with_the_day_its_window_starts_on(config, tmp_path, monkeypatch):
