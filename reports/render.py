@@ -49,9 +49,21 @@ TEXT_WIDTH = 76
 def wrap(text: str, indent: str = "", first: str | None = None) -> str:
     """``text`` filled to ``TEXT_WIDTH`` columns, its first line after ``first`` (``indent`` when None), the
     others after ``indent``: continuation lines sit under their item. A word longer than a line (a URL, a
-    DOI) is never broken, nor at its hyphens: it takes a line of its own, and its link still works."""
-    return textwrap.fill(text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent,
-                         break_long_words=False, break_on_hyphens=False)
+    DOI) is never broken, nor at its hyphens: it takes a line of its own, and its link still works; nor is a
+    ``whole`` phrase (a tag's label and confidence)."""
+    filled = textwrap.fill(text, TEXT_WIDTH, initial_indent=indent if first is None else first, subsequent_indent=indent,
+                           break_long_words=False, break_on_hyphens=False)
+    return filled.replace(_GLUE, " ")
+
+
+# What ``whole`` joins a phrase's words with, so that ``wrap`` reads it as one word: a private-use character
+# no text of PubMed's holds (a no-break space may be in a title), written back as a space once filled.
+_GLUE = "\ue000"
+
+
+def whole(phrase: str) -> str:
+    """``phrase`` as one word for ``wrap``: 'Ketamine and NMDA antagonists (likely)' stays on one line."""
+    return phrase.replace(" ", _GLUE)
 
 
 _NOTICE_PMID = re.compile(r"PMID (\d+)")
@@ -99,7 +111,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(full_stop=full_stop, wrap=wrap, pmid_links=pmid_links)
+    env.filters.update(full_stop=full_stop, wrap=wrap, whole=whole, pmid_links=pmid_links)
     return env
 
 

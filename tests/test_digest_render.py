@@ -164,6 +164,11 @@ def test_the_text_part_reads_at_76_columns_and_no_link_is_broken(shared_data, tm
         item = next(item for item in digest.items if item.pmid == pubmed[1])
         assert f"* {item.title} " in words(block) and f"Key finding: {item.key_finding} PubMed: " in words(block)
         assert f"  PubMed: {item.url}\n" in block + "\n" and (not item.doi or f"{item.doi_url}\n" in block + "\n")
+    tag_lines = [line for block in items for line in block.splitlines() if " | " in line or line.endswith(")")]
+    for item in digest.items:  # a tag's label and confidence are read together, never split over two lines
+        for tag in item.tags:
+            said = f"{tag.label} ({tag.confidence})"
+            assert any(said in line for line in tag_lines) or not any(f"{item.url}" in block for block in items), said
     legend = text.split("\n-- \n")[1]
     assert words(legend).startswith("Key findings are sentences quoted from each abstract, not summaries. Topics come")
     assert max(len(line) for line in legend.splitlines()) > 66  # filled, not cut short
