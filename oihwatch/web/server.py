@@ -26,6 +26,9 @@ from pathlib import Path
 
 from corpus.errors import InputError, StorageError
 
+# Overrides of Datasette's templates (their blocks only): page titles that name the saved query or the paper.
+TEMPLATES = Path(__file__).with_name("templates")
+
 SETTINGS = {
     "sql_time_limit_ms": 2000,  # a runaway query from a visitor cannot hog the server
     # Datasette's topics (array) facet copies every row, abstracts included: 460 ms at 100,000 records,
@@ -185,7 +188,8 @@ def make_datasette(snapshot: Path, topics: Mapping[str, str]):
         if not pm.is_registered(plugin):
             pm.register(plugin, name=plugin_name)
     name = view_name(snapshot)
-    datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(name, topics, snapshot_taken(snapshot)), settings=SETTINGS)
+    datasette = Datasette(immutables=[str(snapshot)], metadata=metadata(name, topics, snapshot_taken(snapshot)), settings=SETTINGS,
+                          template_dir=str(TEMPLATES))
     # Datasette names a database after its file; the view's name leaves out the PID.
     database = datasette.databases[snapshot.stem]
     datasette.remove_database(snapshot.stem)
