@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +85,12 @@ def build_research_store(shared_data: Path, path: Path) -> Store:
     store.upsert_articles(articles)
     save_classifications(store, [stand_in_classification(a) for a in articles if a.abstract])
     return store
+
+
+def copy_store(source: Path, target: Path) -> Path:
+    """A copy of the corpus at ``source`` at ``target`` (SQLite's backup: whole, whatever its write-ahead log holds)."""
+    with sqlite3.connect(source) as original, sqlite3.connect(target) as copy:
+        original.backup(copy)
+    original.close()
+    copy.close()
+    return target

@@ -65,6 +65,13 @@ def served(datasette) -> Iterator[str]:
         sock.close()
 
 
+@contextlib.contextmanager
+def view_client(snapshot: Path) -> Iterator[httpx.Client]:
+    """An HTTP client of the web view of ``snapshot``, served on loopback."""
+    with served(make_datasette(snapshot, TOPICS)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        yield client
+
+
 @pytest.fixture(scope="module")
 def base_url(snapshot: Path) -> Iterator[str]:
     with served(make_datasette(snapshot, TOPICS)) as url:

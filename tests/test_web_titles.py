@@ -17,10 +17,10 @@ pytest.importorskip("datasette")
 
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.metadata import saved_queries  # noqa: E402
-from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
+from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
-from test_serve import TOPICS, VIEW, served  # noqa: E402
+from test_serve import TOPICS, VIEW, view_client  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def snapshot(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def client(snapshot: Path) -> Iterator[httpx.Client]:
-    with served(make_datasette(snapshot, TOPICS)) as url, httpx.Client(base_url=url, timeout=60) as c:
+    with view_client(snapshot) as c:
         yield c
 
 

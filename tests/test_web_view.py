@@ -27,10 +27,10 @@ from corpus.store import Store  # noqa: E402
 from corpus.tags import RELEVANCE, Classification, TopicScore, save_classifications, set_label  # noqa: E402
 from oihwatch.web.cells_plugin import doi_link  # noqa: E402
 from oihwatch.web.metadata import snapshot_taken  # noqa: E402
-from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
+from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
-from research_corpus import RETRACTED_PMID  # noqa: E402
-from test_serve import TOPICS, VIEW, served  # noqa: E402
+from research_corpus import RETRACTED_PMID, copy_store  # noqa: E402
+from test_serve import TOPICS, VIEW, view_client  # noqa: E402
 
 
 # Papers of the research corpus given notices, with what the view says of them (the CSV export's words).
@@ -60,10 +60,7 @@ class ViewCorpus(NamedTuple):
 def view_corpus(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> ViewCorpus:
     """A copy of the research corpus in which three papers of its own have notices (``NOTICES``)."""
     path = tmp_path_factory.mktemp("view") / "corpus.db"
-    source, copy = sqlite3.connect(research_store_path), sqlite3.connect(path)
-    source.backup(copy)
-    source.close()
-    copy.close()
+    copy_store(research_store_path, path)
     with Store(path) as store:
         plain = [a.pmid for a in store.iter_articles(with_xml=False) if not a.links and a.abstract and not a.retracted]
         noticed, tagged = dict(zip(NOTICES, plain)), dict(zip(TAGGED, plain[len(NOTICES):]))
@@ -86,7 +83,7 @@ def snapshot(view_corpus: ViewCorpus) -> Path:
 
 @pytest.fixture(scope="module")
 def client(snapshot: Path) -> Iterator[httpx.Client]:
-    with served(make_datasette(snapshot, TOPICS)) as url, httpx.Client(base_url=url, timeout=60) as c:
+    with view_client(snapshot) as c:
         yield c
 
 
