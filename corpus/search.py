@@ -30,7 +30,7 @@ import difflib
 import functools
 import re
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from contextlib import closing
 from dataclasses import dataclass
 
@@ -149,53 +149,128 @@ class Hit:
 def fts_query(text: str) -> str:
     """The user's query as FTS5 syntax: punctuated words become phrases, '-word' becomes NOT word, fields are checked.
 
+    Read in two steps, token by token so that the first error typed is the one reported: ``_tokens``
+    reads what was typed, ``_Expression`` places each token in the FTS5 expression.
     Raises ``InputError`` for an empty query, an unterminated phrase, an unknown field, an unknown
     PubMed tag or one with no field here, FTS5 syntax that would be read as words (``NEAR(...)``,
     ``{title abstract}:``, ``ket*amine``, an unclosed ``[tiab``), a NOT or -word with nothing before it
     to leave out of, or operator misuse FTS5 refuses ("ketamine AND", "(ketamine").
     """
-    parts = []
-    run: list[str] = []  # the unquoted words, as typed, that end ``parts``: a tag after the last applies to them all
-    left_out = False  # ``parts`` ends with a -word: FTS5 reads 'a NOT b c' as 'a NOT (b AND c)', so an AND goes after it
+    expression = _Expression()
+    for token in _tokens(text):
+        expression.add(token)
+    translated = expression.text()
+    _check_syntax(text, translated)
+    return translated
+
+
+@dataclass(frozen=True)
+class _Token:
+    """A word, "phrase", operator or parenthesis as typed, with the '-', field: and PubMed tag around it."""
+
+    typed: str  # all of it, for messages: '-title:ketamine'
+    minus: bool  # a '-' before it, or after its field: ('title:-rat'), leaves it out
+    field: str | None  # one of FTS_COLUMNS
+    term: str  # the word, "phrase", operator or parenthesis itself
+    tag: str | None  # the PubMed tag after it, between its brackets
+    before_group: bool  # a '(' follows it: 'NEAR(' is FTS5's proximity operator
+
+    @property
+    def syntax(self) -> bool:
+        """An operator or a parenthesis: FTS5 reads it as it is."""
+        return self.term in OPERATORS or self.term in ("(", ")")
+
+    @property
+    def plain(self) -> bool:
+        """An unquoted word alone: PubMed reads a run of them before a tag as one phrase."""
+        return not self.minus and not self.field and not self.term.startswith('"') and not self.syntax
+
+    def fts_term(self) -> str:
+        """The term as FTS5 reads it: as typed, or a word holding punctuation as a "phrase" (``_word``).
+
+        Raises ``InputError`` for a phrase with no closing quote, and for what ``_word`` refuses.
+        """
+        if self.term.startswith('"'):
+            phrase = self.term.removesuffix("*")  # '"opioid induc"*': FTS5's prefix phrase
+            if len(phrase) == 1 or not phrase.endswith('"'):
+                raise InputError(f"the phrase {self.term!r} has no closing quote; {SYNTAX_HELP}")
+            return self.term
+        return self.term if self.syntax else _word(self.term, self.before_group)
+
+
+def _tokens(text: str) -> Iterator[_Token]:
+    """The query's tokens, read one at a time so that an error is met where it was typed.
+
+    Raises ``InputError`` for what no token can hold: a field: that is no column, a tag after nothing.
+    """
     for match in _TOKEN.finditer(text):
-        field, token, stray, tag = match.group("field", "term", "stray", "tag")
-        minus = match.group("minus") or match.group("minus_after")
+        field, stray = match.group("field", "stray")
         if field and field not in FTS_COLUMNS:
             raise InputError(f"unknown search field {field!r}; fields are {', '.join(FTS_COLUMNS)}; {SYNTAX_HELP}")
         if stray is not None:
             _check_tag_known(stray, None)
-            raise InputError(f"PubMed's field tag [{' '.join(stray.split())}] must follow a word or \"phrase\", as in ketamine[tiab]; "
+            raise InputError(f"PubMed's field tag {_typed_tag(stray)} must follow a word or \"phrase\", as in ketamine[tiab]; "
                              f"{SYNTAX_HELP}")
-        if minus or token == "NOT":
-            if minus and parts and parts[-1] == "AND":
-                parts.pop()  # 'ketamine AND -rat' is 'ketamine NOT rat'
-            _check_left_out_of(parts, match.group(0).strip())
-            if minus:
-                parts.append("NOT")
-        plain = not minus and not field and not token.startswith('"') and token not in OPERATORS and token not in ("(", ")")
-        if token.startswith('"'):
-            phrase = token.removesuffix("*")  # '"opioid induc"*': FTS5's prefix phrase
-            if len(phrase) == 1 or not phrase.endswith('"'):
-                raise InputError(f"the phrase {token!r} has no closing quote; {SYNTAX_HELP}")
-        elif token not in OPERATORS and token not in ("(", ")"):
-            token = _word(token, before_group=_GROUP_NEXT.match(text, match.end()) is not None)
-        if tag is not None:
-            _check_tag_known(tag, match.group("term"))
-            if plain and run:  # 'opioid induced hyperalgesia[tiab]': PubMed reads the words before a tag as one phrase
-                token = _phrase([*run, match.group("term")], tag)
-                del parts[-len(run):]
-            field = _tag_field(tag, token, field)
-        run = [*run, match.group("term")] if plain and tag is None else []
-        part = f"{field}:{token}" if field else token
-        if parts and _ends_operand(parts[-1]) and _starts_operand(part) and (left_out or parts[-1] == ")" or part.endswith("(")):
-            parts.append("AND")  # 'ketamine (morphine OR pain)': FTS5 reads two words as both, not a word and a group
-        parts.append(part)
-        left_out = bool(minus) and not part.endswith("(")  # a left-out (group) ends at its ')'
-    if not parts:
-        raise InputError(f"the search query is empty; {SYNTAX_HELP}")
-    translated = " ".join(parts)
-    _check_syntax(text, translated)
-    return translated
+        minus = match.group("minus") or match.group("minus_after")
+        yield _Token(match.group(0).strip(), bool(minus), field, match.group("term"), match.group("tag"),
+                     before_group=_GROUP_NEXT.match(text, match.end()) is not None)
+
+
+class _Expression:
+    """The FTS5 expression, assembled token by token: what goes before a token (NOT, AND) and whether it
+    joins a tagged phrase depend on what the expression ends with."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.run: list[str] = []  # the unquoted words, as typed, that end ``parts``: a tag after the last applies to them all
+        self.left_out = False  # ``parts`` ends with a -word: FTS5 reads 'a NOT b c' as 'a NOT (b AND c)', so an AND goes after it
+
+    def add(self, token: _Token) -> None:
+        """Append ``token`` in FTS5 syntax, after the NOT its '-' stands for or the AND FTS5 needs before it."""
+        if token.minus or token.term == "NOT":  # checked before the term itself: '-ket*amine' first is refused as first
+            self._leave_out(token)
+        part = self._operand(token)
+        self.run = [*self.run, token.term] if token.plain and token.tag is None else []
+        if self._needs_and(part):
+            self.parts.append("AND")  # 'ketamine (morphine OR pain)': FTS5 reads two words as both, not a word and a group
+        self.parts.append(part)
+        self.left_out = token.minus and not part.endswith("(")  # a left-out (group) ends at its ')'
+
+    def text(self) -> str:
+        """The expression, which FTS5 cannot run empty: raises ``InputError`` when nothing was typed."""
+        if not self.parts:
+            raise InputError(f"the search query is empty; {SYNTAX_HELP}")
+        return " ".join(self.parts)
+
+    def _leave_out(self, token: _Token) -> None:
+        """Check that a NOT or -word has something before it to leave out of, and write the '-' as NOT."""
+        if token.minus and self.parts and self.parts[-1] == "AND":
+            self.parts.pop()  # 'ketamine AND -rat' is 'ketamine NOT rat'
+        _check_left_out_of(self.parts, token.typed)
+        if token.minus:
+            self.parts.append("NOT")
+
+    def _operand(self, token: _Token) -> str:
+        """The token's term after its field, or after the field its PubMed tag names."""
+        term, field = token.fts_term(), token.field
+        if token.tag is not None:
+            term, field = self._tagged(token.tag, token, term)
+        return f"{field}:{term}" if field else term
+
+    def _tagged(self, tag: str, token: _Token, term: str) -> tuple[str, str | None]:
+        """The term a PubMed ``tag`` applies to, and its field: as in PubMed, the unquoted words before a
+        tag make one phrase with the word it follows ('opioid induced hyperalgesia[tiab]')."""
+        _check_tag_known(tag, token.term)
+        if token.plain and self.run:
+            term = _phrase([*self.run, token.term], tag)
+            del self.parts[-len(self.run):]
+        return term, _tag_field(tag, term, token.field)
+
+    def _needs_and(self, part: str) -> bool:
+        """FTS5 joins a (group) to its neighbours, and a -word to what follows it, only with an explicit AND."""
+        if not self.parts or not _ends_operand(self.parts[-1]) or not _starts_operand(part):
+            return False
+        return self.left_out or self.parts[-1] == ")" or part.endswith("(")
 
 
 def _check_left_out_of(parts: list[str], typed: str) -> None:
