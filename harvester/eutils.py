@@ -4,6 +4,9 @@ Every request waits for the process-wide rate limiter, carries ``tool``/``email`
 and is retried (``harvester.retry``) on 429, 5xx, timeouts, dropped connections, truncated or
 HTML bodies and ``<ERROR>`` inside a 200, honouring ``Retry-After``; after the retry budget a
 ``HarvestError`` says so. A 4xx other than 429 is our request's fault and fails at once.
+Each answer must arrive whole within ``timeout``: httpx bounds each read, not the whole
+answer, and a server or proxy that sends a byte a second would hold the harvest (and the
+corpus lock) for ever.
 
 The API key is a URL parameter and httpx logs URLs, so the key is scrubbed from httpx's and
 httpcore's log records here, from every answer before it is read (NCBI may echo the key in
@@ -105,6 +108,7 @@ class EutilsClient:
         self.base_url = base_url.rstrip("/") + "/"
         self.tool, self.email = tool, email
         self._api_key = api_key or None
+        self.timeout = timeout  # seconds for a whole answer; httpx's own timeout bounds each read within it
         self.policy = RetryPolicy(budget=retry_budget)
         self.limiter = limiter or shared_limiter(ncbi_rate(self._api_key is not None))
         self.clock, self.sleep, self.rng = clock, sleep, rng or random.Random()
@@ -172,14 +176,10 @@ class EutilsClient:
         longer match the secret when the message is redacted."""
         self.limiter.acquire()
         self.requests_sent += 1
-        url = self.base_url + request.path
         try:
-            if request.method == "POST":
-                response = self._http.post(url, data=dict(request.params))
-            else:
-                response = self._http.get(url, params=request.params)
+            status, body, encoding = self._exchange(request)
         except httpx.TimeoutException:
-            raise TransientError(f"no answer within {self._http.timeout.read}s") from None
+            raise TransientError(f"no answer within {self.timeout:g}s") from None
         except httpx.ConnectError as exc:
             if _unknown_host(exc):  # a typo in base_url or no DNS at all: waiting will not fix it
                 host = httpx.URL(self.base_url).host
@@ -192,16 +192,33 @@ class EutilsClient:
         except (httpx.InvalidURL, UnicodeError) as exc:  # 'http://a..b/': a host name no resolver can be asked for
             raise HarvestError(f"ncbi.base_url {self.base_url} is not a usable address ({exc}); "
                                "check it (or $OIHWATCH_NCBI_BASE_URL)") from None
-        status = response.status_code
-        if status == 429 or status >= 500:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise TransientError(f"HTTP {status} from {request.endpoint}", retry_after)
-        if 300 <= status < 400:
-            raise HarvestError(self._redirected(request, response))
         if status != 200:
-            excerpt = " ".join(self._redact(response.text).split())[:200]
+            excerpt = " ".join(self._redact(body.decode(encoding, errors="replace")).split())[:200]
             raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else ""))
-        return response.content.replace(self._api_key.encode(), MASK.encode()) if self._api_key else response.content
+        return body.replace(self._api_key.encode(), MASK.encode()) if self._api_key else body
+
+    def _exchange(self, request: Request) -> tuple[int, bytes, str]:
+        """The status, body and charset of one exchange; a 429, 5xx or redirect ends it before its body is read.
+
+        httpx's timeout bounds each read, and so the wait for the status line; the body is read in
+        chunks until ``timeout`` has passed since the request went out, then given up as a timeout.
+        That deadline is on ``time.monotonic``, not the injected clock: it bounds time on the wire,
+        which the clock of the retry back-off (a fake one in tests) does not see."""
+        deadline = time.monotonic() + self.timeout
+        payload = {"data": dict(request.params)} if request.method == "POST" else {"params": request.params}
+        with self._http.stream(request.method, self.base_url + request.path, **payload) as response:
+            status = response.status_code
+            if status == 429 or status >= 500:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                raise TransientError(f"HTTP {status} from {request.endpoint}", retry_after)
+            if 300 <= status < 400:
+                raise HarvestError(self._redirected(request, response))
+            chunks = []
+            for chunk in response.iter_bytes():
+                if time.monotonic() > deadline:
+                    raise TransientError(f"answer still arriving after {self.timeout:g}s")
+                chunks.append(chunk)
+            return status, b"".join(chunks), response.encoding or "utf-8"
 
     def _redirected(self, request: Request, response: httpx.Response) -> str:
         """What to set ``ncbi.base_url`` to when NCBI redirects (http:// to https://, usually). The redirect
