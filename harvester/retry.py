@@ -7,7 +7,9 @@ test that injects ``sleep`` would never see the budget run out. This loop takes 
 Backoff is exponential with "equal jitter" (half the delay fixed, half random), so many
 clients that failed together do not come back together; a server's ``Retry-After`` wins
 when it sends one. When the next wait would pass the budget the loop stops with a
-``HarvestError`` that names what failed, how often, and what to do.
+``HarvestError`` that names what failed, how often, and what to do. When the wait the server
+asked for is what passes the budget, the message says so and how long: the loop may stop at
+the first answer, and 'failed over 0s, NCBI may be down' would not tell what happened.
 """
 
 from __future__ import annotations
@@ -70,12 +72,19 @@ def call_with_retries(
             delay = exc.retry_after if exc.retry_after is not None else policy.backoff(failures, rng)
             elapsed = clock() - started
             if elapsed + delay > policy.budget:
-                raise HarvestError(
-                    f"{what} failed {failures} times over {elapsed:.0f}s (last: {exc}); "
-                    f"NCBI may be down or rate-limiting us: try again later (retry budget ncbi.retry_budget = {policy.budget:g}s)"
-                ) from None
+                raise HarvestError(_given_up(what, failures, elapsed, exc, policy)) from None
             logger.warning("%s failed (%s); retry %d in %.1fs", what, exc, failures, delay)
             sleep(delay)
+
+
+def _given_up(what: str, failures: int, elapsed: float, exc: TransientError, policy: RetryPolicy) -> str:
+    """Why the retries of ``what`` stopped after its last failure, ``exc``, and what to do."""
+    failed = f"{what} failed once ({exc})" if failures == 1 else f"{what} failed {failures} times over {elapsed:.0f}s (last: {exc})"
+    budget = f"ncbi.retry_budget = {policy.budget:g}s"
+    if exc.retry_after is not None:
+        return (f"{failed}; NCBI asked to wait {exc.retry_after:.0f}s before the next request (Retry-After), "
+                f"more than is left of the retry budget ({budget}): run again after that wait")
+    return f"{failed}; NCBI may be down or rate-limiting us: try again later (retry budget {budget})"
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
