@@ -37,7 +37,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from corpus.article import Article
 from corpus.errors import ConfigError, HarvestError, InputError, OihwatchError
@@ -60,6 +60,10 @@ from harvester.windows import (
 
 logger = logging.getLogger(__name__)
 HARVEST, SWEEP = "harvest", "sweep"
+# Requests by PMID for records an efetch answer left out, before the window fails: NCBI's mirrors
+# can disagree for a moment, but one that keeps leaving a record out will not be talked round.
+REFETCHES = 3
+T = TypeVar("T")
 
 
 class QuerySpec(Protocol):
@@ -118,6 +122,14 @@ class ProgressUpdate:
 
 
 Progress = Callable[[ProgressUpdate], None]
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """The records of one fetch that were asked for, and the PMIDs asked for that NCBI did not return."""
+
+    articles: list[Article]
+    missing: list[str]
 
 
 class Stopped(KeyboardInterrupt):
@@ -320,7 +332,8 @@ class _Job:
         the storing would otherwise add to the wait the rate limit imposes. The fetches stay in this
         (the main) thread, where Ctrl-C stops one at once, even in the back-off of its retries, and
         nothing more goes to NCBI; leaving the ``with`` block waits only for the commit under way,
-        so every batch fetched before the interruption is kept.
+        so every batch fetched before the interruption is kept. A batch NCBI would not complete is
+        committed as far as it came, and fails the window before the watermark moves.
         """
         advance = self.step == HARVEST and extends_coverage(window, _watermark_date(self.store, self.query.name), self.options.start)
         batches = list(self._batches(search))
@@ -328,10 +341,15 @@ class _Job:
             set_watermark(self.store, self.query.name, str(window.end))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="commit") as committer:
             committing: Future[None] | None = None
-            for number, fetch in enumerate(batches, 1):
-                articles = _fetch_behind(fetch, committing, self.stop)
-                moves_watermark = number == len(batches) and advance
-                committing = committer.submit(self._commit, articles, window, moves_watermark, result)
+            for number, (pmids, fetch) in enumerate(batches, 1):
+                batch = _fetch_behind(lambda: self._fetch_asked(fetch, pmids), committing, self.stop)
+                moves_watermark = number == len(batches) and advance and not batch.missing
+                committing = committer.submit(self._commit, batch.articles, window, moves_watermark, result)
+                if batch.missing:
+                    committing.result()
+                    raise HarvestError(f"efetch did not return {len(batch.missing)} of the {len(pmids)} records asked for "
+                                       f"({_pmids(batch.missing)}), after asking {REFETCHES} more times by PMID; "
+                                       "try again later")
             if committing is not None:
                 committing.result()
 
@@ -349,9 +367,10 @@ class _Job:
                 set_watermark(self.store, self.query.name, str(window.end))
         result.counts += counts
 
-    def _batches(self, search: SearchResult) -> Iterator[Callable[[], list[Article]]]:
-        """Fetches to make: pages of the history server when every hit is wanted, else the wanted PMIDs
-        (a harvest skips those stored as PubMed's record; a copy from another file is replaced)."""
+    def _batches(self, search: SearchResult) -> Iterator[tuple[list[str], Callable[[], list[Article]]]]:
+        """Fetches to make, each with the PMIDs it asks for: pages of the history server when every hit is
+        wanted, else the wanted PMIDs (a harvest skips those stored as PubMed's record; a copy from
+        another file is replaced). A search that is paged listed every hit (no more than ``max_hits``)."""
         size = self.options.batch_size
         wanted = list(search.pmids)
         if self.step == HARVEST:
@@ -360,10 +379,41 @@ class _Job:
         if search.history is not None and len(wanted) == search.count:
             history = search.history
             for start in range(0, search.count, size):
-                yield lambda start=start: self.client.fetch_page(history, start, min(size, search.count - start))
+                page = wanted[start:start + size]
+                yield page, lambda start=start, count=len(page): self.client.fetch_page(history, start, count)
         else:
             for start in range(0, len(wanted), size):
-                yield lambda chunk=wanted[start:start + size]: self.client.fetch_pmids(chunk)
+                chunk = wanted[start:start + size]
+                yield chunk, lambda chunk=chunk: self.client.fetch_pmids(chunk)
+
+    def _fetch_asked(self, fetch: Callable[[], list[Article]], pmids: list[str]) -> _Batch:
+        """``fetch()``'s records of ``pmids``, asking up to ``REFETCHES`` more times by PMID for those it left out.
+
+        NCBI can answer with as many records as asked for but not the ones asked for: one twice, one
+        nobody asked for, or a history page served after the search's list there shifted. Each passed
+        a count of the records, and the record left out was lost for good behind the watermark.
+        """
+        articles = self._asked(fetch(), pmids)
+        missing = _missing(articles, pmids)
+        for _ in range(REFETCHES):
+            if not missing:
+                break
+            logger.warning("query %s: efetch left out %d of the %d records asked for (%s); asking for them by PMID",
+                           self.query.name, len(missing), len(pmids), _pmids(missing))
+            self.stop.check()
+            articles += self._asked(self.client.fetch_pmids(missing), missing)
+            missing = _missing(articles, pmids)
+        return _Batch(articles, missing)
+
+    def _asked(self, articles: list[Article], pmids: list[str]) -> list[Article]:
+        """The ``articles`` of ``pmids``. Any other is left out, with a warning: the query's search did not list it
+        here, so storing it would put in the corpus (and a digest) a record the query may not find at all."""
+        asked = set(pmids)
+        others = sorted({article.pmid for article in articles} - asked)
+        if others:
+            logger.warning("query %s: efetch returned %d record(s) not asked for (%s); not stored",
+                           self.query.name, len(others), _pmids(others))
+        return [article for article in articles if article.pmid in asked]
 
     def _warn(self, warnings: tuple[str, ...]) -> None:
         for warning in warnings:
@@ -372,7 +422,7 @@ class _Job:
                 logger.warning("query %s: PubMed says %s", self.query.name, warning)
 
 
-def _fetch_behind(fetch: Callable[[], list[Article]], committing: Future[None] | None, stop: Stop) -> list[Article]:
+def _fetch_behind(fetch: Callable[[], T], committing: Future[None] | None, stop: Stop) -> T:
     """``fetch()`` (unless ``stop`` is set) while the batch before is ``committing``, then wait for that commit.
 
     A failed commit (a full disk, a locked file) is raised even when the fetch failed too (NCBI
@@ -386,6 +436,18 @@ def _fetch_behind(fetch: Callable[[], list[Article]], committing: Future[None] |
     finally:
         if committing is not None:
             committing.result()
+
+
+def _missing(articles: list[Article], pmids: list[str]) -> list[str]:
+    """The ``pmids`` none of ``articles`` holds, in their order."""
+    have = {article.pmid for article in articles}
+    return [pmid for pmid in pmids if pmid not in have]
+
+
+def _pmids(pmids: list[str], shown: int = 5) -> str:
+    """'PMID 1, 2, 3, 4, 5 and 7 more': a few PMIDs for a log line or an error, never thousands."""
+    more = f" and {len(pmids) - shown} more" if len(pmids) > shown else ""
+    return f"PMID {', '.join(pmids[:shown])}{more}"
 
 
 def _watermark_date(store: Store, query: str) -> date | None:
