@@ -320,7 +320,8 @@ class Store:
         """Insert new records, replace revised ones, leave identical ones untouched.
 
         A record whose ``revised`` date is older than the stored one never replaces
-        it (an old file ingested after a harvest must not roll a record back). A record stored
+        it (an old file ingested after a harvest must not roll a record back), nor does an earlier
+        version of the PMID (``<PMID Version="2">``) replace a later one (``_rolls_back``). A record stored
         without a create date (from a CSV, RIS or JSONL file) is first seen when a copy with one
         comes: the digest takes records by first-seen and create date, and could not tell before.
         Nor does a copy from a CSV, RIS or JSONL file replace a record that came as
@@ -346,7 +347,8 @@ class Store:
         content = content_json(article.to_dict())
         fingerprint = content_fingerprint(content)
         row = self.db.execute(
-            "SELECT rowid, fingerprint, revised, created, first_seen, deleted, raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
+            "SELECT rowid, fingerprint, revised, json_extract(data, '$.version') AS version, created, first_seen, deleted, "
+            "raw_xml != '' AS from_pubmed FROM articles WHERE pmid = ?",
             (article.pmid,),
         ).fetchone()
         if row is not None and _keeps_row(row, article, fingerprint):
@@ -481,7 +483,7 @@ class Store:
 def kept_copy(held: Article, later: Article) -> Article:
     """Of two copies of one record met in this order, the one the store keeps: ``later``, unless
     storing it over ``held`` would roll the record back."""
-    return held if _rolls_back(later, held.revised, bool(held.raw_xml)) else later
+    return held if _rolls_back(later, held.version, held.revised, bool(held.raw_xml)) else later
 
 
 def _keeps_row(row: sqlite3.Row, article: Article, fingerprint: str) -> bool:
@@ -489,13 +491,24 @@ def _keeps_row(row: sqlite3.Row, article: Article, fingerprint: str) -> bool:
     older copy, or any copy of a deleted record but a later revision of PubMed's own."""
     if row["deleted"]:
         return not (article.raw_xml and article.revised > row["revised"])
-    return row["fingerprint"] == fingerprint or _rolls_back(article, row["revised"], row["from_pubmed"])
+    return row["fingerprint"] == fingerprint or _rolls_back(article, row["version"], row["revised"], row["from_pubmed"])
 
 
-def _rolls_back(article: Article, revised: str, from_pubmed: bool) -> bool:
-    """Whether ``article`` is older than a copy revised on ``revised`` (PubMed's XML when
-    ``from_pubmed``): an earlier revision, or a CSV/RIS/JSONL copy of PubMed's record."""
-    return bool(article.revised and article.revised < revised) or (from_pubmed and not article.raw_xml)
+def _rolls_back(article: Article, version: int, revised: str, from_pubmed: bool) -> bool:
+    """Whether ``article`` is older than a copy of the PMID's ``version`` revised on ``revised``
+    (PubMed's XML when ``from_pubmed``): a CSV/RIS/JSONL copy of PubMed's record, an earlier
+    version of the PMID, or an earlier revision of the same version.
+
+    NLM versions a few records (``<PMID Version="2">``): each version is a citation of its own,
+    with its own DateRevised, and PubMed shows the latest under the PMID. So the version is
+    compared before the date: a later version replaces an earlier one, and an earlier one,
+    revised on the same day or after, never replaces a later one. The version is kept in the
+    stored ``data``; a copy that cannot say its version (CSV, RIS, MEDLINE) counts as version 1."""
+    if from_pubmed and not article.raw_xml:
+        return True
+    if article.version != version:
+        return article.version < version
+    return bool(article.revised and article.revised < revised)
 
 
 def _primary_code(exc: sqlite3.DatabaseError) -> int | None:
