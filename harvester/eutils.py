@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 _HTTP_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2")
 _KEY_IN_URL = re.compile(r"(api_key=)[^&\s'\"]+")
+_INVALID_KEY = re.compile(r"API key invalid", re.IGNORECASE)  # NCBI's 400: {"error":"API key invalid","api-key":…}
 
 
 class _RedactKey(logging.Filter):
@@ -193,8 +194,7 @@ class EutilsClient:
             raise HarvestError(f"ncbi.base_url {self.base_url} is not a usable address ({exc}); "
                                "check it (or $OIHWATCH_NCBI_BASE_URL)") from None
         if status != 200:
-            excerpt = " ".join(self._redact(body.decode(encoding, errors="replace")).split())[:200]
-            raise HarvestError(f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else ""))
+            raise HarvestError(self._refused(request, status, self._redact(body.decode(encoding, errors="replace"))))
         return body.replace(self._api_key.encode(), MASK.encode()) if self._api_key else body
 
     def _exchange(self, request: Request) -> tuple[int, bytes, str]:
@@ -219,6 +219,15 @@ class EutilsClient:
                     raise TransientError(f"answer still arriving after {self.timeout:g}s")
                 chunks.append(chunk)
             return status, b"".join(chunks), response.encoding or "utf-8"
+
+    def _refused(self, request: Request, status: int, text: str) -> str:
+        """What NCBI's refusal says, and what to do when it is of the API key (``text`` is redacted).
+        The key comes from $NCBI_API_KEY only (``oihwatch.config``), so that is what to fix."""
+        if self._api_key and _INVALID_KEY.search(text):
+            return (f"NCBI {request.endpoint} answered 'API key invalid' (HTTP {status}): the NCBI API key in $NCBI_API_KEY "
+                    "is not valid; fix it, or unset NCBI_API_KEY to harvest without one")
+        excerpt = " ".join(text.split())[:200]
+        return f"NCBI {request.endpoint} refused the request (HTTP {status})" + (f": {excerpt}" if excerpt else "")
 
     def _redirected(self, request: Request, response: httpx.Response) -> str:
         """What to set ``ncbi.base_url`` to when NCBI redirects (http:// to https://, usually). The redirect

@@ -100,3 +100,16 @@ def test_answers_that_always_trickle_end_in_the_usual_error_within_the_budget(cl
     finally:
         server.stop()
     assert 2 <= server.seen <= 3 and took < 4.0
+
+
+def test_an_invalid_api_key_is_one_line_saying_what_to_fix_without_the_key(httpserver, clock):
+    key = "d0e5n0tw0rk1234567890abcdef"
+    httpserver.expect_request("/esearch.fcgi").respond_with_data(  # NCBI's answer, echoing the key it refuses
+        f'{{"error":"API key invalid","api-key":"{key}","type":"invalid","status":"unknown"}}', status=400,
+        content_type="application/json")
+    client = client_of(httpserver.url_for("/"), clock, api_key=key)
+    with pytest.raises(HarvestError) as failure:
+        client.search("x")
+    assert str(failure.value) == ("NCBI esearch answered 'API key invalid' (HTTP 400): the NCBI API key in $NCBI_API_KEY "
+                                  "is not valid; fix it, or unset NCBI_API_KEY to harvest without one")
+    assert client.requests_sent == 1 and clock.sleeps == []
