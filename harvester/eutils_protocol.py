@@ -57,7 +57,13 @@ class SearchResult:
     count: int
     pmids: tuple[str, ...]
     history: History | None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # PubMed's notes on the term, e.g. 'PhraseNotFound: hyperalgezia'
+    not_found: tuple[str, ...] = ()  # the phrases and fields of the term PubMed does not know, e.g. 'hyperalgezia'
+
+
+# PubMed's notes (in <ErrorList> and <WarningList>) that it does not know a part of the term, which it
+# then leaves out of the search: how each part is named to the operator.
+_NOT_FOUND = {"PhraseNotFound": "{}", "QuotedPhraseNotFound": "{}", "FieldNotFound": "field [{}]"}
 
 
 def search_request(term: str, limit: int = MAX_HITS) -> Request:
@@ -107,10 +113,10 @@ def read_search(body: bytes, limit: int = MAX_HITS) -> SearchResult:
         raise TransientError(f"esearch listed {len(pmids)} of {count_text} PMIDs")
     web_env, query_key = root.findtext("WebEnv"), root.findtext("QueryKey")
     history = History(web_env.strip(), query_key.strip()) if web_env and query_key else None
-    warnings = tuple(
-        f"{e.tag}: {_one_line(e.text or '')}" for parent in ("ErrorList", "WarningList") for e in root.iterfind(f"{parent}/*")
-    )
-    return SearchResult(int(count_text), pmids, history, warnings)
+    notes = [(e.tag, _one_line(e.text or "")) for parent in ("ErrorList", "WarningList") for e in root.iterfind(f"{parent}/*")]
+    warnings = tuple(f"{tag}: {text}" for tag, text in notes)
+    not_found = tuple(dict.fromkeys(_NOT_FOUND[tag].format(text) for tag, text in notes if tag in _NOT_FOUND))
+    return SearchResult(int(count_text), pmids, history, warnings, not_found)
 
 
 def read_articles(body: bytes, expected: int) -> list[Article]:

@@ -286,6 +286,7 @@ class _Job:
         self.progress, self.date_field = progress, date_field
         self.stop = stop or Stop()  # one never set stops nothing
         self.warned: set[str] = set()
+        self.term_matches = False  # PubMed found records for the query's term (without a window) in this run
         self.run_id = 0  # the runs row, once run() has started it
 
     def run(self, start: date, end: date, clock: str = "") -> QueryResult:
@@ -314,6 +315,8 @@ class _Job:
             self.stop.check()
             search = self.client.search(windowed_term(self.query.term, window, self.date_field))
             self._warn(search.warnings)
+            if search.count == 0 and search.not_found:
+                self._check_term_matches(search.not_found)
             if search.count > self.client.max_hits:
                 logger.info("%s: %s has %d hits, more than PubMed lists; halving it", self.query.name, window, search.count)
                 pending.extendleft(reversed(window.halves(self.client.max_hits)))
@@ -414,6 +417,19 @@ class _Job:
             logger.warning("query %s: efetch returned %d record(s) not asked for (%s); not stored",
                            self.query.name, len(others), _pmids(others))
         return [article for article in articles if article.pmid in asked]
+
+    def _check_term_matches(self, not_found: tuple[str, ...]) -> None:
+        """Raise ``HarvestError`` when the query's term matches no record in PubMed at all, PubMed not knowing
+        a phrase or field of it: a typo ('hyperalgezia'), which PubMed answers with 0 hits and a note. Taken
+        for an empty window, it moved the watermark over the whole backfill, and correcting the term later
+        found none of it. A window with no hits is as often just quiet, when the unknown phrase is one of
+        several OR'ed; so the term without a window decides, once a run."""
+        if self.term_matches:
+            return
+        if self.client.search(self.query.term).count == 0:
+            raise HarvestError(f"PubMed knows nothing of {', '.join(not_found)}, so the query matches no record at all: "
+                               f"correct its term in config.toml ([[queries]] name = \"{self.query.name}\")")
+        self.term_matches = True
 
     def _warn(self, warnings: tuple[str, ...]) -> None:
         for warning in warnings:

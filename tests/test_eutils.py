@@ -92,6 +92,15 @@ def test_an_esearch_response_is_read_with_its_warnings():
     assert result.warnings == ("PhraseNotFound: hyperalgesiaa",)
 
 
+def test_an_esearch_response_names_the_parts_of_the_term_pubmed_does_not_know():
+    body = (b"<eSearchResult><Count>0</Count><IdList/><ErrorList><PhraseNotFound>hyperalgezia</PhraseNotFound>"
+            b"<FieldNotFound>tiabx</FieldNotFound></ErrorList><WarningList><QuotedPhraseNotFound>\"oih x\"</QuotedPhraseNotFound>"
+            b"<PhraseIgnored>and</PhraseIgnored><OutputMessage>No items found.</OutputMessage></WarningList></eSearchResult>")
+    result = read_search(body)
+    assert result.not_found == ("hyperalgezia", "field [tiabx]", '"oih x"')
+    assert len(result.warnings) == 5 and read_search(b"<eSearchResult><Count>0</Count><IdList/></eSearchResult>").not_found == ()
+
+
 def test_a_short_or_broken_efetch_response_is_transient(records):
     record = next(iter(records.values()))
     whole = b"<PubmedArticleSet>" + record.xml + b"</PubmedArticleSet>"

@@ -1,13 +1,18 @@
-"""NCBI answers that look whole but are not: efetch records other than those asked for, against the loopback fake."""
+"""NCBI answers that pass for whole ones but are not, against the loopback fake: efetch records other than those asked
+for, and a search PubMed could not read in part (a phrase it does not know is left out, and a term of nothing else
+matches nothing)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import random
 import re
 from collections import deque
 from datetime import date
 
 import pytest
+from click.testing import CliRunner
 
 from corpus.runs import get_watermark, last_runs
 from corpus.store import Store
@@ -15,22 +20,44 @@ from fake_eutils import FakeClock, FakeEutils
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
 from harvester.ratelimit import RateLimiter
-from test_harvest import QUERIES, TODAY, Options, expected, stored
+from oihwatch.cli import cli
+from test_harvest import QUERIES, TODAY, Options, Query, expected, stored
 
 START = date(2019, 1, 1)  # six yearly windows of 15 to 51 real records each
 OPTIONS = Options(start=START, batch_size=10)
 UNASKED = "77777777"
+TYPO = '"opioid-induced hyperalgezia"'
+# PubMed's answer to TYPO alone (HTTP 200): no record, and why.
+NOTHING = (
+    b'<?xml version="1.0" encoding="UTF-8" ?>\n<eSearchResult><Count>0</Count><RetMax>0</RetMax><RetStart>0</RetStart>'
+    b"<QueryKey>1</QueryKey><WebEnv>MCID_0</WebEnv><IdList/><TranslationSet/>"
+    b"<ErrorList><PhraseNotFound>hyperalgezia</PhraseNotFound></ErrorList><WarningList>"
+    b'<QuotedPhraseNotFound>"opioid-induced hyperalgezia"</QuotedPhraseNotFound><OutputMessage>No items found.</OutputMessage>'
+    b"</WarningList></eSearchResult>"
+)
 
 
 class Misanswering(FakeEutils):
     """The fake, whose next efetch answers (``answers``) hold as many records as asked, but not the ones asked for:
     'dup' (the last is a second copy of the first), 'unasked' (the last is a record under a PMID nobody asked for),
-    'shift' (the search's list on the history server gains the record ``newcomer`` at the top before this page)."""
+    'shift' (the search's list on the history server gains the record ``newcomer`` at the top before this page).
+    A term holding TYPO is answered as PubMed does: alone, nothing; OR'ed with another term, that term's hits (every
+    record here) and a note that the phrase was not found."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self.answers: deque[str | None] = deque()
         self.newcomer = ""
+
+    def _esearch(self, params: dict[str, str]) -> tuple[int, bytes]:
+        status, body = super()._esearch(params)
+        term = params.get("term", "")
+        if TYPO not in term:
+            return status, body
+        if " OR " not in term:
+            return status, NOTHING
+        return status, body.replace(b"</eSearchResult>", b"<ErrorList><PhraseNotFound>hyperalgezia</PhraseNotFound>"
+                                                           b"</ErrorList></eSearchResult>")
 
     def _efetch(self, params: dict[str, str]) -> tuple[int, bytes]:
         how = self.answers.popleft() if self.answers else None
@@ -111,3 +138,49 @@ def test_a_request_by_pmid_that_returns_another_record_is_asked_again(fake, stor
     chunk, again = by_id(fake)[:2]
     assert again == chunk[-1:]  # the one the answer left out
     assert stored(store) == expected(records, START) and UNASKED not in stored(store)
+
+
+# -- a query PubMed cannot read in part ----------------------------------------------------------
+
+
+def test_a_query_pubmed_cannot_read_fails_and_leaves_the_watermark_for_the_corrected_term(fake, store, client, records):
+    """Taken for an empty window, it moved the watermark over the whole backfill, which the corrected term never searched."""
+    with pytest.raises(HarvestFailed) as failure:
+        harvest_all([Query("oih", TYPO)], Options(start=START), store, client, today=TODAY)
+    assert str(failure.value) == (
+        "harvest of query 'oih' failed, no watermark yet, so the next run starts again from 2019-01-01 (records committed "
+        'so far are kept): PubMed knows nothing of hyperalgezia, "opioid-induced hyperalgezia", so the query matches no '
+        'record at all: correct its term in config.toml ([[queries]] name = "oih")')
+    assert get_watermark(store, "oih") is None
+    run = last_runs(store)[("harvest", "oih")]
+    assert run.status == "failed" and run.error.startswith("PubMed knows nothing of hyperalgezia")
+    harvest_all([Query("oih", "opioid-induced hyperalgesia")], Options(start=START), store, client, today=TODAY)
+    assert stored(store) == expected(records, START) and get_watermark(store, "oih") == str(TODAY)
+
+
+def test_a_window_with_no_hits_of_a_query_that_has_some_elsewhere_is_only_quiet(fake, store, client, records, caplog):
+    """An unknown phrase OR'ed with known ones leaves the query its hits: a window without any is empty, and passed."""
+    query = Query("oih", f"hyperalgesia OR {TYPO}")
+    quiet, today = date(2025, 6, 1), date(2025, 9, 1)  # no record of the fake was created in between
+    with caplog.at_level(logging.WARNING, logger="harvester.harvest"):
+        found, sweep = harvest_all([query], Options(start=quiet), store, client, today=today)
+        assert found.found == sweep.found == 0 and get_watermark(store, "oih") == str(today)
+        harvest_all([query], Options(start=quiet), store, client, today=today, since=START, until=date(2019, 12, 31))
+    assert stored(store) == expected(records, START, date(2019, 12, 31))  # hits with the note: stored, with a warning
+    assert caplog.messages.count("query oih: PubMed says PhraseNotFound: hyperalgezia") == 3
+    whole = [r for r in fake.requests("esearch") if r.params["term"] == query.term]
+    assert len(whole) == 2  # once for the harvest, once for the sweep: not for every window
+
+
+def test_the_command_says_so_in_one_line_and_status_shows_it(fake, tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[ncbi]\nemail = "test@example.org"\nbase_url = "{fake.url}"\nretry_budget = 5\n'
+                      f"[[queries]]\nname = \"oih\"\nterm = '{TYPO}'\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-c", str(config), "harvest"])
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: harvest of query 'oih' failed") and 'knows nothing of hyperalgezia, "opioid-induced' in line
+    status = json.loads(runner.invoke(cli, ["-c", str(config), "status", "--json"]).stdout)
+    [harvest] = [run for run in status["last_runs"] if run["step"] == "harvest"]
+    assert harvest["status"] == "failed" and "correct its term in config.toml" in harvest["error"]
