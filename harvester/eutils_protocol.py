@@ -7,17 +7,19 @@ every request and every response NCBI can give is tested without a network.
 A response that is not what was asked for is a ``TransientError`` for the sender to retry,
 never an empty result: NCBI answers overload with HTML pages, cut-off bodies and ``<ERROR>``
 elements inside a 200, and each of those once advanced a real harvester's watermark over
-records it never stored.
+records it never stored. The one ``<ERROR>`` asking again cannot mend, a search the history
+server no longer holds, is ``HistoryExpired``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
 
 from corpus.article import Article
-from corpus.errors import InputError
+from corpus.errors import HarvestError, InputError
 from harvester.pubmed_xml import parse_pubmed_bytes
 from harvester.records import Deletion
 from harvester.retry import TransientError
@@ -29,6 +31,15 @@ DB = "pubmed"
 POST_OVER_IDS = 200
 
 _XML_PARSER = etree.XMLParser(load_dtd=False, no_network=True, resolve_entities=False, huge_tree=True)
+# NCBI's <ERROR> in an efetch answer, and what it says when its history server no longer holds the
+# search asked of ('Unable to obtain query #1', or a complaint about the WebEnv or query_key).
+_ERROR = re.compile(rb"<ERROR>([^<]*)</ERROR>")
+_SEARCH_LOST = re.compile(r"obtain query|WebEnv|query.?key", re.IGNORECASE)
+
+
+class HistoryExpired(HarvestError):
+    """NCBI's history server no longer holds the search a page was asked of: it keeps one for a limited
+    time, and a page asked again of the same ``WebEnv`` fails the same way, so this is not retried."""
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,9 @@ def read_search(body: bytes, limit: int = MAX_HITS) -> SearchResult:
 
 
 def read_articles(body: bytes, expected: int) -> list[Article]:
-    """An efetch response holding ``expected`` records; a short, cut-off, empty or HTML response is a ``TransientError``."""
+    """An efetch response holding ``expected`` records; a short, cut-off, empty or HTML response is a ``TransientError``,
+    an answer that the search is no longer on the history server ``HistoryExpired``."""
+    _reject_lost_search(body)
     try:
         records = parse_pubmed_bytes(body, name="efetch response")
     except InputError as exc:
@@ -129,6 +142,15 @@ def read_articles(body: bytes, expected: int) -> list[Article]:
     if len(articles) < expected:
         raise TransientError(f"efetch returned {len(articles)} of {expected} records")
     return articles
+
+
+def _reject_lost_search(body: bytes) -> None:
+    """``HistoryExpired`` when NCBI's answer is an ``<ERROR>`` saying its history server lost the search (an
+    answer of a few hundred bytes: the start of a body is enough)."""
+    error = _ERROR.search(body[:2000])
+    said = _one_line(error.group(1).decode("utf-8", "replace")) if error else ""
+    if _SEARCH_LOST.search(said):
+        raise HistoryExpired(f"the search session on NCBI's history server expired (NCBI: {said}); run the search again")
 
 
 def _xml_root(body: bytes, endpoint: str) -> etree._Element:

@@ -46,7 +46,7 @@ from corpus.runs import (
     set_watermark, start_run, success_recorded_last,
 )
 from corpus.store import Store, UpsertCounts
-from harvester.eutils_protocol import History, SearchResult
+from harvester.eutils_protocol import History, HistoryExpired, SearchResult
 from harvester.windows import (
     CREATE_DATE,
     MODIFICATION_DATE,
@@ -380,10 +380,10 @@ class _Job:
             known = self.store.pubmed_pmids(search.pmids)
             wanted = [pmid for pmid in search.pmids if pmid not in known]
         if search.history is not None and len(wanted) == search.count:
-            history = search.history
+            pages = _Pages(self.client, search.history, self.query.name)
             for start in range(0, search.count, size):
                 page = wanted[start:start + size]
-                yield page, lambda start=start, count=len(page): self.client.fetch_page(history, start, count)
+                yield page, lambda start=start, page=page: pages.fetch(start, page)
         else:
             for start in range(0, len(wanted), size):
                 chunk = wanted[start:start + size]
@@ -436,6 +436,41 @@ class _Job:
             if warning not in self.warned:
                 self.warned.add(warning)
                 logger.warning("query %s: PubMed says %s", self.query.name, warning)
+
+
+class _Pages:
+    """The pages of one search on NCBI's history server; by PMID once the server no longer holds the search.
+
+    The history server keeps a search for a limited time, and every page asked of it after that
+    fails alike ('Unable to obtain query #1'): retried, that same request went on for the whole
+    ncbi.retry_budget and ended as "NCBI may be down". The search listed every PMID of its pages,
+    so the rest are fetched by PMID, which no expiry touches, in the same order.
+    """
+
+    def __init__(self, client: Searcher, history: History, query: str):
+        self.client, self.history, self.query = client, history, query
+
+    def fetch(self, start: int, pmids: list[str]) -> list[Article]:
+        if self.history is not None:
+            try:
+                return self.client.fetch_page(self.history, start, len(pmids))
+            except HarvestError as exc:
+                if not _search_lost(exc):
+                    raise
+                logger.warning("query %s: the search session on NCBI's history server expired; "
+                               "fetching the rest of this window by PMID", self.query)
+                self.history = None
+        return self.client.fetch_pmids(pmids)
+
+
+def _search_lost(exc: BaseException | None) -> bool:
+    """True when ``exc`` is ``HistoryExpired``, or was raised while handling one (the client raises its errors
+    again with the API key taken out of their message)."""
+    while exc is not None:
+        if isinstance(exc, HistoryExpired):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _fetch_behind(fetch: Callable[[], T], committing: Future[None] | None, stop: Stop) -> T:

@@ -245,6 +245,17 @@ def test_mixed_random_faults_end_with_every_record(fake, clock):
     assert any(r.fault for r in fake.seen)
 
 
+def test_a_page_of_a_search_the_history_server_lost_fails_at_once_saying_so(fake, clock):
+    """Every page asked of that WebEnv again fails alike: retried, it took the whole budget and read 'NCBI may be down'."""
+    client = make_client(fake, clock)
+    with pytest.raises(HarvestError, match=r"^the search session on NCBI's history server expired \(NCBI: Unable to obtain "
+                                           r"query #1\); run the search again$"):
+        client.fetch_page(History("MCID_gone", "1"), 0, 10)
+    assert len(fake.requests("efetch")) == 1 and clock.sleeps == []
+    with pytest.raises(TransientError, match="Empty result"):  # NCBI's other <ERROR>s are retried, as before
+        read_articles(b"<eFetchResult><ERROR>Empty result - nothing to do</ERROR></eFetchResult>", 1)
+
+
 def test_a_refused_request_fails_at_once(clock):
     client = EutilsClient("http://eutils.invalid/", tool="t", email="e@x.org", clock=clock, sleep=clock.sleep,
                           limiter=RateLimiter(3, clock, clock.sleep),

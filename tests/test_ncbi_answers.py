@@ -1,6 +1,6 @@
-"""NCBI answers that pass for whole ones but are not, against the loopback fake: efetch records other than those asked
-for, and a search PubMed could not read in part (a phrase it does not know is left out, and a term of nothing else
-matches nothing)."""
+"""NCBI answers that pass for whole ones, or for passing failures, but are not, against the loopback fake: efetch
+records other than those asked for, a search PubMed could not read in part (a phrase it does not know is left out,
+and a term of nothing else matches nothing), and a search its history server no longer holds."""
 
 from __future__ import annotations
 
@@ -35,12 +35,17 @@ NOTHING = (
     b'<QuotedPhraseNotFound>"opioid-induced hyperalgezia"</QuotedPhraseNotFound><OutputMessage>No items found.</OutputMessage>'
     b"</WarningList></eSearchResult>"
 )
+# NCBI's answer to a page asked of a search its history server no longer holds (HTTP 200).
+LOST = (b'<?xml version="1.0" encoding="UTF-8" ?>\n<!DOCTYPE eFetchResult PUBLIC "-//NLM//DTD efetch 20131226//EN" '
+        b'"https://eutils.ncbi.nlm.nih.gov/eutils/dtd/20131226/efetch.dtd">\n'
+        b"<eFetchResult>\n\t<ERROR>Unable to obtain query #1</ERROR>\n</eFetchResult>\n")
 
 
 class Misanswering(FakeEutils):
     """The fake, whose next efetch answers (``answers``) hold as many records as asked, but not the ones asked for:
     'dup' (the last is a second copy of the first), 'unasked' (the last is a record under a PMID nobody asked for),
-    'shift' (the search's list on the history server gains the record ``newcomer`` at the top before this page).
+    'shift' (the search's list on the history server gains the record ``newcomer`` at the top before this page);
+    'expire' (the history server loses the search: this page and every later one asked of it answer LOST).
     A term holding TYPO is answered as PubMed does: alone, nothing; OR'ed with another term, that term's hits (every
     record here) and a note that the phrase was not found."""
 
@@ -48,6 +53,7 @@ class Misanswering(FakeEutils):
         super().__post_init__()
         self.answers: deque[str | None] = deque()
         self.newcomer = ""
+        self.expired: set[str] = set()
 
     def _esearch(self, params: dict[str, str]) -> tuple[int, bytes]:
         status, body = super()._esearch(params)
@@ -61,6 +67,10 @@ class Misanswering(FakeEutils):
 
     def _efetch(self, params: dict[str, str]) -> tuple[int, bytes]:
         how = self.answers.popleft() if self.answers else None
+        if how == "expire":
+            self.expired.add(params["WebEnv"])
+        if params.get("WebEnv") in self.expired:
+            return 200, LOST
         if how == "shift" and params.get("WebEnv") in self.histories:
             self.histories[params["WebEnv"]].insert(0, self.newcomer)
         status, body = super()._efetch(params)
@@ -138,6 +148,20 @@ def test_a_request_by_pmid_that_returns_another_record_is_asked_again(fake, stor
     chunk, again = by_id(fake)[:2]
     assert again == chunk[-1:]  # the one the answer left out
     assert stored(store) == expected(records, START) and UNASKED not in stored(store)
+
+
+def test_a_search_the_history_server_lost_is_fetched_by_pmid_not_asked_again(fake, store, client, records, caplog):
+    """Asked again with the same WebEnv for the whole retry budget, it failed as if NCBI were down."""
+    fake.answers.extend([None, "expire"])  # the second page of the first window
+    with caplog.at_level(logging.WARNING, logger="harvester.harvest"):
+        harvest(store, client)
+    assert stored(store) == expected(records, START) and get_watermark(store, "oih") == str(TODAY)
+    [lost] = fake.expired
+    assert [r.fault for r in fake.requests("efetch") if r.params.get("WebEnv") == lost] == [None, None]  # no retry
+    newest_first = sorted((p for p in expected(records, START) if records[p].created.year == 2019),
+                          key=lambda p: (records[p].created, int(p)), reverse=True)
+    assert by_id(fake) == [newest_first[10:20]]  # the rest of that window; the next windows page their own searches
+    assert "query oih: the search session on NCBI's history server expired; fetching the rest of this window by PMID" in caplog.messages
 
 
 # -- a query PubMed cannot read in part ----------------------------------------------------------
