@@ -29,6 +29,7 @@ from corpus.article import Article
 from corpus.errors import HarvestError
 from harvester.eutils_protocol import (
     History,
+    HistoryExpired,
     Request,
     SearchResult,
     fetch_ids_request,
@@ -166,6 +167,8 @@ class EutilsClient:
             return read(self._send(request))
         except TransientError as exc:
             raise TransientError(self._redact(str(exc)), exc.retry_after) from None
+        except HistoryExpired as exc:  # kept apart: the harvest fetches the rest by PMID instead
+            raise HistoryExpired(self._redact(str(exc))) from None
         except HarvestError as exc:
             raise HarvestError(self._redact(str(exc))) from None
 

@@ -454,23 +454,11 @@ class _Pages:
         if self.history is not None:
             try:
                 return self.client.fetch_page(self.history, start, len(pmids))
-            except HarvestError as exc:
-                if not _search_lost(exc):
-                    raise
+            except HistoryExpired:
                 logger.warning("query %s: the search session on NCBI's history server expired; "
                                "fetching the rest of this window by PMID", self.query)
                 self.history = None
         return self.client.fetch_pmids(pmids)
-
-
-def _search_lost(exc: BaseException | None) -> bool:
-    """True when ``exc`` is ``HistoryExpired``, or was raised while handling one (the client raises its errors
-    again with the API key taken out of their message)."""
-    while exc is not None:
-        if isinstance(exc, HistoryExpired):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def _fetch_behind(fetch: Callable[[], T], committing: Future[None] | None, stop: Stop) -> T:
