@@ -87,6 +87,18 @@ def test_label_takes_a_topic_in_any_letter_case_as_search_and_recipients_do(shar
     assert [tuple(row) for row in rows] == [("ketamine", 1), ("oih", 1)]
 
 
+def test_label_takes_a_topic_by_the_label_the_digest_and_web_view_show(shared_data: Path, tmp_path: Path):
+    path = tmp_path / "config.toml"
+    path.write_text(default_config_text("ops@example.org"), encoding="utf-8")
+    assert invoke(path, "ingest", str(shared_data / "pubmed-xml" / "metapub" / "38011560.xml")).exit_code == 0
+    result = invoke(path, "label", "38011560", " tapering AND DISCONTINUATION", "--not")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("PMID 38011560 is not about tapering (Tapering and discontinuation); ")
+    with Store(tmp_path / "oihwatch.db") as store:
+        rows = store.db.execute("SELECT topic, value FROM labels WHERE pmid = '38011560'").fetchall()
+    assert [tuple(row) for row in rows] == [("tapering", 0)]
+
+
 @pytest.fixture(scope="module")
 def trained(config: Path) -> Path:
     missing = invoke(config, "classify")
@@ -270,7 +282,8 @@ def test_label_with_an_unknown_topic_lists_the_topics_there_are(tmp_path: Path):
     result = invoke(path, "label", "1", "nope")
     assert result.exit_code == 2  # a bad argument, as a bad PMID is: a usage error
     assert result.stderr.startswith("Usage: ") and result.stderr.endswith(
-        "\nError: Invalid value for 'TOPIC': unknown topic 'nope'; use 'oih' or one of: tapering, ketamine, genetics, non_opioid\n")
+        "\nError: Invalid value for 'TOPIC': unknown topic 'nope'; use 'oih' or one of: tapering (Tapering and discontinuation), "
+        "ketamine (Ketamine and NMDA antagonists), genetics (Genetics and pharmacogenomics), non_opioid (Non-opioid therapies)\n")
     path.write_text('[ncbi]\nemail = "ops@example.org"\n[topics]\n', encoding="utf-8")
     result = invoke(path, "label", "1", "nope")
     assert result.exit_code == 2

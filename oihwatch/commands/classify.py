@@ -10,6 +10,7 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping
 
 import click
 
@@ -25,7 +26,7 @@ from corpus.errors import ClassifierError, InputError
 from corpus.tags import RELEVANCE, load_labels, mark_all_to_classify, pmids_to_classify, save_classifications, set_label
 from oihwatch import __version__
 from oihwatch.app import App
-from oihwatch.config import named_as
+from oihwatch.config import Topic, named_as
 from oihwatch.model_info import rules_for
 from oihwatch.runlog import recorded
 
@@ -312,6 +313,22 @@ def explain(app: App, pmid: str) -> None:
             click.echo("    not trained yet (too few labelled records): 'oihwatch train' prints why")
 
 
+def topic_named(given: str, topics: Mapping[str, Topic]) -> str:
+    """The topic (or 'oih') ``given`` names: a configured topic's name or its label, in any letter case, as
+    search, recipients and the web view's topic filters take them (a name wins over another topic's label).
+    Anything else is a bad argument, as a bad PMID is: a usage error listing each topic with its label,
+    the words the digest and the web view show."""
+    name = named_as(given, [RELEVANCE, *topics])
+    if name == RELEVANCE or name in topics:
+        return name
+    by_label = {topic.label.strip().casefold(): name for name, topic in topics.items()}
+    if (labelled := by_label.get(given.strip().casefold())) is not None:
+        return labelled
+    named = ", ".join(f"{name} ({topic.label})" for name, topic in topics.items())
+    listed = f"or one of: {named}" if topics else "(no [topics.*] are configured)"
+    raise click.BadParameter(f"unknown topic {given!r}; use 'oih' {listed}", param_hint="'TOPIC'")
+
+
 @click.command()
 @click.argument("pmid", type=Pmid())
 @click.argument("topic")
@@ -320,14 +337,14 @@ def explain(app: App, pmid: str) -> None:
 def label(app: App, pmid: str, topic: str, negative: bool) -> None:
     """Record a curated label (TOPIC, or 'oih' for relevance); it overrides rules and the model.
 
+    TOPIC is a topic's name or its label as the digest shows it ('Tapering and
+    discontinuation'), in any letter case.
+
     \b
     Example:
         oihwatch label 38011560 ketamine --not
     """
-    topic = named_as(topic, [RELEVANCE, *app.settings.topics])  # any letter case, as search and recipients take it
-    if topic != RELEVANCE and topic not in app.settings.topics:  # a bad argument, as a bad PMID is: a usage error
-        topics = f"or one of: {', '.join(app.settings.topics)}" if app.settings.topics else "(no [topics.*] are configured)"
-        raise click.BadParameter(f"unknown topic {topic!r}; use 'oih' {topics}", param_hint="'TOPIC'")
+    topic = topic_named(topic, app.settings.topics)
     rules, _ = rules_for(app.settings)
     try:  # loaded before the lock, so a scheduled job waiting for it does not wait through the load
         model = current_model(app, rules)
