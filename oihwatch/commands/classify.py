@@ -15,13 +15,14 @@ from collections.abc import Mapping
 import click
 
 from classifier.curated import CuratedSet, default_label_file, merge_labels, read_label_file
-from classifier.documents import record_text
+from classifier.documents import has_text, record_text
 from classifier.evaluation import cross_validate, evaluate_model, stored_training_pmids
 from classifier.model import OihModel
 from classifier.persistence import load_model, save_model
 from classifier.tagging import classify_articles
 from classifier.topics import TopicRule, rules_fingerprint
 from classifier.training import train_model
+from corpus.article import Article
 from corpus.errors import ClassifierError, InputError
 from corpus.tags import RELEVANCE, load_labels, mark_all_to_classify, pmids_to_classify, save_classifications, set_label
 from oihwatch import __version__
@@ -32,6 +33,9 @@ from oihwatch.runlog import recorded
 
 log = logging.getLogger(__name__)
 BATCH = 2000
+# A notice's kind in words, by the publication type that makes it one (corpus.article.NOTICE_PUBLICATION_TYPES).
+NOTICE_KINDS = {"Retraction of Publication": "a retraction notice", "Published Erratum": "an erratum notice",
+                "Expression of Concern": "an expression of concern"}
 
 
 class Pmid(click.ParamType):
@@ -313,6 +317,25 @@ def explain(app: App, pmid: str) -> None:
             click.echo("    not trained yet (too few labelled records): 'oihwatch train' prints why")
 
 
+def untagged_reason(article: Article) -> str:
+    """Why ``classify_articles`` gives ``article`` no tags, in words that follow its PMID ('is a retraction
+    notice of PMID 24084238, not a paper'), or '' when it tags it: a notice names the topic of its paper
+    but is no paper on it, and a record with neither title nor abstract has nothing to read."""
+    if article.is_notice:
+        kind = next(NOTICE_KINDS[kind] for kind in article.publication_types if kind in NOTICE_KINDS)
+        papers = ", ".join(pmid for pmid, _ in article.concerned())
+        return f"is {kind}{f' of PMID {papers}' if papers else ''}, not a paper"
+    return "" if has_text(article) else "has no title or abstract"
+
+
+def check_labellable(article: Article) -> None:
+    """Raise ``InputError`` for a record ``classify_articles`` never tags: a label on it would change no tag
+    (it would be reported as applied and show nowhere), yet training would learn from it."""
+    if reason := untagged_reason(article):
+        instead = "label the paper it concerns instead" if article.is_notice else "label it once PubMed gives it a title or abstract"
+        raise InputError(f"PMID {article.pmid} {reason}, and is never tagged: a label on it would do nothing; {instead}")
+
+
 def topic_named(given: str, topics: Mapping[str, Topic]) -> str:
     """The topic (or 'oih') ``given`` names: a configured topic's name or its label, in any letter case, as
     search, recipients and the web view's topic filters take them (a name wins over another topic's label).
@@ -356,6 +379,7 @@ def label(app: App, pmid: str, topic: str, negative: bool) -> None:
         article = store.get_article(pmid)
         if article is None:
             raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
+        check_labellable(article)
         set_label(store, pmid, topic, not negative)
         curated = curated_labels(app)
         # The shipped held-out split keeps its records for every label: 745 of the shared corpus's 4,818.
