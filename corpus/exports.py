@@ -6,6 +6,8 @@ DESIGN.md). RIS and BibTeX go through rispy and bibtexparser so reference manage
 as keywords and notes. Each record names the notices about the paper that the digest warns of
 (erratum, expression of concern, partial retraction, corrected and republished, retracted and
 replaced, and the retraction notice itself), in the digest's words where a person reads them.
+Each tag, and the relevance, says who decided it (model, rule or curator), and a tag where a
+person reads it says how sure it is as the digest does ('curated', 'likely', 'possible').
 Writers stream in chunks, so an export of the whole corpus runs in bounded memory.
 """
 
@@ -15,7 +17,8 @@ import csv
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import TextIO
 
 import rispy
@@ -25,7 +28,7 @@ from bibtexparser.bwriter import BibTexWriter
 from corpus.article import MONTHS, WARNING_LINKS, AbstractSection, Article, Author, Book, MeshHeading, notice_words
 from corpus.evidence import STUDY_TYPES
 from corpus.store import Store
-from corpus.tags import Classification, load_classifications
+from corpus.tags import RELEVANCE, Classification, load_classifications, load_labels
 
 CSV_COLUMNS = (
     "pmid", "title", "authors", "journal", "year", "volume", "issue", "pages", "doi", "pmcid",
@@ -34,6 +37,7 @@ CSV_COLUMNS = (
     "journal_abbrev", "pub_date", "collective_authors",  # last: scripts that read the columns before by position still work
     "reference_type", "publisher", "place", "editors",
     "notices",  # after every older column, for the same reason
+    "tags", "tag_sources", "relevance_source",  # and after those
 )  # fmt: skip
 # What a record is to a reference manager ('reference_type'), with its RIS type and BibTeX entry type:
 # a Bookshelf record is a chapter of its book (GeneReviews) or a whole book. A record without a journal
@@ -84,9 +88,50 @@ def reference_type(article: Article) -> str:
     return "chapter" if article.title != article.journal else "book"
 
 
-def article_record(article: Article, classification: Classification | None = None) -> dict:
+# Who decided a tag or a relevance, in the words of the store's tags.source.
+MODEL, RULE, CURATOR = "model", "rule", "curator"
+LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likely"
+
+
+def tag_confidence(score: float, source: str) -> str:
+    """How sure we are of a tag, in a word, not a number: 'curated' (a person checked it), else 'likely' or
+    'possible'. Thresholds favour recall and a keyword rule tags whatever the model says, so "13%" beside a
+    tag would contradict it, while "possible" says what it is. The digest, the web view and the exports say it so."""
+    if source == CURATOR:
+        return "curated"
+    return "likely" if score >= LIKELY else "possible"
+
+
+@dataclass(frozen=True)
+class RelevanceSources:
+    """Who decided each record's OIH relevance, which the store keeps as a number only (a topic's tag keeps its
+    source): a curator where ``classify`` applied one of the curated labels in force (``curated``: PMID -> about
+    OIH), else the model, or the relevance rule when the model scores no relevance (``otherwise``). The store's
+    labels are not all of them: the classifier ships labels of its own, which the application adds
+    (``oihwatch.provenance``)."""
+
+    curated: Mapping[str, bool] = field(default_factory=dict)
+    otherwise: str = MODEL
+
+    @classmethod
+    def from_labels(cls, labels: Mapping[str, Mapping[str, bool]], otherwise: str = MODEL) -> RelevanceSources:
+        """From curated labels by PMID, each {topic or 'oih': bool} (``corpus.tags.load_labels``)."""
+        return cls({pmid: said[RELEVANCE] for pmid, said in labels.items() if RELEVANCE in said}, otherwise)
+
+    def of(self, pmid: str, relevance: float | None) -> str | None:
+        """The source of a record's ``relevance`` (None: not classified). A label recorded since the record was
+        classified is not its relevance yet, which is still the model's, as a topic's tag is."""
+        if relevance is None:
+            return None
+        said = self.curated.get(pmid)
+        return CURATOR if said is not None and relevance == float(said) else self.otherwise
+
+
+def article_record(article: Article, classification: Classification | None = None, relevance_source: str | None = None) -> dict:
     """The flat record of one article; tag fields are empty or null when it is not classified, and the
     book fields (publisher, place, editors) when it is not a book or chapter that names them.
+    ``tag_sources`` says who decided each scored topic (as ``scores``), and ``relevance_source`` who decided
+    the relevance, which the classification does not say (``RelevanceSources.of``).
 
     ``abstract_sections``, ``vernacular_title`` and ``other_abstracts`` are there for another oihwatch that
     reads the record back (``harvester.jsonl``); CSV, RIS and BibTeX leave them out.
@@ -125,7 +170,9 @@ def article_record(article: Article, classification: Classification | None = Non
         "publication_types": list(article.publication_types),
         "topics": c.assigned_topics if c else [],
         "scores": c.scores if c else {},
+        "tag_sources": {t.topic: t.source for t in c.topics} if c else {},
         "relevance": c.relevance if c else None,
+        "relevance_source": relevance_source if c else None,
         "study_type": c.study_type if c else None,
         "retracted": article.retracted,
         "notices": [dict(vars(link)) for link in article.links if link.kind in WARNING_LINKS],
@@ -134,15 +181,18 @@ def article_record(article: Article, classification: Classification | None = Non
     }
 
 
-def iter_records(store: Store, pmids: Iterable[str]) -> Iterator[dict]:
-    """Records of ``pmids`` in the order given, read a chunk at a time."""
+def iter_records(store: Store, pmids: Iterable[str], relevance: RelevanceSources | None = None) -> Iterator[dict]:
+    """Records of ``pmids`` in the order given, read a chunk at a time; ``relevance`` says who decided each
+    relevance (by default, what the store alone knows: its own labels, the rest the model's)."""
+    sources = RelevanceSources.from_labels(load_labels(store)) if relevance is None else relevance
     iterator = iter(pmids)
     while chunk := list(itertools.islice(iterator, CHUNK)):
         articles = {a.pmid: a for a in store.iter_articles(chunk)}
         classifications = load_classifications(store, chunk)
         for pmid in chunk:
             if pmid in articles:
-                yield article_record(articles[pmid], classifications.get(pmid))
+                c = classifications.get(pmid)
+                yield article_record(articles[pmid], c, sources.of(pmid, c.relevance if c else None))
 
 
 def split_pages(pages: str) -> tuple[str, str]:
@@ -200,13 +250,27 @@ def reference_keywords(record: dict) -> list[str]:
     return tag_keywords(record) + record["mesh"] + record["keywords"]
 
 
+def record_tags(record: dict) -> list[tuple[str, str]]:
+    """Each assigned topic with its confidence in a word: [('ketamine', 'curated'), ('tapering', 'likely')]."""
+    return [(topic, tag_confidence(record["scores"][topic], record["tag_sources"][topic])) for topic in record["topics"]]
+
+
+def topic_note(record: dict, topic: str) -> str:
+    """'ketamine 1.00 assigned (curated)', 'tapering 0.12', and a curator's no: 'genetics 0.00 not assigned (curated)'."""
+    score, source = record["scores"][topic], record["tag_sources"][topic]
+    if topic in record["topics"]:
+        return f"{topic} {score:.2f} assigned ({tag_confidence(score, source)})"
+    return f"{topic} {score:.2f}" + (" not assigned (curated)" if source == CURATOR else "")
+
+
 def notice_texts(record: dict) -> list[str]:
     """The record's notices in the digest's words: 'Erratum published (PMID 35767954)'."""
     return [notice_words(n["kind"], n["pmid"], n["source"]) for n in record["notices"]]
 
 
 def record_notes(record: dict) -> list[str]:
-    """Human-readable notes: retraction warning and the notices, study type, topics with scores, key finding."""
+    """Human-readable notes: retraction warning and the notices, study type, relevance and topics with their
+    scores and who decided them, key finding."""
     notes = []
     if record["retracted"]:
         notes.append("RETRACTED: this article has been retracted; see PubMed.")
@@ -214,10 +278,10 @@ def record_notes(record: dict) -> list[str]:
     if record["study_type"]:
         notes.append(f"Study type: {STUDY_TYPES.get(record['study_type'], record['study_type'])}")
     if record["relevance"] is not None:
-        notes.append(f"oihwatch OIH relevance: {record['relevance']:.2f}")
+        curated = " (curated)" if record["relevance_source"] == CURATOR else ""
+        notes.append(f"oihwatch OIH relevance: {record['relevance']:.2f}{curated}")
     if record["scores"]:
-        scored = ", ".join(f"{t} {s:.2f}" + (" (assigned)" if t in record["topics"] else "") for t, s in record["scores"].items())
-        notes.append(f"oihwatch topics: {scored}")
+        notes.append(f"oihwatch topics: {', '.join(topic_note(record, topic) for topic in record['scores'])}")
     if record["key_finding"]:
         notes.append(f"Key finding: {record['key_finding']}")
     if page_range(record["pages"])[2]:  # the pages fields hold its first range only
@@ -377,13 +441,17 @@ def from_spreadsheet_text(cell: str) -> str:
 
 
 def csv_row(record: dict) -> dict:
-    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93', notices in words, no formulas
-    (``spreadsheet_text``)."""
+    """A spreadsheet row: lists joined with '; ', scores as 'topic=0.93' and their sources as 'topic=curator',
+    notices and tags in words ('ketamine (curated); tapering (likely)'), no formulas (``spreadsheet_text``)."""
     row = {}
     for column in CSV_COLUMNS:
-        value = record[column]
+        value = None if column == "tags" else record[column]  # the tags are words of several fields
         if column == "scores":
             value = "; ".join(f"{t}={s:.3f}" for t, s in value.items())
+        elif column == "tag_sources":
+            value = "; ".join(f"{t}={s}" for t, s in value.items())
+        elif column == "tags":
+            value = "; ".join(f"{topic} ({word})" for topic, word in record_tags(record))
         elif column == "notices":
             value = "; ".join(notice_texts(record))
         elif isinstance(value, list):

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from corpus.article import RETRACTED_WORDS, Article, doi_url, notice_words
 from corpus.evidence import STUDY_TYPES, evidence_rank
+from corpus.exports import tag_confidence
 from corpus.ledger import RETRACTED, standing_marks
 from corpus.tags import Classification, TopicScore
 
@@ -72,7 +73,6 @@ def language_note(languages: Sequence[str]) -> str:
     return f"[Article in {', '.join(named)}]"
 
 
-LIKELY = 0.5  # the model's calibrated probability from which a tag reads "likely"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")  # not the locale's
 
 
@@ -112,18 +112,15 @@ def dates_text(since: str, until: str, zone: str) -> str:
 
 @dataclass(frozen=True)
 class Tag:
-    """A topic the paper is listed under, with how sure we are in a word, not a number: thresholds
-    favour recall and a keyword rule tags whatever the model says, so "13%" beside a tag would
-    contradict it, while "possible" says what it is."""
+    """A topic the paper is listed under, with how sure we are in a word, not a number
+    (``corpus.exports.tag_confidence``, which the exports and the web view say too)."""
 
     label: str
     confidence: str  # 'curated' (a person checked it), 'likely' or 'possible'
 
     @classmethod
     def of(cls, label: str, score: TopicScore) -> Tag:
-        if score.source == "curator":
-            return cls(label, "curated")
-        return cls(label, "likely" if score.score >= LIKELY else "possible")
+        return cls(label, tag_confidence(score.score, score.source))
 
 
 @dataclass(frozen=True)

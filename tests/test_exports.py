@@ -413,12 +413,13 @@ def test_a_retraction_notice_is_named_beside_the_retracted_note() -> None:
     assert not any("PMID 5" in note for note in notes)  # a comment is not a notice
 
 
-def test_the_notices_column_comes_last_and_our_csv_reader_reads_the_rest_as_before(noticed: Store) -> None:
-    assert CSV_COLUMNS[-1] == "notices" and CSV_COLUMNS.index("editors") == 28  # scripts read by position
+def test_the_notices_and_tag_columns_come_last_and_our_csv_reader_reads_the_rest_as_before(noticed: Store) -> None:
+    assert CSV_COLUMNS.index("editors") == 28  # scripts read by position
+    assert CSV_COLUMNS[29:] == ("notices", "tags", "tag_sources", "relevance_source")
     out = io.StringIO()
     write_csv(iter_records(noticed, NOTICED), out)
     without = io.StringIO()
-    csv.writer(without, lineterminator="\n").writerows(row[:-1] for row in csv.reader(io.StringIO(out.getvalue())))
+    csv.writer(without, lineterminator="\n").writerows(row[:29] for row in csv.reader(io.StringIO(out.getvalue())))
     read = [a.to_dict() for a in parse_csv(io.StringIO(out.getvalue()))]
     assert [a["pmid"] for a in read] == NOTICED
     assert read == [a.to_dict() for a in parse_csv(io.StringIO(without.getvalue()))]

@@ -465,8 +465,8 @@ def test_search_writes_each_record_as_it_reads_it(research_cli, monkeypatch) -> 
 
     written_before_each: list[int] = []
 
-    def watched(store, pmids):
-        for record in iter_records(store, pmids):
+    def watched(store, pmids, *sources):
+        for record in iter_records(store, pmids, *sources):
             sys.stdout.flush()
             written_before_each.append(sys.stdout.buffer.getvalue().count(b'"pmid"'))
             yield record

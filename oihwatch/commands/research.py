@@ -31,6 +31,7 @@ from oihwatch.cli import console_for_people
 from oihwatch.config import named_as
 from oihwatch.lock import lock_path
 from oihwatch.model_info import model_meta, relevance_threshold, trained_for_other_rules
+from oihwatch.provenance import relevance_sources
 
 # search lists the best matches for reading; export takes every match. (A number SQLite cannot hold
 # was an OverflowError.)
@@ -181,7 +182,8 @@ def search_command(app: App, query: str, limit: int, fmt: str, **filter_args) ->
     """
     filters = make_filters(app, **filter_args)
     hits = search(app.store, query, filters, limit)
-    records = iter_records(app.store, [h.pmid for h in hits])  # streamed: a page may hold 100,000
+    sources = relevance_sources(app.settings, app.store)
+    records = iter_records(app.store, [h.pmid for h in hits], sources)  # streamed: a page may hold 100,000
     if fmt == "table":
         if hits:  # no empty frame: the count below says it
             _print_table(list(records))
@@ -440,11 +442,13 @@ class ExportFormat(click.Choice):
 def export_command(app: App, query: str | None, fmt: str, output: str | None, **filter_args) -> None:
     """Export the corpus, or a filtered slice, for reference managers and spreadsheets.
 
-    JSONL has one object per record (with topics, scores, relevance, study type,
-    retracted, key finding); CSV joins lists with '; ' (UTF-8 without a byte-order
-    mark: in Excel use Data > From Text/CSV rather than opening the file, or accents
-    come out garbled); RIS and BibTeX carry authors, journal, volume, issue, pages,
-    DOI, PMID, abstract, URL, and our tags as keywords.
+    JSONL has one object per record (with topics, scores, relevance and who decided
+    each: model, rule or curator; study type, retracted, key finding); CSV joins
+    lists with '; ' and gives each tag's confidence in the digest's words (curated,
+    likely, possible); it is UTF-8 without a byte-order mark: in Excel use Data >
+    From Text/CSV rather than opening the file, or accents come out garbled; RIS and
+    BibTeX carry authors, journal, volume, issue, pages, DOI, PMID, abstract, URL,
+    and our tags as keywords.
 
     \b
     Example:
@@ -453,7 +457,7 @@ def export_command(app: App, query: str | None, fmt: str, output: str | None, **
     if output == "":
         raise click.BadParameter("needs a file name, or - for stdout", param_hint="'-o'")
     hits = search(app.store, query, make_filters(app, **filter_args))
-    records = iter_records(app.store, [h.pmid for h in hits])
+    records = iter_records(app.store, [h.pmid for h in hits], relevance_sources(app.settings, app.store))
     if output in (None, "-"):  # '-' is the convention of click and most tools, not a file named '-'
         output = None
         count = WRITERS[fmt](records, sys.stdout)
