@@ -29,12 +29,11 @@ TAGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def corpus(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """A store of five real records, by what decided their relevance: a label shipped with the classifier
-    (yes, and no) or recorded in the store, a label recorded since the record was classified, and none."""
+def sourced_corpus(research_store_path: Path, folder: Path) -> dict[str, str]:
+    """A store in ``folder``, with its config.toml, of five real records tagged ``TAGS``, by what decided their
+    relevance: a label shipped with the classifier (yes, and no) or recorded in the store, a label recorded
+    since the record was classified, and none; their PMIDs by those names, and the folder."""
     shipped = read_label_file(default_label_file()).values
-    folder = tmp_path_factory.mktemp("sources")
     with Store(research_store_path) as research, Store(folder / "corpus.db") as store:
         texts = [a.pmid for a in research.iter_articles(with_xml=False) if a.abstract and not a.retracted]
         pmids = {
@@ -50,6 +49,11 @@ def corpus(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) 
         set_label(store, pmids["waiting"], RELEVANCE, False)  # not classified since: the model's relevance still
     (folder / "config.toml").write_text('[database]\npath = "corpus.db"\n[ncbi]\nemail = "t@example.org"\n', encoding="utf-8")
     return {"folder": str(folder), **pmids}
+
+
+@pytest.fixture(scope="module")
+def corpus(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return sourced_corpus(research_store_path, tmp_path_factory.mktemp("sources"))
 
 
 def export(corpus: dict[str, str], fmt: str) -> str:

@@ -15,16 +15,16 @@ import json
 import os
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.article import notice_words
 from corpus.errors import StorageError
 from corpus.evidence import STUDY_TYPES, evidence_rank
-from corpus.exports import iter_records, notice_texts
+from corpus.exports import CURATOR, RelevanceSources, iter_records, notice_texts, record_tags
 from corpus.store import Store
-from corpus.tags import RELEVANCE, TopicScore, load_labels
-from reports.assembly import ENGLISH, LANGUAGES, UNDETERMINED, Tag
+from oihwatch.provenance import labels_in_force
+from reports.assembly import ENGLISH, LANGUAGES, UNDETERMINED
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -76,36 +76,31 @@ RETRACTED_FINDING = "RETRACTED — do not rely on this finding"
 
 @dataclass(frozen=True)
 class Reading:
-    """How rows say what a record holds as names and numbers: the digest's OIH relevance threshold, the
-    configured topics' labels (what readers see; a topic no longer configured keeps its name), and what
-    curators decided, which reads 'curated' rather than as the model's certainty."""
+    """How rows say what a record holds as names and words: the digest's OIH relevance threshold, the
+    configured topics' labels (what readers see; a topic no longer configured keeps its name), and which
+    relevances a curator decided, as the exports say it (``relevance_source``): what a person checked reads
+    'curated' rather than as the model's certainty."""
 
     threshold: float
     labels: Mapping[str, str]  # topic name -> label
-    curated_tags: frozenset[tuple[str, str]] = frozenset()  # (PMID, topic) of the tags a curator set
-    curated_relevance: Mapping[str, bool] = field(default_factory=dict)  # PMID -> about OIH, as a curator said
+    relevance: RelevanceSources
 
     @classmethod
     def of(cls, store: Store, threshold: float, labels: Mapping[str, str]) -> Reading:
-        curated_tags = frozenset((pmid, topic) for pmid, topic in store.db.execute(
-            "SELECT pmid, topic FROM tags WHERE source = 'curator' AND assigned = 1"))
-        curated_relevance = {pmid: said[RELEVANCE] for pmid, said in load_labels(store).items() if RELEVANCE in said}
-        return cls(threshold, labels, curated_tags, curated_relevance)
+        """With the curated labels ``classify`` applies: the classifier's shipped ones too, not only the store's."""
+        return cls(threshold, labels, RelevanceSources.from_labels(labels_in_force(store).values))
 
     def tags(self, record: dict) -> str:
         """'Non-opioid therapies (likely); Tapering and discontinuation (curated)', as the digest says them."""
-        sources = {topic: "curator" if (record["pmid"], topic) in self.curated_tags else "model" for topic in record["topics"]}
-        tags = [Tag.of(self.labels.get(topic, topic), TopicScore(topic, record["scores"].get(topic, 0.0), True, source))
-                for topic, source in sources.items()]
-        return "; ".join(f"{tag.label} ({tag.confidence})" for tag in tags)
+        return "; ".join(f"{self.labels.get(topic, topic)} ({word})" for topic, word in record_tags(record))
 
     def about_oih(self, record: dict) -> str | None:
         """The OIH relevance in words: a curator's yes or no once ``classify`` has applied it, else likely or unlikely."""
-        relevance, curated = record["relevance"], self.curated_relevance.get(record["pmid"])
+        relevance = record["relevance"]
         if relevance is None:
             return None
-        if curated is not None and relevance == float(curated):
-            return "yes (curated)" if curated else "no (curated)"
+        if record["relevance_source"] == CURATOR:
+            return "yes (curated)" if relevance else "no (curated)"
         return "likely" if relevance >= self.threshold else "unlikely"
 
 
@@ -183,7 +178,7 @@ def _write(store: Store, partial: Path, target: Path, reading: Reading) -> int:
     try:
         db.executescript(SCHEMA)
         pmids = [row[0] for row in store.db.execute("SELECT pmid FROM articles WHERE deleted = 0 ORDER BY CAST(pmid AS INTEGER)")]
-        rows = (snapshot_row(r, reading) for r in iter_records(store, pmids))
+        rows = (snapshot_row(r, reading) for r in iter_records(store, pmids, reading.relevance))
         with db:
             columns = [name for (name,) in db.execute("SELECT name FROM pragma_table_info('articles')") if name != "newest"]
             db.executemany(f"INSERT INTO articles ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})", rows)
