@@ -133,7 +133,18 @@ def test_explain_says_who_set_the_relevance(trained: Path, tmp_path: Path):
     assert invoke(config, "explain", "38011560").stdout.startswith("38011560: relevance 0.00 (curator), ")  # read: not OIH
     assert invoke(config, "label", "38011560", "oih").exit_code == 0
     lines = invoke(config, "explain", "38011560").stdout.splitlines()
-    assert lines[:2] == ["38011560: relevance 1.00 (curator), study type review", "oih (relevance): 1.00 (curator)"]
+    assert lines[:3] == ["38011560: relevance 1.00 (curator), study type review", "oih (relevance): 1.00 (curator)",
+                         "    set by a curator who read the record, not by any term"]
+
+
+def test_explain_shows_no_term_weights_under_a_curated_tag(trained: Path):
+    """No term pushed a tag a person set: the model's weights listed there would read as the reason."""
+    lines = invoke(trained, "explain", "38011560").stdout.splitlines()  # the shipped set labels it for each default topic
+    curated = [i for i, line in enumerate(lines) if line.endswith("(curator)")]
+    assert len(curated) == 5, lines  # relevance and the four topics
+    for i in curated:
+        assert lines[i + 1] == "    set by a curator who read the record, not by any term"
+        assert i + 2 == len(lines) or not lines[i + 2].startswith(" "), lines  # nothing more under it
 
 
 def test_explain_names_the_words_a_keyword_rule_matched(trained: Path):

@@ -79,3 +79,17 @@ def test_a_label_on_a_record_with_no_title_or_abstract_is_refused(config: Path):
     assert result.stderr == ("Error: PMID 99000020 has no title or abstract, and is never tagged: a label on it would do "
                              "nothing; label it once PubMed gives it a title or abstract\n")
     assert stored_labels(config) == []
+
+
+@pytest.mark.parametrize(("pmid", "said"), [
+    ("99000010", "99000010: not tagged: it is a retraction notice of PMID 24084238, not a paper (the paper it concerns carries the warning)"),
+    ("99000012", "99000012: not tagged: it is an expression of concern of PMID 24349601, not a paper (the paper it concerns carries the warning)"),
+    ("99000020", "99000020: not tagged: it has no title or abstract"),
+])
+def test_explain_says_a_record_classify_never_tags_is_not_tagged_and_why(built: Path, pmid: str, said: str):
+    """Not what the model would make of it, labelled as the model's decision, nor 'not trained yet'."""
+    result = invoke(built, "explain", pmid)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == said + "\n"
+    with Store(built.parent / "oihwatch.db") as store:
+        assert store.db.execute("SELECT COUNT(*) FROM tags WHERE pmid = ?", (pmid,)).fetchone()[0] == 0

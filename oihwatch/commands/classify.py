@@ -284,17 +284,23 @@ def check_folds(folds: int, curated: CuratedSet, articles: list) -> None:
 @click.argument("pmid", type=Pmid())
 @click.pass_obj
 def explain(app: App, pmid: str) -> None:
-    """Show the terms that pushed each tag of one record.
+    """Show who set each tag of one record, and the terms that pushed the model's and the rules' tags.
+
+    A curated tag shows no terms: a person decided it. A retraction or erratum notice, or a
+    record with neither title nor abstract, is never tagged: it says so, and why.
 
     \b
     Example:
         oihwatch explain 38011560
     """
-    rules, _ = rules_for(app.settings)
-    model = current_model(app, rules)
     article = app.store.get_article(pmid)
     if article is None:
         raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
+    if reason := untagged_reason(article):  # what the model would make of it is applied nowhere
+        click.echo(f"{pmid}: not tagged: it {reason}" + (" (the paper it concerns carries the warning)" if article.is_notice else ""))
+        return
+    rules, _ = rules_for(app.settings)
+    model = current_model(app, rules)
     curated = curated_labels(app).values
     result = next(classify_articles([article], model, rules, curated))
     said_by = "curator" if RELEVANCE in curated.get(pmid, {}) else "model" if RELEVANCE in model.labels else "rule"
@@ -306,11 +312,14 @@ def explain(app: App, pmid: str) -> None:
         label = RELEVANCE if score is None else score.topic
         head = f"oih (relevance): {result.relevance:.2f} ({said_by})" if score is None else f"{label}: {score.score:.2f} {'assigned' if score.assigned else 'not assigned'} ({score.source})"
         click.echo(head)
+        if (said_by if score is None else score.source) == "curator":  # the model's terms would read as the reason
+            click.echo("    set by a curator who read the record, not by any term")
+            continue
         if score is not None and score.source == "rule" and score.assigned:
             words = rule_of[label].matched_words(text)
             mesh = ", ".join(rule_of[label].matched_mesh(article.mesh_terms))
             click.echo(f'    keyword rule matched "{words}"' if words else f"    MeSH rule: {mesh}")
-        if label in model.labels and text:
+        if label in model.labels:
             for term, weight in model.explain(text, label):
                 click.echo(f"    {weight:+.3f}  {term}")
         elif score is None:
