@@ -537,8 +537,9 @@ def stats_command(
 def serve_command(app: App, port: int, host: str) -> None:
     """A read-only web view of the corpus (Datasette): full-text search, facets, saved queries.
 
-    Serves a snapshot of the corpus taken at start; restart it after a harvest to
-    show new records. The port is taken first: one in use is an error before any
+    Serves a snapshot of the corpus taken at start: restart it after a harvest and
+    after labels (oihwatch label) to show new records and tags, which search and
+    export show at once. The port is taken first: one in use is an error before any
     work. With --port 0 the line on stderr names the port the system gave.
 
     Needs the [web] extra, installed into the venv oihwatch runs from: pip install
