@@ -27,7 +27,7 @@ COMMANDS = leaf_commands(cli)
 
 
 def test_every_command_is_found():
-    assert len(COMMANDS) == 17 and ("config", "show") in COMMANDS and ("search",) in COMMANDS
+    assert len(COMMANDS) == 18 and ("config", "show") in COMMANDS and ("search",) in COMMANDS and ("labels",) in COMMANDS
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)

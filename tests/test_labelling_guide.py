@@ -13,9 +13,9 @@ from oihwatch.cli import cli
 
 
 def test_the_guide_sends_notes_where_they_are_kept() -> None:
-    """``label`` records a topic and --not, no note: a note asked for there would be lost."""
+    """``label`` records a topic, --not or --clear, no note: a note asked for there would be lost."""
     options = set(re.findall(r"--[a-z][a-z-]*", CliRunner().invoke(cli, ["label", "--help"]).output)) - {"--help"}
-    assert options == {"--not"}
+    assert options == {"--not", "--clear"}
     guide = (REPO / "docs" / "labelling-guide.md").read_text(encoding="utf-8")
     single = re.search(r"^- Single label: .*?(?=^- )", guide, re.MULTILINE | re.DOTALL).group()
     assert "add a note" not in single

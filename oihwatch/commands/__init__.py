@@ -17,6 +17,7 @@ COMMANDS = {
     "evaluate": "classify:evaluate",
     "explain": "classify:explain",
     "label": "classify:label",
+    "labels": "classify:labels_command",
     "run": "unattended:run",
     "schedule": "unattended:schedule",
     "status": "ops:status",

@@ -10,9 +10,12 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 import click
+from rich.table import Table
+from rich.text import Text
 
 from classifier.curated import CuratedSet, default_label_file, merge_labels, read_label_file
 from classifier.documents import has_text, record_text
@@ -24,9 +27,12 @@ from classifier.topics import TopicRule, rules_fingerprint
 from classifier.training import train_model
 from corpus.article import Article
 from corpus.errors import ClassifierError, InputError
-from corpus.tags import RELEVANCE, load_labels, mark_all_to_classify, pmids_to_classify, save_classifications, set_label
+from corpus.store import Store
+from corpus.tags import (RELEVANCE, Label, clear_label, listed_labels, load_labels, mark_all_to_classify, pmids_to_classify,
+                         record_labels, save_classifications, set_label)
 from oihwatch import __version__
 from oihwatch.app import App
+from oihwatch.cli import console_for_people
 from oihwatch.config import Topic, named_as
 from oihwatch.model_info import rules_for
 from oihwatch.runlog import recorded
@@ -86,12 +92,21 @@ def classify_records(app: App, everything: bool = False) -> int:
     curated = curated_labels(app).values
     with app.writing("classify") as store, recorded(store, "classify") as counts:
         pmids = pmids_to_classify(store, everything)
-        saved = 0
-        for start in range(0, len(pmids), BATCH):
-            articles = list(store.iter_articles(pmids[start : start + BATCH], with_xml=False))
-            saved += save_classifications(store, classify_articles(articles, model, rules, curated))
-            click.echo(f"classified {saved}/{len(pmids)}", err=True)
+        saved = tag_records(store, pmids, model, rules, curated,
+                            progress=lambda saved: click.echo(f"classified {saved}/{len(pmids)}", err=True))
         counts["found"] = counts["updated"] = saved
+    return saved
+
+
+def tag_records(store: Store, pmids: list[str], model: OihModel, rules: list[TopicRule], curated: Mapping[str, Mapping[str, bool]],
+                progress: Callable[[int], None] = lambda saved: None) -> int:
+    """Classify and save the stored records of ``pmids``, ``BATCH`` at a time (``progress`` is told how
+    many are saved after each); returns how many were saved."""
+    saved = 0
+    for start in range(0, len(pmids), BATCH):
+        articles = list(store.iter_articles(pmids[start : start + BATCH], with_xml=False))
+        saved += save_classifications(store, classify_articles(articles, model, rules, curated))
+        progress(saved)
     return saved
 
 
@@ -345,56 +360,212 @@ def check_labellable(article: Article) -> None:
         raise InputError(f"PMID {article.pmid} {reason}, and is never tagged: a label on it would do nothing; {instead}")
 
 
-def topic_named(given: str, topics: Mapping[str, Topic]) -> str:
+def configured_topic(given: str, topics: Mapping[str, Topic]) -> str | None:
     """The topic (or 'oih') ``given`` names: a configured topic's name or its label, in any letter case, as
-    search, recipients and the web view's topic filters take them (a name wins over another topic's label).
-    Anything else is a bad argument, as a bad PMID is: a usage error listing each topic with its label,
-    the words the digest and the web view show."""
+    search, recipients and the web view's topic filters take them (a name wins over another topic's label);
+    None when it names none."""
     name = named_as(given, [RELEVANCE, *topics])
     if name == RELEVANCE or name in topics:
         return name
-    by_label = {topic.label.strip().casefold(): name for name, topic in topics.items()}
-    if (labelled := by_label.get(given.strip().casefold())) is not None:
-        return labelled
+    return {topic.label.strip().casefold(): name for name, topic in topics.items()}.get(given.strip().casefold())
+
+
+def topic_argument(given: str, topics: Mapping[str, Topic]) -> str:
+    """``configured_topic``; any other TOPIC is a bad argument, as a bad PMID is: a usage error listing each
+    topic with its label, the words the digest and the web view show."""
+    if (name := configured_topic(given, topics)) is not None:
+        return name
     named = ", ".join(f"{name} ({topic.label})" for name, topic in topics.items())
     listed = f"or one of: {named}" if topics else "(no [topics.*] are configured)"
     raise click.BadParameter(f"unknown topic {given!r}; use 'oih' {listed}", param_hint="'TOPIC'")
 
 
+def saved_model(app: App, rules: list[TopicRule]) -> OihModel | None:
+    """The saved model, or None when there is none to use: a label is recorded all the same, and shows
+    once its record is classified."""
+    try:
+        return current_model(app, rules)
+    except ClassifierError:
+        return None
+
+
+def tag_now(app: App, store: Store, pmids: list[str], model: OihModel | None, rules: list[TopicRule]) -> str:
+    """Tag the stored records of ``pmids`` again with the curated labels as they are now, so searches and
+    exports show a label (or its removal) at once; say when they show it: 'now', or, with no model to tag
+    with, after train and classify (the records wait for classify, marked by the label's change)."""
+    if model is None:
+        return "after 'oihwatch train' and 'oihwatch classify'"
+    tag_records(store, pmids, model, rules, curated_labels(app).values)
+    return "now"
+
+
 @click.command()
 @click.argument("pmid", type=Pmid())
 @click.argument("topic")
-@click.option("--not", "negative", is_flag=True, help="the record is NOT about the topic")
+@click.option("--not", "negative", is_flag=True, help="the record is NOT about the topic (a curated negative, not an undo)")
+@click.option("--clear", is_flag=True, help="remove the label recorded here: the model and rules tag the record again")
 @click.pass_obj
-def label(app: App, pmid: str, topic: str, negative: bool) -> None:
+def label(app: App, pmid: str, topic: str, negative: bool, clear: bool) -> None:
     """Record a curated label (TOPIC, or 'oih' for relevance); it overrides rules and the model.
 
     TOPIC is a topic's name or its label as the digest shows it ('Tapering and
-    discontinuation'), in any letter case.
+    discontinuation'), in any letter case. --not records that the record is NOT
+    about TOPIC: a curated negative, which overrides the model as a label does.
+    --clear removes the label recorded here, and the model and rules tag the
+    record again (or the label shipped with oihwatch, where it has one).
+    'oihwatch labels' lists the labels recorded here.
 
     \b
     Example:
         oihwatch label 38011560 ketamine --not
+        oihwatch label 38011560 ketamine --clear
     """
-    topic = topic_named(topic, app.settings.topics)
+    if negative and clear:
+        raise click.UsageError("give --not or --clear, not both")
+    topic = topic_argument(topic, app.settings.topics)
     rules, _ = rules_for(app.settings)
-    try:  # loaded before the lock, so a scheduled job waiting for it does not wait through the load
-        model = current_model(app, rules)
-    except ClassifierError:  # the label is kept; it shows once the record is classified
-        model = None
+    model = saved_model(app, rules)  # before the lock, so a scheduled job waiting for it does not wait through the load
+    shipped = read_label_file(default_label_file())
     about = "OIH" if topic == RELEVANCE else f"{topic} ({app.settings.topics[topic].label})"
-    said = f"PMID {pmid} is {'not ' if negative else ''}about {about}"
     with app.writing("label") as store:
         article = store.get_article(pmid)
-        if article is None:
+        if clear:
+            said = cleared(store, pmid, topic, about, shipped, stored=article is not None)
+        elif article is None:
             raise InputError(f"PMID {pmid} is not in the corpus; harvest or ingest it first")
-        check_labellable(article)
-        set_label(store, pmid, topic, not negative)
-        curated = curated_labels(app)
-        # The shipped held-out split keeps its records for every label: 745 of the shared corpus's 4,818.
-        held = "; the record is held out for evaluation: this label will not train the model" if pmid in curated.test_pmids else ""
-        if model is None:
-            click.echo(f"{said}; searches and exports show it after 'oihwatch train' and 'oihwatch classify'{held}")
+        else:
+            check_labellable(article)
+            set_label(store, pmid, topic, not negative)
+            said = f"PMID {pmid} is {'not ' if negative else ''}about {about}"
+        if article is None:  # a label imported for a record not stored here: nothing shows it
+            click.echo(said)
             return
-        save_classifications(store, classify_articles([article], model, rules, curated.values))
-    click.echo(f"{said}; searches and exports show it now{held}")
+        when = tag_now(app, store, [pmid], model, rules)
+    # The shipped held-out split keeps its records for every label: 745 of the shared corpus's 4,818.
+    held_out = pmid in shipped.test_pmids and not clear
+    held = "; the record is held out for evaluation: this label will not train the model" if held_out else ""
+    click.echo(f"{said}; searches and exports show it {when}{held}")
+
+
+def cleared(store: Store, pmid: str, topic: str, about: str, shipped: CuratedSet, *, stored: bool) -> str:
+    """Remove the label recorded here for ``pmid`` and ``topic`` and say what tags the record now (when it
+    is ``stored``): the label shipped with oihwatch, where it has one, else the model and rules.
+    ``InputError`` when there is none to remove; a shipped label cannot be, only overridden."""
+    ships = shipped.values.get(pmid, {}).get(topic)
+    shipped_says = "" if ships is None else f"the label shipped with oihwatch ({'' if ships else 'not '}about it)"
+    if not clear_label(store, pmid, topic):
+        if ships is None:
+            raise InputError(f"PMID {pmid} has no label for {about} recorded here; 'oihwatch labels' lists those there are")
+        raise InputError(f"PMID {pmid} has no label for {about} recorded here: {shipped_says} cannot be cleared, only "
+                         f"overridden: 'oihwatch label {pmid} {topic}{' --not' if ships else ''}'")
+    now = f"; {shipped_says or 'the model and rules'} decide{'s' * bool(shipped_says)} again" if stored else " (the record is not stored here)"
+    return f"PMID {pmid}: the label for {about} recorded here is cleared{now}"
+
+
+@click.command("labels")
+@click.option("--jsonl", is_flag=True, help="print them as JSON Lines, one label a line: a backup, or labels for another install")
+@click.option("--import", "source", type=click.Path(exists=True, dir_okay=False, allow_dash=True), metavar="FILE",
+              help="record the labels of FILE, JSON Lines as --jsonl prints them (-: stdin)")
+@click.pass_obj
+def labels_command(app: App, jsonl: bool, source: str | None) -> None:
+    """List the curated labels recorded here with 'oihwatch label', oldest first.
+
+    The labels shipped with oihwatch (classifier/labels/curated.jsonl) are not
+    listed. --jsonl prints each as {"pmid", "topic", "value": true or false,
+    "labelled"}, one a line. --import records such a file here as it is, times
+    included: a label replaces the one recorded here for the same PMID and topic;
+    one for a record not stored here is kept, and applies once the record is
+    harvested or ingested. A file with a bad line is refused, naming the line,
+    and nothing of it is recorded.
+
+    \b
+    Example:
+        oihwatch labels --jsonl > labels.jsonl
+        oihwatch -c other.toml labels --import labels.jsonl
+    """
+    if jsonl and source is not None:
+        raise click.UsageError("give --jsonl or --import, not both")
+    if source is not None:
+        click.echo(import_labels(app, source))
+        return
+    listed = listed_labels(app.store)
+    if jsonl:
+        for recorded_label, _ in listed:
+            click.echo(recorded_label.line())
+    elif listed:
+        print_labels(listed)
+    click.echo(f"{len(listed)} label{'s' * (len(listed) != 1)} recorded here"
+               + ("" if listed else "; 'oihwatch label PMID TOPIC' records one"), err=True)
+
+
+# A title in the table of labels is cut to this many columns: it only says which record the PMID is.
+TITLE_WIDTH = 60
+
+
+def print_labels(listed: list[tuple[Label, str | None]]) -> None:
+    """The labels as a table, each record named by its title, cut short (a record not stored here has none)."""
+    table = Table("PMID", "topic", "about it", "recorded")
+    table.add_column("title", no_wrap=True, overflow="ellipsis", max_width=TITLE_WIDTH)
+    for recorded_label, title in listed:
+        named = Text(title) if title else Text("(not stored here)" if title is None else "(no title)", style="dim")
+        table.add_row(recorded_label.pmid, Text(recorded_label.topic), "yes" if recorded_label.value else "no", recorded_label.labelled, named)
+    console_for_people().print(table)
+
+
+def import_labels(app: App, source: str) -> str:
+    """Record the labels of ``source`` (``labels --import``) and tag their stored records at once, as
+    ``label`` does; returns what was recorded, in words. A label is checked as ``label`` checks it, but
+    for a record not stored here (kept: it applies once the record is) or a topic not configured here
+    (kept by its name, as labels are when a topic leaves the config)."""
+    name = "stdin" if source == "-" else source
+    with click.open_file(source, "rb") as lines:
+        numbered = read_labels(lines, name, app.settings.topics)
+    rules, _ = rules_for(app.settings)
+    model = saved_model(app, rules)
+    with app.writing("labels") as store:
+        stored = labellable_records(store, numbered, name)
+        record_labels(store, [label for _, label in numbered])
+        when = tag_now(app, store, sorted(stored), model, rules)
+    said = [f"recorded {len(numbered)} label{'s' * (len(numbered) != 1)} from {name}"]
+    if stored:
+        said.append(f"searches and exports show them {when}")
+    if away := sum(label.pmid not in stored for _, label in numbered):
+        said.append(f"{away} for records not stored here: they apply once those records are harvested or ingested")
+    unknown = Counter(label.topic for _, label in numbered if label.topic != RELEVANCE and label.topic not in app.settings.topics)
+    if unknown:
+        said.append(f"{unknown.total()} for topics not configured here ({', '.join(sorted(unknown))}): kept for when they are")
+    return "; ".join(said)
+
+
+def read_labels(lines: Iterable[bytes], name: str, topics: Mapping[str, Topic]) -> list[tuple[int, Label]]:
+    """The labels of ``lines``, JSON Lines (blank lines skipped), each with its line number and its topic as
+    configured here when it names one by name or label; ``InputError`` naming the first bad line."""
+    numbered = []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8-sig")  # a byte order mark, as some editors write one, is no part of the line
+            if not line.strip():
+                continue
+            read = Label.from_line(line)
+        except ValueError as exc:  # UnicodeDecodeError is one
+            why = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc
+            raise InputError(f"{name} line {number}: {why}; a line is {{\"pmid\", \"topic\", \"value\", \"labelled\"}} as "
+                             "'oihwatch labels --jsonl' prints it: correct it, nothing was recorded") from None
+        numbered.append((number, replace(read, topic=configured_topic(read.topic, topics) or read.topic)))
+    return numbered
+
+
+def labellable_records(store: Store, numbered: list[tuple[int, Label]], name: str) -> set[str]:
+    """The PMIDs of ``numbered`` stored here, each checked as ``label`` checks it (``check_labellable``);
+    ``InputError`` naming the first line of one that is refused."""
+    first_line: dict[str, int] = {}
+    for number, read in numbered:
+        first_line.setdefault(read.pmid, number)
+    stored = set()
+    for article in store.iter_articles(list(first_line), with_xml=False):
+        try:
+            check_labellable(article)
+        except InputError as exc:
+            raise InputError(f"{name} line {first_line[article.pmid]}: {exc}; nothing was recorded") from None
+        stored.add(article.pmid)
+    return stored
