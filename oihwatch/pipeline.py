@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from corpus.errors import ClassifierError, OihwatchError
+from corpus.runs import record_progress, success_recorded_last
 from harvester.harvest import Stop, harvest_all
 from oihwatch.app import App
-from oihwatch.commands.classify import classify_records, train_and_save
+from oihwatch.commands.classify import classify_records, current_model, train_and_save
 from oihwatch.commands.digest import check_delivered, deliver, delivered_verb, digest_params, papers, transport_for
 from oihwatch.commands.harvest import eutils_client
+from oihwatch.model_age import ModelAge, model_age
+from oihwatch.model_info import model_meta, model_problem, rules_for
 from oihwatch.runlog import recorded
 from reports.period import digest_due
 from reports.sending import archive_missing
@@ -49,14 +52,45 @@ def harvest_step(app: App, stop: Stop | None = None) -> str:
 
 def classify_step(app: App) -> str:
     """Classify new and changed records, training a model first if there is none usable (the topics
-    changed, or oihwatch or scikit-learn did): a new model has every record classified again."""
+    changed, or oihwatch or scikit-learn did, or its file is damaged), or training it again when it is out
+    of date with the corpus (``model_age``: curated labels recorded, or a quarter more records stored, since
+    it was trained). A new model has every record classified again, as 'oihwatch train' and 'oihwatch
+    classify' would."""
     try:
-        saved = classify_records(app)
+        if (age := outdated_model(app)) is None:
+            return f"{classify_records(app)} records classified"
+        current_model(app, rules_for(app.settings)[0])  # a file that cannot be loaded is the reason to tell
     except ClassifierError as exc:
         version = train_and_save(app, report_on_stderr=True)
         why = re.sub(r"[;:] run 'oihwatch train'.*$", "", str(exc))  # the cause, without its advice
         return f"trained model {version} ({why}); {classify_records(app)} records classified"
-    return f"{saved} records classified"
+    return retrained(app, age)
+
+
+def outdated_model(app: App) -> ModelAge | None:
+    """What the corpus gained since the saved model was trained, when that makes the model out of date; None
+    when it does not, or there is no usable model (classify fails then, and a model is trained)."""
+    meta = model_meta(app.settings)
+    if meta is None or model_problem(app.settings, meta):
+        return None
+    age = model_age(app.settings, app.store, meta, app.store.clock())
+    return age if age and age.out_of_date else None
+
+
+def retrained(app: App, age: ModelAge) -> str:
+    """Train the model ``age`` makes out of date again and classify every record with it; its train run counts
+    the records stored (``new``) and curated labels recorded (``updated``) since the model it replaced was
+    trained. A training that fails (a full disk) keeps the model in force: the records are classified with
+    it, so no digest waits for them, and the step fails saying why, every pass until it trains."""
+    try:
+        version = train_and_save(app, report_on_stderr=True)
+    except OihwatchError as exc:
+        saved = classify_records(app)
+        raise ClassifierError(f"could not train the model again ({age.out_of_date}): {exc}; {saved} records "
+                              "classified with the model in force") from None
+    train = success_recorded_last(app.store, "train")
+    record_progress(app.store, train.id, train.found, age.stored_since, age.labels_since)
+    return f"retrained model {version} ({age.out_of_date}); {classify_records(app)} records classified"
 
 
 def digest_step(app: App, now: datetime) -> str:

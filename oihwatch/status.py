@@ -25,6 +25,7 @@ from corpus.tags import count_to_classify
 from harvester.windows import ncbi_today
 from oihwatch.config import Settings, mail_problem
 from oihwatch.lock import held, lock_path
+from oihwatch.model_age import ModelAge, model_age
 from oihwatch.model_info import model_problem, threshold_of, why_no_model
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_time, next_fire_times
 from reports.acceptance import unrecorded
@@ -71,7 +72,7 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
             name: {"label": topic.label, "tagged": tagged.get(name, 0)} for name, topic in settings.topics.items()
         },
         "last_runs": runs,
-        "model": model_summary(settings, meta),
+        "model": model_summary(settings, meta, model_age(settings, store, meta, now)),
         "digests": {
             **digest_counts(store),
             "last": {"period": last_digest["period"], "created": last_digest["created"],
@@ -159,9 +160,10 @@ def delivery_counts(store: Store, digest_id: int) -> dict[str, int]:
     ).fetchall())
 
 
-def model_summary(settings: Settings, meta: dict | None) -> dict | None:
+def model_summary(settings: Settings, meta: dict | None, age: ModelAge | None = None) -> dict | None:
     """The parts of a model's metadata an operator reads: version, when, on what, how good, and why
-    it cannot be used, if so."""
+    it cannot be used, if so; and with the corpus's ``age`` (None: unknown), what was stored and labelled
+    since and, when that makes it out of date, why (the next run trains it again)."""
     if meta is None:
         return None
     return {
@@ -169,6 +171,9 @@ def model_summary(settings: Settings, meta: dict | None) -> dict | None:
         "trained": meta.get("created", ""),
         "training_data_hash": meta.get("training_data_hash", ""),
         "records": meta.get("records", 0),
+        "stored_since": age.stored_since if age else None,
+        "labels_since": age.labels_since if age else None,
+        "out_of_date": age.gained if age else None,
         "skipped": meta.get("skipped", {}),
         "cv_metrics": meta.get("cv_metrics", {}),
         "problem": model_problem(settings, meta),

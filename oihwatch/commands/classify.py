@@ -34,6 +34,7 @@ from oihwatch import __version__
 from oihwatch.app import App
 from oihwatch.cli import console_for_people
 from oihwatch.config import Topic, named_as
+from oihwatch.model_age import LABELS_KEY, labels_key, training_labels
 from oihwatch.model_info import rules_for
 from oihwatch.runlog import recorded
 
@@ -128,6 +129,7 @@ def train_and_save(app: App, *, report_on_stderr: bool) -> str:
         if hint := renamed_hint(curated, list(app.settings.topics)):
             click.echo(hint, err=True)
         model = train_model(articles, rules, curated, hyperparameters, app_version=__version__)
+        model.meta[LABELS_KEY] = labels_key(training_labels(app.settings, store))  # model_age tells a change of them by it
         mark_all_to_classify(store)  # first: a new model in force with no record waiting would keep the old tags
         path = save_model(model, app.settings.resolve(app.settings.classifier.model_dir))
     click.echo(f"model {model.version} saved to {path.parent}", err=report_on_stderr)

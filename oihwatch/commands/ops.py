@@ -29,7 +29,9 @@ def status(app: App, as_json: bool) -> None:
     mean, per step: harvest and sweep: the records PubMed listed, the new ones
     stored, the stored ones updated; classify: the records classified (found and
     updated); digest: the papers of the digest (found) and the recipients it was
-    sent to or written for as .eml (new); train: the records trained on (found).
+    sent to or written for as .eml (new); train: the records trained on (found),
+    and when 'run' trained the model again for being out of date, the records
+    stored (new) and curated labels recorded (updated) since the one it replaced.
 
     \b
     Example:
@@ -69,8 +71,7 @@ def print_status(info: dict) -> None:
         console.print(f"[bold]corpus[/] {escape(info['database'])}: cannot be read (see the first warning)")
     else:
         print_corpus(console, info)
-    model = info["model"]
-    console.print(f"[bold]model[/] {model.get('version')} trained {model.get('trained', '?')}" if model else "[bold]model[/] none")
+    console.print(f"[bold]model[/] {escape(model_line(info['model']))}", highlight=False)
     if info["digests"] is not None:
         console.print(f"[bold]digests[/] {escape(digests_line(info['digests']))}", highlight=False)
     console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
@@ -93,6 +94,17 @@ def print_corpus(console, info: dict) -> None:
     console.print(runs if info["last_runs"] else "no runs yet")
 
 
+def model_line(model: dict | None) -> str:
+    """'0.1.0+20270301013008.ce526eea trained 2027-03-01T01:30:08+00:00 on 147 records; out of date (1,113
+    records stored since): the next run trains it again', or what was stored since when it is not out of date."""
+    if model is None:
+        return "none"
+    line = f"{model['version']} trained {model['trained'] or '?'} on {model['records']:,} records"
+    if model["out_of_date"]:
+        return line + f"; out of date ({model['out_of_date']} since): the next run trains it again"
+    return line + (f" ({model['stored_since']:,} stored since)" if model["stored_since"] else "")
+
+
 def counts_text(run: dict) -> str:
     """A run's counts in the words of its step: the run log keeps found, new and updated for every step,
     and only a harvest's mean that ('4 papers, for 3 recipients' for a digest, '822 classified'). A digest's
@@ -103,7 +115,9 @@ def counts_text(run: dict) -> str:
     if run["step"] == "classify":
         return f"{updated:,} classified"
     if run["step"] == "train":  # an older version recorded no count
-        return f"{found:,} records" if found else ""
+        since = (f" ({new:,} stored and {updated:,} curated label{'s' * (updated != 1)} recorded since the model before)"
+                 if new or updated else "")
+        return f"{found:,} records{since}" if found else ""
     return f"{found:,} found, {new:,} new, {updated:,} updated"
 
 
