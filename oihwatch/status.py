@@ -10,6 +10,11 @@ Moments recorded after 'now' (runs, the last digest's end, a watermark after NCB
 the clock ran ahead then or is behind now: each is a warning that starts "the clock looks wrong",
 and ``clock`` in ``--json`` lists them. How long ago a query was harvested is read from the
 success that started last by the clock, not in the future (``corpus.runs.success_started_last``).
+
+Every moment status shows a person is in the schedule's time zone and labelled with it
+(``reports.period.moment_text``), as the digest names that zone's days: the last runs, the model,
+the next runs and the warnings. ``--json`` keeps the times as the store has them, ISO in UTC (the
+next runs in the zone's offset, as the scheduler fires them), and names the zone as ``timezone``.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from corpus.errors import StorageError
 from corpus.ledger import mailbox_key
 from corpus.runs import INTERRUPTED, clock_behind, get_watermark, last_runs, runs_after, success_started_last
-from corpus.store import Store, iso_utc
+from corpus.store import Store
 from corpus.tags import count_to_classify
 from harvester.windows import ncbi_today
 from oihwatch.config import Settings, mail_problem
@@ -30,7 +35,7 @@ from oihwatch.model_info import model_problem, threshold_of, why_no_model
 from oihwatch.scheduler import MISFIRE_GRACE_SECONDS, next_fire_time, next_fire_times
 from reports.acceptance import unrecorded
 from reports.address import ADDRESS_ADVICE, login_problem
-from reports.period import clock_note, digest_due
+from reports.period import clock_note, digest_due, moment_text
 
 
 def gather_status(settings: Settings, store: Store, meta: dict | None, now: datetime) -> dict:
@@ -81,7 +86,9 @@ def gather_status(settings: Settings, store: Store, meta: dict | None, now: date
             "accepted_unrecorded": [] if writing else accepted_unrecorded(store),
             "refused": [dict(row) for row in refused],
         },
+        "timezone": settings.schedule.timezone,
         "next_runs": next_runs(settings, now),
+        "held_digest": held_digest(settings, store, now),
         "clock": clock_problems(settings, store, now),
     }
     status["warnings"] = warnings(settings, store, status, now)
@@ -105,7 +112,9 @@ def gather_unreadable(settings: Settings, meta: dict | None, now: datetime, dama
         "last_runs": None,
         "model": model,
         "digests": None,
+        "timezone": settings.schedule.timezone,
         "next_runs": next_runs(settings, now),
+        "held_digest": None,
         "clock": None,
         "warnings": [damage, *mail_warnings(settings), *model_warnings(settings, model)],
     }
@@ -181,12 +190,13 @@ def model_summary(settings: Settings, meta: dict | None, age: ModelAge | None = 
 
 
 def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> list[str]:
-    """Plain sentences for what an operator should act on."""
+    """Plain sentences for what an operator should act on, their moments in the schedule's time zone (``moment_text``)."""
+    zone = settings.schedule.timezone
     found = [] if status["integrity"] == "ok" else [status["integrity"]]
     found.extend(status["clock"])
     for run in status["last_runs"]:
         if run["status"] in ("failed", "interrupted"):
-            found.append(f"last {run['step']} {run['query']} {run['status']} (started {run['started']}): {run['error']}"
+            found.append(f"last {run['step']} {run['query']} {run['status']} (started {moment_text(run['started'], zone)}): {run['error']}"
                          .replace("  ", " "))
     harvesting = {run["query"] for run in status["last_runs"] if run["step"] == "harvest" and run["status"] == "running"}
     found.extend(harvest_warnings(settings, store, now, harvesting))
@@ -203,23 +213,24 @@ def warnings(settings: Settings, store: Store, status: dict, now: datetime) -> l
     noted = {(row["period"], row["recipient"]) for row in accepted}  # pending still, but not 'not tried yet'
     found.extend(pending_warnings([row for row in status["digests"]["pending"]
                                    if (row["period"], row["recipient"]) not in noted]))
-    found.extend(held_digest(settings, store, now))
+    if status["held_digest"]:
+        found.append(status["held_digest"]["reason"])
     return found
 
 
 def clock_problems(settings: Settings, store: Store, now: datetime) -> list[str]:
     """What says the clock is wrong: PubMed's create dates after today (it is behind now), runs that started
     after now, a last digest that ends after now, a watermark after NCBI's today (it ran ahead then, or is
-    behind now). Each says what the next harvest or digest does about it."""
-    today = ncbi_today(now)
+    behind now). Each says what the next harvest or digest does about it, its moments in the schedule's zone."""
+    today, zone = ncbi_today(now), settings.schedule.timezone
     found = []
     if behind := clock_behind(store, today):
         found.append(f"{behind}; until then every harvest fails and no new digest is recorded")
     count, latest = runs_after(store, now)
     if count:
-        found.append(f"the clock looks wrong: {count} run(s) are recorded as started after now ({iso_utc(now)}), the last "
-                     f"at {latest}: the clock ran ahead then, or is behind now")
-    if note := clock_note(store, now):
+        found.append(f"the clock looks wrong: {count} run(s) are recorded as started after now ({moment_text(now, zone)}), the "
+                     f"last at {moment_text(latest, zone)}: the clock ran ahead then, or is behind now")
+    if note := clock_note(store, now, zone):
         found.append(note)
     for query in settings.queries:
         mark = get_watermark(store, query.name)
@@ -234,7 +245,7 @@ def harvest_warnings(settings: Settings, store: Store, now: datetime, harvesting
     cron that never fires is refused when the config is loaded). A query ``harvesting`` now (its run shows
     'running') is on its way: telling to run 'oihwatch harvest' would start a second writer that waits for
     the lock and fails."""
-    found = []
+    found, zone = [], settings.schedule.timezone
     for query in settings.queries:
         if query.name in harvesting:
             continue
@@ -245,8 +256,8 @@ def harvest_warnings(settings: Settings, store: Store, now: datetime, harvesting
                          f"query {query.name} has not finished a harvest yet (stored up to {watermark}): "
                          "run 'oihwatch harvest' to go on from there")
         elif missed := missed_harvest(settings, success.started, now):
-            found.append(f"query {query.name} last harvested successfully {success.started}, longer ago than the schedule "
-                         f"expects (a harvest was due at {missed.isoformat()})")
+            found.append(f"query {query.name} last harvested successfully {moment_text(success.started, zone)}, longer ago "
+                         f"than the schedule expects (a harvest was due at {moment_text(missed, zone)})")
     return found
 
 
@@ -270,20 +281,22 @@ def model_warnings(settings: Settings, model: dict | None) -> list[str]:
     return []
 
 
-def held_digest(settings: Settings, store: Store, now: datetime) -> list[str]:
-    """Why the digest due now would be held back (records waiting for classify, a failing harvest):
-    the next runs above name its job as if it would go."""
+def held_digest(settings: Settings, store: Store, now: datetime) -> dict[str, str] | None:
+    """The digest due now that would be held back (records waiting for classify, a failing harvest), as
+    its ``period`` and the ``reason`` a send would give; None when none is due, or it would go. The next
+    nightly pass sends it once it may go, not the digest job that ``next_runs`` names, a week on."""
     addresses = [recipient.email for recipient in settings.recipients]
-    if not addresses or digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone,
-                                   now, addresses) is None:
-        return []
+    period = addresses and digest_due(store, settings.digest.weekday, settings.digest.time, settings.schedule.timezone,
+                                      now, addresses)
+    if not period:
+        return None
     # Only now: the digest code (templates, charts, mail) would slow every status, which monitoring runs often.
     from oihwatch.commands.digest import digest_params
     from reports.sending import hold_reason, preview_digest
 
     params = digest_params(settings)
     held_back = hold_reason(store, params, now, preview_digest(store, params, now))
-    return [held_back] if held_back else []
+    return {"period": period, "reason": held_back} if held_back else None
 
 
 def advised(recipient: str, error: str) -> str:

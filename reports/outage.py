@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from corpus.store import Store
+from reports.period import moment_text
 
 # How long a digest waits for a successful harvest after it was due (or after harvesting began to fail,
 # if later): NCBI's outages last hours, mostly; one of days must not silence the digest for good.
@@ -29,10 +30,10 @@ class HarvestOutage:
     since: str  # when the last successful harvest of the query began; its first attempt when none succeeded
     status: str = "failed"  # or 'interrupted' (Ctrl-C, or a process killed), as the runs table has it
 
-    @property
-    def ended(self) -> str:
-        """How that harvest ended, for a sentence: 'failed at ...' or 'was interrupted at ...'."""
-        return f"{'was interrupted' if self.status == 'interrupted' else 'failed'} at {self.failed}"
+    def ended_in(self, zone: str) -> str:
+        """How that harvest ended, for a sentence, in the time zone ``zone``: 'failed at 2027-12-06 07:05 CET'
+        or 'was interrupted at ...' (``reports.period.moment_text``)."""
+        return f"{'was interrupted' if self.status == 'interrupted' else 'failed'} at {moment_text(self.failed, zone)}"
 
     def release(self, due: datetime) -> datetime:
         """From when a digest due at ``due`` goes out without waiting any longer for a harvest."""

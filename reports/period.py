@@ -86,6 +86,14 @@ def digest_due(store: Store, weekday: str, at: str, tz: str, now: datetime, reci
     return None
 
 
+def moment_text(moment: str | datetime, zone: str) -> str:
+    """'2027-12-09 07:00 CET': a moment (ISO, as the store keeps it, or a datetime) as an operator reads it, in
+    the time zone ``zone``, the schedule's, whose days the digest names, and labelled with the zone's
+    abbreviation, which also tells apart the two 02:30s of the night daylight saving time ends."""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return when.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+
+
 def midnight(day: date, zone: str) -> str:
     """The moment ``day`` begins in the time zone ``zone``, in UTC as the store keeps moments."""
     return iso_utc(datetime.combine(day, time(0), ZoneInfo(zone)))
@@ -107,12 +115,12 @@ def window_start(store: Store, now: datetime, since: date | None = None, zone: s
     return sane.until if sane else clock_right_until(store, now) or iso_utc(now - FIRST_WINDOW)
 
 
-def clock_note(store: Store, now: datetime) -> str:
+def clock_note(store: Store, now: datetime, zone: str) -> str:
     """'the clock looks wrong: ...' when the digest recorded last ends after ``now``, saying where the next
-    window starts instead (``window_start``); '' otherwise."""
+    window starts instead (``window_start``), in the time zone ``zone`` (``moment_text``); '' otherwise."""
     previous = last_digest(store)
     if previous is None or previous.until <= iso_utc(now):
         return ""
-    return (f"the clock looks wrong: the {previous.period} digest is recorded up to {previous.until}, after now "
-            f"({iso_utc(now)}); so the next digest's window starts at {window_start(store, now)} instead, and it leaves "
-            "out what earlier digests listed")
+    return (f"the clock looks wrong: the {previous.period} digest is recorded up to {moment_text(previous.until, zone)}, "
+            f"after now ({moment_text(now, zone)}); so the next digest's window starts at "
+            f"{moment_text(window_start(store, now), zone)} instead, and it leaves out what earlier digests listed")

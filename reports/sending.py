@@ -50,7 +50,7 @@ from reports.delivery import OutboxUnwritable, RecipientRefused, archived, write
 from reports.gather import changed_since, gather_new_digest, gather_recorded_digest, listed_in
 from reports.message import build_message, chart_cid, message_id, unsubscribe_link
 from reports.outage import harvest_outage
-from reports.period import clock_note, latest_due, period_to_send, window_start
+from reports.period import clock_note, latest_due, moment_text, period_to_send, window_start
 from reports.render import render_digest, render_to_fit
 
 
@@ -179,8 +179,9 @@ def _hold(store: Store, params: DigestParams, now: datetime, digest: Digest) -> 
     if outage is not None:
         release = outage.release(latest_due(params.weekday, params.time, params.timezone, now))
         if now < release:
-            return (f"the {digest.period} digest is held: the last harvest (query {outage.query}) {outage.ended}; "
-                    f"it goes out after the next successful harvest, or from {iso_utc(release)} with a note that "
+            return (f"the {digest.period} digest is held: the last harvest (query {outage.query}) "
+                    f"{outage.ended_in(params.timezone)}; it goes out after the next successful harvest, or from "
+                    f"{moment_text(release, params.timezone)} with a note that "
                     f"PubMed could not be searched since {digest.unsearched_since}")
     return ""
 
@@ -206,7 +207,7 @@ def _record(store: Store, params: DigestParams, period: str, now: datetime, sinc
     outcome.held = _hold(store, params, now, digest)
     if outcome.held:
         return None, digest
-    outcome.clock = clock_note(store, now)
+    outcome.clock = clock_note(store, now, params.timezone)
     wanted, outcome.skipped_empty = _wanted(params, digest, period, params.recipients)
     record = record_digest(store, period, start, iso_utc(now), digest.subject, content.items, wanted, content.marks,
                            skipped=outcome.skipped_empty)

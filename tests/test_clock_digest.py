@@ -73,8 +73,8 @@ def test_a_digest_recorded_while_the_clock_ran_ahead_costs_no_paper_once_it_is_r
     w49 = send(store, clock, MONDAY + timedelta(weeks=1), tmp_path)
     assert w49.period == "2026-W49" and listed(store, "2026-W49") == right_again | after_it
     assert w49.listed_earlier == len(before_it) and w49.clock == (
-        "the clock looks wrong: the 2027-W02 digest is recorded up to 2027-01-11T14:01:00+00:00, after now "
-        "(2026-11-30T14:00:00+00:00); so the next digest's window starts at 2026-11-23T14:00:00+00:00 instead, "
+        "the clock looks wrong: the 2027-W02 digest is recorded up to 2027-01-11 09:01 EST, after now "
+        "(2026-11-30 09:00 EST); so the next digest's window starts at 2026-11-23 09:00 EST instead, "
         "and it leaves out what earlier digests listed")
     record = find_digest(store, "2026-W49")
     assert record.since == "2026-11-23T14:00:00+00:00" < record.until == "2026-11-30T14:00:00+00:00"

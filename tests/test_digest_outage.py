@@ -47,8 +47,9 @@ def test_a_digest_waits_for_a_failing_harvest_and_goes_after_the_next_success_wi
     harvest(store, clock, MONDAY - timedelta(hours=1), ok=False)  # NCBI is down on Monday morning
     held = send(store, clock, MONDAY, smtp)
     failed, release = MONDAY - timedelta(hours=1), DUE + HARVEST_OUTAGE_GRACE
-    assert held.held == (f"the 2026-W48 digest is held: the last harvest (query oih) failed at {failed.isoformat()}; "
-                         f"it goes out after the next successful harvest, or from {release.isoformat()} with a note that "
+    assert (failed, release) == (datetime.fromisoformat("2026-11-23T13:00:00+00:00"), datetime.fromisoformat("2026-11-26T12:00:00+00:00"))
+    assert held.held == ("the 2026-W48 digest is held: the last harvest (query oih) failed at 2026-11-23 08:00 EST; "
+                         "it goes out after the next successful harvest, or from 2026-11-26 07:00 EST with a note that "
                          "PubMed could not be searched since 2026-11-22")
     assert find_digest(store, "2026-W48") is None and smtp.handler.messages == [] and not held.new
     assert preview_digest(store, WATCHED, MONDAY).caveat == NOTE  # the preview says what it would lack
@@ -84,8 +85,8 @@ def test_the_hint_under_a_preview_reads_the_failing_harvest_once(store, clock):
     store.db.set_trace_callback(statements.append)
     held = hold_reason(store, WATCHED, MONDAY, preview_digest(store, WATCHED, MONDAY))
     store.db.set_trace_callback(None)
-    assert held.startswith(f"the 2026-W48 digest is held: the last harvest (query oih) failed at "
-                           f"{(MONDAY - timedelta(hours=1)).isoformat()}; it goes out after the next successful harvest")
+    assert held.startswith("the 2026-W48 digest is held: the last harvest (query oih) failed at "
+                           "2026-11-23 08:00 EST; it goes out after the next successful harvest")
     assert held.endswith("PubMed could not be searched since 2026-11-22")
     assert len([sql for sql in statements if "FROM runs WHERE step = 'harvest'" in sql]) == 2  # the latest run, the success
 
@@ -95,8 +96,9 @@ def test_a_harvest_stopped_by_ctrl_c_holds_the_digest_saying_it_was_interrupted(
     clock.now = stopped = MONDAY - timedelta(hours=1)
     finish_run(store, start_run(store, "harvest", "oih"), "interrupted", error="interrupted by Ctrl-C")
     held = send(store, clock, MONDAY, smtp)
-    assert held.held.startswith(f"the 2026-W48 digest is held: the last harvest (query oih) was interrupted at "
-                                f"{stopped.isoformat()}; it goes out after the next successful harvest")
+    assert stopped == datetime.fromisoformat("2026-11-23T13:00:00+00:00")
+    assert held.held.startswith("the 2026-W48 digest is held: the last harvest (query oih) was interrupted at "
+                                "2026-11-23 08:00 EST; it goes out after the next successful harvest")
 
 
 def test_past_the_grace_a_digest_goes_out_saying_since_when_pubmed_could_not_be_searched(store, clock, smtp):

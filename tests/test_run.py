@@ -202,8 +202,9 @@ def test_a_failed_harvest_holds_the_new_digest_in_run_the_digest_job_and_digest_
     result = oihwatch(config, "run")
     assert result.returncode == 1
     assert "harvest: FAILED" in result.stderr
-    held = re.search(r"^digest: FAILED: the (\d{4}-W\d\d) digest is held: the last harvest \(query oih\) failed at \S+; it goes "
-                     r"out after the next successful harvest, or from \S+ with a note that PubMed could not be searched "
+    moment = r"\d{4}-\d\d-\d\d \d\d:\d\d E[SD]T"  # in the schedule's zone, New York
+    held = re.search(rf"^digest: FAILED: the (\d{{4}}-W\d\d) digest is held: the last harvest \(query oih\) failed at {moment}; it "
+                     rf"goes out after the next successful harvest, or from {moment} with a note that PubMed could not be searched "
                      r"since \d{4}-\d\d-\d\d$", result.stderr, re.M)
     assert held, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("Error: harvest, digest failed")

@@ -206,8 +206,8 @@ def test_a_harvest_is_overdue_only_once_a_scheduled_one_passed_with_the_grace_no
         assert overdue(settings, store, datetime(2027, 10, 30, 20, 0, tzinfo=timezone.utc)) == []
         assert overdue(settings, store, datetime(2027, 10, 31, 6, 29, tzinfo=timezone.utc)) == []  # Sunday 02:30 CEST + 6 h
         assert overdue(settings, store, datetime(2027, 10, 31, 6, 31, tzinfo=timezone.utc)) == [
-            "query oih last harvested successfully 2027-10-30T00:30:00+00:00, longer ago than the schedule expects "
-            "(a harvest was due at 2027-10-31T02:30:00+02:00)"]
+            "query oih last harvested successfully 2027-10-30 02:30 CEST, longer ago than the schedule expects "
+            "(a harvest was due at 2027-10-31 02:30 CEST)"]
 
 
 def test_a_weekday_schedule_is_not_overdue_over_the_weekend(tmp_path):
@@ -240,10 +240,10 @@ def test_moments_a_clock_running_ahead_recorded_are_each_a_warning_and_in_the_js
         record_digest(store, "2027-W03", "2026-11-20T12:00:00+00:00", "2027-01-15T12:00:00+00:00", "s", {}, {}, [])
         status = gather_status(settings, store, None, NOW)
     assert status["clock"] == [
-        "the clock looks wrong: 1 run(s) are recorded as started after now (2026-11-27T12:00:00+00:00), the last at "
-        "2027-01-15T12:00:00+00:00: the clock ran ahead then, or is behind now",
-        "the clock looks wrong: the 2027-W03 digest is recorded up to 2027-01-15T12:00:00+00:00, after now "
-        "(2026-11-27T12:00:00+00:00); so the next digest's window starts at 2026-11-27T08:00:00+00:00 instead, and it "
+        "the clock looks wrong: 1 run(s) are recorded as started after now (2026-11-27 07:00 EST), the last at "
+        "2027-01-15 07:00 EST: the clock ran ahead then, or is behind now",
+        "the clock looks wrong: the 2027-W03 digest is recorded up to 2027-01-15 07:00 EST, after now "
+        "(2026-11-27 07:00 EST); so the next digest's window starts at 2026-11-27 03:00 EST instead, and it "
         "leaves out what earlier digests listed",
         "the clock looks wrong: query oih is recorded as harvested up to 2027-01-15, after today (2026-11-27 at NCBI); "
         "the next harvest moves it back to where the first search past today began"]

@@ -229,7 +229,7 @@ def digest(app: App, since: datetime | None, outbox: Path | None, send: bool) ->
         notes = "".join(f", {note}" for note in (f"{whole.unclassified} not classified yet" if whole.unclassified else "",
                                                   left_out_note(whole.listed_earlier)) if note)
         click.echo(f"preview of {whole.period} ({papers(len(whole.items))}{notes}): {path}")
-        if day is None and (note := clock_note(app.store, now)):
+        if day is None and (note := clock_note(app.store, now, params.timezone)):
             click.echo(note)
         click.echo(f"nothing sent; {send_hint(app.store, params, now, whole, mail_problem(settings))}")
         return

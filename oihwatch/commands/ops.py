@@ -17,6 +17,7 @@ from oihwatch.app import App
 from oihwatch.cli import console_for_people
 from oihwatch.model_info import model_meta
 from oihwatch.status import gather_status, gather_unreadable
+from reports.period import moment_text
 
 
 @click.command()
@@ -71,10 +72,10 @@ def print_status(info: dict) -> None:
         console.print(f"[bold]corpus[/] {escape(info['database'])}: cannot be read (see the first warning)")
     else:
         print_corpus(console, info)
-    console.print(f"[bold]model[/] {escape(model_line(info['model']))}", highlight=False)
+    console.print(f"[bold]model[/] {escape(model_line(info['model'], info['timezone']))}", highlight=False)
     if info["digests"] is not None:
         console.print(f"[bold]digests[/] {escape(digests_line(info['digests']))}", highlight=False)
-    console.print("[bold]next runs[/] " + ", ".join(f"{k} {v}" for k, v in info["next_runs"].items()))
+    console.print(f"[bold]next runs[/] {escape(next_runs_line(info))}", highlight=False)
     for warning in info["warnings"]:
         console.print(f"[bold red]warning:[/] {escape(warning)}", highlight=False)  # '[smtp]' is not markup
 
@@ -88,21 +89,38 @@ def print_corpus(console, info: dict) -> None:
     for name, topic in info["topics"].items():
         topics.add_row(name, escape(topic["label"]), f"{topic['tagged']:,}")
     console.print(topics)
-    runs = Table("step", "query", "started", "result", "counts", "error", title="last runs")
+    runs = Table("step", "query", "started", "result", "counts", "error", title=f"last runs ({info['timezone']})")
     for run in info["last_runs"]:
-        runs.add_row(run["step"], run["query"], run["started"], run["status"], counts_text(run), escape(run["error"]))
+        runs.add_row(run["step"], run["query"], moment_text(run["started"], info["timezone"]), run["status"], counts_text(run),
+                     escape(run["error"]))
     console.print(runs if info["last_runs"] else "no runs yet")
 
 
-def model_line(model: dict | None) -> str:
-    """'0.1.0+20270301013008.ce526eea trained 2027-03-01T01:30:08+00:00 on 147 records; out of date (1,113
-    records stored since): the next run trains it again', or what was stored since when it is not out of date."""
+def model_line(model: dict | None, zone: str) -> str:
+    """'0.1.0+20270301013008.ce526eea trained 2027-03-01 02:30 CET on 147 records; out of date (1,113 records
+    stored since): the next run trains it again', or what was stored since when it is not out of date."""
     if model is None:
         return "none"
-    line = f"{model['version']} trained {model['trained'] or '?'} on {model['records']:,} records"
+    trained = moment_text(model["trained"], zone) if model["trained"] else "?"
+    line = f"{model['version']} trained {trained} on {model['records']:,} records"
     if model["out_of_date"]:
         return line + f"; out of date ({model['out_of_date']} since): the next run trains it again"
     return line + (f" ({model['stored_since']:,} stored since)" if model["stored_since"] else "")
+
+
+def next_runs_line(info: dict) -> str:
+    """'harvest 2027-12-07 02:30 CET, digest 2027-12-13 07:00 CET'. While the digest due now is held, the
+    nightly pass sends it once it may go (a successful harvest, classify done), not the digest job a week on:
+    the harvest job says so when it comes first."""
+    fires = {name: datetime.fromisoformat(when) for name, when in info["next_runs"].items() if when}
+    first, held = min(fires, key=fires.__getitem__, default=None), info["held_digest"]
+    parts = []
+    for name in info["next_runs"]:
+        part = f"{name} {moment_text(fires[name], info['timezone']) if name in fires else 'never'}"
+        if held and name == first == "harvest":
+            part += f" (with the held {held['period']} digest, once it may go: see the warning)"
+        parts.append(part)
+    return ", ".join(parts)
 
 
 def counts_text(run: dict) -> str:
