@@ -53,8 +53,8 @@ def harvest_step(app: App, stop: Stop | None = None) -> str:
 def classify_step(app: App) -> str:
     """Classify new and changed records, training a model first if there is none usable (the topics
     changed, or oihwatch or scikit-learn did, or its file is damaged), or training it again when it is out
-    of date with the corpus (``model_age``: curated labels recorded, or a quarter more records stored, since
-    it was trained). A new model has every record classified again, as 'oihwatch train' and 'oihwatch
+    of date with the corpus (``model_age``: the curated labels changed, or a quarter more records were
+    stored, since it was trained). A new model has every record classified again, as 'oihwatch train' and 'oihwatch
     classify' would."""
     try:
         if (age := outdated_model(app)) is None:
