@@ -458,6 +458,16 @@ def named_as(given: str, names: Iterable[str]) -> str:
     return {name.casefold(): name for name in names}.get(given.strip().casefold(), given)
 
 
+def configured_topic(given: str, topics: Mapping[str, Topic]) -> str | None:
+    """The topic (or 'oih') ``given`` names: a configured topic's name or its label, in any letter case, as
+    label, search and the web view's topic filters take them (a name wins over another topic's label);
+    None when it names none."""
+    name = named_as(given, [RELEVANCE, *topics])
+    if name == RELEVANCE or name in topics:
+        return name
+    return {topic.label.strip().casefold(): name for name, topic in topics.items()}.get(given.strip().casefold())
+
+
 def config_path(flag: str | None, environ: Mapping[str, str]) -> Path:
     """-c, else $OIHWATCH_CONFIG, else ./config.toml."""
     return Path(flag or environ.get("OIHWATCH_CONFIG") or DEFAULT_CONFIG_NAME)

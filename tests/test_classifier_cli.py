@@ -23,10 +23,11 @@ from damaged_model import overwrite_coefficients
 from harvester.jsonl import parse_jsonl
 from oihwatch.app import App
 from oihwatch.cli import cli
-from oihwatch.commands.classify import classify_records, curated_labels, evaluate, train_and_save
+from oihwatch.commands.classify import classify_records, evaluate, train_and_save
 from oihwatch.config import default_config_text
 from oihwatch.model_info import rules_for
 from oihwatch.pipeline import classify_step
+from oihwatch.provenance import labels_in_force
 
 
 CURATED_TRAIN = set(read_label_file(default_label_file()).for_training())
@@ -368,7 +369,7 @@ def test_train_classify_and_evaluate_never_read_the_raw_xml_and_train_on_the_sam
     app.store.db.set_authorizer(None)
     rules, hyperparameters = rules_for(app.settings)
     weights = [float(hyperparameters["model"][name]) for name in ("curated_weight", "weak_weight")]
-    whole = build_training_data(list(app.store.iter_articles()), rules, curated_labels(app), *weights)
+    whole = build_training_data(list(app.store.iter_articles()), rules, labels_in_force(app.store), *weights)
     saved = json.loads((config.parent / "models" / "model.json").read_text(encoding="utf-8"))
     assert saved["training_data_hash"] == whole.digest()
     app.close()

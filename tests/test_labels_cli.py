@@ -116,7 +116,7 @@ def test_clear_gives_the_tag_back_to_the_rules_at_once(config: Path):
     result = invoke(config, "label", "16786252", "Non-opioid therapies", "--clear")
     assert result.exit_code == 0, result.output
     assert result.stdout == ("PMID 16786252: the label for non_opioid (Non-opioid therapies) recorded here is cleared; "
-                             "the model and rules decide again; searches and exports show it now\n")
+                             "the model and rules decide again; searches and exports show it now, the web view once serve restarts\n")
     assert tag(config, "16786252", "non_opioid") == (True, "rule") and not waiting(config, "16786252")
     assert stored_labels(config) == []
 
@@ -128,7 +128,7 @@ def test_clear_says_the_label_shipped_with_oihwatch_decides_again(config: Path):
     result = invoke(config, "label", "38011560", "ketamine", "--clear")
     assert result.exit_code == 0, result.output
     assert result.stdout == ("PMID 38011560: the label for ketamine (Ketamine and NMDA antagonists) recorded here is cleared; "
-                             "the label shipped with oihwatch (not about it) decides again; searches and exports show it now\n")
+                             "the label shipped with oihwatch (not about it) decides again; searches and exports show it now, the web view once serve restarts\n")
     assert tag(config, "38011560", "ketamine") == (False, "curator")
 
 
@@ -155,7 +155,7 @@ def test_clear_without_a_model_leaves_the_record_waiting_for_classify(shared_dat
         store.db.commit()
     result = invoke(config, "label", "38011560", "genetics", "--clear")
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("; searches and exports show it after 'oihwatch train' and 'oihwatch classify'\n")
+    assert result.stdout.endswith("; searches and exports show it after 'oihwatch train' and 'oihwatch classify', the web view once serve restarts\n")
     assert waiting(config, "38011560") and stored_labels(config) == []
 
 

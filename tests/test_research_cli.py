@@ -193,6 +193,16 @@ def test_topic_and_study_type_filters_take_any_letter_case(research_cli) -> None
     assert wrong.exit_code == 2 and "\nError: unknown study type 'RCTs'; valid study types: meta_analysis, " in wrong.stderr, wrong.output
 
 
+def test_a_topic_filter_takes_the_label_the_digest_and_web_view_show(home: Path) -> None:
+    """A reader who sees 'Tapering and discontinuation' in the digest filters by those words, as `label` takes them."""
+    with (home / "config.toml").open("a", encoding="utf-8") as config:
+        config.write('[topics.tapering]\nlabel = "Tapering and discontinuation"\nkeywords = ["taper"]\n')
+    for command in (["search", "the OR opioid", "--format", "csv"], ["export", "--format", "csv"]):
+        expected = run(*command, "--topic", "tapering")
+        assert expected.exit_code == 0 and expected.stdout.count("\n") > 1, expected.output
+        assert run(*command, "--topic", "tapering and Discontinuation").stdout == expected.stdout
+
+
 def test_a_topic_stored_under_an_old_spelling_gives_way_to_the_configs(home: Path) -> None:
     """A topic renamed from 'Ketamine' to 'ketamine' leaves the old spelling in stored tags until classify:
     --topic KETAMINE means the configured topic, not whichever spelling came last."""

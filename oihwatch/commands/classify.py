@@ -17,7 +17,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from classifier.curated import CuratedSet, default_label_file, merge_labels, read_label_file
+from classifier.curated import CuratedSet, default_label_file, read_label_file
 from classifier.documents import has_text, record_text
 from classifier.evaluation import cross_validate, evaluate_model, stored_training_pmids
 from classifier.model import OihModel
@@ -28,14 +28,15 @@ from classifier.training import train_model
 from corpus.article import Article
 from corpus.errors import ClassifierError, InputError
 from corpus.store import Store
-from corpus.tags import (RELEVANCE, Label, clear_label, listed_labels, load_labels, mark_all_to_classify, pmids_to_classify,
+from corpus.tags import (RELEVANCE, Label, clear_label, listed_labels, mark_all_to_classify, pmids_to_classify,
                          record_labels, save_classifications, set_label)
 from oihwatch import __version__
 from oihwatch.app import App
 from oihwatch.cli import console_for_people
-from oihwatch.config import Topic, named_as
+from oihwatch.config import Topic, configured_topic
 from oihwatch.model_age import LABELS_KEY, labels_key, training_labels
 from oihwatch.model_info import rules_for
+from oihwatch.provenance import labels_in_force
 from oihwatch.runlog import recorded
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,6 @@ class Pmid(click.ParamType):
         if not re.fullmatch(r"[0-9]+", pmid):  # not str.isdigit: it takes "３８" and "²"
             self.fail(f"{value!r} is not a PMID (digits only, e.g. 38011560)", param, ctx)
         return pmid
-
-
-def curated_labels(app: App) -> CuratedSet:
-    return merge_labels(read_label_file(default_label_file()), load_labels(app.store))
 
 
 def current_model(app: App, rules: list[TopicRule]) -> OihModel:
@@ -90,7 +87,7 @@ def classify_records(app: App, everything: bool = False) -> int:
     """Classify new or changed records (or all); the pipeline's classify step. Returns how many were saved."""
     rules, _ = rules_for(app.settings)
     model = current_model(app, rules)
-    curated = curated_labels(app).values
+    curated = labels_in_force(app.store).values
     with app.writing("classify") as store, recorded(store, "classify") as counts:
         pmids = pmids_to_classify(store, everything)
         saved = tag_records(store, pmids, model, rules, curated,
@@ -122,7 +119,7 @@ def train_and_save(app: App, *, report_on_stderr: bool) -> str:
     scheduler, whose lines all go to stderr, it goes there too (``report_on_stderr``)."""
     rules, hyperparameters = rules_for(app.settings)
     with app.writing("train") as store, recorded(store, "train") as counts:
-        curated = curated_labels(app)
+        curated = labels_in_force(app.store)
         articles = list(store.iter_articles(with_xml=False))
         counts["found"] = len(articles)
         click.echo(f"training on {len(articles)} records ({labels_held(curated, articles)})", err=True)
@@ -218,7 +215,7 @@ def evaluate(app: App, as_json: bool, folds: int) -> None:
     """
     rules, hyperparameters = rules_for(app.settings)
     model = current_model(app, rules)  # before the slow part: no model is an error at once
-    curated = curated_labels(app)
+    curated = labels_in_force(app.store)
     articles = list(app.store.iter_articles(with_xml=False))
     check_folds(folds, curated, articles)
     click.echo(f"cross-validating ({folds} folds), then the saved model on the held-out records "
@@ -318,7 +315,7 @@ def explain(app: App, pmid: str) -> None:
         return
     rules, _ = rules_for(app.settings)
     model = current_model(app, rules)
-    curated = curated_labels(app).values
+    curated = labels_in_force(app.store).values
     result = next(classify_articles([article], model, rules, curated))
     said_by = "curator" if RELEVANCE in curated.get(pmid, {}) else "model" if RELEVANCE in model.labels else "rule"
     click.echo(f"{pmid}: relevance {result.relevance:.2f} ({said_by}), study type {result.study_type}"
@@ -362,16 +359,6 @@ def check_labellable(article: Article) -> None:
         raise InputError(f"PMID {article.pmid} {reason}, and is never tagged: a label on it would do nothing; {instead}")
 
 
-def configured_topic(given: str, topics: Mapping[str, Topic]) -> str | None:
-    """The topic (or 'oih') ``given`` names: a configured topic's name or its label, in any letter case, as
-    search, recipients and the web view's topic filters take them (a name wins over another topic's label);
-    None when it names none."""
-    name = named_as(given, [RELEVANCE, *topics])
-    if name == RELEVANCE or name in topics:
-        return name
-    return {topic.label.strip().casefold(): name for name, topic in topics.items()}.get(given.strip().casefold())
-
-
 def topic_argument(given: str, topics: Mapping[str, Topic]) -> str:
     """``configured_topic``; any other TOPIC is a bad argument, as a bad PMID is: a usage error listing each
     topic with its label, the words the digest and the web view show."""
@@ -397,7 +384,7 @@ def tag_now(app: App, store: Store, pmids: list[str], model: OihModel | None, ru
     with, after train and classify (the records wait for classify, marked by the label's change)."""
     if model is None:
         return "after 'oihwatch train' and 'oihwatch classify'"
-    tag_records(store, pmids, model, rules, curated_labels(app).values)
+    tag_records(store, pmids, model, rules, labels_in_force(app.store).values)
     return "now"
 
 
@@ -446,7 +433,7 @@ def label(app: App, pmid: str, topic: str, negative: bool, clear: bool) -> None:
     # The shipped held-out split keeps its records for every label: 745 of the shared corpus's 4,818.
     held_out = pmid in shipped.test_pmids and not clear
     held = "; the record is held out for evaluation: this label will not train the model" if held_out else ""
-    click.echo(f"{said}; searches and exports show it {when}{held}")
+    click.echo(f"{said}; searches and exports show it {when}, the web view once serve restarts{held}")
 
 
 def cleared(store: Store, pmid: str, topic: str, about: str, shipped: CuratedSet, *, stored: bool) -> str:

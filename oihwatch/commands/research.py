@@ -28,7 +28,7 @@ from corpus.stats import corpus_stats, plot_formats, plot_trends
 from corpus.tags import count_to_classify
 from oihwatch.app import App
 from oihwatch.cli import console_for_people
-from oihwatch.config import named_as
+from oihwatch.config import configured_topic, named_as
 from oihwatch.lock import lock_path
 from oihwatch.model_info import model_meta, relevance_threshold, trained_for_other_rules
 from oihwatch.provenance import relevance_sources
@@ -63,7 +63,7 @@ RELEVANCE_OPTIONS = [
     click.option("--min-relevance", type=float, metavar="P", help="only records with OIH relevance of at least P (0-1)"),
 ]
 FILTER_OPTIONS = [
-    click.option("--topic", "topics", multiple=True, metavar="T", help="assigned topic T, in any letter case (repeat for any of several)"),
+    click.option("--topic", "topics", multiple=True, metavar="T", help="assigned topic T, by name or label, in any letter case (repeat for any of several)"),
     click.option("--min-score", type=float, metavar="X", help="topic score of at least X (0-1), assigned or not"),
     *RELEVANCE_OPTIONS,
     click.option("--study-type", metavar="S", help=f"one of (any letter case): {', '.join(STUDY_TYPES)}"),
@@ -101,7 +101,7 @@ def make_filters(
     """The filter options as ``Filters``, checked against the topics of the config and of the stored tags."""
     known = [*(stored_topics(app.store) - set(app.settings.topics)), *app.settings.topics]  # the config's spelling wins
     filters = Filters(
-        topics=tuple(named_as(topic, known) for topic in topics),
+        topics=tuple(configured_topic(topic, app.settings.topics) or named_as(topic, known) for topic in topics),
         min_score=min_score,
         min_relevance=min_relevance_of(app, relevant, min_relevance),
         study_type=None if study_type is None else named_as(study_type, STUDY_TYPES),
