@@ -8,6 +8,7 @@ from corpus.runs import finish_run, start_run
 from corpus.store import Store
 from oihwatch.cli import cli
 from oihwatch.config import default_config_text, load_settings
+from reports.period import moment_text
 
 
 def test_config_show_keeps_the_field_tags_of_a_pubmed_term(tmp_path):
@@ -49,5 +50,6 @@ def test_piped_tables_and_lines_keep_whole_values(tmp_path):
                for line in shown.stdout.splitlines()), shown.stdout
     status = runner.invoke(cli, ["-c", str(path), "status"], env={"COLUMNS": None})
     assert status.exit_code == 0, status.output
-    assert any(line.startswith("│ digest ") and f" {started} " in line and error in line for line in status.stdout.splitlines())
-    assert f"\nwarning: last digest failed (started {started}): {error}\n" in status.stdout
+    shown_at = moment_text(started, load_settings(path, {}).schedule.timezone)  # in the schedule's zone, labelled
+    assert any(line.startswith("│ digest ") and f" {shown_at} " in line and error in line for line in status.stdout.splitlines())
+    assert f"\nwarning: last digest failed (started {shown_at}): {error}\n" in status.stdout
