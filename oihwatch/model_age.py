@@ -25,7 +25,7 @@ from oihwatch.config import Settings
 
 # The corpus has outgrown the model once the records stored since it was trained reach this share of those it
 # was trained on, and at least MIN_GROWTH: after a backfill of a few hundred records the model is trained again
-# within weeks; one trained on the shared corpus (4,073 of its records learnt from, in 11 s) once 1,019 more are stored.
+# within weeks; one trained on the shared corpus (4,073 of its records learnt from) once 1,019 more are stored.
 GROWTH = 0.25
 MIN_GROWTH = 50
 # The key of the model's metadata holding the fingerprint of the store's labels it was trained with (``labels_key``).
