@@ -55,12 +55,6 @@ def expected(records, start=date(2000, 1, 1), end=TODAY) -> set[str]:
 
 
 @pytest.fixture
-def store():
-    with Store(":memory:") as db:
-        yield db
-
-
-@pytest.fixture
 def client(fake):
     clock = FakeClock()
     return EutilsClient(fake.url, tool="oihwatch-test", email="test@example.org", api_key=KEY, timeout=0.5,

@@ -30,9 +30,8 @@ def xml_files(shared_data: Path) -> list[Path]:
     return sorted((shared_data / "pubmed-xml").rglob("*.xml"))
 
 
-def test_every_record_once_and_a_second_run_changes_nothing(xml_files):
+def test_every_record_once_and_a_second_run_changes_nothing(store, xml_files):
     expected = {m.decode() for path in xml_files for m in _RECORD_PMID.findall(path.read_bytes())}
-    store = Store(":memory:")
     first = ingest_files(store, xml_files, batch_size=100)
     assert first.ok, first.errors
     assert store.count_articles() == len(expected) > 900
@@ -46,16 +45,14 @@ def test_every_record_once_and_a_second_run_changes_nothing(xml_files):
     assert table_hash(store) == before
 
 
-def test_stored_article_round_trips_with_raw_xml(xml_files, shared_data):
-    store = Store(":memory:")
+def test_stored_article_round_trips_with_raw_xml(store, xml_files, shared_data):
     ingest_files(store, [shared_data / "pubmed-xml" / "biopython" / "pubmed4.xml"])
     article = store.get_article("27797938")
     assert article.raw_xml.startswith("<PubmedArticle>") and article.source.endswith("pubmed4.xml")
     assert article.abstract_sections[0].label == "OBJECTIVE"
 
 
-def test_bad_file_is_reported_and_later_files_still_ingested(tmp_path):
-    store = Store(":memory:")
+def test_bad_file_is_reported_and_later_files_still_ingested(store, tmp_path):
     good_first = FIXTURES / "markup_title.xml"
     ingest_files(store, [good_first])
     stored_before = tuple(store.db.execute("SELECT * FROM articles WHERE pmid = '99000020'").fetchone())
@@ -89,8 +86,7 @@ def test_bad_file_is_reported_and_later_files_still_ingested(tmp_path):
     assert tuple(store.db.execute("SELECT * FROM articles WHERE pmid = '99000020'").fetchone()) == stored_before
 
 
-def test_a_failing_batch_is_never_half_written(tmp_path, monkeypatch):
-    store = Store(":memory:")
+def test_a_failing_batch_is_never_half_written(store, tmp_path, monkeypatch):
     ingest_files(store, [FIXTURES / "markup_title.xml"])
     before = table_hash(store)
     original = store._upsert_one
@@ -108,8 +104,7 @@ def test_a_failing_batch_is_never_half_written(tmp_path, monkeypatch):
     assert table_hash(store) == before  # the first record of the failed batch was rolled back
 
 
-def test_deletions_are_applied_after_the_records_before_them(tmp_path):
-    store = Store(":memory:")
+def test_deletions_are_applied_after_the_records_before_them(store, tmp_path):
     listed = tmp_path / "listed.xml"
     data = (FIXTURES / "update_with_deletions.xml").read_bytes()
     listed.write_bytes(data.replace(b"<PMID Version=\"2\">99000010", b"<PMID Version=\"2\">99000011"))
@@ -118,8 +113,7 @@ def test_deletions_are_applied_after_the_records_before_them(tmp_path):
     assert store.count_articles() == 0 and store.count_articles(include_deleted=True) == 1
 
 
-def test_mixed_formats_and_skips_are_reported(shared_data, tmp_path):
-    store = Store(":memory:")
+def test_mixed_formats_and_skips_are_reported(store, shared_data, tmp_path):
     csv_path = tmp_path / "screening.csv"
     csv_path.write_text("title,doi\nA paper without PMID,10.1000/x\n", encoding="utf-8")
     progress = []
@@ -145,8 +139,7 @@ def test_mixed_formats_and_skips_are_reported(shared_data, tmp_path):
     assert len(progress) >= 6  # one call per committed batch (1915 records = 4 batches)
 
 
-def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
-    store = Store(":memory:")
+def test_a_cut_ris_file_keeps_the_entries_before_the_cut(store, tmp_path):
     path = tmp_path / "cut.ris"
     path.write_text("TY  - JOUR\nTI  - ok\nAN  - 123\nER  - \nTY  - JOUR\nTI  - cut off\n", encoding="utf-8")
     report = ingest_files(store, [path])
@@ -157,10 +150,9 @@ def test_a_cut_ris_file_keeps_the_entries_before_the_cut(tmp_path):
 
 
 
-def test_a_medline_file_cut_mid_line_keeps_the_records_before_the_cut_and_not_the_cut_one(shared_data, tmp_path):
+def test_a_medline_file_cut_mid_line_keeps_the_records_before_the_cut_and_not_the_cut_one(store, shared_data, tmp_path):
     path = tmp_path / "cut.nbib"  # the second record, PMID 16377612, ends inside its abstract: '... genomic, compa'
     path.write_bytes((shared_data / "medline" / "pubmed_result2.txt").read_bytes()[:3000])
-    store = Store(":memory:")
     report = ingest_files(store, [path])
     assert report.errors == [f"{path}: truncated MEDLINE: the file ends inside line 82, with no line break, "
                              "so record 2 (PMID 16377612) is cut off; download or export the file again"]
@@ -172,40 +164,39 @@ def test_a_whole_medline_file_without_its_final_line_break_keeps_its_last_record
     for whole in sorted((shared_data / "medline").iterdir()):  # one ends in a continuation line of SO, with CRLF
         path = tmp_path / whole.name
         path.write_bytes(whole.read_bytes().rstrip(b"\r\n"))  # as a script's "\n".join writes it
-        store, expected = Store(":memory:"), Store(":memory:")
-        report = ingest_files(store, [path])
-        ingest_files(expected, [whole])
-        assert report.errors == [], whole.name
-        assert [replace(a, source="") for a in store.iter_articles()] == [replace(a, source="") for a in expected.iter_articles()]
+        with Store(":memory:") as store, Store(":memory:") as expected:
+            report = ingest_files(store, [path])
+            ingest_files(expected, [whole])
+            assert report.errors == [], whole.name
+            assert [replace(a, source="") for a in store.iter_articles()] == [replace(a, source="") for a in expected.iter_articles()]
 
 
-def test_a_medline_file_cut_inside_the_last_field_is_still_cut(shared_data, tmp_path):
+def test_a_medline_file_cut_inside_the_last_field_is_still_cut(store, shared_data, tmp_path):
     data = (shared_data / "medline" / "pubmed_result2.txt").read_bytes()
     path = tmp_path / "cut.nbib"  # the last record's SO line, 'SO  - Bioinformatics. 2003 Nov 22;19(17):2308-10.', cut before '0.'
     path.write_bytes(data[: data.rindex(b"0.")])
-    report = ingest_files(Store(":memory:"), [path])
+    report = ingest_files(store, [path])
     assert report.errors == [f"{path}: truncated MEDLINE: the file ends inside line 248, with no line break, "
                              "so record 4 (PMID 14630660) is cut off; download or export the file again"]
     assert report.totals.read == 3
 
 
-def test_a_medline_file_cut_at_a_line_break_is_cut_too(shared_data, tmp_path):
+def test_a_medline_file_cut_at_a_line_break_is_cut_too(store, shared_data, tmp_path):
     """Cut after the last record's title: its abstract, MeSH and publication types ("Retracted Publication"
     among them) come later, and the record was stored without them, the file read as whole."""
     data = (shared_data / "medline" / "pubmed_result2.txt").read_bytes()
     path = tmp_path / "cut.nbib"
     path.write_bytes(data[: data.rindex(b"\nAB  - ") + 1])
-    report = ingest_files(Store(":memory:"), [path])
+    report = ingest_files(store, [path])
     assert report.errors == [f"{path}: truncated MEDLINE: the file ends at line 204 inside record 4 (PMID 14630660), "
                              "before its last field (SO); download or export the file again"]
     assert report.totals.read == 3
 
 
-def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_before_the_cut(shared_data, tmp_path):
+def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_before_the_cut(store, shared_data, tmp_path):
     cut = (shared_data / "corpus.jsonl").read_bytes()[:1_000_000]
     path = tmp_path / "cut.jsonl"
     path.write_bytes(cut)
-    store = Store(":memory:")
     report = ingest_files(store, [path])
     whole_lines = cut.count(b"\n")
     assert report.errors == [f"{path}: truncated JSON Lines: line {whole_lines + 1} ends the file inside a record; "
@@ -226,20 +217,19 @@ def test_a_jsonl_file_cut_mid_line_says_it_is_truncated_and_keeps_the_lines_befo
     ],
     ids=["whole line, a mistake inside", "whole line, a mistake after", "whole record, stray text after", "cut in a literal", "cut in a string"],
 )
-def test_a_last_jsonl_line_without_its_line_break_is_truncated_only_where_it_ends_unfinished(tmp_path, last_line, message):
+def test_a_last_jsonl_line_without_its_line_break_is_truncated_only_where_it_ends_unfinished(store, tmp_path, last_line, message):
     path = tmp_path / "last.jsonl"
     path.write_text('{"pmid": "1", "title": "One"}\n' + last_line, encoding="utf-8")
-    store = Store(":memory:")
     report = ingest_files(store, [path])
     assert report.errors == [f"{path}: {message}"]
     assert [a.pmid for a in store.iter_articles()] == ["1"]
 
 
-def test_a_broken_jsonl_line_that_is_not_the_last_says_where_json_stops(tmp_path):
+def test_a_broken_jsonl_line_that_is_not_the_last_says_where_json_stops(store, tmp_path):
     # A missing comma: json says so in the same words from Python 3.11 on (a trailing comma's changed in 3.13).
     path = tmp_path / "broken.jsonl"
     path.write_text('{"pmid": "1", "title": "One"}\n{"pmid": "2" "title": "Two"}\n{"pmid": "3"}\n', encoding="utf-8")
-    report = ingest_files(Store(":memory:"), [path])
+    report = ingest_files(store, [path])
     assert report.errors == [f"{path}: line 2: not JSON (Expecting ',' delimiter: column 14)"]
 
 @pytest.mark.parametrize(
@@ -249,7 +239,7 @@ def test_a_broken_jsonl_line_that_is_not_the_last_says_where_json_stops(tmp_path
         ("abstract", "the row of line {line} ends inside a quoted cell"),  # the last quoted cell
     ],
 )
-def test_a_csv_export_cut_mid_row_keeps_the_rows_before_the_cut(research_store, tmp_path, cut, message):
+def test_a_csv_export_cut_mid_row_keeps_the_rows_before_the_cut(store, research_store, tmp_path, cut, message):
     pmids = [a.pmid for a in research_store.iter_articles()
              if "," in a.abstract and len(a.title) > 30 and not set(a.title) & set(',"\n')][:21]
 
@@ -262,14 +252,12 @@ def test_a_csv_export_cut_mid_row_keeps_the_rows_before_the_cut(research_store, 
     assert whole.startswith(complete)
     path = tmp_path / "cut.csv"
     path.write_bytes(whole[: len(complete) + 20 if cut == "title" else whole.rindex(b'"') - 20])
-    store = Store(":memory:")
     report = ingest_files(store, [path])
     assert report.errors == [f"{path}: truncated CSV: " + message.format(line=complete.count(b"\n") + 1, columns=len(CSV_COLUMNS))]
     assert (report.totals.read, report.totals.new, report.totals.skipped) == (20, 20, [])
     assert {a.pmid for a in store.iter_articles()} == set(pmids[:20])
 
-def test_a_pmid_twice_in_one_file_merges_both_rows(tmp_path):
-    store = Store(":memory:")
+def test_a_pmid_twice_in_one_file_merges_both_rows(store, tmp_path):
     path = tmp_path / "twice.csv"
     path.write_text("pmid,title,journal,doi\n123,A title,,\n123,,Pain,10.1/x\n", encoding="utf-8")
     report = ingest_files(store, [path])
@@ -278,9 +266,9 @@ def test_a_pmid_twice_in_one_file_merges_both_rows(tmp_path):
     assert (article.title, article.journal, article.doi) == ("A title", "Pain", "10.1/x")
 
 
-def test_batch_size_must_be_positive():
+def test_batch_size_must_be_positive(store):
     with pytest.raises(ValueError):
-        ingest_files(Store(":memory:"), [], batch_size=0)
+        ingest_files(store, [], batch_size=0)
 
 
 def revisions_of_one_record(shared_data: Path, *revised: str) -> str:
@@ -297,31 +285,28 @@ def revisions_of_one_record(shared_data: Path, *revised: str) -> str:
 
 
 @pytest.mark.parametrize("batch_size", [1, 2, 500])
-def test_a_pmid_twice_in_one_file_keeps_the_newer_revision_whatever_the_batch_size(shared_data, tmp_path, batch_size):
+def test_a_pmid_twice_in_one_file_keeps_the_newer_revision_whatever_the_batch_size(store, shared_data, tmp_path, batch_size):
     path = tmp_path / "two_copies.xml"
     path.write_text(revisions_of_one_record(shared_data, "2025-06-01", "2023-01-01"), encoding="utf-8")
-    store = Store(":memory:")
     assert ingest_files(store, [path], batch_size=batch_size).ok
     article = store.get_article("38011560")
     assert (article.revised, article.title[:12]) == ("2025-06-01", "[2025-06-01]")
 
 
-def test_one_upsert_holding_a_pmid_twice_keeps_the_newer_revision(shared_data, tmp_path):
+def test_one_upsert_holding_a_pmid_twice_keeps_the_newer_revision(store, shared_data, tmp_path):
     """As an efetch batch is stored: one ``upsert_articles`` call, the copies in any order."""
     path = tmp_path / "two_copies.xml"
     path.write_text(revisions_of_one_record(shared_data, "2023-01-01", "2025-06-01", "2024-03-01"), encoding="utf-8")
-    store = Store(":memory:")
     assert store.upsert_articles(read_records(path)).new == 1
     assert store.get_article("38011560").revised == "2025-06-01"
 
 
-def test_a_deleted_record_comes_back_only_with_a_later_pubmed_revision(shared_data, tmp_path):
+def test_a_deleted_record_comes_back_only_with_a_later_pubmed_revision(store, shared_data, tmp_path):
     baseline = shared_data / "pubmed-xml" / "metapub" / "38011560.xml"
     update = tmp_path / "update.xml"
     update.write_text("<PubmedArticleSet><DeleteCitation><PMID Version=\"1\">38011560</PMID></DeleteCitation></PubmedArticleSet>")
     copy = tmp_path / "colleague.ris"
     copy.write_text("TY  - JOUR\nTI  - Ketamine and OIH\nAN  - 38011560\nER  - \n", encoding="utf-8")
-    store = Store(":memory:")
     ingest_files(store, [baseline, update])
     stored = store.get_article("38011560")
 

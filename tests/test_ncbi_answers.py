@@ -15,7 +15,6 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.runs import get_watermark, last_runs
-from corpus.store import Store
 from fake_eutils import FakeClock, FakeEutils
 from harvester.eutils import EutilsClient
 from harvester.harvest import HarvestFailed, harvest_all
@@ -87,12 +86,6 @@ def fake(records):
     with Misanswering(records) as server:
         server.newcomer = min(p for p, r in records.items() if r.created < START)  # outside every window searched
         yield server
-
-
-@pytest.fixture
-def store():
-    with Store(":memory:") as db:
-        yield db
 
 
 @pytest.fixture
