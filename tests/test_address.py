@@ -60,13 +60,13 @@ def test_the_sent_from_header_gives_the_sender_name_back(shared_data, smtp, tmp_
     config.write_text('[ncbi]\nemail = "a@b.org"\n', encoding="utf-8")
     sender = load_settings(config, {"OIHWATCH_SMTP_SENDER": f"{name} <digest@example.org>"}).smtp.sender
     assert sender == f'"{name}" <digest@example.org>'
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=5)
-    transport = SmtpTransport("127.0.0.1", smtp.port, "none", timeout=5)
-    outcome = send_due_digest(store, params((Recipient("all@example.org"),), sender=sender), MONDAY, transport)
-    assert outcome.delivered == ["all@example.org"]
-    (raw,) = smtp.handler.raw
-    header = email.message_from_bytes(raw, policy=default)["From"]
-    assert not header.defects
-    assert [(a.display_name, a.addr_spec) for a in header.addresses] == [(name, "digest@example.org")]
-    if name.isascii():
-        assert f'\r\nFrom: "{name}" <digest@example.org>\r\n'.encode() in raw
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=5) as (store, _):
+        transport = SmtpTransport("127.0.0.1", smtp.port, "none", timeout=5)
+        outcome = send_due_digest(store, params((Recipient("all@example.org"),), sender=sender), MONDAY, transport)
+        assert outcome.delivered == ["all@example.org"]
+        (raw,) = smtp.handler.raw
+        header = email.message_from_bytes(raw, policy=default)["From"]
+        assert not header.defects
+        assert [(a.display_name, a.addr_spec) for a in header.addresses] == [(name, "digest@example.org")]
+        if name.isascii():
+            assert f'\r\nFrom: "{name}" <digest@example.org>\r\n'.encode() in raw

@@ -33,36 +33,36 @@ def files_in(folder: Path) -> list[str]:
 
 
 def test_an_eml_that_fills_the_disk_leaves_no_temporary_file_and_the_recipient_pending(shared_data, tmp_path, monkeypatch):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
-    outbox = tmp_path / "outbox"
-    fill_disk(monkeypatch)
-    outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(outbox))
-    said = (f"cannot write to the outbox {outbox}: No space left on device; free space on its disk, then rerun to "
-            "write what is missing")
-    assert outcome.failed == {"all@example.org": said}
-    assert files_in(outbox) == []  # neither the .eml nor its .all@example.org.eml.tmp
-    (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
-    assert delivery.status == "pending" and delivery.error == said
-    monkeypatch.undo()  # space freed: the rerun writes it
-    assert send_due_digest(store, params(), MONDAY, OutboxTransport(outbox)).delivered == ["all@example.org"]
-    assert files_in(outbox) == ["2026-W48/all@example.org.eml"]
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3) as (store, _):
+        outbox = tmp_path / "outbox"
+        fill_disk(monkeypatch)
+        outcome = send_due_digest(store, params(), MONDAY, OutboxTransport(outbox))
+        said = (f"cannot write to the outbox {outbox}: No space left on device; free space on its disk, then rerun to "
+                "write what is missing")
+        assert outcome.failed == {"all@example.org": said}
+        assert files_in(outbox) == []  # neither the .eml nor its .all@example.org.eml.tmp
+        (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
+        assert delivery.status == "pending" and delivery.error == said
+        monkeypatch.undo()  # space freed: the rerun writes it
+        assert send_due_digest(store, params(), MONDAY, OutboxTransport(outbox)).delivered == ["all@example.org"]
+        assert files_in(outbox) == ["2026-W48/all@example.org.eml"]
 
 
 def test_the_recipients_after_an_eml_that_fills_the_disk_are_told_the_disk_stopped_them_not_a_connection(
         shared_data, tmp_path, monkeypatch):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
-    outbox = tmp_path / "outbox"
-    fill_disk(monkeypatch)
-    readers = (Recipient("a@example.org"), Recipient("b@example.org"), Recipient("c@example.org"))
-    outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(outbox))
-    assert outcome.failed == {
-        "a@example.org": f"cannot write to the outbox {outbox}: No space left on device; free space on its disk, "
-                         "then rerun to write what is missing",
-        "b@example.org": f"not attempted after the outbox {outbox} could not be written (No space left on device); "
-                         "still pending",
-        "c@example.org": f"not attempted after the outbox {outbox} could not be written (No space left on device); "
-                         "still pending",
-    }
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3) as (store, _):
+        outbox = tmp_path / "outbox"
+        fill_disk(monkeypatch)
+        readers = (Recipient("a@example.org"), Recipient("b@example.org"), Recipient("c@example.org"))
+        outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(outbox))
+        assert outcome.failed == {
+            "a@example.org": f"cannot write to the outbox {outbox}: No space left on device; free space on its disk, "
+                             "then rerun to write what is missing",
+            "b@example.org": f"not attempted after the outbox {outbox} could not be written (No space left on device); "
+                             "still pending",
+            "c@example.org": f"not attempted after the outbox {outbox} could not be written (No space left on device); "
+                             "still pending",
+        }
 
 
 WRITERS = {
@@ -89,12 +89,12 @@ def test_two_addresses_that_read_alike_as_file_names_get_a_file_each(shared_data
     import email
     from email import policy
 
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
-    outbox = tmp_path / "outbox"
-    readers = (Recipient("dr.kim+oih@example.org"), Recipient("dr.kim_oih@example.org"), Recipient("all@example.org"))
-    outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(outbox))
-    assert sorted(outcome.delivered) == sorted(r.email for r in readers)
-    files = files_in(outbox)
-    assert len(files) == 3 and "2026-W48/all@example.org.eml" in files and "2026-W48/dr.kim_oih@example.org.eml" in files
-    received = {email.message_from_bytes((outbox / name).read_bytes(), policy=policy.default)["To"] for name in files}
-    assert received == {r.email for r in readers}
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3) as (store, _):
+        outbox = tmp_path / "outbox"
+        readers = (Recipient("dr.kim+oih@example.org"), Recipient("dr.kim_oih@example.org"), Recipient("all@example.org"))
+        outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(outbox))
+        assert sorted(outcome.delivered) == sorted(r.email for r in readers)
+        files = files_in(outbox)
+        assert len(files) == 3 and "2026-W48/all@example.org.eml" in files and "2026-W48/dr.kim_oih@example.org.eml" in files
+        received = {email.message_from_bytes((outbox / name).read_bytes(), policy=policy.default)["To"] for name in files}
+        assert received == {r.email for r in readers}

@@ -31,23 +31,23 @@ def two_weeks(shared_data, tmp_path):
     """The 2026-W48 digest archived, then one of its strongest papers retracted and another corrected;
     returns the store, the two papers and a function sending (and archiving) a week's digest."""
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=12)
-    strongest = preview_digest(store, params(), MONDAY).strongest
-    assert len(strongest) >= 2
+    with filled_store(shared_data, clock, limit=12) as (store, _):
+        strongest = preview_digest(store, params(), MONDAY).strongest
+        assert len(strongest) >= 2
 
-    def send(week: int):
-        return send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"),
-                               archive_dir=tmp_path / "archive")
+        def send(week: int):
+            return send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"),
+                                   archive_dir=tmp_path / "archive")
 
-    send(0)
-    retracted, corrected = (store.get_article(item.pmid) for item in strongest[:2])
-    clock.now = MONDAY + timedelta(days=3)
-    store.upsert_articles([
-        dataclasses.replace(retracted, publication_types=[*retracted.publication_types, "Retracted Publication"],
-                            links=[*retracted.links, Link("RetractionIn", "99000001")]),
-        dataclasses.replace(corrected, links=[*corrected.links, Link("ErratumIn", "99000002")]),
-    ])
-    return store, retracted, corrected, send, tmp_path / "archive"
+        send(0)
+        retracted, corrected = (store.get_article(item.pmid) for item in strongest[:2])
+        clock.now = MONDAY + timedelta(days=3)
+        store.upsert_articles([
+            dataclasses.replace(retracted, publication_types=[*retracted.publication_types, "Retracted Publication"],
+                                links=[*retracted.links, Link("RetractionIn", "99000001")]),
+            dataclasses.replace(corrected, links=[*corrected.links, Link("ErratumIn", "99000002")]),
+        ])
+        yield store, retracted, corrected, send, tmp_path / "archive"
 
 
 def test_a_paper_retracted_after_its_digest_is_marked_on_that_digest_s_archived_page(two_weeks):
@@ -153,22 +153,22 @@ def test_a_lost_archive_is_rebuilt_page_by_page_with_one_index(shared_data, tmp_
     """Rebuilding N pages writes the index once, not after each page (N indexes of up to N pages each);
     the files are those the sends wrote."""
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=6)
-    archive, last = tmp_path / "archive", MONDAY + timedelta(weeks=3)
-    for week in range(4):
-        send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"), archive_dir=archive)
-    written = {path.name: path.read_bytes() for path in archive.iterdir()}
-    shutil.rmtree(archive)
-    indexes = []
-    monkeypatch.setattr(delivery, "archive_index", lambda *args: indexes.append(args) or archive_index(*args))
-    archive_missing(store, params(), archive, last)
-    assert len(indexes) == 1 and [name for name, _, _ in indexes[0][0]] == [f"2026-W{week}.html" for week in (51, 50, 49, 48)]
-    assert {path.name: path.read_bytes() for path in archive.iterdir()} == written
-    archive_missing(store, params(), archive, last)
-    assert len(indexes) == 1  # nothing missing, nothing written
-    (archive / "index.html").unlink()  # its write failed once (the pages were in place), or it was deleted
-    archive_missing(store, params(), archive, last)
-    assert len(indexes) == 2 and (archive / "index.html").read_bytes() == written["index.html"]
+    with filled_store(shared_data, clock, limit=6) as (store, _):
+        archive, last = tmp_path / "archive", MONDAY + timedelta(weeks=3)
+        for week in range(4):
+            send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"), archive_dir=archive)
+        written = {path.name: path.read_bytes() for path in archive.iterdir()}
+        shutil.rmtree(archive)
+        indexes = []
+        monkeypatch.setattr(delivery, "archive_index", lambda *args: indexes.append(args) or archive_index(*args))
+        archive_missing(store, params(), archive, last)
+        assert len(indexes) == 1 and [name for name, _, _ in indexes[0][0]] == [f"2026-W{week}.html" for week in (51, 50, 49, 48)]
+        assert {path.name: path.read_bytes() for path in archive.iterdir()} == written
+        archive_missing(store, params(), archive, last)
+        assert len(indexes) == 1  # nothing missing, nothing written
+        (archive / "index.html").unlink()  # its write failed once (the pages were in place), or it was deleted
+        archive_missing(store, params(), archive, last)
+        assert len(indexes) == 2 and (archive / "index.html").read_bytes() == written["index.html"]
 
 
 def test_a_page_whose_chart_or_subject_could_not_be_written_is_completed_by_the_next_send_or_run(shared_data, tmp_path,
@@ -176,29 +176,29 @@ def test_a_page_whose_chart_or_subject_could_not_be_written_is_completed_by_the_
     """The disk fills while the page's files are written: no page is left pointing at a chart that is not
     there, and once space is freed the run that finds the digest done still writes the page whole, and the
     index names it by its subject, not '2026-W48'. A page an earlier version left without them is too."""
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=6)
-    archive = tmp_path / "archive"
-    write_bytes = Path.write_bytes
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=6) as (store, _):
+        archive = tmp_path / "archive"
+        write_bytes = Path.write_bytes
 
-    def no_chart(path: Path, data: bytes) -> int:
-        if path.name.endswith(".png.tmp"):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return write_bytes(path, data)
+        def no_chart(path: Path, data: bytes) -> int:
+            if path.name.endswith(".png.tmp"):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+            return write_bytes(path, data)
 
-    monkeypatch.setattr(Path, "write_bytes", no_chart)
-    sent = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=archive)
-    assert sent.delivered == ["all@example.org"] and "No space left on device" in sent.archive_error
-    assert not (archive / "2026-W48.html").exists()
-    monkeypatch.undo()  # space freed
-    archive_missing(store, params(), archive, MONDAY + timedelta(hours=1))
-    subject = (archive / "2026-W48.subject").read_text(encoding="utf-8")
-    assert (archive / "2026-W48.png").read_bytes().startswith(b"\x89PNG")
-    assert f">{escape(subject)}</a>" in (archive / "index.html").read_text(encoding="utf-8")
+        monkeypatch.setattr(Path, "write_bytes", no_chart)
+        sent = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=archive)
+        assert sent.delivered == ["all@example.org"] and "No space left on device" in sent.archive_error
+        assert not (archive / "2026-W48.html").exists()
+        monkeypatch.undo()  # space freed
+        archive_missing(store, params(), archive, MONDAY + timedelta(hours=1))
+        subject = (archive / "2026-W48.subject").read_text(encoding="utf-8")
+        assert (archive / "2026-W48.png").read_bytes().startswith(b"\x89PNG")
+        assert f">{escape(subject)}</a>" in (archive / "index.html").read_text(encoding="utf-8")
 
-    for suffix in (".png", ".subject"):  # as a page written first, before its chart or subject, was left
-        (archive / f"2026-W48{suffix}").unlink()
-        archive_missing(store, params(), archive, MONDAY + timedelta(hours=2))
-        assert (archive / f"2026-W48{suffix}").exists()
+        for suffix in (".png", ".subject"):  # as a page written first, before its chart or subject, was left
+            (archive / f"2026-W48{suffix}").unlink()
+            archive_missing(store, params(), archive, MONDAY + timedelta(hours=2))
+            assert (archive / f"2026-W48{suffix}").exists()
 
 
 def test_the_index_tells_a_concern_from_a_correction_and_every_notice_links_to_pubmed(two_weeks, tmp_path):

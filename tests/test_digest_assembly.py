@@ -119,47 +119,47 @@ def test_item_fields():
 
 def test_retraction_of_a_sent_record_is_warned_about_once(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store, articles = filled_store(shared_data, clock, limit=12)
-    first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    sent_pmid = next(iter(sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))))
-    assert first.items and not find_digest(store, "2026-W48") is None
+    with filled_store(shared_data, clock, limit=12) as (store, articles):
+        first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        sent_pmid = next(iter(sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))))
+        assert first.items and not find_digest(store, "2026-W48") is None
 
-    original = store.get_article(sent_pmid)
-    retracted = dataclasses.replace(original, publication_types=[*original.publication_types, "Retracted Publication"],
-                                    links=[*original.links, Link("RetractionIn", "99999999")])
-    assert standing_marks(retracted) == {"retracted"}
-    clock.now = MONDAY + timedelta(days=3)
-    store.upsert_articles([retracted])
+        original = store.get_article(sent_pmid)
+        retracted = dataclasses.replace(original, publication_types=[*original.publication_types, "Retracted Publication"],
+                                        links=[*original.links, Link("RetractionIn", "99999999")])
+        assert standing_marks(retracted) == {"retracted"}
+        clock.now = MONDAY + timedelta(days=3)
+        store.upsert_articles([retracted])
 
-    next_week = MONDAY + timedelta(weeks=1)
-    outcome = send_due_digest(store, params(), next_week, OutboxTransport(tmp_path))
-    assert outcome.new
-    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert "retracted or corrected" in html and f"pubmed.ncbi.nlm.nih.gov/{sent_pmid}/" in html
-    assert html.index("retracted or corrected") < html.index("Nothing new on")  # at the top
-    assert "WARNING" in text and "Retracted:" in text
+        next_week = MONDAY + timedelta(weeks=1)
+        outcome = send_due_digest(store, params(), next_week, OutboxTransport(tmp_path))
+        assert outcome.new
+        text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+        assert "retracted or corrected" in html and f"pubmed.ncbi.nlm.nih.gov/{sent_pmid}/" in html
+        assert html.index("retracted or corrected") < html.index("Nothing new on")  # at the top
+        assert "WARNING" in text and "Retracted:" in text
 
-    send_due_digest(store, params(), next_week + timedelta(weeks=1), OutboxTransport(tmp_path))
-    later, _ = parts(tmp_path / "2026-W50" / "all@example.org.eml")
-    assert "retracted or corrected" not in later  # once
+        send_due_digest(store, params(), next_week + timedelta(weeks=1), OutboxTransport(tmp_path))
+        later, _ = parts(tmp_path / "2026-W50" / "all@example.org.eml")
+        assert "retracted or corrected" not in later  # once
 
 
 def test_an_erratum_is_warned_about_and_the_corrected_paper_is_not_listed_again(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store, articles = filled_store(shared_data, clock, limit=6)
-    first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
-    original = store.get_article(pmid)
-    corrected = dataclasses.replace(original, links=[*original.links, Link("ErratumIn", "123")])
-    clock.now = MONDAY + timedelta(days=1)
-    store.upsert_articles([corrected])
-    save_classifications(store, [classification(pmid)])  # a revised record is classified again
-    # a window reaching back over the first digest's: its papers, the corrected one too, are not news again
-    outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), since=MONDAY.date() - timedelta(days=3))
-    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in visible_text(html)
-    assert "Nothing new on opioid-induced hyperalgesia" in text and "updated since first sent" not in text
-    assert outcome.items == 0 and outcome.listed_earlier == first.items
+    with filled_store(shared_data, clock, limit=6) as (store, articles):
+        first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
+        original = store.get_article(pmid)
+        corrected = dataclasses.replace(original, links=[*original.links, Link("ErratumIn", "123")])
+        clock.now = MONDAY + timedelta(days=1)
+        store.upsert_articles([corrected])
+        save_classifications(store, [classification(pmid)])  # a revised record is classified again
+        # a window reaching back over the first digest's: its papers, the corrected one too, are not news again
+        outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), since=MONDAY.date() - timedelta(days=3))
+        text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+        assert "Erratum published (PMID 123)" in text and "Erratum published (PMID 123)" in visible_text(html)
+        assert "Nothing new on opioid-induced hyperalgesia" in text and "updated since first sent" not in text
+        assert outcome.items == 0 and outcome.listed_earlier == first.items
 
 
 ERRATUM_CITED = "Erratum published (Pain. 2020 Mar;161(3):e1)"  # NLM links most older errata by where they were printed
@@ -169,37 +169,37 @@ def test_a_paper_listed_with_a_concern_and_an_erratum_already_says_so_beside_its
     """A clinician must hear of an expression of concern on a paper the digest puts before them, not only of
     one that comes later; an erratum NLM links by no PMID is named by where it was printed."""
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=6)
-    pmid = preview_digest(store, params(), MONDAY).items[0].pmid
-    original = store.get_article(pmid)
-    store.upsert_articles([dataclasses.replace(original, links=[
-        *original.links, Link("ErratumIn", source="Pain. 2020 Mar;161(3):e1"), Link("ExpressionOfConcernIn", "555")])])
-    save_classifications(store, [classification(pmid)])  # a revised record is classified again
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
-    text, html = parts(tmp_path / "2026-W48" / "all@example.org.eml")
-    page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
-    item = words(text).split(words(original.title)[:40])[1].split("PubMed:")[0]
-    assert "[Expression of concern (PMID 555)] [" + ERRATUM_CITED + "]" in item  # the heaviest first
-    for part in (visible_text(html), visible_text(page)):
-        assert part.count("Expression of concern (PMID 555)") == part.count(ERRATUM_CITED) >= 1
-        assert part.index("Expression of concern (PMID 555)") < part.index(ERRATUM_CITED)
-    assert "WARNING" not in text  # nothing came after it was listed
+    with filled_store(shared_data, clock, limit=6) as (store, _):
+        pmid = preview_digest(store, params(), MONDAY).items[0].pmid
+        original = store.get_article(pmid)
+        store.upsert_articles([dataclasses.replace(original, links=[
+            *original.links, Link("ErratumIn", source="Pain. 2020 Mar;161(3):e1"), Link("ExpressionOfConcernIn", "555")])])
+        save_classifications(store, [classification(pmid)])  # a revised record is classified again
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+        text, html = parts(tmp_path / "2026-W48" / "all@example.org.eml")
+        page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
+        item = words(text).split(words(original.title)[:40])[1].split("PubMed:")[0]
+        assert "[Expression of concern (PMID 555)] [" + ERRATUM_CITED + "]" in item  # the heaviest first
+        for part in (visible_text(html), visible_text(page)):
+            assert part.count("Expression of concern (PMID 555)") == part.count(ERRATUM_CITED) >= 1
+            assert part.index("Expression of concern (PMID 555)") < part.index(ERRATUM_CITED)
+        assert "WARNING" not in text  # nothing came after it was listed
 
 
 def test_an_erratum_linked_by_no_pmid_is_warned_about_by_where_it_was_printed(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=6)
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
-    pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
-    original = store.get_article(pmid)
-    clock.now = MONDAY + timedelta(days=1)
-    store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link("ErratumIn", source="Pain. 2020 Mar;161(3):e1")])])
-    save_classifications(store, [classification(pmid)])
-    send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
-    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert ERRATUM_CITED in words(text) and ERRATUM_CITED in visible_text(html)
-    listing = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
-    assert "Erratum published since this digest" in listing and ERRATUM_CITED not in listing  # said once, as news since
+    with filled_store(shared_data, clock, limit=6) as (store, _):
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+        pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
+        original = store.get_article(pmid)
+        clock.now = MONDAY + timedelta(days=1)
+        store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link("ErratumIn", source="Pain. 2020 Mar;161(3):e1")])])
+        save_classifications(store, [classification(pmid)])
+        send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+        text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+        assert ERRATUM_CITED in words(text) and ERRATUM_CITED in visible_text(html)
+        listing = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
+        assert "Erratum published since this digest" in listing and ERRATUM_CITED not in listing  # said once, as news since
 
 
 @pytest.mark.parametrize("kind, words", [("CorrectedandRepublishedIn", "Corrected and republished (PMID 123)"),
@@ -207,17 +207,17 @@ def test_an_erratum_linked_by_no_pmid_is_warned_about_by_where_it_was_printed(sh
                                          ("RetractedandRepublishedIn", "Retracted and replaced (PMID 123)")])
 def test_a_sent_paper_republished_corrected_or_partly_retracted_is_warned_about_once(shared_data, tmp_path, kind, words):
     clock = Clock(MONDAY - timedelta(days=1))
-    store, articles = filled_store(shared_data, clock, limit=6)
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
-    original = store.get_article(pmid)
-    clock.now = MONDAY + timedelta(days=1)
-    store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, "123")], revised="2026-11-24")])
-    send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
-    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert "WARNING" in text and words in text and words in visible_text(html)
-    send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path))
-    assert words not in parts(tmp_path / "2026-W50" / "all@example.org.eml")[0]  # once
+    with filled_store(shared_data, clock, limit=6) as (store, articles):
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        pmid = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))[0]
+        original = store.get_article(pmid)
+        clock.now = MONDAY + timedelta(days=1)
+        store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, "123")], revised="2026-11-24")])
+        send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+        text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+        assert "WARNING" in text and words in text and words in visible_text(html)
+        send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path))
+        assert words not in parts(tmp_path / "2026-W50" / "all@example.org.eml")[0]  # once
 
 
 def test_warnings_come_heaviest_first_retractions_then_partial_retraction_concern_republished_corrected_errata(
@@ -225,25 +225,25 @@ def test_warnings_come_heaviest_first_retractions_then_partial_retraction_concer
     """A retraction is what changes practice: it leads, in the e-mail and on the archive page of the digest that
     listed the papers, whatever order the papers were sent or marked in."""
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=12)
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
-    sent = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))
-    kinds = ["ErratumIn", "CorrectedandRepublishedIn", "ExpressionOfConcernIn", "PartialRetractionIn", "RetractionIn"]
-    clock.now = MONDAY + timedelta(days=1)
-    for pmid, kind, notice in zip(sent, kinds, range(101, 106)):
-        original = store.get_article(pmid)
-        store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, str(notice))])])
-        save_classifications(store, [classification(pmid)])
-    send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
-    expected = [(sent[4], "Retracted"), (sent[3], "Partially retracted (PMID 104)"), (sent[2], "Expression of concern (PMID 103)"),
-                (sent[1], "Corrected and republished (PMID 102)"), (sent[0], "Erratum published (PMID 101)")]
-    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
-    for part in (text, html, page):
-        shown = [part.index(f"pubmed.ncbi.nlm.nih.gov/{pmid}/") for pmid, _ in expected]
-        read = part if part is text else visible_text(part)  # a notice's PMID is a link there
-        notices = [read.index(f"{words}:" if part is not page else f"{words} since this digest") for _, words in expected]
-        assert shown == sorted(shown) and notices == sorted(notices)
+    with filled_store(shared_data, clock, limit=12) as (store, _):
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+        sent = sorted(p for p, in store.db.execute("SELECT pmid FROM digest_items"))
+        kinds = ["ErratumIn", "CorrectedandRepublishedIn", "ExpressionOfConcernIn", "PartialRetractionIn", "RetractionIn"]
+        clock.now = MONDAY + timedelta(days=1)
+        for pmid, kind, notice in zip(sent, kinds, range(101, 106)):
+            original = store.get_article(pmid)
+            store.upsert_articles([dataclasses.replace(original, links=[*original.links, Link(kind, str(notice))])])
+            save_classifications(store, [classification(pmid)])
+        send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path), archive_dir=tmp_path / "archive")
+        expected = [(sent[4], "Retracted"), (sent[3], "Partially retracted (PMID 104)"), (sent[2], "Expression of concern (PMID 103)"),
+                    (sent[1], "Corrected and republished (PMID 102)"), (sent[0], "Erratum published (PMID 101)")]
+        text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+        page = (tmp_path / "archive" / "2026-W48.html").read_text(encoding="utf-8")
+        for part in (text, html, page):
+            shown = [part.index(f"pubmed.ncbi.nlm.nih.gov/{pmid}/") for pmid, _ in expected]
+            read = part if part is text else visible_text(part)  # a notice's PMID is a link there
+            notices = [read.index(f"{words}:" if part is not page else f"{words} since this digest") for _, words in expected]
+            assert shown == sorted(shown) and notices == sorted(notices)
 
 
 def test_every_warning_link_has_words_for_readers():

@@ -27,8 +27,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(shared_data, clock):
-    store, _ = filled_store(shared_data, clock)
-    return store
+    with filled_store(shared_data, clock) as (store, _):
+        yield store
 
 
 def harvest(store, clock: Clock, at: datetime, ok: bool) -> None:

@@ -86,8 +86,8 @@ def check_html(html: str) -> BalanceChecker:
 @pytest.fixture
 def real_digest(shared_data):
     clock = Clock(MONDAY - timedelta(days=2))
-    store, articles = filled_store(shared_data, clock)
-    return store, preview_digest(store, params(), MONDAY)
+    with filled_store(shared_data, clock) as (store, _):
+        yield store, preview_digest(store, params(), MONDAY)
 
 
 def test_both_parts_hold_every_item_with_its_link_and_key_finding(real_digest):
@@ -118,81 +118,81 @@ def visible_text(html: str) -> str:
 def test_a_paper_retracted_before_it_is_first_listed_comes_last_marked_and_counted_apart(shared_data, tmp_path):
     """A retracted trial leading its section reads as the week's strongest evidence, and counted as a
     new paper it swells the week without a word: it comes after the papers that stand, under a mark."""
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=2)))
-    section, following = preview_digest(store, params(), MONDAY).sections[:2]
-    leader = section.items[0]
-    record = store.get_article(leader.pmid)
-    store.upsert_articles([dataclasses.replace(record, publication_types=[*record.publication_types, "Retracted Publication"])])
-    save_classifications(store, [load_classifications(store, [leader.pmid])[leader.pmid]])  # classified again, as revised
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    mail = email.message_from_bytes((tmp_path / "2026-W48" / "all@example.org.eml").read_bytes(), policy=default)
-    text, html = parts(mail)
-    count = len(preview_digest(store, params(), MONDAY).items)
-    assert mail["Subject"].endswith(f": {count} new papers (1 already retracted)")
-    counted = f"({len(section.items)}, 1 already retracted)"
-    assert f"{section.label.upper()} {counted}\n{'-' * len(f'{section.label} {counted}')}\n" in text
-    standing = [item.pmid for item in section.items[1:]]
-    read, visible = words(text), visible_text(html)
-    for part, case, pubmed in ((read, str.upper, "PubMed: https://pubmed.ncbi.nlm.nih.gov/"), (visible, str, "PubMed ")):
-        heading = case(section.label)
-        assert f"{count} new papers (1 already retracted)" in part.split(heading)[0]
-        listed = part.split(f"{heading} {counted}")[1].split(case(following.label))[0]
-        assert re.findall(re.escape(pubmed) + r"(\d+)", listed) == [*standing, leader.pmid]  # after the papers that stand
-        assert f"RETRACTED — do not rely on this finding {leader.title}" in listed and listed.count("RETRACTED") == 1
-        assert leader.title not in part.split(heading)[0]  # not among the strongest new evidence
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=2))) as (store, _):
+        section, following = preview_digest(store, params(), MONDAY).sections[:2]
+        leader = section.items[0]
+        record = store.get_article(leader.pmid)
+        store.upsert_articles([dataclasses.replace(record, publication_types=[*record.publication_types, "Retracted Publication"])])
+        save_classifications(store, [load_classifications(store, [leader.pmid])[leader.pmid]])  # classified again, as revised
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        mail = email.message_from_bytes((tmp_path / "2026-W48" / "all@example.org.eml").read_bytes(), policy=default)
+        text, html = parts(mail)
+        count = len(preview_digest(store, params(), MONDAY).items)
+        assert mail["Subject"].endswith(f": {count} new papers (1 already retracted)")
+        counted = f"({len(section.items)}, 1 already retracted)"
+        assert f"{section.label.upper()} {counted}\n{'-' * len(f'{section.label} {counted}')}\n" in text
+        standing = [item.pmid for item in section.items[1:]]
+        read, visible = words(text), visible_text(html)
+        for part, case, pubmed in ((read, str.upper, "PubMed: https://pubmed.ncbi.nlm.nih.gov/"), (visible, str, "PubMed ")):
+            heading = case(section.label)
+            assert f"{count} new papers (1 already retracted)" in part.split(heading)[0]
+            listed = part.split(f"{heading} {counted}")[1].split(case(following.label))[0]
+            assert re.findall(re.escape(pubmed) + r"(\d+)", listed) == [*standing, leader.pmid]  # after the papers that stand
+            assert f"RETRACTED — do not rely on this finding {leader.title}" in listed and listed.count("RETRACTED") == 1
+            assert leader.title not in part.split(heading)[0]  # not among the strongest new evidence
 
 
 def test_the_text_part_reads_at_76_columns_and_no_link_is_broken(shared_data, tmp_path):
     """Terminal clients, and quoting in a reply, show a line as it is: a 170-column title or finding runs off
     the screen. Every line fits 76 columns, continuation lines sit under their item, and a URL too long for
     a line is whole on one of its own (a link broken in two leads nowhere)."""
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=2)))
-    digest = preview_digest(store, params(), MONDAY)
-    unsubscribe = "https://lists.example.org/oih/unsubscribe?email={email}&list=opioid-induced-hyperalgesia-weekly"
-    send_due_digest(store, params(unsubscribe=unsubscribe, per_section=3), MONDAY, OutboxTransport(tmp_path))
-    text = parts(tmp_path / "2026-W48" / "all@example.org.eml")[0]
-    lines = text.splitlines()
-    assert max(len(item.title) for item in digest.items) > 100
-    assert [line for line in lines if len(line) > 76 and not re.fullmatch(r"( {2})?https://\S+", line)] == []
-    assert "\n-- \n" in text  # the signature separator clients recognise
-    assert "\n  https://lists.example.org/oih/unsubscribe?email=all%40example.org&list=opioid-induced-hyperalgesia-weekly\n" in text
-    items = [block for block in text.split("\n\n") if block.startswith("* ")]
-    assert len(items) == sum(min(3, len(section.items)) for section in digest.sections)
-    for block in items:
-        assert all(line.startswith("  ") and not line.startswith("   ") for line in block.splitlines()[1:])
-        pubmed = re.search(r"https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/", block)
-        item = next(item for item in digest.items if item.pmid == pubmed[1])
-        assert f"* {item.title} " in words(block) and f"Key finding: {item.key_finding} PubMed: " in words(block)
-        assert f"  PubMed: {item.url}\n" in block + "\n" and (not item.doi or f"{item.doi_url}\n" in block + "\n")
-    tag_lines = [line for block in items for line in block.splitlines() if " | " in line or line.endswith(")")]
-    for item in digest.items:  # a tag's label and confidence are read together, never split over two lines
-        for tag in item.tags:
-            said = f"{tag.label} ({tag.confidence})"
-            assert any(said in line for line in tag_lines) or not any(f"{item.url}" in block for block in items), said
-    legend = text.split("\n-- \n")[1]
-    assert words(legend).startswith("Key findings are sentences quoted from each abstract, not summaries. Topics come")
-    assert max(len(line) for line in legend.splitlines()) > 66  # filled, not cut short
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=2))) as (store, _):
+        digest = preview_digest(store, params(), MONDAY)
+        unsubscribe = "https://lists.example.org/oih/unsubscribe?email={email}&list=opioid-induced-hyperalgesia-weekly"
+        send_due_digest(store, params(unsubscribe=unsubscribe, per_section=3), MONDAY, OutboxTransport(tmp_path))
+        text = parts(tmp_path / "2026-W48" / "all@example.org.eml")[0]
+        lines = text.splitlines()
+        assert max(len(item.title) for item in digest.items) > 100
+        assert [line for line in lines if len(line) > 76 and not re.fullmatch(r"( {2})?https://\S+", line)] == []
+        assert "\n-- \n" in text  # the signature separator clients recognise
+        assert "\n  https://lists.example.org/oih/unsubscribe?email=all%40example.org&list=opioid-induced-hyperalgesia-weekly\n" in text
+        items = [block for block in text.split("\n\n") if block.startswith("* ")]
+        assert len(items) == sum(min(3, len(section.items)) for section in digest.sections)
+        for block in items:
+            assert all(line.startswith("  ") and not line.startswith("   ") for line in block.splitlines()[1:])
+            pubmed = re.search(r"https://pubmed\.ncbi\.nlm\.nih\.gov/(\d+)/", block)
+            item = next(item for item in digest.items if item.pmid == pubmed[1])
+            assert f"* {item.title} " in words(block) and f"Key finding: {item.key_finding} PubMed: " in words(block)
+            assert f"  PubMed: {item.url}\n" in block + "\n" and (not item.doi or f"{item.doi_url}\n" in block + "\n")
+        tag_lines = [line for block in items for line in block.splitlines() if " | " in line or line.endswith(")")]
+        for item in digest.items:  # a tag's label and confidence are read together, never split over two lines
+            for tag in item.tags:
+                said = f"{tag.label} ({tag.confidence})"
+                assert any(said in line for line in tag_lines) or not any(f"{item.url}" in block for block in items), said
+        legend = text.split("\n-- \n")[1]
+        assert words(legend).startswith("Key findings are sentences quoted from each abstract, not summaries. Topics come")
+        assert max(len(line) for line in legend.splitlines()) > 66  # filled, not cut short
 
 
 def test_a_paper_not_in_english_says_so_as_pubmed_does(shared_data):
     """A title in square brackets is PubMed's translation of it, a sign few clinicians know: the paper
     itself may be in a language they cannot read."""
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=1)
-    export = shared_data / "pubmed-xml" / "exports" / "qi29+main_finding_recognition__pubmed_result.xml"
-    papers = [dataclasses.replace(record, created="2026-11-20") for record in parse_pubmed_xml(export)
-              if isinstance(record, Article) and record.pmid in ("26582223", "1948942", "7327338", "28277229")]
-    store.upsert_articles(papers)
-    save_classifications(store, [Classification(a.pmid, 0.9, "case_report", "", "t", []) for a in papers])
-    rendered = render_digest(preview_digest(store, params(), MONDAY))
-    text, visible = words(rendered.text), visible_text(rendered.html)
-    notes = {"26582223": "[Article in Chinese]", "1948942": "[Article in Norwegian]", "7327338": "[Article in Italian]",
-             "28277229": ""}  # in English and Spanish: no note
-    for paper in papers:
-        title = f"{paper.title} {notes[paper.pmid]}".strip()
-        assert f"* {title} " in text and f"{title} " in visible
-    assert text.count("[Article in ") == visible.count("[Article in ") == 3
-    assert language_note(["tlh"]) == "[Article in tlh]" and language_note(["fre", "ger"]) == "[Article in French, German]"
-    assert language_note(["und"]) == language_note([]) == language_note(["English"]) == ""
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=1) as (store, _):
+        export = shared_data / "pubmed-xml" / "exports" / "qi29+main_finding_recognition__pubmed_result.xml"
+        papers = [dataclasses.replace(record, created="2026-11-20") for record in parse_pubmed_xml(export)
+                  if isinstance(record, Article) and record.pmid in ("26582223", "1948942", "7327338", "28277229")]
+        store.upsert_articles(papers)
+        save_classifications(store, [Classification(a.pmid, 0.9, "case_report", "", "t", []) for a in papers])
+        rendered = render_digest(preview_digest(store, params(), MONDAY))
+        text, visible = words(rendered.text), visible_text(rendered.html)
+        notes = {"26582223": "[Article in Chinese]", "1948942": "[Article in Norwegian]", "7327338": "[Article in Italian]",
+                 "28277229": ""}  # in English and Spanish: no note
+        for paper in papers:
+            title = f"{paper.title} {notes[paper.pmid]}".strip()
+            assert f"* {title} " in text and f"{title} " in visible
+        assert text.count("[Article in ") == visible.count("[Article in ") == 3
+        assert language_note(["tlh"]) == "[Article in tlh]" and language_note(["fre", "ger"]) == "[Article in French, German]"
+        assert language_note(["und"]) == language_note([]) == language_note(["English"]) == ""
 
 
 def test_html_is_email_safe_after_inlining(real_digest):
@@ -240,45 +240,45 @@ def test_a_tag_reads_likely_from_even_odds_and_curated_when_a_person_checked_it(
 
 
 def test_markup_and_non_ascii_in_titles_and_findings_are_escaped(shared_data):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=2)
-    hostile = Article(pmid="40000001", title=HOSTILE, journal="J <Pain> & Co", pub_date="2026 Nov", created="2026-11-20",
-                      abstract_sections=[AbstractSection("a < b & c > d </p><img src=x onerror=alert(1)>", "CONCLUSIONS")])
-    store.upsert_articles([hostile])
-    save_classifications(store, [Classification(hostile.pmid, 0.95, "rct", hostile.abstract_sections[0].text, "t",
-                                                [TopicScore("ketamine", 0.9, True)])])
-    rendered = render_digest(preview_digest(store, params(), MONDAY), chart_src="cid:c")
-    page = check_html(rendered.html)
-    assert "<script" not in rendered.html and "<math" not in rendered.html and "<img src=x" not in rendered.html
-    assert "&lt;script&gt;" in rendered.html and "&amp;" in rendered.html and "Zürich" in rendered.html
-    assert HOSTILE in " ".join(page.text)  # shown exactly as written, as text
-    assert HOSTILE in words(rendered.text) and "a < b & c > d" in rendered.text  # the text part is not HTML-escaped
-    assert page.images[0]["src"] == "cid:c" and len(page.images) == 1
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=2) as (store, _):
+        hostile = Article(pmid="40000001", title=HOSTILE, journal="J <Pain> & Co", pub_date="2026 Nov", created="2026-11-20",
+                          abstract_sections=[AbstractSection("a < b & c > d </p><img src=x onerror=alert(1)>", "CONCLUSIONS")])
+        store.upsert_articles([hostile])
+        save_classifications(store, [Classification(hostile.pmid, 0.95, "rct", hostile.abstract_sections[0].text, "t",
+                                                    [TopicScore("ketamine", 0.9, True)])])
+        rendered = render_digest(preview_digest(store, params(), MONDAY), chart_src="cid:c")
+        page = check_html(rendered.html)
+        assert "<script" not in rendered.html and "<math" not in rendered.html and "<img src=x" not in rendered.html
+        assert "&lt;script&gt;" in rendered.html and "&amp;" in rendered.html and "Zürich" in rendered.html
+        assert HOSTILE in " ".join(page.text)  # shown exactly as written, as text
+        assert HOSTILE in words(rendered.text) and "a < b & c > d" in rendered.text  # the text part is not HTML-escaped
+        assert page.images[0]["src"] == "cid:c" and len(page.images) == 1
 
 
 def test_citation_lines_end_once_and_missing_parts_leave_no_gap(shared_data):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=1)
-    sici = "10.1002/(sici)1097-0142(19960815)78:4<852::aid-cncr23>3.0.co;2-t"
-    papers = [
-        Article(pmid="40000002", title="Four authors", pub_date="2001", doi=sici, journal="Tidsskrift", created="2026-11-20",
-                authors=[Author(last=name, initials="A") for name in ("Bruserud", "Arnes", "Kjørsvik", "Four")],
-                abstract_sections=[AbstractSection("Finding two.", "CONCLUSIONS")]),
-        Article(pmid="40000003", title="No citation at all", created="2026-11-20", abstract_sections=[AbstractSection("Finding three.", "CONCLUSIONS")]),
-        Article(pmid="40000004", title="Authors only", created="2026-11-20", authors=[Author(last="Solo", initials="B")],
-                abstract_sections=[AbstractSection("Finding four.", "CONCLUSIONS")]),
-    ]
-    store.upsert_articles(papers)
-    save_classifications(store, [Classification(a.pmid, 0.9, "rct", a.abstract_sections[0].text, "t", []) for a in papers])
-    rendered = render_digest(preview_digest(store, params(), MONDAY))
-    assert "Bruserud A, Arnes A, Kjørsvik A et al. Tidsskrift. 2001\n" in rendered.text and "et al.." not in rendered.text
-    assert f"* No citation at all\n  {STUDY_TYPES['rct']}\n" in rendered.text
-    assert "Solo B.\n" in rendered.text
-    page = check_html(rendered.html)
-    assert page.empty == [] and "Solo B</bdi></p>" in rendered.html and "&middot; </p>" not in rendered.html
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=1) as (store, _):
+        sici = "10.1002/(sici)1097-0142(19960815)78:4<852::aid-cncr23>3.0.co;2-t"
+        papers = [
+            Article(pmid="40000002", title="Four authors", pub_date="2001", doi=sici, journal="Tidsskrift", created="2026-11-20",
+                    authors=[Author(last=name, initials="A") for name in ("Bruserud", "Arnes", "Kjørsvik", "Four")],
+                    abstract_sections=[AbstractSection("Finding two.", "CONCLUSIONS")]),
+            Article(pmid="40000003", title="No citation at all", created="2026-11-20", abstract_sections=[AbstractSection("Finding three.", "CONCLUSIONS")]),
+            Article(pmid="40000004", title="Authors only", created="2026-11-20", authors=[Author(last="Solo", initials="B")],
+                    abstract_sections=[AbstractSection("Finding four.", "CONCLUSIONS")]),
+        ]
+        store.upsert_articles(papers)
+        save_classifications(store, [Classification(a.pmid, 0.9, "rct", a.abstract_sections[0].text, "t", []) for a in papers])
+        rendered = render_digest(preview_digest(store, params(), MONDAY))
+        assert "Bruserud A, Arnes A, Kjørsvik A et al. Tidsskrift. 2001\n" in rendered.text and "et al.." not in rendered.text
+        assert f"* No citation at all\n  {STUDY_TYPES['rct']}\n" in rendered.text
+        assert "Solo B.\n" in rendered.text
+        page = check_html(rendered.html)
+        assert page.empty == [] and "Solo B</bdi></p>" in rendered.html and "&middot; </p>" not in rendered.html
 
-    link = "https://doi.org/10.1002/(sici)1097-0142(19960815)78:4%3C852::aid-cncr23%3E3.0.co;2-t"
-    assert f"  DOI:\n  {link}\n" in rendered.text and link in page.links  # too long for the line: on one of its own
-    assert urllib.parse.unquote(link.removeprefix("https://doi.org/")) == sici
-    assert f"DOI {sici}" in " ".join(page.text)  # shown as written
+        link = "https://doi.org/10.1002/(sici)1097-0142(19960815)78:4%3C852::aid-cncr23%3E3.0.co;2-t"
+        assert f"  DOI:\n  {link}\n" in rendered.text and link in page.links  # too long for the line: on one of its own
+        assert urllib.parse.unquote(link.removeprefix("https://doi.org/")) == sici
+        assert f"DOI {sici}" in " ".join(page.text)  # shown as written
 
 
 def odd_digest(digest):
@@ -403,15 +403,15 @@ def test_subject_and_heading_name_the_dates_and_the_footer_keeps_the_period(real
 
 def test_archive_lists_every_digest(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=5)
-    for week in range(2):
-        send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"),
-                        archive_dir=tmp_path / "archive")
-    index = (tmp_path / "archive" / "index.html").read_text()
-    page = check_html(index)
-    assert page.links == ["2026-W49.html", "2026-W48.html"]
-    assert (tmp_path / "archive" / "2026-W48.png").read_bytes().startswith(b"\x89PNG")
-    check_html((tmp_path / "archive" / "2026-W48.html").read_text())
+    with filled_store(shared_data, clock, limit=5) as (store, _):
+        for week in range(2):
+            send_due_digest(store, params(), MONDAY + timedelta(weeks=week), OutboxTransport(tmp_path / "out"),
+                            archive_dir=tmp_path / "archive")
+        index = (tmp_path / "archive" / "index.html").read_text()
+        page = check_html(index)
+        assert page.links == ["2026-W49.html", "2026-W48.html"]
+        assert (tmp_path / "archive" / "2026-W48.png").read_bytes().startswith(b"\x89PNG")
+        check_html((tmp_path / "archive" / "2026-W48.html").read_text())
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
@@ -476,33 +476,33 @@ def test_a_mail_gmail_would_clip_lists_fewer_papers_a_section_until_it_fits(shar
     """Gmail hides what follows 102 KB of HTML, the unsubscribe link among it: per_section is the most a
     section lists, and fewer go when that much would not fit. Here the limit is what 3 a section take."""
     clock = Clock(MONDAY - timedelta(days=2))
-    store, _ = filled_store(shared_data, clock)
-    digest = preview_digest(store, params(), MONDAY)
-    assert max(len(s.items) for s in digest.sections) > 3
-    three = len(render_digest(digest, per_section=3, chart_src="x.png").html.encode())
-    monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three)
-    fitted = render_to_fit(digest, per_section=50, chart_src="x.png")
-    assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png").html  # the most that fit
-    monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three - 1)
-    assert render_to_fit(digest, per_section=50, chart_src="x.png").text.count("\n* ") == sum(min(2, len(s.items)) for s in digest.sections)
-    # What goes out by mail fits (the archive lists every paper).
-    send_due_digest(store, params(per_section=50), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=tmp_path / "archive")
-    [mail] = sorted((tmp_path / "out").glob("*/*.eml"))
-    html = parts(mail)[1]
-    assert len(html.encode()) <= three - 1 and "more in" in html
-    assert all(item.url in (tmp_path / "archive" / f"{digest.period}.html").read_text() for item in digest.items)
-    monkeypatch.setattr("reports.render.CLIPPED_ABOVE", 10**9)  # room for all: per_section alone decides
-    assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2).html
+    with filled_store(shared_data, clock) as (store, _):
+        digest = preview_digest(store, params(), MONDAY)
+        assert max(len(s.items) for s in digest.sections) > 3
+        three = len(render_digest(digest, per_section=3, chart_src="x.png").html.encode())
+        monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three)
+        fitted = render_to_fit(digest, per_section=50, chart_src="x.png")
+        assert fitted.html == render_digest(digest, per_section=3, chart_src="x.png").html  # the most that fit
+        monkeypatch.setattr("reports.render.CLIPPED_ABOVE", three - 1)
+        assert render_to_fit(digest, per_section=50, chart_src="x.png").text.count("\n* ") == sum(min(2, len(s.items)) for s in digest.sections)
+        # What goes out by mail fits (the archive lists every paper).
+        send_due_digest(store, params(per_section=50), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=tmp_path / "archive")
+        [mail] = sorted((tmp_path / "out").glob("*/*.eml"))
+        html = parts(mail)[1]
+        assert len(html.encode()) <= three - 1 and "more in" in html
+        assert all(item.url in (tmp_path / "archive" / f"{digest.period}.html").read_text() for item in digest.items)
+        monkeypatch.setattr("reports.render.CLIPPED_ABOVE", 10**9)  # room for all: per_section alone decides
+        assert render_to_fit(digest, per_section=2).html == render_digest(digest, per_section=2).html
 
 
 def test_mails_are_capped_per_section_but_the_archive_lists_everything(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=2))
-    store, _ = filled_store(shared_data, clock)
-    send_due_digest(store, params(per_section=1), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=tmp_path / "archive")
-    [mail] = sorted((tmp_path / "out").glob("*/*.eml"))
-    text, html = parts(mail)
-    digest = preview_digest(store, params(), MONDAY)
-    assert text.count("\n* ") == len(digest.sections) and "more in" in text and "more in" in html
-    archive = (tmp_path / "archive" / f"{digest.period}.html").read_text()
-    assert "more in" not in archive
-    assert all(item.url in archive for item in digest.items)
+    with filled_store(shared_data, clock) as (store, _):
+        send_due_digest(store, params(per_section=1), MONDAY, OutboxTransport(tmp_path / "out"), archive_dir=tmp_path / "archive")
+        [mail] = sorted((tmp_path / "out").glob("*/*.eml"))
+        text, html = parts(mail)
+        digest = preview_digest(store, params(), MONDAY)
+        assert text.count("\n* ") == len(digest.sections) and "more in" in text and "more in" in html
+        archive = (tmp_path / "archive" / f"{digest.period}.html").read_text()
+        assert "more in" not in archive
+        assert all(item.url in archive for item in digest.items)

@@ -34,8 +34,8 @@ EVERYTHING = Recipient("all@example.org")
 
 @pytest.fixture
 def store(shared_data):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)))
-    return store
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1))) as (store, _):
+        yield store
 
 
 def transport(smtp: LoopbackSmtp) -> SmtpTransport:
@@ -423,15 +423,15 @@ def test_tls_and_login(store, certificate, security):
 
 
 def test_a_wrong_password_is_one_clear_error_without_the_password(shared_data, certificate):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3)
-    server_context, client_context = certificate
-    with LoopbackSmtp(authenticator=authenticator([]), tls_context=server_context, require_starttls=True) as smtp:
-        bad = SmtpTransport("127.0.0.1", smtp.port, "starttls", "digest", "wrong-Pa55", timeout=5, tls_context=client_context)
-        with pytest.raises(DeliveryError, match="refused the login of 'digest'.*OIHWATCH_SMTP_PASSWORD") as raised:
-            send_due_digest(store, params((KETAMINE,)), MONDAY, bad)
-    assert "wrong-Pa55" not in str(raised.value)
-    (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
-    assert delivery.attempts == 1 and "refused the login of 'digest'" in delivery.error and "wrong-Pa55" not in delivery.error
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=3) as (store, _):
+        server_context, client_context = certificate
+        with LoopbackSmtp(authenticator=authenticator([]), tls_context=server_context, require_starttls=True) as smtp:
+            bad = SmtpTransport("127.0.0.1", smtp.port, "starttls", "digest", "wrong-Pa55", timeout=5, tls_context=client_context)
+            with pytest.raises(DeliveryError, match="refused the login of 'digest'.*OIHWATCH_SMTP_PASSWORD") as raised:
+                send_due_digest(store, params((KETAMINE,)), MONDAY, bad)
+        assert "wrong-Pa55" not in str(raised.value)
+        (delivery,) = deliveries(store, find_digest(store, "2026-W48").id)
+        assert delivery.attempts == 1 and "refused the login of 'digest'" in delivery.error and "wrong-Pa55" not in delivery.error
 
 
 NON_ASCII_LOGINS = [("digest", "s3cr3t-Pa55é€"), ("digestüser", "s3cr3t")]

@@ -88,18 +88,18 @@ def test_a_digest_reads_only_the_sent_papers_that_carry_a_mark(shared_data, tmp_
     """Of the papers earlier digests sent, the next one reads whole only those retracted or linked to a
     notice, not every one (a cost that grew with every digest sent); and still warns about them."""
     clock = Clock(MONDAY - timedelta(days=1))
-    store, _ = filled_store(shared_data, clock, limit=12)
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    sent = {pmid for pmid, in store.db.execute("SELECT pmid FROM digest_items")}
-    retracted, corrected = (store.get_article(pmid) for pmid in sorted(sent)[:2])
-    clock.now = MONDAY + timedelta(days=3)
-    store.upsert_articles([dataclasses.replace(retracted, publication_types=["Retracted Publication"]),
-                           dataclasses.replace(corrected, links=[Link("CommentIn", "1"), Link("ErratumIn", "2")])])
-    statements: list[str] = []
-    store.db.set_trace_callback(statements.append)
-    digest = preview_digest(store, params(), MONDAY + timedelta(weeks=1))
-    store.db.set_trace_callback(None)
-    read = {pmid for sql in statements for pmid in re.findall(r"FROM articles WHERE pmid = '(\d+)'", sql)}
-    assert len(sent) > 2 and read & sent == {retracted.pmid, corrected.pmid}
-    assert [(w.pmid, w.notices) for w in digest.warnings] == [(retracted.pmid, ("Retracted",)),
-                                                               (corrected.pmid, ("Erratum published (PMID 2)",))]
+    with filled_store(shared_data, clock, limit=12) as (store, _):
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        sent = {pmid for pmid, in store.db.execute("SELECT pmid FROM digest_items")}
+        retracted, corrected = (store.get_article(pmid) for pmid in sorted(sent)[:2])
+        clock.now = MONDAY + timedelta(days=3)
+        store.upsert_articles([dataclasses.replace(retracted, publication_types=["Retracted Publication"]),
+                               dataclasses.replace(corrected, links=[Link("CommentIn", "1"), Link("ErratumIn", "2")])])
+        statements: list[str] = []
+        store.db.set_trace_callback(statements.append)
+        digest = preview_digest(store, params(), MONDAY + timedelta(weeks=1))
+        store.db.set_trace_callback(None)
+        read = {pmid for sql in statements for pmid in re.findall(r"FROM articles WHERE pmid = '(\d+)'", sql)}
+        assert len(sent) > 2 and read & sent == {retracted.pmid, corrected.pmid}
+        assert [(w.pmid, w.notices) for w in digest.warnings] == [(retracted.pmid, ("Retracted",)),
+                                                                   (corrected.pmid, ("Erratum published (PMID 2)",))]

@@ -224,22 +224,22 @@ def test_two_processes_opening_the_same_older_store_both_upgrade_it(originals, t
 
 def test_the_digest_warns_about_a_notice_and_never_lists_it(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store, articles = filled_store(shared_data, clock, limit=12)
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    sent = {row[0] for row in store.db.execute("SELECT pmid FROM digest_items")}
-    assert {RETRACTED, CORRECTED, CONCERNED} <= sent
+    with filled_store(shared_data, clock, limit=12) as (store, articles):
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        sent = {row[0] for row in store.db.execute("SELECT pmid FROM digest_items")}
+        assert {RETRACTED, CORRECTED, CONCERNED} <= sent
 
-    clock.now = MONDAY + timedelta(days=2)
-    store.upsert_articles(notices())  # new records of the week, classified like any other
-    save_classifications(store, [Classification(n.pmid, 0.9, "other", "", "t",
-                                                [TopicScore("ketamine", 0.8, True), TopicScore("tapering", 0.7, True)])
-                                 for n in notices()])
-    outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
-    assert outcome.items == 0
-    text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
-    assert "Retracted: Challenges in the miRNA research." in text
-    assert "Erratum published (PMID 99000011): Hfe mutations" in text
-    assert "Expression of concern (PMID 99000012): Genes, Economics, and Happiness." in text
-    assert "Nothing new on opioid-induced hyperalgesia" in text
-    for notice in notices():
-        assert notice.title not in text and notice.title not in html
+        clock.now = MONDAY + timedelta(days=2)
+        store.upsert_articles(notices())  # new records of the week, classified like any other
+        save_classifications(store, [Classification(n.pmid, 0.9, "other", "", "t",
+                                                    [TopicScore("ketamine", 0.8, True), TopicScore("tapering", 0.7, True)])
+                                     for n in notices()])
+        outcome = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+        assert outcome.items == 0
+        text, html = parts(tmp_path / "2026-W49" / "all@example.org.eml")
+        assert "Retracted: Challenges in the miRNA research." in text
+        assert "Erratum published (PMID 99000011): Hfe mutations" in text
+        assert "Expression of concern (PMID 99000012): Genes, Economics, and Happiness." in text
+        assert "Nothing new on opioid-induced hyperalgesia" in text
+        for notice in notices():
+            assert notice.title not in text and notice.title not in html

@@ -21,8 +21,8 @@ ANA, BEN = Recipient("ana@example.org"), Recipient("ben+oih@example.org")
 
 @pytest.fixture
 def store(shared_data):
-    store, _ = filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=6)
-    return store
+    with filled_store(shared_data, Clock(MONDAY - timedelta(days=1)), limit=6) as (store, _):
+        yield store
 
 
 def sent(store, unsubscribe: str) -> dict[str, email.message.EmailMessage]:
