@@ -55,13 +55,13 @@ def test_the_hour_dst_repeats_keeps_the_week_whose_digest_fell_due():
 
 
 def test_digest_due_once_per_period_and_missed_weeks_collapse(tmp_path):
-    store = Store(":memory:", clock=Clock(MONDAY))
-    three_weeks_later = MONDAY + timedelta(weeks=3)
-    assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later) == "2026-W51"
-    send_due_digest(store, params(), three_weeks_later, OutboxTransport(tmp_path))
-    assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later + timedelta(days=2)) is None
-    assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later + timedelta(days=7)) == "2026-W52"
-    assert current_period("mon", "07:00", "UTC", MONDAY) == "2026-W48"
+    with Store(":memory:", clock=Clock(MONDAY)) as store:
+        three_weeks_later = MONDAY + timedelta(weeks=3)
+        assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later) == "2026-W51"
+        send_due_digest(store, params(), three_weeks_later, OutboxTransport(tmp_path))
+        assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later + timedelta(days=2)) is None
+        assert digest_due(store, "mon", "07:00", "America/New_York", three_weeks_later + timedelta(days=7)) == "2026-W52"
+        assert current_period("mon", "07:00", "UTC", MONDAY) == "2026-W48"
 
 
 # -- grouping and order -------------------------------------------------------------------------
@@ -251,49 +251,49 @@ def test_every_warning_link_has_words_for_readers():
 
 
 def test_send_empty_off_skips_recipients_with_nothing_in_their_topics(tmp_path):
-    store = Store(":memory:", clock=Clock(MONDAY - timedelta(days=1)))
-    store.upsert_articles([article("1")])
-    save_classifications(store, [classification("1", topics=["ketamine"])])
-    recipients = (Recipient("k@example.org", ("ketamine",)), Recipient("g@example.org", ("genetics",)))
-    outcome = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
-    assert outcome.delivered == ["k@example.org"] and outcome.skipped_empty == ["g@example.org"]
-    listed = {d.recipient: d.status for d in deliveries(store, find_digest(store, "2026-W48").id)}
-    assert listed == {"k@example.org": "written", "g@example.org": "skipped"}
-    # The skipped recipient is done with this period: it is no longer due, nor sent again
-    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, [r.email for r in recipients]) is None
-    again = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
-    assert again.already_sent and again.earlier == ["k@example.org"] and again.earlier_skipped == ["g@example.org"] and not again.added
+    with Store(":memory:", clock=Clock(MONDAY - timedelta(days=1))) as store:
+        store.upsert_articles([article("1")])
+        save_classifications(store, [classification("1", topics=["ketamine"])])
+        recipients = (Recipient("k@example.org", ("ketamine",)), Recipient("g@example.org", ("genetics",)))
+        outcome = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
+        assert outcome.delivered == ["k@example.org"] and outcome.skipped_empty == ["g@example.org"]
+        listed = {d.recipient: d.status for d in deliveries(store, find_digest(store, "2026-W48").id)}
+        assert listed == {"k@example.org": "written", "g@example.org": "skipped"}
+        # The skipped recipient is done with this period: it is no longer due, nor sent again
+        assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY, [r.email for r in recipients]) is None
+        again = send_due_digest(store, params(recipients, send_empty=False), MONDAY, OutboxTransport(tmp_path))
+        assert again.already_sent and again.earlier == ["k@example.org"] and again.earlier_skipped == ["g@example.org"] and not again.added
 
 
 def test_send_empty_off_still_delivers_a_warning_to_everyone(tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store = Store(":memory:", clock=clock)
-    store.upsert_articles([article("1")])
-    save_classifications(store, [classification("1", topics=["ketamine"])])
-    recipients = (Recipient("all@example.org"), Recipient("k@example.org", ("ketamine",)))
-    quiet = params(recipients, send_empty=False)
-    assert sorted(send_due_digest(store, quiet, MONDAY, OutboxTransport(tmp_path)).delivered) == ["all@example.org", "k@example.org"]
+    with Store(":memory:", clock=clock) as store:
+        store.upsert_articles([article("1")])
+        save_classifications(store, [classification("1", topics=["ketamine"])])
+        recipients = (Recipient("all@example.org"), Recipient("k@example.org", ("ketamine",)))
+        quiet = params(recipients, send_empty=False)
+        assert sorted(send_due_digest(store, quiet, MONDAY, OutboxTransport(tmp_path)).delivered) == ["all@example.org", "k@example.org"]
 
-    clock.now = MONDAY + timedelta(days=2)
-    store.upsert_articles([article("1", links=[Link("RetractionIn", "2")])])  # nothing new this week, one retraction
-    outcome = send_due_digest(store, quiet, MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
-    assert sorted(outcome.delivered) == ["all@example.org", "k@example.org"] and not outcome.skipped_empty
-    for recipient in recipients:
-        text, _ = parts(tmp_path / "2026-W49" / f"{recipient.email}.eml")
-        assert "Retracted: Title 1" in text
+        clock.now = MONDAY + timedelta(days=2)
+        store.upsert_articles([article("1", links=[Link("RetractionIn", "2")])])  # nothing new this week, one retraction
+        outcome = send_due_digest(store, quiet, MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+        assert sorted(outcome.delivered) == ["all@example.org", "k@example.org"] and not outcome.skipped_empty
+        for recipient in recipients:
+            text, _ = parts(tmp_path / "2026-W49" / f"{recipient.email}.eml")
+            assert "Retracted: Title 1" in text
 
 
 def test_an_empty_week_says_so_in_one_line(tmp_path):
     """'in your topics' only to a reader who chose some."""
-    store = Store(":memory:", clock=Clock(MONDAY))
-    readers = (Recipient("all@example.org"), Recipient("k@example.org", ("ketamine",)))
-    outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(tmp_path))
-    assert outcome.delivered == ["all@example.org", "k@example.org"] and outcome.items == 0
-    for reader, said in (("all@example.org", "Nothing new on opioid-induced hyperalgesia this week."),
-                         ("k@example.org", "Nothing new on opioid-induced hyperalgesia in your topics this week.")):
-        text, html = parts(tmp_path / "2026-W48" / f"{reader}.eml")
-        assert said in text and said in html
-    assert "nothing new" in (tmp_path / "2026-W48" / "all@example.org.eml").read_text().splitlines()[0]
+    with Store(":memory:", clock=Clock(MONDAY)) as store:
+        readers = (Recipient("all@example.org"), Recipient("k@example.org", ("ketamine",)))
+        outcome = send_due_digest(store, params(readers), MONDAY, OutboxTransport(tmp_path))
+        assert outcome.delivered == ["all@example.org", "k@example.org"] and outcome.items == 0
+        for reader, said in (("all@example.org", "Nothing new on opioid-induced hyperalgesia this week."),
+                             ("k@example.org", "Nothing new on opioid-induced hyperalgesia in your topics this week.")):
+            text, html = parts(tmp_path / "2026-W48" / f"{reader}.eml")
+            assert said in text and said in html
+        assert "nothing new" in (tmp_path / "2026-W48" / "all@example.org.eml").read_text().splitlines()[0]
 
 
 @pytest.mark.parametrize("retracted_link", [Link("RetractionIn", "5")])
@@ -303,101 +303,101 @@ def test_standing_marks(retracted_link):
 
 
 def test_sending_without_recipients_is_a_config_error_and_records_nothing(tmp_path):
-    store = Store(":memory:", clock=Clock(MONDAY))
-    with pytest.raises(ConfigError, match=r"\[\[recipients\]\]"):
-        send_due_digest(store, params(()), MONDAY, OutboxTransport(tmp_path))
-    assert find_digest(store, "2026-W48") is None
+    with Store(":memory:", clock=Clock(MONDAY)) as store:
+        with pytest.raises(ConfigError, match=r"\[\[recipients\]\]"):
+            send_due_digest(store, params(()), MONDAY, OutboxTransport(tmp_path))
+        assert find_digest(store, "2026-W48") is None
 
 
 def test_a_digest_waits_while_a_record_of_its_window_is_not_classified(tmp_path):
     clock = Clock(MONDAY - timedelta(days=3))
-    store = Store(":memory:", clock=clock)
-    store.upsert_articles([article("1"), article("2"), article("3", publication_types=["Retraction of Publication"])])
-    save_classifications(store, [classification("1", topics=["ketamine"])])  # "2" waits: classification failed
-    clock.now = MONDAY
-    held = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    assert held.held and held.unclassified == 1 and not held.new and not held.delivered  # a notice is never listed
-    assert find_digest(store, "2026-W48") is None and not list(tmp_path.iterdir())
-    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY) == "2026-W48"
+    with Store(":memory:", clock=clock) as store:
+        store.upsert_articles([article("1"), article("2"), article("3", publication_types=["Retraction of Publication"])])
+        save_classifications(store, [classification("1", topics=["ketamine"])])  # "2" waits: classification failed
+        clock.now = MONDAY
+        held = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        assert held.held and held.unclassified == 1 and not held.new and not held.delivered  # a notice is never listed
+        assert find_digest(store, "2026-W48") is None and not list(tmp_path.iterdir())
+        assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY) == "2026-W48"
 
-    clock.now = MONDAY + timedelta(hours=1)
-    store.upsert_articles([article("1", date="2026-02-01")])  # revised: its tags are of the old version
-    save_classifications(store, [classification("2", topics=["tapering"])])
-    assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).held
-    save_classifications(store, [classification("1", topics=["ketamine"])])
-    sent = send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path))
-    assert sent.items == 2 and sent.delivered == ["all@example.org"]
+        clock.now = MONDAY + timedelta(hours=1)
+        store.upsert_articles([article("1", date="2026-02-01")])  # revised: its tags are of the old version
+        save_classifications(store, [classification("2", topics=["tapering"])])
+        assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).held
+        save_classifications(store, [classification("1", topics=["ketamine"])])
+        sent = send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path))
+        assert sent.items == 2 and sent.delivered == ["all@example.org"]
 
 
 def test_a_record_unclassified_when_its_digest_went_out_comes_in_the_next(tmp_path):
     clock = Clock(MONDAY - timedelta(days=3))
-    store = Store(":memory:", clock=clock)
-    store.upsert_articles([article("1"), article("2")])
-    save_classifications(store, [classification("1", topics=["ketamine"])])  # "2" waits: classification failed
-    clock.now = MONDAY
-    # recorded by a version that sent digests while records of their window waited for classify
-    record_digest(store, "2026-W48", (MONDAY - timedelta(days=7)).isoformat(), MONDAY.isoformat(), "s",
-                  {"1": store.get_article("1").fingerprint()}, {"all@example.org": "<m@example.org>"}, [])
+    with Store(":memory:", clock=clock) as store:
+        store.upsert_articles([article("1"), article("2")])
+        save_classifications(store, [classification("1", topics=["ketamine"])])  # "2" waits: classification failed
+        clock.now = MONDAY
+        # recorded by a version that sent digests while records of their window waited for classify
+        record_digest(store, "2026-W48", (MONDAY - timedelta(days=7)).isoformat(), MONDAY.isoformat(), "s",
+                      {"1": store.get_article("1").fingerprint()}, {"all@example.org": "<m@example.org>"}, [])
 
-    clock.now = MONDAY + timedelta(days=1)
-    save_classifications(store, [classification("2", topics=["tapering"])])
-    clock.now = MONDAY + timedelta(days=7)
-    second = send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path))
-    assert second.items == 1
-    assert {row[0] for row in store.db.execute("SELECT pmid FROM digest_items")} == {"1", "2"}
+        clock.now = MONDAY + timedelta(days=1)
+        save_classifications(store, [classification("2", topics=["tapering"])])
+        clock.now = MONDAY + timedelta(days=7)
+        second = send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path))
+        assert second.items == 1
+        assert {row[0] for row in store.db.execute("SELECT pmid FROM digest_items")} == {"1", "2"}
 
-    clock.now = MONDAY + timedelta(days=14)
-    assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).items == 0  # never twice
+        clock.now = MONDAY + timedelta(days=14)
+        assert send_due_digest(store, params(), clock.now, OutboxTransport(tmp_path)).items == 0  # never twice
 
 
 def test_the_first_digest_after_a_backfill_lists_only_what_pubmed_created_that_week(shared_data, tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store = Store(":memory:", clock=clock)
-    backfill = real_articles(shared_data, 12)  # created 1979-2018, all first seen in the week of the install
-    assert max(a.created for a in backfill) < "2019"
-    store.upsert_articles([*backfill, article("1"), article("csv", created="")])  # "1" created 2026-11-20
-    save_classifications(store, [classification(a.pmid) for a in [*backfill, article("1"), article("csv")]])
-    first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    assert first.items == 1 and set(digest_items(store, find_digest(store, "2026-W48").id)) == {"1"}
+    with Store(":memory:", clock=clock) as store:
+        backfill = real_articles(shared_data, 12)  # created 1979-2018, all first seen in the week of the install
+        assert max(a.created for a in backfill) < "2019"
+        store.upsert_articles([*backfill, article("1"), article("csv", created="")])  # "1" created 2026-11-20
+        save_classifications(store, [classification(a.pmid) for a in [*backfill, article("1"), article("csv")]])
+        first = send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        assert first.items == 1 and set(digest_items(store, find_digest(store, "2026-W48").id)) == {"1"}
 
-    clock.now = MONDAY + timedelta(days=3)  # the week's harvests
-    week = [article("2", created="2026-11-25"),
-            article("3", created="2026-11-18"),  # created before the first digest, indexed late: never sent, so news
-            article("4", created="2025-03-01")]  # an old record the modification sweep brought in: history
-    store.upsert_articles(week)
-    save_classifications(store, [classification(a.pmid) for a in week])
-    second = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
-    assert set(digest_items(store, find_digest(store, "2026-W49").id)) == {"2", "3"} and second.items == 2
-    assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
+        clock.now = MONDAY + timedelta(days=3)  # the week's harvests
+        week = [article("2", created="2026-11-25"),
+                article("3", created="2026-11-18"),  # created before the first digest, indexed late: never sent, so news
+                article("4", created="2025-03-01")]  # an old record the modification sweep brought in: history
+        store.upsert_articles(week)
+        save_classifications(store, [classification(a.pmid) for a in week])
+        second = send_due_digest(store, params(), MONDAY + timedelta(weeks=1), OutboxTransport(tmp_path))
+        assert set(digest_items(store, find_digest(store, "2026-W49").id)) == {"2", "3"} and second.items == 2
+        assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
 
 
 def test_a_far_back_since_once_does_not_make_history_news_for_later_digests(tmp_path):
     clock = Clock(MONDAY - timedelta(days=1))
-    store = Store(":memory:", clock=clock)
-    store.upsert_articles([article("1")])
-    save_classifications(store, [classification("1")])
-    send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
-    clock.now = MONDAY + timedelta(days=6)
-    store.upsert_articles([article("2", created="2001-05-01")])  # history, as a baseline ingest brings it
-    save_classifications(store, [classification("2")])
-    week = MONDAY + timedelta(weeks=1)
-    wide = send_due_digest(store, params(), week, OutboxTransport(tmp_path), since=date(2000, 1, 1))
-    assert wide.items == 1 and wide.listed_earlier == 1  # asked for: everything first seen since 2000 but "1", sent before
-    clock.now = week + timedelta(days=1)
-    store.upsert_articles([article("3", created="2003-02-01")])
-    save_classifications(store, [classification("3")])
-    assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
+    with Store(":memory:", clock=clock) as store:
+        store.upsert_articles([article("1")])
+        save_classifications(store, [classification("1")])
+        send_due_digest(store, params(), MONDAY, OutboxTransport(tmp_path))
+        clock.now = MONDAY + timedelta(days=6)
+        store.upsert_articles([article("2", created="2001-05-01")])  # history, as a baseline ingest brings it
+        save_classifications(store, [classification("2")])
+        week = MONDAY + timedelta(weeks=1)
+        wide = send_due_digest(store, params(), week, OutboxTransport(tmp_path), since=date(2000, 1, 1))
+        assert wide.items == 1 and wide.listed_earlier == 1  # asked for: everything first seen since 2000 but "1", sent before
+        clock.now = week + timedelta(days=1)
+        store.upsert_articles([article("3", created="2003-02-01")])
+        save_classifications(store, [classification("3")])
+        assert send_due_digest(store, params(), MONDAY + timedelta(weeks=2), OutboxTransport(tmp_path)).items == 0
 
 
 def test_a_recipient_taken_out_of_the_config_does_not_hold_the_period_up(tmp_path):
-    store = Store(":memory:", clock=Clock(MONDAY))
-    both = (Recipient("a@example.org"), Recipient("b@example.org"))
-    transport = OutboxTransport(tmp_path)
-    first = send_due_digest(store, params(both), MONDAY, transport, period="2026-W48")
-    assert sorted(first.delivered) == ["a@example.org", "b@example.org"]
-    record = find_digest(store, "2026-W48")
-    store.db.execute("UPDATE deliveries SET status = 'pending' WHERE recipient = 'b@example.org'")  # b's send was lost
-    again = send_due_digest(store, params(both[:1]), MONDAY, transport, period="2026-W48")  # and b unsubscribed
-    assert again.dropped == ["b@example.org"] and not again.failed
-    assert {d.recipient: d.status for d in deliveries(store, record.id)} == {"a@example.org": "written", "b@example.org": "dropped"}
-    assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY) is None
+    with Store(":memory:", clock=Clock(MONDAY)) as store:
+        both = (Recipient("a@example.org"), Recipient("b@example.org"))
+        transport = OutboxTransport(tmp_path)
+        first = send_due_digest(store, params(both), MONDAY, transport, period="2026-W48")
+        assert sorted(first.delivered) == ["a@example.org", "b@example.org"]
+        record = find_digest(store, "2026-W48")
+        store.db.execute("UPDATE deliveries SET status = 'pending' WHERE recipient = 'b@example.org'")  # b's send was lost
+        again = send_due_digest(store, params(both[:1]), MONDAY, transport, period="2026-W48")  # and b unsubscribed
+        assert again.dropped == ["b@example.org"] and not again.failed
+        assert {d.recipient: d.status for d in deliveries(store, record.id)} == {"a@example.org": "written", "b@example.org": "dropped"}
+        assert digest_due(store, "mon", "07:00", "America/New_York", MONDAY) is None

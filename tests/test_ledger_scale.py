@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from datetime import timedelta
+
+import pytest
 
 from corpus.article import Article, Link
 from corpus.ledger import classified_after_their_digest, record_digest
@@ -38,26 +41,27 @@ def digest(store: Store, clock: Clock, period: str, since: float, until: float, 
     record_digest(store, period, *window, "s", {pmid: "" for pmid in items}, {}, [])
 
 
-def late_classified_store() -> Store:
+@pytest.fixture
+def late_classified_store() -> Iterator[Store]:
     """Digests whose windows hold records classified before and after each was recorded; two windows overlap."""
     clock = Clock(MONDAY)
-    store = Store(":memory:", clock=clock)
-    seen(store, clock, -40, "7")  # before the horizon
-    digest(store, clock, "2026-W43", -42, -35, -34.9)
-    seen(store, clock, -20, "1")
-    classified(store, clock, -19, "1")  # before its digest: it went out in it
-    seen(store, clock, -18, "2")
-    seen(store, clock, -13.5, "10", "9", "6")
-    seen(store, clock, -12, "4", created="2001-01-01")  # history, not news
-    seen(store, clock, -11, "5")
-    store.mark_deleted(["5"])
-    digest(store, clock, "2026-W46", -21, -14, -13.9)
-    classified(store, clock, -13, "2", "7")
-    seen(store, clock, -9, "3")
-    digest(store, clock, "2026-W47", -14, -7, -6.9, items=["6"])
-    digest(store, clock, "2026-W47b", -10, -7, -6.8)  # a --since reaching back: "3" is in both windows
-    classified(store, clock, -6, "3", "4", "5", "6", "9", "10")
-    return store
+    with Store(":memory:", clock=clock) as store:
+        seen(store, clock, -40, "7")  # before the horizon
+        digest(store, clock, "2026-W43", -42, -35, -34.9)
+        seen(store, clock, -20, "1")
+        classified(store, clock, -19, "1")  # before its digest: it went out in it
+        seen(store, clock, -18, "2")
+        seen(store, clock, -13.5, "10", "9", "6")
+        seen(store, clock, -12, "4", created="2001-01-01")  # history, not news
+        seen(store, clock, -11, "5")
+        store.mark_deleted(["5"])
+        digest(store, clock, "2026-W46", -21, -14, -13.9)
+        classified(store, clock, -13, "2", "7")
+        seen(store, clock, -9, "3")
+        digest(store, clock, "2026-W47", -14, -7, -6.9, items=["6"])
+        digest(store, clock, "2026-W47b", -10, -7, -6.8)  # a --since reaching back: "3" is in both windows
+        classified(store, clock, -6, "3", "4", "5", "6", "9", "10")
+        yield store
 
 
 def late_classified(store: Store) -> list[str]:
@@ -65,15 +69,15 @@ def late_classified(store: Store) -> list[str]:
                                          (MONDAY - timedelta(days=28)).isoformat(timespec="seconds"), "2026-01-01")
 
 
-def test_records_classified_after_their_digest_are_found_once_however_many_digests_missed_them():
+def test_records_classified_after_their_digest_are_found_once_however_many_digests_missed_them(late_classified_store):
     """Pins the answer, which the query plan must not change (it passes with the slow plan too): '3' is in the
     windows of two digests, and one paper, listed once."""
-    assert late_classified(late_classified_store()) == ["2", "3", "9", "10"]
+    assert late_classified(late_classified_store) == ["2", "3", "9", "10"]
 
 
-def test_records_classified_after_their_digest_are_found_through_the_first_seen_index():
+def test_records_classified_after_their_digest_are_found_through_the_first_seen_index(late_classified_store):
     """A four-week window reads the records first seen in it, not every record of the corpus."""
-    store = late_classified_store()
+    store = late_classified_store
     statements: list[str] = []
     store.db.set_trace_callback(statements.append)
     late_classified(store)

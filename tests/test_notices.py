@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import sqlite3
 import threading
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,9 +52,8 @@ def assert_flagged(store: Store) -> None:
     assert flags == {RETRACTED: 1, CORRECTED: 0, CONCERNED: 0}
 
 
-def test_a_notice_flags_the_paper_stored_before_it_and_a_stale_copy_cannot_clear_it(originals):
+def test_a_notice_flags_the_paper_stored_before_it_and_a_stale_copy_cannot_clear_it(store, originals):
     assert not any(standing_marks(a) for a in originals)
-    store = Store()
     store.upsert_articles(originals)
     counts = store.upsert_articles(notices())
     assert (counts.new, counts.updated) == (3, 0)  # the originals it flags are not counted as the batch's own
@@ -63,16 +63,14 @@ def test_a_notice_flags_the_paper_stored_before_it_and_a_stale_copy_cannot_clear
     assert_flagged(store)
 
 
-def test_a_paper_stored_after_its_notice_is_flagged_on_arrival(originals):
-    store = Store()
+def test_a_paper_stored_after_its_notice_is_flagged_on_arrival(store, originals):
     store.upsert_articles(notices())
     assert store.count_articles() == 3
     store.upsert_articles(originals)
     assert_flagged(store)
 
 
-def test_readers_see_the_flag(originals):
-    store = Store()
+def test_readers_see_the_flag(store, originals):
     store.upsert_articles([*notices(), *originals])
     assert article_record(store.get_article(RETRACTED), None)["retracted"] is True
     listed = {hit.pmid for hit in search(store, "miRNA")}
@@ -110,8 +108,7 @@ def corrections() -> list[Article]:
 
 
 @pytest.mark.parametrize("notices_first", [False, True])
-def test_a_corrected_republication_or_partial_retraction_flags_the_paper_it_concerns(originals, notices_first):
-    store = Store()
+def test_a_corrected_republication_or_partial_retraction_flags_the_paper_it_concerns(store, originals, notices_first):
     store.upsert_articles([*corrections(), *originals] if notices_first else [*originals, *corrections()])
     assert standing_marks(store.get_article(CORRECTED)) == {"CorrectedandRepublishedIn:99000013"}
     assert standing_marks(store.get_article(CONCERNED)) == {"PartialRetractionIn:99000014"}
@@ -120,12 +117,11 @@ def test_a_corrected_republication_or_partial_retraction_flags_the_paper_it_conc
     assert not republished.is_notice and partial.is_notice  # the corrected version is a paper to list
 
 
-def test_a_paper_retracted_and_replaced_is_retracted_and_names_its_replacement(originals):
+def test_a_paper_retracted_and_replaced_is_retracted_and_names_its_replacement(store, originals):
     # MEDLINE's RRF: the replacing version (invented PMID 99000015) names the paper it replaced.
     replacement = parse_medline(io.StringIO(
         f"PMID- 99000015\nDP  - 2026 Nov\nTI  - Genes, Economics, and Happiness (replacement).\n"
         f"PT  - Journal Article\nRRF - J Neurosci Psychol Econ. 2012 Dec;5(4):193-211. PMID: {CONCERNED}\n\n"))
-    store = Store()
     store.upsert_articles([*originals, *replacement])
     replaced = store.get_article(CONCERNED)
     assert replaced.retracted and standing_marks(replaced) == {"retracted", "RetractedandRepublishedIn:99000015"}
@@ -170,7 +166,7 @@ def test_opening_an_older_store_flags_the_papers_of_the_notices_it_holds(origina
     with Store(tmp_path / "old.db") as store:
         assert store.schema_version == len(MIGRATIONS)
         assert_flagged(store)
-    with sqlite3.connect(tmp_path / "old.db") as db:
+    with closing(sqlite3.connect(tmp_path / "old.db")) as db:  # sqlite3's own with leaves it open
         assert db.execute("SELECT COUNT(*) FROM notices").fetchone()[0] == 3
 
 
