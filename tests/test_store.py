@@ -43,38 +43,36 @@ class Clock:
 
 def test_upsert_is_idempotent_and_keeps_first_seen():
     clock = Clock()
-    store = Store(clock=clock)
-    assert store.upsert_articles([article()]).new == 1
-    clock.now = datetime(2026, 11, 9, tzinfo=timezone.utc)
-    counts = store.upsert_articles([article()])
-    assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
-    row = store.db.execute("SELECT first_seen, last_updated FROM articles").fetchone()
-    assert row["first_seen"] == row["last_updated"] == "2026-11-02T08:00:00+00:00"
+    with Store(clock=clock) as store:
+        assert store.upsert_articles([article()]).new == 1
+        clock.now = datetime(2026, 11, 9, tzinfo=timezone.utc)
+        counts = store.upsert_articles([article()])
+        assert (counts.new, counts.updated, counts.unchanged) == (0, 0, 1)
+        row = store.db.execute("SELECT first_seen, last_updated FROM articles").fetchone()
+        assert row["first_seen"] == row["last_updated"] == "2026-11-02T08:00:00+00:00"
 
 
 def test_revised_record_replaces_and_is_marked_for_classification():
     clock = Clock()
-    store = Store(clock=clock)
-    store.upsert_articles([article()])
-    store.db.execute("UPDATE articles SET needs_classification = 0")
-    clock.now = datetime(2026, 11, 9, tzinfo=timezone.utc)
-    revised = article(revised="2024-06-01", links=[Link("RetractionIn", "200")])
-    assert store.upsert_articles([revised]).updated == 1
-    row = store.db.execute("SELECT retracted, needs_classification, first_seen, last_updated FROM articles").fetchone()
-    assert row["retracted"] == 1 and row["needs_classification"] == 1
-    assert row["first_seen"] < row["last_updated"]
-    assert store.get_article("100").retracted
+    with Store(clock=clock) as store:
+        store.upsert_articles([article()])
+        store.db.execute("UPDATE articles SET needs_classification = 0")
+        clock.now = datetime(2026, 11, 9, tzinfo=timezone.utc)
+        revised = article(revised="2024-06-01", links=[Link("RetractionIn", "200")])
+        assert store.upsert_articles([revised]).updated == 1
+        row = store.db.execute("SELECT retracted, needs_classification, first_seen, last_updated FROM articles").fetchone()
+        assert row["retracted"] == 1 and row["needs_classification"] == 1
+        assert row["first_seen"] < row["last_updated"]
+        assert store.get_article("100").retracted
 
 
-def test_an_older_revision_never_rolls_a_record_back():
-    store = Store()
+def test_an_older_revision_never_rolls_a_record_back(store):
     store.upsert_articles([article(revised="2024-06-01", title="New title")])
     assert store.upsert_articles([article(revised="2023-01-01", title="Old title")]).unchanged == 1
     assert store.get_article("100").title == "New title"
 
 
-def test_failed_batch_leaves_store_as_before():
-    store = Store()
+def test_failed_batch_leaves_store_as_before(store):
     store.upsert_articles([article("1")])
 
     def batch():
@@ -86,8 +84,7 @@ def test_failed_batch_leaves_store_as_before():
     assert [a.pmid for a in store.iter_articles()] == ["1"]
 
 
-def test_full_text_index_follows_upserts_and_deletions():
-    store = Store()
+def test_full_text_index_follows_upserts_and_deletions(store):
     store.upsert_articles([article("1"), article("2", title="Ketamine infusion", mesh=[])])
 
     def hits(query):
@@ -106,20 +103,18 @@ def test_full_text_index_follows_upserts_and_deletions():
     assert store.upsert_articles([revised]).updated == 1 and len(hits("ketamine")) == 1  # PubMed's later revision re-adds it
 
 
-def test_round_trip_keeps_every_field():
+def test_round_trip_keeps_every_field(store):
     original = article(
         authors=[], keywords=["OIH"], publication_types=["Randomized Controlled Trial"], doi="10.1/x",
         links=[Link("ErratumIn", "5", "J 2024")], raw_xml="<PubmedArticle/>", languages=["eng"],
     )
-    store = Store()
     store.upsert_articles([original])
     assert store.get_article("100") == original
 
 
-def test_articles_read_without_their_xml_keep_every_other_field_and_the_pmid_order():
+def test_articles_read_without_their_xml_keep_every_other_field_and_the_pmid_order(store):
     """What the classifier reads: its memory is then not that of every record's XML."""
     records = [article(pmid, raw_xml=f"<PubmedArticle>{pmid}</PubmedArticle>", source="eutils") for pmid in ("20", "3", "100")]
-    store = Store()
     store.upsert_articles(records)
     for pmids in (None, ["100", "3"]):
         whole = list(store.iter_articles(pmids))
@@ -130,13 +125,13 @@ def test_articles_read_without_their_xml_keep_every_other_field_and_the_pmid_ord
 
 def test_file_store_uses_wal_and_migrates_forward(tmp_path):
     path = tmp_path / "c.db"
-    with sqlite3.connect(path) as db:  # a database made by an older oihwatch with no tables yet
+    with contextlib.closing(sqlite3.connect(path)) as db:  # a database made by an older oihwatch with no tables yet
         db.execute("PRAGMA user_version = 0")
     store = Store(path)
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version == len(MIGRATIONS)
     store.close()
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(StorageError, match="newer than this oihwatch knows"):
         Store(path)
@@ -268,16 +263,15 @@ def test_damaged_pages_met_by_a_migration_are_corruption_not_a_write_failure(tmp
 
 def test_a_plain_sqlite_error_counts_as_corruption_only_in_a_damaged_file(tmp_path):
     damaged_store(tmp_path / "bad.db")
-    healthy = Store(tmp_path / "good.db")
 
     def plain_error(store):  # the error a torn JSON record gives while a migration reads it
         with pytest.raises(sqlite3.OperationalError) as raised:
             store.db.execute("SELECT json('{\"title\": ')")
         return raised.value
 
-    damaged = Store(tmp_path / "bad.db", read_only=True)  # opening reads no damaged page
-    assert str(damaged.error(plain_error(damaged), "read")).endswith("is corrupt (malformed JSON); restore it from a backup")
-    assert str(healthy.error(plain_error(healthy), "read")) == f"cannot read {healthy.path}: malformed JSON"
+    with Store(tmp_path / "good.db") as healthy, Store(tmp_path / "bad.db", read_only=True) as damaged:  # opening reads no damaged page
+        assert str(damaged.error(plain_error(damaged), "read")).endswith("is corrupt (malformed JSON); restore it from a backup")
+        assert str(healthy.error(plain_error(healthy), "read")) == f"cannot read {healthy.path}: malformed JSON"
 
 
 def test_a_read_only_folder_is_read_without_writing_beside_the_file(tmp_path):
@@ -321,17 +315,16 @@ texts = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=40
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(1, 20), texts, texts), max_size=15))
 def test_any_sequence_of_upserts_is_idempotent(records):
-    store = Store()
-    batch = [article(str(p), title=t, abstract_sections=[AbstractSection(a)]) for p, t, a in records]
-    store.upsert_articles(batch)
-    snapshot = store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall()
-    again = store.upsert_articles(batch)
-    assert again.new == again.updated == 0
-    assert store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall() == snapshot
+    with Store() as store:
+        batch = [article(str(p), title=t, abstract_sections=[AbstractSection(a)]) for p, t, a in records]
+        store.upsert_articles(batch)
+        snapshot = store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall()
+        again = store.upsert_articles(batch)
+        assert again.new == again.updated == 0
+        assert store.db.execute("SELECT pmid, fingerprint, last_updated FROM articles ORDER BY pmid").fetchall() == snapshot
 
 
-def test_a_copy_from_a_flat_file_never_replaces_the_pubmed_record():
-    store = Store()
+def test_a_copy_from_a_flat_file_never_replaces_the_pubmed_record(store):
     store.upsert_articles([article(raw_xml="<PubmedArticle>…</PubmedArticle>", title="From PubMed")])
     assert store.upsert_articles([article(revised="", title="From a CSV")]).unchanged == 1
     assert store.get_article("100").title == "From PubMed"
@@ -339,34 +332,34 @@ def test_a_copy_from_a_flat_file_never_replaces_the_pubmed_record():
 
 
 def test_a_full_disk_is_a_storage_error_and_loses_nothing(tmp_path):
-    store = Store(tmp_path / "c.db")
-    store.upsert_articles([article("1")])
-    pages = store.db.execute("PRAGMA page_count").fetchone()[0]
-    store.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills up now
-    big = [article(str(n), abstract_sections=[AbstractSection("x" * 5000)]) for n in range(2, 200)]
-    with pytest.raises(StorageError) as failure:
-        store.upsert_articles(big)
-    assert str(failure.value) == f"cannot write to {store.path}: {DISK_FULL}"  # SQLite said only 'database or disk is full'
-    assert [a.pmid for a in store.iter_articles()] == ["1"]
+    with Store(tmp_path / "c.db") as store:
+        store.upsert_articles([article("1")])
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills up now
+        big = [article(str(n), abstract_sections=[AbstractSection("x" * 5000)]) for n in range(2, 200)]
+        with pytest.raises(StorageError) as failure:
+            store.upsert_articles(big)
+        assert str(failure.value) == f"cannot write to {store.path}: {DISK_FULL}"  # SQLite said only 'database or disk is full'
+        assert [a.pmid for a in store.iter_articles()] == ["1"]
 
 
 def test_a_disk_with_no_room_says_so_not_a_bare_disk_io_error(tmp_path, monkeypatch):
     """On a disk with no byte free even opening the corpus fails (its write-ahead log's index, the -shm file,
     cannot be made), and SQLite says only 'disk I/O error', as it would of failing hardware."""
-    store = Store(tmp_path / "c.db")
-    io_error = sqlite3.OperationalError("disk I/O error")
-    io_error.sqlite_errorcode = 4874  # SQLITE_IOERR_SHMSIZE, as a full disk gives it
-    free = {"blocks": 0}
-    real_statvfs = os.statvfs
+    with Store(tmp_path / "c.db") as store:
+        io_error = sqlite3.OperationalError("disk I/O error")
+        io_error.sqlite_errorcode = 4874  # SQLITE_IOERR_SHMSIZE, as a full disk gives it
+        free = {"blocks": 0}
+        real_statvfs = os.statvfs
 
-    def statvfs(path):
-        disk = real_statvfs(path)
-        return os.statvfs_result((disk.f_bsize, disk.f_frsize, disk.f_blocks, free["blocks"], free["blocks"], *disk[5:]))
+        def statvfs(path):
+            disk = real_statvfs(path)
+            return os.statvfs_result((disk.f_bsize, disk.f_frsize, disk.f_blocks, free["blocks"], free["blocks"], *disk[5:]))
 
-    monkeypatch.setattr(os, "statvfs", statvfs)
-    assert str(store.error(io_error, "open the corpus database")) == f"cannot open the corpus database {store.path}: {DISK_FULL}"
-    free["blocks"] = 1_000_000
-    assert str(store.error(io_error, "open the corpus database")).endswith(": disk I/O error")  # failing hardware, maybe
+        monkeypatch.setattr(os, "statvfs", statvfs)
+        assert str(store.error(io_error, "open the corpus database")) == f"cannot open the corpus database {store.path}: {DISK_FULL}"
+        free["blocks"] = 1_000_000
+        assert str(store.error(io_error, "open the corpus database")).endswith(": disk I/O error")  # failing hardware, maybe
 
 
 def test_a_file_size_limit_says_so_not_a_bare_disk_io_error(shared_data, tmp_path):
@@ -388,14 +381,14 @@ def test_a_file_size_limit_says_so_not_a_bare_disk_io_error(shared_data, tmp_pat
 def test_every_writer_reports_a_full_disk_as_a_storage_error(tmp_path):
     from corpus.runs import set_watermark
 
-    store = Store(tmp_path / "c.db")
-    store.upsert_articles([article("1")])
-    store.db.execute(f"PRAGMA max_page_count = {store.db.execute('PRAGMA page_count').fetchone()[0]}")
-    with pytest.raises(StorageError, match=rf"cannot write to .*c\.db: {re.escape(DISK_FULL)}"):
-        with store.transaction():
-            for n in range(500):
-                set_watermark(store, f"query-{n}", "x" * 2000)
-    assert [a.pmid for a in store.iter_articles()] == ["1"]
+    with Store(tmp_path / "c.db") as store:
+        store.upsert_articles([article("1")])
+        store.db.execute(f"PRAGMA max_page_count = {store.db.execute('PRAGMA page_count').fetchone()[0]}")
+        with pytest.raises(StorageError, match=rf"cannot write to .*c\.db: {re.escape(DISK_FULL)}"):
+            with store.transaction():
+                for n in range(500):
+                    set_watermark(store, f"query-{n}", "x" * 2000)
+        assert [a.pmid for a in store.iter_articles()] == ["1"]
 
 
 def test_another_programs_write_transaction_says_what_holds_the_database_and_what_to_do(tmp_path):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from corpus import Article, Store
+from corpus import Article
 from harvester.pubmed_xml import parse_pubmed_bytes
 
 PMID = "38011560"  # a real record (a 2023 ketamine review); its Version 2 is made from it below
@@ -25,10 +25,9 @@ def versions(records) -> tuple[Article, Article]:
     return parsed(v1), parsed(v2)
 
 
-def test_a_version_1_copy_never_replaces_the_stored_version_2(versions):
+def test_a_version_1_copy_never_replaces_the_stored_version_2(store, versions):
     v1, v2 = versions
     assert (v1.version, v2.version, v1.revised) == (1, 2, v2.revised)
-    store = Store()
     assert store.upsert_articles([v2]).new == 1
     assert store.upsert_articles([v1]).unchanged == 1
     stored = store.get_article(PMID)
@@ -36,15 +35,13 @@ def test_a_version_1_copy_never_replaces_the_stored_version_2(versions):
 
 
 @pytest.mark.parametrize("order", [(0, 1), (1, 0)])
-def test_of_both_versions_in_one_batch_version_2_is_kept_whatever_their_order(versions, order):
-    store = Store()
+def test_of_both_versions_in_one_batch_version_2_is_kept_whatever_their_order(store, versions, order):
     store.upsert_articles([versions[i] for i in order])
     assert store.get_article(PMID).version == 2
 
 
-def test_a_later_version_replaces_an_earlier_one_revised_after_it(versions):
+def test_a_later_version_replaces_an_earlier_one_revised_after_it(store, versions):
     v1, v2 = versions
-    store = Store()
     store.upsert_articles([v1])
     earlier = parsed(re.sub(rb"(<DateRevised>\s*<Year>)\d{4}", rb"\g<1>2001", v2.raw_xml.encode(), count=1))
     assert earlier.revised < v1.revised and earlier.version == 2
