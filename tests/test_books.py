@@ -91,12 +91,11 @@ def test_a_whole_book_is_a_book() -> None:
 
 
 @pytest.mark.parametrize("form", ["jsonl", "csv", "ris"])
-def test_books_come_back_from_each_export_as_books(form: str, shared_data: Path, tmp_path: Path) -> None:
+def test_books_come_back_from_each_export_as_books(store: Store, form: str, shared_data: Path, tmp_path: Path) -> None:
     originals = books(shared_data / GENEREVIEWS) + books(shared_data / PDQ)
     path = tmp_path / f"books.{form}"
     with open(path, "w", encoding="utf-8") as out:
         WRITERS[form]([article_record(a) for a in originals], out)
-    store = Store(":memory:")
     assert ingest_files(store, [path]).ok
     for original in originals:
         copy = store.get_article(original.pmid)

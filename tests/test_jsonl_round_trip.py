@@ -107,12 +107,11 @@ def test_notices_stored_on_their_own_warn_in_a_store_that_has_only_the_papers(sh
         ["ErratumIn:35767954", "ExpressionOfConcernIn:99000020"], ["ErratumIn:99000021"], ["retracted"]]
 
 
-def test_sections_survive_a_reflowed_abstract_but_an_abstract_edited_by_hand_wins(shared_data, tmp_path):
+def test_sections_survive_a_reflowed_abstract_but_an_abstract_edited_by_hand_wins(store, shared_data, tmp_path):
     line = line_of(STRUCTURED, shared_data, tmp_path)
     categories = [s["category"] for s in line["abstract_sections"]]
     reflowed = {**line, "abstract": "  ".join(line["abstract"].split())}
     edited = {**line, "pmid": "1", "abstract": line["abstract"].replace("PANDAS", "PANS")}
-    store = Store(":memory:")
     ingest_lines(store, [reflowed, edited], tmp_path / "edited.jsonl")
     kept, mine = store.get_article(STRUCTURED[0]), store.get_article("1")
     assert [s.category for s in kept.abstract_sections] == categories == ["BACKGROUND", "METHODS", "RESULTS", "CONCLUSIONS"]
@@ -120,20 +119,18 @@ def test_sections_survive_a_reflowed_abstract_but_an_abstract_edited_by_hand_win
     assert mine.abstract == edited["abstract"] and [s.category for s in mine.abstract_sections] == ["", "", "", ""]
 
 
-def test_only_the_notices_the_digest_warns_of_become_links(shared_data, tmp_path):
+def test_only_the_notices_the_digest_warns_of_become_links(store, shared_data, tmp_path):
     line = line_of(ERRATUM, shared_data, tmp_path)
     line["notices"] += [{"kind": "CommentIn", "pmid": "5"}, {"kind": "RetractionIn", "pmid": "99000010", "source": None},
                         "ErratumIn", {"pmid": "6"}]  # a comment is no notice; the last two are no notices at all
-    store = Store(":memory:")
     ingest_lines(store, [line], tmp_path / "notices.jsonl")
     article = store.get_article(ERRATUM[0])
     assert [(link.kind, link.pmid) for link in article.links] == [("ErratumIn", "26093021"), ("RetractionIn", "99000010")]
     assert article.retracted and standing_marks(article) == {"retracted", "ErratumIn:26093021"}
 
 
-def test_a_jsonl_copy_fills_only_what_pubmed_left_empty(shared_data, tmp_path):
+def test_a_jsonl_copy_fills_only_what_pubmed_left_empty(store, shared_data, tmp_path):
     """A record MEDLINE text wrote gets the new fields where it has none, and keeps them against a later copy."""
-    store = Store(":memory:")
     assert ingest_files(store, [shared_data / "medline" / "pubmed_result2.txt"]).ok
     pubmed = store.get_article(MEDLINE_PMID)
     assert pubmed.abstract_sections and not (pubmed.vernacular_title or pubmed.other_abstracts or pubmed.links)
@@ -155,12 +152,11 @@ def test_a_jsonl_copy_fills_only_what_pubmed_left_empty(shared_data, tmp_path):
     assert store.get_article(MEDLINE_PMID) == filled
 
 
-def test_a_newer_export_gives_a_store_built_from_an_older_one_its_section_categories(shared_data, tmp_path):
+def test_a_newer_export_gives_a_store_built_from_an_older_one_its_section_categories(store, shared_data, tmp_path):
     """An export written before ``abstract_sections`` gave a store the labels alone; the same abstract, with its
     categories, from a newer export fills them in, and the key finding is the original's again."""
     line = line_of(STRUCTURED, shared_data, tmp_path)
     older = {key: value for key, value in line.items() if key != "abstract_sections"}
-    store = Store(":memory:")
     ingest_lines(store, [older], tmp_path / "older.jsonl")
     assert [s.category for s in store.get_article(STRUCTURED[0]).abstract_sections] == ["", "", "", ""]
     ingest_lines(store, [line], tmp_path / "newer.jsonl")

@@ -170,10 +170,10 @@ def test_a_file_that_knows_a_group_author_makes_the_person_stored_of_that_name_a
             WRITERS[form]([article_record(article)], out)
     for path in (cohen, tmp_path / "export.csv", tmp_path / "export.ris"):
         for old in (as_person, merged_medline):
-            store = Store(":memory:")
-            store.upsert_articles([old])
-            assert ingest_files(store, [path]).totals.updated == 1, path.name
-            assert store.get_article("11157525").authors == article.authors, path.name
+            with Store(":memory:") as store:
+                store.upsert_articles([old])
+                assert ingest_files(store, [path]).totals.updated == 1, path.name
+                assert store.get_article("11157525").authors == article.authors, path.name
     assert merge(article, as_person).authors == article.authors  # a file that reads the name as a person's says less
     xml = replace(as_person, raw_xml="<PubmedArticle/>")
     assert merge(xml, article) is xml
@@ -188,12 +188,12 @@ def test_pubmeds_record_over_a_copy_without_a_create_date_is_first_seen_when_it_
     """A digest takes records first seen in its week that PubMed created in it; a RIS copy stored a week before
     PubMed's record arrived could not tell its create date then, and must not make the paper miss every digest."""
     now = [datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)]
-    store = Store(clock=lambda: now[0])
-    store.upsert_articles([from_file(title="Ketamine for OIH")])
-    store.upsert_articles([from_file(title="Ketamine for OIH", volume="9")])  # another file: still no create date
-    now[0] = datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
-    assert store.upsert_articles([stored(created="2026-11-09", raw_xml="<PubmedArticle/>")]).updated == 1
-    assert first_seen_between(store, "2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00", "2026-11-09") == ["123"]
-    now[0] = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
-    store.upsert_articles([stored(created="2026-11-09", raw_xml="<PubmedArticle/>", revised="2026-11-20")])
-    assert store.db.execute("SELECT first_seen FROM articles").fetchone()[0] == "2026-11-17T08:00:00+00:00"
+    with Store(clock=lambda: now[0]) as store:
+        store.upsert_articles([from_file(title="Ketamine for OIH")])
+        store.upsert_articles([from_file(title="Ketamine for OIH", volume="9")])  # another file: still no create date
+        now[0] = datetime(2026, 11, 17, 8, 0, tzinfo=timezone.utc)
+        assert store.upsert_articles([stored(created="2026-11-09", raw_xml="<PubmedArticle/>")]).updated == 1
+        assert first_seen_between(store, "2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00", "2026-11-09") == ["123"]
+        now[0] = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
+        store.upsert_articles([stored(created="2026-11-09", raw_xml="<PubmedArticle/>", revised="2026-11-20")])
+        assert store.db.execute("SELECT first_seen FROM articles").fetchone()[0] == "2026-11-17T08:00:00+00:00"

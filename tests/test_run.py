@@ -71,27 +71,27 @@ def test_run_from_an_empty_folder_harvests_classifies_and_mails_once(tmp_path, f
     assert first.stdout == ""  # its first pass trains a model: the report is on stderr with the step lines
     assert re.search(r"^model \S+ saved to ", first.stderr, re.MULTILINE)
 
-    store = Store(tmp_path / "oihwatch.db")
-    created_since_2023 = {p for p, r in fake.records.items() if r.created.year >= 2023}
-    stored = {a.pmid for a in store.iter_articles()}
-    assert created_since_2023 <= stored
-    assert store.db.execute("SELECT COUNT(*) FROM classifications").fetchone()[0] == len(stored)
-    assert len(smtp.handler.received_by("all@example.org")) == 1
-    assert len(smtp.handler.received_by("ketamine@example.org")) == 1
+    with Store(tmp_path / "oihwatch.db") as store:
+        created_since_2023 = {p for p, r in fake.records.items() if r.created.year >= 2023}
+        stored = {a.pmid for a in store.iter_articles()}
+        assert created_since_2023 <= stored
+        assert store.db.execute("SELECT COUNT(*) FROM classifications").fetchone()[0] == len(stored)
+        assert len(smtp.handler.received_by("all@example.org")) == 1
+        assert len(smtp.handler.received_by("ketamine@example.org")) == 1
 
-    again = oihwatch(config, "run")  # same week: nothing new to send, nothing sent twice
-    assert again.returncode == 0, again.stderr
-    assert "digest: ok: not due" in again.stderr
-    assert len(smtp.handler.messages) == 2
+        again = oihwatch(config, "run")  # same week: nothing new to send, nothing sent twice
+        assert again.returncode == 0, again.stderr
+        assert "digest: ok: not due" in again.stderr
+        assert len(smtp.handler.messages) == 2
 
-    status = json.loads(oihwatch(config, "status", "--json").stdout)
-    assert {(r["step"], r["status"]) for r in status["last_runs"]} >= {("harvest", "ok"), ("classify", "ok"), ("digest", "ok")}
-    assert status["model"]["version"]
-    assert status["digests"]["sent"] == 1 and status["digests"]["pending"] == []
-    for output in (first.stdout, first.stderr, again.stderr):
-        assert API_KEY not in output
-    dump = "\n".join(store.db.iterdump())
-    assert API_KEY not in dump
+        status = json.loads(oihwatch(config, "status", "--json").stdout)
+        assert {(r["step"], r["status"]) for r in status["last_runs"]} >= {("harvest", "ok"), ("classify", "ok"), ("digest", "ok")}
+        assert status["model"]["version"]
+        assert status["digests"]["sent"] == 1 and status["digests"]["pending"] == []
+        for output in (first.stdout, first.stderr, again.stderr):
+            assert API_KEY not in output
+        dump = "\n".join(store.db.iterdump())
+        assert API_KEY not in dump
 
 
 def created_on(record: FakeRecord, pmid: str, day: date) -> FakeRecord:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import json
@@ -18,6 +19,7 @@ from corpus.evidence import STUDY_TYPES
 from corpus.stats import CorpusStats, corpus_stats, plot_formats, plot_trends
 from corpus.store import Store
 from oihwatch.cli import cli
+from research_corpus import copy_store
 
 
 def test_counts_agree_with_the_tags(research_store_path: Path) -> None:
@@ -127,9 +129,8 @@ def test_every_topic_of_the_plot_has_a_look_of_its_own(tmp_path: Path, research_
         return save(figure, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", looking)
-    database = tmp_path / "corpus.db"
-    with sqlite3.connect(research_store_path) as source, sqlite3.connect(database) as copy:
-        source.backup(copy)
+    database = copy_store(research_store_path, tmp_path / "corpus.db")
+    with contextlib.closing(sqlite3.connect(database)) as copy, copy:  # closed, and committed first
         pmids = [row[0] for row in copy.execute("SELECT pmid FROM articles WHERE deleted = 0 AND year IS NOT NULL LIMIT 30")]
         copy.executemany("INSERT OR REPLACE INTO tags (pmid, topic, score, assigned, source, updated) VALUES (?, ?, 0.9, 1, 'rule', '')",
                          [(pmid, f"topic {n:02}") for n in range(30) for pmid in pmids[n:]])
