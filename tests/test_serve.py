@@ -72,6 +72,12 @@ def view_client(snapshot: Path) -> Iterator[httpx.Client]:
         yield client
 
 
+def one_value(database: Path, sql: str):
+    """What ``sql`` reads from ``database`` (its first column of its first row), on a connection closed at once."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return db.execute(sql).fetchone()[0]
+
+
 @pytest.fixture(scope="module")
 def base_url(snapshot: Path) -> Iterator[str]:
     with served(make_datasette(snapshot, TOPICS)) as url:
@@ -85,13 +91,13 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 
 
 def test_snapshot_holds_only_what_researchers_see(snapshot: Path) -> None:
-    db = sqlite3.connect(snapshot)
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'articles_fts%'")}
-    assert tables == {"articles"}
-    row = db.execute("SELECT pubmed, retracted, topics FROM articles WHERE pmid = ?", (RETRACTED_PMID,)).fetchone()
-    assert row == (f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED_PMID}/", 1, f'["{KETAMINE}"]')
-    assert db.execute("SELECT COUNT(*) FROM articles WHERE relevant != (relevance >= 0.5)").fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM articles WHERE relevant = 1").fetchone()[0] > 0
+    with contextlib.closing(sqlite3.connect(snapshot)) as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'articles_fts%'")}
+        assert tables == {"articles"}
+        row = db.execute("SELECT pubmed, retracted, topics FROM articles WHERE pmid = ?", (RETRACTED_PMID,)).fetchone()
+        assert row == (f"https://pubmed.ncbi.nlm.nih.gov/{RETRACTED_PMID}/", 1, f'["{KETAMINE}"]')
+        assert db.execute("SELECT COUNT(*) FROM articles WHERE relevant != (relevance >= 0.5)").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM articles WHERE relevant = 1").fetchone()[0] > 0
 
 
 def test_full_text_search(client: httpx.Client, snapshot: Path) -> None:
@@ -115,7 +121,7 @@ def test_search_accepts_what_the_cli_accepts(client: httpx.Client, snapshot: Pat
 
 
 def test_table_is_newest_first(client: httpx.Client, snapshot: Path) -> None:
-    newest = sqlite3.connect(snapshot).execute("SELECT MAX(year) FROM articles").fetchone()[0]
+    newest = one_value(snapshot, "SELECT MAX(year) FROM articles")
     for params in ({}, {"_search": "morphine"}):
         rows = client.get(f"/{VIEW}/articles.json", params={**params, "_shape": "objects"}).json()["rows"]
         years = [r["year"] for r in rows]
@@ -157,16 +163,16 @@ def insert_article(db: sqlite3.Connection, **values) -> None:
 
 
 def test_saved_queries_about_oih_list_only_articles_about_oih(tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "corpus-web.db")
-    db.executescript(SCHEMA)
-    for pmid, study_type, rank, relevant in [("1", "Randomised controlled trial", 2, 1), ("2", "Randomised controlled trial", 2, 0),
-                                             ("3", "Meta-analysis", 0, 1), ("4", "Meta-analysis", 0, 0)]:
-        insert_article(db, pmid=pmid, year=2020, study_type=study_type, evidence_rank=rank, topics=f'["{KETAMINE}"]',
-                       relevance=0.9 if relevant else 0.1, relevant=relevant, pubmed=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/")
-    queries = saved_queries(TOPICS)
-    for name, pmid in [("ketamine_rcts_since_2015", "1"), ("strongest_evidence", "3")]:
-        assert "OIH" in queries[name]["title"]
-        assert [row[0] for row in db.execute(queries[name]["sql"])] == [f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"], name
+    with contextlib.closing(sqlite3.connect(tmp_path / "corpus-web.db")) as db:
+        db.executescript(SCHEMA)
+        for pmid, study_type, rank, relevant in [("1", "Randomised controlled trial", 2, 1), ("2", "Randomised controlled trial", 2, 0),
+                                                 ("3", "Meta-analysis", 0, 1), ("4", "Meta-analysis", 0, 0)]:
+            insert_article(db, pmid=pmid, year=2020, study_type=study_type, evidence_rank=rank, topics=f'["{KETAMINE}"]',
+                           relevance=0.9 if relevant else 0.1, relevant=relevant, pubmed=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/")
+        queries = saved_queries(TOPICS)
+        for name, pmid in [("ketamine_rcts_since_2015", "1"), ("strongest_evidence", "3")]:
+            assert "OIH" in queries[name]["title"]
+            assert [row[0] for row in db.execute(queries[name]["sql"])] == [f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/"], name
 
 
 def test_facets_topic_study_type_year_journal(client: httpx.Client, snapshot: Path) -> None:
@@ -250,13 +256,13 @@ def test_a_snapshot_that_cannot_be_written_is_one_line(research_store: Store, tm
 def test_refuses_writes(client: httpx.Client, snapshot: Path) -> None:
     database = client.get("/-/databases.json").json()
     assert [d["is_mutable"] for d in database] == [False]
-    before = sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    before = one_value(snapshot, "SELECT COUNT(*) FROM articles")
     sql = client.get(f"/{VIEW}.json", params={"sql": "DELETE FROM articles"})
     assert sql.status_code in (400, 403)
     for path in (f"/{VIEW}/articles/-/insert", f"/{VIEW}/-/create", f"/{VIEW}/articles/1/-/delete"):
         response = client.post(path, json={"row": {"pmid": "1", "title": "x"}})
         assert response.status_code in (403, 404, 405), path
-    assert sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0] == before
+    assert one_value(snapshot, "SELECT COUNT(*) FROM articles") == before
 
 
 def serve(database: Path, tmp_path: Path, *args: str, topics: str = "", before: str = "") -> subprocess.Popen:

@@ -8,7 +8,6 @@ import html
 import io
 import os
 import re
-import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +29,7 @@ from oihwatch.web.metadata import snapshot_taken  # noqa: E402
 from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID, copy_store  # noqa: E402
-from test_serve import TOPICS, VIEW, view_client  # noqa: E402
+from test_serve import TOPICS, VIEW, one_value, view_client  # noqa: E402
 
 
 # Papers of the research corpus given notices, with what the view says of them (the CSV export's words).
@@ -229,7 +228,7 @@ def test_the_doi_is_a_link_to_doi_org(client: httpx.Client) -> None:
 def test_every_page_says_when_the_snapshot_was_taken_and_of_how_many_records(client: httpx.Client, snapshot: Path,
                                                                              tmp_path: Path) -> None:
     """What was harvested, classified or retracted since is not there: a visitor must be able to tell how old it is."""
-    records = sqlite3.connect(snapshot).execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    records = one_value(snapshot, "SELECT COUNT(*) FROM articles")
     taken = datetime.fromtimestamp(snapshot.stat().st_mtime, timezone.utc)
     said = f"snapshot of {records:,} records taken {taken:%Y-%m-%d %H:%M} UTC"
     for path in ("/", f"/{VIEW}", f"/{VIEW}/articles", f"/{VIEW}/articles/553791", f"/{VIEW}/search_topic?q=ketamine",
