@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import DATASETTE_UNCLOSED
 from corpus.errors import InputError
 from corpus.search import SYNTAX_HELP, Filters, fts_query, search
 from corpus.store import Store
@@ -194,6 +195,8 @@ def web_view(research_store_path: Path, tmp_path_factory: pytest.TempPathFactory
     return get
 
 
+@DATASETTE_UNCLOSED
+@pytest.mark.usefixtures("datasette_garbage")  # Datasette's own connections: see conftest
 @pytest.mark.parametrize(("query", "says"), [("-ketamine", "-ketamine leaves papers out"), *REFUSED[::3]])
 def test_the_web_views_search_box_and_saved_search_refuse_alike(web_view, research_cli, query: str, says: str) -> None:
     said = research_cli("search", "--", query).stderr.removeprefix("Error: ").rstrip("\n")
@@ -205,6 +208,8 @@ def test_the_web_views_search_box_and_saved_search_refuse_alike(web_view, resear
         assert (response.status_code, response.json()["error"]) == (400, said), params
 
 
+@DATASETTE_UNCLOSED
+@pytest.mark.usefixtures("datasette_garbage")  # Datasette's own connections: see conftest
 def test_the_web_views_search_box_leaves_out_a_minus_word(web_view, research_store: Store) -> None:
     rows = web_view("/corpus-web/articles.json", {"_search": "hyperalgesia -ketamine", "_shape": "objects", "_size": "max"}).json()["rows"]
     without = {h.pmid for h in search(research_store, "hyperalgesia NOT ketamine", Filters(include_retracted=True))}

@@ -29,8 +29,10 @@ from oihwatch.cli import cli  # noqa: E402
 from oihwatch.web.metadata import saved_queries  # noqa: E402
 from oihwatch.web.server import listen, make_datasette, open_to_others, remove_stale_snapshots, served_at, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import SCHEMA, build_snapshot  # noqa: E402
-from conftest import REPO  # noqa: E402
+from conftest import DATASETTE_UNCLOSED, REPO  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
+
+pytestmark = [DATASETTE_UNCLOSED, pytest.mark.usefixtures("datasette_garbage")]  # Datasette's own connections: see conftest
 
 VIEW = "corpus-web"  # the view's name for corpus.db in URLs, whichever process serves it
 # The configured topics of the module's server, labels by name (the research corpus's genetics and non_opioid are not)

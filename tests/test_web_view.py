@@ -19,6 +19,7 @@ import pytest
 
 pytest.importorskip("datasette")
 
+from conftest import DATASETTE_UNCLOSED  # noqa: E402
 from corpus.article import Link, doi_url  # noqa: E402
 from corpus.exports import iter_records, notice_texts  # noqa: E402
 from corpus.search import Filters, search  # noqa: E402
@@ -30,6 +31,8 @@ from oihwatch.web.server import snapshot_path  # noqa: E402
 from oihwatch.web.snapshot import build_snapshot  # noqa: E402
 from research_corpus import RETRACTED_PMID, copy_store  # noqa: E402
 from test_serve import TOPICS, VIEW, one_value, view_client  # noqa: E402
+
+pytestmark = [DATASETTE_UNCLOSED, pytest.mark.usefixtures("datasette_garbage")]  # Datasette's own connections: see conftest
 
 
 # Papers of the research corpus given notices, with what the view says of them (the CSV export's words).
